@@ -1,0 +1,36 @@
+// Model: everything lstmad needs to score windows of a sensor stream, the
+// unit that a model file stores. A value type; no thread affinity. Build a
+// Network<float> from it with MakeNetwork() once, then score from any thread
+// with per-thread workspaces.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lstmad/core/architecture.h"
+#include "lstmad/core/network.h"
+#include "lstmad/core/reconstruction.h"
+#include "lstmad/core/scaler.h"
+#include "lstmad/core/status.h"
+#include "lstmad/core/tensor.h"
+
+namespace lstmad::core {
+
+struct Model {
+  Architecture architecture;
+  std::vector<std::string> feature_names;  // one per input feature, in order
+  Scaler scaler;
+  double threshold = 0.0;                  // on the per-window error, scaled units
+  std::string threshold_spec;              // how it was computed, e.g. "p99.5"
+  ErrorOptions error_options;
+  // Free-form provenance: trained_at, epochs, final loss, data file, seed...
+  std::map<std::string, std::string> metadata;
+  Weights<float> weights;
+
+  // Checks names, scaler and weights against the architecture.
+  Status Validate() const;
+  Result<Network<float>> MakeNetwork() const;
+};
+
+}  // namespace lstmad::core

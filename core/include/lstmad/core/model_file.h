@@ -1,0 +1,27 @@
+// The lstmad model file: one versioned, self-describing, integrity-checked
+// file holding a Model. Format described in docs/model-format.md, constants
+// in model_file_format.h.
+//
+// Loading never trusts the bytes: truncation, a wrong magic, an unknown
+// version, a checksum mismatch, an inconsistent header or non-finite weights
+// each give an error naming the file (the `source` argument) and what is
+// wrong. Functions are reentrant.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "lstmad/core/model.h"
+#include "lstmad/core/status.h"
+
+namespace lstmad::core {
+
+std::string SerializeModel(const Model& model);
+Result<Model> ParseModel(std::string_view bytes, const std::string& source);
+
+// File versions: write to `path`.tmp, then rename, so a reader never sees a
+// half-written model.
+Status SaveModel(const Model& model, const std::string& path);
+Result<Model> LoadModel(const std::string& path);
+
+}  // namespace lstmad::core

@@ -1,0 +1,24 @@
+// Reconstruction error of windows: how far the model's output is from its
+// input, per window and per feature, in scaled units.
+#pragma once
+
+#include "lstmad/core/tensor.h"
+
+namespace lstmad::core {
+
+struct ErrorOptions {
+  // Score only the last timestep of each window (the newest sample) instead of
+  // the mean over the whole window.
+  bool last_step_only = false;
+};
+
+// `input` and `output` are batches in the network layout [F x T*B].
+// `per_window` becomes [B] (MSE over steps and features); `per_feature`, when
+// not null, becomes [F x B] (MSE over steps, per feature). Mean of
+// per_feature over features equals per_window.
+template <typename S>
+void ReconstructionErrors(const Matrix<S>& input, const Matrix<S>& output, int timesteps, int batch,
+                          const ErrorOptions& options, Vector<S>* per_window,
+                          Matrix<S>* per_feature);
+
+}  // namespace lstmad::core

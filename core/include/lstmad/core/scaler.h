@@ -1,0 +1,44 @@
+// Per-feature scaling fitted on training data, stored with the model, applied
+// to inputs on the way in and undone on reconstructions on the way out.
+// A value type; no thread affinity.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "lstmad/core/status.h"
+#include "lstmad/core/tensor.h"
+
+namespace lstmad::core {
+
+enum class ScalerKind {
+  kNone,      // identity
+  kStandard,  // z-score: (x - mean) / std, population std (ddof 0) as scikit-learn
+  kMinMax,    // (x - min) / (max - min), into [0, 1] on the training data
+};
+
+std::string_view ScalerKindName(ScalerKind kind);
+std::optional<ScalerKind> ParseScalerKind(std::string_view name);
+
+// scaled = (x - offset) / scale, per feature. A constant feature gets scale 1
+// so it maps to 0 instead of dividing by zero.
+struct Scaler {
+  ScalerKind kind = ScalerKind::kNone;
+  std::vector<double> offset;
+  std::vector<double> scale;
+
+  // `series` is [features x samples].
+  static Scaler Fit(ScalerKind kind, const Matrix<double>& series);
+  static Scaler Identity(int features);
+
+  // In place on a [features x n] matrix of any column count.
+  template <typename S>
+  void Transform(Matrix<S>* x) const;
+  template <typename S>
+  void Inverse(Matrix<S>* x) const;
+
+  Status Validate(int features) const;
+};
+
+}  // namespace lstmad::core

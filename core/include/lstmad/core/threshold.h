@@ -1,0 +1,31 @@
+// The anomaly threshold on reconstruction error: how it is specified and
+// computed from the validation windows' errors at the end of training.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lstmad/core/status.h"
+
+namespace lstmad::core {
+
+// Spellings: "p99.5" (percentile, linear interpolation as NumPy's default),
+// "mean+4std" (mean plus k population standard deviations), or a plain
+// non-negative number (a fixed threshold).
+struct ThresholdSpec {
+  enum class Kind { kPercentile, kMeanPlusStd, kFixed };
+  Kind kind = Kind::kPercentile;
+  double value = 99.5;  // percentile, k, or the fixed threshold
+
+  static Result<ThresholdSpec> Parse(std::string_view text);
+  std::string ToString() const;
+};
+
+// Errors must be non-empty unless the spec is fixed.
+Result<double> ComputeThreshold(const ThresholdSpec& spec, std::vector<double> errors);
+
+// NumPy's default (linear) percentile, p in [0, 100]; `values` non-empty.
+double Percentile(std::vector<double> values, double p);
+
+}  // namespace lstmad::core

@@ -1,0 +1,94 @@
+"""The command line's contract: help, unknown flags, exit codes, bad CSV
+input named by file, line and column, and corrupt model files refused by name.
+"""
+import os
+
+from lstmad_cli import REPO, Checks, run, tempdir
+
+SEED_CSV = os.path.join(REPO, "examples", "seed", "timeseries.csv")
+
+
+def expect_bad(checks, name, args, *needles):
+    proc = run(*args, check=False)
+    missing = [n for n in needles if n not in proc.stderr]
+    checks.check(name, proc.returncode == 2 and not missing,
+                 f"exit {proc.returncode}, stderr {proc.stderr.strip()!r}")
+
+
+def write(path, text, mode="w"):
+    with open(path, mode) as f:
+        f.write(text)
+    return path
+
+
+def main():
+    checks = Checks()
+    top = run("--help")
+    checks.check("--help lists the subcommands",
+                 all(s in top.stdout for s in ("train", "summary", "reconstruct", "score")))
+    for sub in ("train", "summary", "reconstruct", "score"):
+        proc = run(sub, "--help")
+        checks.check(f"{sub} --help", proc.returncode == 0 and "usage: lstmad " + sub in proc.stdout)
+    train_help = run("train", "--help").stdout
+    checks.check("train --help documents every flag",
+                 all(f"--{flag}" in train_help for flag in (
+                     "data", "lookback", "features", "encoder", "decoder", "activation", "epochs",
+                     "batch-size", "learning-rate", "validation-split", "patience", "scaler",
+                     "threshold", "seed", "out")))
+    expect_bad(checks, "unknown subcommand", ["frobnicate"], "unknown subcommand")
+    expect_bad(checks, "unknown flag", ["train", "--data", SEED_CSV, "--lookbak", "3"],
+               "unknown flag --lookbak")
+    expect_bad(checks, "flag without value", ["train", "--data"], "--data needs a value")
+
+    with tempdir() as d:
+        model = os.path.join(d, "m.lstmad")
+        run("train", "--data", SEED_CSV, "--lookback", 3, "--encoder", "8", "--decoder", "8",
+            "--epochs", 2, "--validation-split", 0, "--out", model)
+        ragged = write(os.path.join(d, "ragged.csv"), "x,x3\n0.1,0.2\n0.3\n")
+        expect_bad(checks, "ragged row names file and line", ["score", "--model", model, "--data", ragged],
+                   f"{ragged}:3", "ragged row")
+        text = write(os.path.join(d, "text.csv"), "x,x3\n0.1,0.2\n0.3,abc\n")
+        expect_bad(checks, "non-numeric cell names file, line and column",
+                   ["score", "--model", model, "--data", text], f"{text}:3:2", "x3")
+        nan = write(os.path.join(d, "nan.csv"), "x,x3\n0.1,0.2\nnan,0.1\n")
+        expect_bad(checks, "non-finite cell", ["score", "--model", model, "--data", nan], f"{nan}:3:1")
+        empty = write(os.path.join(d, "empty.csv"), "")
+        expect_bad(checks, "empty file", ["train", "--data", empty, "--lookback", 3, "--out", model],
+                   empty, "empty")
+        other = write(os.path.join(d, "other.csv"), "a,b\n1,2\n3,4\n5,6\n")
+        expect_bad(checks, "unknown feature name", ["score", "--model", model, "--data", other],
+                   other, '"x"')
+        expect_bad(checks, "missing data file", ["score", "--model", model, "--data", d + "/nope.csv"],
+                   "nope.csv")
+
+        good = open(model, "rb").read()
+        cases = {
+            "truncated": good[: len(good) // 2],
+            "wrong magic": b"NOTMODEL" + good[8:],
+            "one flipped byte": good[:100] + bytes([good[100] ^ 0x40]) + good[101:],
+            "empty": b"",
+        }
+        for name, data in cases.items():
+            path = write(os.path.join(d, name.replace(" ", "_") + ".lstmad"), data, "wb")
+            expect_bad(checks, f"{name} model file refused by name", ["summary", path], path)
+        version = bytearray(good)
+        version[8] = 99
+        path = write(os.path.join(d, "version.lstmad"), bytes(version), "wb")
+        expect_bad(checks, "wrong version refused", ["summary", path], path, "version")
+        expect_bad(checks, "missing model file", ["summary", d + "/absent.lstmad"], "absent.lstmad")
+
+        # A timestamp column is used as the score's key and never as a feature.
+        stamped = write(os.path.join(d, "stamped.csv"),
+                        "timestamp,x,x3\n" + "".join(f"2024-01-01T00:00:0{i}Z,{i/10},{(i/10)**3}\n"
+                                                     for i in range(1, 10)))
+        rows = run("score", "--model", model, "--data", stamped).stdout.splitlines()
+        checks.check("score keys rows by the last sample's timestamp",
+                     rows[1].startswith("2024-01-01T00:00:03Z,") and len(rows) == 8, rows[1])
+        rows = run("score", "--model", model, "--data", SEED_CSV).stdout.splitlines()
+        checks.check("score keys rows by row index without timestamps",
+                     [r.split(",")[0] for r in rows[1:]] == [str(i) for i in range(2, 9)])
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()

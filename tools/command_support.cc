@@ -1,0 +1,55 @@
+#include "command_support.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "lstmad/core/windows.h"
+
+namespace lstmad::tools {
+
+int Fail(const std::string& command, const std::string& message, int code) {
+  std::cerr << "lstmad " << command << ": error: " << message << "\n";
+  return code;
+}
+
+core::Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::Status::Error(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return core::Status::Error(path + ": read failed");
+  return buffer.str();
+}
+
+core::Result<core::CsvTable> LoadCsv(const std::string& path,
+                                     const std::vector<std::string>& features) {
+  core::Result<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return core::ParseCsv(*text, path, features);
+}
+
+void ForEachWindowBatch(const core::Model& model, const core::Network<float>& net,
+                        const core::CsvTable& table,
+                        const std::function<void(const WindowBatch&)>& visit) {
+  constexpr int kBatch = 256;
+  core::Matrix<float> series = table.values.cast<float>();
+  model.scaler.Transform(&series);
+  const core::WindowSet<float> windows = core::MakeWindows(series, net.timesteps());
+  core::Network<float>::Workspace workspace;
+  core::Matrix<float> input, output;
+  std::vector<int> indices;
+  for (int first = 0; first < windows.count; first += kBatch) {
+    const int batch = std::min(kBatch, windows.count - first);
+    indices.resize(static_cast<size_t>(batch));
+    for (int b = 0; b < batch; ++b) indices[static_cast<size_t>(b)] = first + b;
+    core::GatherBatch(windows, indices.data(), batch, &input);
+    net.Forward(input, batch, &workspace, &output);
+    visit(WindowBatch{first, batch, &input, &output});
+  }
+}
+
+}  // namespace lstmad::tools

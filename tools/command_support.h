@@ -1,0 +1,43 @@
+// Shared plumbing of the `lstmad` subcommands: exit codes, reading inputs
+// with errors that name the file, and running a model over every window of a
+// series in batches.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lstmad/core/csv.h"
+#include "lstmad/core/model.h"
+#include "lstmad/core/status.h"
+
+namespace lstmad::tools {
+
+// Exit codes of every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;   // something went wrong at run time (a write failed, ...)
+constexpr int kExitBadInput = 2;  // bad flags, bad CSV, bad model file
+
+// Prints "lstmad COMMAND: error: MESSAGE" to stderr and returns `code`.
+int Fail(const std::string& command, const std::string& message, int code = kExitBadInput);
+
+core::Result<std::string> ReadFile(const std::string& path);
+core::Result<core::CsvTable> LoadCsv(const std::string& path,
+                                     const std::vector<std::string>& features);
+
+// One batch of consecutive windows: `input` and `output` in the network
+// layout, scaled units; window `first + b` ends at series sample
+// `first + b + T - 1` (stride 1).
+struct WindowBatch {
+  int first = 0;
+  int batch = 0;
+  const core::Matrix<float>* input = nullptr;
+  const core::Matrix<float>* output = nullptr;
+};
+
+// Scales `table`'s values with the model's scaler and runs every window.
+void ForEachWindowBatch(const core::Model& model, const core::Network<float>& net,
+                        const core::CsvTable& table,
+                        const std::function<void(const WindowBatch&)>& visit);
+
+}  // namespace lstmad::tools

@@ -1,0 +1,15 @@
+// The `lstmad` subcommands. Each takes the arguments after its name and
+// returns the process exit code (see command_support.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lstmad::tools {
+
+int RunTrain(const std::vector<std::string>& args);
+int RunSummary(const std::vector<std::string>& args);
+int RunReconstruct(const std::vector<std::string>& args);
+int RunScore(const std::vector<std::string>& args);
+
+}  // namespace lstmad::tools

@@ -1,0 +1,234 @@
+// `lstmad summary`, `reconstruct` and `score`: read a model and report on it
+// or on a CSV series run through it.
+#include <algorithm>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli_args.h"
+#include "command_support.h"
+#include "commands.h"
+#include "lstmad/core/model_file.h"
+
+namespace lstmad::tools {
+namespace {
+
+// Parses flags; returns -1 to go on, or the exit code to return.
+int ParseOrExit(ArgParser* parser, const std::vector<std::string>& args, const char* command) {
+  std::string error;
+  if (!parser->Parse(args, &error)) return Fail(command, error);
+  if (parser->help_requested()) {
+    std::cout << parser->Help();
+    return kExitOk;
+  }
+  return -1;
+}
+
+std::string WithThousands(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string LayerType(const core::LayerSpec& layer) {
+  switch (layer.kind) {
+    case core::LayerKind::kLstm: return "LSTM";
+    case core::LayerKind::kRepeatVector: return "RepeatVector";
+    case core::LayerKind::kDense: return layer.time_distributed ? "TimeDistributed" : "Dense";
+  }
+  return "?";
+}
+
+std::string ShapeText(const core::LayerShape& shape) {
+  if (shape.steps == 0) return "(None, " + std::to_string(shape.width) + ")";
+  return "(None, " + std::to_string(shape.steps) + ", " + std::to_string(shape.width) + ")";
+}
+
+// A table laid out like Keras' model.summary().
+void PrintSummary(const core::Model& model, const std::string& path, std::ostream& out) {
+  const core::Architecture& arch = model.architecture;
+  const std::vector<core::LayerShape> shapes = core::LayerOutputShapes(arch);
+  std::vector<std::string> labels;
+  size_t label_width = 28;
+  for (const core::LayerSpec& layer : arch.layers) {
+    labels.push_back(layer.name + " (" + LayerType(layer) + ")");
+    label_width = std::max(label_width, labels.back().size() + 2);
+  }
+  const int width = static_cast<int>(label_width);
+  const std::string rule(label_width + 37, '_'), double_rule(label_width + 37, '=');
+  out << "Model: \"" << path << "\"\n" << rule << "\n";
+  out << std::left << " " << std::setw(width) << "Layer (type)" << std::setw(26) << "Output Shape"
+      << "Param #\n" << double_rule << "\n";
+  for (size_t i = 0; i < arch.layers.size(); ++i) {
+    out << " " << std::setw(width) << labels[i] << std::setw(26) << ShapeText(shapes[i])
+        << core::LayerParamCount(arch, i) << "\n";
+    if (i + 1 < arch.layers.size()) out << "\n";
+  }
+  const int64_t total = core::TotalParamCount(arch);
+  out << double_rule << "\nTotal params: " << WithThousands(total)
+      << "\nTrainable params: " << WithThousands(total) << "\nNon-trainable params: 0\n"
+      << rule << "\n";
+  out << "Input: " << arch.timesteps << " timesteps x " << arch.features << " features (";
+  for (size_t f = 0; f < model.feature_names.size(); ++f) {
+    out << (f ? ", " : "") << model.feature_names[f];
+  }
+  out << ")\nActivation: "
+      << (arch.layers.empty() ? "?" : core::ActivationName(arch.layers[0].activation)) << "\n";
+  out << "Scaler: " << core::ScalerKindName(model.scaler.kind) << "\n";
+  out << "Threshold: " << model.threshold << " (" << model.threshold_spec << ", window MSE"
+      << (model.error_options.last_step_only ? " of the last step" : "") << ", scaled units)\n";
+  for (const auto& [key, value] : model.metadata) out << "  " << key << ": " << value << "\n";
+}
+
+struct ModelAndData {
+  core::Model model;
+  std::optional<core::Network<float>> net;
+  core::CsvTable table;
+};
+
+// Loads --model and --data (with the model's features); on failure prints and
+// returns false with `exit_code` set.
+bool LoadModelAndData(const ArgParser& p, const char* command, ModelAndData* out, int* exit_code) {
+  if (!p.Has("model") || !p.Has("data")) {
+    *exit_code = Fail(command, "--model and --data are required");
+    return false;
+  }
+  core::Result<core::Model> model = core::LoadModel(p.Get("model"));
+  if (!model.ok()) {
+    *exit_code = Fail(command, model.status().message());
+    return false;
+  }
+  out->model = std::move(model).value();
+  core::Result<core::Network<float>> net = out->model.MakeNetwork();
+  if (!net.ok()) {
+    *exit_code = Fail(command, p.Get("model") + ": " + net.status().message());
+    return false;
+  }
+  out->net.emplace(std::move(net).value());
+  core::Result<core::CsvTable> table = LoadCsv(p.Get("data"), out->model.feature_names);
+  if (!table.ok()) {
+    *exit_code = Fail(command, table.status().message());
+    return false;
+  }
+  out->table = std::move(table).value();
+  if (out->table.rows() < out->model.architecture.timesteps) {
+    *exit_code = Fail(command, p.Get("data") + ": " + std::to_string(out->table.rows()) +
+                                   " rows, fewer than the model's lookback " +
+                                   std::to_string(out->model.architecture.timesteps));
+    return false;
+  }
+  return true;
+}
+
+ArgParser ModelDataParser(const char* command, const char* summary) {
+  ArgParser p(command, summary);
+  p.AddOption("model", "MODEL", "an lstmad model file");
+  p.AddOption("data", "FILE.csv", "the series (must have the model's feature columns)");
+  return p;
+}
+
+// %.9g: enough digits for a float to round-trip.
+void PrintNumber(std::FILE* out, double v) { std::fprintf(out, "%.9g", v); }
+
+}  // namespace
+
+int RunSummary(const std::vector<std::string>& args) {
+  ArgParser p("summary", "Show a model's layers (as Keras' model.summary()), settings and provenance.");
+  p.AddPositional("MODEL", "an lstmad model file");
+  if (int code = ParseOrExit(&p, args, "summary"); code >= 0) return code;
+  core::Result<core::Model> model = core::LoadModel(p.positionals()[0]);
+  if (!model.ok()) return Fail("summary", model.status().message());
+  PrintSummary(*model, p.positionals()[0], std::cout);
+  return kExitOk;
+}
+
+int RunReconstruct(const std::vector<std::string>& args) {
+  ArgParser p = ModelDataParser(
+      "reconstruct",
+      "Print every window of the series and the model's reconstruction of it, in the original\n"
+      "units: CSV with header window,step,<f1>,<f1>_hat,... (one row per window and timestep;\n"
+      "window k covers rows k .. k+T-1 of the data).");
+  if (int code = ParseOrExit(&p, args, "reconstruct"); code >= 0) return code;
+  ModelAndData d;
+  int exit_code = 0;
+  if (!LoadModelAndData(p, "reconstruct", &d, &exit_code)) return exit_code;
+  std::FILE* out = stdout;
+  std::fputs("window,step", out);
+  for (const std::string& f : d.model.feature_names) std::fprintf(out, ",%s,%s_hat", f.c_str(), f.c_str());
+  std::fputc('\n', out);
+  const int steps = d.model.architecture.timesteps;
+  core::Matrix<float> hat;
+  ForEachWindowBatch(d.model, *d.net, d.table, [&](const WindowBatch& wb) {
+    hat = *wb.output;
+    d.model.scaler.Inverse(&hat);
+    for (int b = 0; b < wb.batch; ++b) {
+      for (int t = 0; t < steps; ++t) {
+        const int window = wb.first + b;
+        std::fprintf(out, "%d,%d", window, t);
+        const auto x = d.table.values.col(window + t);
+        const auto y = hat.col(static_cast<Eigen::Index>(t) * wb.batch + b);
+        for (Eigen::Index f = 0; f < x.size(); ++f) {
+          std::fputc(',', out);
+          PrintNumber(out, x[f]);
+          std::fputc(',', out);
+          PrintNumber(out, y[f]);
+        }
+        std::fputc('\n', out);
+      }
+    }
+  });
+  return std::fflush(out) == 0 ? kExitOk : Fail("reconstruct", "writing stdout failed", kExitFailure);
+}
+
+int RunScore(const std::vector<std::string>& args) {
+  ArgParser p = ModelDataParser(
+      "score",
+      "Score every window of the series: CSV with header\n"
+      "timestamp,error,threshold,anomaly,<f1>_error,... one row per window, keyed by its last\n"
+      "sample (its timestamp as written, or its 0-based row index without a timestamp column).\n"
+      "error is the window's MSE in scaled units; anomaly is 1 when error > threshold.");
+  p.AddOption("threshold", "X", "override the model's threshold");
+  if (int code = ParseOrExit(&p, args, "score"); code >= 0) return code;
+  ModelAndData d;
+  int exit_code = 0;
+  if (!LoadModelAndData(p, "score", &d, &exit_code)) return exit_code;
+  double threshold = d.model.threshold;
+  if (p.Has("threshold") && (!ParseDouble(p.Get("threshold"), &threshold) || threshold < 0)) {
+    return Fail("score", "--threshold must be a number >= 0");
+  }
+  std::FILE* out = stdout;
+  std::fputs("timestamp,error,threshold,anomaly", out);
+  for (const std::string& f : d.model.feature_names) std::fprintf(out, ",%s_error", f.c_str());
+  std::fputc('\n', out);
+  const int steps = d.model.architecture.timesteps;
+  core::Vector<float> errors;
+  core::Matrix<float> per_feature;
+  ForEachWindowBatch(d.model, *d.net, d.table, [&](const WindowBatch& wb) {
+    core::ReconstructionErrors(*wb.input, *wb.output, steps, wb.batch, d.model.error_options,
+                               &errors, &per_feature);
+    for (int b = 0; b < wb.batch; ++b) {
+      const int last = wb.first + b + steps - 1;
+      if (d.table.timestamps.empty()) {
+        std::fprintf(out, "%d,", last);
+      } else {
+        std::fprintf(out, "%s,", d.table.timestamps[static_cast<size_t>(last)].c_str());
+      }
+      PrintNumber(out, errors[b]);
+      std::fputc(',', out);
+      PrintNumber(out, threshold);
+      std::fprintf(out, ",%d", errors[b] > threshold ? 1 : 0);
+      for (Eigen::Index f = 0; f < per_feature.rows(); ++f) {
+        std::fputc(',', out);
+        PrintNumber(out, per_feature(f, b));
+      }
+      std::fputc('\n', out);
+    }
+  });
+  return std::fflush(out) == 0 ? kExitOk : Fail("score", "writing stdout failed", kExitFailure);
+}
+
+}  // namespace lstmad::tools

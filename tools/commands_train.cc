@@ -1,0 +1,266 @@
+// `lstmad train`: fit a scaler and an LSTM autoencoder on a CSV series,
+// compute the anomaly threshold, and write the model file.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli_args.h"
+#include "command_support.h"
+#include "commands.h"
+#include "lstmad/core/initializers.h"
+#include "lstmad/core/model_file.h"
+#include "lstmad/core/threshold.h"
+#include "lstmad/core/trainer.h"
+#include "lstmad/core/windows.h"
+
+namespace lstmad::tools {
+namespace {
+
+constexpr const char* kCommand = "train";
+
+struct TrainSettings {
+  std::string data, out;
+  std::vector<std::string> features;
+  core::AutoencoderSpec spec;
+  core::TrainOptions options;
+  core::ScalerKind scaler = core::ScalerKind::kStandard;
+  core::ThresholdSpec threshold;
+  uint64_t seed = 1;
+};
+
+ArgParser MakeParser() {
+  ArgParser p(kCommand, "Train an LSTM autoencoder on the windows of a CSV series and write a model.");
+  p.AddOption("data", "FILE.csv", "training data: header row, optional timestamp column first");
+  p.AddOption("lookback", "T", "window length in samples (timesteps)");
+  p.AddOption("features", "a,b",
+              "feature columns to use, in order (default: every non-timestamp column)");
+  p.AddOption("encoder", "UNITS", "LSTM units of the encoder layers", "128,64");
+  p.AddOption("decoder", "UNITS", "LSTM units of the decoder layers", "64,128");
+  p.AddOption("activation", "relu|tanh", "LSTM activation", "relu");
+  p.AddOption("epochs", "N", "maximum number of epochs", "100");
+  p.AddOption("batch-size", "B", "windows per mini-batch", "32");
+  p.AddOption("learning-rate", "LR", "Adam learning rate", "0.001");
+  p.AddOption("validation-split", "F", "fraction of windows (the last ones) held out", "0.1");
+  p.AddOption("patience", "P", "early stopping: epochs without a better val_loss (0: off)", "0");
+  p.AddOption("scaler", "standard|minmax|none", "feature scaling fitted on the training data",
+              "standard");
+  p.AddOption("threshold", "SPEC",
+              "anomaly threshold on window MSE: pNN (percentile of validation errors), "
+              "mean+Kstd, or a number",
+              "p99.5");
+  p.AddSwitch("last-step-error", "score only the last timestep of each window");
+  p.AddOption("seed", "S", "random seed (initialisation and shuffling)", "1");
+  p.AddOption("out", "MODEL", "where to write the model file");
+  return p;
+}
+
+std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
+  if (!p.Has("data")) return "--data is required";
+  if (!p.Has("out")) return "--out is required";
+  if (!p.Has("lookback")) return "--lookback is required";
+  s->data = p.Get("data");
+  s->out = p.Get("out");
+  if (p.Has("features")) s->features = SplitList(p.Get("features"));
+  if (!ParseInt(p.Get("lookback"), &s->spec.timesteps) || s->spec.timesteps < 1) {
+    return "--lookback must be a positive integer";
+  }
+  for (auto [flag, units] : {std::pair{"encoder", &s->spec.encoder_units},
+                             std::pair{"decoder", &s->spec.decoder_units}}) {
+    units->clear();
+    for (const std::string& item : SplitList(p.Get(flag))) {
+      int u = 0;
+      if (!ParseInt(item, &u) || u < 1) return std::string("--") + flag + ": bad units \"" + item + "\"";
+      units->push_back(u);
+    }
+    if (units->empty()) return std::string("--") + flag + " needs at least one layer";
+  }
+  const std::string act = p.Get("activation");
+  if (act != "relu" && act != "tanh") return "--activation must be relu or tanh";
+  s->spec.activation = *core::ParseActivation(act);
+  core::TrainOptions& o = s->options;
+  if (!ParseInt(p.Get("epochs"), &o.epochs) || o.epochs < 1) return "--epochs must be >= 1";
+  if (!ParseInt(p.Get("batch-size"), &o.batch_size) || o.batch_size < 1) {
+    return "--batch-size must be >= 1";
+  }
+  if (!ParseDouble(p.Get("learning-rate"), &o.learning_rate) || o.learning_rate <= 0) {
+    return "--learning-rate must be a positive number";
+  }
+  if (!ParseDouble(p.Get("validation-split"), &o.validation_split) || o.validation_split < 0 ||
+      o.validation_split >= 1) {
+    return "--validation-split must be in [0, 1)";
+  }
+  if (!ParseInt(p.Get("patience"), &o.patience) || o.patience < 0) return "--patience must be >= 0";
+  if (!ParseUint64(p.Get("seed"), &s->seed)) return "--seed must be a non-negative integer";
+  auto scaler = core::ParseScalerKind(p.Get("scaler"));
+  if (!scaler) return "--scaler must be standard, minmax or none";
+  s->scaler = *scaler;
+  auto threshold = core::ThresholdSpec::Parse(p.Get("threshold"));
+  if (!threshold.ok()) return "--threshold: " + threshold.status().message();
+  s->threshold = *threshold;
+  return {};
+}
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Per-epoch lines like Keras' fit(); on a terminal, a progress bar below them.
+class EpochPrinter {
+ public:
+  EpochPrinter() : tty_(isatty(STDERR_FILENO) == 1) {}
+  void operator()(const core::EpochReport& r) {
+    char line[160];
+    if (r.val_loss >= 0) {
+      std::snprintf(line, sizeof line, "epoch %d/%d - loss %.6g - val_loss %.6g - %.2fs", r.epoch,
+                    r.epochs, r.loss, r.val_loss, r.seconds);
+    } else {
+      std::snprintf(line, sizeof line, "epoch %d/%d - loss %.6g - %.2fs", r.epoch, r.epochs,
+                    r.loss, r.seconds);
+    }
+    if (tty_) std::cerr << "\r\033[K";
+    std::cerr << line << "\n";
+    if (tty_) DrawBar(r);
+  }
+  ~EpochPrinter() {
+    if (tty_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void DrawBar(const core::EpochReport& r) {
+    constexpr int kWidth = 30;
+    elapsed_ += r.seconds;
+    const int filled = r.epoch * kWidth / r.epochs;
+    const double eta = elapsed_ / r.epoch * (r.epochs - r.epoch);
+    std::cerr << "[" << std::string(static_cast<size_t>(filled), '=')
+              << std::string(static_cast<size_t>(kWidth - filled), ' ') << "] " << r.epoch << "/"
+              << r.epochs << " ETA " << static_cast<int>(eta) << "s" << std::flush;
+  }
+  bool tty_;
+  double elapsed_ = 0;
+};
+
+// Per-window errors of `indices` (scaled units, the model's error options).
+std::vector<double> WindowErrors(const core::Network<float>& net,
+                                 const core::WindowSet<float>& windows,
+                                 const std::vector<int>& indices,
+                                 const core::ErrorOptions& options) {
+  constexpr int kBatch = 256;
+  core::Network<float>::Workspace workspace;
+  core::Matrix<float> input, output;
+  core::Vector<float> errors;
+  std::vector<double> all;
+  for (size_t first = 0; first < indices.size(); first += kBatch) {
+    const int batch = static_cast<int>(std::min<size_t>(kBatch, indices.size() - first));
+    core::GatherBatch(windows, indices.data() + first, batch, &input);
+    net.Forward(input, batch, &workspace, &output);
+    core::ReconstructionErrors(input, output, windows.timesteps, batch, options, &errors,
+                               static_cast<core::Matrix<float>*>(nullptr));
+    for (int b = 0; b < batch; ++b) all.push_back(errors[b]);
+  }
+  return all;
+}
+
+}  // namespace
+
+int RunTrain(const std::vector<std::string>& args) {
+  ArgParser parser = MakeParser();
+  std::string error;
+  if (!parser.Parse(args, &error)) return Fail(kCommand, error);
+  if (parser.help_requested()) {
+    std::cout << parser.Help();
+    return kExitOk;
+  }
+  TrainSettings s;
+  if (error = CheckSettings(parser, &s); !error.empty()) return Fail(kCommand, error);
+
+  core::Result<core::CsvTable> table = LoadCsv(s.data, s.features);
+  if (!table.ok()) return Fail(kCommand, table.status().message());
+  s.spec.features = static_cast<int>(table->values.rows());
+  const int samples = table->rows();
+  if (samples < s.spec.timesteps) {
+    return Fail(kCommand, s.data + ": " + std::to_string(samples) + " rows, fewer than the lookback " +
+                              std::to_string(s.spec.timesteps));
+  }
+  // The scaler sees only the samples of the training windows, never the
+  // validation tail.
+  const int windows_total = samples - s.spec.timesteps + 1;
+  const auto train_windows =
+      static_cast<int>(windows_total * (1.0 - s.options.validation_split));
+  if (train_windows < 1) return Fail(kCommand, "no training windows: too few rows for the split");
+  const int train_samples = train_windows + s.spec.timesteps - 1;
+
+  core::Model model;
+  model.feature_names = table->feature_names;
+  model.scaler = core::Scaler::Fit(s.scaler, table->values.leftCols(train_samples));
+  model.error_options.last_step_only = parser.Switch("last-step-error");
+  core::Result<core::Architecture> arch = core::BuildAutoencoder(s.spec);
+  if (!arch.ok()) return Fail(kCommand, arch.status().message());
+  model.architecture = *arch;
+
+  core::Matrix<float> series = table->values.cast<float>();
+  model.scaler.Transform(&series);
+  const core::WindowSet<float> windows = core::MakeWindows(series, s.spec.timesteps);
+  // One generator for initialisation and shuffling: the run is a function of --seed.
+  core::Rng rng(s.seed);
+  auto net = core::Network<float>::Create(model.architecture,
+                                          core::InitializeWeights<float>(*arch, &rng));
+  if (!net.ok()) return Fail(kCommand, net.status().message(), kExitFailure);
+  std::cerr << "training on " << windows.count << " windows of " << s.spec.timesteps << " x "
+            << s.spec.features << " from " << s.data << " (" << core::TotalParamCount(*arch)
+            << " parameters)\n";
+  core::Result<core::TrainResult> trained = [&] {
+    EpochPrinter printer;
+    return core::Train(&*net, windows, s.options, &rng, std::ref(printer));
+  }();
+  if (!trained.ok()) return Fail(kCommand, trained.status().message(), kExitFailure);
+
+  const std::vector<int>& calibration = trained->validation_windows.empty()
+                                            ? trained->training_windows
+                                            : trained->validation_windows;
+  auto threshold = core::ComputeThreshold(
+      s.threshold, WindowErrors(*net, windows, calibration, model.error_options));
+  if (!threshold.ok()) return Fail(kCommand, threshold.status().message(), kExitFailure);
+  model.threshold = *threshold;
+  model.threshold_spec = s.threshold.ToString();
+  model.weights = net->weights();
+  const core::EpochReport& last = trained->history.back();
+  model.metadata = {
+      {"trained_at", UtcNow()},
+      {"lstmad_version", LSTMAD_VERSION},
+      {"data", s.data},
+      {"windows", std::to_string(windows.count)},
+      {"validation_windows", std::to_string(trained->validation_windows.size())},
+      {"epochs", std::to_string(trained->history.size())},
+      {"best_epoch", std::to_string(trained->best_epoch)},
+      {"stopped_early", trained->stopped_early ? "true" : "false"},
+      {"loss", Number(last.loss)},
+      {"val_loss", last.val_loss >= 0 ? Number(last.val_loss) : "none"},
+      {"batch_size", std::to_string(s.options.batch_size)},
+      {"learning_rate", parser.Get("learning-rate")},
+      {"seed", std::to_string(s.seed)},
+      {"threshold_windows", trained->validation_windows.empty() ? "training" : "validation"},
+  };
+  if (core::Status saved = core::SaveModel(model, s.out); !saved.ok()) {
+    return Fail(kCommand, saved.message(), kExitFailure);
+  }
+  std::cerr << "threshold " << model.threshold << " (" << model.threshold_spec << " of "
+            << calibration.size() << " " << model.metadata["threshold_windows"]
+            << " windows); model written to " << s.out << "\n";
+  return kExitOk;
+}
+
+}  // namespace lstmad::tools

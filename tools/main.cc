@@ -1,0 +1,57 @@
+// lstmad: streaming anomaly detection with LSTM autoencoders.
+// main only dispatches to the subcommands.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "command_support.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"train", lstmad::tools::RunTrain, "train an LSTM autoencoder on a CSV series"},
+    {"summary", lstmad::tools::RunSummary, "show a model's layers, parameters and settings"},
+    {"reconstruct", lstmad::tools::RunReconstruct, "print each window and its reconstruction"},
+    {"score", lstmad::tools::RunScore, "print each window's reconstruction error and verdict"},
+};
+
+void PrintUsage(std::ostream& out) {
+  out << "usage: lstmad SUBCOMMAND [flags]\n\n"
+         "Anomaly detection on sensor series with an LSTM autoencoder.\n\nsubcommands:\n";
+  for (const Subcommand& s : kSubcommands) {
+    out << "  " << s.name << std::string(14 - std::string(s.name).size(), ' ') << s.summary << "\n";
+  }
+  out << "\nRun `lstmad SUBCOMMAND --help` for a subcommand's flags.\n"
+         "Exit codes: 0 success, 1 run-time failure, 2 bad input (flags, CSV, model file).\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    PrintUsage(std::cerr);
+    return lstmad::tools::kExitBadInput;
+  }
+  if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    PrintUsage(std::cout);
+    return lstmad::tools::kExitOk;
+  }
+  if (args[0] == "--version") {
+    std::cout << "lstmad " << LSTMAD_VERSION << "\n";
+    return lstmad::tools::kExitOk;
+  }
+  for (const Subcommand& s : kSubcommands) {
+    if (args[0] == s.name) return s.run({args.begin() + 1, args.end()});
+  }
+  std::cerr << "lstmad: unknown subcommand \"" << args[0] << "\"\n\n";
+  PrintUsage(std::cerr);
+  return lstmad::tools::kExitBadInput;
+}
