@@ -58,7 +58,11 @@ void LstmForward(const LayerSpec& spec, const std::vector<Matrix<S>>& w, const M
   }
   for (int t = 0; t < steps; ++t) {
     const int step = InputStep(spec, t, steps);
-    s->gates = constant_input ? s->projection : s->projection.middleCols(step * batch, batch);
+    if (constant_input) {
+      s->gates = s->projection;
+    } else {
+      s->gates = s->projection.middleCols(step * batch, batch);
+    }
     if (t > 0) s->gates.noalias() += recurrent.transpose() * s->h;
     if (trace != nullptr) trace->pre_gates.middleCols(t * batch, batch) = s->gates;
     ActivateGates(spec, u, &s->gates);

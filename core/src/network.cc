@@ -46,8 +46,10 @@ bool NextIsLstm(const Architecture& arch, size_t i) {
 
 template <typename S>
 struct Network<S>::Workspace::Buffers {
+  // Per layer, so that no buffer changes size between layers (which would
+  // reallocate on every call).
   std::vector<Matrix<S>> outputs;
-  LstmScratch<S> lstm;
+  std::vector<LstmScratch<S>> lstm;
 };
 
 template <typename S>
@@ -105,6 +107,7 @@ void Network<S>::Forward(const Matrix<S>& input, int batch, Workspace* workspace
                          Matrix<S>* output) const {
   auto& buffers = *workspace->buffers_;
   buffers.outputs.resize(arch_.layers.size());
+  buffers.lstm.resize(arch_.layers.size());
   Flow<S> flow{&input, arch_.timesteps, false};
   for (size_t i = 0; i < arch_.layers.size(); ++i) {
     const LayerSpec& layer = arch_.layers[i];
@@ -112,7 +115,7 @@ void Network<S>::Forward(const Matrix<S>& input, int batch, Workspace* workspace
     switch (layer.kind) {
       case LayerKind::kLstm:
         LstmForward(layer, weights_.layers[i], *flow.value, flow.constant, flow.steps, batch,
-                    &buffers.lstm, static_cast<LstmTrace<S>*>(nullptr), out);
+                    &buffers.lstm[i], static_cast<LstmTrace<S>*>(nullptr), out);
         flow = {out, layer.return_sequences ? flow.steps : 0, false};
         break;
       case LayerKind::kRepeatVector:
