@@ -1,0 +1,215 @@
+// core_bench: Google Benchmark of the core engine, single-threaded.
+//
+//   forward/<model>/batch:<B>   Network<float>::Forward on B windows
+//   train_epoch/<model>/...     one Train() epoch: 10,000 windows, batch 64,
+//                               Adam, no validation split
+//   sgemm/2048                  an Eigen float GEMM 2048^3: the machine's
+//                               single-core peak in the same run
+//
+// Models: the seed autoencoder (T=3, F=2) and a longer-window one (T=30, F=8),
+// both with the seed's units (LSTM 128, 64 | RepeatVector | LSTM 64, 128 |
+// TimeDistributed Dense F), so the two differ only in window shape; each with
+// relu (the seed's choice) and tanh (what PyTorch's nn.LSTM computes).
+//
+// Counters: items_per_second is windows/s; GFLOP/s counts 2 x the model's
+// nominal multiply-adds per window (ModelMacsPerWindow), the same figure
+// bench/torch_peer.py uses, so both sides are measured against the same work.
+// The training figure counts 3 x the forward's (forward + two products per
+// weight in backward), the usual estimate. bench/run.sh compares with PyTorch.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "lstmad/core/architecture.h"
+#include "lstmad/core/initializers.h"
+#include "lstmad/core/network.h"
+#include "lstmad/core/trainer.h"
+#include "lstmad/core/windows.h"
+
+namespace lstmad::bench {
+namespace {
+
+using core::Matrix;
+
+constexpr int kTrainWindows = 10'000;
+constexpr int kTrainBatch = 64;
+constexpr int kGemmSize = 2048;
+constexpr uint64_t kSeed = 42;
+
+struct ModelCase {
+  std::string name;
+  int timesteps;
+  int features;
+  core::Activation activation;
+};
+
+core::Architecture Autoencoder(const ModelCase& model) {
+  core::AutoencoderSpec spec;
+  spec.timesteps = model.timesteps;
+  spec.features = model.features;
+  spec.encoder_units = {128, 64};
+  spec.decoder_units = {64, 128};
+  spec.activation = model.activation;
+  core::Result<core::Architecture> arch = core::BuildAutoencoder(spec);
+  if (!arch.ok()) {
+    std::fprintf(stderr, "core_bench: %s: %s\n", model.name.c_str(), arch.status().message().c_str());
+    std::exit(1);
+  }
+  return *arch;
+}
+
+core::Network<float> MakeNetwork(const core::Architecture& arch) {
+  core::Result<core::Network<float>> net =
+      core::Network<float>::Create(arch, core::InitializeWeights<float>(arch, kSeed));
+  if (!net.ok()) {
+    std::fprintf(stderr, "core_bench: %s\n", net.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(net).value();
+}
+
+// Multiply-adds of one window through the model as written (Keras' and
+// PyTorch's count): per LSTM step (in + u) x 4u, per Dense step in x units.
+// Element-wise work is left out. Our engine projects a repeated vector once
+// and skips the first step's recurrent product (h = 0), so it does less.
+int64_t ModelMacsPerWindow(const core::Architecture& arch) {
+  const std::vector<core::LayerShape> shapes = core::LayerOutputShapes(arch);
+  int64_t macs = 0;
+  core::LayerShape in{arch.timesteps, arch.features};
+  for (size_t i = 0; i < arch.layers.size(); ++i) {
+    const core::LayerSpec& layer = arch.layers[i];
+    const int64_t steps = std::max(in.steps, 1), u = layer.units;
+    switch (layer.kind) {
+      case core::LayerKind::kLstm: macs += steps * (in.width + u) * 4 * u; break;
+      case core::LayerKind::kDense: macs += steps * in.width * u; break;
+      case core::LayerKind::kRepeatVector: break;
+    }
+    in = shapes[i];
+  }
+  return macs;
+}
+
+Matrix<float> RandomNormal(Eigen::Index rows, Eigen::Index cols, uint64_t seed) {
+  core::Rng rng(seed);
+  Matrix<float> m(rows, cols);
+  for (Eigen::Index k = 0; k < m.size(); ++k) m.data()[k] = static_cast<float>(rng.Normal());
+  return m;
+}
+
+void SetRates(benchmark::State& state, int64_t windows, double flops_per_window) {
+  const auto done = static_cast<int64_t>(state.iterations()) * windows;
+  state.SetItemsProcessed(done);
+  state.counters["GFLOP"] =
+      benchmark::Counter(static_cast<double>(done) * flops_per_window * 1e-9, benchmark::Counter::kIsRate);
+}
+
+void BM_Forward(benchmark::State& state, const ModelCase& model, int batch) {
+  const core::Architecture arch = Autoencoder(model);
+  const core::Network<float> net = MakeNetwork(arch);
+  const Matrix<float> input = RandomNormal(arch.features, Eigen::Index{arch.timesteps} * batch, kSeed);
+  core::Network<float>::Workspace workspace;
+  Matrix<float> output;
+  net.Forward(input, batch, &workspace, &output);  // sizes the workspace
+  for (auto _ : state) {
+    net.Forward(input, batch, &workspace, &output);
+    benchmark::DoNotOptimize(output.data());
+    benchmark::ClobberMemory();
+  }
+  SetRates(state, batch, 2.0 * static_cast<double>(ModelMacsPerWindow(arch)));
+}
+
+// A smooth 8-channel series with noise, long enough for kTrainWindows windows.
+core::WindowSet<float> TrainingWindows(const core::Architecture& arch) {
+  const int samples = kTrainWindows + arch.timesteps - 1;
+  Matrix<float> series = RandomNormal(arch.features, samples, kSeed + 1) * 0.1f;
+  for (int s = 0; s < samples; ++s) {
+    for (int f = 0; f < arch.features; ++f) {
+      series(f, s) += static_cast<float>(std::sin(0.05 * s * (f + 1) + f));
+    }
+  }
+  return core::MakeWindows(series, arch.timesteps);
+}
+
+void BM_TrainEpoch(benchmark::State& state, const ModelCase& model) {
+  const core::Architecture arch = Autoencoder(model);
+  core::Network<float> net = MakeNetwork(arch);
+  const core::Weights<float> initial = net.weights();
+  const core::WindowSet<float> windows = TrainingWindows(arch);
+  core::TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = kTrainBatch;
+  options.validation_split = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    net.mutable_weights() = initial;
+    core::Rng rng(kSeed);
+    state.ResumeTiming();
+    core::Result<core::TrainResult> result = core::Train(&net, windows, options, &rng);
+    if (!result.ok()) {
+      state.SkipWithError(result.status().message().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(result->history.back().loss);
+  }
+  SetRates(state, windows.count, 3 * 2.0 * static_cast<double>(ModelMacsPerWindow(arch)));
+}
+
+void BM_Sgemm(benchmark::State& state) {
+  const Matrix<float> a = RandomNormal(kGemmSize, kGemmSize, kSeed);
+  const Matrix<float> b = RandomNormal(kGemmSize, kGemmSize, kSeed + 1);
+  Matrix<float> c(kGemmSize, kGemmSize);
+  for (auto _ : state) {
+    c.noalias() = a * b;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 2.0 * std::pow(double{kGemmSize}, 3) * 1e-9,
+      benchmark::Counter::kIsRate);
+}
+
+void RegisterAll() {
+  const std::vector<ModelCase> models = {
+      {"t3f2_relu", 3, 2, core::Activation::kRelu},
+      {"t3f2_tanh", 3, 2, core::Activation::kTanh},
+      {"t30f8_relu", 30, 8, core::Activation::kRelu},
+      {"t30f8_tanh", 30, 8, core::Activation::kTanh},
+  };
+  for (const ModelCase& model : models) {
+    for (int batch : {1, 32, 256}) {
+      benchmark::RegisterBenchmark(("forward/" + model.name + "/batch:" + std::to_string(batch)).c_str(),
+                                   BM_Forward, model, batch)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  for (const ModelCase& model : models) {
+    if (model.timesteps != 30) continue;
+    benchmark::RegisterBenchmark(("train_epoch/" + model.name + "/batch:64").c_str(), BM_TrainEpoch, model)
+        ->UseRealTime()
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  }
+  benchmark::RegisterBenchmark("sgemm/2048", BM_Sgemm)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+}  // namespace lstmad::bench
+
+int main(int argc, char** argv) {
+  Eigen::setNbThreads(1);
+  lstmad::bench::RegisterAll();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds core_bench (Release, in build/release unless BUILD_DIR says otherwise),
+# runs it and its PyTorch peer bench/torch_peer.py, and prints one table:
+# benchmark, ours, PyTorch, ours/PyTorch. See docs/benchmarks.md.
+#
+#   bench/run.sh [--no-train]
+#     --no-train   skip the training epochs (about 35 s of the run)
+#   environment: MIN_TIME   seconds per forward/sgemm benchmark (default 0.5)
+#                BUILD_DIR  build folder (default build/release)
+#                KEEP_DIR   keep core_bench.json and torch_peer.json here
+#
+# Needs Debian's /usr/bin/python3 with python3-torch, and libopenblas0-pthread
+# for PyTorch to use a fast BLAS (scripts/install-deps.sh installs both).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$root/build/release}
+min_time=${MIN_TIME:-0.5}
+python=/usr/bin/python3
+train=1
+for arg in "$@"; do
+  case $arg in
+    --no-train) train=0 ;;
+    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if ! dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "install ok installed"; then
+  echo "run.sh: warning: libopenblas0-pthread is not installed; PyTorch will use the slow" \
+       "reference BLAS (run scripts/install-deps.sh)" >&2
+fi
+
+if [[ ! -f $build/CMakeCache.txt ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$build" --target core_bench
+
+out=${KEEP_DIR:-$(mktemp -d)}
+mkdir -p "$out"
+[[ -n ${KEEP_DIR:-} ]] || trap 'rm -rf "$out"' EXIT
+
+filter=.
+((train)) || filter='^(forward|sgemm)/'
+echo "== core_bench (single-threaded)" >&2
+"$build/bench/core_bench" --benchmark_min_time="$min_time" --benchmark_filter="$filter" \
+  --benchmark_out="$out/core_bench.json" --benchmark_out_format=json >&2
+
+echo "== torch_peer.py (torch.set_num_threads(1))" >&2
+peer_args=(--min-time "$min_time" --out "$out/torch_peer.json")
+((train)) || peer_args+=(--no-train)
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" "$root/bench/torch_peer.py" "${peer_args[@]}" >/dev/null
+
+"$python" - "$out/core_bench.json" "$out/torch_peer.json" <<'PY'
+import json, re, sys
+
+core = json.load(open(sys.argv[1]))
+peer = json.load(open(sys.argv[2]))
+peer_by_name = {b["name"]: b for b in peer["benchmarks"]}
+
+
+def plain(name):
+    """core_bench's name without the suffixes Google Benchmark appends."""
+    return re.sub(r"/(iterations:\d+|real_time|min_time:[\d.]+s?)", "", name)
+
+
+ctx = core["context"]
+print(f"\nmachine: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs at "
+      f"{ctx.get('mhz_per_cpu', '?')} MHz; PyTorch {peer['torch_version']}, {peer['threads']} thread")
+print("rates: windows/s (sgemm: GFLOP/s); ratio > 1 means ours is faster; "
+      "GFLOP/s = 2 x the model's nominal multiply-adds\n")
+def rate(x):
+    return f"{x:.0f}" if x >= 100 else f"{x:.3g}"
+
+
+header = f"{'benchmark':34} {'ours':>11} {'PyTorch':>11} {'ours/PyTorch':>12} {'ours GFLOP/s':>12} {'PyTorch GFLOP/s':>15}"
+print(header)
+print("-" * len(header))
+for b in core["benchmarks"]:
+    if b.get("run_type", "iteration") != "iteration":
+        continue
+    name = plain(b["name"])
+    p = peer_by_name.get(name)
+    is_gemm = name.startswith("sgemm")
+    ours = b["GFLOP"] if is_gemm else b["items_per_second"]
+    theirs = (p["gflops"] if is_gemm else p["windows_per_second"]) if p else None
+    ratio = f"{ours / theirs:12.2f}" if theirs else f"{'-':>12}"
+    theirs_s = f"{rate(theirs):>11}" if theirs else f"{'-':>11}"
+    peer_gflops = f"{p['gflops']:15.1f}" if p else f"{'-':>15}"
+    print(f"{name:34} {rate(ours):>11} {theirs_s} {ratio} {b['GFLOP']:12.1f} {peer_gflops}")
+PY
