@@ -32,9 +32,17 @@ std::vector<LayerShape> LayerOutputShapes(const Architecture& arch) {
   return shapes;
 }
 
+// Sizes beyond this are refused: they are not sensor models, and 4*units
+// must stay far from int overflow.
+constexpr int kMaxDimension = 1 << 20;
+
 Status ValidateArchitecture(const Architecture& arch, bool require_autoencoder) {
-  if (arch.timesteps <= 0) return Status::Error("timesteps must be positive");
-  if (arch.features <= 0) return Status::Error("features must be positive");
+  if (arch.timesteps <= 0 || arch.timesteps > kMaxDimension) {
+    return Status::Error("timesteps must be in 1.." + std::to_string(kMaxDimension));
+  }
+  if (arch.features <= 0 || arch.features > kMaxDimension) {
+    return Status::Error("features must be in 1.." + std::to_string(kMaxDimension));
+  }
   if (arch.layers.empty()) return Status::Error("the model has no layers");
   LayerShape current{arch.timesteps, arch.features};
   for (size_t i = 0; i < arch.layers.size(); ++i) {
@@ -42,17 +50,23 @@ Status ValidateArchitecture(const Architecture& arch, bool require_autoencoder) 
     const std::string label = LayerLabel(layer, i);
     switch (layer.kind) {
       case LayerKind::kLstm:
-        if (layer.units <= 0) return Status::Error(label + ": LSTM units must be positive");
+        if (layer.units <= 0 || layer.units > kMaxDimension) {
+          return Status::Error(label + ": LSTM units must be in 1.." + std::to_string(kMaxDimension));
+        }
         if (current.steps == 0) return Status::Error(label + ": LSTM needs a sequence input");
         current = {layer.return_sequences ? current.steps : 0, layer.units};
         break;
       case LayerKind::kRepeatVector:
-        if (layer.repeat <= 0) return Status::Error(label + ": RepeatVector n must be positive");
+        if (layer.repeat <= 0 || layer.repeat > kMaxDimension) {
+          return Status::Error(label + ": RepeatVector n must be in 1.." + std::to_string(kMaxDimension));
+        }
         if (current.steps != 0) return Status::Error(label + ": RepeatVector needs a vector input");
         current = {layer.repeat, current.width};
         break;
       case LayerKind::kDense:
-        if (layer.units <= 0) return Status::Error(label + ": Dense units must be positive");
+        if (layer.units <= 0 || layer.units > kMaxDimension) {
+          return Status::Error(label + ": Dense units must be in 1.." + std::to_string(kMaxDimension));
+        }
         current = {current.steps, layer.units};
         break;
     }

@@ -294,9 +294,18 @@ class HeaderFields {
   Status GetInt(const std::string& key, int min, int max, int* out);
   Status GetDouble(const std::string& key, double* out);
   Status GetBool(const std::string& key, bool* out);
-  Status GetActivation(const std::string& key, Activation* out);
-  Status GetLayerKind(const std::string& key, LayerKind* out);
-  Status GetScalerKind(const std::string& key, ScalerKind* out);
+  // An enum spelled by name: `parse` returns nullopt for unknown names,
+  // `what` describes the known ones for the error.
+  template <typename E>
+  Status GetEnum(const std::string& key, std::optional<E> (*parse)(std::string_view),
+                 std::string_view what, E* out) {
+    std::string v;
+    LSTMAD_RETURN_IF_ERROR(Take(key, &v));
+    const std::optional<E> parsed = parse(v);
+    if (!parsed) return Invalid(key, v, what);
+    *out = *parsed;
+    return Status::Ok();
+  }
   std::map<std::string, std::string> TakePrefixed(const std::string& prefix);
   Status CheckNoneLeft() const;
 
@@ -326,7 +335,9 @@ Result<HeaderFields> HeaderFields::Parse(std::string_view text) {
     std::optional<std::string> value = Unescape(line.substr(eq + 1));
     if (!key || !value) return Status::Error(where + " has a bad escape or a raw control byte");
     const auto [it, inserted] = h.fields_.emplace(std::move(*key), std::move(*value));
-    if (!inserted) return Status::Error(where + ": header key " + Quote(it->first) + " appears twice");
+    if (!inserted) {
+      return Status::Error(where + ": header key " + Quote(it->first) + " appears twice");
+    }
   }
   return h;
 }
@@ -368,33 +379,6 @@ Status HeaderFields::GetBool(const std::string& key, bool* out) {
   return Status::Ok();
 }
 
-Status HeaderFields::GetActivation(const std::string& key, Activation* out) {
-  std::string v;
-  LSTMAD_RETURN_IF_ERROR(Take(key, &v));
-  const std::optional<Activation> a = ParseActivation(v);
-  if (!a) return Invalid(key, v, "a known activation");
-  *out = *a;
-  return Status::Ok();
-}
-
-Status HeaderFields::GetLayerKind(const std::string& key, LayerKind* out) {
-  std::string v;
-  LSTMAD_RETURN_IF_ERROR(Take(key, &v));
-  const std::optional<LayerKind> kind = ParseLayerKind(v);
-  if (!kind) return Invalid(key, v, "a known layer kind (lstm, repeat_vector, dense)");
-  *out = *kind;
-  return Status::Ok();
-}
-
-Status HeaderFields::GetScalerKind(const std::string& key, ScalerKind* out) {
-  std::string v;
-  LSTMAD_RETURN_IF_ERROR(Take(key, &v));
-  const std::optional<ScalerKind> kind = ParseScalerKind(v);
-  if (!kind) return Invalid(key, v, "a known scaler kind (none, standard, minmax)");
-  *out = *kind;
-  return Status::Ok();
-}
-
 std::map<std::string, std::string> HeaderFields::TakePrefixed(const std::string& prefix) {
   std::map<std::string, std::string> taken;
   auto it = fields_.lower_bound(prefix);
@@ -410,15 +394,19 @@ Status HeaderFields::CheckNoneLeft() const {
   return Status::Error("unknown header key " + Quote(fields_.begin()->first));
 }
 
+constexpr std::string_view kKnownLayerKind = "a known layer kind (lstm, repeat_vector, dense)";
+constexpr std::string_view kKnownActivation = "a known activation";
+
 Status ParseLayer(size_t index, HeaderFields* h, LayerSpec* layer) {
   const std::string p = "layer." + std::to_string(index) + ".";
-  LSTMAD_RETURN_IF_ERROR(h->GetLayerKind(p + "kind", &layer->kind));
+  LSTMAD_RETURN_IF_ERROR(h->GetEnum(p + "kind", ParseLayerKind, kKnownLayerKind, &layer->kind));
   LSTMAD_RETURN_IF_ERROR(h->GetString(p + "name", &layer->name));
   LSTMAD_RETURN_IF_ERROR(h->GetInt(p + "units", 0, mf::kMaxDimension, &layer->units));
   LSTMAD_RETURN_IF_ERROR(h->GetInt(p + "repeat", 0, mf::kMaxDimension, &layer->repeat));
-  LSTMAD_RETURN_IF_ERROR(h->GetActivation(p + "activation", &layer->activation));
   LSTMAD_RETURN_IF_ERROR(
-      h->GetActivation(p + "recurrent_activation", &layer->recurrent_activation));
+      h->GetEnum(p + "activation", ParseActivation, kKnownActivation, &layer->activation));
+  LSTMAD_RETURN_IF_ERROR(h->GetEnum(p + "recurrent_activation", ParseActivation, kKnownActivation,
+                                    &layer->recurrent_activation));
   LSTMAD_RETURN_IF_ERROR(h->GetBool(p + "return_sequences", &layer->return_sequences));
   LSTMAD_RETURN_IF_ERROR(h->GetBool(p + "go_backwards", &layer->go_backwards));
   LSTMAD_RETURN_IF_ERROR(h->GetBool(p + "use_bias", &layer->use_bias));
@@ -448,7 +436,9 @@ Status ParsePerFeature(HeaderFields* h, int features, Model* model) {
     LSTMAD_RETURN_IF_ERROR(h->GetString("feature." + std::to_string(i), &name));
     model->feature_names.push_back(std::move(name));
   }
-  LSTMAD_RETURN_IF_ERROR(h->GetScalerKind("scaler.kind", &model->scaler.kind));
+  LSTMAD_RETURN_IF_ERROR(h->GetEnum("scaler.kind", ParseScalerKind,
+                                    "a known scaler kind (none, standard, minmax)",
+                                    &model->scaler.kind));
   for (size_t i = 0; i < n; ++i) {
     double v = 0;
     LSTMAD_RETURN_IF_ERROR(h->GetDouble("scaler.offset." + std::to_string(i), &v));
@@ -520,7 +510,7 @@ Status ParseWeights(std::string_view payload, const Architecture& arch, Weights<
   if (!r.ReadU32(&layer_count)) return Status::Error("the weights section is cut short");
   if (layer_count != arch.layers.size()) {
     return Status::Error("the weights section has " + std::to_string(layer_count) +
-                         " layers, the architecture " + std::to_string(arch.layers.size()));
+                         " layers, the architecture has " + std::to_string(arch.layers.size()));
   }
   weights->layers.resize(arch.layers.size());
   for (size_t i = 0; i < arch.layers.size(); ++i) {
@@ -615,8 +605,8 @@ Status StoreSection(std::string_view tag, std::string_view payload, Sections* se
 }
 
 Result<Sections> SplitSections(std::string_view bytes) {
-  const std::string_view body = bytes.substr(
-      mf::kFixedHeaderSize, bytes.size() - mf::kFixedHeaderSize - mf::kTrailerSize);
+  const std::string_view body =
+      bytes.substr(mf::kFixedHeaderSize, bytes.size() - mf::kFixedHeaderSize - mf::kTrailerSize);
   Reader r(body);
   Sections sections;
   while (r.remaining() > 0) {
@@ -711,7 +701,8 @@ Result<Model> ParseModel(std::string_view bytes, const std::string& source) {
 
 Status SaveModel(const Model& model, const std::string& path) {
   // A model the reader would refuse is not worth writing over a good one.
-  LSTMAD_RETURN_IF_ERROR(model.Validate().WithContext(path + ": refusing to save an invalid model"));
+  LSTMAD_RETURN_IF_ERROR(
+      model.Validate().WithContext(path + ": refusing to save an invalid model"));
   const std::string tmp = path + ".tmp";
   if (Status written = WriteWholeFile(tmp, SerializeModel(model)); !written.ok()) {
     std::remove(tmp.c_str());

@@ -140,7 +140,7 @@ void Network<S>::ForwardTraced(const Matrix<S>& input, int batch, Trace* trace,
   trace->batch = batch;
   trace->inputs.resize(arch_.layers.size());
   trace->lstm.resize(arch_.layers.size());
-  LstmScratch<S> scratch;
+  trace->scratch.resize(arch_.layers.size());
   Matrix<S> current = input;
   bool constant = false;
   int steps = arch_.timesteps;
@@ -149,9 +149,12 @@ void Network<S>::ForwardTraced(const Matrix<S>& input, int batch, Trace* trace,
     trace->inputs[i] = current;
     switch (layer.kind) {
       case LayerKind::kLstm:
-        trace->lstm[i] = std::make_unique<LstmTrace<S>>();
-        LstmForward(layer, weights_.layers[i], trace->inputs[i], constant, steps, batch, &scratch,
-                    trace->lstm[i].get(), &current);
+        if (!trace->lstm[i]) {
+          trace->lstm[i] = std::make_unique<LstmTrace<S>>();
+          trace->scratch[i] = std::make_unique<LstmScratch<S>>();
+        }
+        LstmForward(layer, weights_.layers[i], trace->inputs[i], constant, steps, batch,
+                    trace->scratch[i].get(), trace->lstm[i].get(), &current);
         steps = layer.return_sequences ? steps : 0;
         constant = false;
         break;

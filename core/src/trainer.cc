@@ -78,15 +78,16 @@ Status CheckOptions(const TrainOptions& o, const Network<float>& net, const Wind
 
 template <typename S>
 S LossAndGradients(const Network<S>& net, const Matrix<S>& batch_input, int batch,
-                   Weights<S>* grads) {
-  typename Network<S>::Trace trace;
+                   Weights<S>* grads, typename Network<S>::Trace* trace) {
+  typename Network<S>::Trace local;
+  if (trace == nullptr) trace = &local;
   Matrix<S> output;
-  net.ForwardTraced(batch_input, batch, &trace, &output);
+  net.ForwardTraced(batch_input, batch, trace, &output);
   const Matrix<S> diff = output - batch_input;
   const auto n = static_cast<S>(diff.size());
   if (grads->layers.empty()) *grads = net.weights().ZerosLike();
   grads->SetZero();
-  net.Backward(trace, (S(2) / n) * diff, grads);
+  net.Backward(*trace, (S(2) / n) * diff, grads);
   return diff.squaredNorm() / n;
 }
 
@@ -109,6 +110,7 @@ Result<TrainResult> Train(Network<float>* net, const WindowSet<float>& windows,
   Weights<float> grads = net->weights().ZerosLike(), best = net->weights();
   std::vector<int> order = result.training_windows;
   Matrix<float> input;
+  Network<float>::Trace trace;  // reused: its buffers keep their size across batches
   double best_monitor = INFINITY;
   int since_best = 0;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
@@ -119,7 +121,7 @@ Result<TrainResult> Train(Network<float>* net, const WindowSet<float>& windows,
       const int batch = static_cast<int>(
           std::min(order.size() - first, static_cast<size_t>(options.batch_size)));
       GatherBatch(windows, order.data() + first, batch, &input);
-      loss_sum += double{LossAndGradients(*net, input, batch, &grads)} * batch;
+      loss_sum += double{LossAndGradients(*net, input, batch, &grads, &trace)} * batch;
       adam.Step(grads, &net->mutable_weights());
     }
     EpochReport report{epoch, options.epochs, loss_sum / static_cast<double>(order.size())};
@@ -148,8 +150,9 @@ Result<TrainResult> Train(Network<float>* net, const WindowSet<float>& windows,
   return result;
 }
 
-template float LossAndGradients(const Network<float>&, const Matrix<float>&, int, Weights<float>*);
+template float LossAndGradients(const Network<float>&, const Matrix<float>&, int, Weights<float>*,
+                                Network<float>::Trace*);
 template double LossAndGradients(const Network<double>&, const Matrix<double>&, int,
-                                 Weights<double>*);
+                                 Weights<double>*, Network<double>::Trace*);
 
 }  // namespace lstmad::core

@@ -502,7 +502,7 @@ TEST(ModelFileTest, PrefixesValidationErrorsWithTheSource) {
 TEST(ModelFileTest, RejectsAShapeDisagreeingWithTheArchitecture) {
   // Layer 0 with 7 units is a valid autoencoder whose stored kernel is too narrow.
   ExpectRefused(WithHeader("layer.0.units=6\n", "layer.0.units=7\n"),
-                "weights: layer 0 (enc=0%0Afirst %E2%9C%93): kernel has shape [3, 24], the "
+                "weights: layer 0 (enc%3D0%0Afirst %E2%9C%93): kernel has shape [3, 24], the "
                 "architecture needs [3, 28]");
   ExpectRefused(WithHeader("layer.1.use_bias=false\n", "layer.1.use_bias=true\n"),
                 "weights: layer 1 (lstm_1): 2 weight tensors, the architecture needs 3");
@@ -523,7 +523,7 @@ TEST(ModelFileTest, RejectsAbsurdSizesBeforeAllocating) {
   std::vector<Section> sections = SplitFile(SerializeModel(MakeModel()));
   std::string& w = sections[1].second;
   w.replace(0, 4, std::string("\xFF\xFF\xFF\xFF", 4));
-  ExpectRefused(BuildFile(sections), "has 4294967295 layers, the architecture 6");
+  ExpectRefused(BuildFile(sections), "has 4294967295 layers, the architecture has 6");
   // The largest architecture the reader accepts, backed by a few bytes: the
   // data is found missing before the 12 M floats would be allocated.
   sections = SplitFile(SerializeModel(MakeModel()));

@@ -33,7 +33,7 @@ inline constexpr size_t kSectionHeaderSize = kTagSize + 8;
 // Section tags. A tag whose first letter is upper case is critical: a reader
 // that does not know it must refuse the file. Lower case marks an ancillary
 // section that readers skip when unknown.
-inline constexpr std::string_view kHeaderTag = "HEAD";   // key=value text: the whole Model but weights
+inline constexpr std::string_view kHeaderTag = "HEAD";   // key=value text: all but the weights
 inline constexpr std::string_view kWeightsTag = "WGHT";  // binary float32 tensors
 
 // Header text escaping: bytes outside [kFirstPlainByte, kLastPlainByte], and

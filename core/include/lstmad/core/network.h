@@ -23,6 +23,8 @@ namespace lstmad::core {
 
 template <typename S>
 struct LstmTrace;  // per-timestep values kept for backpropagation (internal)
+template <typename S>
+struct LstmScratch;  // per-layer scratch buffers (internal)
 
 template <typename S>
 class Network {
@@ -58,7 +60,8 @@ class Network {
   // resized to [output_width x max(output_steps,1)*batch].
   void Forward(const Matrix<S>& input, int batch, Workspace* workspace, Matrix<S>* output) const;
 
-  // Forward pass that records what BackwardPass needs. Allocates; training only.
+  // Forward pass that records what Backward needs; training only. Reusing one
+  // Trace across batches of the same size avoids reallocating its buffers.
   struct Trace;
   void ForwardTraced(const Matrix<S>& input, int batch, Trace* trace, Matrix<S>* output) const;
 
@@ -82,6 +85,7 @@ struct Network<S>::Trace {
   int batch = 0;
   std::vector<Matrix<S>> inputs;  // input of each layer (RepeatVector output kept compact)
   std::vector<std::unique_ptr<LstmTrace<S>>> lstm;  // per layer; null for non-LSTM
+  std::vector<std::unique_ptr<LstmScratch<S>>> scratch;  // per layer; null for non-LSTM
   Trace();
   ~Trace();
 };

@@ -51,9 +51,10 @@ using EpochCallback = std::function<void(const EpochReport&)>;
 
 // MSE over all elements of the batch, and its gradient (accumulated into
 // `grads`, which is zeroed first). Exposed for gradient checks.
+// `trace`, when given, is reused across calls (training passes one per run).
 template <typename S>
 S LossAndGradients(const Network<S>& net, const Matrix<S>& batch_input, int batch,
-                   Weights<S>* grads);
+                   Weights<S>* grads, typename Network<S>::Trace* trace = nullptr);
 
 // Trains `net` in place on `windows` (inputs are also the targets). Shuffling
 // draws from `rng`: pass the generator that initialised the weights to make
