@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The README's run command: builds lstmad, trains the tutorial's seed example
-# (examples/seed/timeseries.csv) and prints its reconstruction and scores.
+# The README's run command: builds lstmad, trains the demo model on simulated
+# pumps (once), starts `lstmad serve` on examples/demo/lstmad.yaml and streams
+# simulated pumps with injected faults into it, so /metrics moves and alerts
+# fire within a minute. Stops on Ctrl-C, or after DEMO_SECONDS if set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,18 +10,37 @@ bash scripts/install-deps.sh
 cmake --preset release -DLSTMAD_BUILD_TESTS=OFF -DLSTMAD_BUILD_BENCH=OFF >/dev/null
 cmake --build build/release -j "$(nproc)" --target lstmad
 bin=build/release/tools/lstmad
-model=build/demo/seed.lstmad
 mkdir -p build/demo
+model=build/demo/pump.lstmad
 
-echo "== training the seed example (lookback 3, LSTM 128,64 / 64,128, relu, 300 epochs)"
-"$bin" train --data examples/seed/timeseries.csv --lookback 3 --encoder 128,64 --decoder 64,128 \
-  --activation relu --epochs 300 --batch-size 5 --scaler none --validation-split 0 --seed 1 \
-  --out "$model" 2> >(grep -E "^(training|threshold)|epoch (1|100|200|300)/" >&2)
-echo
-"$bin" summary "$model"
-echo
-echo "== reconstruction (original units)"
-"$bin" reconstruct --model "$model" --data examples/seed/timeseries.csv | column -t -s,
-echo
-echo "== scores (window MSE against the stored threshold)"
-"$bin" score --model "$model" --data examples/seed/timeseries.csv | column -t -s,
+if [[ ! -f $model ]]; then
+  echo "== training the demo model on a simulated pump (takes ~20 s, once)"
+  "$bin" simulate --csv build/demo/pump-train.csv --samples 6000 --seed 42
+  "$bin" train --data build/demo/pump-train.csv --lookback 20 --encoder 32,16 --decoder 16,32 \
+    --activation tanh --epochs 15 --batch-size 32 --patience 3 --threshold mean+6std --seed 1 \
+    --out "$model"
+fi
+"$bin" summary "$model" | head -20
+: > build/demo/events.jsonl
+
+"$bin" serve --config examples/demo/lstmad.yaml &
+serve_pid=$!
+trap 'kill -TERM $serve_pid $sim_pid 2>/dev/null || true; wait $serve_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  curl -sf http://127.0.0.1:9108/metrics >/dev/null && break
+  sleep 0.1
+done
+
+cat <<MSG
+
+== lstmad is running. Simulated pumps p0000..p0019 stream in; a fault is injected every 15 s.
+   Metrics:   curl -s http://127.0.0.1:9108/metrics | grep -E '^lstmad_(stream_anomalous|windows_scored)'
+   Alerts:    tail -f build/demo/events.jsonl   (and the "alert fired" lines below)
+   Send your own: echo 'pump,pump=mine temperature=60,pressure=4,vibration=0.5,flow=120' | nc 127.0.0.1 7878
+   Stop with Ctrl-C.
+
+MSG
+"$bin" simulate --connect 127.0.0.1:7878 --streams 20 --rate 200 --fault-every 15 \
+  --duration "${DEMO_SECONDS:-0}" &
+sim_pid=$!
+wait $sim_pid || true

@@ -20,6 +20,8 @@ constexpr Subcommand kSubcommands[] = {
     {"summary", lstmad::tools::RunSummary, "show a model's layers, parameters and settings"},
     {"reconstruct", lstmad::tools::RunReconstruct, "print each window and its reconstruction"},
     {"score", lstmad::tools::RunScore, "print each window's reconstruction error and verdict"},
+    {"serve", lstmad::tools::RunServe, "run the daemon: TCP ingestion, scoring, metrics, alerts"},
+    {"simulate", lstmad::tools::RunSimulate, "stream simulated sensor data (with faults) to a daemon"},
 };
 
 void PrintUsage(std::ostream& out) {

@@ -1,0 +1,96 @@
+// Settings: the daemon's configuration as one immutable, validated struct,
+// read from YAML by LoadSettings(). Every field documents its default, and
+// config/lstmad.example.yaml shows every key with its default.
+//
+// Errors name the file, line and key path, e.g.
+//   "/etc/lstmad/lstmad.yaml:12: models[1].path: no such file: /x.lstmad".
+// Unknown keys are errors, so typos are never silently ignored.
+// Value type; no thread affinity.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lstmad/core/status.h"
+
+namespace lstmad::config {
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port (the daemon logs the one it got)
+  std::string ToString() const;  // "host:port", IPv6 hosts in brackets
+};
+
+// Unit of line-protocol timestamps (Telegraf socket_listener's `precision`).
+enum class TimestampPrecision { kNanoseconds, kMicroseconds, kMilliseconds, kSeconds };
+
+struct IngestSettings {
+  Endpoint listen{"127.0.0.1", 7878};  // ingest.listen: TCP, InfluxDB line protocol
+  TimestampPrecision precision = TimestampPrecision::kNanoseconds;  // ingest.precision: ns|us|ms|s
+};
+
+struct MetricsSettings {
+  Endpoint listen{"127.0.0.1", 9108};  // metrics.listen: Prometheus text exposition at /metrics
+};
+
+struct AlertSettings {
+  int fire_after = 3;   // alert.for: consecutive windows above the threshold to fire (>= 1)
+  int clear_after = 3;  // alert.clear: consecutive windows below it to resolve (>= 1)
+};
+
+struct ModelSettings {
+  std::string name;         // models[i].name: [a-zA-Z_][a-zA-Z0-9_-]*, unique; a metric label
+  std::string path;         // models[i].path: model file; relative paths are relative to the config file
+  std::string measurement;  // models[i].measurement: lines of this measurement go to this model (unique)
+  std::optional<double> threshold;  // models[i].threshold: overrides the model's stored threshold
+  AlertSettings alert;              // models[i].alert: { for: 3, clear: 3 }
+  int line = 0;                     // where the entry is in the file, for later error messages
+};
+
+struct LimitSettings {
+  int max_streams = 10000;      // limits.max_streams: over all models; new streams beyond are rejected
+  int max_line_bytes = 65536;   // limits.max_line_bytes: a longer line closes its connection
+  int max_connections = 1024;   // limits.max_connections: further connections are refused
+};
+
+struct ScoringSettings {
+  int max_batch = 256;        // scoring.max_batch: windows per forward pass at most
+  double max_wait_ms = 2.0;   // scoring.max_wait_ms: how long a window waits for its batch to fill
+  int workers = 1;            // scoring.workers: inference threads
+};
+
+struct EventsSettings {
+  std::string path;  // events.path: JSON lines of alert transitions; empty: off
+};
+
+enum class LogFormat { kText, kJson };
+
+struct LogSettings {
+  std::string level = "info";        // log.level: trace|debug|info|warn|error|critical|off
+  LogFormat format = LogFormat::kText;  // log.format: text|json
+};
+
+struct Settings {
+  IngestSettings ingest;
+  MetricsSettings metrics;
+  std::vector<ModelSettings> models;  // at least one
+  LimitSettings limits;
+  ScoringSettings scoring;
+  EventsSettings events;
+  LogSettings log;
+  std::string source;  // the file it came from
+};
+
+// Parses `yaml` (named `source` in errors); relative model paths are resolved
+// against `base_dir`. Checks that each model file exists (not its contents:
+// the daemon loads models).
+core::Result<Settings> ParseSettings(std::string_view yaml, const std::string& source,
+                                     const std::string& base_dir);
+core::Result<Settings> LoadSettings(const std::string& path);
+
+std::string_view PrecisionName(TimestampPrecision p);
+
+}  // namespace lstmad::config

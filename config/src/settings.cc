@@ -1,0 +1,301 @@
+// The schema of lstmad.yaml: one function per section, each saying which keys
+// it takes and what they must hold. yaml_reader.h does the typing and the
+// error messages; this file only knows the settings.
+#include "lstmad/config/settings.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+#include "yaml_reader.h"
+
+namespace lstmad::config {
+namespace {
+
+using core::Status;
+using detail::Field;
+using detail::Reader;
+
+constexpr int kUnbounded = std::numeric_limits<int>::max();
+constexpr double kMaxWaitMs = 10000.0;
+constexpr int kMaxWorkers = 64;
+
+constexpr std::pair<std::string_view, TimestampPrecision> kPrecisions[] = {
+    {"ns", TimestampPrecision::kNanoseconds},
+    {"us", TimestampPrecision::kMicroseconds},
+    {"ms", TimestampPrecision::kMilliseconds},
+    {"s", TimestampPrecision::kSeconds},
+};
+constexpr std::pair<std::string_view, std::string_view> kLogLevels[] = {
+    {"trace", "trace"}, {"debug", "debug"},       {"info", "info"}, {"warn", "warn"},
+    {"error", "error"}, {"critical", "critical"}, {"off", "off"},
+};
+constexpr std::pair<std::string_view, LogFormat> kLogFormats[] = {
+    {"text", LogFormat::kText},
+    {"json", LogFormat::kJson},
+};
+
+// Model names become metric label values and log fields: keep them plain.
+bool IsValidName(std::string_view name) {
+  const auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (name.empty() || !(is_alpha(name[0]) || name[0] == '_')) return false;
+  for (const char c : name) {
+    if (!(is_alpha(c) || is_digit(c) || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+std::string Resolve(const std::string& path, const std::string& base_dir) {
+  std::filesystem::path p(path);
+  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+  return p.lexically_normal().string();
+}
+
+Status ParseIngest(const Reader& r, const Field& f, IngestSettings* out) {
+  static constexpr std::string_view kKeys[] = {"listen", "precision"};
+  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "listen") return r.ReadEndpoint(v, &out->listen);
+    return r.ReadEnum<TimestampPrecision>(v, kPrecisions, &out->precision);
+  });
+}
+
+Status ParseMetrics(const Reader& r, const Field& f, MetricsSettings* out) {
+  static constexpr std::string_view kKeys[] = {"listen"};
+  return r.ForEachField(f, kKeys, [&](std::string_view, const Field& v) {
+    return r.ReadEndpoint(v, &out->listen);
+  });
+}
+
+Status ParseAlert(const Reader& r, const Field& f, AlertSettings* out) {
+  static constexpr std::string_view kKeys[] = {"for", "clear"};
+  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    return r.ReadInt(v, 1, kUnbounded, key == "for" ? &out->fire_after : &out->clear_after);
+  });
+}
+
+Status ReadModelPath(const Reader& r, const Field& f, const std::string& base_dir,
+                     std::string* out) {
+  std::string text;
+  LSTMAD_RETURN_IF_ERROR(r.ReadString(f, &text));
+  if (text.empty()) return r.Error(f, "must not be empty");
+  *out = Resolve(text, base_dir);
+  struct stat st {};
+  if (::stat(out->c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return r.Error(f, "no such file: " + *out);
+    return r.Error(f, "cannot stat " + *out + ": " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return r.Error(f, "is a directory: " + *out);
+  return Status::Ok();
+}
+
+// Where a model's unique keys are, for duplicate errors; 0: absent.
+struct ModelLines {
+  int name = 0;
+  int path = 0;
+  int measurement = 0;
+};
+
+Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
+                  ModelSettings* out, ModelLines* lines) {
+  static constexpr std::string_view kKeys[] = {"name", "path", "measurement", "threshold", "alert"};
+  out->line = f.line;
+  // Not LSTMAD_RETURN_IF_ERROR: the macro's variable would shadow the ones in the lambda.
+  const Status parsed = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "name") {
+      lines->name = v.line;
+      LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->name));
+      if (IsValidName(out->name)) return Status::Ok();
+      return r.Error(v, "invalid name " + detail::Describe(v.node) +
+                            " (expected [a-zA-Z_][a-zA-Z0-9_-]*)");
+    }
+    if (key == "path") {
+      lines->path = v.line;
+      return ReadModelPath(r, v, base_dir, &out->path);
+    }
+    if (key == "measurement") {
+      lines->measurement = v.line;
+      LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->measurement));
+      return out->measurement.empty() ? r.Error(v, "must not be empty") : Status::Ok();
+    }
+    if (key == "threshold") {
+      double threshold = 0;
+      LSTMAD_RETURN_IF_ERROR(r.ReadDouble(v, 0.0, std::numeric_limits<double>::infinity(),
+                                          &threshold));
+      out->threshold = threshold;
+      return Status::Ok();
+    }
+    return ParseAlert(r, v, &out->alert);
+  });
+  if (!parsed.ok()) return parsed;
+  // Missing keys are reported at the entry's first line.
+  const std::pair<std::string_view, int> required[] = {
+      {"name", lines->name}, {"path", lines->path}, {"measurement", lines->measurement}};
+  for (const auto& [key, line] : required) {
+    if (line == 0) return r.Error(f.line, detail::JoinPath(f.path, key), "required key is missing");
+  }
+  return Status::Ok();
+}
+
+Status ParseModels(const Reader& r, const Field& f, const std::string& base_dir,
+                   std::vector<ModelSettings>* out) {
+  out->clear();
+  std::vector<ModelLines> lines;
+  const Status parsed = r.ForEachItem(f, [&](size_t, const Field& item) {
+    ModelSettings model;
+    ModelLines at;
+    LSTMAD_RETURN_IF_ERROR(ParseModel(r, item, base_dir, &model, &at));
+    for (size_t j = 0; j < out->size(); ++j) {
+      const std::string other = f.path + "[" + std::to_string(j) + "]";
+      if ((*out)[j].name == model.name) {
+        return r.Error(at.name, item.path + ".name",
+                       "duplicate model name \"" + model.name + "\" (also " + other + ".name at line " +
+                           std::to_string(lines[j].name) + ")");
+      }
+      if ((*out)[j].measurement == model.measurement) {
+        return r.Error(at.measurement, item.path + ".measurement",
+                       "duplicate measurement \"" + model.measurement + "\" (also " + other +
+                           ".measurement at line " + std::to_string(lines[j].measurement) + ")");
+      }
+    }
+    out->push_back(std::move(model));
+    lines.push_back(at);
+    return Status::Ok();
+  });
+  if (!parsed.ok()) return parsed;
+  if (out->empty()) return r.Error(f, "must list at least one model");
+  return Status::Ok();
+}
+
+Status ParseLimits(const Reader& r, const Field& f, LimitSettings* out) {
+  static constexpr std::string_view kKeys[] = {"max_streams", "max_line_bytes", "max_connections"};
+  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    int* target = key == "max_streams"      ? &out->max_streams
+                  : key == "max_line_bytes" ? &out->max_line_bytes
+                                            : &out->max_connections;
+    return r.ReadInt(v, 1, kUnbounded, target);
+  });
+}
+
+Status ParseScoring(const Reader& r, const Field& f, ScoringSettings* out) {
+  static constexpr std::string_view kKeys[] = {"max_batch", "max_wait_ms", "workers"};
+  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "max_batch") return r.ReadInt(v, 1, kUnbounded, &out->max_batch);
+    if (key == "max_wait_ms") return r.ReadDouble(v, 0.0, kMaxWaitMs, &out->max_wait_ms);
+    return r.ReadInt(v, 1, kMaxWorkers, &out->workers);
+  });
+}
+
+Status ParseEvents(const Reader& r, const Field& f, const std::string& base_dir,
+                   EventsSettings* out) {
+  static constexpr std::string_view kKeys[] = {"path"};
+  return r.ForEachField(f, kKeys, [&](std::string_view, const Field& v) {
+    LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->path));
+    // The daemon creates the file; only the empty string means "off".
+    if (!out->path.empty()) out->path = Resolve(out->path, base_dir);
+    return Status::Ok();
+  });
+}
+
+Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
+  static constexpr std::string_view kKeys[] = {"level", "format"};
+  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "format") return r.ReadEnum<LogFormat>(v, kLogFormats, &out->format);
+    std::string_view level;
+    LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kLogLevels, &level));
+    out->level = std::string(level);
+    return Status::Ok();
+  });
+}
+
+Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir, Settings* out) {
+  static constexpr std::string_view kKeys[] = {"ingest", "metrics", "models", "limits",
+                                               "scoring", "events",  "log"};
+  bool has_models = false;
+  const Status parsed = r.ForEachField(root, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "ingest") return ParseIngest(r, v, &out->ingest);
+    if (key == "metrics") return ParseMetrics(r, v, &out->metrics);
+    if (key == "limits") return ParseLimits(r, v, &out->limits);
+    if (key == "scoring") return ParseScoring(r, v, &out->scoring);
+    if (key == "events") return ParseEvents(r, v, base_dir, &out->events);
+    if (key == "log") return ParseLog(r, v, &out->log);
+    has_models = true;
+    return ParseModels(r, v, base_dir, &out->models);
+  });
+  if (!parsed.ok()) return parsed;
+  if (!has_models) return r.Error(root.line, "models", "required key is missing");
+  return Status::Ok();
+}
+
+std::string Position(const std::string& source, const YAML::Mark& mark) {
+  if (mark.is_null()) return source;
+  return source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+}  // namespace
+
+core::Result<Settings> ParseSettings(std::string_view yaml, const std::string& source,
+                                     const std::string& base_dir) {
+  const Reader reader(source);
+  Settings settings;
+  settings.source = source;
+  // yaml-cpp reports syntax errors (and a few others) by throwing; nothing
+  // may escape, since a config reload must not take the daemon down.
+  try {
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1) {
+      const YAML::Mark mark = documents[1].Mark();
+      return reader.Error(mark.is_null() ? 1 : mark.line + 1, "",
+                          "expected one YAML document, found " + std::to_string(documents.size()));
+    }
+    // An empty file is an empty map, which then lacks `models`.
+    const Field root{documents.empty() ? YAML::Node() : documents[0], 1, ""};
+    LSTMAD_RETURN_IF_ERROR(ParseRoot(reader, root, base_dir, &settings));
+  } catch (const YAML::Exception& e) {
+    return Status::Error(Position(source, e.mark) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return Status::Error(source + ": " + e.what());
+  }
+  return settings;
+}
+
+core::Result<Settings> LoadSettings(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::Error(path + ": cannot read: " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return Status::Error(path + ": cannot read: is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Error(path + ": cannot read: " + std::strerror(errno));
+  std::string text;
+  char chunk[4096];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return Status::Error(path + ": cannot read");
+  // Absolute, so model paths stay valid if the daemon later changes directory.
+  std::error_code ec;
+  std::filesystem::path file = std::filesystem::absolute(path, ec);
+  if (ec) file = path;
+  return ParseSettings(text, path, file.parent_path().string());
+}
+
+std::string_view PrecisionName(TimestampPrecision p) {
+  switch (p) {
+    case TimestampPrecision::kNanoseconds: return "ns";
+    case TimestampPrecision::kMicroseconds: return "us";
+    case TimestampPrecision::kMilliseconds: return "ms";
+    case TimestampPrecision::kSeconds: return "s";
+  }
+  return "ns";
+}
+
+}  // namespace lstmad::config

@@ -1,0 +1,36 @@
+// Daemon: `lstmad serve`. Wires the configuration, the models, the ingest
+// listener, the scoring workers, the metrics endpoint, the events file and
+// the systemd notifications, and runs until SIGTERM or SIGINT.
+//
+// Signals: SIGTERM/SIGINT stop accepting, score every sample already
+// received, flush events and logs, and return 0. SIGHUP reloads the
+// configuration and models; an invalid one keeps the running one.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lstmad/config/settings.h"
+#include "lstmad/core/status.h"
+
+namespace lstmad::daemon {
+
+class Daemon {
+ public:
+  // Loads the models and opens the events file; binds nothing yet.
+  static core::Result<std::unique_ptr<Daemon>> Create(config::Settings settings);
+  ~Daemon();
+
+  // Listens, serves, and returns the process exit code when stopped.
+  int Run();
+
+ private:
+  struct Impl;
+  explicit Daemon(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// `lstmad serve --check`: validates the file and loads its models.
+core::Status CheckConfig(const std::string& path);
+
+}  // namespace lstmad::daemon

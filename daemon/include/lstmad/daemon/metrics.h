@@ -1,0 +1,94 @@
+// Metrics: every Prometheus metric lstmad exports (names and labels are a
+// contract for dashboards and alert rules; see docs/metrics.md), registered
+// in one prometheus-cpp registry and served over HTTP at /metrics.
+//
+// Handles returned by ForModel()/ForStream() stay valid for the Metrics'
+// lifetime; prometheus-cpp's counters, gauges and histograms are thread-safe,
+// and so are the lookups here (they take an internal mutex; callers cache
+// the handles so the hot path does not look them up).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "lstmad/core/status.h"
+
+namespace prometheus {
+class Counter;
+class Exposer;
+class Gauge;
+class Histogram;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace lstmad::daemon {
+
+// Reasons a sample is rejected: the `reason` label of lstmad_samples_rejected_total.
+enum class RejectReason {
+  kParseError,
+  kUnknownMeasurement,
+  kMissingField,
+  kNonFinite,
+  kTooManyStreams,
+  kLineTooLong,
+};
+const char* RejectReasonName(RejectReason reason);
+
+struct ModelMetrics {
+  prometheus::Counter* samples_received = nullptr;   // lstmad_samples_received_total{model}
+  prometheus::Counter* windows_scored = nullptr;     // lstmad_windows_scored_total{model}
+  prometheus::Histogram* reconstruction_error = nullptr;  // lstmad_reconstruction_error{model}
+  prometheus::Gauge* threshold = nullptr;            // lstmad_model_threshold{model}
+  prometheus::Histogram* inference_duration = nullptr;    // lstmad_inference_duration_seconds{model}
+  prometheus::Histogram* sample_to_score = nullptr;       // lstmad_sample_to_score_seconds{model}
+  prometheus::Histogram* batch_size = nullptr;            // lstmad_inference_batch_size{model}
+  prometheus::Gauge* streams = nullptr;              // lstmad_streams{model}
+};
+
+struct StreamMetrics {
+  prometheus::Gauge* reconstruction_error = nullptr;  // lstmad_stream_reconstruction_error{model,stream}
+  prometheus::Gauge* anomalous = nullptr;             // lstmad_stream_anomalous{model,stream}
+  prometheus::Counter* anomalies = nullptr;           // lstmad_stream_anomalies_total{model,stream}
+};
+
+// Static facts about a model for lstmad_model_info{model,...} = 1.
+struct ModelInfo {
+  std::string name, measurement, path, features, architecture;  // architecture e.g. "T=30 F=8 enc=128,64 dec=64,128 relu"
+  int lookback = 0;
+};
+
+class Metrics {
+ public:
+  explicit Metrics(const std::string& version);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Serves /metrics on `host:port` (port 0: any free port). Call once.
+  core::Status Serve(const std::string& host, uint16_t port);
+  uint16_t port() const;  // the bound port, after Serve()
+
+  // Registers (or updates, on reload) a model's metrics; the error histogram's
+  // buckets are placed around `threshold`.
+  ModelMetrics ForModel(const ModelInfo& info, double threshold);
+  StreamMetrics ForStream(const std::string& model, const std::string& stream);
+
+  prometheus::Counter& Rejected(RejectReason reason);
+  prometheus::Gauge& connections();                    // lstmad_connections
+  prometheus::Counter& ConfigReload(bool success);     // lstmad_config_reloads_total{result}
+  prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total
+
+  std::shared_ptr<prometheus::Registry> registry() const;
+  std::string Scrape() const;  // the text exposition, as /metrics serves it (for tests)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,202 @@
+#include "lstmad/daemon/daemon.h"
+
+#include <csignal>
+#include <optional>
+
+#include <prometheus/counter.h>
+
+#include "ingest_server.h"
+#include "ingestor.h"
+#include "logging.h"
+#include "lstmad/daemon/asio.h"
+#include "lstmad/daemon/event_log.h"
+#include "lstmad/daemon/metrics.h"
+#include "model_runtime.h"
+#include "scorer.h"
+#include "systemd_notify.h"
+
+#ifndef LSTMAD_VERSION
+#define LSTMAD_VERSION "dev"
+#endif
+
+namespace lstmad::daemon {
+namespace {
+
+core::Result<std::shared_ptr<EventLog>> OpenEvents(const config::EventsSettings& events) {
+  if (events.path.empty()) return std::shared_ptr<EventLog>();
+  auto log = EventLog::Open(events.path);
+  if (!log.ok()) return log.status().WithContext("events.path");
+  return std::shared_ptr<EventLog>(std::move(log).value());
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  config::Settings settings;
+  Metrics metrics{LSTMAD_VERSION};
+  std::shared_ptr<const ModelSet> models;
+  std::shared_ptr<EventLog> events;
+  std::unique_ptr<Scorer> scorer;
+  std::unique_ptr<Ingestor> ingestor;
+  asio::io_context io{1};
+  std::unique_ptr<IngestServer> server;
+  asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
+  asio::steady_timer watchdog{io};
+  std::optional<std::chrono::microseconds> watchdog_interval;
+  bool stopping = false;
+
+  void WaitForSignal();
+  void Reload();
+  bool TryReload(std::string* error);
+  void Stop(int signal);
+  void KickWatchdog();
+};
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() = default;
+
+core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) {
+  LSTMAD_RETURN_IF_ERROR(ConfigureLogging(settings.log));
+  auto impl = std::make_unique<Impl>();
+  impl->settings = std::move(settings);
+  auto models = LoadModelSet(impl->settings, &impl->metrics);
+  if (!models.ok()) return models.status();
+  impl->models = std::move(models).value();
+  auto events = OpenEvents(impl->settings.events);
+  if (!events.ok()) return events.status();
+  impl->events = std::move(events).value();
+  impl->scorer = std::make_unique<Scorer>(impl->settings.scoring, &impl->metrics);
+  impl->scorer->SetEventLog(impl->events);
+  impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
+  impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
+                                                impl->settings.limits);
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+int Daemon::Run() {
+  Impl& d = *impl_;
+  const config::Endpoint& metrics_at = d.settings.metrics.listen;
+  if (core::Status s = d.metrics.Serve(metrics_at.host, metrics_at.port); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
+    return 1;
+  }
+  if (core::Status s = d.server->Listen(d.settings.ingest.listen); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot listen for samples", {Field("error", s.message())});
+    return 1;
+  }
+  std::string names;
+  for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
+  Log(LogLevel::kInfo, "lstmad serving",
+      {Field("version", LSTMAD_VERSION), Field("ingest", d.settings.ingest.listen.host + ":" + std::to_string(d.server->port())),
+       Field("metrics", metrics_at.host + ":" + std::to_string(d.metrics.port())),
+       Field("models", names), Field("config", d.settings.source)});
+  d.WaitForSignal();
+  d.watchdog_interval = systemd::WatchdogInterval();
+  d.KickWatchdog();
+  systemd::NotifyReady();
+  d.io.run();
+  return 0;
+}
+
+void Daemon::Impl::WaitForSignal() {
+  signals.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      Reload();
+      WaitForSignal();
+    } else {
+      Stop(signal);
+    }
+  });
+}
+
+void Daemon::Impl::KickWatchdog() {
+  if (!watchdog_interval || stopping) return;
+  // Sent from the event loop, so a stuck loop stops the pings and systemd
+  // restarts the service.
+  systemd::NotifyWatchdog();
+  watchdog.expires_after(*watchdog_interval);
+  watchdog.async_wait([this](boost::system::error_code ec) {
+    if (!ec) KickWatchdog();
+  });
+}
+
+bool Daemon::Impl::TryReload(std::string* error) {
+  auto next = config::LoadSettings(settings.source);
+  if (!next.ok()) {
+    *error = next.status().message();
+    return false;
+  }
+  std::shared_ptr<EventLog> next_events = events;
+  if (next->events.path != settings.events.path) {
+    auto opened = OpenEvents(next->events);
+    if (!opened.ok()) {
+      *error = opened.status().message();
+      return false;
+    }
+    next_events = std::move(opened).value();
+  }
+  // Last of the steps that can fail: it registers the new models' metrics.
+  auto next_models = LoadModelSet(*next, &metrics);
+  if (!next_models.ok()) {
+    *error = next_models.status().message();
+    return false;
+  }
+  if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
+      next->metrics.listen.ToString() != settings.metrics.listen.ToString() ||
+      next->scoring.workers != settings.scoring.workers) {
+    Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
+  }
+  ingestor->Reload(*next, *next_models);
+  scorer->SetEventLog(next_events);
+  server->set_limits(next->limits);
+  if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
+  const std::string source = settings.source;
+  settings = std::move(next).value();
+  settings.source = source;
+  models = std::move(next_models).value();
+  events = std::move(next_events);
+  return true;
+}
+
+void Daemon::Impl::Reload() {
+  systemd::NotifyReloading();
+  std::string error;
+  if (TryReload(&error)) {
+    metrics.ConfigReload(true).Increment();
+    Log(LogLevel::kInfo, "configuration reloaded", {Field("config", settings.source), Field("models", static_cast<int64_t>(models->models.size()))});
+  } else {
+    metrics.ConfigReload(false).Increment();
+    Log(LogLevel::kError, "configuration reload failed; keeping the running configuration",
+        {Field("config", settings.source), Field("error", error)});
+  }
+  systemd::NotifyReady();
+}
+
+void Daemon::Impl::Stop(int signal) {
+  stopping = true;
+  systemd::NotifyStopping();
+  Log(LogLevel::kInfo, "stopping", {Field("signal", signal == SIGTERM ? "SIGTERM" : "SIGINT")});
+  // Every line already read has been handed to the scorer; score them all.
+  server->StopAccepting();
+  server->CloseAll();
+  scorer->Drain();
+  watchdog.cancel();
+  Log(LogLevel::kInfo, "stopped",
+      {Field("samples_received", ingestor->samples_received()),
+       Field("samples_rejected", ingestor->samples_rejected()),
+       Field("windows_scored", scorer->windows_scored()),
+       Field("streams", static_cast<int64_t>(ingestor->stream_count()))});
+  FlushLogs();
+  io.stop();
+}
+
+core::Status CheckConfig(const std::string& path) {
+  auto settings = config::LoadSettings(path);
+  if (!settings.ok()) return settings.status();
+  auto models = LoadModelSet(*settings, nullptr);
+  if (!models.ok()) return models.status().WithContext(path);
+  return core::Status::Ok();
+}
+
+}  // namespace lstmad::daemon

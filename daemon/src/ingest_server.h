@@ -1,0 +1,49 @@
+// IngestServer: the TCP listener for line-protocol samples (Boost.Asio, one
+// io_context thread). Each connection reads into a bounded buffer, splits
+// lines (a line longer than limits.max_line_bytes closes the connection) and
+// hands them to the Ingestor. Connections beyond limits.max_connections are
+// accepted and closed at once. A line counts only once its newline arrives:
+// a client that disconnects mid-line loses that partial line.
+// Runs on the io_context's thread only.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "ingestor.h"
+#include "lstmad/config/settings.h"
+#include "lstmad/daemon/asio.h"
+#include "lstmad/daemon/metrics.h"
+
+namespace lstmad::daemon {
+
+class IngestServer {
+ public:
+  IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
+               const config::LimitSettings& limits);
+  ~IngestServer();
+
+  core::Status Listen(const config::Endpoint& endpoint);
+  uint16_t port() const;
+  void set_limits(const config::LimitSettings& limits) { limits_ = limits; }
+
+  void StopAccepting();
+  void CloseAll();
+  size_t connections() const { return connections_.size(); }
+
+ private:
+  class Connection;
+  void Accept();
+  void Closed(Connection* connection);
+
+  asio::io_context& io_;
+  asio::ip::tcp::acceptor acceptor_;
+  Ingestor* ingestor_;
+  Metrics* metrics_;
+  config::LimitSettings limits_;
+  std::set<std::shared_ptr<Connection>> connections_;
+  RateLimiter refuse_log_limiter_{1};
+};
+
+}  // namespace lstmad::daemon

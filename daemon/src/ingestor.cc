@@ -1,0 +1,179 @@
+#include "ingestor.h"
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+namespace lstmad::daemon {
+namespace {
+
+int64_t PrecisionToNs(config::TimestampPrecision p) {
+  switch (p) {
+    case config::TimestampPrecision::kNanoseconds: return 1;
+    case config::TimestampPrecision::kMicroseconds: return 1000;
+    case config::TimestampPrecision::kMilliseconds: return 1000000;
+    case config::TimestampPrecision::kSeconds: return 1000000000;
+  }
+  return 1;
+}
+
+}  // namespace
+
+std::string Snippet(std::string_view line, size_t max_bytes) {
+  std::string out;
+  for (size_t i = 0; i < line.size() && i < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (line.size() > max_bytes) out += "...";
+  return out;
+}
+
+Ingestor::Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models,
+                   Scorer* scorer, Metrics* metrics)
+    : settings_(settings), models_(std::move(models)), scorer_(scorer), metrics_(metrics) {}
+
+void Ingestor::Reject(RejectReason reason, std::string_view line, const std::string& peer,
+                      std::string_view detail) {
+  ++rejected_;
+  metrics_->Rejected(reason).Increment();
+  uint64_t suppressed = 0;
+  if (reject_log_limiter_.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, "sample rejected",
+        {Field("reason", RejectReasonName(reason)), Field("peer", peer), Field("detail", detail),
+         Field("line", Snippet(line)), Field("suppressed_since_last", suppressed)});
+  }
+}
+
+void Ingestor::LineTooLong(const std::string& peer) {
+  Reject(RejectReason::kLineTooLong, {}, peer,
+         "line longer than limits.max_line_bytes=" + std::to_string(settings_.limits.max_line_bytes) +
+             "; closing the connection");
+}
+
+bool Ingestor::ExtractFeatures(const ModelRuntime& model, std::string_view line,
+                               const std::string& peer) {
+  const auto& names = model.model.feature_names;
+  sample_.resize(names.size());
+  for (size_t f = 0; f < names.size(); ++f) {
+    const FieldValue* value = parsed_.FindField(names[f]);
+    if (value == nullptr || value->kind == FieldValue::Kind::kString) {
+      Reject(RejectReason::kMissingField, line, peer,
+             "no numeric field \"" + names[f] + "\" (model " + model.name() + ")");
+      return false;
+    }
+    const double v = value->number;
+    if (!std::isfinite(v) || std::abs(v) > std::numeric_limits<float>::max()) {
+      Reject(RejectReason::kNonFinite, line, peer, "field \"" + names[f] + "\" is not a finite float");
+      return false;
+    }
+    sample_[f] = static_cast<float>(v);
+  }
+  return true;
+}
+
+bool Ingestor::TimestampNs(int64_t* out) {
+  if (!parsed_.timestamp) {
+    *out = std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+    return true;
+  }
+  const int64_t scale = PrecisionToNs(settings_.ingest.precision);
+  const int64_t ts = *parsed_.timestamp;
+  if (ts > std::numeric_limits<int64_t>::max() / scale || ts < std::numeric_limits<int64_t>::min() / scale) {
+    return false;
+  }
+  *out = ts * scale;
+  return true;
+}
+
+int Ingestor::ShardOf(const std::string& key) const {
+  return static_cast<int>(std::hash<std::string>{}(key) % static_cast<size_t>(scorer_->shards()));
+}
+
+void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
+  const auto arrived = std::chrono::steady_clock::now();
+  switch (ParseLine(line, &parsed_, &parse_error_)) {
+    case ParseResult::kSkipped: return;
+    case ParseResult::kError:
+      Reject(RejectReason::kParseError, line, peer,
+             "column " + std::to_string(parse_error_.column) + ": " + parse_error_.message);
+      return;
+    case ParseResult::kPoint: break;
+  }
+  const ModelRuntime* model = models_->FindByMeasurement(parsed_.measurement);
+  if (model == nullptr) {
+    Reject(RejectReason::kUnknownMeasurement, line, peer,
+           "no model for measurement \"" + parsed_.measurement + "\"");
+    return;
+  }
+  if (!ExtractFeatures(*model, line, peer)) return;
+  int64_t time_ns = 0;
+  if (!TimestampNs(&time_ns)) {
+    Reject(RejectReason::kParseError, line, peer, "timestamp out of range for its precision");
+    return;
+  }
+  parsed_.StreamKey(&key_);
+  StreamTable& table = streams_[model->name()];
+  auto it = table.find(key_);
+  if (it == table.end()) {
+    if (stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
+      Reject(RejectReason::kTooManyStreams, line, peer,
+             "limits.max_streams=" + std::to_string(settings_.limits.max_streams) + " reached");
+      return;
+    }
+    it = table.emplace(key_, std::make_shared<StreamState>(key_, model->lookback(), model->features(),
+                                                           ShardOf(key_)))
+             .first;
+    ++stream_count_;
+    model->metrics.streams->Increment();
+  }
+  ++received_;
+  model->metrics.samples_received->Increment();
+  StreamState& stream = *it->second;
+  if (!stream.Append(sample_.data(), time_ns)) return;
+  WindowJob job;
+  job.model = models_->Shared(model);
+  job.stream = it->second;
+  job.window.resize(static_cast<size_t>(model->lookback()) * static_cast<size_t>(model->features()));
+  stream.CopyWindow(job.window.data());
+  job.start_ns = stream.window_start_ns();
+  job.end_ns = stream.window_end_ns();
+  job.arrived = arrived;
+  scorer_->Submit(std::move(job));
+}
+
+void Ingestor::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
+  std::unordered_map<std::string, StreamTable> kept;
+  size_t count = 0;
+  for (const auto& model : models->models) {
+    auto old = streams_.find(model->name());
+    if (old == streams_.end()) continue;
+    StreamTable& table = kept[model->name()];
+    for (auto& [key, stream] : old->second) {
+      if (stream->SameShape(model->lookback(), model->features())) table.emplace(key, stream);
+    }
+    count += table.size();
+    model->metrics.streams->Set(static_cast<double>(table.size()));
+  }
+  for (const auto& old_model : models_->models) {
+    if (kept.count(old_model->name()) == 0) old_model->metrics.streams->Set(0);
+  }
+  settings_ = settings;
+  models_ = std::move(models);
+  streams_ = std::move(kept);
+  stream_count_ = count;
+}
+
+}  // namespace lstmad::daemon

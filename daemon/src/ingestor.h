@@ -1,0 +1,69 @@
+// Ingestor: turns line-protocol lines into samples of streams and complete
+// windows for the Scorer. Every line is either counted as received (per
+// model) or rejected (per reason, logged with the peer and a snippet,
+// rate-limited). Network thread only; not thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "logging.h"
+#include "lstmad/config/settings.h"
+#include "lstmad/daemon/line_protocol.h"
+#include "lstmad/daemon/metrics.h"
+#include "model_runtime.h"
+#include "scorer.h"
+#include "stream_state.h"
+
+namespace lstmad::daemon {
+
+class Ingestor {
+ public:
+  Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models, Scorer* scorer,
+           Metrics* metrics);
+
+  void HandleLine(std::string_view line, const std::string& peer);
+  // A line over limits.max_line_bytes: counted and logged; the caller closes.
+  void LineTooLong(const std::string& peer);
+
+  // Switches to new settings and models. Streams of a model that keeps its
+  // name, lookback and feature count keep their buffered samples and alert
+  // state; the others start afresh.
+  void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
+
+  size_t stream_count() const { return stream_count_; }
+  uint64_t samples_received() const { return received_; }
+  uint64_t samples_rejected() const { return rejected_; }
+
+ private:
+  using StreamTable = std::unordered_map<std::string, std::shared_ptr<StreamState>>;
+
+  void Reject(RejectReason reason, std::string_view line, const std::string& peer,
+              std::string_view detail);
+  // Fills sample_ from the line's fields; false (and rejects) if one is missing or non-finite.
+  bool ExtractFeatures(const ModelRuntime& model, std::string_view line, const std::string& peer);
+  bool TimestampNs(int64_t* out);
+  int ShardOf(const std::string& key) const;
+
+  config::Settings settings_;
+  std::shared_ptr<const ModelSet> models_;
+  Scorer* scorer_;
+  Metrics* metrics_;
+  std::unordered_map<std::string, StreamTable> streams_;  // by model name
+  size_t stream_count_ = 0;
+  uint64_t received_ = 0, rejected_ = 0;
+  RateLimiter reject_log_limiter_{5};
+  // Reused per line so steady-state ingestion does not allocate.
+  ParsedLine parsed_;
+  ParseError parse_error_;
+  std::string key_;
+  std::vector<float> sample_;
+};
+
+// A printable, bounded excerpt of client input for logs.
+std::string Snippet(std::string_view line, size_t max_bytes = 80);
+
+}  // namespace lstmad::daemon

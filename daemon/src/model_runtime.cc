@@ -1,0 +1,81 @@
+#include "model_runtime.h"
+
+#include "lstmad/core/model_file.h"
+
+namespace lstmad::daemon {
+namespace {
+
+std::string ArchitectureText(const core::Model& model) {
+  std::string enc, dec;
+  bool after_repeat = false;
+  for (const core::LayerSpec& layer : model.architecture.layers) {
+    if (layer.kind == core::LayerKind::kRepeatVector) after_repeat = true;
+    if (layer.kind != core::LayerKind::kLstm) continue;
+    std::string& list = after_repeat ? dec : enc;
+    list += (list.empty() ? "" : ",") + std::to_string(layer.units);
+  }
+  const auto& first = model.architecture.layers.front();
+  return "T=" + std::to_string(model.architecture.timesteps) + " F=" +
+         std::to_string(model.architecture.features) + " enc=" + enc + " dec=" + dec + " " +
+         std::string(core::ActivationName(first.activation));
+}
+
+}  // namespace
+
+core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::ModelSettings& settings,
+                                                            size_t index) {
+  const std::string where = "models[" + std::to_string(index) + "].path";
+  core::Result<core::Model> model = core::LoadModel(settings.path);
+  if (!model.ok()) return model.status().WithContext(where);
+  core::Result<core::Network<float>> network = model->MakeNetwork();
+  if (!network.ok()) return network.status().WithContext(where + ": " + settings.path);
+  auto runtime = std::make_shared<ModelRuntime>(ModelRuntime{
+      settings, std::move(model).value(), std::move(network).value(), 0, {}});
+  runtime->threshold = settings.threshold.value_or(runtime->model.threshold);
+  return runtime;
+}
+
+void RegisterMetrics(ModelRuntime* runtime, Metrics* metrics) {
+  ModelInfo info;
+  info.name = runtime->settings.name;
+  info.measurement = runtime->settings.measurement;
+  info.path = runtime->settings.path;
+  for (const std::string& f : runtime->model.feature_names) {
+    info.features += (info.features.empty() ? "" : ",") + f;
+  }
+  info.architecture = ArchitectureText(runtime->model);
+  info.lookback = runtime->lookback();
+  runtime->metrics = metrics->ForModel(info, runtime->threshold);
+}
+
+const ModelRuntime* ModelSet::FindByMeasurement(std::string_view measurement) const {
+  for (const auto& m : models) {
+    if (m->settings.measurement == measurement) return m.get();
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const ModelRuntime> ModelSet::Shared(const ModelRuntime* model) const {
+  for (const auto& m : models) {
+    if (m.get() == model) return m;
+  }
+  return nullptr;
+}
+
+core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Settings& settings,
+                                                           Metrics* metrics) {
+  std::vector<std::shared_ptr<ModelRuntime>> loaded;
+  for (size_t i = 0; i < settings.models.size(); ++i) {
+    auto runtime = LoadModelRuntime(settings.models[i], i);
+    if (!runtime.ok()) return runtime.status();
+    loaded.push_back(std::move(runtime).value());
+  }
+  auto set = std::make_shared<ModelSet>();
+  for (auto& runtime : loaded) {
+    if (metrics != nullptr) RegisterMetrics(runtime.get(), metrics);
+    set->models.push_back(std::move(runtime));
+  }
+  return std::shared_ptr<const ModelSet>(std::move(set));
+}
+
+}  // namespace lstmad::daemon

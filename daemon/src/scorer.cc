@@ -1,0 +1,244 @@
+#include "scorer.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include "logging.h"
+#include "lstmad/core/reconstruction.h"
+
+namespace lstmad::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t WallNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Features by share of the window's error, largest first, at most three.
+std::vector<std::pair<std::string, double>> TopFeatures(const ModelRuntime& model,
+                                                        const float* per_feature) {
+  const int n = model.features();
+  double total = 0;
+  for (int f = 0; f < n; ++f) total += per_feature[f];
+  std::vector<int> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return per_feature[a] > per_feature[b]; });
+  std::vector<std::pair<std::string, double>> top;
+  for (int i = 0; i < std::min(n, 3); ++i) {
+    const int f = order[static_cast<size_t>(i)];
+    top.emplace_back(model.model.feature_names[static_cast<size_t>(f)],
+                     total > 0 ? per_feature[f] / total : 0.0);
+  }
+  return top;
+}
+
+}  // namespace
+
+struct Scorer::Shard {
+  std::mutex mutex;
+  std::condition_variable has_work;   // a job arrived, or stop/drain
+  std::condition_variable has_room;   // the queue shrank
+  std::condition_variable idle;       // queue empty and nothing in flight
+  std::deque<WindowJob> queue;
+  std::deque<Clock::time_point> enqueued;
+  size_t in_flight = 0;
+  int draining = 0;
+  bool stop = false;
+  std::thread thread;
+  // Worker-only scratch.
+  core::Network<float>::Workspace workspace;
+  core::Matrix<float> input, output, per_feature;
+  core::Vector<float> errors;
+};
+
+Scorer::Scorer(const config::ScoringSettings& settings, Metrics* metrics)
+    : settings_(settings),
+      metrics_(metrics),
+      queue_capacity_(static_cast<size_t>(std::max(settings.max_batch, 1)) * 16) {
+  for (int i = 0; i < std::max(settings.workers, 1); ++i) {
+    shards_.push_back(std::make_unique<Shard>());
+  }
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->thread = std::thread([this, s] { WorkerLoop(s); });
+  }
+}
+
+Scorer::~Scorer() {
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard lock(shard->mutex);
+      shard->stop = true;
+    }
+    shard->has_work.notify_all();
+  }
+  for (auto& shard : shards_) shard->thread.join();
+}
+
+void Scorer::SetEventLog(std::shared_ptr<EventLog> events) {
+  std::lock_guard lock(events_mutex_);
+  events_ = std::move(events);
+}
+
+void Scorer::Submit(WindowJob job) {
+  Shard& shard = *shards_[static_cast<size_t>(job.stream->shard())];
+  std::unique_lock lock(shard.mutex);
+  shard.has_room.wait(lock, [&] { return shard.queue.size() < queue_capacity_ || shard.stop; });
+  shard.queue.push_back(std::move(job));
+  shard.enqueued.push_back(Clock::now());
+  const bool full = shard.queue.size() >= static_cast<size_t>(settings_.max_batch);
+  const bool first = shard.queue.size() == 1;
+  lock.unlock();
+  // The worker wakes at once for a full batch; otherwise it is already
+  // waiting for the first window's deadline, or this is the first window.
+  if (full || first) shard.has_work.notify_one();
+}
+
+void Scorer::Drain() {
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->mutex);
+    ++shard->draining;
+    shard->has_work.notify_all();
+    shard->idle.wait(lock, [&] { return shard->queue.empty() && shard->in_flight == 0; });
+    --shard->draining;
+  }
+}
+
+void Scorer::WorkerLoop(Shard* shard) {
+  const auto max_wait = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::milli>(settings_.max_wait_ms));
+  const auto max_batch = static_cast<size_t>(std::max(settings_.max_batch, 1));
+  std::vector<WindowJob> batch;
+  std::unique_lock lock(shard->mutex);
+  while (true) {
+    shard->has_work.wait(lock, [&] { return shard->stop || !shard->queue.empty(); });
+    if (shard->queue.empty()) break;  // stopping
+    const Clock::time_point deadline = shard->enqueued.front() + max_wait;
+    shard->has_work.wait_until(lock, deadline, [&] {
+      return shard->stop || shard->draining > 0 || shard->queue.size() >= max_batch;
+    });
+    const size_t n = std::min(shard->queue.size(), max_batch);
+    batch.clear();
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(shard->queue.front()));
+      shard->queue.pop_front();
+      shard->enqueued.pop_front();
+    }
+    shard->in_flight = n;
+    lock.unlock();
+    shard->has_room.notify_all();
+    ScoreBatch(shard, &batch);
+    lock.lock();
+    shard->in_flight = 0;
+    if (shard->queue.empty()) shard->idle.notify_all();
+  }
+}
+
+void Scorer::ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs) {
+  // Group by model (a batch may mix models, and old and new ones across a reload).
+  std::vector<WindowJob*> order;
+  for (WindowJob& job : *jobs) order.push_back(&job);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const WindowJob* a, const WindowJob* b) { return a->model < b->model; });
+  size_t first = 0;
+  while (first < order.size()) {
+    size_t end = first + 1;
+    while (end < order.size() && order[end]->model == order[first]->model) ++end;
+    ScoreModelGroup(shard, order.data() + first, static_cast<int>(end - first));
+    first = end;
+  }
+}
+
+void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
+  const ModelRuntime& model = *jobs[0]->model;
+  const int steps = model.lookback(), features = model.features();
+  shard->input.resize(features, static_cast<Eigen::Index>(steps) * count);
+  for (int b = 0; b < count; ++b) {
+    const float* window = jobs[b]->window.data();
+    for (int t = 0; t < steps; ++t) {
+      shard->input.col(static_cast<Eigen::Index>(t) * count + b) =
+          Eigen::Map<const core::Vector<float>>(window + static_cast<ptrdiff_t>(t) * features, features);
+    }
+  }
+  model.model.scaler.Transform(&shard->input);
+  const Clock::time_point start = Clock::now();
+  model.network.Forward(shard->input, count, &shard->workspace, &shard->output);
+  core::ReconstructionErrors(shard->input, shard->output, steps, count, model.model.error_options,
+                             &shard->errors, &shard->per_feature);
+  const Clock::time_point done = Clock::now();
+  model.metrics.inference_duration->Observe(std::chrono::duration<double>(done - start).count());
+  model.metrics.batch_size->Observe(count);
+  for (int b = 0; b < count; ++b) {
+    const WindowJob& job = *jobs[b];
+    StreamState& stream = *job.stream;
+    if (!stream.metrics_ready) {
+      stream.metrics = metrics_->ForStream(model.name(), stream.key());
+      stream.metrics_ready = true;
+    }
+    const double error = shard->errors[b];
+    model.metrics.windows_scored->Increment();
+    model.metrics.reconstruction_error->Observe(error);
+    model.metrics.sample_to_score->Observe(std::chrono::duration<double>(done - job.arrived).count());
+    stream.metrics.reconstruction_error->Set(error);
+    const AlertState::Transition transition =
+        stream.alert.Observe(error > model.threshold, model.settings.alert);
+    if (transition != AlertState::Transition::kNone) {
+      RecordAlert(job, transition, error, shard->per_feature.col(b).data());
+    }
+  }
+  scored_.fetch_add(static_cast<uint64_t>(count));
+}
+
+void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
+                         const float* per_feature) {
+  const ModelRuntime& model = *job.model;
+  StreamState& stream = *job.stream;
+  const bool fired = transition == AlertState::Transition::kFired;
+  stream.metrics.anomalous->Set(fired ? 1 : 0);
+  if (fired) stream.metrics.anomalies->Increment();
+  AlertEvent event;
+  event.kind = fired ? "fired" : "resolved";
+  event.time_ns = WallNowNs();
+  event.model = model.name();
+  event.stream = stream.key();
+  event.error = error;
+  event.threshold = model.threshold;
+  event.window_start_ns = job.start_ns;
+  event.window_end_ns = job.end_ns;
+  event.top_features = TopFeatures(model, per_feature);
+  std::string top;
+  for (const auto& [name, share] : event.top_features) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s:%.2f", top.empty() ? "" : ",", name.c_str(), share);
+    top += buf;
+  }
+  Log(fired ? LogLevel::kWarn : LogLevel::kInfo, fired ? "alert fired" : "alert resolved",
+      {Field("model", event.model), Field("stream", event.stream), Field("error", error),
+       Field("threshold", event.threshold), Field("window_start_ns", event.window_start_ns),
+       Field("window_end_ns", event.window_end_ns), Field("top_features", top)});
+  std::shared_ptr<EventLog> events;
+  {
+    std::lock_guard lock(events_mutex_);
+    events = events_;
+  }
+  if (events) {
+    if (core::Status s = events->Append(event); !s.ok()) {
+      metrics_->EventWriteFailures().Increment();
+      static RateLimiter limiter(1);
+      uint64_t suppressed = 0;
+      if (limiter.Allow(&suppressed)) {
+        Log(LogLevel::kError, "writing the events file failed",
+            {Field("error", s.message()), Field("suppressed", suppressed)});
+      }
+    }
+  }
+}
+
+}  // namespace lstmad::daemon

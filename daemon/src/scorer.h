@@ -1,0 +1,71 @@
+// Scorer: batched scoring of windows on worker threads, off the network thread.
+//
+// Windows are sharded over workers by stream, so each stream's windows are
+// scored in order by one worker (which owns that stream's alert state). A
+// worker waits at most `max_wait_ms` for its batch to fill to `max_batch`,
+// runs the model's batched forward pass, and then updates metrics and alert
+// states, logging and recording each alert transition.
+//
+// Submit() is called from the network thread; when a worker's queue is full
+// it blocks, which stops the network thread reading and so slows senders
+// through TCP instead of buffering without bound. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "lstmad/config/settings.h"
+#include "lstmad/daemon/event_log.h"
+#include "lstmad/daemon/metrics.h"
+#include "model_runtime.h"
+#include "stream_state.h"
+
+namespace lstmad::daemon {
+
+struct WindowJob {
+  std::shared_ptr<const ModelRuntime> model;
+  std::shared_ptr<StreamState> stream;
+  std::vector<float> window;  // [T*F] raw values, oldest step first
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+  std::chrono::steady_clock::time_point arrived;  // when the completing sample arrived
+};
+
+class Scorer {
+ public:
+  Scorer(const config::ScoringSettings& settings, Metrics* metrics);
+  ~Scorer();
+  Scorer(const Scorer&) = delete;
+  Scorer& operator=(const Scorer&) = delete;
+
+  int shards() const { return static_cast<int>(shards_.size()); }
+  void Submit(WindowJob job);
+  // Returns once every window submitted before the call has been scored.
+  void Drain();
+  void SetEventLog(std::shared_ptr<EventLog> events);
+  uint64_t windows_scored() const { return scored_.load(); }
+
+ private:
+  struct Shard;
+  void WorkerLoop(Shard* shard);
+  void ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs);
+  void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
+  void RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
+                   const float* per_feature);
+
+  config::ScoringSettings settings_;
+  Metrics* metrics_;
+  size_t queue_capacity_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::mutex events_mutex_;
+  std::shared_ptr<EventLog> events_;
+  std::atomic<uint64_t> scored_{0};
+};
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,260 @@
+// What valid configurations parse to: the example file, defaults, path
+// resolution, endpoints. Errors are in settings_errors_test.cc.
+#include "lstmad/config/settings.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "config/test_files.h"
+
+namespace lstmad::config {
+namespace {
+
+using testing::ExamplePath;
+using testing::ReadFile;
+using testing::TempDir;
+
+constexpr char kMinimal[] = R"(models:
+  - name: pump
+    path: pump.lstmad
+    measurement: pump
+)";
+
+void ExpectDefaultsBesideModels(const Settings& s) {
+  const Settings defaults;
+  EXPECT_EQ(s.ingest.listen.host, defaults.ingest.listen.host);
+  EXPECT_EQ(s.ingest.listen.port, defaults.ingest.listen.port);
+  EXPECT_EQ(s.ingest.precision, defaults.ingest.precision);
+  EXPECT_EQ(s.metrics.listen.host, defaults.metrics.listen.host);
+  EXPECT_EQ(s.metrics.listen.port, defaults.metrics.listen.port);
+  EXPECT_EQ(s.limits.max_streams, defaults.limits.max_streams);
+  EXPECT_EQ(s.limits.max_line_bytes, defaults.limits.max_line_bytes);
+  EXPECT_EQ(s.limits.max_connections, defaults.limits.max_connections);
+  EXPECT_EQ(s.scoring.max_batch, defaults.scoring.max_batch);
+  EXPECT_EQ(s.scoring.max_wait_ms, defaults.scoring.max_wait_ms);
+  EXPECT_EQ(s.scoring.workers, defaults.scoring.workers);
+  EXPECT_EQ(s.events.path, defaults.events.path);
+  EXPECT_EQ(s.log.level, defaults.log.level);
+  EXPECT_EQ(s.log.format, defaults.log.format);
+}
+
+void ExpectDefaultModel(const ModelSettings& m, const std::string& path) {
+  const ModelSettings defaults;
+  EXPECT_EQ(m.name, "pump");
+  EXPECT_EQ(m.path, path);
+  EXPECT_EQ(m.measurement, "pump");
+  EXPECT_EQ(m.threshold, defaults.threshold);
+  EXPECT_EQ(m.alert.fire_after, defaults.alert.fire_after);
+  EXPECT_EQ(m.alert.clear_after, defaults.alert.clear_after);
+}
+
+TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
+  const Settings s;
+  EXPECT_EQ(s.ingest.listen.ToString(), "127.0.0.1:7878");
+  EXPECT_EQ(PrecisionName(s.ingest.precision), "ns");
+  EXPECT_EQ(s.metrics.listen.ToString(), "127.0.0.1:9108");
+  EXPECT_EQ(s.limits.max_streams, 10000);
+  EXPECT_EQ(s.limits.max_line_bytes, 65536);
+  EXPECT_EQ(s.limits.max_connections, 1024);
+  EXPECT_EQ(s.scoring.max_batch, 256);
+  EXPECT_EQ(s.scoring.max_wait_ms, 2.0);
+  EXPECT_EQ(s.scoring.workers, 1);
+  EXPECT_EQ(s.events.path, "");
+  EXPECT_EQ(s.log.level, "info");
+  EXPECT_EQ(s.log.format, LogFormat::kText);
+  EXPECT_EQ(ModelSettings().alert.fire_after, 3);
+  EXPECT_EQ(ModelSettings().alert.clear_after, 3);
+}
+
+// The example's model path is relative (models/pump.lstmad), so a copy of it
+// loads next to a stand-in model file.
+TEST(SettingsTest, ExampleFileLoadsAsTheDefaults) {
+  const TempDir dir;
+  const std::string model = dir.Write("models/pump.lstmad", "stand-in");
+  const std::string config = dir.Write("lstmad.yaml", ReadFile(ExamplePath()));
+  const core::Result<Settings> s = LoadSettings(config);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ExpectDefaultsBesideModels(*s);
+  ASSERT_EQ(s->models.size(), 1u);
+  ExpectDefaultModel(s->models[0], model);
+  EXPECT_EQ(s->source, config);
+}
+
+TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
+  const std::string example = ReadFile(ExamplePath());
+  for (const char* key :
+       {"ingest:", "listen:", "precision:", "metrics:", "models:", "name:", "path:",
+        "measurement:", "threshold:", "alert:", "for:", "clear:", "limits:", "max_streams:",
+        "max_line_bytes:", "max_connections:", "scoring:", "max_batch:", "max_wait_ms:",
+        "workers:", "events:", "log:", "level:", "format:"}) {
+    EXPECT_NE(example.find(key), std::string::npos) << key;
+  }
+}
+
+TEST(SettingsTest, MinimalConfigTakesDefaultsForEverythingElse) {
+  const TempDir dir;
+  const std::string model = dir.Write("pump.lstmad", "");
+  const core::Result<Settings> s = ParseSettings(kMinimal, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ExpectDefaultsBesideModels(*s);
+  ASSERT_EQ(s->models.size(), 1u);
+  ExpectDefaultModel(s->models[0], model);
+  EXPECT_EQ(s->models[0].line, 2);
+  EXPECT_EQ(s->source, "lstmad.yaml");
+}
+
+TEST(SettingsTest, EmptySectionsTakeDefaults) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  const core::Result<Settings> s = ParseSettings(
+      std::string("ingest:\nmetrics: {}\nlimits:\nscoring:\nevents:\nlog:\n") + kMinimal,
+      "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ExpectDefaultsBesideModels(*s);
+}
+
+TEST(SettingsTest, ReadsEveryKey) {
+  const TempDir dir;
+  const std::string pump = dir.Write("pump.lstmad", "");
+  const std::string fan = dir.Write("fan.lstmad", "");
+  const core::Result<Settings> s = ParseSettings(R"(
+ingest: { listen: "0.0.0.0:0", precision: ms }
+metrics: { listen: 10.1.2.3:65535 }
+models:
+  - name: pump
+    path: pump.lstmad
+    measurement: pump_metrics
+    threshold: 0.8
+    alert: { for: 5, clear: 7 }
+  - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3 }
+limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3 }
+scoring: { max_batch: 64, max_wait_ms: 0.5, workers: 64 }
+events: { path: /var/lib/lstmad/events.jsonl }
+log: { level: debug, format: json }
+)",
+                                                 "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->ingest.listen.host, "0.0.0.0");
+  EXPECT_EQ(s->ingest.listen.port, 0);
+  EXPECT_EQ(s->ingest.precision, TimestampPrecision::kMilliseconds);
+  EXPECT_EQ(s->metrics.listen.ToString(), "10.1.2.3:65535");
+  ASSERT_EQ(s->models.size(), 2u);
+  EXPECT_EQ(s->models[0].name, "pump");
+  EXPECT_EQ(s->models[0].path, pump);
+  EXPECT_EQ(s->models[0].measurement, "pump_metrics");
+  EXPECT_EQ(s->models[0].threshold, 0.8);
+  EXPECT_EQ(s->models[0].alert.fire_after, 5);
+  EXPECT_EQ(s->models[0].alert.clear_after, 7);
+  EXPECT_EQ(s->models[0].line, 5);
+  EXPECT_EQ(s->models[1].name, "Fan_2-b");
+  EXPECT_EQ(s->models[1].path, fan);
+  EXPECT_EQ(s->models[1].threshold, 1e-3);
+  EXPECT_EQ(s->models[1].alert.fire_after, 3);
+  EXPECT_EQ(s->models[1].line, 10);
+  EXPECT_EQ(s->limits.max_streams, 1);
+  EXPECT_EQ(s->limits.max_line_bytes, 2);
+  EXPECT_EQ(s->limits.max_connections, 3);
+  EXPECT_EQ(s->scoring.max_batch, 64);
+  EXPECT_EQ(s->scoring.max_wait_ms, 0.5);
+  EXPECT_EQ(s->scoring.workers, 64);
+  EXPECT_EQ(s->events.path, "/var/lib/lstmad/events.jsonl");
+  EXPECT_EQ(s->log.level, "debug");
+  EXPECT_EQ(s->log.format, LogFormat::kJson);
+}
+
+TEST(SettingsTest, ReadsEveryEnumValue) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  const std::pair<const char*, TimestampPrecision> precisions[] = {
+      {"ns", TimestampPrecision::kNanoseconds},
+      {"us", TimestampPrecision::kMicroseconds},
+      {"ms", TimestampPrecision::kMilliseconds},
+      {"s", TimestampPrecision::kSeconds}};
+  for (const auto& [name, precision] : precisions) {
+    const auto s = ParseSettings(std::string(kMinimal) + "ingest: { precision: " + name + " }\n",
+                                 "lstmad.yaml", dir.path());
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    EXPECT_EQ(s->ingest.precision, precision);
+    EXPECT_EQ(PrecisionName(precision), name);
+  }
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+    const auto s = ParseSettings(std::string(kMinimal) + "log: { level: " + level + " }\n",
+                                 "lstmad.yaml", dir.path());
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    EXPECT_EQ(s->log.level, level);
+  }
+}
+
+TEST(SettingsTest, ResolvesRelativePathsAgainstBaseDir) {
+  const TempDir dir;
+  const std::string nested = dir.Write("models/a/pump.lstmad", "");
+  const std::string beside = dir.Write("fan.lstmad", "");
+  const auto s = ParseSettings(R"(models:
+  - { name: pump, path: models/a/pump.lstmad, measurement: pump }
+  - { name: fan, path: ./models/../fan.lstmad, measurement: fan }
+  - { name: abs, path: )" + nested + R"(, measurement: abs }
+events: { path: state/events.jsonl }
+)",
+                               "lstmad.yaml", dir.path() + "/");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->models[0].path, nested);
+  EXPECT_EQ(s->models[1].path, beside);
+  EXPECT_EQ(s->models[2].path, nested);
+  // The daemon creates the events file, so its folder need not exist yet.
+  EXPECT_EQ(s->events.path, dir.path() + "/state/events.jsonl");
+}
+
+TEST(SettingsTest, LoadResolvesAgainstTheConfigFileNotTheWorkingDirectory) {
+  const TempDir dir;
+  const std::string model = dir.Write("etc/pump.lstmad", "");
+  const std::string config = dir.Write("etc/lstmad.yaml", kMinimal);
+  const auto s = LoadSettings(config);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->models[0].path, model);
+  EXPECT_EQ(s->source, config);
+}
+
+TEST(SettingsTest, LoadNamesThePathInErrors) {
+  const TempDir dir;
+  const std::string missing = dir.path() + "/nope.yaml";
+  auto s = LoadSettings(missing);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), missing + ": cannot read: No such file or directory");
+
+  s = LoadSettings(dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), dir.path() + ": cannot read: is a directory");
+
+  const std::string config = dir.Write("lstmad.yaml", "log:\n  level: loud\n");
+  s = LoadSettings(config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(),
+            config + ":2: log.level: expected one of trace, debug, info, warn, error, critical, "
+                     "off; got \"loud\"");
+}
+
+TEST(SettingsTest, ReadsIpv6Endpoints) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  const auto s = ParseSettings(std::string(kMinimal) + R"(ingest: { listen: "[::1]:7878" }
+metrics: { listen: "[::]:0" }
+)",
+                               "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->ingest.listen.host, "::1");
+  EXPECT_EQ(s->ingest.listen.port, 7878);
+  EXPECT_EQ(s->ingest.listen.ToString(), "[::1]:7878");
+  EXPECT_EQ(s->metrics.listen.host, "::");
+  EXPECT_EQ(s->metrics.listen.port, 0);
+  EXPECT_EQ(s->metrics.listen.ToString(), "[::]:0");
+}
+
+TEST(SettingsTest, EndpointToStringBracketsOnlyIpv6) {
+  EXPECT_EQ((Endpoint{"localhost", 80}).ToString(), "localhost:80");
+  EXPECT_EQ((Endpoint{"fe80::1%eth0", 1}).ToString(), "[fe80::1%eth0]:1");
+  EXPECT_EQ(Endpoint().ToString(), "127.0.0.1:0");
+}
+
+}  // namespace
+}  // namespace lstmad::config

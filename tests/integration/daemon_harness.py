@@ -1,0 +1,178 @@
+"""Starting the real `lstmad serve` on free loopback ports, feeding it line
+protocol and reading /metrics, for the daemon's integration tests.
+
+Every wait is bounded; every port is picked by the daemon itself (port 0)
+and read back from its "lstmad serving" log line.
+"""
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+from lstmad_cli import BIN, run
+
+FEATURES = ["temperature", "pressure", "vibration", "flow"]
+PERIOD = 40
+
+
+def pump_values(i, phase=0.0, rng=None):
+    """One normal sample of a simulated pump (same shape as `lstmad simulate`)."""
+    a = 2 * math.pi * i / PERIOD + phase
+    noise = (lambda s: rng.gauss(0, s)) if rng else (lambda s: 0.0)
+    return [60 + 8 * math.sin(a - 0.6) + noise(0.3), 4 + 1.2 * math.sin(a) + noise(0.05),
+            0.5 + 0.2 * math.sin(2 * a) + noise(0.02), 120 + 25 * math.sin(a) + noise(1.0)]
+
+
+def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", samples=4000):
+    """Trains a small pump model through the CLI; returns its path."""
+    import random
+    rng = random.Random(7)
+    csv = os.path.join(workdir, "pump-train.csv")
+    with open(csv, "w") as f:
+        f.write(",".join(FEATURES) + "\n")
+        for i in range(samples):
+            f.write(",".join(f"{v:.6f}" for v in pump_values(i, 0.0, rng)) + "\n")
+    model = os.path.join(workdir, name)
+    run("train", "--data", csv, "--lookback", lookback, "--encoder", "32,16", "--decoder", "16,32",
+        "--activation", "tanh", "--epochs", epochs, "--batch-size", 32, "--patience", 4,
+        "--threshold", "mean+6std", "--seed", 3, "--out", model)
+    return model
+
+
+def write_config(path, models, extra=""):
+    """models: list of dicts with name, path, measurement and optional threshold/alert."""
+    lines = ["ingest:", "  listen: 127.0.0.1:0", "metrics:", "  listen: 127.0.0.1:0", "models:"]
+    for m in models:
+        lines += [f"  - name: {m['name']}", f"    path: {m['path']}", f"    measurement: {m['measurement']}"]
+        if "threshold" in m:
+            lines.append(f"    threshold: {m['threshold']}")
+        lines.append(f"    alert: {{ for: {m.get('for', 3)}, clear: {m.get('clear', 3)} }}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n" + extra)
+    return path
+
+
+class Daemon:
+    """A running `lstmad serve`; use as a context manager."""
+
+    def __init__(self, config, start_timeout=30):
+        self.config = config
+        self.proc = subprocess.Popen([BIN, "serve", "--config", config], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.log = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        line = self.wait_for_log("lstmad serving", start_timeout)
+        self.ingest_port = int(re.search(r"ingest=[^ ]*:(\d+)", line).group(1))
+        self.metrics_port = int(re.search(r"metrics=[^ ]*:(\d+)", line).group(1))
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._lock:
+                self.log.append(line.rstrip("\n"))
+
+    def logs(self):
+        with self._lock:
+            return list(self.log)
+
+    def wait_for_log(self, needle, timeout=30, start=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in self.logs()[start:]:
+                if needle in line:
+                    return line
+            if self.proc.poll() is not None and needle not in "\n".join(self.logs()):
+                raise AssertionError(f"lstmad exited {self.proc.returncode}:\n" + "\n".join(self.logs()))
+            time.sleep(0.05)
+        raise AssertionError(f"no log line with {needle!r} within {timeout}s:\n" + "\n".join(self.logs()[-30:]))
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.ingest_port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+    def send(self, text, sock=None):
+        own = sock is None
+        sock = sock or self.connect()
+        sock.sendall(text.encode() if isinstance(text, str) else text)
+        if own:
+            sock.close()
+
+    def scrape_text(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def metrics(self):
+        return parse_metrics(self.scrape_text())
+
+    def value(self, name, default=0.0, **labels):
+        return self.metrics().get(metric_key(name, labels), default)
+
+    def wait_for(self, predicate, timeout=30, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = self.metrics()
+            if predicate(m):
+                return m
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self._reader.join(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def metric_key(name, labels):
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> {'name{k="v",...}': value} with sorted labels."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)', line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        out[metric_key(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def total(metrics, name, **labels):
+    """Sum of a metric over all series whose labels include `labels`."""
+    s = 0.0
+    for key, v in metrics.items():
+        if key.split("{")[0] != name:
+            continue
+        if all(f'{k}="{val}"' in key for k, val in labels.items()):
+            s += v
+    return s
+
+
+def line(measurement, tags, values, ts=None, features=FEATURES):
+    tag_text = "".join(f",{k}={v}" for k, v in sorted(tags.items()))
+    fields = ",".join(f"{k}={v:.6f}" for k, v in zip(features, values))
+    return f"{measurement}{tag_text} {fields}" + (f" {ts}" if ts is not None else "") + "\n"

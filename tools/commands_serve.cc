@@ -1,0 +1,39 @@
+// `lstmad serve`: run the daemon, or validate its configuration (--check).
+#include <iostream>
+
+#include "cli_args.h"
+#include "command_support.h"
+#include "commands.h"
+#include "lstmad/config/settings.h"
+#include "lstmad/daemon/daemon.h"
+
+namespace lstmad::tools {
+
+int RunServe(const std::vector<std::string>& args) {
+  ArgParser p("serve",
+              "Run the anomaly-detection daemon: line-protocol samples over TCP, Prometheus metrics\n"
+              "at /metrics, alerts in the log and the events file. SIGHUP reloads the configuration,\n"
+              "SIGTERM stops after scoring every sample received.");
+  p.AddOption("config", "FILE.yaml", "the configuration (see config/lstmad.example.yaml)");
+  p.AddSwitch("check", "validate the configuration and load its models, then exit 0 or 2");
+  std::string error;
+  if (!p.Parse(args, &error)) return Fail("serve", error);
+  if (p.help_requested()) {
+    std::cout << p.Help();
+    return kExitOk;
+  }
+  if (!p.Has("config")) return Fail("serve", "--config is required");
+  if (p.Switch("check")) {
+    core::Status status = daemon::CheckConfig(p.Get("config"));
+    if (!status.ok()) return Fail("serve", status.message());
+    std::cout << p.Get("config") << ": OK\n";
+    return kExitOk;
+  }
+  auto settings = config::LoadSettings(p.Get("config"));
+  if (!settings.ok()) return Fail("serve", settings.status().message());
+  auto daemon = daemon::Daemon::Create(std::move(settings).value());
+  if (!daemon.ok()) return Fail("serve", daemon.status().message());
+  return (*daemon)->Run();
+}
+
+}  // namespace lstmad::tools

@@ -1,0 +1,157 @@
+// `lstmad simulate`: stream simulated pumps to a daemon over TCP in line
+// protocol, with occasional injected faults; or write one pump's normal
+// series as CSV (--csv) to train the demo model on.
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "cli_args.h"
+#include "command_support.h"
+#include "commands.h"
+#include "simulator.h"
+
+namespace lstmad::tools {
+namespace {
+
+// Connects to "host:port"; returns the socket or -1 with `error` set.
+int Connect(const std::string& address, std::string* error) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    *error = "--connect: expected HOST:PORT, got \"" + address + "\"";
+    return -1;
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{}, *result = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  if (int rc = getaddrinfo(host.c_str(), address.substr(colon + 1).c_str(), &hints, &result); rc != 0) {
+    *error = "--connect " + address + ": " + gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* ai = result; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(result);
+  if (fd < 0) *error = "--connect " + address + ": connection refused";
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void AppendLine(std::string* out, const std::string& measurement, int stream,
+                const std::array<double, 4>& v, int64_t time_ns) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s,pump=p%04d %s=%.6g,%s=%.6g,%s=%.6g,%s=%.6g %lld\n",
+                measurement.c_str(), stream, kSimulatedFeatures[0], v[0], kSimulatedFeatures[1], v[1],
+                kSimulatedFeatures[2], v[2], kSimulatedFeatures[3], v[3],
+                static_cast<long long>(time_ns));
+  out->append(buf);
+}
+
+int WriteCsv(const std::string& path, int samples, uint64_t seed) {
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) return Fail("simulate", "cannot write " + path, kExitFailure);
+  std::fprintf(out, "%s,%s,%s,%s\n", kSimulatedFeatures[0], kSimulatedFeatures[1],
+               kSimulatedFeatures[2], kSimulatedFeatures[3]);
+  SimulatedPump pump(0, seed);
+  for (int i = 0; i < samples; ++i) {
+    const auto v = pump.Next();
+    std::fprintf(out, "%.6g,%.6g,%.6g,%.6g\n", v[0], v[1], v[2], v[3]);
+  }
+  return std::fclose(out) == 0 ? kExitOk : Fail("simulate", "writing " + path + " failed", kExitFailure);
+}
+
+}  // namespace
+
+int RunSimulate(const std::vector<std::string>& args) {
+  ArgParser p("simulate",
+              "Stream simulated pumps (features temperature, pressure, vibration, flow; tag pump=pNNNN)\n"
+              "to lstmad in InfluxDB line protocol, with nanosecond timestamps, injecting a fault\n"
+              "(spike, level shift or frozen sensor) into a random pump every --fault-every seconds.");
+  p.AddOption("connect", "HOST:PORT", "the daemon's ingest address");
+  p.AddOption("streams", "N", "number of pumps", "10");
+  p.AddOption("rate", "SAMPLES_PER_S", "samples per second over all pumps", "100");
+  p.AddOption("duration", "S", "stop after S seconds (0: run until interrupted)", "0");
+  p.AddOption("fault-every", "S", "inject a fault every S seconds (0: never)", "0");
+  p.AddOption("measurement", "NAME", "the measurement to write", "pump");
+  p.AddOption("seed", "S", "random seed", "1");
+  p.AddOption("csv", "FILE", "instead of streaming, write one pump's normal series as CSV");
+  p.AddOption("samples", "N", "rows to write with --csv", "5000");
+  std::string error;
+  if (!p.Parse(args, &error)) return Fail("simulate", error);
+  if (p.help_requested()) {
+    std::cout << p.Help();
+    return kExitOk;
+  }
+  int streams = 0, samples = 0;
+  double rate = 0, duration = 0, fault_every = 0;
+  uint64_t seed = 0;
+  if (!ParseInt(p.Get("streams"), &streams) || streams < 1) return Fail("simulate", "--streams must be >= 1");
+  if (!ParseDouble(p.Get("rate"), &rate) || rate <= 0) return Fail("simulate", "--rate must be > 0");
+  if (!ParseDouble(p.Get("duration"), &duration) || duration < 0) return Fail("simulate", "--duration must be >= 0");
+  if (!ParseDouble(p.Get("fault-every"), &fault_every) || fault_every < 0) {
+    return Fail("simulate", "--fault-every must be >= 0");
+  }
+  if (!ParseUint64(p.Get("seed"), &seed)) return Fail("simulate", "--seed must be an integer");
+  if (!ParseInt(p.Get("samples"), &samples) || samples < 1) return Fail("simulate", "--samples must be >= 1");
+  if (p.Has("csv")) return WriteCsv(p.Get("csv"), samples, seed);
+  if (!p.Has("connect")) return Fail("simulate", "--connect (or --csv) is required");
+
+  const int fd = Connect(p.Get("connect"), &error);
+  if (fd < 0) return Fail("simulate", error, kExitFailure);
+  std::vector<SimulatedPump> pumps;
+  for (int i = 0; i < streams; ++i) pumps.emplace_back(i, seed);
+  std::mt19937_64 rng(seed);
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto tick = std::chrono::duration<double>(streams / rate);
+  auto next_fault = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(fault_every));
+  std::string batch;
+  for (int64_t round = 0;; ++round) {
+    const auto now = Clock::now();
+    if (duration > 0 && now - start >= std::chrono::duration<double>(duration)) break;
+    if (fault_every > 0 && now >= next_fault) {
+      const int target = static_cast<int>(rng() % static_cast<uint64_t>(streams));
+      const auto kind = static_cast<FaultKind>(rng() % 3);
+      const int feature = static_cast<int>(rng() % 4);
+      pumps[static_cast<size_t>(target)].InjectFault(kind, feature, 2 * kSimulatedPeriod);
+      std::cerr << "simulate: injecting " << FaultName(kind) << " into pump=p" << target << " "
+                << kSimulatedFeatures[static_cast<size_t>(feature)] << "\n";
+      next_fault += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(fault_every));
+    }
+    batch.clear();
+    const int64_t time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+    for (int i = 0; i < streams; ++i) AppendLine(&batch, p.Get("measurement"), i, pumps[static_cast<size_t>(i)].Next(), time_ns);
+    if (!SendAll(fd, batch)) {
+      close(fd);
+      return Fail("simulate", "the connection to " + p.Get("connect") + " was closed", kExitFailure);
+    }
+    std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(tick * (round + 1)));
+  }
+  close(fd);
+  return kExitOk;
+}
+
+}  // namespace lstmad::tools
