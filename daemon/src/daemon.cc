@@ -5,6 +5,7 @@
 
 #include <prometheus/counter.h>
 
+#include "http_server.h"
 #include "ingest_server.h"
 #include "ingestor.h"
 #include "logging.h"
@@ -40,6 +41,7 @@ struct Daemon::Impl {
   std::unique_ptr<Ingestor> ingestor;
   asio::io_context io{1};
   std::unique_ptr<IngestServer> server;
+  std::unique_ptr<HttpServer> http;
   asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer watchdog{io};
   std::optional<std::chrono::microseconds> watchdog_interval;
@@ -70,13 +72,15 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
                                                 impl->settings.limits);
+  Metrics* metrics = &impl->metrics;
+  impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); });
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 
 int Daemon::Run() {
   Impl& d = *impl_;
   const config::Endpoint& metrics_at = d.settings.metrics.listen;
-  if (core::Status s = d.metrics.Serve(metrics_at.host, metrics_at.port); !s.ok()) {
+  if (core::Status s = d.http->Listen(metrics_at); !s.ok()) {
     Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
     return 1;
   }
@@ -88,11 +92,12 @@ int Daemon::Run() {
   for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
   Log(LogLevel::kInfo, "lstmad serving",
       {Field("version", LSTMAD_VERSION), Field("ingest", d.settings.ingest.listen.host + ":" + std::to_string(d.server->port())),
-       Field("metrics", metrics_at.host + ":" + std::to_string(d.metrics.port())),
+       Field("metrics", metrics_at.host + ":" + std::to_string(d.http->port())),
        Field("models", names), Field("config", d.settings.source)});
   d.WaitForSignal();
   d.watchdog_interval = systemd::WatchdogInterval();
   d.KickWatchdog();
+  d.http->set_ready(true);
   systemd::NotifyReady();
   d.io.run();
   return 0;
@@ -175,6 +180,7 @@ void Daemon::Impl::Reload() {
 
 void Daemon::Impl::Stop(int signal) {
   stopping = true;
+  http->set_ready(false);
   systemd::NotifyStopping();
   Log(LogLevel::kInfo, "stopping", {Field("signal", signal == SIGTERM ? "SIGTERM" : "SIGINT")});
   // Every line already read has been handed to the scorer; score them all.
@@ -182,6 +188,7 @@ void Daemon::Impl::Stop(int signal) {
   server->CloseAll();
   scorer->Drain();
   watchdog.cancel();
+  http->Stop();
   Log(LogLevel::kInfo, "stopped",
       {Field("samples_received", ingestor->samples_received()),
        Field("samples_rejected", ingestor->samples_rejected()),

@@ -95,6 +95,18 @@ def bad_input_test(checks, daemon, max_line_bytes):
     bad.close()
 
 
+def http_endpoints_test(checks, daemon):
+    import urllib.error
+    import urllib.request
+    base = f"http://127.0.0.1:{daemon.metrics_port}"
+    for path, want in [("/healthz", 200), ("/readyz", 200), ("/nope", 404)]:
+        try:
+            status = urllib.request.urlopen(base + path, timeout=10).status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        checks.check(f"GET {path} answers {want}", status == want, str(status))
+
+
 def promtool_test(checks, daemon):
     text = daemon.scrape_text()
     proc = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
@@ -122,6 +134,7 @@ def main():
             load_test(checks, daemon)
             bad_input_test(checks, daemon, max_line)
             promtool_test(checks, daemon)
+            http_endpoints_test(checks, daemon)
             checks.check("exit 0 on SIGTERM", daemon.stop() == 0)
     checks.finish()
 
