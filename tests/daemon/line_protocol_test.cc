@@ -28,7 +28,7 @@ std::string FormatNumber(double v) {
   return std::string(buf, result.ptr);
 }
 
-// One line per point: "measurement|tag=value|...|field=K:value|...|timestamp",
+// A point as one string: "measurement|tag=value|...|field=K:value|...|timestamp",
 // K the kind (F float, I integer, U unsigned, S string, B boolean).
 std::string Describe(const ParsedLine& p) {
   std::string out = p.measurement;
@@ -59,6 +59,16 @@ std::string Parse(std::string_view line) {
     case ParseResult::kError: return "error " + std::to_string(e.column) + ": " + e.message;
   }
   return "?";
+}
+
+// The stream key of a line that must parse as a point.
+std::string KeyOf(std::string_view line) {
+  ParsedLine p;
+  ParseError e;
+  EXPECT_EQ(ParseLine(line, &p, &e), ParseResult::kPoint) << line << ": " << e.message;
+  std::string key = "stale";
+  p.StreamKey(&key);
+  return key;
 }
 
 struct Example {
@@ -199,6 +209,26 @@ TEST(LineProtocolTest, ParsesTheGoDecoderCases) {
       {"m,foo\x03=bar x=1", R"lp(error 6: invalid character "\x03" in tag key)lp"},
       {"m,foo=bar\x02 x=1", R"lp(error 10: invalid character "\x02" in tag value)lp"},
   });
+}
+
+// The examples of docs/wire-protocol.md.
+TEST(LineProtocolTest, ParsesTheWireProtocolDocExamples) {
+  ExpectAll({
+      {"pump,pump=p1 temperature=hot",
+       R"lp(error 26: invalid field value "hot" (string values must be double-quoted))lp"},
+      {"pump,pump=p1", "error 13: missing field set"},
+      {"pump,pump=p1,pump=p2 flow=1", R"lp(error 14: duplicate tag key "pump")lp"},
+      {"pump,site= flow=1", R"lp(error 11: empty value for tag "site")lp"},
+      {"pump flow=NaN", R"lp(error 11: invalid field value "NaN" (string values must be double-quoted))lp"},
+      {"pump flow=1.5i", R"lp(error 11: invalid integer value "1.5i")lp"},
+      {"pump flow=1 1700000000.5", R"lp(error 13: invalid timestamp "1700000000.5")lp"},
+      {R"lp(pump flow="ok)lp", R"lp(error 11: unterminated string value for field "flow")lp"},
+      {R"lp(m,path=C:\Windows dir="C:\temp\n")lp", R"lp(m|path=C:\Windows|dir=S:C:\temp\n)lp"},
+      {R"lp(m,dir=C:\\ f=1)lp", R"lp(m|dir=C:\|f=F:1)lp"},
+  });
+  EXPECT_EQ(KeyOf("pump,site=north,pump=p0001 temperature=61.2,pressure=3.05,vibration=0.42,flow=118.7,"
+                  "status=\"ok\" 1700000000000000000"),
+            "pump,pump=p0001,site=north");
 }
 
 // ---------------------------------------------------------------------------
@@ -439,15 +469,6 @@ TEST(LineProtocolTest, ErrorsLeaveNoStaleTagsOrFields) {
 
 // ---------------------------------------------------------------------------
 // Stream keys and field lookup.
-
-std::string KeyOf(std::string_view line) {
-  ParsedLine p;
-  ParseError e;
-  EXPECT_EQ(ParseLine(line, &p, &e), ParseResult::kPoint) << line << ": " << e.message;
-  std::string key = "stale";
-  p.StreamKey(&key);
-  return key;
-}
 
 TEST(LineProtocolTest, StreamKeyIsMeasurementAndSortedTags) {
   EXPECT_EQ(KeyOf("cpu,host=a,region=eu f=1"), "cpu,host=a,region=eu");
