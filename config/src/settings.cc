@@ -205,6 +205,58 @@ Status ParseEvents(const Reader& r, const Field& f, const std::string& base_dir,
   });
 }
 
+// http://host:port[/prefix]; https needs TLS, which the client does not speak yet.
+Status CheckAlertmanagerUrl(const Reader& r, const Field& f, const std::string& url) {
+  if (url.rfind("https://", 0) == 0) {
+    return r.Error(f, "https is not supported yet; reach Alertmanager over http (e.g. a local proxy)");
+  }
+  if (url.rfind("http://", 0) != 0) return r.Error(f, "expected http://HOST:PORT[/PATH], got \"" + url + "\"");
+  const std::string rest = url.substr(7);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  const size_t colon = authority.rfind(':');
+  if (authority.empty() || colon == std::string::npos || colon + 1 == authority.size() || colon == 0) {
+    return r.Error(f, "expected http://HOST:PORT[/PATH] with an explicit port, got \"" + url + "\"");
+  }
+  return Status::Ok();
+}
+
+Status ParseBasicAuth(const Reader& r, const Field& f, AlertmanagerSettings* out) {
+  static constexpr std::string_view kKeys[] = {"username", "password"};
+  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    return r.ReadString(v, key == "username" ? &out->username : &out->password);
+  });
+  if (!s.ok()) return s;
+  if (out->username.empty()) return r.Error(f, "basic_auth needs a username");
+  return Status::Ok();
+}
+
+Status ParseAlertmanager(const Reader& r, const Field& f, AlertmanagerSettings* out) {
+  static constexpr std::string_view kKeys[] = {"urls",     "timeout_s",    "resend_interval_s", "basic_auth",
+                                               "bearer_token", "severity", "max_pending"};
+  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "urls") {
+      return r.ForEachItem(v, [&](size_t, const Field& item) {
+        std::string url;
+        LSTMAD_RETURN_IF_ERROR(r.ReadString(item, &url));
+        LSTMAD_RETURN_IF_ERROR(CheckAlertmanagerUrl(r, item, url));
+        out->urls.push_back(url);
+        return Status::Ok();
+      });
+    }
+    if (key == "timeout_s") return r.ReadDouble(v, 0.001, 60, &out->timeout_s);
+    if (key == "resend_interval_s") return r.ReadDouble(v, 1, 86400, &out->resend_interval_s);
+    if (key == "basic_auth") return ParseBasicAuth(r, v, out);
+    if (key == "bearer_token") return r.ReadString(v, &out->bearer_token);
+    if (key == "severity") return r.ReadString(v, &out->severity);
+    return r.ReadInt(v, 1, kUnbounded, &out->max_pending);
+  });
+  if (!s.ok()) return s;
+  if (!out->username.empty() && !out->bearer_token.empty()) {
+    return r.Error(f, "use basic_auth or bearer_token, not both");
+  }
+  return Status::Ok();
+}
+
 Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
   static constexpr std::string_view kKeys[] = {"level", "format"};
   return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
@@ -218,7 +270,7 @@ Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
 
 Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir, Settings* out) {
   static constexpr std::string_view kKeys[] = {"ingest", "metrics", "models", "limits",
-                                               "scoring", "events",  "log"};
+                                               "scoring", "events",  "alertmanager", "log"};
   bool has_models = false;
   const Status parsed = r.ForEachField(root, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "ingest") return ParseIngest(r, v, &out->ingest);
@@ -227,12 +279,33 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "scoring") return ParseScoring(r, v, &out->scoring);
     if (key == "events") return ParseEvents(r, v, base_dir, &out->events);
     if (key == "log") return ParseLog(r, v, &out->log);
+    if (key == "alertmanager") return ParseAlertmanager(r, v, &out->alertmanager);
     has_models = true;
     return ParseModels(r, v, base_dir, &out->models);
   });
   if (!parsed.ok()) return parsed;
   if (!has_models) return r.Error(root.line, "models", "required key is missing");
   return Status::Ok();
+}
+
+// The 1-based line where a second YAML document starts ("---" or "..." at the
+// start of a line after content), or 0.
+int SecondDocumentLine(std::string_view yaml) {
+  bool content = false;
+  int line = 0;
+  while (!yaml.empty()) {
+    ++line;
+    const size_t end = yaml.find('\n');
+    std::string_view text = yaml.substr(0, end);
+    yaml.remove_prefix(end == std::string_view::npos ? yaml.size() : end + 1);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    const bool marker = (text.starts_with("---") || text.starts_with("...")) &&
+                        (text.size() == 3 || text[3] == ' ' || text[3] == '\t');
+    if (marker && content) return line;
+    const size_t first = text.find_first_not_of(" \t");
+    if (!marker && first != std::string_view::npos && text[first] != '#') content = true;
+  }
+  return 0;
 }
 
 std::string Position(const std::string& source, const YAML::Mark& mark) {
@@ -250,14 +323,14 @@ core::Result<Settings> ParseSettings(std::string_view yaml, const std::string& s
   // yaml-cpp reports syntax errors (and a few others) by throwing; nothing
   // may escape, since a config reload must not take the daemon down.
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    if (documents.size() > 1) {
-      const YAML::Mark mark = documents[1].Mark();
-      return reader.Error(mark.is_null() ? 1 : mark.line + 1, "",
-                          "expected one YAML document, found " + std::to_string(documents.size()));
+    // YAML::LoadAll can loop allocating forever on some malformed second
+    // documents (yaml-cpp 0.7), so further documents are found by their
+    // markers instead and only the first is parsed.
+    if (const int line = SecondDocumentLine(yaml); line > 0) {
+      return reader.Error(line, "", "expected one YAML document; a second one starts here");
     }
     // An empty file is an empty map, which then lacks `models`.
-    const Field root{documents.empty() ? YAML::Node() : documents[0], 1, ""};
+    const Field root{YAML::Load(std::string(yaml)), 1, ""};
     LSTMAD_RETURN_IF_ERROR(ParseRoot(reader, root, base_dir, &settings));
   } catch (const YAML::Exception& e) {
     return Status::Error(Position(source, e.mark) + ": " + e.msg);

@@ -43,12 +43,30 @@ class SettingsErrorTest : public ::testing::Test {
   TempDir dir_;
 };
 
+TEST_F(SettingsErrorTest, AlertmanagerSectionIsChecked) {
+  const std::string m = kModels;
+  ExpectErrors({
+      {m + "alertmanager: { urls: [https://am:9093] }\n",
+       "lstmad.yaml:3: alertmanager.urls[0]: https is not supported yet; reach Alertmanager over "
+       "http (e.g. a local proxy)"},
+      {m + "alertmanager: { urls: [am:9093] }\n",
+       "lstmad.yaml:3: alertmanager.urls[0]: expected http://HOST:PORT[/PATH], got \"am:9093\""},
+      {m + "alertmanager: { urls: [\"http://am\"] }\n",
+       "lstmad.yaml:3: alertmanager.urls[0]: expected http://HOST:PORT[/PATH] with an explicit "
+       "port, got \"http://am\""},
+      {m + "alertmanager: { timeout_s: 0 }\n",
+       "lstmad.yaml:3: alertmanager.timeout_s: must be from 0.001 to 60, got 0"},
+      {m + "alertmanager:\n  basic_auth: { username: a, password: b }\n  bearer_token: t\n",
+       "lstmad.yaml:3: alertmanager: use basic_auth or bearer_token, not both"},
+  });
+}
+
 TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   const std::string m = kModels;
   ExpectErrors({
       {m + "ingset: {}\n",
        "lstmad.yaml:3: ingset: unknown key (expected one of: ingest, metrics, models, limits, "
-       "scoring, events, log)"},
+       "scoring, events, alertmanager, log)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision)"},
       {m + "metrics: { port: 9108 }\n",
@@ -261,7 +279,7 @@ TEST_F(SettingsErrorTest, SyntaxErrorsCarryLineAndColumn) {
       {m + "log: { level: \"info }\n", "lstmad.yaml:4:1: end of map flow not found"},
       {m + "log: 'info' debug\n", "lstmad.yaml:3:13: end of map not found"},
       {m + "ingest: *nowhere\n", "lstmad.yaml:3:9: the referenced anchor is not defined"},
-      {m + "---\nlog: {}\n", "lstmad.yaml:4: expected one YAML document, found 2"},
+      {m + "---\nlog: {}\n", "lstmad.yaml:3: expected one YAML document; a second one starts here"},
   });
 }
 

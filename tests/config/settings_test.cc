@@ -37,6 +37,11 @@ void ExpectDefaultsBesideModels(const Settings& s) {
   EXPECT_EQ(s.events.path, defaults.events.path);
   EXPECT_EQ(s.log.level, defaults.log.level);
   EXPECT_EQ(s.log.format, defaults.log.format);
+  EXPECT_EQ(s.alertmanager.urls, defaults.alertmanager.urls);
+  EXPECT_EQ(s.alertmanager.timeout_s, defaults.alertmanager.timeout_s);
+  EXPECT_EQ(s.alertmanager.resend_interval_s, defaults.alertmanager.resend_interval_s);
+  EXPECT_EQ(s.alertmanager.severity, defaults.alertmanager.severity);
+  EXPECT_EQ(s.alertmanager.max_pending, defaults.alertmanager.max_pending);
 }
 
 void ExpectDefaultModel(const ModelSettings& m, const std::string& path) {
@@ -87,7 +92,9 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
        {"ingest:", "listen:", "precision:", "metrics:", "models:", "name:", "path:",
         "measurement:", "threshold:", "alert:", "for:", "clear:", "limits:", "max_streams:",
         "max_line_bytes:", "max_connections:", "scoring:", "max_batch:", "max_wait_ms:",
-        "workers:", "events:", "log:", "level:", "format:"}) {
+        "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
+        "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
+        "max_pending:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -232,6 +239,27 @@ TEST(SettingsTest, LoadNamesThePathInErrors) {
   EXPECT_EQ(s.status().message(),
             config + ":2: log.level: expected one of trace, debug, info, warn, error, critical, "
                      "off; got \"loud\"");
+}
+
+TEST(SettingsTest, ReadsTheAlertmanagerSection) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  const std::string yaml = std::string(kMinimal) +
+                           "alertmanager:\n  urls: [\"http://127.0.0.1:9093\", \"http://am:9093/prefix\"]\n"
+                           "  timeout_s: 2.5\n  resend_interval_s: 30\n"
+                           "  basic_auth: { username: u, password: p }\n  severity: critical\n"
+                           "  max_pending: 50\n";
+  const core::Result<Settings> s = ParseSettings(yaml, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->alertmanager.enabled());
+  EXPECT_EQ(s->alertmanager.urls,
+            (std::vector<std::string>{"http://127.0.0.1:9093", "http://am:9093/prefix"}));
+  EXPECT_EQ(s->alertmanager.timeout_s, 2.5);
+  EXPECT_EQ(s->alertmanager.resend_interval_s, 30);
+  EXPECT_EQ(s->alertmanager.username, "u");
+  EXPECT_EQ(s->alertmanager.password, "p");
+  EXPECT_EQ(s->alertmanager.severity, "critical");
+  EXPECT_EQ(s->alertmanager.max_pending, 50);
 }
 
 TEST(SettingsTest, ReadsIpv6Endpoints) {

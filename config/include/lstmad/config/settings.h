@@ -66,6 +66,18 @@ struct EventsSettings {
   std::string path;  // events.path: JSON lines of alert transitions; empty: off
 };
 
+// Direct alert delivery to Alertmanager's v2 API (POST /api/v2/alerts).
+struct AlertmanagerSettings {
+  std::vector<std::string> urls;    // alertmanager.urls: ["http://host:port[/prefix]", ...]; empty: off
+  double timeout_s = 5;             // alertmanager.timeout_s: per request (0 < t <= 60)
+  double resend_interval_s = 60;    // alertmanager.resend_interval_s: firing alerts are re-sent this often
+  std::string username, password;   // alertmanager.basic_auth: { username, password }; optional
+  std::string bearer_token;         // alertmanager.bearer_token: optional (not with basic_auth)
+  std::string severity = "warning"; // alertmanager.severity: the severity label
+  int max_pending = 10000;          // alertmanager.max_pending: queued notifications; beyond, oldest dropped
+  bool enabled() const { return !urls.empty(); }
+};
+
 enum class LogFormat { kText, kJson };
 
 struct LogSettings {
@@ -80,6 +92,7 @@ struct Settings {
   LimitSettings limits;
   ScoringSettings scoring;
   EventsSettings events;
+  AlertmanagerSettings alertmanager;
   LogSettings log;
   std::string source;  // the file it came from
 };
