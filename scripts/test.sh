@@ -16,7 +16,7 @@ ctest --test-dir build/release --output-on-failure -j "$jobs"
 
 echo "== ASan + UBSan build"
 cmake --preset asan-ubsan >/dev/null
-cmake --build build/asan-ubsan -j "$jobs" --target core_tests lstmad
+cmake --build build/asan-ubsan -j "$jobs"
 echo "== unit tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan-ubsan --output-on-failure -j "$jobs" -L unit

@@ -5,6 +5,7 @@
 
 #include <prometheus/counter.h>
 
+#include "alertmanager_client.h"
 #include "http_server.h"
 #include "ingest_server.h"
 #include "ingestor.h"
@@ -37,6 +38,7 @@ struct Daemon::Impl {
   Metrics metrics{LSTMAD_VERSION};
   std::shared_ptr<const ModelSet> models;
   std::shared_ptr<EventLog> events;
+  std::unique_ptr<AlertmanagerClient> alertmanager;  // declared before the scorer: outlives it
   std::unique_ptr<Scorer> scorer;
   std::unique_ptr<Ingestor> ingestor;
   asio::io_context io{1};
@@ -69,6 +71,8 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->events = std::move(events).value();
   impl->scorer = std::make_unique<Scorer>(impl->settings.scoring, &impl->metrics);
   impl->scorer->SetEventLog(impl->events);
+  impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics);
+  impl->scorer->SetAlertmanager(impl->alertmanager.get());
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
                                                 impl->settings.limits);
@@ -154,6 +158,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
   }
   ingestor->Reload(*next, *next_models);
   scorer->SetEventLog(next_events);
+  alertmanager->Reconfigure(next->alertmanager);
   server->set_limits(next->limits);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
   const std::string source = settings.source;
@@ -187,6 +192,7 @@ void Daemon::Impl::Stop(int signal) {
   server->StopAccepting();
   server->CloseAll();
   scorer->Drain();
+  alertmanager->Flush(std::chrono::milliseconds(static_cast<int64_t>(settings.alertmanager.timeout_s * 1000)));
   watchdog.cancel();
   http->Stop();
   Log(LogLevel::kInfo, "stopped",

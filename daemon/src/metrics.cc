@@ -191,11 +191,13 @@ struct Metrics::Impl {
   Family<Gauge>& build_info;
   Family<Counter>& config_reloads;
   Family<Counter>& event_write_failures;
+  Family<Counter>& alert_deliveries;
 
   std::array<Counter*, kRejectReasons.size()> rejected_by_reason{};
   Counter* reload_success = nullptr;
   Counter* reload_failure = nullptr;
   Counter* event_write_failures_total = nullptr;
+  std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
   Gauge* connections_now = nullptr;
 
   mutable std::mutex mutex;
@@ -239,7 +241,12 @@ Metrics::Impl::Impl(const std::string& version)
                               "Configuration reloads, by result.", *registry)),
       event_write_failures(Register(prometheus::BuildCounter(), "lstmad_event_write_failures_total",
                                     "Alert events that could not be written to the events file.",
-                                    *registry)) {
+                                    *registry)),
+      alert_deliveries(Register(prometheus::BuildCounter(), "lstmad_alert_deliveries_total",
+                                "Alert notifications pushed to Alertmanager, by result "
+                                "(success, failure: a request that failed and will be retried, "
+                                "dropped: given up because the queue was full).",
+                                *registry)) {
   // Pre-created so every series exists at 0 from the first scrape; rate() and
   // absent() then behave without special cases.
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -248,6 +255,9 @@ Metrics::Impl::Impl(const std::string& version)
   reload_success = &config_reloads.Add({{"result", "success"}});
   reload_failure = &config_reloads.Add({{"result", "failure"}});
   event_write_failures_total = &event_write_failures.Add({});
+  alert_delivery_results = {&alert_deliveries.Add({{"result", "success"}}),
+                            &alert_deliveries.Add({{"result", "failure"}}),
+                            &alert_deliveries.Add({{"result", "dropped"}})};
   connections_now = &connections.Add({});
   build_info.Add({{"version", version}}).Set(1);
 }
@@ -332,6 +342,10 @@ prometheus::Counter& Metrics::ConfigReload(bool success) {
 }
 
 prometheus::Counter& Metrics::EventWriteFailures() { return *impl_->event_write_failures_total; }
+
+prometheus::Counter& Metrics::AlertDelivery(DeliveryResult result) {
+  return *impl_->alert_delivery_results[static_cast<size_t>(result)];
+}
 
 std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->registry; }
 

@@ -223,6 +223,7 @@ void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition
       {Field("model", event.model), Field("stream", event.stream), Field("error", error),
        Field("threshold", event.threshold), Field("window_start_ns", event.window_start_ns),
        Field("window_end_ns", event.window_end_ns), Field("top_features", top)});
+  if (AlertmanagerClient* client = alertmanager_.load()) client->Notify(event);
   std::shared_ptr<EventLog> events;
   {
     std::lock_guard lock(events_mutex_);

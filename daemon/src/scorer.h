@@ -23,6 +23,7 @@
 #include "lstmad/config/settings.h"
 #include "lstmad/daemon/event_log.h"
 #include "lstmad/daemon/metrics.h"
+#include "alertmanager_client.h"
 #include "model_runtime.h"
 #include "stream_state.h"
 
@@ -49,6 +50,8 @@ class Scorer {
   // Returns once every window submitted before the call has been scored.
   void Drain();
   void SetEventLog(std::shared_ptr<EventLog> events);
+  // Alert transitions also go here when set (not owned; must outlive the Scorer).
+  void SetAlertmanager(AlertmanagerClient* client) { alertmanager_ = client; }
   uint64_t windows_scored() const { return scored_.load(); }
 
  private:
@@ -65,6 +68,7 @@ class Scorer {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::mutex events_mutex_;
   std::shared_ptr<EventLog> events_;
+  std::atomic<AlertmanagerClient*> alertmanager_{nullptr};
   std::atomic<uint64_t> scored_{0};
 };
 

@@ -82,6 +82,8 @@ class Metrics {
   prometheus::Gauge& connections();                    // lstmad_connections
   prometheus::Counter& ConfigReload(bool success);     // lstmad_config_reloads_total{result}
   prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total
+  enum class DeliveryResult { kSuccess, kFailure, kDropped };
+  prometheus::Counter& AlertDelivery(DeliveryResult result);  // lstmad_alert_deliveries_total{result}
 
   std::shared_ptr<prometheus::Registry> registry() const;
   std::string Scrape() const;  // the text exposition, as /metrics serves it (for tests)

@@ -1,0 +1,125 @@
+"""Issue 5, acceptance 2: a real Alertmanager (Debian's prometheus-alertmanager,
+started here on a free loopback port) receives lstmad's pushed alert with the
+right labels and annotations, and then its resolution.
+"""
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config
+from lstmad_cli import Checks, tempdir
+
+LOOKBACK = 10
+AM_BIN = "/usr/bin/prometheus-alertmanager"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_alertmanager(d):
+    port = free_port()
+    cfg = os.path.join(d, "alertmanager.yml")
+    with open(cfg, "w") as f:
+        f.write("route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n")
+    proc = subprocess.Popen([AM_BIN, f"--config.file={cfg}", f"--storage.path={d}/am-data",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2)
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("Alertmanager did not become ready")
+
+
+def am_alerts(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/alerts", timeout=5) as r:
+        return [a for a in json.load(r) if a["labels"].get("alertname") == "LstmadStreamAnomalous"]
+
+
+def wait(predicate, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    return None
+
+
+def main():
+    checks = Checks()
+    with tempdir() as d:
+        model = train_pump_model(d, lookback=LOOKBACK)
+        am, am_port = start_alertmanager(d)
+        try:
+            cfg = write_config(os.path.join(d, "lstmad.yaml"),
+                               [{"name": "pump", "path": model, "measurement": "pump"}],
+                               extra=f"alertmanager:\n  urls: [\"http://127.0.0.1:{am_port}\"]\n"
+                                     "  resend_interval_s: 2\n  severity: critical\n")
+            with Daemon(cfg) as daemon:
+                sock = daemon.connect()
+                for i in range(40):
+                    values = {s: pump_values(i, k) for k, s in enumerate(["a1", "a2"])}
+                    if 20 <= i < 26:
+                        values["a2"][3] += 60.0  # a level shift on a2's flow
+                    sock.sendall("".join(line("pump", {"pump": s}, v) for s, v in values.items()).encode())
+                    if i == 27:
+                        fired = wait(lambda: am_alerts(am_port))
+                        checks.check("Alertmanager received the firing alert", bool(fired))
+                        if fired:
+                            a = fired[0]
+                            checks.check("labels: alertname, model, stream, severity",
+                                         a["labels"] == {"alertname": "LstmadStreamAnomalous", "model": "pump",
+                                                         "stream": "pump,pump=a2", "severity": "critical"},
+                                         str(a["labels"]))
+                            ann = a["annotations"]
+                            checks.check("annotations: error above threshold",
+                                         float(ann["error"]) > float(ann["threshold"]), str(ann))
+                            checks.check("annotations: top features name flow first",
+                                         ann["top_features"].startswith("flow "), ann["top_features"])
+                            checks.check("annotations: summary and description", "summary" in ann and "description" in ann)
+                            checks.check("only the faulty stream alerts", len(fired) == 1)
+                resolved = wait(lambda: total(daemon.metrics(), "lstmad_stream_anomalous") == 0 and not am_alerts(am_port))
+                checks.check("the resolution reaches Alertmanager (no active alert left)", bool(resolved))
+                m = daemon.metrics()
+                checks.check("deliveries counted as success", m.get('lstmad_alert_deliveries_total{result="success"}', 0) >= 2,
+                             str(m.get('lstmad_alert_deliveries_total{result="success"}')))
+                sock.close()
+                checks.check("exit 0", daemon.stop() == 0)
+        finally:
+            am.terminate()
+            am.wait(timeout=10)
+
+        # An unreachable Alertmanager never blocks scoring; failures are counted.
+        dead_port = free_port()
+        cfg = write_config(os.path.join(d, "dead.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
+                           extra=f"alertmanager:\n  urls: [\"http://127.0.0.1:{dead_port}\"]\n  timeout_s: 0.5\n")
+        with Daemon(cfg) as daemon:
+            sock = daemon.connect()
+            for i in range(40):
+                v = pump_values(i)
+                if 20 <= i < 26:
+                    v[3] += 60.0
+                sock.sendall(line("pump", {"pump": "x"}, v).encode())
+            m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") == 40 - LOOKBACK + 1,
+                                what="scoring with Alertmanager down")
+            m = daemon.wait_for(lambda m: m.get('lstmad_alert_deliveries_total{result="failure"}', 0) >= 1,
+                                what="failed delivery counted")
+            checks.check("scoring goes on and failed deliveries are counted while Alertmanager is down", True)
+            sock.close()
+            checks.check("exit 0 with deliveries pending", daemon.stop() == 0)
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
