@@ -60,10 +60,11 @@ def write_config(path, models, extra=""):
 class Daemon:
     """A running `lstmad serve`; use as a context manager."""
 
-    def __init__(self, config, start_timeout=30):
+    def __init__(self, config, start_timeout=30, env=None):
         self.config = config
         self.proc = subprocess.Popen([BIN, "serve", "--config", config], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, **(env or {})})
         self.log = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
