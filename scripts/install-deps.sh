@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that lstmad's build, tests and benchmarks need.
+# With --runtime, only the shared libraries the lstmad binary needs to run (the
+# container's runtime stage uses this).
 # Idempotent: packages already present are skipped by apt. Run as root (or via sudo).
 set -euo pipefail
+
+runtime_packages=(
+  libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libspdlog1.10 libfmt9
+  libsystemd0 libhdf5-103-1 libhdf5-hl-100 libzip4 libssl3 ca-certificates
+)
 
 packages=(
   # toolchain
@@ -15,7 +22,11 @@ packages=(
   python3 python3-numpy python3-torch python3-h5py libopenblas0-pthread
   # real servers and tools the integration tests talk to
   prometheus prometheus-alertmanager curl
+  # tools the tests of deploy/ run: systemd-analyze, strace, YAML for Python
+  systemd strace python3-yaml
 )
+
+if [[ ${1:-} == --runtime ]]; then packages=("${runtime_packages[@]}"); fi
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
