@@ -3,6 +3,9 @@
 // error messages; this file only knows the settings.
 #include "lstmad/config/settings.h"
 
+#include <charconv>
+#include <cmath>
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -257,6 +260,41 @@ Status ParseAlertmanager(const Reader& r, const Field& f, AlertmanagerSettings* 
   return Status::Ok();
 }
 
+// "30s", "5m", "1h", "250ms" or a plain number of seconds.
+Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s, double* out) {
+  std::string text;
+  LSTMAD_RETURN_IF_ERROR(r.ReadString(f, &text));
+  double scale = 1;
+  std::string number = text;
+  for (const auto& [suffix, factor] : {std::pair{"ms", 0.001}, {"s", 1.0}, {"m", 60.0}, {"h", 3600.0}}) {
+    const std::string sfx = suffix;
+    if (text.size() > sfx.size() && text.compare(text.size() - sfx.size(), sfx.size(), sfx) == 0) {
+      number = text.substr(0, text.size() - sfx.size());
+      scale = factor;
+      break;
+    }
+  }
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (ec != std::errc() || ptr != number.data() + number.size() || !std::isfinite(value) ||
+      value * scale < min_s || value * scale > max_s) {
+    return r.Error(f, "expected a duration like 30s, 5m or 1h from " + std::to_string(static_cast<int>(min_s)) +
+                          "s to " + std::to_string(static_cast<int>(max_s)) + "s, got \"" + text + "\"");
+  }
+  *out = value * scale;
+  return Status::Ok();
+}
+
+Status ParseState(const Reader& r, const Field& f, const std::string& base_dir, StateSettings* out) {
+  static constexpr std::string_view kKeys[] = {"path", "interval"};
+  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "interval") return ReadDuration(r, v, 1, 86400, &out->interval_s);
+    LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->path));
+    if (!out->path.empty()) out->path = Resolve(out->path, base_dir);
+    return Status::Ok();
+  });
+}
+
 Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
   static constexpr std::string_view kKeys[] = {"level", "format"};
   return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
@@ -270,7 +308,7 @@ Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
 
 Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir, Settings* out) {
   static constexpr std::string_view kKeys[] = {"ingest", "metrics", "models", "limits",
-                                               "scoring", "events",  "alertmanager", "log"};
+                                               "scoring", "events",  "alertmanager", "state", "log"};
   bool has_models = false;
   const Status parsed = r.ForEachField(root, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "ingest") return ParseIngest(r, v, &out->ingest);
@@ -280,6 +318,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "events") return ParseEvents(r, v, base_dir, &out->events);
     if (key == "log") return ParseLog(r, v, &out->log);
     if (key == "alertmanager") return ParseAlertmanager(r, v, &out->alertmanager);
+    if (key == "state") return ParseState(r, v, base_dir, &out->state);
     has_models = true;
     return ParseModels(r, v, base_dir, &out->models);
   });

@@ -1,6 +1,9 @@
 #include "lstmad/daemon/daemon.h"
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <optional>
 
 #include <prometheus/counter.h>
@@ -15,6 +18,7 @@
 #include "lstmad/daemon/metrics.h"
 #include "model_runtime.h"
 #include "scorer.h"
+#include "snapshot.h"
 #include "systemd_notify.h"
 
 #ifndef LSTMAD_VERSION
@@ -46,6 +50,7 @@ struct Daemon::Impl {
   std::unique_ptr<HttpServer> http;
   asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer watchdog{io};
+  asio::steady_timer snapshot_timer{io};
   std::optional<std::chrono::microseconds> watchdog_interval;
   bool stopping = false;
 
@@ -54,6 +59,9 @@ struct Daemon::Impl {
   bool TryReload(std::string* error);
   void Stop(int signal);
   void KickWatchdog();
+  void RestoreSnapshot();
+  void SaveSnapshot(const char* why);
+  void ScheduleSnapshot();
 };
 
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -74,6 +82,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics);
   impl->scorer->SetAlertmanager(impl->alertmanager.get());
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
+  impl->RestoreSnapshot();
   impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
                                                 impl->settings.limits);
   Metrics* metrics = &impl->metrics;
@@ -101,6 +110,7 @@ int Daemon::Run() {
   d.WaitForSignal();
   d.watchdog_interval = systemd::WatchdogInterval();
   d.KickWatchdog();
+  d.ScheduleSnapshot();
   d.http->set_ready(true);
   systemd::NotifyReady();
   d.io.run();
@@ -192,6 +202,8 @@ void Daemon::Impl::Stop(int signal) {
   server->StopAccepting();
   server->CloseAll();
   scorer->Drain();
+  snapshot_timer.cancel();
+  SaveSnapshot("shutdown");
   alertmanager->Flush(std::chrono::milliseconds(static_cast<int64_t>(settings.alertmanager.timeout_s * 1000)));
   watchdog.cancel();
   http->Stop();
@@ -202,6 +214,57 @@ void Daemon::Impl::Stop(int signal) {
        Field("streams", static_cast<int64_t>(ingestor->stream_count()))});
   FlushLogs();
   io.stop();
+}
+
+void Daemon::Impl::RestoreSnapshot() {
+  if (settings.state.path.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(settings.state.path, ec);
+  if (ec) {
+    Log(LogLevel::kError, "cannot create the state directory",
+        {Field("path", settings.state.path), Field("error", ec.message())});
+  }
+  const std::string path = SnapshotPath(settings.state.path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;  // first start: nothing to restore
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  auto streams = DecodeSnapshot(bytes.str(), path);
+  if (!streams.ok()) {
+    Log(LogLevel::kError, "snapshot refused; starting with empty windows", {Field("error", streams.status().message())});
+    return;
+  }
+  const size_t restored = ingestor->Restore(*streams);
+  Log(LogLevel::kInfo, "snapshot restored",
+      {Field("path", path), Field("streams", static_cast<int64_t>(restored)),
+       Field("skipped", static_cast<int64_t>(streams->size() - restored))});
+}
+
+void Daemon::Impl::SaveSnapshot(const char* why) {
+  if (settings.state.path.empty()) return;
+  // Windows in flight update alert states; let them finish first.
+  scorer->Drain();
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<StreamSnapshot> streams = ingestor->Save();
+  const std::string path = SnapshotPath(settings.state.path);
+  if (core::Status s = WriteFileAtomically(path, EncodeSnapshot(streams)); !s.ok()) {
+    Log(LogLevel::kError, "writing the snapshot failed", {Field("error", s.message()), Field("reason", why)});
+    return;
+  }
+  Log(LogLevel::kDebug, "snapshot written",
+      {Field("path", path), Field("streams", static_cast<int64_t>(streams.size())), Field("reason", why),
+       Field("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())});
+}
+
+void Daemon::Impl::ScheduleSnapshot() {
+  if (settings.state.path.empty() || stopping) return;
+  snapshot_timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(settings.state.interval_s)));
+  snapshot_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    SaveSnapshot("periodic");
+    ScheduleSnapshot();
+  });
 }
 
 core::Status CheckConfig(const std::string& path) {

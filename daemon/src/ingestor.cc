@@ -154,6 +154,44 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
   scorer_->Submit(std::move(job));
 }
 
+std::vector<StreamSnapshot> Ingestor::Save() const {
+  std::vector<StreamSnapshot> out;
+  out.reserve(stream_count_);
+  for (const auto& [model, table] : streams_) {
+    for (const auto& [key, stream] : table) out.push_back(stream->Save(model));
+  }
+  return out;
+}
+
+size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams) {
+  size_t restored = 0;
+  for (const StreamSnapshot& s : streams) {
+    const ModelRuntime* model = nullptr;
+    for (const auto& m : models_->models) {
+      if (m->name() == s.model) model = m.get();
+    }
+    if (model == nullptr || model->lookback() != s.lookback || model->features() != s.features ||
+        stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
+      continue;
+    }
+    StreamTable& table = streams_[s.model];
+    if (table.count(s.key) > 0) continue;
+    auto stream = std::make_shared<StreamState>(s.key, s.lookback, s.features, ShardOf(s.key));
+    stream->Load(s);
+    if (s.firing) {
+      // The alert goes on firing across the restart; say so from the first scrape.
+      stream->metrics = metrics_->ForStream(s.model, s.key);
+      stream->metrics_ready = true;
+      stream->metrics.anomalous->Set(1);
+    }
+    table.emplace(s.key, std::move(stream));
+    ++stream_count_;
+    model->metrics.streams->Increment();
+    ++restored;
+  }
+  return restored;
+}
+
 void Ingestor::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
   std::unordered_map<std::string, StreamTable> kept;
   size_t count = 0;

@@ -34,6 +34,12 @@ class Ingestor {
   // state; the others start afresh.
   void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
 
+  // Every stream's window and alert state (call with the scorer drained).
+  std::vector<StreamSnapshot> Save() const;
+  // Recreates the streams of models that still exist with the same lookback
+  // and features; returns how many were restored.
+  size_t Restore(const std::vector<StreamSnapshot>& streams);
+
   size_t stream_count() const { return stream_count_; }
   uint64_t samples_received() const { return received_; }
   uint64_t samples_rejected() const { return rejected_; }

@@ -13,6 +13,7 @@
 
 #include "lstmad/daemon/alerts.h"
 #include "lstmad/daemon/metrics.h"
+#include "snapshot.h"
 
 namespace lstmad::daemon {
 
@@ -42,6 +43,11 @@ class StreamState {
   int64_t samples() const { return samples_; }
   // Keeps the buffered samples when the model is reloaded with the same shape.
   bool SameShape(int lookback, int features) const { return lookback == lookback_ && features == features_; }
+
+  // Snapshot and restore (network thread, with the scorer drained so the
+  // alert state is quiescent).
+  StreamSnapshot Save(const std::string& model) const;
+  void Load(const StreamSnapshot& snapshot);  // shapes must match
 
   // --- scoring worker ---
   AlertState alert;

@@ -61,12 +61,24 @@ TEST_F(SettingsErrorTest, AlertmanagerSectionIsChecked) {
   });
 }
 
+TEST_F(SettingsErrorTest, StateIntervalIsADuration) {
+  const std::string m = kModels;
+  ExpectErrors({
+      {m + "state: { interval: soon }\n",
+       "lstmad.yaml:3: state.interval: expected a duration like 30s, 5m or 1h from 1s to 86400s, "
+       "got \"soon\""},
+      {m + "state: { interval: 0.5s }\n",
+       "lstmad.yaml:3: state.interval: expected a duration like 30s, 5m or 1h from 1s to 86400s, "
+       "got \"0.5s\""},
+  });
+}
+
 TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   const std::string m = kModels;
   ExpectErrors({
       {m + "ingset: {}\n",
        "lstmad.yaml:3: ingset: unknown key (expected one of: ingest, metrics, models, limits, "
-       "scoring, events, alertmanager, log)"},
+       "scoring, events, alertmanager, state, log)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision)"},
       {m + "metrics: { port: 9108 }\n",

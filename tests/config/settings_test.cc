@@ -94,7 +94,7 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
         "max_line_bytes:", "max_connections:", "scoring:", "max_batch:", "max_wait_ms:",
         "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
         "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
-        "max_pending:"}) {
+        "max_pending:", "state:", "interval:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -260,6 +260,19 @@ TEST(SettingsTest, ReadsTheAlertmanagerSection) {
   EXPECT_EQ(s->alertmanager.password, "p");
   EXPECT_EQ(s->alertmanager.severity, "critical");
   EXPECT_EQ(s->alertmanager.max_pending, 50);
+}
+
+TEST(SettingsTest, ReadsTheStateSection) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  for (const auto& [text, seconds] : {std::pair{"30s", 30.0}, {"5m", 300.0}, {"1h", 3600.0},
+                                      {"1500ms", 1.5}, {"45", 45.0}}) {
+    const std::string yaml = std::string(kMinimal) + "state: { path: snap, interval: " + text + " }\n";
+    const core::Result<Settings> s = ParseSettings(yaml, "lstmad.yaml", dir.path());
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    EXPECT_EQ(s->state.interval_s, seconds) << text;
+    EXPECT_EQ(s->state.path, dir.path() + "/snap");
+  }
 }
 
 TEST(SettingsTest, ReadsIpv6Endpoints) {

@@ -66,6 +66,12 @@ struct EventsSettings {
   std::string path;  // events.path: JSON lines of alert transitions; empty: off
 };
 
+// Streams' windows and alert states saved across restarts.
+struct StateSettings {
+  std::string path;          // state.path: directory for the snapshot file; empty: off
+  double interval_s = 30;    // state.interval: periodic snapshot, e.g. 30s, 5m (also on SIGTERM)
+};
+
 // Direct alert delivery to Alertmanager's v2 API (POST /api/v2/alerts).
 struct AlertmanagerSettings {
   std::vector<std::string> urls;    // alertmanager.urls: ["http://host:port[/prefix]", ...]; empty: off
@@ -93,6 +99,7 @@ struct Settings {
   ScoringSettings scoring;
   EventsSettings events;
   AlertmanagerSettings alertmanager;
+  StateSettings state;
   LogSettings log;
   std::string source;  // the file it came from
 };

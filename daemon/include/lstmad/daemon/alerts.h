@@ -20,6 +20,12 @@ class AlertState {
 
   Transition Observe(bool above_threshold, const config::AlertSettings& settings);
   bool firing() const { return firing_; }
+  int run() const { return run_; }
+  // Puts back a state saved with firing() and run() (restart snapshots).
+  void Restore(bool firing, int run) {
+    firing_ = firing;
+    run_ = run < 0 ? 0 : run;
+  }
 
  private:
   bool firing_ = false;
