@@ -22,8 +22,9 @@ packages=(
   python3 python3-numpy python3-torch python3-h5py libopenblas0-pthread
   # real servers and tools the integration tests talk to
   prometheus prometheus-alertmanager curl
-  # tools the tests of deploy/ run: systemd-analyze, strace, YAML for Python
-  systemd strace python3-yaml
+  # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
+  # unit's ExecReload (procps), strace, YAML for Python
+  systemd procps strace python3-yaml
 )
 
 if [[ ${1:-} == --runtime ]]; then packages=("${runtime_packages[@]}"); fi

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -63,10 +64,64 @@ std::string Resolve(const std::string& path, const std::string& base_dir) {
   return p.lexically_normal().string();
 }
 
+// "30s", "5m", "1h", "250ms" or a plain number of seconds.
+Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s, double* out) {
+  std::string text;
+  LSTMAD_RETURN_IF_ERROR(r.ReadString(f, &text));
+  double scale = 1;
+  std::string number = text;
+  for (const auto& [suffix, factor] : {std::pair{"ms", 0.001}, {"s", 1.0}, {"m", 60.0}, {"h", 3600.0}}) {
+    const std::string sfx = suffix;
+    if (text.size() > sfx.size() && text.compare(text.size() - sfx.size(), sfx.size(), sfx) == 0) {
+      number = text.substr(0, text.size() - sfx.size());
+      scale = factor;
+      break;
+    }
+  }
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (ec != std::errc() || ptr != number.data() + number.size() || !std::isfinite(value) ||
+      value * scale < min_s || value * scale > max_s) {
+    return r.Error(f, "expected a duration like 30s, 5m or 1h from " + std::to_string(static_cast<int>(min_s)) +
+                          "s to " + std::to_string(static_cast<int>(max_s)) + "s, got \"" + text + "\"");
+  }
+  *out = value * scale;
+  return Status::Ok();
+}
+
+// "10.0.0.0/8", "192.168.1.7" (a /32), "::1/128".
+Status CheckCidr(const Reader& r, const Field& f, const std::string& cidr) {
+  const size_t slash = cidr.find('/');
+  const std::string address = cidr.substr(0, slash);
+  unsigned char buf[16];
+  const bool v4 = inet_pton(AF_INET, address.c_str(), buf) == 1;
+  const bool v6 = !v4 && inet_pton(AF_INET6, address.c_str(), buf) == 1;
+  int bits = v4 ? 32 : 128;
+  if (slash != std::string::npos) {
+    const std::string prefix = cidr.substr(slash + 1);
+    const auto [ptr, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), bits);
+    if (ec != std::errc() || ptr != prefix.data() + prefix.size()) bits = -1;
+  }
+  if ((!v4 && !v6) || bits < 0 || bits > (v4 ? 32 : 128)) {
+    return r.Error(f, "expected a network like 10.0.0.0/8 or fd00::/8, got \"" + cidr + "\"");
+  }
+  return Status::Ok();
+}
+
 Status ParseIngest(const Reader& r, const Field& f, IngestSettings* out) {
-  static constexpr std::string_view kKeys[] = {"listen", "precision"};
+  static constexpr std::string_view kKeys[] = {"listen", "precision", "idle_timeout", "allow"};
   return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "listen") return r.ReadEndpoint(v, &out->listen);
+    if (key == "idle_timeout") return ReadDuration(r, v, 0, 86400, &out->idle_timeout_s);
+    if (key == "allow") {
+      return r.ForEachItem(v, [&](size_t, const Field& item) {
+        std::string cidr;
+        LSTMAD_RETURN_IF_ERROR(r.ReadString(item, &cidr));
+        LSTMAD_RETURN_IF_ERROR(CheckCidr(r, item, cidr));
+        out->allow.push_back(cidr);
+        return Status::Ok();
+      });
+    }
     return r.ReadEnum<TimestampPrecision>(v, kPrecisions, &out->precision);
   });
 }
@@ -189,9 +244,14 @@ Status ParseLimits(const Reader& r, const Field& f, LimitSettings* out) {
 }
 
 Status ParseScoring(const Reader& r, const Field& f, ScoringSettings* out) {
-  static constexpr std::string_view kKeys[] = {"max_batch", "max_wait_ms", "workers"};
+  static constexpr std::string_view kKeys[] = {"max_batch", "max_wait_ms", "workers", "queue_windows",
+                                               "overflow"};
+  static constexpr std::pair<std::string_view, OverflowPolicy> kPolicies[] = {
+      {"block", OverflowPolicy::kBlock}, {"drop_oldest", OverflowPolicy::kDropOldest}};
   return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "max_batch") return r.ReadInt(v, 1, kUnbounded, &out->max_batch);
+    if (key == "queue_windows") return r.ReadInt(v, 1, kUnbounded, &out->queue_windows);
+    if (key == "overflow") return r.ReadEnum<OverflowPolicy>(v, kPolicies, &out->overflow);
     if (key == "max_wait_ms") return r.ReadDouble(v, 0.0, kMaxWaitMs, &out->max_wait_ms);
     return r.ReadInt(v, 1, kMaxWorkers, &out->workers);
   });
@@ -257,31 +317,6 @@ Status ParseAlertmanager(const Reader& r, const Field& f, AlertmanagerSettings* 
   if (!out->username.empty() && !out->bearer_token.empty()) {
     return r.Error(f, "use basic_auth or bearer_token, not both");
   }
-  return Status::Ok();
-}
-
-// "30s", "5m", "1h", "250ms" or a plain number of seconds.
-Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s, double* out) {
-  std::string text;
-  LSTMAD_RETURN_IF_ERROR(r.ReadString(f, &text));
-  double scale = 1;
-  std::string number = text;
-  for (const auto& [suffix, factor] : {std::pair{"ms", 0.001}, {"s", 1.0}, {"m", 60.0}, {"h", 3600.0}}) {
-    const std::string sfx = suffix;
-    if (text.size() > sfx.size() && text.compare(text.size() - sfx.size(), sfx.size(), sfx) == 0) {
-      number = text.substr(0, text.size() - sfx.size());
-      scale = factor;
-      break;
-    }
-  }
-  double value = 0;
-  const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (ec != std::errc() || ptr != number.data() + number.size() || !std::isfinite(value) ||
-      value * scale < min_s || value * scale > max_s) {
-    return r.Error(f, "expected a duration like 30s, 5m or 1h from " + std::to_string(static_cast<int>(min_s)) +
-                          "s to " + std::to_string(static_cast<int>(max_s)) + "s, got \"" + text + "\"");
-  }
-  *out = value * scale;
   return Status::Ok();
 }
 

@@ -84,7 +84,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->RestoreSnapshot();
   impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
-                                                impl->settings.limits);
+                                                impl->settings.limits, impl->settings.ingest);
   Metrics* metrics = &impl->metrics;
   impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); });
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
@@ -170,6 +170,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
   scorer->SetEventLog(next_events);
   alertmanager->Reconfigure(next->alertmanager);
   server->set_limits(next->limits);
+  server->set_ingest(next->ingest);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
   const std::string source = settings.source;
   settings = std::move(next).value();

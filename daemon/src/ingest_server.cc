@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 #include "logging.h"
@@ -10,16 +11,22 @@ namespace lstmad::daemon {
 
 class IngestServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(IngestServer* server, asio::ip::tcp::socket socket, size_t max_line_bytes)
-      : server_(server), socket_(std::move(socket)), splitter_(max_line_bytes) {
+  Connection(IngestServer* server, asio::ip::tcp::socket socket, size_t max_line_bytes, double idle_timeout_s)
+      : server_(server), socket_(std::move(socket)), splitter_(max_line_bytes), idle_timer_(server->io_),
+        idle_timeout_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(idle_timeout_s))) {
     boost::system::error_code ec;
     const auto remote = socket_.remote_endpoint(ec);
     peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
   }
 
-  void Start() { Read(); }
+  void Start() {
+    ArmIdleTimer();
+    Read();
+  }
   void Close() {
     boost::system::error_code ignored;
+    idle_timer_.cancel();
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
   }
@@ -33,16 +40,32 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
                             });
   }
 
+  // A connection that sends nothing for idle_timeout is closed (0: never).
+  void ArmIdleTimer() {
+    if (idle_timeout_.count() <= 0) return;
+    idle_timer_.expires_after(idle_timeout_);
+    idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->server_->metrics_->ConnectionClosed(Metrics::CloseReason::kIdleTimeout).Increment();
+      Log(LogLevel::kInfo, "closing an idle connection", {Field("peer", self->peer_)});
+      self->Close();
+    });
+  }
+
   void OnRead(boost::system::error_code ec, size_t n) {
     if (ec) {
+      idle_timer_.cancel();
       server_->Closed(this);
       return;
     }
+    ArmIdleTimer();
     Ingestor* ingestor = server_->ingestor_;
     const bool ok = splitter_.Feed(std::string_view(buffer_.data(), n), [&](std::string_view line) {
       ingestor->HandleLine(line, peer_);
     });
     if (!ok) {
+      server_->metrics_->ConnectionClosed(Metrics::CloseReason::kLineTooLong).Increment();
       ingestor->LineTooLong(peer_);
       Close();
       server_->Closed(this);
@@ -55,12 +78,61 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   asio::ip::tcp::socket socket_;
   LineSplitter splitter_;
   std::string peer_;
+  asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::duration idle_timeout_;
   std::array<char, 16384> buffer_;
 };
 
 IngestServer::IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
-                           const config::LimitSettings& limits)
-    : io_(io), acceptor_(io), ingestor_(ingestor), metrics_(metrics), limits_(limits) {}
+                           const config::LimitSettings& limits, const config::IngestSettings& ingest)
+    : io_(io), acceptor_(io), ingestor_(ingestor), metrics_(metrics), limits_(limits) {
+  set_ingest(ingest);
+}
+
+void IngestServer::set_ingest(const config::IngestSettings& ingest) {
+  ingest_ = ingest;
+  allow_.clear();
+  for (const std::string& cidr : ingest.allow) {
+    // Validated by config: "address[/prefix]".
+    const size_t slash = cidr.find('/');
+    boost::system::error_code ec;
+    Network n{asio::ip::make_address(cidr.substr(0, slash), ec), 0};
+    if (ec) continue;
+    n.prefix = slash == std::string::npos ? (n.address.is_v4() ? 32 : 128) : std::stoi(cidr.substr(slash + 1));
+    allow_.push_back(n);
+  }
+}
+
+namespace {
+
+// The first `bits` bits of two addresses of the same family are equal.
+template <typename Bytes>
+bool SamePrefix(const Bytes& a, const Bytes& b, int bits) {
+  for (size_t i = 0; bits > 0; ++i, bits -= 8) {
+    const int mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((a[i] & mask) != (b[i] & mask)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IngestServer::Allowed(const asio::ip::address& peer_address) const {
+  if (allow_.empty()) return true;
+  asio::ip::address peer = peer_address;
+  if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
+    peer = asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6());
+  }
+  for (const Network& n : allow_) {
+    if (n.address.is_v4() && peer.is_v4() && SamePrefix(n.address.to_v4().to_bytes(), peer.to_v4().to_bytes(), n.prefix)) {
+      return true;
+    }
+    if (n.address.is_v6() && peer.is_v6() && SamePrefix(n.address.to_v6().to_bytes(), peer.to_v6().to_bytes(), n.prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 IngestServer::~IngestServer() { CloseAll(); }
 
@@ -92,7 +164,20 @@ void IngestServer::Accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
-      if (connections_.size() >= static_cast<size_t>(limits_.max_connections)) {
+      boost::system::error_code peer_ec;
+      const auto remote = socket.remote_endpoint(peer_ec);
+      if (peer_ec || !Allowed(remote.address())) {
+        metrics_->ConnectionClosed(Metrics::CloseReason::kNotAllowed).Increment();
+        uint64_t suppressed = 0;
+        if (refuse_log_limiter_.Allow(&suppressed)) {
+          Log(LogLevel::kWarn, "connection refused: peer not in ingest.allow",
+              {Field("peer", peer_ec ? std::string("unknown") : remote.address().to_string()),
+               Field("suppressed_since_last", suppressed)});
+        }
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else if (connections_.size() >= static_cast<size_t>(limits_.max_connections)) {
+        metrics_->ConnectionClosed(Metrics::CloseReason::kTooManyConnections).Increment();
         uint64_t suppressed = 0;
         if (refuse_log_limiter_.Allow(&suppressed)) {
           Log(LogLevel::kWarn, "connection refused: limits.max_connections reached",
@@ -103,7 +188,8 @@ void IngestServer::Accept() {
         socket.close(ignored);
       } else {
         auto connection = std::make_shared<Connection>(this, std::move(socket),
-                                                       static_cast<size_t>(limits_.max_line_bytes));
+                                                       static_cast<size_t>(limits_.max_line_bytes),
+                                                       ingest_.idle_timeout_s);
         connections_.insert(connection);
         metrics_->connections().Set(static_cast<double>(connections_.size()));
         connection->Start();

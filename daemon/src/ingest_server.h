@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "ingestor.h"
@@ -21,12 +22,14 @@ namespace lstmad::daemon {
 class IngestServer {
  public:
   IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
-               const config::LimitSettings& limits);
+               const config::LimitSettings& limits, const config::IngestSettings& ingest);
   ~IngestServer();
 
   core::Status Listen(const config::Endpoint& endpoint);
   uint16_t port() const;
   void set_limits(const config::LimitSettings& limits) { limits_ = limits; }
+  // Idle timeout and allow-list; applies to connections accepted from now on.
+  void set_ingest(const config::IngestSettings& ingest);
 
   void StopAccepting();
   void CloseAll();
@@ -42,6 +45,13 @@ class IngestServer {
   Ingestor* ingestor_;
   Metrics* metrics_;
   config::LimitSettings limits_;
+  config::IngestSettings ingest_;
+  struct Network {
+    asio::ip::address address;
+    int prefix = 0;
+  };
+  std::vector<Network> allow_;
+  bool Allowed(const asio::ip::address& peer) const;
   std::set<std::shared_ptr<Connection>> connections_;
   RateLimiter refuse_log_limiter_{1};
 };

@@ -192,12 +192,16 @@ struct Metrics::Impl {
   Family<Counter>& config_reloads;
   Family<Counter>& event_write_failures;
   Family<Counter>& alert_deliveries;
+  Family<Counter>& windows_dropped;
+  Family<Counter>& connections_closed;
 
   std::array<Counter*, kRejectReasons.size()> rejected_by_reason{};
   Counter* reload_success = nullptr;
   Counter* reload_failure = nullptr;
   Counter* event_write_failures_total = nullptr;
   std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
+  Counter* windows_dropped_total = nullptr;
+  std::array<Counter*, 4> connections_closed_by_reason{};
   Gauge* connections_now = nullptr;
 
   mutable std::mutex mutex;
@@ -246,7 +250,14 @@ Metrics::Impl::Impl(const std::string& version)
                                 "Alert notifications pushed to Alertmanager, by result "
                                 "(success, failure: a request that failed and will be retried, "
                                 "dropped: given up because the queue was full).",
-                                *registry)) {
+                                *registry)),
+      windows_dropped(Register(prometheus::BuildCounter(), "lstmad_windows_dropped_total",
+                               "Windows dropped unscored because the scoring queue was full "
+                               "(scoring.overflow: drop_oldest).",
+                               *registry)),
+      connections_closed(Register(prometheus::BuildCounter(), "lstmad_connections_closed_total",
+                                  "Ingest connections closed or refused by lstmad, by reason.",
+                                  *registry)) {
   // Pre-created so every series exists at 0 from the first scrape; rate() and
   // absent() then behave without special cases.
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -259,6 +270,11 @@ Metrics::Impl::Impl(const std::string& version)
                             &alert_deliveries.Add({{"result", "failure"}}),
                             &alert_deliveries.Add({{"result", "dropped"}})};
   connections_now = &connections.Add({});
+  windows_dropped_total = &windows_dropped.Add({});
+  int i = 0;
+  for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections"}) {
+    connections_closed_by_reason[static_cast<size_t>(i++)] = &connections_closed.Add({{"reason", reason}});
+  }
   build_info.Add({{"version", version}}).Set(1);
 }
 
@@ -342,6 +358,12 @@ prometheus::Counter& Metrics::ConfigReload(bool success) {
 }
 
 prometheus::Counter& Metrics::EventWriteFailures() { return *impl_->event_write_failures_total; }
+
+prometheus::Counter& Metrics::WindowsDropped() { return *impl_->windows_dropped_total; }
+
+prometheus::Counter& Metrics::ConnectionClosed(CloseReason reason) {
+  return *impl_->connections_closed_by_reason[static_cast<size_t>(reason)];
+}
 
 prometheus::Counter& Metrics::AlertDelivery(DeliveryResult result) {
   return *impl_->alert_delivery_results[static_cast<size_t>(result)];

@@ -61,7 +61,7 @@ struct Scorer::Shard {
 Scorer::Scorer(const config::ScoringSettings& settings, Metrics* metrics)
     : settings_(settings),
       metrics_(metrics),
-      queue_capacity_(static_cast<size_t>(std::max(settings.max_batch, 1)) * 16) {
+      queue_capacity_(static_cast<size_t>(std::max(settings.queue_windows, 1))) {
   for (int i = 0; i < std::max(settings.workers, 1); ++i) {
     shards_.push_back(std::make_unique<Shard>());
   }
@@ -90,6 +90,15 @@ void Scorer::SetEventLog(std::shared_ptr<EventLog> events) {
 void Scorer::Submit(WindowJob job) {
   Shard& shard = *shards_[static_cast<size_t>(job.stream->shard())];
   std::unique_lock lock(shard.mutex);
+  if (settings_.overflow == config::OverflowPolicy::kDropOldest) {
+    while (shard.queue.size() >= queue_capacity_) {
+      shard.queue.pop_front();
+      shard.enqueued.pop_front();
+      metrics_->WindowsDropped().Increment();
+    }
+  }
+  // With the block policy this waits, which stops the network thread reading:
+  // TCP then slows the senders instead of lstmad buffering without bound.
   shard.has_room.wait(lock, [&] { return shard.queue.size() < queue_capacity_ || shard.stop; });
   shard.queue.push_back(std::move(job));
   shard.enqueued.push_back(Clock::now());

@@ -73,6 +73,18 @@ TEST_F(SettingsErrorTest, StateIntervalIsADuration) {
   });
 }
 
+TEST_F(SettingsErrorTest, AllowListEntriesAreNetworks) {
+  const std::string m = kModels;
+  ExpectErrors({
+      {m + "ingest: { allow: [10.0.0.0/33] }\n",
+       "lstmad.yaml:3: ingest.allow[0]: expected a network like 10.0.0.0/8 or fd00::/8, got "
+       "\"10.0.0.0/33\""},
+      {m + "ingest: { allow: [example.com] }\n",
+       "lstmad.yaml:3: ingest.allow[0]: expected a network like 10.0.0.0/8 or fd00::/8, got "
+       "\"example.com\""},
+  });
+}
+
 TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   const std::string m = kModels;
   ExpectErrors({
@@ -80,7 +92,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:3: ingset: unknown key (expected one of: ingest, metrics, models, limits, "
        "scoring, events, alertmanager, state, log)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
-       "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision)"},
+       "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision, idle_timeout, allow)"},
       {m + "metrics: { port: 9108 }\n",
        "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
@@ -94,7 +106,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "max_line_bytes, max_connections)"},
       {m + "scoring:\n  worker: 2\n",
        "lstmad.yaml:4: scoring.worker: unknown key (expected one of: max_batch, max_wait_ms, "
-       "workers)"},
+       "workers, queue_windows, overflow)"},
       {m + "events: { file: x }\n",
        "lstmad.yaml:3: events.file: unknown key (expected one of: path)"},
       {m + "log: { lvl: info }\n",

@@ -94,7 +94,8 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
         "max_line_bytes:", "max_connections:", "scoring:", "max_batch:", "max_wait_ms:",
         "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
         "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
-        "max_pending:", "state:", "interval:"}) {
+        "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
+        "overflow:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -273,6 +274,20 @@ TEST(SettingsTest, ReadsTheStateSection) {
     EXPECT_EQ(s->state.interval_s, seconds) << text;
     EXPECT_EQ(s->state.path, dir.path() + "/snap");
   }
+}
+
+TEST(SettingsTest, ReadsHardeningKeys) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  const std::string yaml = std::string(kMinimal) +
+                           "ingest: { idle_timeout: 2m, allow: [10.0.0.0/8, 127.0.0.1, \"fd00::/8\"] }\n"
+                           "scoring: { queue_windows: 64, overflow: drop_oldest }\n";
+  const core::Result<Settings> s = ParseSettings(yaml, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->ingest.idle_timeout_s, 120);
+  EXPECT_EQ(s->ingest.allow, (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1", "fd00::/8"}));
+  EXPECT_EQ(s->scoring.queue_windows, 64);
+  EXPECT_EQ(s->scoring.overflow, OverflowPolicy::kDropOldest);
 }
 
 TEST(SettingsTest, ReadsIpv6Endpoints) {

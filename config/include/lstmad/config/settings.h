@@ -30,6 +30,8 @@ enum class TimestampPrecision { kNanoseconds, kMicroseconds, kMilliseconds, kSec
 struct IngestSettings {
   Endpoint listen{"127.0.0.1", 7878};  // ingest.listen: TCP, InfluxDB line protocol
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;  // ingest.precision: ns|us|ms|s
+  double idle_timeout_s = 300;  // ingest.idle_timeout: close a connection silent this long (0: never)
+  std::vector<std::string> allow;  // ingest.allow: client networks (CIDR) allowed; empty: any
 };
 
 struct MetricsSettings {
@@ -56,10 +58,17 @@ struct LimitSettings {
   int max_connections = 1024;   // limits.max_connections: further connections are refused
 };
 
+enum class OverflowPolicy {
+  kBlock,       // stop reading from clients until scoring catches up (TCP slows the senders)
+  kDropOldest,  // drop the oldest queued window (counted) and keep reading
+};
+
 struct ScoringSettings {
   int max_batch = 256;        // scoring.max_batch: windows per forward pass at most
   double max_wait_ms = 2.0;   // scoring.max_wait_ms: how long a window waits for its batch to fill
   int workers = 1;            // scoring.workers: inference threads
+  int queue_windows = 4096;   // scoring.queue_windows: windows queued per worker at most
+  OverflowPolicy overflow = OverflowPolicy::kBlock;  // scoring.overflow: block|drop_oldest
 };
 
 struct EventsSettings {
