@@ -28,7 +28,8 @@ def pump_values(i, phase=0.0, rng=None):
             0.5 + 0.2 * math.sin(2 * a) + noise(0.02), 120 + 25 * math.sin(a) + noise(1.0)]
 
 
-def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", samples=4000):
+def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", samples=4000,
+                     encoder="32,16", decoder="16,32"):
     """Trains a small pump model through the CLI; returns its path."""
     import random
     rng = random.Random(7)
@@ -38,15 +39,17 @@ def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", sample
         for i in range(samples):
             f.write(",".join(f"{v:.6f}" for v in pump_values(i, 0.0, rng)) + "\n")
     model = os.path.join(workdir, name)
-    run("train", "--data", csv, "--lookback", lookback, "--encoder", "32,16", "--decoder", "16,32",
+    run("train", "--data", csv, "--lookback", lookback, "--encoder", encoder, "--decoder", decoder,
         "--activation", "tanh", "--epochs", epochs, "--batch-size", 32, "--patience", 4,
         "--threshold", "mean+6std", "--seed", 3, "--out", model)
     return model
 
 
-def write_config(path, models, extra=""):
-    """models: list of dicts with name, path, measurement and optional threshold/alert."""
-    lines = ["ingest:", "  listen: 127.0.0.1:0", "metrics:", "  listen: 127.0.0.1:0", "models:"]
+def write_config(path, models, extra="", ingest=""):
+    """models: list of dicts with name, path, measurement and optional threshold/alert;
+    `ingest`: extra keys of the ingest section, e.g. "idle_timeout: 1s"."""
+    lines = ["ingest:", "  listen: 127.0.0.1:0"] + [f"  {x}" for x in ingest.splitlines() if x] + \
+            ["metrics:", "  listen: 127.0.0.1:0", "models:"]
     for m in models:
         lines += [f"  - name: {m['name']}", f"    path: {m['path']}", f"    measurement: {m['measurement']}"]
         if "threshold" in m:

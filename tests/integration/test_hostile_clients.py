@@ -1,0 +1,199 @@
+"""Issue 7: hostile and faulty clients. Slow clients, silent connections,
+floods of connections, over-long lines, invalid UTF-8 and NUL bytes,
+NaN/Inf, 1e308, integer overflows, a cardinality attack and clients outside
+the allow-list: the daemon stays up, its memory stays under the documented
+bound, the other connections keep being served, and the metrics count what
+was refused. Back-pressure: `block` throttles the sender through TCP and
+loses nothing; `drop_oldest` keeps reading and counts what it drops.
+"""
+import errno
+import os
+import socket
+import time
+
+from daemon_harness import FEATURES, Daemon, line, pump_values, total, train_pump_model, write_config
+from lstmad_cli import Checks, tempdir
+
+LOOKBACK = 10
+RSS_BOUND_MB = 150  # documented in docs/threat-model.md
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for l in f:
+            if l.startswith("VmRSS:"):
+                return int(l.split()[1]) / 1024
+    return 0
+
+
+def closed_by_peer(sock, timeout=10):
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, socket.timeout, OSError):
+        return True
+
+
+def hostile(checks, daemon):
+    served = [0]
+
+    def keep_serving(what):
+        before = total(daemon.metrics(), "lstmad_samples_received_total")
+        # A fresh, well-behaved connection each time (an idle one is closed by design).
+        keeper = daemon.connect()
+        keeper.sendall(line("pump", {"pump": "keeper"}, pump_values(served[0])).encode())
+        keeper.close()
+        served[0] += 1
+        daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == before + 1, what=f"keeper after {what}")
+        checks.check(f"other connections served after: {what}", daemon.proc.poll() is None)
+
+    # A slow client: one byte every 10 ms; its line still counts once complete.
+    received_before = total(daemon.metrics(), "lstmad_samples_received_total")
+    slow = daemon.connect()
+    for b in line("pump", {"pump": "slow"}, pump_values(0)).encode():
+        slow.send(bytes([b]))
+        time.sleep(0.01)
+    keep_serving("a slow client")
+    daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == received_before + 2,
+                    what="the slow client's line")
+    checks.check("a slow client's line counts once complete", True)
+    # A client that never sends a newline is closed by the idle timeout (3 s here).
+    silent = daemon.connect()
+    silent.sendall(b"pump,pump=silent temperature=1")
+    checks.check("a connection that never finishes its line is closed when idle", closed_by_peer(silent))
+    checks.check("idle closes counted", daemon.value("lstmad_connections_closed_total", reason="idle_timeout") >= 1)
+    # Disconnect mid-line: nothing counted for the partial line.
+    before = daemon.metrics()
+    mid = daemon.connect()
+    mid.sendall(b"pump,pump=mid temperature=60,pressure=4,vibra")
+    mid.close()
+    keep_serving("a client that disconnected mid-line")
+    after = daemon.metrics()
+    checks.check("a partial line is neither received nor rejected",
+                 total(after, "lstmad_samples_rejected_total") == total(before, "lstmad_samples_rejected_total"))
+    # Bad bytes and numbers.
+    bad = daemon.connect()
+    cases = [
+        (b"pump,pump=\xff\xfe temperature=1,pressure=4,vibration=0.5,flow=120\n", "parse_error"),
+        (b"pump,pump=n\x00ul temperature=1,pressure=4,vibration=0.5,flow=120\n", "parse_error"),
+        (b"pump,pump=x temperature=NaN,pressure=4,vibration=0.5,flow=120\n", "parse_error"),
+        (b"pump,pump=x temperature=Inf,pressure=4,vibration=0.5,flow=120\n", "parse_error"),
+        (b"pump,pump=x temperature=1e308,pressure=4,vibration=0.5,flow=120\n", "non_finite"),
+        (b"pump,pump=x temperature=99999999999999999999i,pressure=4,vibration=0.5,flow=120\n", "parse_error"),
+        (b"pump,pump=x temperature=1,pressure=4,vibration=0.5,flow=120 99999999999999999999\n", "parse_error"),
+    ]
+    for payload, reason in cases:
+        before = total(daemon.metrics(), "lstmad_samples_rejected_total", reason=reason)
+        bad.sendall(payload)
+        daemon.wait_for(lambda m: total(m, "lstmad_samples_rejected_total", reason=reason) == before + 1,
+                        what=f"{payload[:40]!r} rejected as {reason}")
+        checks.check(f"{payload[:70]!r} rejected as {reason}", True)
+    keep_serving("bad bytes and numbers")
+    # An over-long line (max_line_bytes + 1) closes only that connection.
+    long = daemon.connect()
+    long.sendall(b"pump,pump=l temperature=" + b"1" * 4097 + b"\n")
+    checks.check("max_line_bytes + 1 closes the connection", closed_by_peer(long))
+    keep_serving("an over-long line")
+    # A flood of connections beyond max_connections (16 here).
+    flood = []
+    for _ in range(60):
+        try:
+            flood.append(socket.create_connection(("127.0.0.1", daemon.ingest_port), timeout=5))
+        except OSError:
+            pass
+    daemon.wait_for(lambda m: total(m, "lstmad_connections_closed_total", reason="too_many_connections") >= 40,
+                    what="connections beyond the limit refused")
+    checks.check("connections beyond max_connections are refused and counted", True)
+    for s in flood:
+        s.close()
+    time.sleep(0.3)
+    keep_serving("a connection flood")
+    # Cardinality attack: 50,000 distinct tag sets against max_streams 2,000.
+    rss_before = rss_mb(daemon.proc.pid)
+    attack = daemon.connect()
+    batch = []
+    for k in range(50000):
+        batch.append(line("pump", {"pump": f"attack{k}", "x": "y" * 40}, pump_values(0)))
+        if len(batch) == 1000:
+            attack.sendall("".join(batch).encode())
+            batch = []
+    daemon.wait_for(lambda m: total(m, "lstmad_samples_rejected_total", reason="too_many_streams") >= 48000,
+                    timeout=60, what="cardinality attack refused")
+    rss_after = rss_mb(daemon.proc.pid)
+    checks.check("new streams beyond max_streams are rejected and counted",
+                 daemon.value("lstmad_streams", model="pump") == 2000)
+    checks.check(f"memory stays under the documented bound ({RSS_BOUND_MB} MB)", rss_after < RSS_BOUND_MB,
+                 f"RSS {rss_before:.0f} MB -> {rss_after:.0f} MB")
+    attack.close()
+    keep_serving("a cardinality attack")
+    checks.check("the daemon is still up", daemon.proc.poll() is None)
+
+
+def allow_list(checks, d, model):
+    cfg = write_config(os.path.join(d, "allow.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
+                       ingest="allow: [10.0.0.0/8]")
+    with Daemon(cfg) as daemon:
+        s = daemon.connect()
+        checks.check("a client outside ingest.allow is closed at once", closed_by_peer(s))
+        daemon.wait_for(lambda m: total(m, "lstmad_connections_closed_total", reason="not_allowed") == 1,
+                        what="not_allowed counted")
+        checks.check("and counted", True)
+        daemon.stop()
+
+
+def back_pressure(checks, d, model, policy):
+    cfg = write_config(os.path.join(d, f"{policy}.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
+                       extra=f"scoring: {{ max_batch: 4, max_wait_ms: 0, queue_windows: 8, overflow: {policy} }}\n")
+    with Daemon(cfg) as daemon:
+        sock = daemon.connect()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        sock.setblocking(False)
+        payload = "".join(line("pump", {"pump": "bp"}, pump_values(i)) for i in range(30000)).encode()
+        sent, stalls, deadline = 0, 0, time.time() + 120
+        while sent < len(payload) and time.time() < deadline:
+            try:
+                sent += sock.send(payload[sent:sent + 65536])
+            except BlockingIOError:
+                stalls += 1
+                time.sleep(0.001)
+        sock.setblocking(True)
+        expected = 30000 - 30 + 1
+        m = daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == 30000, timeout=120,
+                            what="every sample received")
+        if policy == "block":
+            m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") == expected, timeout=120,
+                                what="every window scored")
+            checks.check("block: the sender is throttled through TCP", stalls > 0, f"{stalls} stalls")
+            checks.check("block: nothing is lost", total(m, "lstmad_windows_dropped_total") == 0)
+        else:
+            dropped = total(m, "lstmad_windows_dropped_total")
+            m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") + dropped >= expected, timeout=60,
+                                what="scored + dropped")
+            checks.check("drop_oldest: windows are dropped and counted", dropped > 0, f"{dropped:.0f} dropped")
+            checks.check("drop_oldest: scored + dropped = windows",
+                         total(m, "lstmad_windows_scored_total") + total(m, "lstmad_windows_dropped_total") == expected)
+        sock.close()
+        daemon.stop()
+
+
+def main():
+    checks = Checks()
+    with tempdir() as d:
+        model = train_pump_model(d, lookback=LOOKBACK)
+        cfg = write_config(os.path.join(d, "lstmad.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
+                           ingest="idle_timeout: 3s",
+                           extra="limits: { max_streams: 2000, max_line_bytes: 4096, max_connections: 16 }\n")
+        with Daemon(cfg) as daemon:
+            hostile(checks, daemon)
+            checks.check("exit 0", daemon.stop() == 0)
+        allow_list(checks, d, model)
+        # A model slow enough (~0.1 ms a window) that scoring falls behind a flood.
+        big = train_pump_model(d, lookback=30, epochs=1, name="big.lstmad", samples=600,
+                               encoder="128,64", decoder="64,128")
+        for policy in ("block", "drop_oldest"):
+            back_pressure(checks, d, big, policy)
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
