@@ -90,7 +90,8 @@ int64_t ModelMacsPerWindow(const core::Architecture& arch) {
     switch (layer.kind) {
       case core::LayerKind::kLstm: macs += steps * (in.width + u) * 4 * u; break;
       case core::LayerKind::kDense: macs += steps * in.width * u; break;
-      case core::LayerKind::kRepeatVector: break;
+      case core::LayerKind::kRepeatVector:
+      case core::LayerKind::kBatchNorm: break;
     }
     in = shapes[i];
   }

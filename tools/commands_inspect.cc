@@ -39,6 +39,7 @@ std::string LayerType(const core::LayerSpec& layer) {
     case core::LayerKind::kLstm: return "LSTM";
     case core::LayerKind::kRepeatVector: return "RepeatVector";
     case core::LayerKind::kDense: return layer.time_distributed ? "TimeDistributed" : "Dense";
+    case core::LayerKind::kBatchNorm: return "BatchNormalization";
   }
   return "?";
 }
@@ -69,8 +70,10 @@ void PrintSummary(const core::Model& model, const std::string& path, std::ostrea
     if (i + 1 < arch.layers.size()) out << "\n";
   }
   const int64_t total = core::TotalParamCount(arch);
+  const int64_t frozen = core::NonTrainableParamCount(arch);
   out << double_rule << "\nTotal params: " << WithThousands(total)
-      << "\nTrainable params: " << WithThousands(total) << "\nNon-trainable params: 0\n"
+      << "\nTrainable params: " << WithThousands(total - frozen)
+      << "\nNon-trainable params: " << WithThousands(frozen) << "\n"
       << rule << "\n";
   out << "Input: " << arch.timesteps << " timesteps x " << arch.features << " features (";
   for (size_t f = 0; f < model.feature_names.size(); ++f) {

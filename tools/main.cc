@@ -20,6 +20,7 @@ constexpr Subcommand kSubcommands[] = {
     {"summary", lstmad::tools::RunSummary, "show a model's layers, parameters and settings"},
     {"reconstruct", lstmad::tools::RunReconstruct, "print each window and its reconstruction"},
     {"score", lstmad::tools::RunScore, "print each window's reconstruction error and verdict"},
+    {"import-keras", lstmad::tools::RunImportKeras, "import a model saved by Keras (.h5, .keras)"},
     {"serve", lstmad::tools::RunServe, "run the daemon: TCP ingestion, scoring, metrics, alerts"},
     {"simulate", lstmad::tools::RunSimulate, "stream simulated sensor data (with faults) to a daemon"},
 };

@@ -1,5 +1,6 @@
 #include "lstmad/core/architecture.h"
 
+#include <cmath>
 #include <string>
 
 namespace lstmad::core {
@@ -26,6 +27,7 @@ std::vector<LayerShape> LayerOutputShapes(const Architecture& arch) {
         break;
       case LayerKind::kRepeatVector: current = {layer.repeat, current.width}; break;
       case LayerKind::kDense: current = {current.steps, layer.units}; break;
+      case LayerKind::kBatchNorm: break;
     }
     shapes.push_back(current);
   }
@@ -69,6 +71,11 @@ Status ValidateArchitecture(const Architecture& arch, bool require_autoencoder) 
         }
         current = {current.steps, layer.units};
         break;
+      case LayerKind::kBatchNorm:
+        if (!std::isfinite(layer.epsilon) || layer.epsilon < 0) {
+          return Status::Error(label + ": BatchNormalization epsilon must be a finite number >= 0");
+        }
+        break;
     }
   }
   if (require_autoencoder && (current.steps != arch.timesteps || current.width != arch.features)) {
@@ -95,6 +102,10 @@ std::vector<TensorShape> LayerTensorShapes(const Architecture& arch, size_t inde
       tensors = {{"kernel", in, u}};
       if (layer.use_bias) tensors.push_back({"bias", 1, u});
       break;
+    case LayerKind::kBatchNorm:
+      tensors = {{"gamma", 1, in}, {"beta", 1, in}, {"moving_mean", 1, in},
+                 {"moving_variance", 1, in}};
+      break;
     case LayerKind::kRepeatVector: break;
   }
   return tensors;
@@ -109,6 +120,16 @@ int64_t LayerParamCount(const Architecture& arch, size_t index) {
 int64_t TotalParamCount(const Architecture& arch) {
   int64_t total = 0;
   for (size_t i = 0; i < arch.layers.size(); ++i) total += LayerParamCount(arch, i);
+  return total;
+}
+
+int64_t NonTrainableParamCount(const Architecture& arch) {
+  int64_t total = 0;
+  for (size_t i = 0; i < arch.layers.size(); ++i) {
+    for (const TensorShape& t : LayerTensorShapes(arch, i)) {
+      if (t.name == "moving_mean" || t.name == "moving_variance") total += int64_t{t.rows} * t.cols;
+    }
+  }
   return total;
 }
 

@@ -69,7 +69,9 @@ Weights<S> InitializeWeights(const Architecture& arch, Rng* rng) {
       } else if (t.name == "recurrent_kernel") {
         w.layers.back().push_back(Orthogonal(t.rows, t.cols, rng));
       } else {
+        // Biases, beta and moving_mean start at 0; gamma and moving_variance at 1.
         Matrix<double> bias = Matrix<double>::Zero(t.rows, t.cols);
+        if (t.name == "gamma" || t.name == "moving_variance") bias.setOnes();
         // unit_forget_bias: the forget gate starts open.
         if (layer.kind == LayerKind::kLstm) bias.middleCols(layer.units, layer.units).setOnes();
         w.layers.back().push_back(bias);

@@ -174,12 +174,14 @@ std::string_view LayerKindName(LayerKind kind) {
     case LayerKind::kLstm: return "lstm";
     case LayerKind::kRepeatVector: return "repeat_vector";
     case LayerKind::kDense: return "dense";
+    case LayerKind::kBatchNorm: return "batch_normalization";
   }
   return "unknown";
 }
 
 std::optional<LayerKind> ParseLayerKind(std::string_view name) {
-  for (const LayerKind kind : {LayerKind::kLstm, LayerKind::kRepeatVector, LayerKind::kDense}) {
+  for (const LayerKind kind : {LayerKind::kLstm, LayerKind::kRepeatVector, LayerKind::kDense,
+                               LayerKind::kBatchNorm}) {
     if (LayerKindName(kind) == name) return kind;
   }
   return std::nullopt;
@@ -222,6 +224,8 @@ void AddLayer(const LayerSpec& layer, size_t index, HeaderWriter* w) {
   w->Add(p + "go_backwards", layer.go_backwards);
   w->Add(p + "use_bias", layer.use_bias);
   w->Add(p + "time_distributed", layer.time_distributed);
+  // Only for the kind that uses it, so files without one stay as they were.
+  if (layer.kind == LayerKind::kBatchNorm) w->Add(p + "epsilon", layer.epsilon);
 }
 
 std::string EncodeHeader(const Model& model) {
@@ -394,7 +398,8 @@ Status HeaderFields::CheckNoneLeft() const {
   return Status::Error("unknown header key " + Quote(fields_.begin()->first));
 }
 
-constexpr std::string_view kKnownLayerKind = "a known layer kind (lstm, repeat_vector, dense)";
+constexpr std::string_view kKnownLayerKind =
+    "a known layer kind (lstm, repeat_vector, dense, batch_normalization)";
 constexpr std::string_view kKnownActivation = "a known activation";
 
 Status ParseLayer(size_t index, HeaderFields* h, LayerSpec* layer) {
@@ -410,7 +415,9 @@ Status ParseLayer(size_t index, HeaderFields* h, LayerSpec* layer) {
   LSTMAD_RETURN_IF_ERROR(h->GetBool(p + "return_sequences", &layer->return_sequences));
   LSTMAD_RETURN_IF_ERROR(h->GetBool(p + "go_backwards", &layer->go_backwards));
   LSTMAD_RETURN_IF_ERROR(h->GetBool(p + "use_bias", &layer->use_bias));
-  return h->GetBool(p + "time_distributed", &layer->time_distributed);
+  LSTMAD_RETURN_IF_ERROR(h->GetBool(p + "time_distributed", &layer->time_distributed));
+  if (layer->kind != LayerKind::kBatchNorm) return Status::Ok();
+  return h->GetDouble(p + "epsilon", &layer->epsilon);
 }
 
 Status ParseArchitecture(HeaderFields* h, Architecture* arch) {

@@ -1,5 +1,6 @@
 #include "lstmad/core/network.h"
 
+#include <cmath>
 #include <string>
 
 #include "lstm_kernel.h"
@@ -19,6 +20,19 @@ void DenseForward(const LayerSpec& spec, const std::vector<Matrix<S>>& w, const 
   output->noalias() = w[0].transpose() * input;
   if (spec.use_bias) output->colwise() += w[1].row(0).transpose();
   ApplyActivation(spec.activation, *output, *output);
+}
+
+// BatchNormalization at inference, feature by feature (no temporaries, so the
+// forward pass stays allocation-free):
+//   y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta
+template <typename S>
+void BatchNormForward(const LayerSpec& spec, const std::vector<Matrix<S>>& w,
+                      const Matrix<S>& input, Matrix<S>* output) {
+  output->resize(input.rows(), input.cols());
+  for (Eigen::Index r = 0; r < input.rows(); ++r) {
+    const S scale = w[0](0, r) / std::sqrt(w[3](0, r) + static_cast<S>(spec.epsilon));
+    output->row(r).array() = (input.row(r).array() - w[2](0, r)) * scale + w[1](0, r);
+  }
 }
 
 // The tensor between two layers. A RepeatVector's output stays a compact
@@ -98,6 +112,10 @@ Result<Network<S>> Network<S>::Create(Architecture arch, Weights<S> weights) {
         return Status::Error(LayerLabel(arch, i) + ": " + want.name + " has non-finite values");
       }
     }
+    if (arch.layers[i].kind == LayerKind::kBatchNorm &&
+        !((tensors[3].array() + static_cast<S>(arch.layers[i].epsilon)) > S(0)).all()) {
+      return Status::Error(LayerLabel(arch, i) + ": moving_variance + epsilon must be > 0");
+    }
   }
   return Network(std::move(arch), std::move(weights));
 }
@@ -128,6 +146,12 @@ void Network<S>::Forward(const Matrix<S>& input, int batch, Workspace* workspace
         break;
       case LayerKind::kDense:
         DenseForward(layer, weights_.layers[i], *flow.value, out);
+        flow = {out, flow.steps, false};
+        break;
+      case LayerKind::kBatchNorm:
+        // Never sees a compact repeated vector: that is kept only when an LSTM
+        // follows the RepeatVector directly.
+        BatchNormForward(layer, weights_.layers[i], *flow.value, out);
         flow = {out, flow.steps, false};
         break;
     }
@@ -165,6 +189,9 @@ void Network<S>::ForwardTraced(const Matrix<S>& input, int batch, Trace* trace,
         break;
       case LayerKind::kDense:
         DenseForward(layer, weights_.layers[i], trace->inputs[i], &current);
+        break;
+      case LayerKind::kBatchNorm:
+        BatchNormForward(layer, weights_.layers[i], trace->inputs[i], &current);
         break;
     }
   }
@@ -207,6 +234,15 @@ void Network<S>::Backward(const Trace& trace, const Matrix<S>& d_output, Weights
         g[0].noalias() += input * d_pre.transpose();
         if (layer.use_bias) g[1].row(0) += d_pre.rowwise().sum().transpose();
         d_input.noalias() = weights_.layers[n][0] * d_pre;
+        break;
+      }
+      case LayerKind::kBatchNorm: {
+        // Frozen statistics and no parameter gradients: only dL/dx flows back.
+        const auto& w = weights_.layers[n];
+        d_input = d_current;
+        for (Eigen::Index r = 0; r < d_input.rows(); ++r) {
+          d_input.row(r) *= w[0](0, r) / std::sqrt(w[3](0, r) + static_cast<S>(layer.epsilon));
+        }
         break;
       }
     }

@@ -65,6 +65,14 @@ Status CheckOptions(const TrainOptions& o, const Network<float>& net, const Wind
     return Status::Error("validation split must be in [0, 1)");
   }
   if (o.patience < 0) return Status::Error("patience must be >= 0");
+  const Architecture& arch = net.architecture();
+  for (size_t i = 0; i < arch.layers.size(); ++i) {
+    if (arch.layers[i].kind == LayerKind::kBatchNorm) {
+      return Status::Error("layer " + std::to_string(i) + " (" + arch.layers[i].name +
+                           "): BatchNormalization is inference-only in lstmad; a network "
+                           "holding one cannot be trained");
+    }
+  }
   if (w.timesteps != net.timesteps() || w.features != net.features()) {
     return Status::Error("windows of shape (" + std::to_string(w.timesteps) + ", " +
                          std::to_string(w.features) + ") for a model of input shape (" +

@@ -20,6 +20,10 @@ enum class LayerKind {
   kLstm,          // LSTM(units, activation, recurrent_activation, return_sequences)
   kRepeatVector,  // RepeatVector(n): vector -> sequence of n steps
   kDense,         // Dense(units); applied per timestep on a sequence (TimeDistributed)
+  // BatchNormalization at inference, per feature of the last axis:
+  //   y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta
+  // Inference only: imported from Keras; Train() refuses a network holding one.
+  kBatchNorm,
 };
 
 struct LayerSpec {
@@ -33,6 +37,7 @@ struct LayerSpec {
   bool go_backwards = false;                                // LSTM only
   bool use_bias = true;
   bool time_distributed = false;  // Dense: written as TimeDistributed(Dense) (naming only)
+  double epsilon = 1e-3;          // BatchNormalization only
 };
 
 struct Architecture {
@@ -56,16 +61,20 @@ Status ValidateArchitecture(const Architecture& arch, bool require_autoencoder);
 // Output shape of every layer, in order. Assumes a valid architecture.
 std::vector<LayerShape> LayerOutputShapes(const Architecture& arch);
 
-// Number of trainable parameters of layer `index` (as Keras counts them).
+// Number of parameters of layer `index` as Keras' summary counts them
+// (BatchNormalization's moving statistics included).
 int64_t LayerParamCount(const Architecture& arch, size_t index);
 int64_t TotalParamCount(const Architecture& arch);
+// The part of TotalParamCount that Keras does not train (moving statistics).
+int64_t NonTrainableParamCount(const Architecture& arch);
 
 // The parameter tensors of a layer, in Keras' order and layout (row-major
 // [rows x cols]; bias tensors are [1 x n]):
 //   LSTM:  kernel [in x 4u], recurrent_kernel [u x 4u], bias [1 x 4u] (gates i, f, c, o)
 //   Dense: kernel [in x units], bias [1 x units]
+//   BatchNormalization: gamma, beta, moving_mean, moving_variance, each [1 x in]
 struct TensorShape {
-  std::string name;  // "kernel", "recurrent_kernel", "bias"
+  std::string name;  // "kernel", "recurrent_kernel", "bias", "gamma", ...
   int rows = 0;
   int cols = 0;
 };
