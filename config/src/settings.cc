@@ -108,10 +108,30 @@ Status CheckCidr(const Reader& r, const Field& f, const std::string& cidr) {
   return Status::Ok();
 }
 
-Status ParseIngest(const Reader& r, const Field& f, IngestSettings* out) {
-  static constexpr std::string_view kKeys[] = {"listen", "precision", "idle_timeout", "allow"};
+Status ReadExistingFile(const Reader& r, const Field& f, const std::string& base_dir, std::string* out) {
+  LSTMAD_RETURN_IF_ERROR(r.ReadString(f, out));
+  *out = Resolve(*out, base_dir);
+  struct stat st {};
+  if (::stat(out->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return r.Error(f, "no such file: " + *out);
+  return Status::Ok();
+}
+
+Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, TlsSettings* out) {
+  static constexpr std::string_view kKeys[] = {"cert", "key", "client_ca"};
+  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    std::string* target = key == "cert" ? &out->cert : key == "key" ? &out->key : &out->client_ca;
+    return ReadExistingFile(r, v, base_dir, target);
+  });
+  if (!s.ok()) return s;
+  if (out->cert.empty() || out->key.empty()) return r.Error(f, "tls needs both cert and key");
+  return Status::Ok();
+}
+
+Status ParseIngest(const Reader& r, const Field& f, const std::string& base_dir, IngestSettings* out) {
+  static constexpr std::string_view kKeys[] = {"listen", "precision", "idle_timeout", "allow", "tls"};
   return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "listen") return r.ReadEndpoint(v, &out->listen);
+    if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
     if (key == "idle_timeout") return ReadDuration(r, v, 0, 86400, &out->idle_timeout_s);
     if (key == "allow") {
       return r.ForEachItem(v, [&](size_t, const Field& item) {
@@ -126,9 +146,23 @@ Status ParseIngest(const Reader& r, const Field& f, IngestSettings* out) {
   });
 }
 
+// bcrypt hashes as htpasswd -B and Prometheus' web config write them.
+Status ParseBasicAuthUsers(const Reader& r, const Field& f, MetricsSettings* out) {
+  return r.ForEachField(f, {}, [&](std::string_view name, const Field& v) {
+    std::string hash;
+    LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &hash));
+    if (hash.size() != 60 || hash[0] != '$' || hash[1] != '2' || hash[3] != '$') {
+      return r.Error(v, "expected a bcrypt hash ($2b$...), as htpasswd -nB writes");
+    }
+    out->basic_auth_users.emplace_back(std::string(name), hash);
+    return Status::Ok();
+  });
+}
+
 Status ParseMetrics(const Reader& r, const Field& f, MetricsSettings* out) {
-  static constexpr std::string_view kKeys[] = {"listen"};
-  return r.ForEachField(f, kKeys, [&](std::string_view, const Field& v) {
+  static constexpr std::string_view kKeys[] = {"listen", "basic_auth_users"};
+  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "basic_auth_users") return ParseBasicAuthUsers(r, v, out);
     return r.ReadEndpoint(v, &out->listen);
   });
 }
@@ -346,7 +380,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
                                                "scoring", "events",  "alertmanager", "state", "log"};
   bool has_models = false;
   const Status parsed = r.ForEachField(root, kKeys, [&](std::string_view key, const Field& v) {
-    if (key == "ingest") return ParseIngest(r, v, &out->ingest);
+    if (key == "ingest") return ParseIngest(r, v, base_dir, &out->ingest);
     if (key == "metrics") return ParseMetrics(r, v, &out->metrics);
     if (key == "limits") return ParseLimits(r, v, &out->limits);
     if (key == "scoring") return ParseScoring(r, v, &out->scoring);

@@ -104,7 +104,7 @@ core::Status Reader::ForEachField(const Field& map, std::span<const std::string_
     }
     const std::string& name = key.Scalar();
     const std::string path = JoinPath(map.path, name);
-    if (std::find(keys.begin(), keys.end(), name) == keys.end()) {
+    if (!keys.empty() && std::find(keys.begin(), keys.end(), name) == keys.end()) {
       return Error(line, path, "unknown key (expected one of: " + Join(keys) + ")");
     }
     const auto first = std::find_if(seen.begin(), seen.end(),

@@ -45,8 +45,9 @@ class Reader {
   using ItemFn = std::function<core::Status(size_t index, const Field& item)>;
 
   // Calls `fn` for each entry of the map in file order; stops at the first
-  // error. Null counts as an empty map. Keys outside `keys`, duplicate keys
-  // and non-scalar keys are errors.
+  // error. Null counts as an empty map. Keys outside `keys` (when `keys` is
+  // not empty: an empty list accepts any name), duplicate keys and
+  // non-scalar keys are errors.
   core::Status ForEachField(const Field& map, std::span<const std::string_view> keys,
                             const FieldFn& fn) const;
   // Calls `fn` for each element of the list; null counts as an empty list.

@@ -93,8 +93,13 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
 int Daemon::Run() {
   Impl& d = *impl_;
   const config::Endpoint& metrics_at = d.settings.metrics.listen;
+  d.http->set_basic_auth(d.settings.metrics.basic_auth_users);
   if (core::Status s = d.http->Listen(metrics_at); !s.ok()) {
     Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
+    return 1;
+  }
+  if (core::Status s = d.server->set_ingest(d.settings.ingest); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot set up ingestion", {Field("error", s.message())});
     return 1;
   }
   if (core::Status s = d.server->Listen(d.settings.ingest.listen); !s.ok()) {
@@ -155,10 +160,16 @@ bool Daemon::Impl::TryReload(std::string* error) {
     }
     next_events = std::move(opened).value();
   }
+  // Certificates are re-read here (a bad one fails the reload).
+  if (core::Status s = server->set_ingest(next->ingest); !s.ok()) {
+    *error = s.message();
+    return false;
+  }
   // Last of the steps that can fail: it registers the new models' metrics.
   auto next_models = LoadModelSet(*next, &metrics);
   if (!next_models.ok()) {
     *error = next_models.status().message();
+    (void)server->set_ingest(settings.ingest);  // back to the running TLS and allow-list
     return false;
   }
   if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
@@ -170,7 +181,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
   scorer->SetEventLog(next_events);
   alertmanager->Reconfigure(next->alertmanager);
   server->set_limits(next->limits);
-  server->set_ingest(next->ingest);
+  http->set_basic_auth(next->metrics.basic_auth_users);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
   const std::string source = settings.source;
   settings = std::move(next).value();

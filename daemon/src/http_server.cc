@@ -1,6 +1,10 @@
 #include "http_server.h"
 
+#include <crypt.h>
+#include <strings.h>
+
 #include <array>
+#include <cstring>
 
 namespace lstmad::daemon {
 namespace {
@@ -18,10 +22,73 @@ std::string Reply(int status, const char* reason, std::string_view content_type,
   return out;
 }
 
+// The value of header `name` (case-insensitive) in a request head, or "".
+std::string_view HeaderValue(std::string_view head, std::string_view name) {
+  size_t pos = head.find('\n');
+  while (pos != std::string_view::npos && pos + 1 < head.size()) {
+    std::string_view line = head.substr(pos + 1);
+    const size_t end = line.find('\n');
+    line = line.substr(0, end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t colon = line.find(':');
+    if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      return value;
+    }
+    pos = end == std::string_view::npos ? end : pos + 1 + end;
+  }
+  return {};
+}
+
 }  // namespace
 
-std::string HttpResponse(std::string_view request_line, bool ready,
-                         const HttpServer::ScrapeFn& scrape) {
+std::string Base64Decode(std::string_view text) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (const char c : text) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else return {};
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+bool BasicAuth::Check(std::string_view header) {
+  if (header.size() < 6 || strncasecmp(header.data(), "Basic ", 6) != 0) return false;
+  if (!last_accepted_.empty() && header == last_accepted_) return true;
+  const std::string decoded = Base64Decode(header.substr(6));
+  const size_t colon = decoded.find(':');
+  if (colon == std::string::npos) return false;
+  const std::string user = decoded.substr(0, colon), password = decoded.substr(colon + 1);
+  for (const auto& [name, hash] : users_) {
+    if (name != user) continue;
+    crypt_data data{};
+    const char* result = crypt_r(password.c_str(), hash.c_str(), &data);
+    if (result != nullptr && hash == result) {
+      last_accepted_ = std::string(header);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string HttpResponse(std::string_view request_head, bool ready,
+                         const HttpServer::ScrapeFn& scrape, BasicAuth* auth) {
+  std::string_view request_line = request_head.substr(0, request_head.find('\n'));
+  if (!request_line.empty() && request_line.back() == '\r') request_line.remove_suffix(1);
   const size_t sp1 = request_line.find(' ');
   const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos) return Reply(400, "Bad Request", "text/plain", "bad request\n", false);
@@ -33,6 +100,11 @@ std::string HttpResponse(std::string_view request_line, bool ready,
     return Reply(405, "Method Not Allowed", "text/plain", "only GET and HEAD\n", false);
   }
   if (target == "/metrics") {
+    if (auth != nullptr && auth->enabled() && !auth->Check(HeaderValue(request_head, "Authorization"))) {
+      return "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"lstmad\"\r\n"
+             "Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\n" +
+             std::string(head ? "" : "unauthorized\n");
+    }
     return Reply(200, "OK", "text/plain; version=0.0.4; charset=utf-8", scrape(), head);
   }
   if (target == "/healthz") return Reply(200, "OK", "text/plain", "ok\n", head);
@@ -46,7 +118,7 @@ std::string HttpResponse(std::string_view request_line, bool ready,
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpServer* server, asio::ip::tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(server->io_) {}
+      : server_(server), socket_(std::move(socket)), timer_(server->io_), auth_(server->auth_) {}
   ~Connection() { --server_->open_connections_; }
 
   void Start() {
@@ -71,10 +143,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       if (head_.size() > kMaxRequestHead) return Respond(Reply(431, "Request Header Fields Too Large", "text/plain", "too large\n", false));
       return Read();
     }
-    std::string_view line(head_);
-    line = line.substr(0, line.find('\n'));
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    Respond(HttpResponse(line, server_->ready_, server_->scrape_));
+    Respond(HttpResponse(head_, server_->ready_, server_->scrape_, auth_.get()));
   }
 
   void Respond(std::string response) {
@@ -95,6 +164,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer timer_;
   std::array<char, 2048> chunk_;
   std::string head_, response_;
+  std::shared_ptr<BasicAuth> auth_;
 };
 
 HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape)

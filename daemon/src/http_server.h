@@ -10,12 +10,29 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "lstmad/config/settings.h"
 #include "lstmad/core/status.h"
 #include "lstmad/daemon/asio.h"
 
 namespace lstmad::daemon {
+
+// HTTP basic auth against bcrypt hashes (metrics.basic_auth_users). A
+// bcrypt check costs ~0.25 s by design, so the last accepted Authorization
+// value is remembered. Thread-compatible; used on the io thread.
+class BasicAuth {
+ public:
+  explicit BasicAuth(std::vector<std::pair<std::string, std::string>> users) : users_(std::move(users)) {}
+  bool enabled() const { return !users_.empty(); }
+  // `header` is the Authorization header's value ("Basic ...").
+  bool Check(std::string_view header);
+
+ private:
+  std::vector<std::pair<std::string, std::string>> users_;
+  std::string last_accepted_;
+};
 
 class HttpServer {
  public:
@@ -26,6 +43,9 @@ class HttpServer {
   core::Status Listen(const config::Endpoint& endpoint);
   uint16_t port() const;
   void set_ready(bool ready) { ready_ = ready; }
+  void set_basic_auth(std::vector<std::pair<std::string, std::string>> users) {
+    auth_ = std::make_shared<BasicAuth>(std::move(users));
+  }
   void Stop();
 
  private:
@@ -37,9 +57,13 @@ class HttpServer {
   ScrapeFn scrape_;
   std::atomic<bool> ready_{false};
   std::atomic<int> open_connections_{0};
+  std::shared_ptr<BasicAuth> auth_ = std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{});
 };
 
-// The response to one request line ("GET /metrics HTTP/1.1"), headers included.
-std::string HttpResponse(std::string_view request_line, bool ready, const HttpServer::ScrapeFn& scrape);
+// The response to a request head ("GET /metrics HTTP/1.1\r\nHeader: v..."),
+// headers included. `auth` may be null (no authentication).
+std::string HttpResponse(std::string_view request_head, bool ready, const HttpServer::ScrapeFn& scrape,
+                         BasicAuth* auth = nullptr);
+std::string Base64Decode(std::string_view text);
 
 }  // namespace lstmad::daemon

@@ -11,8 +11,10 @@ namespace lstmad::daemon {
 
 class IngestServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(IngestServer* server, asio::ip::tcp::socket socket, size_t max_line_bytes, double idle_timeout_s)
-      : server_(server), socket_(std::move(socket)), splitter_(max_line_bytes), idle_timer_(server->io_),
+  Connection(IngestServer* server, asio::ip::tcp::socket socket, size_t max_line_bytes, double idle_timeout_s,
+             std::shared_ptr<asio::ssl::context> tls)
+      : server_(server), socket_(std::move(socket)), tls_context_(std::move(tls)), splitter_(max_line_bytes),
+        idle_timer_(server->io_),
         idle_timeout_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(idle_timeout_s))) {
     boost::system::error_code ec;
@@ -22,7 +24,21 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
 
   void Start() {
     ArmIdleTimer();
-    Read();
+    if (!tls_context_) return Read();
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
+    tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) return self->Read();
+      // No certificate, an untrusted one, or not TLS at all.
+      self->server_->metrics_->ConnectionClosed(Metrics::CloseReason::kTlsHandshake).Increment();
+      static RateLimiter limiter(1);
+      uint64_t suppressed = 0;
+      if (limiter.Allow(&suppressed)) {
+        Log(LogLevel::kWarn, "TLS handshake failed; closing",
+            {Field("peer", self->peer_), Field("error", ec.message()), Field("suppressed_since_last", suppressed)});
+      }
+      self->Close();
+      self->server_->Closed(self.get());
+    });
   }
   void Close() {
     boost::system::error_code ignored;
@@ -34,10 +50,12 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
 
  private:
   void Read() {
-    socket_.async_read_some(asio::buffer(buffer_),
-                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                              self->OnRead(ec, n);
-                            });
+    auto handler = [self = shared_from_this()](boost::system::error_code ec, size_t n) { self->OnRead(ec, n); };
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(buffer_), std::move(handler));
+    } else {
+      socket_.async_read_some(asio::buffer(buffer_), std::move(handler));
+    }
   }
 
   // A connection that sends nothing for idle_timeout is closed (0: never).
@@ -76,6 +94,8 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
 
   IngestServer* server_;
   asio::ip::tcp::socket socket_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   LineSplitter splitter_;
   std::string peer_;
   asio::steady_timer idle_timer_;
@@ -85,11 +105,39 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
 
 IngestServer::IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
                            const config::LimitSettings& limits, const config::IngestSettings& ingest)
-    : io_(io), acceptor_(io), ingestor_(ingestor), metrics_(metrics), limits_(limits) {
-  set_ingest(ingest);
+    : io_(io), acceptor_(io), ingestor_(ingestor), metrics_(metrics), limits_(limits), ingest_(ingest) {}
+
+namespace {
+
+core::Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const config::TlsSettings& tls) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1,
+                       ec);
+  context->use_certificate_chain_file(tls.cert, ec);
+  if (ec) return core::Status::Error("ingest.tls.cert: " + tls.cert + ": " + ec.message());
+  context->use_private_key_file(tls.key, asio::ssl::context::pem, ec);
+  if (ec) return core::Status::Error("ingest.tls.key: " + tls.key + ": " + ec.message());
+  if (!tls.client_ca.empty()) {
+    context->load_verify_file(tls.client_ca, ec);
+    if (ec) return core::Status::Error("ingest.tls.client_ca: " + tls.client_ca + ": " + ec.message());
+    context->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return context;
 }
 
-void IngestServer::set_ingest(const config::IngestSettings& ingest) {
+}  // namespace
+
+core::Status IngestServer::set_ingest(const config::IngestSettings& ingest) {
+  std::shared_ptr<asio::ssl::context> tls;
+  if (ingest.tls.enabled()) {
+    auto made = MakeTlsContext(ingest.tls);
+    if (!made.ok()) return made.status();
+    tls = std::move(made).value();
+  }
+  tls_ = std::move(tls);
   ingest_ = ingest;
   allow_.clear();
   for (const std::string& cidr : ingest.allow) {
@@ -101,6 +149,7 @@ void IngestServer::set_ingest(const config::IngestSettings& ingest) {
     n.prefix = slash == std::string::npos ? (n.address.is_v4() ? 32 : 128) : std::stoi(cidr.substr(slash + 1));
     allow_.push_back(n);
   }
+  return core::Status::Ok();
 }
 
 namespace {
@@ -189,7 +238,7 @@ void IngestServer::Accept() {
       } else {
         auto connection = std::make_shared<Connection>(this, std::move(socket),
                                                        static_cast<size_t>(limits_.max_line_bytes),
-                                                       ingest_.idle_timeout_s);
+                                                       ingest_.idle_timeout_s, tls_);
         connections_.insert(connection);
         metrics_->connections().Set(static_cast<double>(connections_.size()));
         connection->Start();

@@ -28,8 +28,10 @@ class IngestServer {
   core::Status Listen(const config::Endpoint& endpoint);
   uint16_t port() const;
   void set_limits(const config::LimitSettings& limits) { limits_ = limits; }
-  // Idle timeout and allow-list; applies to connections accepted from now on.
-  void set_ingest(const config::IngestSettings& ingest);
+  // Idle timeout, allow-list and TLS (certificates re-read); applies to
+  // connections accepted from now on. Fails, keeping the old settings, when
+  // the certificates cannot be loaded.
+  core::Status set_ingest(const config::IngestSettings& ingest);
 
   void StopAccepting();
   void CloseAll();
@@ -51,6 +53,9 @@ class IngestServer {
     int prefix = 0;
   };
   std::vector<Network> allow_;
+  // Built from ingest.tls; null for plain TCP. Each connection keeps the
+  // context it was accepted with, so a reload swaps it safely.
+  std::shared_ptr<asio::ssl::context> tls_;
   bool Allowed(const asio::ip::address& peer) const;
   std::set<std::shared_ptr<Connection>> connections_;
   RateLimiter refuse_log_limiter_{1};

@@ -201,7 +201,7 @@ struct Metrics::Impl {
   Counter* event_write_failures_total = nullptr;
   std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
   Counter* windows_dropped_total = nullptr;
-  std::array<Counter*, 4> connections_closed_by_reason{};
+  std::array<Counter*, 5> connections_closed_by_reason{};
   Gauge* connections_now = nullptr;
 
   mutable std::mutex mutex;
@@ -272,7 +272,7 @@ Metrics::Impl::Impl(const std::string& version)
   connections_now = &connections.Add({});
   windows_dropped_total = &windows_dropped.Add({});
   int i = 0;
-  for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections"}) {
+  for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections", "tls_handshake"}) {
     connections_closed_by_reason[static_cast<size_t>(i++)] = &connections_closed.Add({{"reason", reason}});
   }
   build_info.Add({{"version", version}}).Set(1);

@@ -92,9 +92,9 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:3: ingset: unknown key (expected one of: ingest, metrics, models, limits, "
        "scoring, events, alertmanager, state, log)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
-       "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision, idle_timeout, allow)"},
+       "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision, idle_timeout, allow, tls)"},
       {m + "metrics: { port: 9108 }\n",
-       "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen)"},
+       "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
        "lstmad.yaml:5: models[0].treshold: unknown key (expected one of: name, path, measurement, "
        "threshold, alert)"},

@@ -95,7 +95,7 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
         "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
         "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
         "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
-        "overflow:"}) {
+        "overflow:", "tls:", "basic_auth_users:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -288,6 +288,28 @@ TEST(SettingsTest, ReadsHardeningKeys) {
   EXPECT_EQ(s->ingest.allow, (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1", "fd00::/8"}));
   EXPECT_EQ(s->scoring.queue_windows, 64);
   EXPECT_EQ(s->scoring.overflow, OverflowPolicy::kDropOldest);
+}
+
+TEST(SettingsTest, ReadsTlsAndBasicAuth) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  const std::string cert = dir.Write("s.pem", "x"), key = dir.Write("s.key", "x"), ca = dir.Write("ca.pem", "x");
+  const std::string hash = "$2b$12$L7bTVYluUx0x7tvUuC.DgerKUwLr0lvtE1Sdm.xY6fduHY5bvGVU6";
+  const std::string yaml = std::string(kMinimal) +
+                           "ingest: { tls: { cert: s.pem, key: s.key, client_ca: ca.pem } }\n"
+                           "metrics: { basic_auth_users: { prometheus: \"" + hash + "\" } }\n";
+  const core::Result<Settings> s = ParseSettings(yaml, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->ingest.tls.enabled());
+  EXPECT_EQ(s->ingest.tls.cert, cert);
+  EXPECT_EQ(s->ingest.tls.key, key);
+  EXPECT_EQ(s->ingest.tls.client_ca, ca);
+  ASSERT_EQ(s->metrics.basic_auth_users.size(), 1u);
+  EXPECT_EQ(s->metrics.basic_auth_users[0].first, "prometheus");
+  EXPECT_EQ(s->metrics.basic_auth_users[0].second, hash);
+  const auto bad = ParseSettings(std::string(kMinimal) + "ingest: { tls: { cert: s.pem } }\n", "l.yaml", dir.path());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "l.yaml:5: ingest.tls: tls needs both cert and key");
 }
 
 TEST(SettingsTest, ReadsIpv6Endpoints) {

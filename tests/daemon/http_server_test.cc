@@ -33,3 +33,26 @@ TEST(HttpResponseTest, RejectsOtherPathsMethodsAndGarbage) {
 
 }  // namespace
 }  // namespace lstmad::daemon
+
+namespace lstmad::daemon {
+namespace {
+
+// bcrypt of "secret" (cost 12), as htpasswd -nB writes it.
+constexpr char kHash[] = "$2b$12$L7bTVYluUx0x7tvUuC.DgerKUwLr0lvtE1Sdm.xY6fduHY5bvGVU6";
+
+TEST(BasicAuthTest, MetricsNeedTheRightCredentialsHealthDoesNot) {
+  BasicAuth auth(std::vector<std::pair<std::string, std::string>>{{"prometheus", kHash}});
+  const std::string good = "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+                           std::string("cHJvbWV0aGV1czpzZWNyZXQ=") + "\r\n\r\n";  // prometheus:secret
+  const std::string bad = "GET /metrics HTTP/1.1\r\nauthorization: Basic cHJvbWV0aGV1czp4\r\n\r\n";
+  EXPECT_EQ(HttpResponse(good, true, kScrape, &auth).rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(HttpResponse(bad, true, kScrape, &auth).rfind("HTTP/1.1 401", 0), 0u);
+  const std::string none = HttpResponse("GET /metrics HTTP/1.1\r\n\r\n", true, kScrape, &auth);
+  EXPECT_EQ(none.rfind("HTTP/1.1 401", 0), 0u);
+  EXPECT_NE(none.find("WWW-Authenticate: Basic realm=\"lstmad\""), std::string::npos);
+  EXPECT_EQ(HttpResponse("GET /healthz HTTP/1.1\r\n\r\n", true, kScrape, &auth).rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(Base64Decode("cHJvbWV0aGV1czpzZWNyZXQ="), "prometheus:secret");
+}
+
+}  // namespace
+}  // namespace lstmad::daemon

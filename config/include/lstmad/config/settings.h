@@ -27,15 +27,28 @@ struct Endpoint {
 // Unit of line-protocol timestamps (Telegraf socket_listener's `precision`).
 enum class TimestampPrecision { kNanoseconds, kMicroseconds, kMilliseconds, kSeconds };
 
+// TLS on a listener; with `client_ca` set, clients must present a
+// certificate signed by it (mutual TLS). Files are re-read on SIGHUP.
+struct TlsSettings {
+  std::string cert;       // PEM certificate chain
+  std::string key;        // PEM private key
+  std::string client_ca;  // PEM CA bundle for client certificates; empty: no client auth
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct IngestSettings {
   Endpoint listen{"127.0.0.1", 7878};  // ingest.listen: TCP, InfluxDB line protocol
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;  // ingest.precision: ns|us|ms|s
   double idle_timeout_s = 300;  // ingest.idle_timeout: close a connection silent this long (0: never)
   std::vector<std::string> allow;  // ingest.allow: client networks (CIDR) allowed; empty: any
+  TlsSettings tls;  // ingest.tls: { cert, key, client_ca }; absent: plain TCP
 };
 
 struct MetricsSettings {
   Endpoint listen{"127.0.0.1", 9108};  // metrics.listen: Prometheus text exposition at /metrics
+  // metrics.basic_auth_users: { name: bcrypt hash } as Prometheus' web config;
+  // when set, /metrics needs HTTP basic auth (/healthz and /readyz do not).
+  std::vector<std::pair<std::string, std::string>> basic_auth_users;
 };
 
 struct AlertSettings {

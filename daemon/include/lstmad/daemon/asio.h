@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 
 namespace lstmad::daemon {
 namespace asio = boost::asio;

@@ -83,7 +83,7 @@ class Metrics {
   prometheus::Counter& ConfigReload(bool success);     // lstmad_config_reloads_total{result}
   prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total
   prometheus::Counter& WindowsDropped();               // lstmad_windows_dropped_total
-  enum class CloseReason { kIdleTimeout, kLineTooLong, kNotAllowed, kTooManyConnections };
+  enum class CloseReason { kIdleTimeout, kLineTooLong, kNotAllowed, kTooManyConnections, kTlsHandshake };
   prometheus::Counter& ConnectionClosed(CloseReason reason);  // lstmad_connections_closed_total{reason}
   enum class DeliveryResult { kSuccess, kFailure, kDropped };
   prometheus::Counter& AlertDelivery(DeliveryResult result);  // lstmad_alert_deliveries_total{result}
