@@ -198,7 +198,10 @@ struct ModelLines {
 
 Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
                   ModelSettings* out, ModelLines* lines) {
-  static constexpr std::string_view kKeys[] = {"name", "path", "measurement", "threshold", "alert"};
+  static constexpr std::string_view kKeys[] = {"name", "path", "measurement", "threshold", "alert",
+                                               "features", "calibrate", "scaler", "keras_output"};
+  static constexpr std::pair<std::string_view, std::string_view> kScalers[] = {
+      {"none", "none"}, {"standard", "standard"}, {"minmax", "minmax"}};
   out->line = f.line;
   // Not LSTMAD_RETURN_IF_ERROR: the macro's variable would shadow the ones in the lambda.
   const Status parsed = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
@@ -223,6 +226,23 @@ Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
       LSTMAD_RETURN_IF_ERROR(r.ReadDouble(v, 0.0, std::numeric_limits<double>::infinity(),
                                           &threshold));
       out->threshold = threshold;
+      return Status::Ok();
+    }
+    if (key == "features") {
+      return r.ForEachItem(v, [&](size_t, const Field& item) {
+        std::string name;
+        LSTMAD_RETURN_IF_ERROR(r.ReadString(item, &name));
+        if (name.empty()) return r.Error(item, "must not be empty");
+        out->features.push_back(name);
+        return Status::Ok();
+      });
+    }
+    if (key == "calibrate") return ReadExistingFile(r, v, base_dir, &out->calibrate);
+    if (key == "keras_output") return r.ReadString(v, &out->keras_output);
+    if (key == "scaler") {
+      std::string_view scaler;
+      LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kScalers, &scaler));
+      out->scaler = std::string(scaler);
       return Status::Ok();
     }
     return ParseAlert(r, v, &out->alert);

@@ -1,6 +1,12 @@
 #include "model_runtime.h"
 
+#include <fstream>
+#include <sstream>
+
+#include "lstmad/core/csv.h"
 #include "lstmad/core/model_file.h"
+#include "lstmad/keras/calibration.h"
+#include "lstmad/keras/import.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -20,13 +26,53 @@ std::string ArchitectureText(const core::Model& model) {
          std::string(core::ActivationName(first.activation));
 }
 
+// A Keras file (.h5 / .keras) served directly: imported with the configured
+// feature names, then calibrated on normal data or given a fixed threshold.
+core::Result<core::Model> LoadKerasModel(const config::ModelSettings& settings, const std::string& at) {
+  if (settings.features.empty()) {
+    return core::Status::Error(at + ".features: required to serve a Keras file (" + settings.path + ")");
+  }
+  keras::ImportOptions options;
+  options.output = settings.keras_output;
+  core::Result<core::Model> model = keras::ImportKerasModel(settings.path, settings.features, options);
+  if (!model.ok()) return model.status().WithContext(at + ".path");
+  if (settings.calibrate.empty()) {
+    if (settings.scaler != "none") {
+      return core::Status::Error(at + ".scaler: " + settings.scaler + " needs " + at + ".calibrate to fit it");
+    }
+    if (!settings.threshold) {
+      return core::Status::Error(at + ".threshold: required for a Keras file without " + at + ".calibrate");
+    }
+    return model;
+  }
+  std::ifstream in(settings.calibrate, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  core::Result<core::CsvTable> table = core::ParseCsv(text.str(), settings.calibrate, model->feature_names);
+  if (!table.ok()) return table.status().WithContext(at + ".calibrate");
+  keras::CalibrationOptions options_cal;
+  options_cal.scaler = *core::ParseScalerKind(settings.scaler);
+  auto report = keras::Calibrate(*table, options_cal, &*model);
+  if (!report.ok()) return report.status().WithContext(at + ".calibrate");
+  return model;
+}
+
+bool IsKerasFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[8] = {};
+  in.read(head, sizeof head);
+  return keras::LooksLikeKerasFile(std::string_view(head, static_cast<size_t>(in.gcount())));
+}
+
 }  // namespace
 
 core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::ModelSettings& settings,
                                                             size_t index) {
-  const std::string where = "models[" + std::to_string(index) + "].path";
-  core::Result<core::Model> model = core::LoadModel(settings.path);
-  if (!model.ok()) return model.status().WithContext(where);
+  const std::string at = "models[" + std::to_string(index) + "]";
+  const std::string where = at + ".path";
+  core::Result<core::Model> model =
+      IsKerasFile(settings.path) ? LoadKerasModel(settings, at) : core::LoadModel(settings.path);
+  if (!model.ok()) return IsKerasFile(settings.path) ? model.status() : model.status().WithContext(where);
   core::Result<core::Network<float>> network = model->MakeNetwork();
   if (!network.ok()) return network.status().WithContext(where + ": " + settings.path);
   auto runtime = std::make_shared<ModelRuntime>(ModelRuntime{

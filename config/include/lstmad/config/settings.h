@@ -62,6 +62,11 @@ struct ModelSettings {
   std::string measurement;  // models[i].measurement: lines of this measurement go to this model (unique)
   std::optional<double> threshold;  // models[i].threshold: overrides the model's stored threshold
   AlertSettings alert;              // models[i].alert: { for: 3, clear: 3 }
+  // Keras files (.h5, .keras) served directly (path points at one):
+  std::vector<std::string> features;  // models[i].features: input feature names, in order (required)
+  std::string calibrate;              // models[i].calibrate: normal-data CSV fitting scaler and threshold
+  std::string scaler = "none";        // models[i].scaler: what the Keras model was trained on: none|standard|minmax
+  std::string keras_output;           // models[i].keras_output: output layer of a multi-output model
   int line = 0;                     // where the entry is in the file, for later error messages
 };
 
