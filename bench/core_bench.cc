@@ -192,6 +192,15 @@ void RegisterAll() {
           ->Unit(benchmark::kMicrosecond);
     }
   }
+  // Both cores: two threads, each with its own network copy and workspace,
+  // scoring batches of 256; items/s is their sum (issue 6: >= 1.8x one thread).
+  for (const ModelCase& model : models) {
+    if (model.activation != core::Activation::kRelu) continue;
+    benchmark::RegisterBenchmark(("forward_2threads/" + model.name + "/batch:256").c_str(), BM_Forward, model, 256)
+        ->Threads(2)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
   for (const ModelCase& model : models) {
     if (model.timesteps != 30) continue;
     benchmark::RegisterBenchmark(("train_epoch/" + model.name + "/batch:64").c_str(), BM_TrainEpoch, model)
