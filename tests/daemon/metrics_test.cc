@@ -69,6 +69,9 @@ const Family kFamilies[] = {
     {"lstmad_build_info", "gauge"},
     {"lstmad_config_reloads_total", "counter"},
     {"lstmad_event_write_failures_total", "counter"},
+    {"lstmad_alert_deliveries_total", "counter"},
+    {"lstmad_windows_dropped_total", "counter"},
+    {"lstmad_connections_closed_total", "counter"},
 };
 
 TEST(MetricsTest, EveryFamilyHasHelpAndType) {
