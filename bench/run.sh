@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds core_bench (Release, in build/release unless BUILD_DIR says otherwise),
 # runs it and its PyTorch peer bench/torch_peer.py, and prints one table:
-# benchmark, ours, PyTorch, ours/PyTorch. See docs/benchmarks.md.
+# benchmark, ours, PyTorch, ours/PyTorch. Then runs the end-to-end benchmark
+# bench/load_bench.py (`lstmad serve` fed by bench/loadgen over loopback,
+# about 80 s) and prints its table. See docs/benchmarks.md.
 #
 #   bench/run.sh [--no-train]
 #     --no-train   skip the training epochs (about 35 s of the run)
-#   environment: MIN_TIME   seconds per forward/sgemm benchmark (default 0.5)
-#                BUILD_DIR  build folder (default build/release)
-#                KEEP_DIR   keep core_bench.json and torch_peer.json here
+#   environment: MIN_TIME          seconds per forward/sgemm benchmark (default 0.5)
+#                BUILD_DIR         build folder (default build/release)
+#                KEEP_DIR          keep core_bench.json, torch_peer.json and load_bench.json here
+#                LSTMAD_BENCH_E2E  0 skips the end-to-end benchmark
 #
 # Needs Debian's /usr/bin/python3 with python3-torch, and libopenblas0-pthread
 # for PyTorch to use a fast BLAS (scripts/install-deps.sh installs both).
@@ -21,7 +24,7 @@ train=1
 for arg in "$@"; do
   case $arg in
     --no-train) train=0 ;;
-    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,3 +92,12 @@ for b in core["benchmarks"]:
     peer_gflops = f"{p['gflops']:15.1f}" if p else f"{'-':>15}"
     print(f"{name:34} {rate(ours):>11} {theirs_s} {ratio} {b['GFLOP']:12.1f} {peer_gflops}")
 PY
+
+# End to end: the daemon, not just its forward pass. Its own progress goes to
+# stderr, its table to stdout.
+if [[ ${LSTMAD_BENCH_E2E:-1} != 0 ]]; then
+  cmake --build "$build" --target lstmad loadgen
+  echo "== load_bench.py (lstmad serve + loadgen over loopback; LSTMAD_BENCH_E2E=0 skips it)" >&2
+  "$python" "$root/bench/load_bench.py" --build "$build" --min-time "$min_time" \
+    --out "$out/load_bench.json"
+fi

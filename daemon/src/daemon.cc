@@ -7,6 +7,7 @@
 #include <optional>
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include "alertmanager_client.h"
 #include "http_server.h"
@@ -75,8 +76,15 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   if (!models.ok()) return models.status();
   impl->models = std::move(models).value();
   auto events = OpenEvents(impl->settings.events);
-  if (!events.ok()) return events.status();
-  impl->events = std::move(events).value();
+  if (events.ok()) {
+    impl->events = std::move(events).value();
+  } else {
+    // Alerts still reach the log, the metrics and Alertmanager: an unwritable
+    // events file is no reason to stop detecting.
+    impl->metrics.EventWriteFailures().Increment();
+    Log(LogLevel::kError, "cannot open the events file; alert events go to the log only",
+        {Field("error", events.status().message())});
+  }
   impl->scorer = std::make_unique<Scorer>(impl->settings.scoring, &impl->metrics);
   impl->scorer->SetEventLog(impl->events);
   impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics);
