@@ -112,12 +112,13 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
       return;
     case ParseResult::kPoint: break;
   }
-  const ModelRuntime* model = models_->FindByMeasurement(parsed_.measurement);
-  if (model == nullptr) {
+  const std::shared_ptr<const ModelRuntime>* found = models_->FindByMeasurement(parsed_.measurement);
+  if (found == nullptr) {
     Reject(RejectReason::kUnknownMeasurement, line, peer,
            "no model for measurement \"" + parsed_.measurement + "\"");
     return;
   }
+  const ModelRuntime* model = found->get();
   if (!ExtractFeatures(*model, line, peer)) return;
   int64_t time_ns = 0;
   if (!TimestampNs(&time_ns)) {
@@ -144,7 +145,7 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
   StreamState& stream = *it->second;
   if (!stream.Append(sample_.data(), time_ns)) return;
   WindowJob job;
-  job.model = models_->Shared(model);
+  job.model = *found;
   job.stream = it->second;
   job.window.resize(static_cast<size_t>(model->lookback()) * static_cast<size_t>(model->features()));
   stream.CopyWindow(job.window.data());

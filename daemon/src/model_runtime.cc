@@ -94,16 +94,9 @@ void RegisterMetrics(ModelRuntime* runtime, Metrics* metrics) {
   runtime->metrics = metrics->ForModel(info, runtime->threshold);
 }
 
-const ModelRuntime* ModelSet::FindByMeasurement(std::string_view measurement) const {
+const std::shared_ptr<const ModelRuntime>* ModelSet::FindByMeasurement(std::string_view measurement) const {
   for (const auto& m : models) {
-    if (m->settings.measurement == measurement) return m.get();
-  }
-  return nullptr;
-}
-
-std::shared_ptr<const ModelRuntime> ModelSet::Shared(const ModelRuntime* model) const {
-  for (const auto& m : models) {
-    if (m.get() == model) return m;
+    if (m->settings.measurement == measurement) return &m;
   }
   return nullptr;
 }

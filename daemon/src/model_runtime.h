@@ -35,8 +35,8 @@ void RegisterMetrics(ModelRuntime* runtime, Metrics* metrics);
 // Every model of a configuration, with the measurement -> model routing.
 struct ModelSet {
   std::vector<std::shared_ptr<const ModelRuntime>> models;
-  const ModelRuntime* FindByMeasurement(std::string_view measurement) const;
-  std::shared_ptr<const ModelRuntime> Shared(const ModelRuntime* model) const;
+  // The model that lines of `measurement` go to, or null.
+  const std::shared_ptr<const ModelRuntime>* FindByMeasurement(std::string_view measurement) const;
 };
 
 // Loads every model; only when all load are their metrics registered (when
