@@ -11,6 +11,8 @@ int RunTrain(const std::vector<std::string>& args);
 int RunSummary(const std::vector<std::string>& args);
 int RunReconstruct(const std::vector<std::string>& args);
 int RunScore(const std::vector<std::string>& args);
+int RunEvaluate(const std::vector<std::string>& args);
+int RunEvaluateStream(const std::vector<std::string>& args);
 int RunImportKeras(const std::vector<std::string>& args);
 int RunServe(const std::vector<std::string>& args);
 int RunSimulate(const std::vector<std::string>& args);

@@ -2,6 +2,7 @@
 // or on a CSV series run through it.
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -9,7 +10,10 @@
 #include "cli_args.h"
 #include "command_support.h"
 #include "commands.h"
+#include "detection_run.h"
+#include "detector_flags.h"
 #include "lstmad/core/model_file.h"
+#include "svg_plot.h"
 
 namespace lstmad::tools {
 namespace {
@@ -191,10 +195,16 @@ int RunScore(const std::vector<std::string>& args) {
   ArgParser p = ModelDataParser(
       "score",
       "Score every window of the series: CSV with header\n"
-      "timestamp,error,threshold,anomaly,<f1>_error,... one row per window, keyed by its last\n"
-      "sample (its timestamp as written, or its 0-based row index without a timestamp column).\n"
-      "error is the window's MSE in scaled units; anomaly is 1 when error > threshold.");
+      "timestamp,error,threshold,anomaly,<f1>_error,...,anomaly_score one row per window, keyed by\n"
+      "its last sample (its timestamp as written, or its 0-based row index without a timestamp\n"
+      "column). error is the window's MSE in scaled units; anomaly is 1 when error > threshold;\n"
+      "<f>_error is feature f's share of it (MSE over the window's steps); anomaly_score in [0, 1]\n"
+      "comes from the streaming detector (docs/detection.md), which calibrates its tail model on\n"
+      "the first --calibration windows (the fixed threshold decides until then).");
   p.AddOption("threshold", "X", "override the model's threshold");
+  p.AddOption("calibration", "N", "windows that calibrate the detector's tail model", "500");
+  p.AddOption("plot", "OUT.svg", "also draw the series, reconstruction, error, threshold and alerts");
+  AddDetectorFlags(&p);
   if (int code = ParseOrExit(&p, args, "score"); code >= 0) return code;
   ModelAndData d;
   int exit_code = 0;
@@ -203,34 +213,45 @@ int RunScore(const std::vector<std::string>& args) {
   if (p.Has("threshold") && (!ParseDouble(p.Get("threshold"), &threshold) || threshold < 0)) {
     return Fail("score", "--threshold must be a number >= 0");
   }
+  core::DetectorOptions options;
+  if (std::string e = ParseDetectorFlags(p, &options); !e.empty()) return Fail("score", e);
+  if (!ParseInt(p.Get("calibration"), &options.calibration_windows) ||
+      options.calibration_windows < core::kMinSpotCalibration + options.dspot_depth) {
+    return Fail("score", "--calibration must be an integer >= " +
+                             std::to_string(core::kMinSpotCalibration + options.dspot_depth));
+  }
+  SeriesRun run = RunModel(d.model, *d.net, d.table);
+  if (core::Status s = Detect(options, threshold, 0, &run); !s.ok()) return Fail("score", s.message());
   std::FILE* out = stdout;
   std::fputs("timestamp,error,threshold,anomaly", out);
   for (const std::string& f : d.model.feature_names) std::fprintf(out, ",%s_error", f.c_str());
-  std::fputc('\n', out);
-  const int steps = d.model.architecture.timesteps;
-  core::Vector<float> errors;
-  core::Matrix<float> per_feature;
-  ForEachWindowBatch(d.model, *d.net, d.table, [&](const WindowBatch& wb) {
-    core::ReconstructionErrors(*wb.input, *wb.output, steps, wb.batch, d.model.error_options,
-                               &errors, &per_feature);
-    for (int b = 0; b < wb.batch; ++b) {
-      const int last = wb.first + b + steps - 1;
-      if (d.table.timestamps.empty()) {
-        std::fprintf(out, "%d,", last);
-      } else {
-        std::fprintf(out, "%s,", d.table.timestamps[static_cast<size_t>(last)].c_str());
-      }
-      PrintNumber(out, errors[b]);
-      std::fputc(',', out);
-      PrintNumber(out, threshold);
-      std::fprintf(out, ",%d", errors[b] > threshold ? 1 : 0);
-      for (Eigen::Index f = 0; f < per_feature.rows(); ++f) {
-        std::fputc(',', out);
-        PrintNumber(out, per_feature(f, b));
-      }
-      std::fputc('\n', out);
+  std::fputs(",anomaly_score\n", out);
+  for (int w = 0; w < run.windows(); ++w) {
+    const int last = run.RowOf(w);
+    if (d.table.timestamps.empty()) {
+      std::fprintf(out, "%d,", last);
+    } else {
+      std::fprintf(out, "%s,", d.table.timestamps[static_cast<size_t>(last)].c_str());
     }
-  });
+    const double error = run.errors[static_cast<size_t>(w)];
+    PrintNumber(out, error);
+    std::fputc(',', out);
+    PrintNumber(out, threshold);
+    std::fprintf(out, ",%d", error > threshold ? 1 : 0);
+    for (Eigen::Index f = 0; f < run.per_feature.rows(); ++f) {
+      std::fputc(',', out);
+      PrintNumber(out, run.per_feature(f, w));
+    }
+    std::fputc(',', out);
+    PrintNumber(out, run.detections[static_cast<size_t>(w)].score);
+    std::fputc('\n', out);
+  }
+  if (p.Has("plot")) {
+    std::ofstream svg(p.Get("plot"));
+    svg << RenderSvg(MakePlot("lstmad score: " + p.Get("data"), d.table, run, threshold, {}, 0));
+    svg.close();
+    if (!svg) return Fail("score", p.Get("plot") + ": write failed", kExitFailure);
+  }
   return std::fflush(out) == 0 ? kExitOk : Fail("score", "writing stdout failed", kExitFailure);
 }
 

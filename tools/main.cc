@@ -20,6 +20,9 @@ constexpr Subcommand kSubcommands[] = {
     {"summary", lstmad::tools::RunSummary, "show a model's layers, parameters and settings"},
     {"reconstruct", lstmad::tools::RunReconstruct, "print each window and its reconstruction"},
     {"score", lstmad::tools::RunScore, "print each window's reconstruction error and verdict"},
+    {"evaluate", lstmad::tools::RunEvaluate, "measure a model's alarms against a labelled series"},
+    {"evaluate-stream", lstmad::tools::RunEvaluateStream,
+     "train on a labelled series' first 15%, score the rest online, measure (NAB protocol)"},
     {"import-keras", lstmad::tools::RunImportKeras, "import a model saved by Keras (.h5, .keras)"},
     {"serve", lstmad::tools::RunServe, "run the daemon: TCP ingestion, scoring, metrics, alerts"},
     {"simulate", lstmad::tools::RunSimulate, "stream simulated sensor data (with faults) to a daemon"},
@@ -29,7 +32,8 @@ void PrintUsage(std::ostream& out) {
   out << "usage: lstmad SUBCOMMAND [flags]\n\n"
          "Anomaly detection on sensor series with an LSTM autoencoder.\n\nsubcommands:\n";
   for (const Subcommand& s : kSubcommands) {
-    out << "  " << s.name << std::string(14 - std::string(s.name).size(), ' ') << s.summary << "\n";
+    const size_t name = std::string(s.name).size();
+    out << "  " << s.name << std::string(name < 16 ? 16 - name : 1, ' ') << s.summary << "\n";
   }
   out << "\nRun `lstmad SUBCOMMAND --help` for a subcommand's flags.\n"
          "Exit codes: 0 success, 1 run-time failure, 2 bad input (flags, CSV, model file).\n";

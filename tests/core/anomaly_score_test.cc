@@ -1,0 +1,139 @@
+#include "lstmad/core/anomaly_score.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace lstmad::core {
+namespace {
+
+std::vector<double> Exponential(int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::exponential_distribution<double> dist(1.0);
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = dist(rng);
+  return v;
+}
+
+TEST(EwmaTest, MatchesPandasSpanConvention) {
+  Ewma ewma(3);  // alpha = 2 / (3 + 1) = 0.5
+  EXPECT_EQ(ewma.alpha(), 0.5);
+  EXPECT_EQ(ewma.Update(4.0), 4.0);  // the first value passes through
+  EXPECT_EQ(ewma.Update(0.0), 2.0);
+  EXPECT_EQ(ewma.Update(2.0), 2.0);
+  Ewma off(1);
+  EXPECT_EQ(off.Update(7.0), 7.0);
+  EXPECT_EQ(off.Update(1.0), 1.0);
+}
+
+TEST(OnsetGateTest, OneOnsetPerExcursionAndRefractoryGaps) {
+  OnsetGate gate(3);
+  std::vector<int> onsets;
+  // Excursion at 2..9 with a 2-window dip (6, 7) inside; a new one at 13
+  // after 3 quiet windows (10, 11, 12).
+  const std::vector<int> alarms = {0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1};
+  for (size_t i = 0; i < alarms.size(); ++i) {
+    if (gate.Observe(alarms[i] != 0)) onsets.push_back(static_cast<int>(i));
+  }
+  EXPECT_EQ(onsets, (std::vector<int>{2, 13}));
+}
+
+DetectorOptions Options(ThresholdMode mode) {
+  DetectorOptions o;
+  o.threshold = mode;
+  o.spot.risk = 1e-3;
+  return o;
+}
+
+TEST(StreamDetectorTest, LongExcursionGivesOneSignalAtItsStart) {
+  StreamDetector detector(Options(ThresholdMode::kSpot), 100.0, 10);
+  ASSERT_TRUE(detector.Calibrate(Exponential(5000, 1)).ok());
+  const std::vector<double> normal = Exponential(2000, 2);
+  std::vector<double> stream(normal.begin(), normal.begin() + 1000);
+  for (int i = 0; i < 300; ++i) stream.push_back(20.0 + i % 3);  // a long excursion
+  stream.insert(stream.end(), normal.begin() + 1000, normal.end());
+  std::vector<int> signals;
+  int alarms = 0;
+  for (size_t i = 0; i < stream.size(); ++i) {
+    const Detection d = detector.Observe(stream[i]);
+    ASSERT_GE(d.score, 0.0);
+    ASSERT_LE(d.score, 1.0);
+    EXPECT_EQ(d.onset, d.score > 0.5);
+    alarms += d.alarm;
+    if (d.score > 0.5) signals.push_back(static_cast<int>(i));
+    if (i >= 1000 && i < 1300) {
+      EXPECT_GT(d.level, 0.999);
+    }
+  }
+  EXPECT_GE(alarms, 300);
+  ASSERT_FALSE(signals.empty());
+  EXPECT_EQ(signals.front(), 1000);
+  // Besides the excursion, normal errors raise signals at about rate q.
+  EXPECT_LE(signals.size(), 6u);
+}
+
+TEST(StreamDetectorTest, LevelModeStaysHighThroughTheExcursion) {
+  DetectorOptions o = Options(ThresholdMode::kSpot);
+  o.score = ScoreMode::kLevel;
+  StreamDetector detector(o, 100.0, 10);
+  ASSERT_TRUE(detector.Calibrate(Exponential(5000, 3)).ok());
+  int high = 0;
+  for (int i = 0; i < 50; ++i) high += detector.Observe(30.0).score > 0.99;
+  EXPECT_EQ(high, 50);
+}
+
+TEST(StreamDetectorTest, FixedModeAlarmsOnTheModelThreshold) {
+  StreamDetector detector(Options(ThresholdMode::kFixed), 2.0, 5);
+  ASSERT_TRUE(detector.Calibrate(Exponential(5000, 4)).ok());
+  EXPECT_FALSE(detector.Observe(1.9).alarm);
+  const Detection d = detector.Observe(2.1);
+  EXPECT_TRUE(d.alarm);
+  EXPECT_TRUE(d.onset);
+  EXPECT_EQ(d.threshold, 2.0);
+  EXPECT_NEAR(d.level, 1.0 - std::exp(-2.1), 0.03);
+}
+
+TEST(StreamDetectorTest, SelfCalibratesAfterTheWarmup) {
+  DetectorOptions o = Options(ThresholdMode::kSpot);
+  o.calibration_windows = 500;
+  StreamDetector detector(o, 3.0, 5);
+  const std::vector<double> v = Exponential(1000, 5);
+  for (int i = 0; i < 500; ++i) {
+    const Detection d = detector.Observe(v[static_cast<size_t>(i)]);
+    EXPECT_EQ(d.threshold, 3.0);  // the fixed threshold until calibrated
+    EXPECT_EQ(d.alarm, v[static_cast<size_t>(i)] > 3.0);
+  }
+  EXPECT_TRUE(detector.calibrated());
+  const Detection d = detector.Observe(1.0);
+  EXPECT_GT(d.threshold, 4.0);  // SPOT's z_q at q = 1e-3, ~6.9
+  EXPECT_NEAR(d.level, 1.0 - std::exp(-1.0), 0.06);
+}
+
+TEST(StreamDetectorTest, SmoothingDelaysAndDampensASpike) {
+  DetectorOptions o = Options(ThresholdMode::kSpot);
+  o.smoothing_span = 9;  // alpha 0.2
+  StreamDetector detector(o, 100.0, 5);
+  ASSERT_TRUE(detector.Calibrate(std::vector<double>(200, 1.0)).ok());
+  const Detection d = detector.Observe(6.0);
+  EXPECT_DOUBLE_EQ(d.smoothed, 0.2 * 6.0 + 0.8 * 1.0);
+  EXPECT_EQ(d.error, 6.0);
+}
+
+TEST(DetectorOptionsTest, ValidatesAndParsesNames) {
+  DetectorOptions o;
+  EXPECT_TRUE(o.Validate().ok());
+  o.smoothing_span = 0.5;
+  EXPECT_FALSE(o.Validate().ok());
+  o = DetectorOptions{};
+  o.calibration_windows = 5;
+  EXPECT_FALSE(o.Validate().ok());
+  EXPECT_EQ(ParseThresholdMode("dspot"), ThresholdMode::kDspot);
+  EXPECT_FALSE(ParseThresholdMode("pot").has_value());
+  EXPECT_EQ(ParseScoreMode("level"), ScoreMode::kLevel);
+  EXPECT_EQ(ThresholdModeName(ThresholdMode::kFixed), "fixed");
+}
+
+}  // namespace
+}  // namespace lstmad::core

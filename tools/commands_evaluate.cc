@@ -1,0 +1,214 @@
+// `lstmad evaluate` and `lstmad evaluate-stream`: score a labelled series
+// with a model and the per-stream detector, and measure the alarms against
+// the labels (core/evaluation.h). evaluate-stream replays the series as NAB
+// prescribes: it trains on the probationary period and scores the rest
+// online, as the daemon would.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli_args.h"
+#include "command_support.h"
+#include "commands.h"
+#include "detection_run.h"
+#include "detector_flags.h"
+#include "evaluation_report.h"
+#include "labels.h"
+#include "lstmad/core/evaluation.h"
+#include "lstmad/core/model_file.h"
+#include "prefix_training.h"
+#include "svg_plot.h"
+
+namespace lstmad::tools {
+namespace {
+
+void AddCommonFlags(ArgParser* p) {
+  p->AddOption("data", "FILE.csv", "the labelled series (header row, optional timestamp column first)");
+  p->AddOption("label-column", "NAME", "the column of 0/1 labels (ignored with --windows)", "label");
+  p->AddOption("windows", "WINDOWS.json",
+               "labels from NAB anomaly windows instead (combined_windows.json; the entry whose key "
+               "ends the --data path)");
+  p->AddOption("probation-rows", "N",
+               "rows that calibrate the detector and are not scored (default: NAB's, "
+               "min(floor(0.15 rows), 750))");
+  p->AddOption("plot", "OUT.svg", "draw the series, reconstruction, error, threshold, alerts and labels");
+  p->AddOption("nab-results", "DIR",
+               "write DIR/<category>/<detector>_<file>: timestamp,value,anomaly_score,label for NAB's scorer");
+  p->AddOption("detector-name", "NAME", "the detector's name in NAB results file names", "lstmad");
+  p->AddSwitch("json", "print the metrics as one JSON object instead of text");
+  AddDetectorFlags(p);
+}
+
+int ParseOrExit(ArgParser* p, const std::vector<std::string>& args, const char* command) {
+  std::string error;
+  if (!p->Parse(args, &error)) return Fail(command, error);
+  if (p->help_requested()) {
+    std::cout << p->Help();
+    return kExitOk;
+  }
+  if (!p->Has("data")) return Fail(command, "--data is required");
+  return -1;
+}
+
+core::Result<std::vector<uint8_t>> LoadLabels(const ArgParser& p, const core::CsvTable& table) {
+  if (p.Has("windows")) return LoadNabWindowLabels(p.Get("windows"), p.Get("data"), table.timestamps);
+  return LoadLabelColumn(p.Get("data"), p.Get("label-column"));
+}
+
+// Probation rows from the flag or NAB's rule; an error message or "".
+std::string Probation(const ArgParser& p, int rows, int* probation) {
+  *probation = core::NabProbationaryRows(rows);
+  if (p.Has("probation-rows") &&
+      (!ParseInt(p.Get("probation-rows"), probation) || *probation < 0 || *probation >= rows)) {
+    return "--probation-rows must be in [0, rows)";
+  }
+  return {};
+}
+
+// Everything after the detector ran: metrics, NAB results, plot.
+struct Outcome {
+  const core::CsvTable* table;
+  const std::vector<uint8_t>* labels;
+  const SeriesRun* run;
+  int probation;
+  double fixed_threshold;
+  std::string detector, training;
+};
+
+int Report(const ArgParser& p, const char* command, const Outcome& o) {
+  const int rows = o.table->rows();
+  const std::vector<double> scores = RowScores(*o.run, rows);
+  EvaluationSummary s = Summarize(p.Get("data"), *o.labels, RowAlarms(*o.run, rows), scores,
+                                  o.probation, o.table->timestamps);
+  s.detector = o.detector;
+  s.training = o.training;
+  if (p.Switch("json")) {
+    PrintJson(std::cout, s);
+  } else {
+    PrintText(std::cout, s);
+  }
+  if (p.Has("nab-results")) {
+    std::vector<double> values(static_cast<size_t>(rows));
+    for (int i = 0; i < rows; ++i) values[static_cast<size_t>(i)] = o.table->values(0, i);
+    core::Status written = WriteNabResults(p.Get("nab-results"), p.Get("detector-name"), p.Get("data"),
+                                           o.table->timestamps, values, scores, *o.labels);
+    if (!written.ok()) return Fail(command, written.message(), kExitFailure);
+  }
+  if (p.Has("plot")) {
+    const PlotData plot = MakePlot("lstmad " + std::string(command) + ": " + p.Get("data"), *o.table,
+                                   *o.run, o.fixed_threshold, *o.labels, o.probation);
+    std::ofstream out(p.Get("plot"));
+    out << RenderSvg(plot);
+    out.close();
+    if (!out) return Fail(command, p.Get("plot") + ": write failed", kExitFailure);
+  }
+  return std::cout.flush() ? kExitOk : Fail(command, "writing stdout failed", kExitFailure);
+}
+
+// Runs the detector and reports; the common tail of both commands.
+int DetectAndReport(const ArgParser& p, const char* command, const core::DetectorOptions& options,
+                    const core::Model& model, const core::Network<float>& net,
+                    const core::CsvTable& table, const std::vector<uint8_t>& labels, int probation,
+                    const std::string& training) {
+  if (labels.size() != static_cast<size_t>(table.rows())) {
+    return Fail(command, "labels and data differ in length");
+  }
+  SeriesRun run = RunModel(model, net, table);
+  if (core::Status s = Detect(options, model.threshold, probation, &run); !s.ok()) {
+    return Fail(command, p.Get("data") + ": " + s.message() +
+                             " (the probationary period is too short for the detector)");
+  }
+  return Report(p, command, Outcome{&table, &labels, &run, probation, model.threshold,
+                                    DescribeDetector(options, run.refractory), training});
+}
+
+}  // namespace
+
+int RunEvaluate(const std::vector<std::string>& args) {
+  constexpr const char* kCommand = "evaluate";
+  ArgParser p(kCommand,
+              "Score a labelled series with a model and measure the alarms against the labels:\n"
+              "precision, recall and F1 point-wise and event-wise, time to detection, point-adjusted\n"
+              "F1 (apart: it flatters), and the NAB score. The first rows (NAB's probationary period)\n"
+              "calibrate the detector and are not scored; the rest are scored in time order.");
+  p.AddOption("model", "MODEL", "an lstmad model file");
+  AddCommonFlags(&p);
+  if (int code = ParseOrExit(&p, args, kCommand); code >= 0) return code;
+  if (!p.Has("model")) return Fail(kCommand, "--model is required");
+  core::DetectorOptions options;
+  if (std::string e = ParseDetectorFlags(p, &options); !e.empty()) return Fail(kCommand, e);
+  core::Result<core::Model> model = core::LoadModel(p.Get("model"));
+  if (!model.ok()) return Fail(kCommand, model.status().message());
+  core::Result<core::Network<float>> net = model->MakeNetwork();
+  if (!net.ok()) return Fail(kCommand, p.Get("model") + ": " + net.status().message());
+  core::Result<core::CsvTable> table = LoadCsv(p.Get("data"), model->feature_names);
+  if (!table.ok()) return Fail(kCommand, table.status().message());
+  if (table->rows() < model->architecture.timesteps) {
+    return Fail(kCommand, p.Get("data") + ": fewer rows than the model's lookback");
+  }
+  core::Result<std::vector<uint8_t>> labels = LoadLabels(p, *table);
+  if (!labels.ok()) return Fail(kCommand, labels.status().message());
+  int probation = 0;
+  if (std::string e = Probation(p, table->rows(), &probation); !e.empty()) return Fail(kCommand, e);
+  return DetectAndReport(p, kCommand, options, *model, *net, *table, *labels, probation,
+                         "loaded from " + p.Get("model"));
+}
+
+int RunEvaluateStream(const std::vector<std::string>& args) {
+  constexpr const char* kCommand = "evaluate-stream";
+  ArgParser p(kCommand,
+              "Replay a labelled series the way the daemon sees it, following NAB's protocol: train a\n"
+              "model on the probationary period (the first min(15%, 750) rows), calibrate the detector\n"
+              "on those windows' errors, then score the rest window by window in time order with the\n"
+              "daemon's code path (no look-ahead), and report as `lstmad evaluate` does.");
+  p.AddOption("features", "a,b", "feature columns (default: every column but the timestamp and labels)");
+  p.AddOption("save-model", "MODEL", "also write the model trained on the probationary period");
+  AddCommonFlags(&p);
+  AddPrefixTrainingFlags(&p);
+  if (int code = ParseOrExit(&p, args, kCommand); code >= 0) return code;
+  core::DetectorOptions options;
+  if (std::string e = ParseDetectorFlags(p, &options); !e.empty()) return Fail(kCommand, e);
+  PrefixTraining training;
+  if (std::string e = ParsePrefixTrainingFlags(p, &training); !e.empty()) return Fail(kCommand, e);
+  std::vector<std::string> features;
+  if (p.Has("features")) features = SplitList(p.Get("features"));
+  core::Result<core::CsvTable> table = LoadCsv(p.Get("data"), features);
+  if (!table.ok()) return Fail(kCommand, table.status().message());
+  core::Result<std::vector<uint8_t>> labels = LoadLabels(p, *table);
+  if (!labels.ok()) return Fail(kCommand, labels.status().message());
+  // The label column is ground truth, never a feature.
+  if (auto it = std::find(table->feature_names.begin(), table->feature_names.end(), p.Get("label-column"));
+      it != table->feature_names.end() && !p.Has("features")) {
+    core::Result<core::CsvTable> rest = LoadCsv(p.Get("data"), [&] {
+      std::vector<std::string> keep = table->feature_names;
+      keep.erase(keep.begin() + (it - table->feature_names.begin()));
+      return keep;
+    }());
+    if (!rest.ok()) return Fail(kCommand, rest.status().message());
+    table = std::move(rest);
+  }
+  if (table->feature_names.empty()) return Fail(kCommand, p.Get("data") + ": no feature columns");
+  int probation = 0;
+  if (std::string e = Probation(p, table->rows(), &probation); !e.empty()) return Fail(kCommand, e);
+  core::Result<TrainedPrefix> trained = TrainOnPrefix(*table, probation, training);
+  if (!trained.ok()) return Fail(kCommand, p.Get("data") + ": " + trained.status().message());
+  core::Result<core::Network<float>> net = trained->model.MakeNetwork();
+  if (!net.ok()) return Fail(kCommand, net.status().message(), kExitFailure);
+  if (p.Has("save-model")) {
+    if (core::Status s = core::SaveModel(trained->model, p.Get("save-model")); !s.ok()) {
+      return Fail(kCommand, s.message(), kExitFailure);
+    }
+  }
+  char description[256];
+  std::snprintf(description, sizeof description,
+                "trained on the first %d rows: T=%d, encoder %s, decoder %s, %s, %d epoch(s), "
+                "val_loss %.4g, %.1f s",
+                probation, training.spec.timesteps, p.Get("encoder").c_str(),
+                p.Get("decoder").c_str(), p.Get("activation").c_str(), trained->epochs,
+                trained->val_loss, trained->seconds);
+  return DetectAndReport(p, kCommand, options, trained->model, *net, *table, *labels, probation,
+                         description);
+}
+
+}  // namespace lstmad::tools

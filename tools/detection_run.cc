@@ -1,0 +1,119 @@
+#include "detection_run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "command_support.h"
+#include "labels.h"
+#include "lstmad/core/reconstruction.h"
+
+namespace lstmad::tools {
+
+SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
+                   const core::CsvTable& table) {
+  SeriesRun run;
+  run.lookback = net.timesteps();
+  const int windows = std::max(table.rows() - run.lookback + 1, 0);
+  const auto features = static_cast<Eigen::Index>(model.feature_names.size());
+  run.errors.resize(static_cast<size_t>(windows));
+  run.per_feature.resize(features, windows);
+  run.reconstruction.resize(features, windows);
+  core::Vector<float> errors;
+  core::Matrix<float> per_feature, last;
+  ForEachWindowBatch(model, net, table, [&](const WindowBatch& wb) {
+    core::ReconstructionErrors(*wb.input, *wb.output, run.lookback, wb.batch,
+                               model.error_options, &errors, &per_feature);
+    last = wb.output->middleCols(static_cast<Eigen::Index>(run.lookback - 1) * wb.batch, wb.batch);
+    model.scaler.Inverse(&last);
+    for (int b = 0; b < wb.batch; ++b) {
+      run.errors[static_cast<size_t>(wb.first + b)] = errors[b];
+      run.per_feature.col(wb.first + b) = per_feature.col(b).cast<double>();
+      run.reconstruction.col(wb.first + b) = last.col(b).cast<double>();
+    }
+  });
+  return run;
+}
+
+core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
+                    int calibrate_before, SeriesRun* run) {
+  core::StreamDetector detector(options, fixed_threshold, run->lookback);
+  run->refractory = detector.refractory();
+  run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, run->windows());
+  if (run->calibration_windows > 0) {
+    core::Status status = detector.Calibrate(
+        std::span<const double>(run->errors.data(), static_cast<size_t>(run->calibration_windows)));
+    if (!status.ok()) return status.WithContext("calibrating on the first " +
+                                                std::to_string(run->calibration_windows) + " windows");
+  }
+  run->detections.assign(run->errors.size(), core::Detection{});
+  for (int w = run->calibration_windows; w < run->windows(); ++w) {
+    run->detections[static_cast<size_t>(w)] = detector.Observe(run->errors[static_cast<size_t>(w)]);
+  }
+  return core::Status::Ok();
+}
+
+std::vector<double> RowScores(const SeriesRun& run, int rows) {
+  std::vector<double> scores(static_cast<size_t>(rows), 0.0);
+  for (int w = run.calibration_windows; w < run.windows(); ++w) {
+    scores[static_cast<size_t>(run.RowOf(w))] = run.detections[static_cast<size_t>(w)].score;
+  }
+  return scores;
+}
+
+std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows) {
+  std::vector<uint8_t> alarms(static_cast<size_t>(rows), 0);
+  for (int w = run.calibration_windows; w < run.windows(); ++w) {
+    alarms[static_cast<size_t>(run.RowOf(w))] = run.detections[static_cast<size_t>(w)].alarm ? 1 : 0;
+  }
+  return alarms;
+}
+
+PlotData MakePlot(const std::string& title, const core::CsvTable& table, const SeriesRun& run,
+                  double fixed_threshold, const std::vector<uint8_t>& labels, int calibration_rows) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  const int rows = table.rows();
+  const auto n = static_cast<size_t>(rows);
+  PlotData p;
+  p.title = title;
+  p.time.resize(n);
+  p.time_is_epoch = !table.timestamps.empty();
+  for (size_t i = 0; i < n && p.time_is_epoch; ++i) {
+    const std::optional<double> t = ParseTimestamp(table.timestamps[i]);
+    p.time_is_epoch = t.has_value() && (i == 0 || *t > p.time[i - 1]);
+    p.time[i] = t.value_or(0);
+  }
+  if (!p.time_is_epoch) {
+    for (size_t i = 0; i < n; ++i) p.time[i] = static_cast<double>(i);
+  }
+  p.feature_names = table.feature_names;
+  for (Eigen::Index f = 0; f < table.values.rows(); ++f) {
+    p.values.emplace_back(n);
+    for (int i = 0; i < rows; ++i) p.values.back()[static_cast<size_t>(i)] = table.values(f, i);
+    p.reconstruction.emplace_back(n, kNaN);
+    for (int w = 0; w < run.windows(); ++w) {
+      p.reconstruction.back()[static_cast<size_t>(run.RowOf(w))] = run.reconstruction(f, w);
+    }
+  }
+  p.error.assign(n, kNaN);
+  p.threshold.assign(n, kNaN);
+  p.score.assign(n, kNaN);
+  p.alarms.assign(n, 0);
+  p.onsets.assign(n, 0);
+  for (int w = 0; w < run.windows(); ++w) {
+    const auto row = static_cast<size_t>(run.RowOf(w));
+    p.error[row] = run.errors[static_cast<size_t>(w)];
+    if (w < run.calibration_windows) continue;
+    const core::Detection& d = run.detections[static_cast<size_t>(w)];
+    p.threshold[row] = d.threshold;
+    p.score[row] = d.score;
+    p.alarms[row] = d.alarm ? 1 : 0;
+    p.onsets[row] = d.onset ? 1 : 0;
+  }
+  p.fixed_threshold = fixed_threshold;
+  p.labels = labels;
+  p.calibration_rows = calibration_rows;
+  return p;
+}
+
+}  // namespace lstmad::tools

@@ -1,0 +1,51 @@
+// Running a model and the per-stream detector over every window of a series,
+// in time order: what `score`, `evaluate` and `evaluate-stream` share. The
+// steps are the daemon's (core::Scaler::Transform, Network::Forward in
+// batches, ReconstructionErrors, one core::StreamDetector per stream), so a
+// replayed series gets the verdicts the daemon would give it.
+#pragma once
+
+#include <vector>
+
+#include "lstmad/core/anomaly_score.h"
+#include "lstmad/core/csv.h"
+#include "lstmad/core/model.h"
+#include "lstmad/core/status.h"
+#include "svg_plot.h"
+
+namespace lstmad::tools {
+
+struct SeriesRun {
+  int lookback = 0;                      // window k ends at row k + lookback - 1
+  std::vector<double> errors;            // per window, scaled units
+  core::Matrix<double> per_feature;      // [F x windows]
+  core::Matrix<double> reconstruction;   // [F x windows]: each window's last step, original units
+  std::vector<core::Detection> detections;  // per window; default for calibration windows
+  int calibration_windows = 0;           // windows that calibrated the detector (no detection)
+  int refractory = 0;
+
+  int windows() const { return static_cast<int>(errors.size()); }
+  int RowOf(int window) const { return window + lookback - 1; }
+};
+
+// Errors, per-feature errors and reconstructions of every window.
+SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
+                   const core::CsvTable& table);
+
+// Runs a detector over the windows in order. The windows ending before row
+// `calibrate_before` calibrate it (explicitly; they get no detection); the
+// rest are observed one by one. With calibrate_before = 0 the detector
+// calibrates itself if options.calibration_windows > 0.
+core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
+                    int calibrate_before, SeriesRun* run);
+
+// Per row of the series (`rows` long): the anomaly score and the alarm of
+// the window ending there; 0 for rows no scored window ends at.
+std::vector<double> RowScores(const SeriesRun& run, int rows);
+std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows);
+
+// The picture of a run (svg_plot.h); `labels` may be empty.
+PlotData MakePlot(const std::string& title, const core::CsvTable& table, const SeriesRun& run,
+                  double fixed_threshold, const std::vector<uint8_t>& labels, int calibration_rows);
+
+}  // namespace lstmad::tools

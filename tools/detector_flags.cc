@@ -1,0 +1,84 @@
+#include "detector_flags.h"
+
+#include <cstdio>
+
+namespace lstmad::tools {
+namespace {
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
+
+core::DetectorOptions DefaultDetectorOptions() {
+  core::DetectorOptions o;
+  o.threshold = core::ThresholdMode::kSpot;
+  o.spot.risk = 1e-4;
+  o.spot.initial_level = 0.98;
+  o.spot.max_peaks = 1000;
+  o.dspot_depth = 10;
+  o.smoothing_span = 1;
+  o.refractory = 0;
+  o.score = core::ScoreMode::kOnset;
+  return o;
+}
+
+void AddDetectorFlags(ArgParser* p) {
+  const core::DetectorOptions d = DefaultDetectorOptions();
+  p->AddOption("threshold-mode", "fixed|spot|dspot",
+               "what decides alarms: the model's fixed threshold, SPOT's adaptive one, or DSPOT's "
+               "(SPOT on the error minus its recent mean)",
+               std::string(core::ThresholdModeName(d.threshold)));
+  p->AddOption("risk", "Q", "SPOT/DSPOT risk: the probability that a normal window alarms",
+               Number(d.spot.risk));
+  p->AddOption("spot-level", "L", "SPOT's initial threshold t: this quantile of the calibration errors",
+               Number(d.spot.initial_level));
+  p->AddOption("spot-max-peaks", "K", "SPOT keeps at most K peaks (bounded memory)",
+               std::to_string(d.spot.max_peaks));
+  p->AddOption("dspot-depth", "D", "DSPOT's moving-average depth in windows",
+               std::to_string(d.dspot_depth));
+  p->AddOption("smoothing", "SPAN", "EWMA of the errors over SPAN windows (1: off)",
+               Number(d.smoothing_span));
+  p->AddOption("refractory", "N",
+               "windows without alarm before a new excursion can start (default: the lookback)");
+  p->AddOption("score-mode", "onset|level",
+               "anomaly_score: onset (0.5 + 0.5 level at each excursion's first alarm, 0.5 level "
+               "elsewhere) or level (1 - tail probability of the error)",
+               std::string(core::ScoreModeName(d.score)));
+}
+
+std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
+  *o = DefaultDetectorOptions();
+  auto mode = core::ParseThresholdMode(p.Get("threshold-mode"));
+  if (!mode) return "--threshold-mode must be fixed, spot or dspot";
+  o->threshold = *mode;
+  auto score = core::ParseScoreMode(p.Get("score-mode"));
+  if (!score) return "--score-mode must be onset or level";
+  o->score = *score;
+  if (!ParseDouble(p.Get("risk"), &o->spot.risk)) return "--risk must be a number";
+  if (!ParseDouble(p.Get("spot-level"), &o->spot.initial_level)) return "--spot-level must be a number";
+  if (!ParseInt(p.Get("spot-max-peaks"), &o->spot.max_peaks)) return "--spot-max-peaks must be an integer";
+  if (!ParseInt(p.Get("dspot-depth"), &o->dspot_depth)) return "--dspot-depth must be an integer";
+  if (!ParseDouble(p.Get("smoothing"), &o->smoothing_span)) return "--smoothing must be a number";
+  if (p.Has("refractory") && (!ParseInt(p.Get("refractory"), &o->refractory) || o->refractory < 1)) {
+    return "--refractory must be a positive integer";
+  }
+  if (core::Status s = o->Validate(); !s.ok()) return s.message();
+  return {};
+}
+
+std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
+  std::string text = "threshold " + std::string(core::ThresholdModeName(o.threshold));
+  text += ", tail SPOT q=" + Number(o.spot.risk) + " level=" + Number(o.spot.initial_level) +
+          " K=" + std::to_string(o.spot.max_peaks);
+  if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
+  text += ", smoothing " + (o.smoothing_span <= 1 ? std::string("off") : "span " + Number(o.smoothing_span));
+  text += ", refractory " + std::to_string(refractory) + " windows, score " +
+          std::string(core::ScoreModeName(o.score));
+  return text;
+}
+
+}  // namespace lstmad::tools

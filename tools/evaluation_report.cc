@@ -1,0 +1,152 @@
+#include "evaluation_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "labels.h"
+
+namespace lstmad::tools {
+namespace {
+
+std::string Fmt(double v, const char* format = "%.3f") {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+double MedianSpacing(const std::vector<std::string>& timestamps) {
+  std::vector<double> gaps;
+  std::optional<double> prev;
+  for (const std::string& ts : timestamps) {
+    const std::optional<double> t = ParseTimestamp(ts);
+    if (!t) return 0;
+    if (prev) gaps.push_back(*t - *prev);
+    prev = t;
+  }
+  if (gaps.empty()) return 0;
+  std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+  return std::max(gaps[gaps.size() / 2], 0.0);
+}
+
+std::string Duration(double seconds) {
+  if (seconds < 120) return Fmt(seconds, "%.0f s");
+  if (seconds < 7200) return Fmt(seconds / 60, "%.1f min");
+  if (seconds < 2 * 86400) return Fmt(seconds / 3600, "%.1f h");
+  return Fmt(seconds / 86400, "%.1f d");
+}
+
+std::string Row(const char* name, const core::Counts& c) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "  %-16s %9.3f %7.3f %6.3f %7lld %7lld %7lld\n", name, c.precision(),
+                c.recall(), c.f1(), static_cast<long long>(c.tp), static_cast<long long>(c.fp),
+                static_cast<long long>(c.fn));
+  return buf;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += Fmt(static_cast<unsigned char>(c), "\\u%04x");
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string JsonCounts(const core::Counts& c) {
+  return "{\"tp\":" + std::to_string(c.tp) + ",\"fp\":" + std::to_string(c.fp) +
+         ",\"fn\":" + std::to_string(c.fn) + ",\"precision\":" + Fmt(c.precision(), "%.6g") +
+         ",\"recall\":" + Fmt(c.recall(), "%.6g") + ",\"f1\":" + Fmt(c.f1(), "%.6g") + "}";
+}
+
+}  // namespace
+
+EvaluationSummary Summarize(const std::string& data, const std::vector<uint8_t>& labels,
+                            const std::vector<uint8_t>& alarms, const std::vector<double>& scores,
+                            int probation, const std::vector<std::string>& timestamps) {
+  EvaluationSummary s;
+  s.data = data;
+  s.rows = static_cast<int>(labels.size());
+  s.probation = probation;
+  s.eval = core::Evaluate(labels, alarms, probation);
+  s.nab = core::NabScore(scores, labels, kNabScoreThreshold);
+  for (size_t i = static_cast<size_t>(probation); i < scores.size(); ++i) {
+    s.onsets += scores[i] >= kNabScoreThreshold ? 1 : 0;
+  }
+  s.sample_seconds = MedianSpacing(timestamps);
+  return s;
+}
+
+void PrintText(std::ostream& out, const EvaluationSummary& s) {
+  out << s.data << ": " << s.rows << " rows, " << s.eval.events.tp + s.eval.events.fn
+      << " labelled event(s) after the first " << s.probation << " rows (not scored)\n";
+  if (!s.training.empty()) out << "model: " << s.training << "\n";
+  out << "detector: " << s.detector << "\n\n";
+  out << "  alarms vs labels  precision  recall     F1      tp      fp      fn\n";
+  out << Row("point-wise", s.eval.points);
+  out << Row("event-wise", s.eval.events);
+  out << "  (event-wise: tp = events flagged before they end, fp = alarm runs outside every event)\n";
+  if (!s.eval.delays.empty()) {
+    out << "  time to detection: mean " << Fmt(s.eval.MeanDelay(), "%.1f") << " rows, median "
+        << Fmt(s.eval.MedianDelay(), "%.0f") << " rows";
+    if (s.sample_seconds > 0) {
+      out << " (" << Duration(s.eval.MeanDelay() * s.sample_seconds) << ", "
+          << Duration(s.eval.MedianDelay() * s.sample_seconds) << ")";
+    }
+    out << " from the event's first row\n";
+  }
+  out << "\n" << Row("point-adjusted", s.eval.point_adjusted)
+      << "  (point-adjusted: a whole event counts as found if any row of it is; it flatters\n"
+         "   detectors and is shown only for comparison with papers that use it)\n\n";
+  out << "  NAB standard profile, anomaly_score >= " << kNabScoreThreshold << ": "
+      << Fmt(s.nab.Normalized(), "%.1f") << " (raw " << Fmt(s.nab.raw, "%.3f") << "; null 0, perfect 100; "
+      << s.nab.detected << "/" << s.nab.windows << " windows detected, " << s.nab.false_positives
+      << " false positive(s), " << s.onsets << " onset(s))\n";
+}
+
+void PrintJson(std::ostream& out, const EvaluationSummary& s) {
+  out << "{\"data\":" << JsonString(s.data) << ",\"rows\":" << s.rows
+      << ",\"probation\":" << s.probation << ",\"detector\":" << JsonString(s.detector)
+      << ",\"training\":" << JsonString(s.training) << ",\"points\":" << JsonCounts(s.eval.points)
+      << ",\"events\":" << JsonCounts(s.eval.events)
+      << ",\"point_adjusted\":" << JsonCounts(s.eval.point_adjusted) << ",\"delays\":[";
+  for (size_t i = 0; i < s.eval.delays.size(); ++i) out << (i ? "," : "") << s.eval.delays[i];
+  out << "],\"sample_seconds\":" << Fmt(s.sample_seconds, "%.6g") << ",\"onsets\":" << s.onsets
+      << ",\"nab\":{\"threshold\":" << kNabScoreThreshold << ",\"raw\":" << Fmt(s.nab.raw, "%.9g")
+      << ",\"null\":" << Fmt(s.nab.null, "%.9g") << ",\"perfect\":" << Fmt(s.nab.perfect, "%.9g")
+      << ",\"normalized\":" << Fmt(s.nab.Normalized(), "%.6g") << ",\"windows\":" << s.nab.windows
+      << ",\"detected\":" << s.nab.detected << ",\"false_positives\":" << s.nab.false_positives
+      << "}}\n";
+}
+
+core::Status WriteNabResults(const std::string& dir, const std::string& detector,
+                             const std::string& data, const std::vector<std::string>& timestamps,
+                             const std::vector<double>& values, const std::vector<double>& scores,
+                             const std::vector<uint8_t>& labels) {
+  namespace fs = std::filesystem;
+  const fs::path source(data);
+  const std::string category = source.parent_path().filename().string();
+  const fs::path folder = fs::path(dir) / (category.empty() ? "data" : category);
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return core::Status::Error(folder.string() + ": cannot create: " + ec.message());
+  const fs::path path = folder / (detector + "_" + source.filename().string());
+  std::ofstream out(path);
+  if (!out) return core::Status::Error(path.string() + ": cannot write");
+  out << "timestamp,value,anomaly_score,label\n";
+  for (size_t i = 0; i < scores.size(); ++i) {
+    out << (timestamps.empty() ? std::to_string(i) : timestamps[i]) << ',' << Fmt(values[i], "%.10g")
+        << ',' << Fmt(scores[i], "%.9g") << ',' << static_cast<int>(labels[i]) << '\n';
+  }
+  out.close();
+  if (!out) return core::Status::Error(path.string() + ": write failed");
+  return core::Status::Ok();
+}
+
+}  // namespace lstmad::tools
