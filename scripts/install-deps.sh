@@ -13,6 +13,8 @@ runtime_packages=(
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
+  # fuzzing (libFuzzer): clang and its sanitizer runtimes
+  clang libclang-rt-14-dev
   # libraries
   libeigen3-dev libboost-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libsystemd-dev libhdf5-dev libzip-dev libssl-dev

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the release build with warnings as
 # errors (unit, reference and integration tests), then the ASan+UBSan build
-# over the unit tests. This is the README's test command and what CI runs.
+# over the unit tests, the ThreadSanitizer build over the daemon's unit and
+# integration tests, and each fuzz target for a short bounded time. This is the
+# README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +22,33 @@ cmake --build build/asan-ubsan -j "$jobs"
 echo "== unit tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan-ubsan --output-on-failure -j "$jobs" -L unit
+
+echo "== ThreadSanitizer build"
+cmake --preset tsan >/dev/null
+cmake --build build/tsan -j "$jobs" --target daemon_tests lstmad
+echo "== daemon unit and integration tests under ThreadSanitizer"
+# Reports go to files (the integration tests' daemons log to pipes); any
+# report fails the step, even from a process whose exit status went unseen.
+tsan_reports=$PWD/build/tsan/reports
+rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
+tsan_status=0
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_reports/tsan"
+build/tsan/tests/daemon_tests --gtest_brief=1 || tsan_status=$?
+ctest --test-dir build/tsan --output-on-failure -j "$jobs" -L integration -R daemon || tsan_status=$?
+unset TSAN_OPTIONS
+if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
+  echo "ThreadSanitizer reports:" >&2
+  cat "$tsan_reports"/tsan.* >&2
+  tsan_status=1
+fi
+((tsan_status == 0))
+
+# Each target for a bounded time (LSTMAD_FUZZ_SECONDS, 45 s by default); any
+# crash, broken property, leak, hang or sanitizer report fails the step.
+echo "== fuzz targets (scripts/fuzz.sh)"
+cmake --preset fuzz >/dev/null
+cmake --build build/fuzz -j "$jobs" --target fuzzers
+for source in fuzz/*_fuzz.cc; do
+  target=$(basename "$source" _fuzz.cc)
+  bash scripts/fuzz.sh "$target" "${LSTMAD_FUZZ_SECONDS:-45}"
+done
