@@ -153,27 +153,6 @@ class EpochPrinter {
   double elapsed_ = 0;
 };
 
-// Per-window errors of `indices` (scaled units, the model's error options).
-std::vector<double> WindowErrors(const core::Network<float>& net,
-                                 const core::WindowSet<float>& windows,
-                                 const std::vector<int>& indices,
-                                 const core::ErrorOptions& options) {
-  constexpr int kBatch = 256;
-  core::Network<float>::Workspace workspace;
-  core::Matrix<float> input, output;
-  core::Vector<float> errors;
-  std::vector<double> all;
-  for (size_t first = 0; first < indices.size(); first += kBatch) {
-    const int batch = static_cast<int>(std::min<size_t>(kBatch, indices.size() - first));
-    core::GatherBatch(windows, indices.data() + first, batch, &input);
-    net.Forward(input, batch, &workspace, &output);
-    core::ReconstructionErrors(input, output, windows.timesteps, batch, options, &errors,
-                               static_cast<core::Matrix<float>*>(nullptr));
-    for (int b = 0; b < batch; ++b) all.push_back(errors[b]);
-  }
-  return all;
-}
-
 }  // namespace
 
 int RunTrain(const std::vector<std::string>& args) {
@@ -232,7 +211,7 @@ int RunTrain(const std::vector<std::string>& args) {
                                             ? trained->training_windows
                                             : trained->validation_windows;
   auto threshold = core::ComputeThreshold(
-      s.threshold, WindowErrors(*net, windows, calibration, model.error_options));
+      s.threshold, core::WindowErrors(*net, windows, calibration, model.error_options));
   if (!threshold.ok()) return Fail(kCommand, threshold.status().message(), kExitFailure);
   model.threshold = *threshold;
   model.threshold_spec = s.threshold.ToString();

@@ -19,25 +19,6 @@ std::string ParseUnits(const std::string& text, const char* flag, std::vector<in
   return units->empty() ? std::string("--") + flag + " needs at least one layer" : "";
 }
 
-// Errors of the given windows, in the model's error options.
-std::vector<double> Errors(const core::Network<float>& net, const core::WindowSet<float>& windows,
-                           const std::vector<int>& indices, const core::ErrorOptions& options) {
-  core::Network<float>::Workspace workspace;
-  core::Matrix<float> input, output;
-  core::Vector<float> errors;
-  std::vector<double> all;
-  constexpr size_t kBatch = 256;
-  for (size_t first = 0; first < indices.size(); first += kBatch) {
-    const int batch = static_cast<int>(std::min(kBatch, indices.size() - first));
-    core::GatherBatch(windows, indices.data() + first, batch, &input);
-    net.Forward(input, batch, &workspace, &output);
-    core::ReconstructionErrors(input, output, windows.timesteps, batch, options, &errors,
-                               static_cast<core::Matrix<float>*>(nullptr));
-    for (int b = 0; b < batch; ++b) all.push_back(errors[b]);
-  }
-  return all;
-}
-
 }  // namespace
 
 void AddPrefixTrainingFlags(ArgParser* p) {
@@ -119,7 +100,7 @@ core::Result<TrainedPrefix> TrainOnPrefix(const core::CsvTable& table, int rows,
                                             ? trained->training_windows
                                             : trained->validation_windows;
   auto threshold = core::ComputeThreshold(
-      settings.threshold, Errors(*net, windows, calibration, model.error_options));
+      settings.threshold, core::WindowErrors(*net, windows, calibration, model.error_options));
   if (!threshold.ok()) return threshold.status();
   model.threshold = *threshold;
   model.threshold_spec = settings.threshold.ToString();

@@ -1,5 +1,7 @@
 #include "lstmad/core/reconstruction.h"
 
+#include <algorithm>
+
 namespace lstmad::core {
 
 template <typename S>
@@ -25,5 +27,24 @@ template void ReconstructionErrors(const Matrix<float>&, const Matrix<float>&, i
                                    const ErrorOptions&, Vector<float>*, Matrix<float>*);
 template void ReconstructionErrors(const Matrix<double>&, const Matrix<double>&, int, int,
                                    const ErrorOptions&, Vector<double>*, Matrix<double>*);
+
+std::vector<double> WindowErrors(const Network<float>& net, const WindowSet<float>& windows,
+                                 const std::vector<int>& indices, const ErrorOptions& options) {
+  constexpr size_t kBatch = 256;
+  Network<float>::Workspace workspace;
+  Matrix<float> input, output;
+  Vector<float> errors;
+  std::vector<double> all;
+  all.reserve(indices.size());
+  for (size_t first = 0; first < indices.size(); first += kBatch) {
+    const int batch = static_cast<int>(std::min(kBatch, indices.size() - first));
+    GatherBatch(windows, indices.data() + first, batch, &input);
+    net.Forward(input, batch, &workspace, &output);
+    ReconstructionErrors(input, output, windows.timesteps, batch, options, &errors,
+                         static_cast<Matrix<float>*>(nullptr));
+    for (int b = 0; b < batch; ++b) all.push_back(errors[b]);
+  }
+  return all;
+}
 
 }  // namespace lstmad::core

@@ -1,4 +1,5 @@
 #include "http_server.h"
+#include "listen.h"
 
 #include <crypt.h>
 #include <strings.h>
@@ -173,19 +174,7 @@ HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape)
 HttpServer::~HttpServer() { Stop(); }
 
 core::Status HttpServer::Listen(const config::Endpoint& endpoint) {
-  boost::system::error_code ec;
-  asio::ip::tcp::resolver resolver(io_);
-  const auto resolved = resolver.resolve(endpoint.host, std::to_string(endpoint.port),
-                                         asio::ip::tcp::resolver::passive, ec);
-  if (ec || resolved.empty()) {
-    return core::Status::Error("metrics.listen: cannot resolve \"" + endpoint.host + "\": " + ec.message());
-  }
-  const asio::ip::tcp::endpoint ep = resolved.begin()->endpoint();
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return core::Status::Error("metrics.listen: cannot listen on " + endpoint.ToString() + ": " + ec.message());
+  LSTMAD_RETURN_IF_ERROR(ListenOn(io_, endpoint, "metrics.listen", &acceptor_));
   Accept();
   return core::Status::Ok();
 }

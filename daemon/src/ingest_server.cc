@@ -5,6 +5,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include "listen.h"
 #include "logging.h"
 
 namespace lstmad::daemon {
@@ -186,20 +187,7 @@ bool IngestServer::Allowed(const asio::ip::address& peer_address) const {
 IngestServer::~IngestServer() { CloseAll(); }
 
 core::Status IngestServer::Listen(const config::Endpoint& endpoint) {
-  boost::system::error_code ec;
-  // Host names (localhost) are resolved; the first address is used.
-  asio::ip::tcp::resolver resolver(io_);
-  const auto resolved = resolver.resolve(endpoint.host, std::to_string(endpoint.port),
-                                         asio::ip::tcp::resolver::passive, ec);
-  if (ec || resolved.empty()) {
-    return core::Status::Error("ingest.listen: cannot resolve \"" + endpoint.host + "\": " + ec.message());
-  }
-  const asio::ip::tcp::endpoint ep = resolved.begin()->endpoint();
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return core::Status::Error("ingest.listen: cannot listen on " + endpoint.ToString() + ": " + ec.message());
+  LSTMAD_RETURN_IF_ERROR(ListenOn(io_, endpoint, "ingest.listen", &acceptor_));
   Accept();
   return core::Status::Ok();
 }

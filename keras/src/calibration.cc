@@ -31,22 +31,9 @@ Result<CalibrationReport> Calibrate(const core::CsvTable& normal, const Calibrat
   core::Matrix<float> series = normal.values.cast<float>();
   model->scaler.Transform(&series);
   const core::WindowSet<float> windows = core::MakeWindows(series, steps);
-  // Batches as the daemon scores them; the errors do not depend on the batch.
-  constexpr int kBatch = 256;
   std::vector<int> indices(static_cast<size_t>(windows.count));
   std::iota(indices.begin(), indices.end(), 0);
-  core::Network<float>::Workspace workspace;
-  core::Matrix<float> input, output;
-  core::Vector<float> errors;
-  std::vector<double> all;
-  for (int first = 0; first < windows.count; first += kBatch) {
-    const int batch = std::min(kBatch, windows.count - first);
-    core::GatherBatch(windows, indices.data() + first, batch, &input);
-    net->Forward(input, batch, &workspace, &output);
-    core::ReconstructionErrors(input, output, steps, batch, model->error_options, &errors,
-                               static_cast<core::Matrix<float>*>(nullptr));
-    for (int b = 0; b < batch; ++b) all.push_back(errors[b]);
-  }
+  const std::vector<double> all = core::WindowErrors(*net, windows, indices, model->error_options);
   Result<double> threshold = core::ComputeThreshold(options.threshold, all);
   if (!threshold.ok()) return threshold.status();
   // A relu model can overflow on data far from what it was trained on.

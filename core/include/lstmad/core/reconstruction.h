@@ -2,7 +2,11 @@
 // input, per window and per feature, in scaled units.
 #pragma once
 
+#include <vector>
+
+#include "lstmad/core/network.h"
 #include "lstmad/core/tensor.h"
+#include "lstmad/core/windows.h"
 
 namespace lstmad::core {
 
@@ -20,5 +24,11 @@ template <typename S>
 void ReconstructionErrors(const Matrix<S>& input, const Matrix<S>& output, int timesteps, int batch,
                           const ErrorOptions& options, Vector<S>* per_window,
                           Matrix<S>* per_feature);
+
+// The per-window errors of windows `indices` of `windows` (scaled units),
+// scored in batches of 256 as the daemon scores them; the errors do not
+// depend on the batching.
+std::vector<double> WindowErrors(const Network<float>& net, const WindowSet<float>& windows,
+                                 const std::vector<int>& indices, const ErrorOptions& options);
 
 }  // namespace lstmad::core
