@@ -45,11 +45,11 @@ def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", sample
     return model
 
 
-def write_config(path, models, extra="", ingest=""):
+def write_config(path, models, extra="", ingest="", metrics=""):
     """models: list of dicts with name, path, measurement and optional threshold/alert;
-    `ingest`: extra keys of the ingest section, e.g. "idle_timeout: 1s"."""
+    `ingest`, `metrics`: extra keys of those sections, e.g. "idle_timeout: 1s"."""
     lines = ["ingest:", "  listen: 127.0.0.1:0"] + [f"  {x}" for x in ingest.splitlines() if x] + \
-            ["metrics:", "  listen: 127.0.0.1:0", "models:"]
+            ["metrics:", "  listen: 127.0.0.1:0"] + [f"  {x}" for x in metrics.splitlines() if x] + ["models:"]
     for m in models:
         lines += [f"  - name: {m['name']}", f"    path: {m['path']}", f"    measurement: {m['measurement']}"]
         if "threshold" in m:

@@ -74,13 +74,8 @@ def main():
         make_cert(d, "rogue", "rogue-ca")
         hashed = crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH))
         cfg = write_config(os.path.join(d, "lstmad.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
-                           ingest=f"tls: {{ cert: server.pem, key: server.key, client_ca: ca.pem }}",
-                           extra=f"metrics_auth_placeholder: x\n")
-        text = open(cfg).read().replace("metrics_auth_placeholder: x\n", "").replace(
-            "metrics:\n  listen: 127.0.0.1:0\n",
-            f"metrics:\n  listen: 127.0.0.1:0\n  basic_auth_users: {{ prometheus: \"{hashed}\" }}\n")
-        with open(cfg, "w") as f:
-            f.write(text)
+                           ingest="tls: { cert: server.pem, key: server.key, client_ca: ca.pem }",
+                           metrics=f'basic_auth_users: {{ prometheus: "{hashed}" }}')
 
         with Daemon(cfg) as daemon:
             # The daemon scrapes below need credentials.
