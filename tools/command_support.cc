@@ -1,5 +1,7 @@
 #include "command_support.h"
 
+#include "cli_args.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -14,6 +16,16 @@ namespace lstmad::tools {
 int Fail(const std::string& command, const std::string& message, int code) {
   std::cerr << "lstmad " << command << ": error: " << message << "\n";
   return code;
+}
+
+int ParseArgsOrExit(ArgParser* parser, const std::vector<std::string>& args, const char* command) {
+  std::string error;
+  if (!parser->Parse(args, &error)) return Fail(command, error);
+  if (parser->help_requested()) {
+    std::cout << parser->Help();
+    return kExitOk;
+  }
+  return -1;
 }
 
 core::Result<std::string> ReadFile(const std::string& path) {

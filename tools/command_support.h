@@ -18,6 +18,13 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;   // something went wrong at run time (a write failed, ...)
 constexpr int kExitBadInput = 2;  // bad flags, bad CSV, bad model file
 
+class ArgParser;
+
+// Parses a subcommand's flags: on bad flags prints the error and returns
+// kExitBadInput, on --help prints the help and returns kExitOk, otherwise
+// returns -1 (go on).
+int ParseArgsOrExit(ArgParser* parser, const std::vector<std::string>& args, const char* command);
+
 // Prints "lstmad COMMAND: error: MESSAGE" to stderr and returns `code`.
 int Fail(const std::string& command, const std::string& message, int code = kExitBadInput);
 

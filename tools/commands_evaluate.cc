@@ -41,12 +41,7 @@ void AddCommonFlags(ArgParser* p) {
 }
 
 int ParseOrExit(ArgParser* p, const std::vector<std::string>& args, const char* command) {
-  std::string error;
-  if (!p->Parse(args, &error)) return Fail(command, error);
-  if (p->help_requested()) {
-    std::cout << p->Help();
-    return kExitOk;
-  }
+  if (const int code = ParseArgsOrExit(p, args, command); code >= 0) return code;
   if (!p->Has("data")) return Fail(command, "--data is required");
   return -1;
 }

@@ -118,12 +118,8 @@ std::string CalibrateOrFix(const ImportSettings& s, core::Model* model) {
 
 int RunImportKeras(const std::vector<std::string>& args) {
   ArgParser parser = MakeParser();
+  if (const int code = ParseArgsOrExit(&parser, args, kCommand); code >= 0) return code;
   std::string error;
-  if (!parser.Parse(args, &error)) return Fail(kCommand, error);
-  if (parser.help_requested()) {
-    std::cout << parser.Help();
-    return kExitOk;
-  }
   ImportSettings s;
   if (error = CheckSettings(parser, &s); !error.empty()) return Fail(kCommand, error);
   core::Result<core::Model> model = keras::ImportKerasModel(s.file, s.features, s.import);

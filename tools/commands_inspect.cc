@@ -18,17 +18,6 @@
 namespace lstmad::tools {
 namespace {
 
-// Parses flags; returns -1 to go on, or the exit code to return.
-int ParseOrExit(ArgParser* parser, const std::vector<std::string>& args, const char* command) {
-  std::string error;
-  if (!parser->Parse(args, &error)) return Fail(command, error);
-  if (parser->help_requested()) {
-    std::cout << parser->Help();
-    return kExitOk;
-  }
-  return -1;
-}
-
 std::string WithThousands(int64_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -146,7 +135,7 @@ void PrintNumber(std::FILE* out, double v) { std::fprintf(out, "%.9g", v); }
 int RunSummary(const std::vector<std::string>& args) {
   ArgParser p("summary", "Show a model's layers (as Keras' model.summary()), settings and provenance.");
   p.AddPositional("MODEL", "an lstmad model file");
-  if (int code = ParseOrExit(&p, args, "summary"); code >= 0) return code;
+  if (int code = ParseArgsOrExit(&p, args, "summary"); code >= 0) return code;
   core::Result<core::Model> model = core::LoadModel(p.positionals()[0]);
   if (!model.ok()) return Fail("summary", model.status().message());
   PrintSummary(*model, p.positionals()[0], std::cout);
@@ -159,7 +148,7 @@ int RunReconstruct(const std::vector<std::string>& args) {
       "Print every window of the series and the model's reconstruction of it, in the original\n"
       "units: CSV with header window,step,<f1>,<f1>_hat,... (one row per window and timestep;\n"
       "window k covers rows k .. k+T-1 of the data).");
-  if (int code = ParseOrExit(&p, args, "reconstruct"); code >= 0) return code;
+  if (int code = ParseArgsOrExit(&p, args, "reconstruct"); code >= 0) return code;
   ModelAndData d;
   int exit_code = 0;
   if (!LoadModelAndData(p, "reconstruct", &d, &exit_code)) return exit_code;
@@ -205,7 +194,7 @@ int RunScore(const std::vector<std::string>& args) {
   p.AddOption("calibration", "N", "windows that calibrate the detector's tail model", "500");
   p.AddOption("plot", "OUT.svg", "also draw the series, reconstruction, error, threshold and alerts");
   AddDetectorFlags(&p);
-  if (int code = ParseOrExit(&p, args, "score"); code >= 0) return code;
+  if (int code = ParseArgsOrExit(&p, args, "score"); code >= 0) return code;
   ModelAndData d;
   int exit_code = 0;
   if (!LoadModelAndData(p, "score", &d, &exit_code)) return exit_code;

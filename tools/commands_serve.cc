@@ -16,12 +16,7 @@ int RunServe(const std::vector<std::string>& args) {
               "SIGTERM stops after scoring every sample received.");
   p.AddOption("config", "FILE.yaml", "the configuration (see config/lstmad.example.yaml)");
   p.AddSwitch("check", "validate the configuration and load its models, then exit 0 or 2");
-  std::string error;
-  if (!p.Parse(args, &error)) return Fail("serve", error);
-  if (p.help_requested()) {
-    std::cout << p.Help();
-    return kExitOk;
-  }
+  if (const int code = ParseArgsOrExit(&p, args, "serve"); code >= 0) return code;
   if (!p.Has("config")) return Fail("serve", "--config is required");
   if (p.Switch("check")) {
     core::Status status = daemon::CheckConfig(p.Get("config"));

@@ -97,12 +97,8 @@ int RunSimulate(const std::vector<std::string>& args) {
   p.AddOption("seed", "S", "random seed", "1");
   p.AddOption("csv", "FILE", "instead of streaming, write one pump's normal series as CSV");
   p.AddOption("samples", "N", "rows to write with --csv", "5000");
+  if (const int code = ParseArgsOrExit(&p, args, "simulate"); code >= 0) return code;
   std::string error;
-  if (!p.Parse(args, &error)) return Fail("simulate", error);
-  if (p.help_requested()) {
-    std::cout << p.Help();
-    return kExitOk;
-  }
   int streams = 0, samples = 0;
   double rate = 0, duration = 0, fault_every = 0;
   uint64_t seed = 0;

@@ -157,12 +157,8 @@ class EpochPrinter {
 
 int RunTrain(const std::vector<std::string>& args) {
   ArgParser parser = MakeParser();
+  if (const int code = ParseArgsOrExit(&parser, args, kCommand); code >= 0) return code;
   std::string error;
-  if (!parser.Parse(args, &error)) return Fail(kCommand, error);
-  if (parser.help_requested()) {
-    std::cout << parser.Help();
-    return kExitOk;
-  }
   TrainSettings s;
   if (error = CheckSettings(parser, &s); !error.empty()) return Fail(kCommand, error);
 
