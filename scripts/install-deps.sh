@@ -17,13 +17,13 @@ packages=(
   clang libclang-rt-14-dev
   # libraries
   libeigen3-dev libboost-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
-  libsystemd-dev libhdf5-dev libzip-dev libssl-dev
+  libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # references the tests compare against (Debian's python, not the one first on PATH)
   python3 python3-numpy python3-torch python3-h5py libopenblas0-pthread
   # real servers and tools the integration tests talk to
-  prometheus prometheus-alertmanager curl
+  prometheus prometheus-alertmanager nats-server curl
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
   # unit's ExecReload (procps), strace, YAML for Python
   systemd procps strace python3-yaml
