@@ -98,8 +98,27 @@ bool Ingestor::TimestampNs(int64_t* out) {
   return true;
 }
 
-int Ingestor::ShardOf(const std::string& key) const {
-  return static_cast<int>(std::hash<std::string>{}(key) % static_cast<size_t>(scorer_->shards()));
+int Ingestor::ShardOf(uint64_t hash) const {
+  // The table's index uses the hash's low bits; the shard takes high ones.
+  return static_cast<int>((hash >> 32) % static_cast<uint64_t>(scorer_->shards()));
+}
+
+const std::shared_ptr<StreamTable>& Ingestor::TableOf(const ModelRuntime& model) {
+  std::shared_ptr<StreamTable>& table = streams_[model.name()];
+  if (!table) table = std::make_shared<StreamTable>(model.lookback(), model.features());
+  return table;
+}
+
+ScoredStream* Ingestor::ScoredOf(StreamTable* table, uint32_t id, const ModelRuntime& model) {
+  if (ScoredStream* scored = table->FindScored(id); scored != nullptr && scored->metrics.anomalous != nullptr) {
+    return scored;
+  }
+  // First window (or restored alert state): the stream gets its series now,
+  // before any worker sees it.
+  ScoredStream* scored = table->Scored(id);
+  scored->metrics = metrics_->ForStream(model.name(), scored->key);
+  scored->metrics.anomalous->Set(scored->alert.firing() ? 1 : 0);
+  return scored;
 }
 
 void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
@@ -126,31 +145,37 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
     return;
   }
   parsed_.StreamKey(&key_);
-  StreamTable& table = streams_[model->name()];
-  auto it = table.find(key_);
-  if (it == table.end()) {
+  const std::shared_ptr<StreamTable>& table = TableOf(*model);
+  const uint64_t hash = StreamTable::Hash(key_);
+  uint32_t id = table->Find(key_, hash);
+  if (id == StreamTable::kNone) {
     if (stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
       Reject(RejectReason::kTooManyStreams, line, peer,
              "limits.max_streams=" + std::to_string(settings_.limits.max_streams) + " reached");
       return;
     }
-    it = table.emplace(key_, std::make_shared<StreamState>(key_, model->lookback(), model->features(),
-                                                           ShardOf(key_)))
-             .first;
+    id = table->Insert(key_, hash);
+    if (id == StreamTable::kNone) {
+      Reject(RejectReason::kTooManyStreams, line, peer,
+             "stream key of " + std::to_string(key_.size()) + " bytes (at most " +
+                 std::to_string(StreamTable::kMaxKeyBytes) + ")");
+      return;
+    }
     ++stream_count_;
     model->metrics.streams->Increment();
   }
   ++received_;
   model->metrics.samples_received->Increment();
-  StreamState& stream = *it->second;
-  if (!stream.Append(sample_.data(), time_ns)) return;
+  if (!table->Append(id, sample_.data(), time_ns)) return;
   WindowJob job;
   job.model = *found;
-  job.stream = it->second;
+  job.table = table;
+  job.stream = ScoredOf(table.get(), id, *model);
+  job.shard = ShardOf(hash);
   job.window.resize(static_cast<size_t>(model->lookback()) * static_cast<size_t>(model->features()));
-  stream.CopyWindow(job.window.data());
-  job.start_ns = stream.window_start_ns();
-  job.end_ns = stream.window_end_ns();
+  table->CopyWindow(id, job.window.data());
+  job.start_ns = table->window_start_ns(id);
+  job.end_ns = table->window_end_ns(id);
   job.arrived = arrived;
   scorer_->Submit(std::move(job));
 }
@@ -159,7 +184,7 @@ std::vector<StreamSnapshot> Ingestor::Save() const {
   std::vector<StreamSnapshot> out;
   out.reserve(stream_count_);
   for (const auto& [model, table] : streams_) {
-    for (const auto& [key, stream] : table) out.push_back(stream->Save(model));
+    for (uint32_t id = 0; id < table->size(); ++id) out.push_back(table->Save(id, model));
   }
   return out;
 }
@@ -175,17 +200,14 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams) {
         stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
       continue;
     }
-    StreamTable& table = streams_[s.model];
-    if (table.count(s.key) > 0) continue;
-    auto stream = std::make_shared<StreamState>(s.key, s.lookback, s.features, ShardOf(s.key));
-    stream->Load(s);
-    if (s.firing) {
-      // The alert goes on firing across the restart; say so from the first scrape.
-      stream->metrics = metrics_->ForStream(s.model, s.key);
-      stream->metrics_ready = true;
-      stream->metrics.anomalous->Set(1);
-    }
-    table.emplace(s.key, std::move(stream));
+    const std::shared_ptr<StreamTable>& table = TableOf(*model);
+    const uint64_t hash = StreamTable::Hash(s.key);
+    if (table->Find(s.key, hash) != StreamTable::kNone) continue;
+    const uint32_t id = table->Insert(s.key, hash);
+    if (id == StreamTable::kNone) continue;
+    table->Load(id, s);
+    // A firing alert goes on firing across the restart; say so from the first scrape.
+    if (s.firing) ScoredOf(table.get(), id, *model);
     ++stream_count_;
     model->metrics.streams->Increment();
     ++restored;
@@ -193,18 +215,49 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams) {
   return restored;
 }
 
+size_t Ingestor::Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget) {
+  // Tables only grow, so forgetting rebuilds the tables that lose streams.
+  size_t forgotten = 0;
+  for (auto& [name, table] : streams_) {
+    std::vector<StreamSnapshot> kept;
+    size_t dropped = 0;
+    for (uint32_t id = 0; id < table->size(); ++id) {
+      if (forget(name, table->key(id))) {
+        ++dropped;
+      } else {
+        kept.push_back(table->Save(id, name));
+      }
+    }
+    if (dropped == 0) continue;
+    auto rebuilt = std::make_shared<StreamTable>(table->lookback(), table->features());
+    for (const StreamSnapshot& s : kept) {
+      const uint32_t id = rebuilt->Insert(s.key, StreamTable::Hash(s.key));
+      rebuilt->Load(id, s);
+      // Scored state (series handles, detector) moves with the stream.
+      if (ScoredStream* old = table->FindScored(table->Find(s.key, StreamTable::Hash(s.key)))) {
+        *rebuilt->Scored(id) = std::move(*old);
+      }
+    }
+    table = std::move(rebuilt);
+    forgotten += dropped;
+  }
+  stream_count_ -= forgotten;
+  for (const auto& model : models_->models) {
+    auto it = streams_.find(model->name());
+    model->metrics.streams->Set(it == streams_.end() ? 0.0 : static_cast<double>(it->second->size()));
+  }
+  return forgotten;
+}
+
 void Ingestor::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
-  std::unordered_map<std::string, StreamTable> kept;
+  std::unordered_map<std::string, std::shared_ptr<StreamTable>> kept;
   size_t count = 0;
   for (const auto& model : models->models) {
     auto old = streams_.find(model->name());
-    if (old == streams_.end()) continue;
-    StreamTable& table = kept[model->name()];
-    for (auto& [key, stream] : old->second) {
-      if (stream->SameShape(model->lookback(), model->features())) table.emplace(key, stream);
-    }
-    count += table.size();
-    model->metrics.streams->Set(static_cast<double>(table.size()));
+    if (old == streams_.end() || !old->second->SameShape(model->lookback(), model->features())) continue;
+    count += old->second->size();
+    model->metrics.streams->Set(static_cast<double>(old->second->size()));
+    kept.emplace(model->name(), std::move(old->second));
   }
   for (const auto& old_model : models_->models) {
     if (kept.count(old_model->name()) == 0) old_model->metrics.streams->Set(0);

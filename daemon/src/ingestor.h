@@ -4,6 +4,7 @@
 // rate-limited). Network thread only; not thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,7 +17,7 @@
 #include "lstmad/daemon/metrics.h"
 #include "model_runtime.h"
 #include "scorer.h"
-#include "stream_state.h"
+#include "stream_table.h"
 
 namespace lstmad::daemon {
 
@@ -39,26 +40,31 @@ class Ingestor {
   // Recreates the streams of models that still exist with the same lookback
   // and features; returns how many were restored.
   size_t Restore(const std::vector<StreamSnapshot>& streams);
+  // Drops the streams `forget(model, key)` selects (their windows and alert
+  // states); returns how many. Call with the scorer drained.
+  size_t Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget);
 
   size_t stream_count() const { return stream_count_; }
   uint64_t samples_received() const { return received_; }
   uint64_t samples_rejected() const { return rejected_; }
 
  private:
-  using StreamTable = std::unordered_map<std::string, std::shared_ptr<StreamState>>;
-
   void Reject(RejectReason reason, std::string_view line, const std::string& peer,
               std::string_view detail);
   // Fills sample_ from the line's fields; false (and rejects) if one is missing or non-finite.
   bool ExtractFeatures(const ModelRuntime& model, std::string_view line, const std::string& peer);
   bool TimestampNs(int64_t* out);
-  int ShardOf(const std::string& key) const;
+  int ShardOf(uint64_t hash) const;
+  // The table of `model`'s streams, created on first use.
+  const std::shared_ptr<StreamTable>& TableOf(const ModelRuntime& model);
+  // A stream's scored state, with its metric series (created on first use).
+  ScoredStream* ScoredOf(StreamTable* table, uint32_t id, const ModelRuntime& model);
 
   config::Settings settings_;
   std::shared_ptr<const ModelSet> models_;
   Scorer* scorer_;
   Metrics* metrics_;
-  std::unordered_map<std::string, StreamTable> streams_;  // by model name
+  std::unordered_map<std::string, std::shared_ptr<StreamTable>> streams_;  // by model name
   size_t stream_count_ = 0;
   uint64_t received_ = 0, rejected_ = 0;
   RateLimiter reject_log_limiter_{5};

@@ -88,7 +88,7 @@ void Scorer::SetEventLog(std::shared_ptr<EventLog> events) {
 }
 
 void Scorer::Submit(WindowJob job) {
-  Shard& shard = *shards_[static_cast<size_t>(job.stream->shard())];
+  Shard& shard = *shards_[static_cast<size_t>(job.shard)];
   std::unique_lock lock(shard.mutex);
   if (settings_.overflow == config::OverflowPolicy::kDropOldest) {
     while (shard.queue.size() >= queue_capacity_) {
@@ -186,11 +186,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   model.metrics.batch_size->Observe(count);
   for (int b = 0; b < count; ++b) {
     const WindowJob& job = *jobs[b];
-    StreamState& stream = *job.stream;
-    if (!stream.metrics_ready) {
-      stream.metrics = metrics_->ForStream(model.name(), stream.key());
-      stream.metrics_ready = true;
-    }
+    ScoredStream& stream = *job.stream;
     const double error = shard->errors[b];
     model.metrics.windows_scored->Increment();
     model.metrics.reconstruction_error->Observe(error);
@@ -208,7 +204,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
 void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
                          const float* per_feature) {
   const ModelRuntime& model = *job.model;
-  StreamState& stream = *job.stream;
+  ScoredStream& stream = *job.stream;
   const bool fired = transition == AlertState::Transition::kFired;
   stream.metrics.anomalous->Set(fired ? 1 : 0);
   if (fired) stream.metrics.anomalies->Increment();
@@ -216,7 +212,7 @@ void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition
   event.kind = fired ? "fired" : "resolved";
   event.time_ns = WallNowNs();
   event.model = model.name();
-  event.stream = stream.key();
+  event.stream = stream.key;
   event.error = error;
   event.threshold = model.threshold;
   event.window_start_ns = job.start_ns;

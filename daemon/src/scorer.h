@@ -25,13 +25,15 @@
 #include "lstmad/daemon/metrics.h"
 #include "alertmanager_client.h"
 #include "model_runtime.h"
-#include "stream_state.h"
+#include "stream_table.h"
 
 namespace lstmad::daemon {
 
 struct WindowJob {
   std::shared_ptr<const ModelRuntime> model;
-  std::shared_ptr<StreamState> stream;
+  std::shared_ptr<StreamTable> table;  // keeps `stream` alive across a reload
+  ScoredStream* stream = nullptr;       // owned by the worker of `shard`
+  int shard = 0;
   std::vector<float> window;  // [T*F] raw values, oldest step first
   int64_t start_ns = 0;
   int64_t end_ns = 0;

@@ -2,21 +2,23 @@
 #include <gtest/gtest.h>
 
 #include "snapshot.h"
-#include "stream_state.h"
+#include "stream_table.h"
 
 namespace lstmad::daemon {
 namespace {
 
 std::vector<StreamSnapshot> Sample() {
-  StreamState full("pump,pump=a", 3, 2, 0), partial("pump,pump=b", 3, 2, 0);
+  StreamTable table(3, 2);
+  const uint32_t full = table.Insert("pump,pump=a", StreamTable::Hash("pump,pump=a"));
+  const uint32_t partial = table.Insert("pump,pump=b", StreamTable::Hash("pump,pump=b"));
   for (int i = 0; i < 5; ++i) {
     const float v[2] = {float(i), float(10 * i)};
-    full.Append(v, 1000 + i);
+    table.Append(full, v, 1000 + i);
   }
   const float v[2] = {7, 8};
-  partial.Append(v, 42);
-  full.alert.Restore(true, 2);
-  return {full.Save("pump"), partial.Save("pump")};
+  table.Append(partial, v, 42);
+  table.Scored(full)->alert.Restore(true, 2);
+  return {table.Save(full, "pump"), table.Save(partial, "pump")};
 }
 
 TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
@@ -26,21 +28,26 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   auto loaded = DecodeSnapshot(EncodeSnapshot(saved), "s");
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   ASSERT_EQ(loaded->size(), 2u);
-  StreamState full("pump,pump=a", 3, 2, 0), partial("pump,pump=b", 3, 2, 0);
-  full.Load((*loaded)[0]);
-  partial.Load((*loaded)[1]);
-  EXPECT_TRUE(full.alert.firing());
-  EXPECT_EQ(full.alert.run(), 2);
+  StreamTable table(3, 2);
+  const uint32_t full = table.Insert((*loaded)[0].key, StreamTable::Hash((*loaded)[0].key));
+  const uint32_t partial = table.Insert((*loaded)[1].key, StreamTable::Hash((*loaded)[1].key));
+  table.Load(full, (*loaded)[0]);
+  table.Load(partial, (*loaded)[1]);
+  ASSERT_NE(table.FindScored(full), nullptr);
+  EXPECT_TRUE(table.FindScored(full)->alert.firing());
+  EXPECT_EQ(table.FindScored(full)->alert.run(), 2);
+  EXPECT_EQ(table.FindScored(partial), nullptr);  // no alert state to restore: stays light
   float window[6];
-  full.CopyWindow(window);
+  table.CopyWindow(full, window);
   EXPECT_EQ(std::vector<float>(window, window + 6), (std::vector<float>{2, 20, 3, 30, 4, 40}));
   // The partial stream completes its first window after two more samples.
   const float v[2] = {1, 1};
-  EXPECT_FALSE(partial.Append(v, 43));
-  EXPECT_TRUE(partial.Append(v, 44));
-  partial.CopyWindow(window);
+  EXPECT_FALSE(table.Append(partial, v, 43));
+  EXPECT_TRUE(table.Append(partial, v, 44));
+  table.CopyWindow(partial, window);
   EXPECT_EQ(window[0], 7);
-  EXPECT_EQ(partial.window_start_ns(), 42);
+  EXPECT_EQ(table.window_start_ns(partial), 42);
+  EXPECT_EQ(table.window_end_ns(partial), 44);
 }
 
 TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {
