@@ -316,11 +316,13 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   // gets the same handles (and counters keep counting).
   out.samples_received = &m.samples_received.Add(model);
   out.windows_scored = &m.windows_scored.Add(model);
-  out.reconstruction_error = m.errors->Get(info.name, ErrorBuckets(threshold));
+  out.reconstruction_error_bounds = ErrorBuckets(threshold);
+  out.sample_to_score_bounds = LogBuckets(1e-4, 10);
+  out.reconstruction_error = m.errors->Get(info.name, out.reconstruction_error_bounds);
   out.threshold = &m.threshold.Add(model);
   out.threshold->Set(threshold);
   out.inference_duration = &m.inference_duration.Add(model, LogBuckets(1e-5, 1));
-  out.sample_to_score = &m.sample_to_score.Add(model, LogBuckets(1e-4, 10));
+  out.sample_to_score = &m.sample_to_score.Add(model, out.sample_to_score_bounds);
   out.batch_size = &m.batch_size.Add(model, BatchBuckets());
   out.streams = &m.streams.Add(model);
 
@@ -373,6 +375,28 @@ std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->
 
 std::string Metrics::Scrape() const {
   return prometheus::TextSerializer().Serialize(impl_->exposition->Collect());
+}
+
+void HistogramBatch::Start(const std::vector<double>* bounds) {
+  bounds_ = bounds;
+  counts_.assign(bounds->size() + 1, 0.0);
+  sum_ = 0;
+  any_ = false;
+}
+
+void HistogramBatch::Add(double value) {
+  // Prometheus buckets are upper-inclusive ("le"): the first bound >= value.
+  const auto bucket = std::lower_bound(bounds_->begin(), bounds_->end(), value) - bounds_->begin();
+  counts_[static_cast<size_t>(bucket)] += 1;
+  sum_ += value;
+  any_ = true;
+}
+
+void HistogramBatch::Flush(prometheus::Histogram* histogram) {
+  if (any_) histogram->ObserveMultiple(counts_, sum_);
+  std::fill(counts_.begin(), counts_.end(), 0.0);
+  sum_ = 0;
+  any_ = false;
 }
 
 }  // namespace lstmad::daemon

@@ -56,6 +56,7 @@ struct Scorer::Shard {
   core::Network<float>::Workspace workspace;
   core::Matrix<float> input, output, per_feature;
   core::Vector<float> errors;
+  HistogramBatch error_batch, latency_batch;
 };
 
 Scorer::Scorer(const config::ScoringSettings& settings, Metrics* metrics)
@@ -184,13 +185,14 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   const Clock::time_point done = Clock::now();
   model.metrics.inference_duration->Observe(std::chrono::duration<double>(done - start).count());
   model.metrics.batch_size->Observe(count);
+  shard->error_batch.Start(&model.metrics.reconstruction_error_bounds);
+  shard->latency_batch.Start(&model.metrics.sample_to_score_bounds);
   for (int b = 0; b < count; ++b) {
     const WindowJob& job = *jobs[b];
     ScoredStream& stream = *job.stream;
     const double error = shard->errors[b];
-    model.metrics.windows_scored->Increment();
-    model.metrics.reconstruction_error->Observe(error);
-    model.metrics.sample_to_score->Observe(std::chrono::duration<double>(done - job.arrived).count());
+    shard->error_batch.Add(error);
+    shard->latency_batch.Add(std::chrono::duration<double>(done - job.arrived).count());
     stream.metrics.reconstruction_error->Set(error);
     const AlertState::Transition transition =
         stream.alert.Observe(error > model.threshold, model.settings.alert);
@@ -198,6 +200,9 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       RecordAlert(job, transition, error, shard->per_feature.col(b).data());
     }
   }
+  shard->error_batch.Flush(model.metrics.reconstruction_error);
+  shard->latency_batch.Flush(model.metrics.sample_to_score);
+  model.metrics.windows_scored->Increment(count);
   scored_.fetch_add(static_cast<uint64_t>(count));
 }
 

@@ -408,5 +408,28 @@ TEST(MetricsServeTest, BusyPortIsAnErrorNamingTheAddress) {
       << status.message();
 }
 
+TEST(HistogramBatchTest, OneFlushEqualsObservingEachValue) {
+  const std::vector<double> bounds = {0.1, 0.5, 1.0, 5.0};
+  prometheus::Histogram each(bounds), batched(bounds);
+  HistogramBatch batch;
+  batch.Start(&bounds);
+  // Values on the bounds go to their own bucket (le), beyond the last to +Inf.
+  for (double v : {0.0, 0.1, 0.10001, 0.5, 0.7, 1.0, 4.9, 5.0, 7.0, 1e9}) {
+    each.Observe(v);
+    batch.Add(v);
+  }
+  batch.Flush(&batched);
+  batch.Flush(&batched);  // an empty flush adds nothing
+  const auto a = each.Collect().histogram, b = batched.Collect().histogram;
+  EXPECT_EQ(a.sample_count, b.sample_count);
+  EXPECT_DOUBLE_EQ(a.sample_sum, b.sample_sum);
+  ASSERT_EQ(a.bucket.size(), b.bucket.size());
+  for (size_t i = 0; i < a.bucket.size(); ++i) {
+    EXPECT_EQ(a.bucket[i].cumulative_count, b.bucket[i].cumulative_count) << i;
+  }
+  EXPECT_EQ(b.bucket[0].cumulative_count, 2u);  // 0 and 0.1
+  EXPECT_EQ(b.bucket[4].cumulative_count, 10u);
+}
+
 }  // namespace
 }  // namespace lstmad::daemon

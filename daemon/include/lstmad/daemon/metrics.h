@@ -48,6 +48,25 @@ struct ModelMetrics {
   prometheus::Histogram* sample_to_score = nullptr;       // lstmad_sample_to_score_seconds{model}
   prometheus::Histogram* batch_size = nullptr;            // lstmad_inference_batch_size{model}
   prometheus::Gauge* streams = nullptr;              // lstmad_streams{model}
+  // The two per-window histograms' bucket bounds, for HistogramBatch.
+  std::vector<double> reconstruction_error_bounds, sample_to_score_bounds;
+};
+
+// Observations gathered over one batch and handed to their histogram in one
+// locked call: prometheus-cpp takes the histogram's mutex per Observe(), which
+// scoring workers sharing a model's histograms would otherwise contend on for
+// every window. Not thread-safe; one per worker.
+class HistogramBatch {
+ public:
+  void Start(const std::vector<double>* bounds);
+  void Add(double value);
+  void Flush(prometheus::Histogram* histogram);  // and starts empty again
+
+ private:
+  const std::vector<double>* bounds_ = nullptr;
+  std::vector<double> counts_;  // per bucket, +Inf last
+  double sum_ = 0;
+  bool any_ = false;
 };
 
 struct StreamMetrics {
