@@ -174,6 +174,36 @@ Status ParseAlert(const Reader& r, const Field& f, AlertSettings* out) {
   });
 }
 
+Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
+  static constexpr std::string_view kKeys[] = {"anomaly_score", "threshold", "risk", "level",
+                                               "max_peaks", "dspot_depth", "smoothing", "refractory",
+                                               "calibration_windows", "score"};
+  static constexpr std::pair<std::string_view, bool> kBools[] = {{"true", true}, {"false", false}};
+  static constexpr std::pair<std::string_view, core::ThresholdMode> kModes[] = {
+      {"fixed", core::ThresholdMode::kFixed}, {"spot", core::ThresholdMode::kSpot},
+      {"dspot", core::ThresholdMode::kDspot}};
+  static constexpr std::pair<std::string_view, core::ScoreMode> kScores[] = {
+      {"onset", core::ScoreMode::kOnset}, {"level", core::ScoreMode::kLevel}};
+  core::DetectorOptions& o = out->options;
+  const Status parsed = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "anomaly_score") return r.ReadEnum<bool>(v, kBools, &out->anomaly_score);
+    if (key == "threshold") return r.ReadEnum<core::ThresholdMode>(v, kModes, &o.threshold);
+    if (key == "score") return r.ReadEnum<core::ScoreMode>(v, kScores, &o.score);
+    if (key == "risk") return r.ReadDouble(v, 1e-12, 0.5, &o.spot.risk);
+    if (key == "level") return r.ReadDouble(v, 0.5, 0.9999, &o.spot.initial_level);
+    if (key == "max_peaks") return r.ReadInt(v, 1, 100000, &o.spot.max_peaks);
+    if (key == "dspot_depth") return r.ReadInt(v, 1, 10000, &o.dspot_depth);
+    if (key == "smoothing") return r.ReadDouble(v, 1, 1e6, &o.smoothing_span);
+    if (key == "refractory") return r.ReadInt(v, 0, 1 << 24, &o.refractory);
+    return r.ReadInt(v, core::kMinSpotCalibration, 1000000, &o.calibration_windows);
+  });
+  if (!parsed.ok()) return parsed;
+  // The checks that tie keys together (q below 1 - level; enough calibration
+  // windows for DSPOT's depth), reported at the section.
+  if (Status s = o.Validate(); !s.ok()) return r.Error(f, s.message());
+  return Status::Ok();
+}
+
 Status ReadModelPath(const Reader& r, const Field& f, const std::string& base_dir,
                      std::string* out) {
   std::string text;
@@ -199,7 +229,7 @@ struct ModelLines {
 Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
                   ModelSettings* out, ModelLines* lines) {
   static constexpr std::string_view kKeys[] = {"name", "path", "measurement", "threshold", "alert",
-                                               "features", "calibrate", "scaler", "keras_output"};
+                                               "features", "calibrate", "scaler", "keras_output", "detector"};
   static constexpr std::pair<std::string_view, std::string_view> kScalers[] = {
       {"none", "none"}, {"standard", "standard"}, {"minmax", "minmax"}};
   out->line = f.line;
@@ -238,6 +268,7 @@ Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
       });
     }
     if (key == "calibrate") return ReadExistingFile(r, v, base_dir, &out->calibrate);
+    if (key == "detector") return ParseDetector(r, v, &out->detector);
     if (key == "keras_output") return r.ReadString(v, &out->keras_output);
     if (key == "scaler") {
       std::string_view scaler;

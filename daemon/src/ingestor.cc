@@ -116,7 +116,7 @@ ScoredStream* Ingestor::ScoredOf(StreamTable* table, uint32_t id, const ModelRun
   // First window (or restored alert state): the stream gets its series now,
   // before any worker sees it.
   ScoredStream* scored = table->Scored(id);
-  scored->metrics = metrics_->ForStream(model.name(), scored->key);
+  scored->metrics = metrics_->ForStream(model.name(), scored->key, model.settings.detector.anomaly_score);
   scored->metrics.anomalous->Set(scored->alert.firing() ? 1 : 0);
   return scored;
 }

@@ -180,6 +180,7 @@ struct Metrics::Impl {
   Family<Counter>& windows_scored;
   Family<Gauge>& stream_error;
   Family<Gauge>& stream_anomalous;
+  Family<Gauge>& stream_anomaly_score;
   Family<Counter>& stream_anomalies;
   Family<Gauge>& threshold;
   Family<Gauge>& model_info;
@@ -221,6 +222,10 @@ Metrics::Impl::Impl(const std::string& version)
                             *registry)),
       stream_anomalous(Register(prometheus::BuildGauge(), "lstmad_stream_anomalous",
                                 "1 while the stream's alert is firing, else 0.", *registry)),
+      stream_anomaly_score(Register(prometheus::BuildGauge(), "lstmad_stream_anomaly_score",
+                                    "Anomaly score of the stream's latest window in [0, 1]: at or above "
+                                    "0.5 when a new excursion starts there (docs/detection.md).",
+                                    *registry)),
       stream_anomalies(Register(prometheus::BuildCounter(), "lstmad_stream_anomalies_total",
                                 "Times the stream's alert fired.", *registry)),
       threshold(Register(prometheus::BuildGauge(), "lstmad_model_threshold",
@@ -342,11 +347,12 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   return out;
 }
 
-StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream) {
+StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream, bool anomaly_score) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   const Labels labels{{"model", model}, {"stream", stream}};
   return StreamMetrics{&impl_->stream_error.Add(labels), &impl_->stream_anomalous.Add(labels),
-                       &impl_->stream_anomalies.Add(labels)};
+                       &impl_->stream_anomalies.Add(labels),
+                       anomaly_score ? &impl_->stream_anomaly_score.Add(labels) : nullptr};
 }
 
 prometheus::Counter& Metrics::Rejected(RejectReason reason) {

@@ -1,5 +1,7 @@
 #include "model_runtime.h"
 
+#include <atomic>
+
 #include <fstream>
 #include <sstream>
 
@@ -76,8 +78,10 @@ core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::Model
   core::Result<core::Network<float>> network = model->MakeNetwork();
   if (!network.ok()) return network.status().WithContext(where + ": " + settings.path);
   auto runtime = std::make_shared<ModelRuntime>(ModelRuntime{
-      settings, std::move(model).value(), std::move(network).value(), 0, {}});
+      settings, std::move(model).value(), std::move(network).value(), 0, {}, 0});
   runtime->threshold = settings.threshold.value_or(runtime->model.threshold);
+  static std::atomic<uint64_t> generations{0};
+  runtime->generation = ++generations;
   return runtime;
 }
 

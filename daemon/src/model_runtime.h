@@ -20,6 +20,9 @@ struct ModelRuntime {
   core::Network<float> network;
   double threshold = 0;  // the config's override, else the model's
   ModelMetrics metrics;
+  // Distinct for every runtime built: per-stream state tied to one model
+  // (the anomaly-score detector) restarts when its stream meets a new one.
+  uint64_t generation = 0;
 
   int lookback() const { return model.architecture.timesteps; }
   int features() const { return model.architecture.features; }

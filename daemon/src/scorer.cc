@@ -194,10 +194,17 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     shard->error_batch.Add(error);
     shard->latency_batch.Add(std::chrono::duration<double>(done - job.arrived).count());
     stream.metrics.reconstruction_error->Set(error);
-    const AlertState::Transition transition =
-        stream.alert.Observe(error > model.threshold, model.settings.alert);
+    bool above = error > model.threshold;
+    double threshold = model.threshold;
+    if (model.settings.detector.enabled()) {
+      const core::Detection d = Detect(model, &stream, error);
+      above = d.alarm;
+      threshold = d.threshold;
+      if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
+    }
+    const AlertState::Transition transition = stream.alert.Observe(above, model.settings.alert);
     if (transition != AlertState::Transition::kNone) {
-      RecordAlert(job, transition, error, shard->per_feature.col(b).data());
+      RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
     }
   }
   shard->error_batch.Flush(model.metrics.reconstruction_error);
@@ -206,8 +213,18 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   scored_.fetch_add(static_cast<uint64_t>(count));
 }
 
+core::Detection Scorer::Detect(const ModelRuntime& model, ScoredStream* stream, double error) {
+  if (!stream->detector || stream->detector_generation != model.generation) {
+    // First window, or a new model (reload, retraining): its errors are on a
+    // new scale, so the detector calibrates afresh on this stream's next ones.
+    stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
+    stream->detector_generation = model.generation;
+  }
+  return stream->detector->Observe(error);
+}
+
 void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
-                         const float* per_feature) {
+                         double threshold, const float* per_feature) {
   const ModelRuntime& model = *job.model;
   ScoredStream& stream = *job.stream;
   const bool fired = transition == AlertState::Transition::kFired;
@@ -219,7 +236,7 @@ void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition
   event.model = model.name();
   event.stream = stream.key;
   event.error = error;
-  event.threshold = model.threshold;
+  event.threshold = threshold;
   event.window_start_ns = job.start_ns;
   event.window_end_ns = job.end_ns;
   event.top_features = TopFeatures(model, per_feature);

@@ -61,8 +61,10 @@ class Scorer {
   void WorkerLoop(Shard* shard);
   void ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs);
   void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
+  // The stream's detector's verdict on `error` (the detector made on first use).
+  static core::Detection Detect(const ModelRuntime& model, ScoredStream* stream, double error);
   void RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
-                   const float* per_feature);
+                   double threshold, const float* per_feature);
 
   config::ScoringSettings settings_;
   Metrics* metrics_;

@@ -37,7 +37,8 @@ struct ScoredStream {
   std::string key;
   AlertState alert;
   StreamMetrics metrics;
-  std::optional<core::StreamDetector> detector;  // when the model exports anomaly scores
+  std::optional<core::StreamDetector> detector;  // when the model has one (config detector:)
+  uint64_t detector_generation = 0;  // the ModelRuntime::generation it was made for
 };
 
 // Fixed-size records in chunks that are allocated once and never moved, so

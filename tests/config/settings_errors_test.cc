@@ -85,6 +85,23 @@ TEST_F(SettingsErrorTest, AllowListEntriesAreNetworks) {
   });
 }
 
+TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
+  const std::string head = "models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n";
+  ExpectErrors({
+      {head + "    detector: { threshold: adaptive }\n",
+       "lstmad.yaml:5: models[0].detector.threshold: expected one of fixed, spot, dspot; got \"adaptive\""},
+      {head + "    detector: { risk: 0.7 }\n",
+       "lstmad.yaml:5: models[0].detector.risk: must be from 1e-12 to 0.5, got 0.7"},
+      // Each key in range, but q must lie below 1 - level (z_q above t).
+      {head + "    detector:\n      level: 0.9\n      risk: 0.2\n",
+       "lstmad.yaml:5: models[0].detector: SPOT risk q must be in (0, 1 - initial level) = (0, 0.100000), got 0.200000"},
+      {head + "    detector: { threshold: dspot, dspot_depth: 50, calibration_windows: 40 }\n",
+       "lstmad.yaml:5: models[0].detector: calibration windows must be at least 60"},
+      {head + "    detector: { max_peaks: 0 }\n",
+       "lstmad.yaml:5: models[0].detector.max_peaks: must be from 1 to 100000, got 0"},
+  });
+}
+
 TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   const std::string m = kModels;
   ExpectErrors({
@@ -97,7 +114,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
        "lstmad.yaml:5: models[0].treshold: unknown key (expected one of: name, path, measurement, "
-       "threshold, alert, features, calibrate, scaler, keras_output)"},
+       "threshold, alert, features, calibrate, scaler, keras_output, detector)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n"
        "    alert:\n      for: 2\n      fire: 2\n",
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},

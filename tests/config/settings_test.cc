@@ -70,6 +70,17 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(s.log.format, LogFormat::kText);
   EXPECT_EQ(ModelSettings().alert.fire_after, 3);
   EXPECT_EQ(ModelSettings().alert.clear_after, 3);
+  const DetectorSettings d;
+  EXPECT_TRUE(d.anomaly_score);
+  EXPECT_EQ(d.options.threshold, core::ThresholdMode::kFixed);
+  EXPECT_EQ(d.options.spot.risk, 1e-4);
+  EXPECT_EQ(d.options.spot.initial_level, 0.98);
+  EXPECT_EQ(d.options.spot.max_peaks, 200);
+  EXPECT_EQ(d.options.dspot_depth, 10);
+  EXPECT_EQ(d.options.smoothing_span, 1);
+  EXPECT_EQ(d.options.refractory, 0);
+  EXPECT_EQ(d.options.calibration_windows, 500);
+  EXPECT_EQ(d.options.score, core::ScoreMode::kOnset);
 }
 
 // The example's model path is relative (models/pump.lstmad), so a copy of it
@@ -95,7 +106,9 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
         "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
         "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
         "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
-        "overflow:", "tls:", "basic_auth_users:"}) {
+        "overflow:", "tls:", "basic_auth_users:", "detector:", "anomaly_score:", "risk:",
+        "max_peaks:", "dspot_depth:", "smoothing:", "refractory:", "calibration_windows:",
+        "score:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -135,6 +148,17 @@ models:
     measurement: pump_metrics
     threshold: 0.8
     alert: { for: 5, clear: 7 }
+    detector:
+      anomaly_score: false
+      threshold: dspot
+      risk: 0.001
+      level: 0.95
+      max_peaks: 50
+      dspot_depth: 4
+      smoothing: 3
+      refractory: 9
+      calibration_windows: 100
+      score: level
   - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3 }
 limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3 }
 scoring: { max_batch: 64, max_wait_ms: 0.5, workers: 64 }
@@ -155,11 +179,23 @@ log: { level: debug, format: json }
   EXPECT_EQ(s->models[0].alert.fire_after, 5);
   EXPECT_EQ(s->models[0].alert.clear_after, 7);
   EXPECT_EQ(s->models[0].line, 5);
+  const DetectorSettings& d = s->models[0].detector;
+  EXPECT_FALSE(d.anomaly_score);
+  EXPECT_EQ(d.options.threshold, core::ThresholdMode::kDspot);
+  EXPECT_EQ(d.options.spot.risk, 0.001);
+  EXPECT_EQ(d.options.spot.initial_level, 0.95);
+  EXPECT_EQ(d.options.spot.max_peaks, 50);
+  EXPECT_EQ(d.options.dspot_depth, 4);
+  EXPECT_EQ(d.options.smoothing_span, 3);
+  EXPECT_EQ(d.options.refractory, 9);
+  EXPECT_EQ(d.options.calibration_windows, 100);
+  EXPECT_EQ(d.options.score, core::ScoreMode::kLevel);
+  EXPECT_TRUE(d.enabled());  // dspot decides alerts even without the exported score
   EXPECT_EQ(s->models[1].name, "Fan_2-b");
   EXPECT_EQ(s->models[1].path, fan);
   EXPECT_EQ(s->models[1].threshold, 1e-3);
   EXPECT_EQ(s->models[1].alert.fire_after, 3);
-  EXPECT_EQ(s->models[1].line, 10);
+  EXPECT_EQ(s->models[1].line, 21);
   EXPECT_EQ(s->limits.max_streams, 1);
   EXPECT_EQ(s->limits.max_line_bytes, 2);
   EXPECT_EQ(s->limits.max_connections, 3);

@@ -77,7 +77,7 @@ const Family kFamilies[] = {
 TEST(MetricsTest, EveryFamilyHasHelpAndType) {
   Metrics metrics("1.2.3");
   metrics.ForModel(CpuInfo(), 0.5);
-  metrics.ForStream("cpu", "cpu,host=a");
+  metrics.ForStream("cpu", "cpu,host=a", false);
   const std::string text = metrics.Scrape();
   for (const Family& f : kFamilies) {
     EXPECT_TRUE(Contains(text, std::string("\n# HELP ") + f.name + " ") ||
@@ -117,7 +117,10 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   m.streams->Set(2);
   m.inference_duration->Observe(0.002);
   m.batch_size->Observe(3);
-  StreamMetrics s = metrics.ForStream("cpu", "cpu,host=a");
+  StreamMetrics s = metrics.ForStream("cpu", "cpu,host=a", true);
+  ASSERT_NE(s.anomaly_score, nullptr);
+  s.anomaly_score->Set(0.625);
+  EXPECT_EQ(metrics.ForStream("cpu", "cpu,host=b", false).anomaly_score, nullptr);
   s.reconstruction_error->Set(0.75);
   s.anomalous->Set(1);
   s.anomalies->Increment();
@@ -130,6 +133,8 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   EXPECT_TRUE(Contains(text, "lstmad_samples_received_total{model=\"cpu\"} 7\n"));
   EXPECT_TRUE(Contains(text, "lstmad_windows_scored_total{model=\"cpu\"} 4\n"));
   EXPECT_TRUE(Contains(text, "lstmad_streams{model=\"cpu\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_stream_anomaly_score{model=\"cpu\",stream=\"cpu,host=a\"} 0.625\n"));
+  EXPECT_FALSE(Contains(text, "lstmad_stream_anomaly_score{model=\"cpu\",stream=\"cpu,host=b\"}"));
   EXPECT_TRUE(Contains(text, "lstmad_model_threshold{model=\"cpu\"} 0.5\n"));
   EXPECT_TRUE(Contains(text, "lstmad_inference_duration_seconds_count{model=\"cpu\"} 1\n"));
   EXPECT_TRUE(
@@ -199,13 +204,13 @@ TEST(MetricsTest, ReloadWithSameThresholdKeepsHandlesAndCounts) {
   ModelMetrics first = metrics.ForModel(CpuInfo(), 0.5);
   first.samples_received->Increment(5);
   first.reconstruction_error->Observe(0.1);
-  StreamMetrics s1 = metrics.ForStream("cpu", "cpu,host=a");
+  StreamMetrics s1 = metrics.ForStream("cpu", "cpu,host=a", false);
   s1.anomalies->Increment();
 
   ModelInfo moved = CpuInfo();
   moved.path = "/srv/cpu-v2.lstm";
   ModelMetrics second = metrics.ForModel(moved, 0.5);
-  StreamMetrics s2 = metrics.ForStream("cpu", "cpu,host=a");
+  StreamMetrics s2 = metrics.ForStream("cpu", "cpu,host=a", false);
   EXPECT_EQ(second.samples_received, first.samples_received);
   EXPECT_EQ(second.windows_scored, first.windows_scored);
   EXPECT_EQ(second.reconstruction_error, first.reconstruction_error);
@@ -280,7 +285,7 @@ TEST(MetricsTest, ConcurrentReloadsLookupsObservationsAndScrapes) {
   });
   threads.emplace_back([&] {
     for (int i = 0; i < 200; ++i) {
-      metrics.ForStream("cpu", "cpu,host=" + std::to_string(i)).anomalies->Increment();
+      metrics.ForStream("cpu", "cpu,host=" + std::to_string(i), false).anomalies->Increment();
     }
   });
   threads.emplace_back([&] {
@@ -333,7 +338,7 @@ TEST(MetricsTest, ExpositionPassesPromtool) {
   ModelInfo mem = CpuInfo();
   mem.name = "mem";
   metrics.ForModel(mem, 1e-300);  // a tiny threshold still gives valid `le` values
-  metrics.ForStream("cpu", "cpu,host=a\\ b,dc=\"x\"");
+  metrics.ForStream("cpu", "cpu,host=a\\ b,dc=\"x\"", false);
   const std::string text = metrics.Scrape();
   EXPECT_EQ(PromtoolProblems(text), "") << text;
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lstmad/core/anomaly_score.h"
 #include "lstmad/core/status.h"
 
 namespace lstmad::config {
@@ -56,12 +57,38 @@ struct AlertSettings {
   int clear_after = 3;  // alert.clear: consecutive windows below it to resolve (>= 1)
 };
 
+// Per-stream detection beyond the fixed threshold (core/anomaly_score.h): an
+// anomaly score per window and, optionally, SPOT's or DSPOT's adaptive
+// threshold deciding the alerts. Each scored stream then holds a detector:
+// about (calibration_windows + 2 max_peaks) x 8 bytes at most.
+struct DetectorSettings {
+  bool anomaly_score = true;  // detector.anomaly_score: export lstmad_stream_anomaly_score
+  core::DetectorOptions options = Defaults();  // the other detector.* keys
+
+  static core::DetectorOptions Defaults() {
+    core::DetectorOptions o;
+    o.threshold = core::ThresholdMode::kFixed;  // detector.threshold: fixed|spot|dspot
+    o.spot.risk = 1e-4;                         // detector.risk: q
+    o.spot.initial_level = 0.98;                // detector.level: SPOT's t, a quantile
+    o.spot.max_peaks = 200;                     // detector.max_peaks: K
+    o.dspot_depth = 10;                         // detector.dspot_depth
+    o.smoothing_span = 1;                       // detector.smoothing: EWMA span (1: off)
+    o.refractory = 0;                           // detector.refractory: 0 = the lookback
+    o.calibration_windows = 500;                // detector.calibration_windows
+    o.score = core::ScoreMode::kOnset;          // detector.score: onset|level
+    return o;
+  }
+  // Whether streams need a detector at all.
+  bool enabled() const { return anomaly_score || options.threshold != core::ThresholdMode::kFixed; }
+};
+
 struct ModelSettings {
   std::string name;         // models[i].name: [a-zA-Z_][a-zA-Z0-9_-]*, unique; a metric label
   std::string path;         // models[i].path: model file; relative paths are relative to the config file
   std::string measurement;  // models[i].measurement: lines of this measurement go to this model (unique)
   std::optional<double> threshold;  // models[i].threshold: overrides the model's stored threshold
   AlertSettings alert;              // models[i].alert: { for: 3, clear: 3 }
+  DetectorSettings detector;        // models[i].detector: { ... } (see DetectorSettings)
   // Keras files (.h5, .keras) served directly (path points at one):
   std::vector<std::string> features;  // models[i].features: input feature names, in order (required)
   std::string calibrate;              // models[i].calibrate: normal-data CSV fitting scaler and threshold

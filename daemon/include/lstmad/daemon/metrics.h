@@ -73,6 +73,7 @@ struct StreamMetrics {
   prometheus::Gauge* reconstruction_error = nullptr;  // lstmad_stream_reconstruction_error{model,stream}
   prometheus::Gauge* anomalous = nullptr;             // lstmad_stream_anomalous{model,stream}
   prometheus::Counter* anomalies = nullptr;           // lstmad_stream_anomalies_total{model,stream}
+  prometheus::Gauge* anomaly_score = nullptr;         // lstmad_stream_anomaly_score{model,stream}, if exported
 };
 
 // Static facts about a model for lstmad_model_info{model,...} = 1.
@@ -95,7 +96,7 @@ class Metrics {
   // Registers (or updates, on reload) a model's metrics; the error histogram's
   // buckets are placed around `threshold`.
   ModelMetrics ForModel(const ModelInfo& info, double threshold);
-  StreamMetrics ForStream(const std::string& model, const std::string& stream);
+  StreamMetrics ForStream(const std::string& model, const std::string& stream, bool anomaly_score);
 
   prometheus::Counter& Rejected(RejectReason reason);
   prometheus::Gauge& connections();                    // lstmad_connections

@@ -1,0 +1,100 @@
+"""The daemon's per-stream anomaly score and adaptive threshold are the ones
+`lstmad score` computes offline for the same series (one StreamDetector per
+stream, self-calibrated on its first windows): lstmad_stream_anomaly_score
+is compared window by window with the CLI's anomaly_score column, an onset
+scores >= 0.5 once per excursion, and with `detector.threshold: spot` the
+alert fires on SPOT's threshold (recorded in the event) rather than the
+model's. A model with `anomaly_score: false` exports no score series.
+"""
+import json
+import os
+import random
+
+from daemon_harness import FEATURES, Daemon, line, pump_values, total, train_pump_model, write_config
+from lstmad_cli import Checks, read_csv, run, tempdir
+
+LOOKBACK = 10
+CALIBRATION = 120
+NORMAL, FAULT, AFTER = 300, 12, 40
+DETECTOR = "{ threshold: spot, calibration_windows: %d, max_peaks: 200 }" % CALIBRATION
+
+
+def series():
+    rng = random.Random(11)
+    values = [pump_values(i, 0.3, rng) for i in range(NORMAL + FAULT + AFTER)]
+    for i in range(NORMAL, NORMAL + FAULT):
+        values[i][3] += 45.0  # a flow excursion
+    return values
+
+
+def main():
+    checks = Checks()
+    with tempdir() as d:
+        model = train_pump_model(d, lookback=LOOKBACK)
+        values = series()
+        csv = os.path.join(d, "series.csv")
+        with open(csv, "w") as f:
+            f.write(",".join(FEATURES) + "\n")
+            for v in values:
+                f.write(",".join(f"{x:.6f}" for x in v) + "\n")
+        # The offline reference: the same detector settings as the config's.
+        out = run("score", "--model", model, "--data", csv, "--threshold-mode", "spot",
+                  "--calibration", CALIBRATION, "--spot-max-peaks", 200).stdout
+        header, rows = read_csv(out)
+        want = [float(r[header.index("anomaly_score")]) for r in rows]
+        checks.check("the CLI scores every window", len(want) == len(values) - LOOKBACK + 1, str(len(want)))
+
+        events = os.path.join(d, "events.jsonl")
+        cfg = write_config(os.path.join(d, "lstmad.yaml"),
+                           [{"name": "pump", "path": model, "measurement": "pump", "for": 1, "clear": 3,
+                             "detector": DETECTOR},
+                            {"name": "quiet", "path": model, "measurement": "quiet",
+                             "detector": "{ anomaly_score: false }"}],
+                           extra=f"events:\n  path: {events}\n")
+        # Windows after which the gauge is compared: through calibration, the
+        # excursion's every window, and the return to normal.
+        probes = sorted({50, CALIBRATION - 1, CALIBRATION, 200, NORMAL - LOOKBACK} |
+                        set(range(NORMAL - LOOKBACK + 1, NORMAL + FAULT + 2)) | {len(want) - 1})
+        key = 'lstmad_stream_anomaly_score{model="pump",stream="pump,pump=a"}'
+        got = {}
+        with Daemon(cfg) as daemon:
+            sock = daemon.connect()
+            t0 = 1_700_000_000_000_000_000
+            sent = 0
+            for w in probes:
+                last_sample = w + LOOKBACK - 1
+                sock.sendall("".join(line("pump", {"pump": "a"}, values[i], ts=t0 + i * 10**9)
+                                     for i in range(sent, last_sample + 1)).encode())
+                sent = last_sample + 1
+                m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="pump") >= w + 1,
+                                    what=f"window {w} scored", timeout=20)
+                got[w] = m.get(key)
+            sock.sendall("".join(line("quiet", {"q": "1"}, values[i]) for i in range(LOOKBACK + 2)).encode())
+            m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="quiet") >= 3,
+                                what="quiet windows scored")
+            checks.check("no score series for a model with anomaly_score: false",
+                         not any(k.startswith("lstmad_stream_anomaly_score") and 'model="quiet"' in k for k in m))
+            sock.close()
+            checks.check("daemon exits 0", daemon.stop() == 0)
+
+        worst = max(abs(got[w] - want[w]) if got[w] is not None else 1.0 for w in probes)
+        checks.check("daemon scores equal the CLI's for every probed window", worst < 1e-4, f"max diff {worst:.2e}")
+        onsets = [w for w in probes if got[w] is not None and got[w] >= 0.5]
+        checks.check("one onset (score >= 0.5), inside the excursion",
+                     len(onsets) == 1 and NORMAL - LOOKBACK < onsets[0] <= NORMAL, str(onsets))
+        checks.check("scores lie in [0, 1]", all(g is not None and 0 <= g <= 1 for g in got.values()))
+
+        with open(events) as f:
+            records = [json.loads(x) for x in f if x.strip()]
+        fired = [r for r in records if r["kind"] == "fired"]
+        checks.check("the excursion fired one alert", len(fired) == 1, str(len(fired)))
+        model_threshold = float(rows[0][header.index("threshold")])
+        if fired:
+            checks.check("its threshold is SPOT's, not the model's fixed one",
+                         abs(fired[0]["threshold"] - model_threshold) > 1e-9 * max(1, model_threshold),
+                         f"event {fired[0]['threshold']} model {model_threshold}")
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
