@@ -6,7 +6,7 @@
 # about 80 s) and prints its table. See docs/benchmarks.md.
 #
 #   bench/run.sh [--no-train]
-#     --no-train   skip the training epochs (about 35 s of the run)
+#     --no-train   skip the training epochs and the loss parity run (about 4 minutes of the run)
 #   environment: MIN_TIME          seconds per forward/sgemm benchmark (default 0.5)
 #                BUILD_DIR         build folder (default build/release)
 #                KEEP_DIR          keep core_bench.json, torch_peer.json and load_bench.json here
@@ -92,6 +92,13 @@ for b in core["benchmarks"]:
     peer_gflops = f"{p['gflops']:15.1f}" if p else f"{'-':>15}"
     print(f"{name:34} {rate(ours):>11} {theirs_s} {ratio} {b['GFLOP']:12.1f} {peer_gflops}")
 PY
+
+# The training goal's other half: the same final loss as PyTorch (about 3 minutes).
+if ((train)); then
+  cmake --build "$build" --target lstmad
+  echo "== train_parity.py (final loss of lstmad and PyTorch training from Keras' initialisation)" >&2
+  "$python" "$root/bench/train_parity.py" --build "$build" --out "$out/train_parity.json"
+fi
 
 # End to end: the daemon, not just its forward pass. Its own progress goes to
 # stderr, its table to stdout.
