@@ -91,6 +91,37 @@ for b in core["benchmarks"]:
     theirs_s = f"{rate(theirs):>11}" if theirs else f"{'-':>11}"
     peer_gflops = f"{p['gflops']:15.1f}" if p else f"{'-':>15}"
     print(f"{name:34} {rate(ours):>11} {theirs_s} {ratio} {b['GFLOP']:12.1f} {peer_gflops}")
+
+# Issue 6's goals, each a ratio within this run.
+ours_by_name = {plain(b["name"]): b for b in core["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
+def verdict(ok):
+    return "met" if ok else "MISSED"
+print("\ngoals (ratios measured in this run):")
+sgemm = peer_by_name.get("sgemm/2048", {}).get("gflops")
+for m in ("t3f2_relu", "t30f8_relu"):
+    b256, b1 = ours_by_name.get(f"forward/{m}/batch:256"), ours_by_name.get(f"forward/{m}/batch:1")
+    p256, p1 = peer_by_name.get(f"forward/{m}/batch:256"), peer_by_name.get(f"forward/{m}/batch:1")
+    two = ours_by_name.get(f"forward_2threads/{m}/batch:256")
+    if b256 and sgemm:
+        share = b256["GFLOP"] / sgemm
+        print(f"  {m} batch 256: {b256['GFLOP']:.1f} GFLOP/s = {share:.0%} of OpenBLAS sgemm's {sgemm:.1f} "
+              f"(goal 75%): {verdict(share >= 0.75)}")
+    if b256 and p256:
+        r = b256["items_per_second"] / p256["windows_per_second"]
+        print(f"  {m} batch 256: {r:.2f}x PyTorch (goal 1.5x): {verdict(r >= 1.5)}")
+    if b1 and p1:
+        r = b1["items_per_second"] / p1["windows_per_second"]
+        print(f"  {m} batch 1: {r:.1f}x PyTorch, {1e6 / b1['items_per_second']:.1f} us/window (goal 10x): "
+              f"{verdict(r >= 10)}")
+    if two and b256:
+        r = two["items_per_second"] / b256["items_per_second"]
+        print(f"  {m} two threads: {r:.2f}x one (goal 1.8x): {verdict(r >= 1.8)}")
+for act in ("relu", "tanh"):
+    name = f"train_epoch/t30f8_{act}/batch:64"
+    b, p = ours_by_name.get(name), peer_by_name.get(name)
+    if b and p:
+        r = b["items_per_second"] / p["windows_per_second"]
+        print(f"  training epoch ({act}): {r:.2f}x PyTorch (goal 1.5x): {verdict(r >= 1.5)}")
 PY
 
 # The training goal's other half: the same final loss as PyTorch (about 3 minutes).

@@ -14,7 +14,7 @@ PyTorch: the same computation in eval mode). Different seeds give different
 initial weights and batch orders; "within noise" means the two means differ
 by less than twice the standard error of their difference.
 
-    bench/train_parity.py [--build build/release] [--epochs 2] [--seeds 3] [--out F.json]
+    bench/train_parity.py [--build build/release] [--epochs 3] [--seeds 3] [--out F.json]
 """
 import argparse
 import json
@@ -121,7 +121,7 @@ def summary(values):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--out", help="write the figures here as JSON")
     args = p.parse_args()
