@@ -206,6 +206,7 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams) {
     const uint32_t id = table->Insert(s.key, hash);
     if (id == StreamTable::kNone) continue;
     table->Load(id, s);
+    RestoreDetector(table.get(), id, *model, s.detector_state);
     // A firing alert goes on firing across the restart; say so from the first scrape.
     if (s.firing) ScoredOf(table.get(), id, *model);
     ++stream_count_;
@@ -213,6 +214,21 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams) {
     ++restored;
   }
   return restored;
+}
+
+void Ingestor::RestoreDetector(StreamTable* table, uint32_t id, const ModelRuntime& model,
+                               const std::string& state) {
+  if (state.empty() || !model.settings.detector.enabled()) return;
+  ScoredStream* scored = table->Scored(id);
+  scored->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
+  if (core::Status s = scored->detector->RestoreState(state); !s.ok()) {
+    // Other settings since the snapshot, most likely: calibrate afresh.
+    scored->detector.reset();
+    Log(LogLevel::kDebug, "detector state not restored",
+        {Field("model", model.name()), Field("stream", scored->key), Field("error", s.message())});
+    return;
+  }
+  scored->detector_generation = model.generation;
 }
 
 size_t Ingestor::Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget) {

@@ -59,6 +59,8 @@ class Ingestor {
   const std::shared_ptr<StreamTable>& TableOf(const ModelRuntime& model);
   // A stream's scored state, with its metric series (created on first use).
   ScoredStream* ScoredOf(StreamTable* table, uint32_t id, const ModelRuntime& model);
+  // Puts a snapshot's detector state back, if it fits the model's detector settings.
+  void RestoreDetector(StreamTable* table, uint32_t id, const ModelRuntime& model, const std::string& state);
 
   config::Settings settings_;
   std::shared_ptr<const ModelSet> models_;

@@ -12,7 +12,8 @@ namespace lstmad::daemon {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADSS";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+constexpr uint32_t kMaxDetectorState = 64u << 20;
 constexpr uint32_t kMaxDimension = 1 << 20;
 
 template <typename T>
@@ -58,7 +59,7 @@ class Reader {
   std::string_view bytes_;
 };
 
-bool DecodeStream(Reader* r, StreamSnapshot* s) {
+bool DecodeStream(Reader* r, uint32_t version, StreamSnapshot* s) {
   uint32_t lookback = 0, features = 0, run = 0;
   uint8_t firing = 0;
   if (!r->GetString(&s->model) || !r->GetString(&s->key) || !r->Get(&lookback) || !r->Get(&features) ||
@@ -73,7 +74,14 @@ bool DecodeStream(Reader* r, StreamSnapshot* s) {
   s->features = static_cast<int>(features);
   s->firing = firing == 1;
   s->alert_run = static_cast<int>(run);
-  return r->GetArray(size_t{lookback} * features, &s->values) && r->GetArray(lookback, &s->times_ns);
+  if (!r->GetArray(size_t{lookback} * features, &s->values) || !r->GetArray(lookback, &s->times_ns)) return false;
+  if (version < 2) return true;
+  uint32_t n = 0;
+  if (!r->Get(&n) || n > kMaxDetectorState) return false;
+  std::vector<char> state;
+  if (!r->GetArray(n, &state)) return false;
+  s->detector_state.assign(state.begin(), state.end());
+  return true;
 }
 
 }  // namespace
@@ -92,6 +100,7 @@ std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams) {
     Put<uint32_t>(&out, static_cast<uint32_t>(s.alert_run));
     out.append(reinterpret_cast<const char*>(s.values.data()), s.values.size() * sizeof(float));
     out.append(reinterpret_cast<const char*>(s.times_ns.data()), s.times_ns.size() * sizeof(int64_t));
+    PutString(&out, s.detector_state);
   }
   Put<uint32_t>(&out, core::model_file::Crc32c(out));
   return out;
@@ -110,15 +119,15 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
   Reader r(body.substr(kMagic.size()));
   uint32_t version = 0, count = 0;
   r.Get(&version);
-  if (version != kVersion) {
+  if (version < 1 || version > kVersion) {
     return core::Status::Error(source + ": snapshot version " + std::to_string(version) +
-                               " is not supported (this lstmad reads version 1)");
+                               " is not supported (this lstmad reads versions 1 and 2)");
   }
   if (!r.Get(&count)) return core::Status::Error(source + ": truncated snapshot");
   std::vector<StreamSnapshot> streams;
   for (uint32_t i = 0; i < count; ++i) {
     StreamSnapshot s;
-    if (!DecodeStream(&r, &s)) {
+    if (!DecodeStream(&r, version, &s)) {
       return core::Status::Error(source + ": malformed stream " + std::to_string(i) + " in the snapshot");
     }
     streams.push_back(std::move(s));

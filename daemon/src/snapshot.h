@@ -1,11 +1,13 @@
 // Snapshots of every stream's window and alert state, so a restart resumes
 // scoring at the first new sample instead of after T new ones.
 //
-// File format (little-endian): "LSTMADSS", u32 version (1), u32 stream count,
+// File format (little-endian): "LSTMADSS", u32 version (2), u32 stream count,
 // then per stream: u32+bytes model name, u32+bytes stream key, u32 lookback,
 // u32 features, i64 samples seen, u8 firing, u32 alert run, lookback*features
-// f32 raw values (oldest sample first), lookback i64 timestamps (ns); then a
-// u32 CRC-32C of everything before it. Written atomically (temporary file,
+// f32 raw values (oldest sample first), lookback i64 timestamps (ns), and
+// (version 2) u32+bytes of the anomaly-score detector's state
+// (core::StreamDetector::SaveState; empty when none); then a u32 CRC-32C of
+// everything before it. Version 1 files (no detector state) are read too. Written atomically (temporary file,
 // fsync, rename, fsync of the directory). Decoding never trusts the bytes.
 #pragma once
 
@@ -28,6 +30,7 @@ struct StreamSnapshot {
   int alert_run = 0;
   std::vector<float> values;      // [lookback * features], oldest sample first (raw units)
   std::vector<int64_t> times_ns;  // [lookback], oldest first
+  std::string detector_state;     // StreamDetector::SaveState(), or empty
 };
 
 std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams);

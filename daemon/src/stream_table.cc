@@ -131,7 +131,8 @@ StreamSnapshot StreamTable::Save(uint32_t id, const std::string& model) const {
   StreamSnapshot s{model, std::string(key(id)), lookback_, features_,
                    static_cast<int64_t>(std::min(m.written, static_cast<uint32_t>(lookback_))),
                    scored != nullptr && scored->alert.firing(), scored != nullptr ? scored->alert.run() : 0,
-                   {}, {}};
+                   {}, {}, {}};
+  if (scored != nullptr && scored->detector) s.detector_state = scored->detector->SaveState();
   const size_t total = static_cast<size_t>(lookback_) * static_cast<size_t>(features_);
   s.values.assign(total, 0.0f);
   s.times_ns.assign(static_cast<size_t>(lookback_), 0);

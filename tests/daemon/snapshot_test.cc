@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "snapshot.h"
+#include "lstmad/core/model_file_format.h"
 #include "stream_table.h"
 
 namespace lstmad::daemon {
@@ -17,7 +18,10 @@ std::vector<StreamSnapshot> Sample() {
   }
   const float v[2] = {7, 8};
   table.Append(partial, v, 42);
-  table.Scored(full)->alert.Restore(true, 2);
+  ScoredStream* scored = table.Scored(full);
+  scored->alert.Restore(true, 2);
+  scored->detector.emplace(core::DetectorOptions{}, 0.5, 3);
+  for (int i = 0; i < 20; ++i) scored->detector->Observe(0.1 * i);
   return {table.Save(full, "pump"), table.Save(partial, "pump")};
 }
 
@@ -25,9 +29,13 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   const std::vector<StreamSnapshot> saved = Sample();
   EXPECT_EQ(saved[0].values, (std::vector<float>{2, 20, 3, 30, 4, 40}));  // oldest first
   EXPECT_EQ(saved[0].times_ns, (std::vector<int64_t>{1002, 1003, 1004}));
+  EXPECT_FALSE(saved[0].detector_state.empty());
+  EXPECT_TRUE(saved[1].detector_state.empty());
   auto loaded = DecodeSnapshot(EncodeSnapshot(saved), "s");
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].detector_state, saved[0].detector_state);
+  EXPECT_TRUE((*loaded)[1].detector_state.empty());
   StreamTable table(3, 2);
   const uint32_t full = table.Insert((*loaded)[0].key, StreamTable::Hash((*loaded)[0].key));
   const uint32_t partial = table.Insert((*loaded)[1].key, StreamTable::Hash((*loaded)[1].key));
@@ -48,6 +56,39 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   EXPECT_EQ(window[0], 7);
   EXPECT_EQ(table.window_start_ns(partial), 42);
   EXPECT_EQ(table.window_end_ns(partial), 44);
+}
+
+// A version 1 file (before detector state) still loads: the same bytes
+// without the per-stream detector field, version 1, its own checksum.
+TEST(SnapshotTest, ReadsVersionOneFiles) {
+  std::vector<StreamSnapshot> saved = Sample();
+  for (StreamSnapshot& s : saved) s.detector_state.clear();
+  std::string v2 = EncodeSnapshot(saved);
+  v2.resize(v2.size() - 4);  // the checksum
+  std::string v1 = v2.substr(0, 8);
+  const uint32_t one = 1;
+  v1.append(reinterpret_cast<const char*>(&one), 4);
+  v1.append(v2, 12, 4);  // the stream count
+  size_t at = 16;
+  for (const StreamSnapshot& s : saved) {
+    const size_t stream_bytes = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 +
+                                s.values.size() * 4 + s.times_ns.size() * 8;
+    v1.append(v2, at, stream_bytes);
+    at += stream_bytes + 4;  // skip the empty detector state's length
+  }
+  ASSERT_EQ(at, v2.size());
+  const uint32_t crc = core::model_file::Crc32c(v1);
+  v1.append(reinterpret_cast<const char*>(&crc), 4);
+  auto loaded = DecodeSnapshot(v1, "old");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].values, saved[0].values);
+  EXPECT_EQ((*loaded)[1].key, saved[1].key);
+  std::string v3 = v1.substr(0, v1.size() - 4);
+  v3[8] = 3;
+  const uint32_t crc3 = core::model_file::Crc32c(v3);
+  v3.append(reinterpret_cast<const char*>(&crc3), 4);
+  EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 3 is not supported"), std::string::npos);
 }
 
 TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {

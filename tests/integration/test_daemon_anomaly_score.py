@@ -4,7 +4,10 @@ stream, self-calibrated on its first windows): lstmad_stream_anomaly_score
 is compared window by window with the CLI's anomaly_score column, an onset
 scores >= 0.5 once per excursion, and with `detector.threshold: spot` the
 alert fires on SPOT's threshold (recorded in the event) rather than the
-model's. A model with `anomaly_score: false` exports no score series.
+model's. A model with `anomaly_score: false` exports no score series. The
+daemon is restarted (SIGTERM, snapshot) midway, after calibration: the
+detectors' state survives, so the scores still equal the uninterrupted
+offline run's.
 """
 import json
 import os
@@ -27,6 +30,17 @@ def series():
     return values
 
 
+def feed_until(daemon, sock, values, sent, window, t0, scored_before):
+    """Sends samples up to the one completing `window`; waits until it is scored
+    (windows this daemon scored = window + 1 - scored_before); returns samples sent."""
+    last_sample = window + LOOKBACK - 1
+    sock.sendall("".join(line("pump", {"pump": "a"}, values[i], ts=t0 + i * 10**9)
+                         for i in range(sent, last_sample + 1)).encode())
+    daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="pump") >= window + 1 - scored_before,
+                    what=f"window {window} scored", timeout=20)
+    return last_sample + 1
+
+
 def main():
     checks = Checks()
     with tempdir() as d:
@@ -45,30 +59,35 @@ def main():
         checks.check("the CLI scores every window", len(want) == len(values) - LOOKBACK + 1, str(len(want)))
 
         events = os.path.join(d, "events.jsonl")
+        state = os.path.join(d, "state")
         cfg = write_config(os.path.join(d, "lstmad.yaml"),
                            [{"name": "pump", "path": model, "measurement": "pump", "for": 1, "clear": 3,
                              "detector": DETECTOR},
                             {"name": "quiet", "path": model, "measurement": "quiet",
                              "detector": "{ anomaly_score: false }"}],
-                           extra=f"events:\n  path: {events}\n")
+                           extra=f"events:\n  path: {events}\nstate:\n  path: {state}\n")
         # Windows after which the gauge is compared: through calibration, the
         # excursion's every window, and the return to normal.
         probes = sorted({50, CALIBRATION - 1, CALIBRATION, 200, NORMAL - LOOKBACK} |
                         set(range(NORMAL - LOOKBACK + 1, NORMAL + FAULT + 2)) | {len(want) - 1})
         key = 'lstmad_stream_anomaly_score{model="pump",stream="pump,pump=a"}'
         got = {}
+        t0 = 1_700_000_000_000_000_000
+        restart_after = 200  # a window past calibration (120)
+        sent = 0
         with Daemon(cfg) as daemon:
             sock = daemon.connect()
-            t0 = 1_700_000_000_000_000_000
-            sent = 0
-            for w in probes:
-                last_sample = w + LOOKBACK - 1
-                sock.sendall("".join(line("pump", {"pump": "a"}, values[i], ts=t0 + i * 10**9)
-                                     for i in range(sent, last_sample + 1)).encode())
-                sent = last_sample + 1
-                m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="pump") >= w + 1,
-                                    what=f"window {w} scored", timeout=20)
-                got[w] = m.get(key)
+            for w in [p for p in probes if p <= restart_after]:
+                sent = feed_until(daemon, sock, values, sent, w, t0, 0)
+                got[w] = daemon.metrics().get(key)
+            sock.close()
+            checks.check("first daemon exits 0", daemon.stop() == 0)
+        with Daemon(cfg) as daemon:
+            daemon.wait_for_log("snapshot restored")
+            sock = daemon.connect()
+            for w in [p for p in probes if p > restart_after]:
+                sent = feed_until(daemon, sock, values, sent, w, t0, restart_after + 1)
+                got[w] = daemon.metrics().get(key)
             sock.sendall("".join(line("quiet", {"q": "1"}, values[i]) for i in range(LOOKBACK + 2)).encode())
             m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="quiet") >= 3,
                                 what="quiet windows scored")

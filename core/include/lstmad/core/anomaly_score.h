@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <optional>
 #include <vector>
@@ -55,6 +56,13 @@ class Ewma {
     return value_;
   }
   double alpha() const { return alpha_; }
+  // For saved detector state: the running value, and whether it started.
+  double value() const { return value_; }
+  bool started() const { return started_; }
+  void Restore(double value, bool started) {
+    value_ = value;
+    started_ = started;
+  }
 
  private:
   double alpha_;
@@ -72,6 +80,8 @@ class OnsetGate {
     quiet_ = alarm ? 0 : quiet_ + 1;
     return onset;
   }
+  int64_t quiet() const { return quiet_; }
+  void Restore(int64_t quiet) { quiet_ = quiet < 0 ? 0 : quiet; }
 
  private:
   int64_t refractory_;
@@ -128,6 +138,14 @@ class StreamDetector {
   const Spot& spot() const { return spot_; }
   const DetectorOptions& options() const { return options_; }
   int refractory() const { return refractory_; }
+
+  // The detector's whole state as bytes (daemon snapshots, so a restart does
+  // not recalibrate every stream), and back. RestoreState() refuses state
+  // saved under other options (risk, level, K, depth, smoothing, refractory,
+  // calibration windows) or that is damaged, and then leaves the detector as
+  // it was.
+  std::string SaveState() const;
+  Status RestoreState(std::string_view bytes);
 
  private:
   Detection Warmup(double smoothed) noexcept;

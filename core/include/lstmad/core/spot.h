@@ -41,6 +41,8 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "lstmad/core/gpd.h"
@@ -92,6 +94,12 @@ class Spot {
   int peaks() const { return static_cast<int>(excess_.size()); }  // N_t
   int64_t observations() const { return count_ - dropped_count_; }  // n
   const SpotOptions& options() const { return options_; }
+
+  // The model's whole state, appended to / read from bytes (StreamDetector's
+  // SaveState). ReadState checks it against this Spot's options and its own
+  // invariants; on error the Spot is unchanged.
+  void AppendState(std::string* out) const;
+  Status ReadState(std::string_view* in);
 
  private:
   static constexpr int kCdfPoints = 65;  // quantiles kept of the values below t

@@ -1,0 +1,190 @@
+// Saving and restoring a StreamDetector's state (and its Spot's) as bytes.
+//
+// Layout, little-endian: "LSTMADDS", u32 version 1, the options it was made
+// with (u8 threshold mode, f64 risk, f64 level, u32 K, u32 depth, f64
+// smoothing span, u32 refractory, u32 calibration windows), the EWMA (f64
+// value, u8 started), the onset gate (i64 quiet windows), u32 count + f64
+// warmup values, then the Spot: u8 calibrated, f64 t, z, gamma, sigma,
+// log-likelihood, u32 count + f64 excesses, i64 arrivals (same count), u32
+// oldest, i64 count, dropped count, calibration count, refits, u32 count +
+// f64 quantiles below t, u32 count + f64 DSPOT window, u32 next, f64 sum.
+// Integrity is the caller's (the daemon's snapshot has a CRC); the reader
+// still never trusts a length or an index.
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "lstmad/core/anomaly_score.h"
+#include "lstmad/core/spot.h"
+
+namespace lstmad::core {
+namespace {
+
+constexpr std::string_view kMagic = "LSTMADDS";
+constexpr uint32_t kVersion = 1;
+
+template <typename T>
+void Put(std::string* out, T value) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));
+  out->append(bytes, sizeof(T));
+}
+
+template <typename T>
+void PutArray(std::string* out, const std::vector<T>& values) {
+  Put<uint32_t>(out, static_cast<uint32_t>(values.size()));
+  out->append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+}
+
+template <typename T>
+bool Get(std::string_view* in, T* value) {
+  if (in->size() < sizeof(T)) return false;
+  std::memcpy(value, in->data(), sizeof(T));
+  in->remove_prefix(sizeof(T));
+  return true;
+}
+
+// At most `max` values.
+template <typename T>
+bool GetArray(std::string_view* in, size_t max, std::vector<T>* out) {
+  uint32_t n = 0;
+  if (!Get(in, &n) || n > max || n > in->size() / sizeof(T)) return false;
+  out->resize(n);
+  std::memcpy(out->data(), in->data(), n * sizeof(T));
+  in->remove_prefix(n * sizeof(T));
+  return true;
+}
+
+bool AllFinite(const std::vector<double>& values) {
+  for (double v : values) {
+    if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+Status Damaged(const char* what) { return Status::Error(std::string("detector state: ") + what); }
+
+}  // namespace
+
+void Spot::AppendState(std::string* out) const {
+  Put<uint8_t>(out, calibrated_ ? 1 : 0);
+  for (double v : {t_, z_, gpd_.gamma, gpd_.sigma, gpd_.log_likelihood}) Put<double>(out, v);
+  PutArray(out, excess_);
+  PutArray(out, arrival_);
+  Put<uint32_t>(out, static_cast<uint32_t>(oldest_));
+  for (int64_t v : {count_, dropped_count_, calibration_count_, refits_}) Put<int64_t>(out, v);
+  PutArray(out, below_t_);
+  PutArray(out, window_);
+  Put<uint32_t>(out, static_cast<uint32_t>(window_next_));
+  Put<double>(out, window_sum_);
+}
+
+Status Spot::ReadState(std::string_view* in) {
+  uint8_t calibrated = 0;
+  double t = 0, z = 0;
+  GpdParams gpd;
+  std::vector<double> excess, below_t, window;
+  std::vector<int64_t> arrival;
+  uint32_t oldest = 0, window_next = 0;
+  int64_t count = 0, dropped = 0, calibration = 0, refits = 0;
+  double window_sum = 0;
+  const auto k = static_cast<size_t>(options_.max_peaks);
+  const auto d = static_cast<size_t>(options_.depth);
+  if (!Get(in, &calibrated) || !Get(in, &t) || !Get(in, &z) || !Get(in, &gpd.gamma) || !Get(in, &gpd.sigma) ||
+      !Get(in, &gpd.log_likelihood) || !GetArray(in, k, &excess) || !GetArray(in, k, &arrival) ||
+      !Get(in, &oldest) || !Get(in, &count) || !Get(in, &dropped) || !Get(in, &calibration) ||
+      !Get(in, &refits) || !GetArray(in, static_cast<size_t>(kCdfPoints), &below_t) ||
+      !GetArray(in, d, &window) || !Get(in, &window_next) || !Get(in, &window_sum)) {
+    return Damaged("truncated or oversized SPOT state");
+  }
+  const bool consistent =
+      calibrated <= 1 && excess.size() == arrival.size() && (excess.empty() ? oldest == 0 : oldest < excess.size()) &&
+      count >= 0 && dropped >= 0 && dropped <= count && calibration >= 0 && refits >= 0 &&
+      (below_t.empty() || below_t.size() == static_cast<size_t>(kCdfPoints)) &&
+      (calibrated == 0 || window.size() == d) && (window.empty() ? window_next == 0 : window_next < window.size()) &&
+      std::isfinite(t) && std::isfinite(z) && std::isfinite(gpd.gamma) && gpd.sigma > 0 &&
+      std::isfinite(gpd.sigma) && std::isfinite(window_sum) && AllFinite(excess) && AllFinite(below_t) &&
+      AllFinite(window);
+  if (!consistent) return Damaged("inconsistent SPOT state");
+  for (double e : excess) {
+    if (!(e > 0)) return Damaged("a SPOT peak is not above the threshold");
+  }
+  calibrated_ = calibrated == 1;
+  t_ = t;
+  z_ = z;
+  gpd_ = gpd;
+  excess_ = std::move(excess);
+  arrival_ = std::move(arrival);
+  // Observe() may append up to K peaks without reallocating.
+  excess_.reserve(k);
+  arrival_.reserve(k);
+  oldest_ = oldest;
+  count_ = count;
+  dropped_count_ = dropped;
+  calibration_count_ = calibration;
+  refits_ = refits;
+  below_t_ = std::move(below_t);
+  window_ = std::move(window);
+  window_next_ = window_next;
+  window_sum_ = window_sum;
+  return Status::Ok();
+}
+
+std::string StreamDetector::SaveState() const {
+  std::string out(kMagic);
+  Put<uint32_t>(&out, kVersion);
+  Put<uint8_t>(&out, static_cast<uint8_t>(options_.threshold));
+  Put<double>(&out, options_.spot.risk);
+  Put<double>(&out, options_.spot.initial_level);
+  Put<uint32_t>(&out, static_cast<uint32_t>(options_.spot.max_peaks));
+  Put<uint32_t>(&out, static_cast<uint32_t>(spot_.options().depth));
+  Put<double>(&out, options_.smoothing_span);
+  Put<uint32_t>(&out, static_cast<uint32_t>(refractory_));
+  Put<uint32_t>(&out, static_cast<uint32_t>(options_.calibration_windows));
+  Put<double>(&out, ewma_.value());
+  Put<uint8_t>(&out, ewma_.started() ? 1 : 0);
+  Put<int64_t>(&out, gate_.quiet());
+  PutArray(&out, warmup_);
+  spot_.AppendState(&out);
+  return out;
+}
+
+Status StreamDetector::RestoreState(std::string_view bytes) {
+  if (bytes.substr(0, kMagic.size()) != kMagic) return Damaged("no LSTMADDS magic");
+  bytes.remove_prefix(kMagic.size());
+  uint32_t version = 0, max_peaks = 0, depth = 0, refractory = 0, calibration = 0;
+  uint8_t mode = 0, started = 0;
+  double risk = 0, level = 0, span = 0, ewma = 0;
+  int64_t quiet = 0;
+  std::vector<double> warmup;
+  if (!Get(&bytes, &version) || version != kVersion) return Damaged("unsupported version");
+  if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
+      !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration)) {
+    return Damaged("truncated options");
+  }
+  // Saved under other settings: the state would mean something else.
+  if (mode != static_cast<uint8_t>(options_.threshold) || risk != options_.spot.risk ||
+      level != options_.spot.initial_level || max_peaks != static_cast<uint32_t>(options_.spot.max_peaks) ||
+      depth != static_cast<uint32_t>(spot_.options().depth) || span != options_.smoothing_span ||
+      refractory != static_cast<uint32_t>(refractory_) ||
+      calibration != static_cast<uint32_t>(options_.calibration_windows)) {
+    return Status::Error("detector state: saved with other detector settings");
+  }
+  if (!Get(&bytes, &ewma) || !Get(&bytes, &started) || started > 1 || !std::isfinite(ewma) ||
+      !Get(&bytes, &quiet) || quiet < 0 ||
+      !GetArray(&bytes, static_cast<size_t>(options_.calibration_windows), &warmup) || !AllFinite(warmup)) {
+    return Damaged("truncated or inconsistent smoothing, gate or warm-up state");
+  }
+  Spot spot = spot_;
+  LSTMAD_RETURN_IF_ERROR(spot.ReadState(&bytes));
+  if (!bytes.empty()) return Damaged("trailing bytes");
+  spot_ = std::move(spot);
+  ewma_.Restore(ewma, started == 1);
+  gate_.Restore(quiet);
+  warmup_ = std::move(warmup);
+  warmup_.reserve(static_cast<size_t>(options_.calibration_windows));
+  return Status::Ok();
+}
+
+}  // namespace lstmad::core

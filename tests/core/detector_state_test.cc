@@ -1,0 +1,90 @@
+// StreamDetector::SaveState / RestoreState: a detector restored at any point
+// of a stream (warming up, calibrated, SPOT or DSPOT, after peaks wrapped the
+// ring) goes on exactly as the original would; state from other settings or
+// damaged bytes is refused and leaves the detector untouched.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "lstmad/core/anomaly_score.h"
+
+namespace lstmad::core {
+namespace {
+
+std::vector<double> Errors(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::exponential_distribution<double> tail(20.0);
+  std::vector<double> errors;
+  for (int i = 0; i < n; ++i) errors.push_back(0.02 + tail(rng) + (i % 97 == 50 ? 1.0 : 0.0));
+  return errors;
+}
+
+DetectorOptions Options(ThresholdMode mode) {
+  DetectorOptions o;
+  o.threshold = mode;
+  o.spot.max_peaks = 25;  // small, so the peaks' ring wraps
+  o.dspot_depth = 5;
+  o.smoothing_span = 3;
+  o.calibration_windows = 60;
+  return o;
+}
+
+void ExpectSame(const Detection& a, const Detection& b, int i) {
+  EXPECT_EQ(a.smoothed, b.smoothed) << i;
+  EXPECT_EQ(a.threshold, b.threshold) << i;
+  EXPECT_EQ(a.level, b.level) << i;
+  EXPECT_EQ(a.alarm, b.alarm) << i;
+  EXPECT_EQ(a.onset, b.onset) << i;
+  EXPECT_EQ(a.score, b.score) << i;
+}
+
+TEST(DetectorStateTest, RestoredDetectorContinuesExactly) {
+  const std::vector<double> errors = Errors(600, 3);
+  for (ThresholdMode mode : {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot}) {
+    for (int cut : {0, 1, 30, 59, 60, 61, 200, 599}) {
+      StreamDetector original(Options(mode), 0.3, 10);
+      for (int i = 0; i < cut; ++i) original.Observe(errors[static_cast<size_t>(i)]);
+      StreamDetector restored(Options(mode), 0.3, 10);
+      ASSERT_TRUE(restored.RestoreState(original.SaveState()).ok()) << cut;
+      EXPECT_EQ(restored.calibrated(), original.calibrated());
+      for (int i = cut; i < 600; ++i) {
+        ExpectSame(original.Observe(errors[static_cast<size_t>(i)]), restored.Observe(errors[static_cast<size_t>(i)]), i);
+      }
+      EXPECT_EQ(restored.SaveState(), original.SaveState());
+    }
+  }
+}
+
+TEST(DetectorStateTest, RefusesOtherSettingsAndDamagedBytes) {
+  const std::vector<double> errors = Errors(300, 4);
+  StreamDetector original(Options(ThresholdMode::kSpot), 0.3, 10);
+  for (double e : errors) original.Observe(e);
+  const std::string state = original.SaveState();
+
+  StreamDetector fresh(Options(ThresholdMode::kSpot), 0.3, 10);
+  const std::string before = fresh.SaveState();
+  for (size_t n = 0; n < state.size(); ++n) {
+    EXPECT_FALSE(fresh.RestoreState(state.substr(0, n)).ok()) << n;
+  }
+  EXPECT_FALSE(fresh.RestoreState(state + "x").ok());
+  EXPECT_EQ(fresh.SaveState(), before);  // refusals change nothing
+
+  for (auto change : {+[](DetectorOptions* o) { o->spot.risk = 1e-3; },
+                      +[](DetectorOptions* o) { o->spot.max_peaks = 26; },
+                      +[](DetectorOptions* o) { o->threshold = ThresholdMode::kDspot; },
+                      +[](DetectorOptions* o) { o->smoothing_span = 1; },
+                      +[](DetectorOptions* o) { o->calibration_windows = 61; }}) {
+    DetectorOptions other = Options(ThresholdMode::kSpot);
+    change(&other);
+    StreamDetector d(other, 0.3, 10);
+    const Status s = d.RestoreState(state);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("other detector settings"), std::string::npos) << s.message();
+  }
+  StreamDetector other_lookback(Options(ThresholdMode::kSpot), 0.3, 11);  // refractory follows T
+  EXPECT_FALSE(other_lookback.RestoreState(state).ok());
+}
+
+}  // namespace
+}  // namespace lstmad::core
