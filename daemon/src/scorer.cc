@@ -202,6 +202,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       RecordAlert(job, transition, error, shard->per_feature.col(b).data());
     }
   }
+  if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), count);
   scored_.fetch_add(static_cast<uint64_t>(count));
 }
 
