@@ -89,6 +89,22 @@ Retrainer::Retrainer(Metrics* metrics, std::string state_dir, InstallFn install)
 Retrainer::~Retrainer() { Stop(); }
 
 void Retrainer::Configure(const ModelSet& models, Clock::time_point now) {
+  // New rings are allocated (and zeroed, up to max_windows x T x F floats)
+  // outside the lock, so the scoring workers never wait on that.
+  std::map<std::string, std::shared_ptr<WindowRing>> rings;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, entry] : entries_) rings[name] = entry.ring;
+  }
+  for (const auto& runtime : models.models) {
+    const config::RetrainSettings& settings = runtime->settings.retrain;
+    if (!settings.enabled()) continue;
+    std::shared_ptr<WindowRing>& ring = rings[runtime->name()];
+    if (ring == nullptr || ring->timesteps() != runtime->lookback() || ring->features() != runtime->features() ||
+        ring->capacity() != settings.max_windows) {
+      ring = std::make_shared<WindowRing>(runtime->lookback(), runtime->features(), settings.max_windows);
+    }
+  }
   std::lock_guard lock(mutex_);
   std::map<std::string, Entry> next;
   for (const auto& runtime : models.models) {
@@ -96,12 +112,7 @@ void Retrainer::Configure(const ModelSet& models, Clock::time_point now) {
     if (!settings.enabled()) continue;
     Entry entry;
     auto old = entries_.find(runtime->name());
-    const bool same_ring = old != entries_.end() && old->second.ring->timesteps() == runtime->lookback() &&
-                           old->second.ring->features() == runtime->features() &&
-                           old->second.ring->capacity() == settings.max_windows;
-    entry.ring = same_ring ? old->second.ring
-                           : std::make_shared<WindowRing>(runtime->lookback(), runtime->features(),
-                                                          settings.max_windows);
+    entry.ring = rings[runtime->name()];
     // A reload keeps the schedule (a daily SIGHUP must not postpone a daily
     // retrain for ever); a new model or a new interval starts it afresh.
     const bool same_schedule = old != entries_.end() && old->second.settings.every_s == settings.every_s;
