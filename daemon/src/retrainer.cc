@@ -1,5 +1,6 @@
 #include "retrainer.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -165,6 +166,7 @@ void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs
 }
 
 void Retrainer::Loop() {
+  pthread_setname_np(pthread_self(), "lstmad-retrain");  // for top -H and /proc/PID/task
   // Linux applies a nice value to the one thread whose id is given.
   const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
   if (::setpriority(PRIO_PROCESS, tid, kNice) != 0) {

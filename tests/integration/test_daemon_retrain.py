@@ -22,6 +22,18 @@ def drifted(i):
     return [t + 3.0, p + 0.5, v + 0.08, f + 10.0]
 
 
+def retrain_thread_nice(pid):
+    """The nice values of the process's threads named lstmad-retrain."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() != "lstmad-retrain":
+                continue
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            out.append(int(f.read().rsplit(")", 1)[1].split()[16]))  # field 19: nice
+    return out
+
+
 def mean_error_of(daemon, send, expect_windows):
     """Mean per-window error of the windows scored while `send()` runs, from the
     lstmad_reconstruction_error histogram's sum and count."""
@@ -50,6 +62,10 @@ def swap_test(checks, d, model):
             sock.sendall("".join(line("pump", {"pump": "p1"}, drifted(k)) for k in range(i, i + n)).encode())
             i += n
 
+        deadline = time.time() + 5  # the thread starts just after the "serving" line
+        while not (nice := retrain_thread_nice(daemon.proc.pid)) and time.time() < deadline:
+            time.sleep(0.05)
+        checks.check("one retraining thread, named and at nice 10", nice == [10], str(nice))
         # 41 windows, all scored by the trained model (no try can pass with so few).
         before = mean_error_of(daemon, lambda: send(50), 41)
         m = daemon.wait_for(lambda m: total(m, "lstmad_model_retrains_total", result="skipped") >= 1,
