@@ -90,7 +90,8 @@ core::Result<RetrainOutcome> RetrainModel(const core::Model& current, core::Wind
   const std::vector<int> holdout = Range(out.train_windows, raw.count);
   out.old_error = Mean(core::WindowErrors(*running, raw, holdout, current.error_options));
   out.new_error = Mean(core::WindowErrors(candidate, raw, holdout, current.error_options));
-  if (!std::isfinite(out.new_error)) return core::Status::Error("the candidate's holdout error is not finite");
+  if (!std::isfinite(out.new_error))
+    return core::Status::Error("the candidate's holdout error is not finite");
   // Equal counts as not worse; a NaN old error (cannot happen for a model
   // that scores) would refuse.
   out.swap = out.new_error <= out.old_error;

@@ -17,10 +17,10 @@ namespace lstmad::daemon {
 
 struct RetrainOptions {
   int epochs = 5;
-  double holdout = 0.2;           // newest fraction of the windows, never trained on
+  double holdout = 0.2;  // newest fraction of the windows, never trained on
   int batch_size = 32;
   double learning_rate = 0.001;
-  uint64_t seed = 1;              // shuffling; the run is a function of it
+  uint64_t seed = 1;                // shuffling; the run is a function of it
   std::function<bool()> cancelled;  // polled before every mini-batch
 };
 
@@ -35,7 +35,7 @@ struct RetrainOutcome {
   int train_windows = 0, holdout_windows = 0;
   double old_error = 0, new_error = 0;          // mean per-window error on the holdout (scaled units)
   double old_threshold = 0, new_threshold = 0;  // the models' stored thresholds
-  bool threshold_recalibrated = false;  // false: the spec is not one ComputeThreshold knows; kept
+  bool threshold_recalibrated = false;          // false: the spec is not one ComputeThreshold knows; kept
   double seconds = 0;
 };
 

@@ -1,5 +1,8 @@
 #include "retrainer.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -9,10 +12,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/registry.h>
 
 #include "logging.h"
 #include "lstmad/core/model_file.h"
@@ -36,7 +35,8 @@ std::string UtcNow() {
 }
 
 Retrainer::Clock::duration Every(const config::RetrainSettings& settings) {
-  return std::chrono::duration_cast<Retrainer::Clock::duration>(std::chrono::duration<double>(settings.every_s));
+  return std::chrono::duration_cast<Retrainer::Clock::duration>(
+      std::chrono::duration<double>(settings.every_s));
 }
 
 // The fields every outcome log line carries.
@@ -56,11 +56,16 @@ std::vector<LogField> OutcomeFields(const std::string& name, const RetrainOutcom
 
 const char* RetrainResultName(RetrainResult result) {
   switch (result) {
-    case RetrainResult::kSwapped: return "swapped";
-    case RetrainResult::kRejected: return "rejected";
-    case RetrainResult::kSkipped: return "skipped";
-    case RetrainResult::kFailed: return "failed";
-    case RetrainResult::kDiscarded: return "discarded";
+    case RetrainResult::kSwapped:
+      return "swapped";
+    case RetrainResult::kRejected:
+      return "rejected";
+    case RetrainResult::kSkipped:
+      return "skipped";
+    case RetrainResult::kFailed:
+      return "failed";
+    case RetrainResult::kDiscarded:
+      return "discarded";
   }
   return "failed";
 }
@@ -101,8 +106,8 @@ void Retrainer::Configure(const ModelSet& models, Clock::time_point now) {
     const config::RetrainSettings& settings = runtime->settings.retrain;
     if (!settings.enabled()) continue;
     std::shared_ptr<WindowRing>& ring = rings[runtime->name()];
-    if (ring == nullptr || ring->timesteps() != runtime->lookback() || ring->features() != runtime->features() ||
-        ring->capacity() != settings.max_windows) {
+    if (ring == nullptr || ring->timesteps() != runtime->lookback() ||
+        ring->features() != runtime->features() || ring->capacity() != settings.max_windows) {
       ring = std::make_shared<WindowRing>(runtime->lookback(), runtime->features(), settings.max_windows);
     }
   }
@@ -170,7 +175,8 @@ void Retrainer::Loop() {
   // Linux applies a nice value to the one thread whose id is given.
   const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
   if (::setpriority(PRIO_PROCESS, tid, kNice) != 0) {
-    Log(LogLevel::kWarn, "cannot lower the retraining thread's priority", {Field("error", std::strerror(errno))});
+    Log(LogLevel::kWarn, "cannot lower the retraining thread's priority",
+        {Field("error", std::strerror(errno))});
   }
   std::unique_lock lock(mutex_);
   while (!stop_) {
@@ -256,7 +262,8 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
       return RetrainResult::kFailed;
     }
     Count(name, RetrainResult::kFailed);
-    Log(LogLevel::kError, "retraining failed", {Field("model", name), Field("error", outcome.status().message())});
+    Log(LogLevel::kError, "retraining failed",
+        {Field("model", name), Field("error", outcome.status().message())});
     return RetrainResult::kFailed;
   }
   if (!outcome->swap) {
@@ -268,12 +275,13 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
   core::Result<core::Network<float>> network = outcome->candidate.MakeNetwork();
   if (!network.ok()) {
     Count(name, RetrainResult::kFailed);
-    Log(LogLevel::kError, "retrained model cannot serve", {Field("model", name), Field("error", network.status().message())});
+    Log(LogLevel::kError, "retrained model cannot serve",
+        {Field("model", name), Field("error", network.status().message())});
     return RetrainResult::kFailed;
   }
   outcome->candidate.metadata["retrained_at"] = UtcNow();
-  auto runtime = std::make_shared<ModelRuntime>(ModelRuntime{
-      current->settings, outcome->candidate, std::move(network).value(), 0, current->metrics});
+  auto runtime = std::make_shared<ModelRuntime>(
+      ModelRuntime{current->settings, outcome->candidate, std::move(network).value(), 0, current->metrics});
   runtime->threshold = current->settings.threshold.value_or(runtime->model.threshold);
   // Counted as swapped or discarded once the io thread has decided (Installed).
   install_(RetrainCandidate{current, std::move(runtime), std::move(outcome).value()});
@@ -284,7 +292,8 @@ void Retrainer::Installed(const RetrainCandidate& candidate, bool swapped) {
   const std::string& name = candidate.runtime->name();
   if (!swapped) {
     Count(name, RetrainResult::kDiscarded);
-    Log(LogLevel::kInfo, "retrained model discarded: a reload replaced the model meanwhile", {Field("model", name)});
+    Log(LogLevel::kInfo, "retrained model discarded: a reload replaced the model meanwhile",
+        {Field("model", name)});
     return;
   }
   candidate.runtime->metrics.threshold->Set(candidate.runtime->threshold);
@@ -316,13 +325,14 @@ void Retrainer::Persist(const std::string& name, const core::Model& model) {
   const std::string path = (dir / (name + ".lstmad")).string();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  core::Status saved = ec ? core::Status::Error(dir.string() + ": " + ec.message())
-                          : core::SaveModel(model, path + ".tmp");
+  core::Status saved =
+      ec ? core::Status::Error(dir.string() + ": " + ec.message()) : core::SaveModel(model, path + ".tmp");
   if (saved.ok() && std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
     saved = core::Status::Error(path + ": rename failed: " + std::strerror(errno));
   }
   if (!saved.ok()) {
-    Log(LogLevel::kError, "writing the retrained model failed", {Field("model", name), Field("error", saved.message())});
+    Log(LogLevel::kError, "writing the retrained model failed",
+        {Field("model", name), Field("error", saved.message())});
     return;
   }
   Log(LogLevel::kInfo, "retrained model written", {Field("model", name), Field("path", path)});

@@ -34,7 +34,6 @@
 #include "scorer.h"
 #include "window_ring.h"
 
-
 namespace lstmad::daemon {
 
 // Values of the `result` label of lstmad_model_retrains_total.

@@ -36,7 +36,7 @@ class WindowRing {
   const size_t stride_;  // floats per window
   mutable std::mutex mutex_;
   std::vector<float> data_;
-  int next_ = 0;   // slot the next window goes to
+  int next_ = 0;  // slot the next window goes to
   int count_ = 0;
 };
 

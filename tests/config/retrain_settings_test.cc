@@ -1,8 +1,8 @@
 // models[i].retrain: what it parses to, its defaults, and its errors.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <utility>
-
-#include <gtest/gtest.h>
 
 #include "config/test_files.h"
 #include "lstmad/config/settings.h"
@@ -71,8 +71,7 @@ TEST_F(RetrainSettingsTest, ErrorsNameTheKeyAndLine) {
       {"{ every: soon, min_windows: 100 }",
        "lstmad.yaml:5: models[0].retrain.every: expected a duration like 30s, 5m or 1h from 1s to "
        "2592000s, got \"soon\""},
-      {"{ every: 1h, min_windows: 5 }",
-       "lstmad.yaml:5: models[0].retrain.min_windows: must be >= 10, got 5"},
+      {"{ every: 1h, min_windows: 5 }", "lstmad.yaml:5: models[0].retrain.min_windows: must be >= 10, got 5"},
       {"{ every: 1h, min_windows: 100, max_windows: 50 }",
        "lstmad.yaml:5: models[0].retrain.max_windows: 50 is less than min_windows (100)"},
       {"{ every: 1h, min_windows: 100, holdout: 0.9 }",

@@ -4,9 +4,9 @@
 // there and is refused.
 #include "retrain_cycle.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "lstmad/core/architecture.h"
 #include "lstmad/core/initializers.h"

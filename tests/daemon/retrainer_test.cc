@@ -3,10 +3,10 @@
 // with the verdict, the counters, and that Stop() interrupts a fine-tune.
 #include "retrainer.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "retrain_test_support.h"
 
@@ -24,7 +24,8 @@ std::shared_ptr<const ModelRuntime> Runtime(Metrics* metrics, const core::Model&
   settings.name = "pump";
   settings.measurement = "pump";
   settings.retrain = retrain;
-  auto runtime = std::make_shared<ModelRuntime>(ModelRuntime{settings, model, *model.MakeNetwork(), model.threshold, {}});
+  auto runtime = std::make_shared<ModelRuntime>(
+      ModelRuntime{settings, model, *model.MakeNetwork(), model.threshold, {}});
   RegisterMetrics(runtime.get(), metrics);
   return runtime;
 }
@@ -73,7 +74,8 @@ std::string Value(const Metrics& metrics, const std::string& series) {
   const std::string text = metrics.Scrape();
   const std::string key = series + " ";
   const size_t at = text.find(key);
-  return at == std::string::npos ? "absent" : text.substr(at + key.size(), text.find('\n', at) - at - key.size());
+  return at == std::string::npos ? "absent"
+                                 : text.substr(at + key.size(), text.find('\n', at) - at - key.size());
 }
 
 std::string Counter(const Metrics& metrics, const char* result) {
