@@ -163,6 +163,24 @@ TEST(RetrainerTest, RefusesAWorseModelAndKeepsTheRunningOne) {
   EXPECT_EQ(retrainer.collected("pump"), 593);  // kept: more windows may yet make a better model
 }
 
+TEST(RetrainerTest, ADivergingFineTuneIsCountedAsFailed) {
+  Metrics metrics("test");
+  core::Model wild = PatternA();
+  wild.metadata["learning_rate"] = "1e30";  // Adam's steps are about this size: floats overflow
+  auto model = Runtime(&metrics, wild, Every(3600, 100, 2));
+  ModelSet set;
+  set.models = {model};
+  int installs = 0;
+  Retrainer retrainer(&metrics, "", [&](RetrainCandidate) { ++installs; });
+  retrainer.Configure(set);
+  Feed(&retrainer, model, std::make_shared<StreamState>("pump", kLookback, 2, 0),
+       RawWindows(Series(300, 0.7, 1.25, 0)));
+  EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kFailed);
+  EXPECT_EQ(installs, 0);
+  EXPECT_EQ(Counter(metrics, "failed"), "1");
+  EXPECT_EQ(Counter(metrics, "swapped"), "0");
+}
+
 TEST(RetrainerTest, ACandidateOvertakenByAReloadIsDiscarded) {
   Metrics metrics("test");
   auto model = Runtime(&metrics, PatternA(), Every(3600, 300));
