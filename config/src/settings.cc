@@ -3,7 +3,9 @@
 // error messages; this file only knows the settings.
 #include "lstmad/config/settings.h"
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 #include <cmath>
 
 #include <arpa/inet.h>
@@ -219,6 +221,31 @@ Status ReadModelPath(const Reader& r, const Field& f, const std::string& base_di
   return Status::Ok();
 }
 
+// models[i].retrain: `every` and `min_windows` are required, the rest default.
+Status ParseRetrain(const Reader& r, const Field& f, RetrainSettings* out) {
+  static constexpr std::string_view kKeys[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
+  std::optional<Field> max_at;
+  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+    if (key == "every") return ReadDuration(r, v, 1, 30 * 86400, &out->every_s);
+    if (key == "min_windows") return r.ReadInt(v, 10, kUnbounded, &out->min_windows);
+    if (key == "epochs") return r.ReadInt(v, 1, 1000, &out->epochs);
+    if (key == "holdout") return r.ReadDouble(v, 0.05, 0.5, &out->holdout);
+    max_at = v;
+    return r.ReadInt(v, 10, kUnbounded, &out->max_windows);
+  });
+  if (!s.ok()) return s;
+  for (const auto& [key, missing] : {std::pair{"every", out->every_s == 0}, {"min_windows", out->min_windows == 0}}) {
+    if (missing) return r.Error(f.line, detail::JoinPath(f.path, key), "required key is missing");
+  }
+  if (!max_at) {
+    out->max_windows = static_cast<int>(std::min<int64_t>(int64_t{4} * out->min_windows, kUnbounded));
+  } else if (out->max_windows < out->min_windows) {
+    return r.Error(*max_at, std::to_string(out->max_windows) + " is less than min_windows (" +
+                          std::to_string(out->min_windows) + ")");
+  }
+  return Status::Ok();
+}
+
 // Where a model's unique keys are, for duplicate errors; 0: absent.
 struct ModelLines {
   int name = 0;
@@ -229,7 +256,8 @@ struct ModelLines {
 Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
                   ModelSettings* out, ModelLines* lines) {
   static constexpr std::string_view kKeys[] = {"name", "path", "measurement", "threshold", "alert",
-                                               "features", "calibrate", "scaler", "keras_output", "detector"};
+                                               "features", "calibrate", "scaler", "keras_output", "detector",
+                                               "retrain"};
   static constexpr std::pair<std::string_view, std::string_view> kScalers[] = {
       {"none", "none"}, {"standard", "standard"}, {"minmax", "minmax"}};
   out->line = f.line;
@@ -270,6 +298,7 @@ Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
     if (key == "calibrate") return ReadExistingFile(r, v, base_dir, &out->calibrate);
     if (key == "detector") return ParseDetector(r, v, &out->detector);
     if (key == "keras_output") return r.ReadString(v, &out->keras_output);
+    if (key == "retrain") return ParseRetrain(r, v, &out->retrain);
     if (key == "scaler") {
       std::string_view scaler;
       LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kScalers, &scaler));

@@ -128,6 +128,9 @@ Result<TrainResult> Train(Network<float>* net, const WindowSet<float>& windows,
     for (size_t first = 0; first < order.size(); first += static_cast<size_t>(options.batch_size)) {
       const int batch = static_cast<int>(
           std::min(order.size() - first, static_cast<size_t>(options.batch_size)));
+      if (options.cancelled && options.cancelled()) {
+        return Status::Error("training cancelled in epoch " + std::to_string(epoch));
+      }
       GatherBatch(windows, order.data() + first, batch, &input);
       loss_sum += double{LossAndGradients(*net, input, batch, &grads, &trace)} * batch;
       adam.Step(grads, &net->mutable_weights());

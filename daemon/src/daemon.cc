@@ -18,6 +18,7 @@
 #include "lstmad/daemon/event_log.h"
 #include "lstmad/daemon/metrics.h"
 #include "model_runtime.h"
+#include "retrainer.h"
 #include "scorer.h"
 #include "snapshot.h"
 #include "systemd_notify.h"
@@ -44,6 +45,7 @@ struct Daemon::Impl {
   std::shared_ptr<const ModelSet> models;
   std::shared_ptr<EventLog> events;
   std::unique_ptr<AlertmanagerClient> alertmanager;  // declared before the scorer: outlives it
+  std::unique_ptr<Retrainer> retrainer;              // likewise: the scorer reports to it
   std::unique_ptr<Scorer> scorer;
   std::unique_ptr<Ingestor> ingestor;
   asio::io_context io{1};
@@ -63,6 +65,7 @@ struct Daemon::Impl {
   void RestoreSnapshot();
   void SaveSnapshot(const char* why);
   void ScheduleSnapshot();
+  void InstallRetrained(const RetrainCandidate& candidate);
 };
 
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -89,6 +92,12 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->scorer->SetEventLog(impl->events);
   impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics);
   impl->scorer->SetAlertmanager(impl->alertmanager.get());
+  Impl* d = impl.get();
+  impl->retrainer = std::make_unique<Retrainer>(&impl->metrics, impl->settings.state.path, [d](RetrainCandidate c) {
+    asio::post(d->io, [d, c = std::move(c)] { d->InstallRetrained(c); });
+  });
+  impl->retrainer->Configure(*impl->models);
+  impl->scorer->SetObserver(impl->retrainer.get());
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->RestoreSnapshot();
   impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
@@ -126,6 +135,7 @@ int Daemon::Run() {
   d.ScheduleSnapshot();
   d.http->set_ready(true);
   systemd::NotifyReady();
+  d.retrainer->Start();
   d.io.run();
   return 0;
 }
@@ -196,7 +206,21 @@ bool Daemon::Impl::TryReload(std::string* error) {
   settings.source = source;
   models = std::move(next_models).value();
   events = std::move(next_events);
+  retrainer->Configure(*models);
   return true;
+}
+
+// On the io thread, like a reload, so the two cannot interleave: streams keep
+// their windows and alert states; a candidate trained from a runtime that a
+// reload has since replaced is discarded.
+void Daemon::Impl::InstallRetrained(const RetrainCandidate& candidate) {
+  auto next = ReplaceModel(*models, candidate.replaces.get(), candidate.runtime);
+  const bool swap = next != nullptr && !stopping;
+  if (swap) {
+    ingestor->Reload(settings, next);
+    models = std::move(next);
+  }
+  retrainer->Installed(candidate, swap);
 }
 
 void Daemon::Impl::Reload() {
@@ -218,6 +242,7 @@ void Daemon::Impl::Stop(int signal) {
   http->set_ready(false);
   systemd::NotifyStopping();
   Log(LogLevel::kInfo, "stopping", {Field("signal", signal == SIGTERM ? "SIGTERM" : "SIGINT")});
+  retrainer->Stop();  // interrupts a fine-tune at its next mini-batch
   // Every line already read has been handed to the scorer; score them all.
   server->StopAccepting();
   server->CloseAll();

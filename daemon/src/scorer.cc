@@ -210,6 +210,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   shard->error_batch.Flush(model.metrics.reconstruction_error);
   shard->latency_batch.Flush(model.metrics.sample_to_score);
   model.metrics.windows_scored->Increment(count);
+  if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), count);
   scored_.fetch_add(static_cast<uint64_t>(count));
 }
 

@@ -11,6 +11,7 @@
 // through TCP instead of buffering without bound. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -40,6 +41,16 @@ struct WindowJob {
   std::chrono::steady_clock::time_point arrived;  // when the completing sample arrived
 };
 
+// Told about every group of windows of one model a worker has scored, after
+// their alert states were updated; `errors[b]` is window b's error. Runs on
+// the scoring path, so it must be quick and must not block for long.
+class ScoreObserver {
+ public:
+  virtual ~ScoreObserver() = default;
+  virtual void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
+                        int count) = 0;
+};
+
 class Scorer {
  public:
   Scorer(const config::ScoringSettings& settings, Metrics* metrics);
@@ -54,6 +65,8 @@ class Scorer {
   void SetEventLog(std::shared_ptr<EventLog> events);
   // Alert transitions also go here when set (not owned; must outlive the Scorer).
   void SetAlertmanager(AlertmanagerClient* client) { alertmanager_ = client; }
+  // Not owned; must outlive the Scorer. Null: none.
+  void SetObserver(ScoreObserver* observer) { observer_ = observer; }
   uint64_t windows_scored() const { return scored_.load(); }
 
  private:
@@ -74,6 +87,7 @@ class Scorer {
   std::shared_ptr<EventLog> events_;
   std::atomic<AlertmanagerClient*> alertmanager_{nullptr};
   std::atomic<uint64_t> scored_{0};
+  std::atomic<ScoreObserver*> observer_{nullptr};
 };
 
 }  // namespace lstmad::daemon

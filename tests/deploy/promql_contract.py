@@ -11,7 +11,8 @@ TARGET_LABELS = {"job", "instance"}
 LABEL_VALUES = {
     "reason": {"parse_error", "unknown_measurement", "missing_field", "non_finite", "too_many_streams",
                "line_too_long"},
-    "result": {"success", "failure"},
+    "result": {"success", "failure",  # lstmad_config_reloads_total
+               "swapped", "rejected", "skipped", "failed", "discarded"},  # lstmad_model_retrains_total
 }
 SELECTOR = re.compile(r"\b(lstmad_[a-z0-9_]+)\s*\{([^}]*)\}")
 MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')

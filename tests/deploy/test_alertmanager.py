@@ -30,6 +30,7 @@ EXPECTED = {
     "LstmadSamplesRejected": "lstmad-operations",
     "LstmadStreamLimitReached": "lstmad-operations",
     "LstmadConfigReloadFailed": "lstmad-operations",
+    "LstmadRetrainingFailed": "lstmad-operations",
     "LstmadEventWriteFailures": "lstmad-operations",
     "LstmadScoringSlow": "lstmad-operations",
 }

@@ -54,13 +54,15 @@ def expand(analyze, names, cache):
 
 
 def allowed_syscalls(analyze):
-    cache, allow, deny = {}, set(), set()
+    # As systemd applies them after a first allow list: in order, each entry
+    # adding to (or, with ~, removing from) the allowed set.
+    cache, allowed = {}, set()
     for value in unit_values("SystemCallFilter"):
         if value.startswith("~"):
-            deny |= expand(analyze, value[1:].split(), cache)
+            allowed -= expand(analyze, value[1:].split(), cache)
         else:
-            allow |= expand(analyze, value.split(), cache)
-    return allow - deny
+            allowed |= expand(analyze, value.split(), cache)
+    return allowed
 
 
 def child_pid(parent, timeout=10):

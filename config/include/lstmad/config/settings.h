@@ -82,6 +82,17 @@ struct DetectorSettings {
   bool enabled() const { return anomaly_score || options.threshold != core::ThresholdMode::kFixed; }
 };
 
+// Background fine-tuning of a served model on recent normal windows (see
+// docs/retraining.md). Absent (`enabled()` false): the model never changes.
+struct RetrainSettings {
+  double every_s = 0;      // models[i].retrain.every: how often to try, e.g. 24h (required, 1s..30d)
+  int min_windows = 0;     // models[i].retrain.min_windows: normal windows needed to try (required, >= 10)
+  int max_windows = 0;     // models[i].retrain.max_windows: windows kept, newest; default 4 * min_windows
+  int epochs = 5;          // models[i].retrain.epochs: fine-tuning epochs (1..1000)
+  double holdout = 0.2;    // models[i].retrain.holdout: newest fraction held back to validate (0.05..0.5)
+  bool enabled() const { return every_s > 0; }
+};
+
 struct ModelSettings {
   std::string name;         // models[i].name: [a-zA-Z_][a-zA-Z0-9_-]*, unique; a metric label
   std::string path;         // models[i].path: model file; relative paths are relative to the config file
@@ -94,6 +105,7 @@ struct ModelSettings {
   std::string calibrate;              // models[i].calibrate: normal-data CSV fitting scaler and threshold
   std::string scaler = "none";        // models[i].scaler: what the Keras model was trained on: none|standard|minmax
   std::string keras_output;           // models[i].keras_output: output layer of a multi-output model
+  RetrainSettings retrain;            // models[i].retrain: { every, min_windows, ... }; absent: off
   int line = 0;                     // where the entry is in the file, for later error messages
 };
 

@@ -29,6 +29,10 @@ struct TrainOptions {
   // best epoch's weights are restored at the end (Keras'
   // restore_best_weights=True); without it the last epoch's weights stay.
   int patience = 0;
+  // Polled before every mini-batch (so a long epoch can be interrupted); when
+  // it returns true, Train stops and returns an error saying "cancelled", and
+  // the network's weights are those of the last completed step.
+  std::function<bool()> cancelled;
 };
 
 struct EpochReport {
