@@ -39,6 +39,12 @@ config::RetrainSettings Every(double seconds, int min_windows, int epochs = 8) {
   return r;
 }
 
+std::shared_ptr<ScoredStream> MakeStream(const std::string& key) {
+  auto stream = std::make_shared<ScoredStream>();
+  stream->key = key;
+  return stream;
+}
+
 // Scored windows as the scorer reports them: every window of `windows`, of
 // stream `stream`, with error `error` each.
 struct Scored {
@@ -46,14 +52,14 @@ struct Scored {
   std::vector<const WindowJob*> pointers;
   std::vector<float> errors;
 };
-Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared_ptr<StreamState>& stream,
+Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared_ptr<ScoredStream>& stream,
              const core::WindowSet<float>& windows, float error) {
   Scored s;
   const size_t stride = static_cast<size_t>(kLookback) * 2;
   for (int n = 0; n < windows.count; ++n) {
     WindowJob job;
     job.model = model;
-    job.stream = stream;
+    job.stream = stream.get();
     const float* first = windows.data.data() + stride * static_cast<size_t>(n);
     job.window.assign(first, first + stride);
     s.jobs.push_back(std::move(job));
@@ -64,7 +70,7 @@ Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared
 }
 
 void Feed(Retrainer* r, const std::shared_ptr<const ModelRuntime>& model,
-          const std::shared_ptr<StreamState>& stream, const core::WindowSet<float>& windows) {
+          const std::shared_ptr<ScoredStream>& stream, const core::WindowSet<float>& windows) {
   Scored s = Score(model, stream, windows, 0);
   r->OnScored(*model, s.pointers.data(), s.errors.data(), static_cast<int>(s.jobs.size()));
 }
@@ -89,14 +95,14 @@ TEST(RetrainerTest, KeepsOnlyWindowsAtOrBelowTheThresholdOfStreamsNotFiring) {
   set.models = {model};
   Retrainer retrainer(&metrics, "", [](RetrainCandidate) {});
   retrainer.Configure(set);
-  auto quiet = std::make_shared<StreamState>("pump,id=1", kLookback, 2, 0);
-  auto firing = std::make_shared<StreamState>("pump,id=2", kLookback, 2, 0);
+  auto quiet = MakeStream("pump,id=1");
+  auto firing = MakeStream("pump,id=2");
   firing->alert.Restore(true, 0);
   const core::WindowSet<float> windows = RawWindows(Series(kLookback + 4, 0, 1, 0));  // 5 windows
   Scored s = Score(model, quiet, windows, 0);
   const float t = static_cast<float>(model->threshold);
   s.errors = {t / 2, 2 * t, t, t / 3, 0};
-  s.jobs[4].stream = firing;
+  s.jobs[4].stream = firing.get();
   retrainer.OnScored(*model, s.pointers.data(), s.errors.data(), 5);
   EXPECT_EQ(retrainer.collected("pump"), 3);  // windows 0, 2 and 3
   for (const char* result : {"swapped", "rejected", "skipped", "failed", "discarded"}) {
@@ -112,7 +118,7 @@ TEST(RetrainerTest, SkipsUntilEnoughWindowsThenInstallsTheBetterModel) {
   std::vector<RetrainCandidate> installed;
   Retrainer retrainer(&metrics, "", [&](RetrainCandidate c) { installed.push_back(std::move(c)); });
   retrainer.Configure(set);
-  auto stream = std::make_shared<StreamState>("pump", kLookback, 2, 0);
+  auto stream = MakeStream("pump");
   const core::Matrix<double> drifted = Series(600, 0.7, 1.25, 1000);
   Feed(&retrainer, model, stream, RawWindows(drifted.leftCols(200)));  // 193 windows
   EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kSkipped);
@@ -156,7 +162,7 @@ TEST(RetrainerTest, RefusesAWorseModelAndKeepsTheRunningOne) {
     series(0, i) = (i / 5) % 2 == 0 ? 3.0 : -3.0;
     series(1, i) = 2.0;
   }
-  Feed(&retrainer, model, std::make_shared<StreamState>("pump", kLookback, 2, 0), RawWindows(series));
+  Feed(&retrainer, model, MakeStream("pump"), RawWindows(series));
   EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kRejected);
   EXPECT_EQ(installs, 0);
   EXPECT_EQ(Counter(metrics, "rejected"), "1");
@@ -173,7 +179,7 @@ TEST(RetrainerTest, ADivergingFineTuneIsCountedAsFailed) {
   int installs = 0;
   Retrainer retrainer(&metrics, "", [&](RetrainCandidate) { ++installs; });
   retrainer.Configure(set);
-  Feed(&retrainer, model, std::make_shared<StreamState>("pump", kLookback, 2, 0),
+  Feed(&retrainer, model, MakeStream("pump"),
        RawWindows(Series(300, 0.7, 1.25, 0)));
   EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kFailed);
   EXPECT_EQ(installs, 0);
@@ -207,7 +213,7 @@ TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
   int installs = 0;
   Retrainer retrainer(&metrics, "", [&](RetrainCandidate) { ++installs; });
   retrainer.Configure(set);
-  Feed(&retrainer, model, std::make_shared<StreamState>("pump", kLookback, 2, 0),
+  Feed(&retrainer, model, MakeStream("pump"),
        RawWindows(Series(4007, 0.7, 1.25, 0)));
   retrainer.Start();
   // The first try starts one second after Configure; let it get going.
