@@ -80,9 +80,13 @@ core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::Model
   auto runtime = std::make_shared<ModelRuntime>(ModelRuntime{
       settings, std::move(model).value(), std::move(network).value(), 0, {}, 0});
   runtime->threshold = settings.threshold.value_or(runtime->model.threshold);
-  static std::atomic<uint64_t> generations{0};
-  runtime->generation = ++generations;
+  runtime->generation = NextModelGeneration();
   return runtime;
+}
+
+uint64_t NextModelGeneration() {
+  static std::atomic<uint64_t> generations{0};
+  return ++generations;
 }
 
 void RegisterMetrics(ModelRuntime* runtime, Metrics* metrics) {

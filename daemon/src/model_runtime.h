@@ -29,6 +29,9 @@ struct ModelRuntime {
   const std::string& name() const { return settings.name; }
 };
 
+// A fresh ModelRuntime::generation (thread-safe).
+uint64_t NextModelGeneration();
+
 // Loads settings.path and checks the model can serve; errors name the key
 // path ("models[1].path") and the file.
 core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::ModelSettings& settings,
