@@ -120,7 +120,7 @@ class Daemon:
     """`lstmad serve` on 127.0.0.1:0; stdout goes to a file, not a pipe, so a
     chatty daemon can never block on it."""
 
-    def __init__(self, lstmad, workdir, model_path, workers, max_streams):
+    def __init__(self, lstmad, workdir, model_path, workers, max_streams, max_wait_ms=MAX_WAIT_MS):
         self.config = os.path.join(workdir, f"lstmad-w{workers}.yaml")
         with open(self.config, "w") as f:
             f.write(f"""ingest:
@@ -136,7 +136,7 @@ limits:
   max_streams: {max_streams}
 scoring:
   max_batch: {MAX_BATCH}
-  max_wait_ms: {MAX_WAIT_MS}
+  max_wait_ms: {max_wait_ms}
   workers: {workers}
 """)
         self.sent = 0  # samples loadgen has written to this daemon
@@ -366,9 +366,9 @@ def ms(seconds):
     return f"{seconds * 1e3:.2f}" if not math.isnan(seconds) else "-"
 
 
-def print_report(results, memory):
+def print_report(results, memory, max_wait_ms):
     print(f"\nend to end: lstmad serve + loadgen over loopback, {results[0]['streams']} streams, "
-          f"max_batch {MAX_BATCH}, max_wait_ms {MAX_WAIT_MS}; {os.cpu_count()} CPUs\n")
+          f"max_batch {MAX_BATCH}, max_wait_ms {max_wait_ms:g}; {os.cpu_count()} CPUs\n")
     header = (f"{'model':10} {'wrk':>3} {'samples/s':>9} {'windows/s':>9} {'core fwd':>8} {'ratio':>5} "
               f"{'CPU ratio':>9} {'half rate':>9} {'p50 ms':>6} {'p99 ms':>6} {'mean ms':>7} {'batch':>5} "
               f"{'net':>4} {'CPU':>4} {'wait':>4} {'hwait':>5}")
@@ -418,6 +418,8 @@ def main():
     p.add_argument("--warmup", type=float, default=2, help="seconds of it left out of the rates (default 2)")
     p.add_argument("--half-seconds", type=float, default=5, help="paced run at half load (default 5)")
     p.add_argument("--idle-streams", type=int, default=100_000, help="0 skips the memory measurement")
+    p.add_argument("--max-wait-ms", type=float, default=MAX_WAIT_MS,
+                   help=f"the daemon's scoring.max_wait_ms (default {MAX_WAIT_MS})")
     p.add_argument("--min-time", default="0.5", help="core_bench --benchmark_min_time (default 0.5)")
     p.add_argument("--out", help="write the figures here as JSON")
     args = p.parse_args()
@@ -448,7 +450,8 @@ def main():
                     f"saturated {args.seconds:g} s and at half load {args.half_seconds:g} s")
                 # Just before the daemon's run, so that both see the same machine.
                 core_wall, core_cpu = core_forward(core_bench, args.min_time, workdir, m)
-                daemon = Daemon(lstmad, workdir, paths[m], w, max_streams=max(10_000, args.streams))
+                daemon = Daemon(lstmad, workdir, paths[m], w, max_streams=max(10_000, args.streams),
+                                max_wait_ms=args.max_wait_ms)
                 try:
                     sat = saturate(daemon, loadgen, features, args)
                     half = half_load(daemon, loadgen, features, sat["windows_per_second"] / 2, args)
@@ -469,10 +472,10 @@ def main():
             memory = idle_memory(lstmad, loadgen, workdir, seed, *MODELS["t3f2_relu"], args.idle_streams)
             memory["model"] = "t3f2_relu"
 
-    print_report(results, memory)
+    print_report(results, memory, args.max_wait_ms)
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"cpus": os.cpu_count(), "max_batch": MAX_BATCH, "max_wait_ms": MAX_WAIT_MS,
+            json.dump({"cpus": os.cpu_count(), "max_batch": MAX_BATCH, "max_wait_ms": args.max_wait_ms,
                        "cases": results, "idle_memory": memory}, f, indent=2)
             f.write("\n")
 
