@@ -1,0 +1,100 @@
+"""Shared steps of the cluster-mode tests: lstmad instances in cluster mode
+on a NatsCluster, publishing pump samples through NATS, reading the
+instances' metrics together. Every wait is bounded."""
+import os
+import time
+
+from daemon_harness import Daemon, line, pump_values, total, write_config
+from nats_harness import stream_token
+
+T0_NS = 1_700_000_000_000_000_000
+
+
+def cluster_config(path, model, nats, instance, partitions, lease_ttl="3s", checkpoint="500ms", extra=""):
+    servers = ", ".join(nats.urls())
+    return write_config(path, [{"name": "pump", "path": model, "measurement": "pump", "for": 2, "clear": 2}],
+                        extra=f"""nats:
+  servers: [{servers}]
+  partitions: {partitions}
+  replicas: 3
+  lease_ttl: {lease_ttl}
+  checkpoint_interval: {checkpoint}
+  fetch_batch: 256
+  instance_id: {instance}
+""" + extra)
+
+
+def start_instances(workdir, model, nats, partitions, count, **kw):
+    out = []
+    for i in range(count):
+        cfg = cluster_config(os.path.join(workdir, f"lstmad-{i}.yaml"), model, nats, f"i{i}", partitions, **kw)
+        out.append(Daemon(cfg))
+    return out
+
+
+def scrape_all(instances):
+    return [d.metrics() for d in instances]
+
+
+def owned(instances):
+    return [total(m, "lstmad_cluster_owned_partitions") for m in scrape_all(instances)]
+
+
+def wait_balanced(instances, partitions, timeout=40):
+    """Until the partitions are spread as evenly as possible and stay so
+    for a second."""
+    deadline = time.time() + timeout
+    want_max = -(-partitions // len(instances))
+    stable_since = None
+    while time.time() < deadline:
+        o = owned(instances)
+        if sum(o) == partitions and max(o) <= want_max:
+            stable_since = stable_since or time.time()
+            if time.time() - stable_since >= 1.0:
+                return o
+        else:
+            stable_since = None
+        time.sleep(0.1)
+    raise AssertionError(f"partitions not balanced within {timeout}s: {owned(instances)}")
+
+
+def stream_key(j):
+    return f"pump,site=s{j}"
+
+
+def sample_message(j, i, values=None, prefix="lstmad"):
+    v = values if values is not None else pump_values(i, phase=0.1 * (j % 17))
+    text = line("pump", {"site": f"s{j}"}, v, ts=T0_NS + i * 1_000_000_000).rstrip("\n")
+    return (f"{prefix}.in.pump.{stream_token(stream_key(j))}", text.encode(), f"s{j}-{i}")
+
+
+def publish_rounds(client, streams, start, count, values=None):
+    """Samples start..start+count-1 of every stream, one round (one sample per
+    stream) at a time so a retried publish never reorders a stream.
+    values(j, i) may override a sample's values."""
+    for i in range(start, start + count):
+        client.js_publish_all([sample_message(j, i, values(j, i) if values else None) for j in range(streams)])
+
+
+def scored(instances):
+    return sum(total(m, "lstmad_windows_scored_total") for m in scrape_all(instances))
+
+
+def wait_scored(instances, expected, timeout=60):
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        got = scored(instances)
+        if got >= expected:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"windows scored {got} < {expected} after {timeout}s")
+
+
+def streams_seen(metrics):
+    """The stream label values of lstmad_stream_reconstruction_error series."""
+    out = set()
+    for key in metrics:
+        if key.startswith("lstmad_stream_reconstruction_error{"):
+            out.add(key.split('stream="', 1)[1].split('"', 1)[0])
+    return out
