@@ -98,3 +98,58 @@ def streams_seen(metrics):
         if key.startswith("lstmad_stream_reconstruction_error{"):
             out.add(key.split('stream="', 1)[1].split('"', 1)[0])
     return out
+
+
+def decode_checkpoint(data):
+    """A partition checkpoint (docs/cluster.md) -> (sequence, {key: stream}),
+    stream = dict(samples, firing, run, values [[f...]...], times_ns [...])."""
+    import struct
+    import zlib  # noqa: F401  (the CRC-32C is checked by lstmad; here the layout is)
+    assert data[:8] == b"LSTMADCP", data[:8]
+    version, seq = struct.unpack_from("<IQ", data, 8)
+    assert version == 1
+    body = data[20:]
+    assert body[:8] == b"LSTMADSS"
+    off = 8
+    _, count = struct.unpack_from("<II", body, off)
+    off += 8
+    streams = {}
+    for _ in range(count):
+        (n,) = struct.unpack_from("<I", body, off)
+        model = body[off + 4:off + 4 + n].decode()
+        off += 4 + n
+        (n,) = struct.unpack_from("<I", body, off)
+        key = body[off + 4:off + 4 + n].decode()
+        off += 4 + n
+        lookback, features, samples, firing, run = struct.unpack_from("<IIqBI", body, off)
+        off += struct.calcsize("<IIqBI")
+        values = struct.unpack_from(f"<{lookback * features}f", body, off)
+        off += 4 * lookback * features
+        times = struct.unpack_from(f"<{lookback}q", body, off)
+        off += 8 * lookback
+        streams[key] = dict(model=model, samples=samples, firing=bool(firing), run=run,
+                            values=[list(values[k * features:(k + 1) * features]) for k in range(lookback)],
+                            times_ns=list(times))
+    return seq, streams
+
+
+def iso_ns(text):
+    """RFC 3339 UTC with optional fraction -> ns since the epoch."""
+    import datetime
+    main_part, _, frac = text.rstrip("Z").partition(".")
+    dt = datetime.datetime.strptime(main_part, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    return int(dt.timestamp()) * 10**9 + int((frac or "0").ljust(9, "0")[:9])
+
+
+def wait_quiet(instances, name="lstmad_windows_scored_total", quiet=1.5, timeout=60):
+    """Until `name` summed over the instances stops changing for `quiet` s."""
+    deadline = time.time() + timeout
+    last, since = None, time.time()
+    while time.time() < deadline:
+        v = sum(total(m, name) for m in scrape_all(instances))
+        if v != last:
+            last, since = v, time.time()
+        elif time.time() - since >= quiet:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"{name} still changing after {timeout}s")
