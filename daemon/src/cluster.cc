@@ -34,7 +34,7 @@ std::string DefaultInstanceId() {
 
 core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& settings,
                                                       std::shared_ptr<const ModelSet> models, Scorer* scorer,
-                                                      Metrics* metrics) {
+                                                      Metrics* metrics, AlertmanagerClient* alertmanager) {
   std::unique_ptr<Cluster> c(new Cluster());
   const config::NatsSettings& nats = *settings.nats;
   c->instance_id_ = nats.instance_id.empty() ? DefaultInstanceId() : nats.instance_id;
@@ -46,6 +46,7 @@ core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& s
   c->shared_.link = c->link_.get();
   c->shared_.scorer = scorer;
   c->shared_.metrics = metrics;
+  c->shared_.alertmanager = alertmanager;
   c->shared_.cluster_metrics = c->metrics_.get();
   c->shared_.settings = settings;
   c->shared_.models = std::move(models);

@@ -35,7 +35,7 @@ class Cluster {
   // Connects to NATS and creates the stream and buckets when missing.
   static core::Result<std::unique_ptr<Cluster>> Create(const config::Settings& settings,
                                                       std::shared_ptr<const ModelSet> models, Scorer* scorer,
-                                                      Metrics* metrics);
+                                                      Metrics* metrics, AlertmanagerClient* alertmanager);
   ~Cluster();
 
   void Start();

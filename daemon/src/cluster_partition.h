@@ -45,6 +45,7 @@ struct ClusterShared {
   NatsLink* link = nullptr;
   Scorer* scorer = nullptr;
   Metrics* metrics = nullptr;
+  AlertmanagerClient* alertmanager = nullptr;  // not owned; outlives the cluster
   ClusterMetrics* cluster_metrics = nullptr;
   std::mutex mu;  // guards settings and models (replaced on reload)
   config::Settings settings;

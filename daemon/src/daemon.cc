@@ -94,7 +94,8 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->RestoreSnapshot();
   if (impl->settings.nats) {
-    auto cluster = Cluster::Create(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
+    auto cluster = Cluster::Create(impl->settings, impl->models, impl->scorer.get(), &impl->metrics,
+                                   impl->alertmanager.get());
     if (!cluster.ok()) return cluster.status();
     impl->cluster = std::move(cluster).value();
   }
