@@ -127,11 +127,8 @@ int Cluster::LiveInstances() {
 
 void Cluster::Reap() {
   std::vector<std::pair<int, bool>> ended;
-  {
-    std::lock_guard lock(leases_mu_);
-    for (auto& [p, lease] : owned_) {
-      if (!lease.worker->running()) ended.emplace_back(p, lease.worker->fenced());
-    }
+  for (auto& [p, lease] : owned_) {
+    if (!lease.worker->running()) ended.emplace_back(p, lease.worker->fenced());
   }
   for (auto [p, fenced] : ended) {
     if (fenced) {
@@ -147,7 +144,8 @@ void Cluster::Reap() {
 void Cluster::Renew() {
   const auto ttl = std::chrono::duration<double>(shared_.nats.lease_ttl_s);
   std::vector<int> lost;
-  std::lock_guard lock(leases_mu_);
+  // Only this (the coordinator) thread changes owned_, so it reads it and
+  // calls NATS without the lock; Reload on the io thread never waits on NATS.
   for (auto& [p, lease] : owned_) {
     const std::string key = PartitionKey(p);
     uint64_t rev = 0;
@@ -174,6 +172,7 @@ void Cluster::Renew() {
   for (int p : lost) {
     Log(LogLevel::kWarn, "partition lease lost; dropping the partition", {Field("partition", p)});
     owned_.at(p).worker->Stop(false);
+    std::lock_guard lock(leases_mu_);
     owned_.erase(p);
     metrics_->leases_lost->Increment();
   }

@@ -66,7 +66,9 @@ class Cluster {
   std::unique_ptr<NatsLink> link_;
   std::unique_ptr<ClusterMetrics> metrics_;
   ClusterShared shared_;
-  std::mutex leases_mu_;  // owned_: the coordinator thread vs Reload
+  // owned_ changes only on the coordinator thread (under leases_mu_), which
+  // also reads it without the lock; other threads (Reload) read under it.
+  std::mutex leases_mu_;
   std::map<int, Lease> owned_;
   int live_ = 1;
   std::thread thread_;

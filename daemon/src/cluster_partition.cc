@@ -122,9 +122,14 @@ void PartitionWorker::Run() {
 }
 
 core::Status PartitionWorker::TakeOver() {
+  std::unique_ptr<Ingestor> ingestor;
   {
     std::lock_guard lock(shared_->mu);
-    ingestor_ = std::make_unique<Ingestor>(shared_->settings, shared_->models, shared_->scorer, shared_->metrics);
+    ingestor = std::make_unique<Ingestor>(shared_->settings, shared_->models, shared_->scorer, shared_->metrics);
+  }
+  {
+    std::lock_guard lock(ingest_mu_);  // Reload and StreamsByModel look at it from other threads
+    ingestor_ = std::move(ingestor);
   }
   uint64_t sequence = 0;
   std::vector<StreamSnapshot> streams;
