@@ -43,6 +43,7 @@ core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& s
   c->link_ = std::move(link).value();
   c->metrics_ = std::make_unique<ClusterMetrics>(metrics);
   c->shared_.nats = nats;
+  c->shared_.instance_id = c->instance_id_;
   c->shared_.link = c->link_.get();
   c->shared_.scorer = scorer;
   c->shared_.metrics = metrics;
@@ -163,7 +164,11 @@ void Cluster::Renew() {
     bool ours = std::chrono::steady_clock::now() - lease.renewed < ttl;
     if (s == NATS_OK) {
       NatsPtr<kvEntry> entry(raw);
-      ours = ours && kvEntry_Revision(raw) == lease.revision;
+      const std::string_view owner(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
+      // Our id there with another revision: our own renewal whose reply was
+      // lost. Only the owner writes its id, so the lease is still ours.
+      ours = owner == instance_id_;
+      if (ours) lease.revision = kvEntry_Revision(raw);
     } else if (s == NATS_NOT_FOUND) {
       ours = false;
     }
@@ -194,7 +199,10 @@ void Cluster::Claim(int target) {
                          static_cast<int>(instance_id_.size()));
     } else if (s == NATS_OK) {
       NatsPtr<kvEntry> entry(raw);
-      if (kvEntry_ValueLen(raw) != 0) continue;  // owned by a live instance
+      const std::string_view owner(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
+      // Taken by a live instance, unless it is our own claim whose reply was
+      // lost; then it is taken over again under a new revision.
+      if (!owner.empty() && owner != instance_id_) continue;
       s = kvStore_UpdateString(&rev, link_->leases(), key.c_str(), instance_id_.c_str(), kvEntry_Revision(raw));
     }
     if (s != NATS_OK) continue;  // another instance was faster, or NATS is away: next round

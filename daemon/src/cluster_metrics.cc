@@ -36,6 +36,9 @@ ClusterMetrics::ClusterMetrics(Metrics* metrics) {
   duplicates_skipped = counter("lstmad_cluster_duplicate_deliveries_total",
                                "Deliveries of samples already applied (ack timeouts), skipped.");
   fetch_errors = counter("lstmad_cluster_fetch_errors_total", "Pull requests on a partition's consumer that failed.");
+  consumer_restarts = counter("lstmad_cluster_consumer_restarts_total",
+                              "Partition consumers recreated after the last applied sample because deliveries "
+                              "were lost in flight.");
   auto& checkpoints = prometheus::BuildCounter()
                           .Name("lstmad_cluster_checkpoints_total")
                           .Help("Partition checkpoints (state saved, samples acknowledged), by result.")

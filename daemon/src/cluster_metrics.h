@@ -25,6 +25,7 @@ struct ClusterMetrics {
   prometheus::Counter* redelivered;        // lstmad_cluster_redelivered_samples_total
   prometheus::Counter* duplicates_skipped; // lstmad_cluster_duplicate_deliveries_total
   prometheus::Counter* fetch_errors;       // lstmad_cluster_fetch_errors_total
+  prometheus::Counter* consumer_restarts;  // lstmad_cluster_consumer_restarts_total
   prometheus::Counter* checkpoints_ok;     // lstmad_cluster_checkpoints_total{result="ok"}
   prometheus::Counter* checkpoints_failed; // ...{result="failed"}
   prometheus::Counter* nats_errors;        // lstmad_cluster_nats_errors_total (lease and KV calls)

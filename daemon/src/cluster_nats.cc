@@ -1,5 +1,6 @@
 #include "cluster_nats.h"
 
+#include <sstream>
 #include <vector>
 
 namespace lstmad::daemon {
@@ -148,6 +149,20 @@ core::Status NatsLink::EnsureBucket(const std::string& bucket, int replicas, int
   }
   if (s != NATS_OK) return core::Status::Error(NatsError("key-value bucket " + bucket, s));
   out->reset(kv);
+  // An existing bucket keeps the TTL it was created with; a lease bucket
+  // whose TTL is not lease_ttl would expire live leases or slow failover.
+  kvStatus* status = nullptr;
+  if (ttl_ns > 0 && kvStore_Status(&status, kv) == NATS_OK) {
+    const int64_t have = kvStatus_TTL(status);
+    kvStatus_Destroy(status);
+    if (have != ttl_ns) {
+      std::ostringstream msg;
+      msg << "nats: key-value bucket " << bucket << " has a TTL of " << static_cast<double>(have) / 1e9
+          << " s but nats.lease_ttl is " << static_cast<double>(ttl_ns) / 1e9
+          << " s; delete the bucket (with no instance running) or set lease_ttl to its TTL";
+      return core::Status::Error(msg.str());
+    }
+  }
   return core::Status::Ok();
 }
 

@@ -7,6 +7,7 @@
 #include <prometheus/gauge.h>
 
 #include "logging.h"
+#include "lstmad/core/model_file_format.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -29,32 +30,52 @@ int64_t AckWaitNs(const config::NatsSettings& s) {
 
 }  // namespace
 
-std::string EncodeCheckpoint(uint64_t sequence, const std::vector<StreamSnapshot>& streams) {
+template <typename T>
+void Put(std::string* out, T value) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // little-endian hosts, as snapshot.cc
+  out->append(bytes, sizeof(T));
+}
+
+template <typename T>
+T Get(std::string_view bytes, size_t at) {
+  T value;
+  std::memcpy(&value, bytes.data() + at, sizeof(T));
+  return value;
+}
+
+std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
   std::string out(kCheckpointMagic);
-  char bytes[12];
-  std::memcpy(bytes, &kCheckpointVersion, 4);  // little-endian hosts, as snapshot.cc
-  std::memcpy(bytes + 4, &sequence, 8);
-  out.append(bytes, sizeof bytes);
-  out += EncodeSnapshot(streams);
+  Put<uint32_t>(&out, kCheckpointVersion);
+  Put<uint64_t>(&out, checkpoint.sequence);
+  Put<uint32_t>(&out, static_cast<uint32_t>(checkpoint.owner.size()));
+  out += checkpoint.owner;
+  Put<uint32_t>(&out, core::model_file::Crc32c(out));
+  out += EncodeSnapshot(checkpoint.streams);
   return out;
 }
 
-core::Status DecodeCheckpoint(std::string_view bytes, const std::string& source, uint64_t* sequence,
-                              std::vector<StreamSnapshot>* streams) {
-  const size_t header = kCheckpointMagic.size() + 12;
-  if (bytes.size() < header || bytes.substr(0, kCheckpointMagic.size()) != kCheckpointMagic) {
+core::Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& source) {
+  const size_t fixed = kCheckpointMagic.size() + 4 + 8 + 4;
+  if (bytes.size() < fixed || bytes.substr(0, kCheckpointMagic.size()) != kCheckpointMagic) {
     return core::Status::Error(source + ": not an lstmad partition checkpoint (no LSTMADCP magic)");
   }
-  uint32_t version = 0;
-  std::memcpy(&version, bytes.data() + kCheckpointMagic.size(), 4);
+  const auto version = Get<uint32_t>(bytes, kCheckpointMagic.size());
   if (version != kCheckpointVersion) {
     return core::Status::Error(source + ": checkpoint version " + std::to_string(version) + " is not supported");
   }
-  std::memcpy(sequence, bytes.data() + kCheckpointMagic.size() + 4, 8);
-  auto decoded = DecodeSnapshot(bytes.substr(header), source);
-  if (!decoded.ok()) return decoded.status();
-  *streams = std::move(decoded).value();
-  return core::Status::Ok();
+  const auto owner_len = Get<uint32_t>(bytes, fixed - 4);
+  if (owner_len > bytes.size() - fixed || bytes.size() - fixed - owner_len < 4 ||
+      Get<uint32_t>(bytes, fixed + owner_len) != core::model_file::Crc32c(bytes.substr(0, fixed + owner_len))) {
+    return core::Status::Error(source + ": corrupt checkpoint header");
+  }
+  Checkpoint out;
+  out.sequence = Get<uint64_t>(bytes, kCheckpointMagic.size() + 4);
+  out.owner.assign(bytes.substr(fixed, owner_len));
+  auto streams = DecodeSnapshot(bytes.substr(fixed + owner_len + 4), source);
+  if (!streams.ok()) return streams.status();
+  out.streams = std::move(streams).value();
+  return out;
 }
 
 PartitionWorker::PartitionWorker(int partition, ClusterShared* shared)
@@ -101,12 +122,12 @@ void PartitionWorker::Run() {
   while (!stop_ && !fenced_) {
     FetchAndApply();
     if (std::chrono::steady_clock::now() - last_checkpoint_ >= interval || unacked_count_ >= ack_budget) {
-      if (Checkpoint() == Commit::kFenced) fenced_ = true;
+      if (SaveCheckpoint() == Commit::kFenced) fenced_ = true;
     }
   }
   if (graceful_ && !fenced_) {
     for (int i = 0; i < kFinalCheckpointTries; ++i) {
-      const Commit c = Checkpoint();
+      const Commit c = SaveCheckpoint();
       if (c != Commit::kRetry) break;
     }
   }
@@ -131,74 +152,83 @@ core::Status PartitionWorker::TakeOver() {
     std::lock_guard lock(ingest_mu_);  // Reload and StreamsByModel look at it from other threads
     ingestor_ = std::move(ingestor);
   }
-  uint64_t sequence = 0;
-  std::vector<StreamSnapshot> streams;
-  LSTMAD_RETURN_IF_ERROR(LoadCheckpoint(&sequence, &streams));
+  Checkpoint checkpoint;
+  LSTMAD_RETURN_IF_ERROR(LoadCheckpoint(&checkpoint));
+  const uint64_t sequence = checkpoint.sequence;
   size_t restored = 0;
   {
     std::lock_guard lock(ingest_mu_);
-    restored = ingestor_->Restore(streams);
+    restored = ingestor_->Restore(checkpoint.streams);
   }
-  LSTMAD_RETURN_IF_ERROR(RecreateConsumer(sequence));
+  LSTMAD_RETURN_IF_ERROR(RecreateConsumer(sequence, true));
   applied_seq_ = saved_seq_ = sequence;
   Log(LogLevel::kInfo, "partition acquired",
       {Field("partition", partition_), Field("checkpoint_sequence", sequence),
-       Field("streams", static_cast<int64_t>(restored)), Field("redelivery_up_to", redelivery_bound_)});
+       Field("streams", static_cast<int64_t>(restored)), Field("redelivery_up_to", redelivery_bound_),
+       Field("previous_owner", checkpoint.owner)});
   return core::Status::Ok();
 }
 
-core::Status PartitionWorker::LoadCheckpoint(uint64_t* sequence, std::vector<StreamSnapshot>* streams) {
+core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
   kvStore* kv = shared_->link->state();
   kvEntry* raw = nullptr;
   natsStatus s = kvStore_Get(&raw, kv, key_.c_str());
   if (s == NATS_NOT_FOUND) {
     // First owner ever: an empty checkpoint, created only if nobody else did.
-    const std::string empty = EncodeCheckpoint(0, {});
+    checkpoint->owner = shared_->instance_id;
+    const std::string empty = EncodeCheckpoint(*checkpoint);
     s = kvStore_Create(&checkpoint_rev_, kv, key_.c_str(), empty.data(), static_cast<int>(empty.size()));
     if (s != NATS_OK) return core::Status::Error(NatsError("creating checkpoint " + key_, s));
-    *sequence = 0;
     return core::Status::Ok();
   }
   if (s != NATS_OK) return core::Status::Error(NatsError("reading checkpoint " + key_, s));
   NatsPtr<kvEntry> entry(raw);
   const std::string_view bytes(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
   const std::string source = shared_->link->names().state_bucket + "/" + key_;
-  if (core::Status d = DecodeCheckpoint(bytes, source, sequence, streams); !d.ok()) {
+  auto decoded = DecodeCheckpoint(bytes, source);
+  if (decoded.ok()) {
+    *checkpoint = std::move(decoded).value();
+  } else {
     // Refused, not fatal: the partition goes on from the consumer's ack
     // floor with empty windows (logged; lookback refills after T samples).
     Log(LogLevel::kError, "checkpoint refused; the partition's streams start empty",
-        {Field("partition", partition_), Field("error", d.message())});
-    streams->clear();
-    *sequence = 0;
+        {Field("partition", partition_), Field("error", decoded.status().message())});
+    *checkpoint = Checkpoint();
     jsConsumerInfo* ci = nullptr;
     if (js_GetConsumerInfo(&ci, shared_->link->js(), shared_->link->names().stream.c_str(),
                            shared_->link->names().Consumer(partition_).c_str(), nullptr, nullptr) == NATS_OK) {
-      *sequence = ci->AckFloor.Stream;
+      checkpoint->sequence = ci->AckFloor.Stream;
       jsConsumerInfo_Destroy(ci);
     }
   }
-  // Rewriting it moves its revision: the previous owner's next checkpoint
-  // (revision-checked) fails, so it stops before acknowledging anything.
-  const std::string rewritten = EncodeCheckpoint(*sequence, *streams);
+  // Rewriting it (as its owner now) moves its revision: the previous owner's
+  // next checkpoint (revision-checked) fails, so it stops before
+  // acknowledging anything.
+  Checkpoint fence = *checkpoint;
+  fence.owner = shared_->instance_id;
+  const std::string rewritten = EncodeCheckpoint(fence);
   s = kvStore_Update(&checkpoint_rev_, kv, key_.c_str(), rewritten.data(), static_cast<int>(rewritten.size()),
                      kvEntry_Revision(raw));
   if (s != NATS_OK) return core::Status::Error(NatsError("fencing checkpoint " + key_, s));
   return core::Status::Ok();
 }
 
-core::Status PartitionWorker::RecreateConsumer(uint64_t start_after) {
+core::Status PartitionWorker::RecreateConsumer(uint64_t start_after, bool takeover) {
   const ClusterNames& names = shared_->link->names();
   const std::string consumer = names.Consumer(partition_);
   const std::string filter = names.PartitionSubjects(partition_);
   jsCtx* js = shared_->link->js();
   jsErrCode jerr = static_cast<jsErrCode>(0);
   jsConsumerInfo* ci = nullptr;
-  redelivery_bound_ = start_after;
+  if (takeover) redelivery_bound_ = start_after;
+  if (sub_) natsSubscription_Unsubscribe(sub_.get());
+  sub_.reset();
+  consumer_seq_ = 0;
   natsStatus s = js_GetConsumerInfo(&ci, js, names.stream.c_str(), consumer.c_str(), nullptr, &jerr);
   if (s == NATS_OK) {
     // What the old consumer had sent past the checkpoint may have been
     // scored by the previous owner: counted as redelivered when applied.
-    redelivery_bound_ = std::max(start_after, ci->Delivered.Stream);
+    if (takeover) redelivery_bound_ = std::max(start_after, ci->Delivered.Stream);
     jsConsumerInfo_Destroy(ci);
     s = js_DeleteConsumer(js, names.stream.c_str(), consumer.c_str(), nullptr, &jerr);
     if (s != NATS_OK && s != NATS_NOT_FOUND) return core::Status::Error(NatsError("deleting " + consumer, s, jerr));
@@ -237,6 +267,13 @@ core::Status PartitionWorker::RecreateConsumer(uint64_t start_after) {
 }
 
 void PartitionWorker::FetchAndApply() {
+  if (!sub_) {  // a consumer restart failed: try again
+    if (core::Status s = RecreateConsumer(applied_seq_, false); !s.ok()) {
+      shared_->cluster_metrics->fetch_errors->Increment();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return;
+    }
+  }
   natsMsgList list{};
   jsErrCode jerr = static_cast<jsErrCode>(0);
   const natsStatus s = natsSubscription_Fetch(&list, sub_.get(), shared_->nats.fetch_batch, kFetchWaitMs, &jerr);
@@ -254,24 +291,46 @@ void PartitionWorker::FetchAndApply() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return;
   }
+  bool gap = false;
   {
     std::lock_guard lock(ingest_mu_);
-    for (int i = 0; i < list.Count; ++i) {
-      Apply(list.Msgs[i]);
+    for (int i = 0; i < list.Count && !gap; ++i) {
+      gap = !Apply(list.Msgs[i]);
       list.Msgs[i] = nullptr;  // Apply owns it now
     }
   }
   natsMsgList_Destroy(&list);
+  if (gap) {
+    // Start again right after the last applied sample; the rest of the
+    // batch comes again, in order.
+    shared_->cluster_metrics->consumer_restarts->Increment();
+    Log(LogLevel::kWarn, "deliveries lost in flight; restarting the partition's consumer",
+        {Field("partition", partition_), Field("after_sequence", applied_seq_)});
+    unacked_.reset();
+    unacked_count_ = 0;
+    if (core::Status restarted = RecreateConsumer(applied_seq_, false); !restarted.ok()) {
+      shared_->cluster_metrics->fetch_errors->Increment();
+      Log(LogLevel::kWarn, "restarting the consumer failed; retrying",
+          {Field("partition", partition_), Field("error", restarted.message())});
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
 }
 
-void PartitionWorker::Apply(natsMsg* msg) {
+bool PartitionWorker::Apply(natsMsg* msg) {
   NatsPtr<natsMsg> owned(msg);
   jsMsgMetaData* raw = nullptr;
   if (natsMsg_GetMetaData(&raw, msg) != NATS_OK) {
     shared_->cluster_metrics->fetch_errors->Increment();
-    return;
+    return false;  // cannot tell where it belongs: start again after the last applied one
   }
   NatsPtr<jsMsgMetaData> meta(raw);
+  // Deliveries (redeliveries too) are numbered 1, 2, 3... by the consumer; a
+  // jump means some never arrived (the server counts them as pending until
+  // ack_wait, then redelivers them after newer ones).
+  const uint64_t cseq = meta->Sequence.Consumer;
+  if (cseq > consumer_seq_ + 1) return false;
+  consumer_seq_ = cseq;
   const uint64_t seq = meta->Sequence.Stream;
   if (seq <= applied_seq_) {
     shared_->cluster_metrics->duplicates_skipped->Increment();
@@ -292,9 +351,10 @@ void PartitionWorker::Apply(natsMsg* msg) {
   }
   unacked_ = std::move(owned);  // AckAll: acknowledging the newest covers the rest
   ++unacked_count_;
+  return true;
 }
 
-PartitionWorker::Commit PartitionWorker::Checkpoint() {
+PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
   last_checkpoint_ = std::chrono::steady_clock::now();
   if (!unacked_ && applied_seq_ == saved_seq_) return Commit::kOk;
   ClusterMetrics& cm = *shared_->cluster_metrics;
@@ -305,7 +365,7 @@ PartitionWorker::Commit PartitionWorker::Checkpoint() {
     std::lock_guard lock(ingest_mu_);
     streams = ingestor_->Save();
   }
-  const std::string bytes = EncodeCheckpoint(applied_seq_, streams);
+  const std::string bytes = EncodeCheckpoint({shared_->instance_id, applied_seq_, std::move(streams)});
   if (static_cast<int64_t>(bytes.size()) > shared_->link->max_payload()) {
     cm.checkpoints_failed->Increment();
     Log(LogLevel::kError, "partition checkpoint larger than the server's max_payload; raise max_payload or "
@@ -323,7 +383,15 @@ PartitionWorker::Commit PartitionWorker::Checkpoint() {
     kvEntry* raw = nullptr;
     if (kvStore_Get(&raw, shared_->link->state(), key_.c_str()) == NATS_OK) {
       NatsPtr<kvEntry> entry(raw);
-      if (kvEntry_Revision(raw) != checkpoint_rev_) return Commit::kFenced;  // a new owner rewrote it
+      if (kvEntry_Revision(raw) != checkpoint_rev_) {
+        auto stored = DecodeCheckpoint(
+            std::string_view(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw))),
+            key_);
+        if (!stored.ok() || stored->owner != shared_->instance_id) return Commit::kFenced;  // a new owner rewrote it
+        // Our own earlier write whose reply was lost (a NATS node went away
+        // meanwhile): still ours; the next attempt writes over it.
+        checkpoint_rev_ = kvEntry_Revision(raw);
+      }
     }
     Log(LogLevel::kWarn, "partition checkpoint failed; retrying", {Field("partition", partition_), Field("error", error)});
     return Commit::kRetry;

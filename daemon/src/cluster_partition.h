@@ -42,6 +42,7 @@ namespace lstmad::daemon {
 // What every partition of one instance shares.
 struct ClusterShared {
   config::NatsSettings nats;
+  std::string instance_id;
   NatsLink* link = nullptr;
   Scorer* scorer = nullptr;
   Metrics* metrics = nullptr;
@@ -53,10 +54,15 @@ struct ClusterShared {
 };
 
 // A partition checkpoint: "LSTMADCP", u32 version (1), u64 last applied
-// stream sequence, then an EncodeSnapshot() body.
-std::string EncodeCheckpoint(uint64_t sequence, const std::vector<StreamSnapshot>& streams);
-core::Status DecodeCheckpoint(std::string_view bytes, const std::string& source, uint64_t* sequence,
-                              std::vector<StreamSnapshot>* streams);
+// stream sequence, u32 length + the writer's instance id, u32 CRC-32C of the
+// header so far, then an EncodeSnapshot() body (with its own CRC).
+struct Checkpoint {
+  std::string owner;      // the instance that wrote it
+  uint64_t sequence = 0;  // every sample of the partition up to here is in `streams`
+  std::vector<StreamSnapshot> streams;
+};
+std::string EncodeCheckpoint(const Checkpoint& checkpoint);
+core::Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& source);
 
 class PartitionWorker {
  public:
@@ -82,11 +88,16 @@ class PartitionWorker {
   enum class Commit { kOk, kRetry, kFenced };
   void Run();
   core::Status TakeOver();
-  core::Status LoadCheckpoint(uint64_t* sequence, std::vector<StreamSnapshot>* streams);
-  core::Status RecreateConsumer(uint64_t start_after);
+  core::Status LoadCheckpoint(Checkpoint* checkpoint);
+  // takeover: the old consumer's deliveries past start_after count as
+  // redelivered (the previous owner may have scored them).
+  core::Status RecreateConsumer(uint64_t start_after, bool takeover);
   void FetchAndApply();
-  void Apply(natsMsg* msg);
-  Commit Checkpoint();
+  // False when deliveries were lost on the way (a gap in the consumer
+  // sequence, e.g. a NATS node died with them in flight): nothing after the
+  // gap may be applied before them.
+  bool Apply(natsMsg* msg);
+  Commit SaveCheckpoint();
   void DropStreams();
 
   const int partition_;
@@ -101,6 +112,7 @@ class PartitionWorker {
   uint64_t saved_seq_ = 0;         // last sequence in the state bucket
   uint64_t redelivery_bound_ = 0;  // the old consumer had delivered up to here
   uint64_t checkpoint_rev_ = 0;    // revision of our last checkpoint write
+  uint64_t consumer_seq_ = 0;      // consumer sequence of the last delivery seen
   std::chrono::steady_clock::time_point last_checkpoint_;
   int64_t unacked_count_ = 0;
   std::atomic<bool> stop_{false}, graceful_{false}, exited_{false}, fenced_{false};

@@ -102,13 +102,13 @@ def streams_seen(metrics):
 
 def decode_checkpoint(data):
     """A partition checkpoint (docs/cluster.md) -> (sequence, {key: stream}),
+    the layout read here independently of lstmad's decoder;
     stream = dict(samples, firing, run, values [[f...]...], times_ns [...])."""
     import struct
-    import zlib  # noqa: F401  (the CRC-32C is checked by lstmad; here the layout is)
     assert data[:8] == b"LSTMADCP", data[:8]
-    version, seq = struct.unpack_from("<IQ", data, 8)
+    version, seq, owner_len = struct.unpack_from("<IQI", data, 8)
     assert version == 1
-    body = data[20:]
+    body = data[24 + owner_len + 4:]  # past the owner and the header's CRC
     assert body[:8] == b"LSTMADSS"
     off = 8
     _, count = struct.unpack_from("<II", body, off)
@@ -153,3 +153,30 @@ def wait_quiet(instances, name="lstmad_windows_scored_total", quiet=1.5, timeout
             return v
         time.sleep(0.1)
     raise AssertionError(f"{name} still changing after {timeout}s")
+
+
+def read_checkpoints(client, partitions, bucket="LSTMAD_state"):
+    """{stream key: stream} over every partition's checkpoint."""
+    streams = {}
+    for p in range(partitions):
+        data = client.kv_get(bucket, f"snap.{p}")
+        if data is not None:
+            streams.update(decode_checkpoint(data)[1])
+    return streams
+
+
+def wait_checkpoints(port, partitions, samples, streams_expected, timeout=30):
+    """Checkpoints trail scoring by up to a checkpoint interval (more while a
+    NATS node is down and the state bucket elects a leader): waits until every
+    stream's checkpoint has `samples` samples or the time is up; returns the
+    last read."""
+    from nats_harness import NatsClient
+    deadline = time.time() + timeout
+    with NatsClient(port) as client:
+        while True:
+            streams = read_checkpoints(client, partitions)
+            if len(streams) == streams_expected and all(s["samples"] == samples for s in streams.values()):
+                return streams
+            if time.time() > deadline or any(s["samples"] > samples for s in streams.values()):
+                return streams
+            time.sleep(0.2)

@@ -4,12 +4,13 @@ over the instances by partition: every stream is scored by exactly one
 instance, and the windows scored across instances are exactly the expected
 count (each sample scored once, no redeliveries)."""
 import os
+import subprocess
 import time
 
-from cluster_support import (publish_rounds, scrape_all, start_instances, streams_seen, stream_key, wait_balanced,
+from cluster_support import (cluster_config, publish_rounds, scrape_all, start_instances, streams_seen, stream_key, wait_balanced,
                              wait_scored, scored)
 from daemon_harness import total, train_pump_model
-from lstmad_cli import Checks, tempdir
+from lstmad_cli import BIN, Checks, tempdir
 from nats_harness import NatsClient, NatsCluster
 
 LOOKBACK = 5
@@ -68,6 +69,12 @@ def main():
             ms = scrape_all(instances[:2])
             redelivered = sum(total(m, "lstmad_cluster_redelivered_samples_total") for m in ms)
             checks.check("a graceful handover redelivers nothing", redelivered == 0, str(redelivered))
+            # The lease bucket exists with a 3 s TTL: another lease_ttl is refused at start-up.
+            cfg = cluster_config(os.path.join(d, "other-ttl.yaml"), model, nats, "other", PARTITIONS,
+                                 lease_ttl="4s")
+            proc = subprocess.run([BIN, "serve", "--config", cfg], capture_output=True, text=True, timeout=60)
+            checks.check("an instance with another lease_ttl than the bucket's TTL refuses to start",
+                         proc.returncode == 2 and "LSTMAD_leases has a TTL of 3 s but nats.lease_ttl is 4 s" in proc.stderr, proc.stderr.strip()[-300:])
         finally:
             for inst in instances:
                 inst.stop()

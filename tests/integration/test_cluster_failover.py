@@ -12,8 +12,8 @@ import signal
 import threading
 import time
 
-from cluster_support import (T0_NS, cluster_config, decode_checkpoint, iso_ns, owned, publish_rounds, scrape_all,
-                             stream_key, wait_balanced, wait_quiet, wait_scored)
+from cluster_support import (T0_NS, cluster_config, iso_ns, owned, publish_rounds, scrape_all,
+                             stream_key, wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
 from daemon_harness import Daemon, pump_values, total, train_pump_model
 from lstmad_cli import Checks, tempdir
 from nats_harness import NatsClient, NatsCluster
@@ -90,7 +90,14 @@ def main():
             budget = LEASE_TTL + LEASE_TTL / 3 + 3.0  # lease expiry + one coordinator round + slack for a loaded host
             checks.check(f"its partitions moved to the survivors within {budget:.1f}s", moved is not None and moved <= budget,
                          f"{moved}s" if moved is not None else "never")
-            firing = [total(m, "lstmad_stream_anomalous", stream=ALERT) for m in scrape_all(survivors)]
+            # The lease is taken first, then the partition's thread restores its
+            # checkpoint: give the restore a moment (bounded).
+            deadline = time.time() + 5
+            while True:
+                firing = [total(m, "lstmad_stream_anomalous", stream=ALERT) for m in scrape_all(survivors)]
+                if sorted(firing) == [0, 1] or time.time() > deadline:
+                    break
+                time.sleep(0.05)
             checks.check("the alert is firing at its new owner right after the takeover", sorted(firing) == [0, 1],
                          str(firing))
             published.wait(timeout=60)
@@ -110,7 +117,6 @@ def main():
             after = wait_quiet(survivors)
             checks.check("then every further sample scores one window", after - before == STREAMS * PHASE3,
                          f"{after - before}")
-            time.sleep(1.0)  # one more checkpoint (every 0.5 s) covers everything
 
             ms = scrape_all(survivors)
             redelivered = sum(total(m, "lstmad_cluster_redelivered_samples_total") for m in ms)
@@ -119,12 +125,7 @@ def main():
 
             # What the checkpoints say: each stream saw every sample once, in order.
             n_total = PHASE1 + PHASE2 + PHASE3
-            streams = {}
-            with NatsClient(nats.client_ports[0]) as client:
-                for p in range(PARTITIONS):
-                    data = client.kv_get("LSTMAD_state", f"snap.{p}")
-                    if data is not None:
-                        streams.update(decode_checkpoint(data)[1])
+            streams = wait_checkpoints(nats.client_ports[0], PARTITIONS, n_total, STREAMS)
             checks.check("the checkpoints hold every stream", len(streams) == STREAMS, str(len(streams)))
             wrong_count = [k for k, s in streams.items() if s["samples"] != n_total]
             checks.check(f"every stream applied exactly {n_total} samples (none lost, none twice)", not wrong_count,

@@ -7,8 +7,8 @@ import json
 import threading
 import time
 
-from cluster_support import (decode_checkpoint, publish_rounds, scrape_all, start_instances, wait_balanced,
-                             wait_quiet, wait_scored)
+from cluster_support import (publish_rounds, scrape_all, start_instances, wait_balanced,
+                             wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
 from daemon_harness import total, train_pump_model
 from lstmad_cli import Checks, tempdir
 from nats_harness import NatsClient, NatsCluster
@@ -63,8 +63,13 @@ def main():
                          expected <= sum(per) <= expected + redelivered,
                          f"{per} sum {sum(per)} expected {expected} redelivered {redelivered}")
             checks.check("scoring went on after the node stopped", sum(per) > before)
-            owned_now = [total(m, "lstmad_cluster_owned_partitions") for m in ms]
-            checks.check("every partition still has an owner", sum(owned_now) == PARTITIONS, str(owned_now))
+            try:
+                owned_now = wait_balanced(instances, PARTITIONS, timeout=30)
+            except AssertionError as e:
+                owned_now = str(e)
+            changes = {c: sum(total(m, "lstmad_cluster_lease_changes_total", change=c) for m in scrape_all(instances))
+                       for c in ("acquired", "released", "lost")}
+            checks.check("every partition has one owner, balanced", isinstance(owned_now, list), f"{owned_now} {changes}")
             deadline = time.time() + 20
             while time.time() < deadline:
                 connected = [total(m, "lstmad_cluster_nats_connected") for m in scrape_all(instances)]
@@ -72,18 +77,21 @@ def main():
                     break
                 time.sleep(0.2)
             checks.check("every instance is connected to NATS", connected == [1, 1, 1], str(connected))
-            time.sleep(1.0)  # a last checkpoint
-            streams = {}
-            with NatsClient(nats.client_ports[publish_node]) as client:
-                for p in range(PARTITIONS):
-                    data = client.kv_get("LSTMAD_state", f"snap.{p}")
-                    if data is not None:
-                        streams.update(decode_checkpoint(data)[1])
+            streams = wait_checkpoints(nats.client_ports[publish_node], PARTITIONS, PHASE1 + PHASE2, STREAMS)
             wrong = [k for k, s in streams.items() if s["samples"] != PHASE1 + PHASE2]
             checks.check("every stream applied every sample exactly once",
-                         len(streams) == STREAMS and not wrong, f"{len(streams)} streams, {len(wrong)} wrong")
+                         len(streams) == STREAMS and not wrong,
+                         f"{len(streams)} streams, {len(wrong)} wrong, e.g. "
+                         f"{[(k, streams[k]['samples']) for k in wrong[:3]]}")
+            if wrong:
+                for i, x in enumerate(instances):
+                    for l in x.logs():
+                        if "partition" in l or "checkpoint" in l or "lost" in l:
+                            print(f"[i{i}] {l}")
             fetch_errors = sum(total(m, "lstmad_cluster_fetch_errors_total") for m in ms)
-            print(f"fetch errors during the outage: {fetch_errors}, redelivered: {redelivered}")
+            restarts = sum(total(m, "lstmad_cluster_consumer_restarts_total") for m in ms)
+            print(f"during the outage: fetch errors {fetch_errors}, consumer restarts {restarts}, "
+                  f"redelivered {redelivered}, lease changes {changes}")
         finally:
             for inst in instances:
                 inst.stop()
