@@ -159,16 +159,15 @@ void Cluster::Renew() {
     metrics_->nats_errors->Increment();
     // Lost for sure when someone else's revision is there; when NATS is
     // just unreachable, kept until the lease would have expired anyway.
-    kvEntry* raw = nullptr;
-    s = kvStore_Get(&raw, link_->leases(), key.c_str());
+    std::string owner;
+    uint64_t revision = 0;
+    s = link_->ReadKey(link_->names().leases_bucket, key, &owner, &revision);
     bool ours = std::chrono::steady_clock::now() - lease.renewed < ttl;
     if (s == NATS_OK) {
-      NatsPtr<kvEntry> entry(raw);
-      const std::string_view owner(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
       // Our id there with another revision: our own renewal whose reply was
       // lost. Only the owner writes its id, so the lease is still ours.
       ours = owner == instance_id_;
-      if (ours) lease.revision = kvEntry_Revision(raw);
+      if (ours) lease.revision = revision;
     } else if (s == NATS_NOT_FOUND) {
       ours = false;
     }
@@ -191,19 +190,18 @@ void Cluster::Claim(int target) {
       if (owned_.count(p) > 0) continue;
     }
     const std::string key = PartitionKey(p);
-    kvEntry* raw = nullptr;
-    natsStatus s = kvStore_Get(&raw, link_->leases(), key.c_str());
+    std::string owner;
+    uint64_t current = 0;
+    natsStatus s = link_->ReadKey(link_->names().leases_bucket, key, &owner, &current);
     uint64_t rev = 0;
     if (s == NATS_NOT_FOUND) {
       s = kvStore_Create(&rev, link_->leases(), key.c_str(), instance_id_.data(),
                          static_cast<int>(instance_id_.size()));
     } else if (s == NATS_OK) {
-      NatsPtr<kvEntry> entry(raw);
-      const std::string_view owner(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
       // Taken by a live instance, unless it is our own claim whose reply was
       // lost; then it is taken over again under a new revision.
       if (!owner.empty() && owner != instance_id_) continue;
-      s = kvStore_UpdateString(&rev, link_->leases(), key.c_str(), instance_id_.c_str(), kvEntry_Revision(raw));
+      s = kvStore_UpdateString(&rev, link_->leases(), key.c_str(), instance_id_.c_str(), current);
     }
     if (s != NATS_OK) continue;  // another instance was faster, or NATS is away: next round
     Lease lease;

@@ -105,6 +105,21 @@ NatsLink::~NatsLink() {
   if (conn_) natsConnection_Close(conn_.get());
 }
 
+natsStatus NatsLink::ReadKey(const std::string& bucket, const std::string& key, std::string* value,
+                             uint64_t* revision) const {
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetLastMsg(&raw, js_.get(), ("KV_" + bucket).c_str(), ("$KV." + bucket + "." + key).c_str(),
+                                     nullptr, &jerr);
+  if (s != NATS_OK) return s;
+  NatsPtr<natsMsg> msg(raw);
+  const char* op = nullptr;
+  if (natsMsgHeader_Get(raw, "KV-Operation", &op) == NATS_OK && op != nullptr) return NATS_NOT_FOUND;  // DEL, PURGE
+  value->assign(natsMsg_GetData(raw), static_cast<size_t>(natsMsg_GetDataLength(raw)));
+  *revision = natsMsg_GetSequence(raw);
+  return NATS_OK;
+}
+
 core::Status NatsLink::EnsureStream(const config::NatsSettings& settings) {
   jsStreamInfo* info = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);

@@ -64,6 +64,12 @@ class NatsLink {
   kvStore* state() const { return state_.get(); }
   const ClusterNames& names() const { return names_; }
   bool connected() const { return natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED; }
+  // A KV key's latest value and revision, read through the bucket stream's
+  // leader: kvStore_Get may be answered by a lagging replica (the buckets
+  // allow direct gets), and lease and fencing decisions need the truth.
+  // NATS_NOT_FOUND when the key is absent, deleted or purged.
+  natsStatus ReadKey(const std::string& bucket, const std::string& key, std::string* value,
+                     uint64_t* revision) const;
   // The server's max_payload: a checkpoint must fit in one message.
   int64_t max_payload() const { return natsConnection_GetMaxPayload(conn_.get()); }
 

@@ -160,7 +160,18 @@ core::Status PartitionWorker::TakeOver() {
     std::lock_guard lock(ingest_mu_);
     restored = ingestor_->Restore(checkpoint.streams);
   }
-  LSTMAD_RETURN_IF_ERROR(RecreateConsumer(sequence, true));
+  // The checkpoint is fenced and restored: from here on the partition is
+  // ours, so a consumer that cannot be created yet (JetStream electing a
+  // leader after a node loss) is retried rather than handed back.
+  core::Status consumer = RecreateConsumer(sequence, true);
+  while (!consumer.ok() && !stop_) {
+    shared_->cluster_metrics->nats_errors->Increment();
+    Log(LogLevel::kWarn, "creating the partition's consumer failed; retrying",
+        {Field("partition", partition_), Field("error", consumer.message())});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    consumer = RecreateConsumer(sequence, true);
+  }
+  LSTMAD_RETURN_IF_ERROR(consumer);
   applied_seq_ = saved_seq_ = sequence;
   Log(LogLevel::kInfo, "partition acquired",
       {Field("partition", partition_), Field("checkpoint_sequence", sequence),
@@ -171,8 +182,9 @@ core::Status PartitionWorker::TakeOver() {
 
 core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
   kvStore* kv = shared_->link->state();
-  kvEntry* raw = nullptr;
-  natsStatus s = kvStore_Get(&raw, kv, key_.c_str());
+  std::string stored;
+  uint64_t revision = 0;
+  natsStatus s = shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &stored, &revision);
   if (s == NATS_NOT_FOUND) {
     // First owner ever: an empty checkpoint, created only if nobody else did.
     checkpoint->owner = shared_->instance_id;
@@ -182,8 +194,7 @@ core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
     return core::Status::Ok();
   }
   if (s != NATS_OK) return core::Status::Error(NatsError("reading checkpoint " + key_, s));
-  NatsPtr<kvEntry> entry(raw);
-  const std::string_view bytes(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
+  const std::string_view bytes(stored);
   const std::string source = shared_->link->names().state_bucket + "/" + key_;
   auto decoded = DecodeCheckpoint(bytes, source);
   if (decoded.ok()) {
@@ -208,7 +219,7 @@ core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
   fence.owner = shared_->instance_id;
   const std::string rewritten = EncodeCheckpoint(fence);
   s = kvStore_Update(&checkpoint_rev_, kv, key_.c_str(), rewritten.data(), static_cast<int>(rewritten.size()),
-                     kvEntry_Revision(raw));
+                     revision);
   if (s != NATS_OK) return core::Status::Error(NatsError("fencing checkpoint " + key_, s));
   return core::Status::Ok();
 }
@@ -220,7 +231,7 @@ core::Status PartitionWorker::RecreateConsumer(uint64_t start_after, bool takeov
   jsCtx* js = shared_->link->js();
   jsErrCode jerr = static_cast<jsErrCode>(0);
   jsConsumerInfo* ci = nullptr;
-  if (takeover) redelivery_bound_ = start_after;
+  if (takeover) redelivery_bound_ = std::max(redelivery_bound_, start_after);
   if (sub_) natsSubscription_Unsubscribe(sub_.get());
   sub_.reset();
   consumer_seq_ = 0;
@@ -228,7 +239,7 @@ core::Status PartitionWorker::RecreateConsumer(uint64_t start_after, bool takeov
   if (s == NATS_OK) {
     // What the old consumer had sent past the checkpoint may have been
     // scored by the previous owner: counted as redelivered when applied.
-    if (takeover) redelivery_bound_ = std::max(start_after, ci->Delivered.Stream);
+    if (takeover) redelivery_bound_ = std::max(redelivery_bound_, ci->Delivered.Stream);
     jsConsumerInfo_Destroy(ci);
     s = js_DeleteConsumer(js, names.stream.c_str(), consumer.c_str(), nullptr, &jerr);
     if (s != NATS_OK && s != NATS_NOT_FOUND) return core::Status::Error(NatsError("deleting " + consumer, s, jerr));
@@ -380,18 +391,15 @@ PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
   if (s != NATS_OK) {
     cm.checkpoints_failed->Increment();
     const std::string error = NatsError("checkpoint " + key_, s);
-    kvEntry* raw = nullptr;
-    if (kvStore_Get(&raw, shared_->link->state(), key_.c_str()) == NATS_OK) {
-      NatsPtr<kvEntry> entry(raw);
-      if (kvEntry_Revision(raw) != checkpoint_rev_) {
-        auto stored = DecodeCheckpoint(
-            std::string_view(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw))),
-            key_);
-        if (!stored.ok() || stored->owner != shared_->instance_id) return Commit::kFenced;  // a new owner rewrote it
-        // Our own earlier write whose reply was lost (a NATS node went away
-        // meanwhile): still ours; the next attempt writes over it.
-        checkpoint_rev_ = kvEntry_Revision(raw);
-      }
+    std::string bytes_now;
+    uint64_t revision = 0;
+    if (shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &bytes_now, &revision) == NATS_OK &&
+        revision != checkpoint_rev_) {
+      auto stored = DecodeCheckpoint(bytes_now, key_);
+      if (!stored.ok() || stored->owner != shared_->instance_id) return Commit::kFenced;  // a new owner rewrote it
+      // Our own earlier write whose reply was lost (a NATS node went away
+      // meanwhile): still ours; the next attempt writes over it.
+      checkpoint_rev_ = revision;
     }
     Log(LogLevel::kWarn, "partition checkpoint failed; retrying", {Field("partition", partition_), Field("error", error)});
     return Commit::kRetry;

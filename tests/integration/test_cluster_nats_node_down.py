@@ -4,6 +4,7 @@ go on: every published sample is applied exactly once to its stream (the
 checkpoints say so), every window is scored (at most the counted
 redeliveries twice), and every instance is connected again at the end."""
 import json
+import os
 import threading
 import time
 
@@ -92,6 +93,11 @@ def main():
             restarts = sum(total(m, "lstmad_cluster_consumer_restarts_total") for m in ms)
             print(f"during the outage: fetch errors {fetch_errors}, consumer restarts {restarts}, "
                   f"redelivered {redelivered}, lease changes {changes}")
+            if os.environ.get("LSTMAD_TEST_VERBOSE"):
+                for i, x in enumerate(instances):
+                    for entry in x.logs():
+                        if "lease" in entry or "partition" in entry or "heartbeat" in entry:
+                            print(f"[i{i}] {entry}")
         finally:
             for inst in instances:
                 inst.stop()
