@@ -144,7 +144,7 @@ void Cluster::Reap() {
 
 void Cluster::Renew() {
   const auto ttl = std::chrono::duration<double>(shared_.nats.lease_ttl_s);
-  std::vector<int> lost;
+  std::vector<std::pair<int, std::string>> lost;  // partition, why
   // Only this (the coordinator) thread changes owned_, so it reads it and
   // calls NATS without the lock; Reload on the io thread never waits on NATS.
   for (auto& [p, lease] : owned_) {
@@ -163,18 +163,21 @@ void Cluster::Renew() {
     uint64_t revision = 0;
     s = link_->ReadKey(link_->names().leases_bucket, key, &owner, &revision);
     bool ours = std::chrono::steady_clock::now() - lease.renewed < ttl;
+    std::string why = "no renewal for lease_ttl (" + NatsError("reading the lease", s) + ")";
     if (s == NATS_OK) {
+      why = "now held by " + (owner.empty() ? std::string("nobody (freed)") : owner);
       // Our id there with another revision: our own renewal whose reply was
       // lost. Only the owner writes its id, so the lease is still ours.
       ours = owner == instance_id_;
       if (ours) lease.revision = revision;
     } else if (s == NATS_NOT_FOUND) {
       ours = false;
+      why = "expired";
     }
-    if (!ours) lost.push_back(p);
+    if (!ours) lost.emplace_back(p, why);
   }
-  for (int p : lost) {
-    Log(LogLevel::kWarn, "partition lease lost; dropping the partition", {Field("partition", p)});
+  for (const auto& [p, why] : lost) {
+    Log(LogLevel::kWarn, "partition lease lost; dropping the partition", {Field("partition", p), Field("reason", why)});
     owned_.at(p).worker->Stop(false);
     std::lock_guard lock(leases_mu_);
     owned_.erase(p);

@@ -48,6 +48,7 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
   std::string out(kCheckpointMagic);
   Put<uint32_t>(&out, kCheckpointVersion);
   Put<uint64_t>(&out, checkpoint.sequence);
+  Put<uint64_t>(&out, checkpoint.delivered);
   Put<uint32_t>(&out, static_cast<uint32_t>(checkpoint.owner.size()));
   out += checkpoint.owner;
   Put<uint32_t>(&out, core::model_file::Crc32c(out));
@@ -56,7 +57,7 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
 }
 
 core::Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& source) {
-  const size_t fixed = kCheckpointMagic.size() + 4 + 8 + 4;
+  const size_t fixed = kCheckpointMagic.size() + 4 + 8 + 8 + 4;
   if (bytes.size() < fixed || bytes.substr(0, kCheckpointMagic.size()) != kCheckpointMagic) {
     return core::Status::Error(source + ": not an lstmad partition checkpoint (no LSTMADCP magic)");
   }
@@ -71,6 +72,7 @@ core::Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::str
   }
   Checkpoint out;
   out.sequence = Get<uint64_t>(bytes, kCheckpointMagic.size() + 4);
+  out.delivered = Get<uint64_t>(bytes, kCheckpointMagic.size() + 12);
   out.owner.assign(bytes.substr(fixed, owner_len));
   auto streams = DecodeSnapshot(bytes.substr(fixed + owner_len + 4), source);
   if (!streams.ok()) return streams.status();
@@ -101,8 +103,9 @@ void PartitionWorker::Reload(const config::Settings& settings, std::shared_ptr<c
 
 std::map<std::string, size_t> PartitionWorker::StreamsByModel() {
   std::map<std::string, size_t> out;
-  std::lock_guard lock(ingest_mu_);
+  std::lock_guard lock(ingest_mu_);  // no new windows of this partition meanwhile
   if (!ingestor_) return out;
+  shared_->scorer->Drain();  // Save() reads alert states the scoring workers own
   for (const StreamSnapshot& s : ingestor_->Save()) ++out[s.model];
   return out;
 }
@@ -217,6 +220,16 @@ core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
   // acknowledging anything.
   Checkpoint fence = *checkpoint;
   fence.owner = shared_->instance_id;
+  // Before the old consumer goes: how far it delivered, kept in the fence
+  // so that whoever ends up owning the partition counts the redeliveries.
+  jsConsumerInfo* ci = nullptr;
+  if (js_GetConsumerInfo(&ci, shared_->link->js(), shared_->link->names().stream.c_str(),
+                         shared_->link->names().Consumer(partition_).c_str(), nullptr, nullptr) == NATS_OK) {
+    fence.delivered = std::max(fence.delivered, ci->Delivered.Stream);
+    jsConsumerInfo_Destroy(ci);
+  }
+  checkpoint->delivered = fence.delivered;
+  redelivery_bound_ = std::max(fence.delivered, fence.sequence);
   const std::string rewritten = EncodeCheckpoint(fence);
   s = kvStore_Update(&checkpoint_rev_, kv, key_.c_str(), rewritten.data(), static_cast<int>(rewritten.size()),
                      revision);
@@ -376,7 +389,8 @@ PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
     std::lock_guard lock(ingest_mu_);
     streams = ingestor_->Save();
   }
-  const std::string bytes = EncodeCheckpoint({shared_->instance_id, applied_seq_, std::move(streams)});
+  const std::string bytes =
+      EncodeCheckpoint({shared_->instance_id, applied_seq_, redelivery_bound_, std::move(streams)});
   if (static_cast<int64_t>(bytes.size()) > shared_->link->max_payload()) {
     cm.checkpoints_failed->Increment();
     Log(LogLevel::kError, "partition checkpoint larger than the server's max_payload; raise max_payload or "
@@ -421,6 +435,7 @@ void PartitionWorker::DropStreams() {
   {
     std::lock_guard lock(ingest_mu_);
     if (!ingestor_) return;
+    shared_->scorer->Drain();  // Save() reads alert states the scoring workers own
     streams = ingestor_->Save();
     ingestor_.reset();
   }

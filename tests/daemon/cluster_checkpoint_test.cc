@@ -15,7 +15,7 @@ Checkpoint OneFiringStream() {
     s.Append(&v, 100 + i);
   }
   s.alert.Restore(true, 1);
-  return {"node-1", 0x1234567890ull, {s.Save("pump")}};
+  return {"node-1", 0x1234567890ull, 0x1234567999ull, {s.Save("pump")}};
 }
 
 TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
@@ -23,6 +23,7 @@ TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   EXPECT_EQ(decoded->owner, "node-1");
   EXPECT_EQ(decoded->sequence, 0x1234567890ull);
+  EXPECT_EQ(decoded->delivered, 0x1234567999ull);
   ASSERT_EQ(decoded->streams.size(), 1u);
   const StreamSnapshot& s = decoded->streams[0];
   EXPECT_EQ(s.key, "pump,site=a");

@@ -106,9 +106,9 @@ def decode_checkpoint(data):
     stream = dict(samples, firing, run, values [[f...]...], times_ns [...])."""
     import struct
     assert data[:8] == b"LSTMADCP", data[:8]
-    version, seq, owner_len = struct.unpack_from("<IQI", data, 8)
+    version, seq, _delivered, owner_len = struct.unpack_from("<IQQI", data, 8)
     assert version == 1
-    body = data[24 + owner_len + 4:]  # past the owner and the header's CRC
+    body = data[32 + owner_len + 4:]  # past the owner and the header's CRC
     assert body[:8] == b"LSTMADSS"
     off = 8
     _, count = struct.unpack_from("<II", body, off)
