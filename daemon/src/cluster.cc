@@ -235,7 +235,8 @@ void Cluster::Release(int partition, bool graceful) {
     metrics_->nats_errors->Increment();
   }
   metrics_->leases_released->Increment();
-  Log(LogLevel::kInfo, "partition released", {Field("partition", partition), Field("handover", graceful ? "checkpointed" : "failed")});
+  Log(LogLevel::kInfo, "partition released",
+      {Field("partition", partition), Field("handover", graceful ? "checkpointed" : "failed")});
 }
 
 void Cluster::Stop() {

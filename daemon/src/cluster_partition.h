@@ -30,12 +30,12 @@
 #include <thread>
 #include <vector>
 
+#include "cluster_checkpoint.h"
 #include "cluster_metrics.h"
 #include "cluster_nats.h"
 #include "ingestor.h"
 #include "model_runtime.h"
 #include "scorer.h"
-#include "snapshot.h"
 
 namespace lstmad::daemon {
 
@@ -52,22 +52,6 @@ struct ClusterShared {
   config::Settings settings;
   std::shared_ptr<const ModelSet> models;
 };
-
-// A partition checkpoint: "LSTMADCP", u32 version (1), u64 last applied
-// stream sequence, u64 delivered bound, u32 length + the writer's instance
-// id, u32 CRC-32C of the header so far, then an EncodeSnapshot() body (with
-// its own CRC).
-struct Checkpoint {
-  std::string owner;      // the instance that wrote it
-  uint64_t sequence = 0;  // every sample of the partition up to here is in `streams`
-  // Owners' consumers may have delivered (and their windows been scored) up
-  // to here: samples re-applied up to it count as redelivered. Carried from
-  // owner to owner, so a takeover that failed half-way loses no count.
-  uint64_t delivered = 0;
-  std::vector<StreamSnapshot> streams;
-};
-std::string EncodeCheckpoint(const Checkpoint& checkpoint);
-core::Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& source);
 
 class PartitionWorker {
  public:

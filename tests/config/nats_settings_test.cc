@@ -97,7 +97,8 @@ TEST_F(NatsSettingsTest, ErrorsNameTheKeyAndLine) {
             "lstmad.yaml:3: nats.stream: expected [A-Za-z0-9_-]+, got \"a.b\"");
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], subject_prefix: \"a.*\" }\n"),
             "lstmad.yaml:3: nats.subject_prefix: expected dot-separated tokens of [A-Za-z0-9_-], got \"a.*\"");
-  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], partitions: 0 }\n").rfind("lstmad.yaml:3: nats.partitions: ", 0), 0u);
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], partitions: 0 }\n").rfind("lstmad.yaml:3: nats.partitions: ", 0),
+            0u);
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], lease_ttl: 2s, checkpoint_interval: 1500ms }\n"),
             "lstmad.yaml:3: nats: checkpoint_interval must be at most half of lease_ttl");
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], fetch_batch: 10, max_ack_pending: 5 }\n"),

@@ -2,7 +2,7 @@
 // sequence and the streams; refusal of foreign or damaged bytes.
 #include <gtest/gtest.h>
 
-#include "cluster_partition.h"
+#include "cluster_checkpoint.h"
 #include "stream_state.h"
 
 namespace lstmad::daemon {
