@@ -21,6 +21,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "nats_settings.h"
 #include "yaml_reader.h"
 
 namespace lstmad::config {
@@ -60,6 +61,11 @@ bool IsValidName(std::string_view name) {
   return true;
 }
 
+}  // namespace
+
+// Shared with nats_settings.cc.
+namespace detail {
+
 std::string Resolve(const std::string& path, const std::string& base_dir) {
   std::filesystem::path p(path);
   if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
@@ -90,6 +96,13 @@ Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s,
   *out = value * scale;
   return Status::Ok();
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::ReadDuration;
+using detail::Resolve;
 
 // "10.0.0.0/8", "192.168.1.7" (a /32), "::1/128".
 Status CheckCidr(const Reader& r, const Field& f, const std::string& cidr) {
@@ -457,7 +470,7 @@ Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
 
 Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir, Settings* out) {
   static constexpr std::string_view kKeys[] = {"ingest", "metrics", "models", "limits",
-                                               "scoring", "events",  "alertmanager", "state", "log"};
+                                               "scoring", "events",  "alertmanager", "state", "log", "nats"};
   bool has_models = false;
   const Status parsed = r.ForEachField(root, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "ingest") return ParseIngest(r, v, base_dir, &out->ingest);
@@ -468,6 +481,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "log") return ParseLog(r, v, &out->log);
     if (key == "alertmanager") return ParseAlertmanager(r, v, &out->alertmanager);
     if (key == "state") return ParseState(r, v, base_dir, &out->state);
+    if (key == "nats") return detail::ParseNats(r, v, base_dir, &out->nats.emplace());
     has_models = true;
     return ParseModels(r, v, base_dir, &out->models);
   });

@@ -95,6 +95,11 @@ void AlertmanagerClient::Notify(const AlertEvent& event) {
   wake_.notify_all();
 }
 
+void AlertmanagerClient::Forget(const std::string& model, const std::string& stream) {
+  std::lock_guard lock(mutex_);
+  firing_.erase(model + "\n" + stream);
+}
+
 std::string AlertmanagerClient::Authorization() const {
   if (!settings_.bearer_token.empty()) return "Bearer " + settings_.bearer_token;
   if (!settings_.username.empty()) return "Basic " + Base64(settings_.username + ":" + settings_.password);

@@ -32,6 +32,9 @@ class AlertmanagerClient {
   AlertmanagerClient& operator=(const AlertmanagerClient&) = delete;
 
   void Notify(const AlertEvent& event);  // never blocks on the network
+  // Cluster mode: the stream moved to another instance, which now owns its
+  // alert; this one stops re-sending it.
+  void Forget(const std::string& model, const std::string& stream);
   void Reconfigure(const config::AlertmanagerSettings& settings);
   // Sends what is queued now (bounded by the timeout); used on shutdown.
   void Flush(std::chrono::milliseconds budget);

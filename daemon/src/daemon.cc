@@ -10,6 +10,7 @@
 #include <prometheus/gauge.h>
 
 #include "alertmanager_client.h"
+#include "cluster.h"
 #include "http_server.h"
 #include "ingest_server.h"
 #include "ingestor.h"
@@ -48,6 +49,7 @@ struct Daemon::Impl {
   std::unique_ptr<Retrainer> retrainer;              // likewise: the scorer reports to it
   std::unique_ptr<Scorer> scorer;
   std::unique_ptr<Ingestor> ingestor;
+  std::unique_ptr<Cluster> cluster;  // cluster mode (nats:) only; stopped before the scorer
   asio::io_context io{1};
   std::unique_ptr<IngestServer> server;
   std::unique_ptr<HttpServer> http;
@@ -100,6 +102,12 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->scorer->SetObserver(impl->retrainer.get());
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->RestoreSnapshot();
+  if (impl->settings.nats) {
+    auto cluster = Cluster::Create(impl->settings, impl->models, impl->scorer.get(), &impl->metrics,
+                                   impl->alertmanager.get());
+    if (!cluster.ok()) return cluster.status();
+    impl->cluster = std::move(cluster).value();
+  }
   impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
                                                 impl->settings.limits, impl->settings.ingest);
   Metrics* metrics = &impl->metrics;
@@ -129,6 +137,7 @@ int Daemon::Run() {
       {Field("version", LSTMAD_VERSION), Field("ingest", d.settings.ingest.listen.host + ":" + std::to_string(d.server->port())),
        Field("metrics", metrics_at.host + ":" + std::to_string(d.http->port())),
        Field("models", names), Field("config", d.settings.source)});
+  if (d.cluster) d.cluster->Start();
   d.WaitForSignal();
   d.watchdog_interval = systemd::WatchdogInterval();
   d.KickWatchdog();
@@ -196,6 +205,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
     Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
   }
   ingestor->Reload(*next, *next_models);
+  if (cluster) cluster->Reload(*next, *next_models);
   scorer->SetEventLog(next_events);
   alertmanager->Reconfigure(next->alertmanager);
   server->set_limits(next->limits);
@@ -246,6 +256,7 @@ void Daemon::Impl::Stop(int signal) {
   // Every line already read has been handed to the scorer; score them all.
   server->StopAccepting();
   server->CloseAll();
+  if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();
   snapshot_timer.cancel();
   SaveSnapshot("shutdown");

@@ -150,6 +150,25 @@ struct AlertmanagerSettings {
   bool enabled() const { return !urls.empty(); }
 };
 
+// Cluster mode (docs/cluster.md): several instances share the partitions of
+// a NATS JetStream stream. Absent: single-node mode, TCP only, no NATS.
+struct NatsSettings {
+  std::vector<std::string> servers;   // nats.servers: ["nats://host:4222", ...]; required
+  std::string credentials;            // nats.credentials: .creds file (user JWT + NKey seed); empty: none
+  std::string tls_ca, tls_cert, tls_key;  // nats.tls: { ca, cert, key }; PEM files; absent: no TLS
+  std::string stream = "LSTMAD";      // nats.stream: JetStream stream (created if missing); prefixes the KV buckets
+  std::string subject_prefix = "lstmad";   // nats.subject_prefix: producers publish to PREFIX.in.<measurement>.<token>
+  std::string consumer_prefix = "lstmad";  // nats.consumer_prefix: partition n's durable consumer is PREFIX_p<n>
+  int partitions = 8;                 // nats.partitions: P of the server's partition(P,1,2) mapping (1..1024)
+  int replicas = 1;                   // nats.replicas: of the stream and the KV buckets (1..5)
+  double max_age_s = 86400;           // nats.max_age: how long the stream keeps samples (0: no limit)
+  double lease_ttl_s = 10;            // nats.lease_ttl: a dead instance's partitions move after about this
+  double checkpoint_interval_s = 1;   // nats.checkpoint_interval: per partition, state saved then samples acked
+  int fetch_batch = 256;              // nats.fetch_batch: messages per pull request
+  int max_ack_pending = 20000;        // nats.max_ack_pending: unacknowledged samples per partition at most
+  std::string instance_id;            // nats.instance_id: [A-Za-z0-9_-]+; empty: hostname-pid
+};
+
 enum class LogFormat { kText, kJson };
 
 struct LogSettings {
@@ -167,6 +186,7 @@ struct Settings {
   AlertmanagerSettings alertmanager;
   StateSettings state;
   LogSettings log;
+  std::optional<NatsSettings> nats;  // nats: cluster mode when present
   std::string source;  // the file it came from
 };
 

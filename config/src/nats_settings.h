@@ -1,0 +1,20 @@
+// The `nats:` section (cluster mode) of lstmad.yaml, and the helpers of
+// settings.cc it shares. Private to lstmad::config.
+#pragma once
+
+#include <string>
+
+#include "lstmad/config/settings.h"
+#include "lstmad/core/status.h"
+#include "yaml_reader.h"
+
+namespace lstmad::config::detail {
+
+// A path relative to the config file's directory made absolute.
+std::string Resolve(const std::string& path, const std::string& base_dir);
+// "30s", "5m", "1h", "250ms" or a plain number of seconds, in [min_s, max_s].
+core::Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s, double* out);
+
+core::Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, NatsSettings* out);
+
+}  // namespace lstmad::config::detail

@@ -1,0 +1,408 @@
+#include "cluster_partition.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include "logging.h"
+
+namespace lstmad::daemon {
+namespace {
+
+constexpr int64_t kFetchWaitMs = 200;
+constexpr int kFinalCheckpointTries = 3;
+
+std::chrono::steady_clock::duration Seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+}
+
+// The server redelivers what is not acknowledged after this long; a
+// checkpoint (and so the ack) comes every checkpoint_interval, so this only
+// fires when an owner stalls. Redeliveries of applied samples are skipped.
+int64_t AckWaitNs(const config::NatsSettings& s) {
+  return static_cast<int64_t>(std::max(30.0, 10 * s.checkpoint_interval_s) * 1e9);
+}
+
+}  // namespace
+
+PartitionWorker::PartitionWorker(int partition, ClusterShared* shared)
+    : partition_(partition),
+      shared_(shared),
+      key_("snap." + std::to_string(partition)),
+      peer_("nats partition " + std::to_string(partition)) {}
+
+PartitionWorker::~PartitionWorker() { Stop(false); }
+
+void PartitionWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void PartitionWorker::Stop(bool graceful) {
+  graceful_ = graceful;
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void PartitionWorker::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
+  std::lock_guard lock(ingest_mu_);
+  if (ingestor_) ingestor_->Reload(settings, std::move(models));
+}
+
+std::map<std::string, size_t> PartitionWorker::StreamsByModel() {
+  std::map<std::string, size_t> out;
+  std::lock_guard lock(ingest_mu_);  // no new windows of this partition meanwhile
+  if (!ingestor_) return out;
+  shared_->scorer->Drain();  // Save() reads alert states the scoring workers own
+  for (const StreamSnapshot& s : ingestor_->Save()) ++out[s.model];
+  return out;
+}
+
+void PartitionWorker::Run() {
+  if (core::Status s = TakeOver(); !s.ok()) {
+    shared_->cluster_metrics->nats_errors->Increment();
+    Log(LogLevel::kError, "partition takeover failed; giving the lease back",
+        {Field("partition", partition_), Field("error", s.message())});
+    DropStreams();
+    exited_ = true;
+    return;
+  }
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  const auto interval = Seconds(shared_->nats.checkpoint_interval_s);
+  const int64_t ack_budget = std::max<int64_t>(1, shared_->nats.max_ack_pending / 2);
+  while (!stop_ && !fenced_) {
+    FetchAndApply();
+    if (std::chrono::steady_clock::now() - last_checkpoint_ >= interval || unacked_count_ >= ack_budget) {
+      if (SaveCheckpoint() == Commit::kFenced) fenced_ = true;
+    }
+  }
+  if (graceful_ && !fenced_) {
+    for (int i = 0; i < kFinalCheckpointTries; ++i) {
+      const Commit c = SaveCheckpoint();
+      if (c != Commit::kRetry) break;
+    }
+  }
+  if (fenced_) {
+    Log(LogLevel::kWarn, "partition taken over by another instance; dropping it",
+        {Field("partition", partition_)});
+  }
+  if (sub_) natsSubscription_Unsubscribe(sub_.get());
+  sub_.reset();
+  unacked_.reset();  // not acknowledged: the next owner starts after our last checkpoint
+  DropStreams();
+  exited_ = true;
+}
+
+core::Status PartitionWorker::TakeOver() {
+  std::unique_ptr<Ingestor> ingestor;
+  {
+    std::lock_guard lock(shared_->mu);
+    ingestor = std::make_unique<Ingestor>(shared_->settings, shared_->models, shared_->scorer, shared_->metrics);
+  }
+  {
+    std::lock_guard lock(ingest_mu_);  // Reload and StreamsByModel look at it from other threads
+    ingestor_ = std::move(ingestor);
+  }
+  Checkpoint checkpoint;
+  LSTMAD_RETURN_IF_ERROR(LoadCheckpoint(&checkpoint));
+  const uint64_t sequence = checkpoint.sequence;
+  size_t restored = 0;
+  {
+    std::lock_guard lock(ingest_mu_);
+    restored = ingestor_->Restore(checkpoint.streams);
+  }
+  // The checkpoint is fenced and restored: from here on the partition is
+  // ours, so a consumer that cannot be created yet (JetStream electing a
+  // leader after a node loss) is retried rather than handed back.
+  core::Status consumer = RecreateConsumer(sequence, true);
+  while (!consumer.ok() && !stop_) {
+    shared_->cluster_metrics->nats_errors->Increment();
+    Log(LogLevel::kWarn, "creating the partition's consumer failed; retrying",
+        {Field("partition", partition_), Field("error", consumer.message())});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    consumer = RecreateConsumer(sequence, true);
+  }
+  LSTMAD_RETURN_IF_ERROR(consumer);
+  applied_seq_ = saved_seq_ = sequence;
+  Log(LogLevel::kInfo, "partition acquired",
+      {Field("partition", partition_), Field("checkpoint_sequence", sequence),
+       Field("streams", static_cast<int64_t>(restored)), Field("redelivery_up_to", redelivery_bound_),
+       Field("previous_owner", checkpoint.owner)});
+  return core::Status::Ok();
+}
+
+core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
+  kvStore* kv = shared_->link->state();
+  std::string stored;
+  uint64_t revision = 0;
+  natsStatus s = shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &stored, &revision);
+  if (s == NATS_NOT_FOUND) {
+    // First owner ever: an empty checkpoint, created only if nobody else did.
+    checkpoint->owner = shared_->instance_id;
+    const std::string empty = EncodeCheckpoint(*checkpoint);
+    s = kvStore_Create(&checkpoint_rev_, kv, key_.c_str(), empty.data(), static_cast<int>(empty.size()));
+    if (s != NATS_OK) return core::Status::Error(NatsError("creating checkpoint " + key_, s));
+    return core::Status::Ok();
+  }
+  if (s != NATS_OK) return core::Status::Error(NatsError("reading checkpoint " + key_, s));
+  const std::string_view bytes(stored);
+  const std::string source = shared_->link->names().state_bucket + "/" + key_;
+  auto decoded = DecodeCheckpoint(bytes, source);
+  if (decoded.ok()) {
+    *checkpoint = std::move(decoded).value();
+  } else {
+    // Refused, not fatal: the partition goes on from the consumer's ack
+    // floor with empty windows (logged; lookback refills after T samples).
+    Log(LogLevel::kError, "checkpoint refused; the partition's streams start empty",
+        {Field("partition", partition_), Field("error", decoded.status().message())});
+    *checkpoint = Checkpoint();
+    jsConsumerInfo* ci = nullptr;
+    if (js_GetConsumerInfo(&ci, shared_->link->js(), shared_->link->names().stream.c_str(),
+                           shared_->link->names().Consumer(partition_).c_str(), nullptr, nullptr) == NATS_OK) {
+      checkpoint->sequence = ci->AckFloor.Stream;
+      jsConsumerInfo_Destroy(ci);
+    }
+  }
+  // Rewriting it (as its owner now) moves its revision: the previous owner's
+  // next checkpoint (revision-checked) fails, so it stops before
+  // acknowledging anything.
+  Checkpoint fence = *checkpoint;
+  fence.owner = shared_->instance_id;
+  // Before the old consumer goes: how far it delivered, kept in the fence
+  // so that whoever ends up owning the partition counts the redeliveries.
+  jsConsumerInfo* ci = nullptr;
+  if (js_GetConsumerInfo(&ci, shared_->link->js(), shared_->link->names().stream.c_str(),
+                         shared_->link->names().Consumer(partition_).c_str(), nullptr, nullptr) == NATS_OK) {
+    fence.delivered = std::max(fence.delivered, ci->Delivered.Stream);
+    jsConsumerInfo_Destroy(ci);
+  }
+  checkpoint->delivered = fence.delivered;
+  redelivery_bound_ = std::max(fence.delivered, fence.sequence);
+  const std::string rewritten = EncodeCheckpoint(fence);
+  s = kvStore_Update(&checkpoint_rev_, kv, key_.c_str(), rewritten.data(), static_cast<int>(rewritten.size()),
+                     revision);
+  if (s != NATS_OK) return core::Status::Error(NatsError("fencing checkpoint " + key_, s));
+  return core::Status::Ok();
+}
+
+core::Status PartitionWorker::RecreateConsumer(uint64_t start_after, bool takeover) {
+  const ClusterNames& names = shared_->link->names();
+  const std::string consumer = names.Consumer(partition_);
+  const std::string filter = names.PartitionSubjects(partition_);
+  jsCtx* js = shared_->link->js();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsConsumerInfo* ci = nullptr;
+  if (takeover) redelivery_bound_ = std::max(redelivery_bound_, start_after);
+  if (sub_) natsSubscription_Unsubscribe(sub_.get());
+  sub_.reset();
+  consumer_seq_ = 0;
+  natsStatus s = js_GetConsumerInfo(&ci, js, names.stream.c_str(), consumer.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) {
+    // What the old consumer had sent past the checkpoint may have been
+    // scored by the previous owner: counted as redelivered when applied.
+    if (takeover) redelivery_bound_ = std::max(redelivery_bound_, ci->Delivered.Stream);
+    jsConsumerInfo_Destroy(ci);
+    s = js_DeleteConsumer(js, names.stream.c_str(), consumer.c_str(), nullptr, &jerr);
+    if (s != NATS_OK && s != NATS_NOT_FOUND) return core::Status::Error(NatsError("deleting " + consumer, s, jerr));
+  } else if (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr) {
+    return core::Status::Error(NatsError("looking up " + consumer, s, jerr));
+  }
+  // A fresh consumer starting right after the checkpoint keeps every
+  // stream's samples in order (redeliveries of a surviving consumer would
+  // come after newer samples).
+  jsConsumerConfig cfg;
+  jsConsumerConfig_Init(&cfg);
+  cfg.Durable = consumer.c_str();
+  cfg.FilterSubject = filter.c_str();
+  cfg.AckPolicy = js_AckAll;
+  cfg.AckWait = AckWaitNs(shared_->nats);
+  cfg.MaxAckPending = shared_->nats.max_ack_pending;
+  if (start_after > 0) {
+    cfg.DeliverPolicy = js_DeliverByStartSequence;
+    cfg.OptStartSeq = start_after + 1;
+  } else {
+    cfg.DeliverPolicy = js_DeliverAll;
+  }
+  ci = nullptr;
+  s = js_AddConsumer(&ci, js, names.stream.c_str(), &cfg, nullptr, &jerr);
+  if (s != NATS_OK) return core::Status::Error(NatsError("creating consumer " + consumer, s, jerr));
+  jsConsumerInfo_Destroy(ci);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = names.stream.c_str();
+  so.Consumer = consumer.c_str();
+  natsSubscription* sub = nullptr;
+  s = js_PullSubscribe(&sub, js, filter.c_str(), consumer.c_str(), nullptr, &so, &jerr);
+  if (s != NATS_OK) return core::Status::Error(NatsError("subscribing to " + consumer, s, jerr));
+  sub_.reset(sub);
+  return core::Status::Ok();
+}
+
+void PartitionWorker::FetchAndApply() {
+  if (!sub_) {  // a consumer restart failed: try again
+    if (core::Status s = RecreateConsumer(applied_seq_, false); !s.ok()) {
+      shared_->cluster_metrics->fetch_errors->Increment();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return;
+    }
+  }
+  natsMsgList list{};
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = natsSubscription_Fetch(&list, sub_.get(), shared_->nats.fetch_batch, kFetchWaitMs, &jerr);
+  if (s == NATS_TIMEOUT) return;
+  if (s != NATS_OK) {
+    shared_->cluster_metrics->fetch_errors->Increment();
+    static RateLimiter limiter(2);
+    uint64_t suppressed = 0;
+    if (limiter.Allow(&suppressed)) {
+      Log(LogLevel::kWarn, "fetch from a partition failed; retrying",
+          {Field("partition", partition_), Field("error", NatsError("fetch", s, jerr)),
+           Field("suppressed_since_last", suppressed)});
+    }
+    natsMsgList_Destroy(&list);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return;
+  }
+  bool gap = false;
+  {
+    std::lock_guard lock(ingest_mu_);
+    for (int i = 0; i < list.Count && !gap; ++i) {
+      gap = !Apply(list.Msgs[i]);
+      list.Msgs[i] = nullptr;  // Apply owns it now
+    }
+  }
+  natsMsgList_Destroy(&list);
+  if (gap) {
+    // Start again right after the last applied sample; the rest of the
+    // batch comes again, in order.
+    shared_->cluster_metrics->consumer_restarts->Increment();
+    Log(LogLevel::kWarn, "deliveries lost in flight; restarting the partition's consumer",
+        {Field("partition", partition_), Field("after_sequence", applied_seq_)});
+    unacked_.reset();
+    unacked_count_ = 0;
+    if (core::Status restarted = RecreateConsumer(applied_seq_, false); !restarted.ok()) {
+      shared_->cluster_metrics->fetch_errors->Increment();
+      Log(LogLevel::kWarn, "restarting the consumer failed; retrying",
+          {Field("partition", partition_), Field("error", restarted.message())});
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+bool PartitionWorker::Apply(natsMsg* msg) {
+  NatsPtr<natsMsg> owned(msg);
+  jsMsgMetaData* raw = nullptr;
+  if (natsMsg_GetMetaData(&raw, msg) != NATS_OK) {
+    shared_->cluster_metrics->fetch_errors->Increment();
+    return false;  // cannot tell where it belongs: start again after the last applied one
+  }
+  NatsPtr<jsMsgMetaData> meta(raw);
+  // Deliveries (redeliveries too) are numbered 1, 2, 3... by the consumer; a
+  // jump means some never arrived (the server counts them as pending until
+  // ack_wait, then redelivers them after newer ones).
+  const uint64_t cseq = meta->Sequence.Consumer;
+  if (cseq > consumer_seq_ + 1) return false;
+  consumer_seq_ = cseq;
+  const uint64_t seq = meta->Sequence.Stream;
+  if (seq <= applied_seq_) {
+    shared_->cluster_metrics->duplicates_skipped->Increment();
+  } else {
+    std::string_view data(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    // One line per message is the contract; several lines of one stream are
+    // accepted too (a producer's batch).
+    while (!data.empty()) {
+      const size_t nl = data.find('\n');
+      const std::string_view line = data.substr(0, nl);
+      if (!line.empty()) ingestor_->HandleLine(line, peer_);
+      if (nl == std::string_view::npos) break;
+      data.remove_prefix(nl + 1);
+    }
+    applied_seq_ = seq;
+    shared_->cluster_metrics->samples_consumed->Increment();
+    if (seq <= redelivery_bound_) shared_->cluster_metrics->redelivered->Increment();
+  }
+  unacked_ = std::move(owned);  // AckAll: acknowledging the newest covers the rest
+  ++unacked_count_;
+  return true;
+}
+
+PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  if (!unacked_ && applied_seq_ == saved_seq_) return Commit::kOk;
+  ClusterMetrics& cm = *shared_->cluster_metrics;
+  // Acknowledge only what is scored: wait for every window submitted so far.
+  shared_->scorer->Drain();
+  std::vector<StreamSnapshot> streams;
+  {
+    std::lock_guard lock(ingest_mu_);
+    streams = ingestor_->Save();
+  }
+  const std::string bytes =
+      EncodeCheckpoint({shared_->instance_id, applied_seq_, redelivery_bound_, std::move(streams)});
+  if (static_cast<int64_t>(bytes.size()) > shared_->link->max_payload()) {
+    cm.checkpoints_failed->Increment();
+    Log(LogLevel::kError, "partition checkpoint larger than the server's max_payload; raise max_payload or "
+                          "nats.partitions",
+        {Field("partition", partition_), Field("bytes", static_cast<int64_t>(bytes.size())),
+         Field("max_payload", shared_->link->max_payload())});
+    return Commit::kRetry;
+  }
+  uint64_t rev = 0;
+  natsStatus s = kvStore_Update(&rev, shared_->link->state(), key_.c_str(), bytes.data(),
+                                static_cast<int>(bytes.size()), checkpoint_rev_);
+  if (s != NATS_OK) {
+    cm.checkpoints_failed->Increment();
+    const std::string error = NatsError("checkpoint " + key_, s);
+    std::string bytes_now;
+    uint64_t revision = 0;
+    if (shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &bytes_now, &revision) == NATS_OK &&
+        revision != checkpoint_rev_) {
+      auto stored = DecodeCheckpoint(bytes_now, key_);
+      if (!stored.ok() || stored->owner != shared_->instance_id) return Commit::kFenced;  // a new owner rewrote it
+      // Our own earlier write whose reply was lost (a NATS node went away
+      // meanwhile): still ours; the next attempt writes over it.
+      checkpoint_rev_ = revision;
+    }
+    Log(LogLevel::kWarn, "partition checkpoint failed; retrying",
+        {Field("partition", partition_), Field("error", error)});
+    return Commit::kRetry;
+  }
+  checkpoint_rev_ = rev;
+  saved_seq_ = applied_seq_;
+  cm.checkpoints_ok->Increment();
+  if (unacked_) {
+    // A lost ack only means a redelivery after ack_wait, skipped by sequence.
+    if (natsMsg_Ack(unacked_.get(), nullptr) != NATS_OK) cm.nats_errors->Increment();
+    unacked_.reset();
+    unacked_count_ = 0;
+  }
+  return Commit::kOk;
+}
+
+void PartitionWorker::DropStreams() {
+  std::vector<StreamSnapshot> streams;
+  {
+    std::lock_guard lock(ingest_mu_);
+    if (!ingestor_) return;
+    shared_->scorer->Drain();  // Save() reads alert states the scoring workers own
+    streams = ingestor_->Save();
+    ingestor_.reset();
+  }
+  std::shared_ptr<const ModelSet> models;
+  {
+    std::lock_guard lock(shared_->mu);
+    models = shared_->models;
+  }
+  for (const StreamSnapshot& s : streams) {
+    for (const auto& m : models->models) {
+      if (m->name() == s.model) m->metrics.streams->Decrement();
+    }
+    // The alert goes on at the partition's next owner; this instance stops
+    // reporting it.
+    if (s.firing) {
+      shared_->metrics->ForStream(s.model, s.key).anomalous->Set(0);
+      shared_->alertmanager->Forget(s.model, s.key);
+    }
+  }
+}
+
+}  // namespace lstmad::daemon
