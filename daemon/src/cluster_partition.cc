@@ -399,7 +399,7 @@ void PartitionWorker::DropStreams() {
     // The alert goes on at the partition's next owner; this instance stops
     // reporting it.
     if (s.firing) {
-      shared_->metrics->ForStream(s.model, s.key).anomalous->Set(0);
+      shared_->metrics->ForStream(s.model, s.key, false).anomalous->Set(0);
       shared_->alertmanager->Forget(s.model, s.key);
     }
   }

@@ -3,19 +3,20 @@
 #include <gtest/gtest.h>
 
 #include "cluster_checkpoint.h"
-#include "stream_state.h"
+#include "stream_table.h"
 
 namespace lstmad::daemon {
 namespace {
 
 Checkpoint OneFiringStream() {
-  StreamState s("pump,site=a", 2, 1, 0);
+  StreamTable table(2, 1);
+  const uint32_t id = table.Insert("pump,site=a", StreamTable::Hash("pump,site=a"));
   for (int i = 0; i < 3; ++i) {
     const float v = static_cast<float>(i) + 0.5f;
-    s.Append(&v, 100 + i);
+    table.Append(id, &v, 100 + i);
   }
-  s.alert.Restore(true, 1);
-  return {"node-1", 0x1234567890ull, 0x1234567999ull, {s.Save("pump")}};
+  table.Scored(id)->alert.Restore(true, 1);
+  return {"node-1", 0x1234567890ull, 0x1234567999ull, {table.Save(id, "pump")}};
 }
 
 TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
