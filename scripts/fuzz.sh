@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_FLAG...]
 #
 # TARGET is a harness of fuzz/ (fuzz/TARGET_fuzz.cc, with fuzz/TARGET.dict if
-# there is one): line_protocol, config, model_file, csv... The run starts from the seeds in fuzz/corpus/TARGET (read
+# there is one): line_protocol, config, model_file, csv, keras; with
+# fuzz/TARGET.lsan.supp, LeakSanitizer suppressions for it. The run starts from the seeds in fuzz/corpus/TARGET (read
 # only) plus the inputs earlier runs kept in build/fuzz/corpus/TARGET; findings
 # are written to build/fuzz/artifacts/TARGET/ (crash-*, leak-*, timeout-*,
 # oom-*), the log to build/fuzz/logs/TARGET.log. Exit status: 0 when the run
@@ -45,7 +46,16 @@ echo "== fuzzing $target for ${seconds}s (log: $log)"
 status=0
 # UBSan already aborts (-fno-sanitize-recover); ASan's leak check runs after
 # each input that grew memory; libFuzzer turns every report into an artifact.
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+asan_options=detect_leaks=1 lsan_options=
+# A target's LeakSanitizer suppressions (fuzz/TARGET.lsan.supp: leaks inside a
+# system library, by function name), when it has some. Those libraries lack
+# frame pointers, so their frames are only seen with the slow unwinder.
+if [[ -f fuzz/$target.lsan.supp ]]; then
+  asan_options+=:fast_unwind_on_malloc=0:malloc_context_size=16
+  lsan_options=suppressions=$PWD/fuzz/$target.lsan.supp:print_suppressions=0
+fi
+ASAN_OPTIONS=${ASAN_OPTIONS:-$asan_options} LSAN_OPTIONS=${LSAN_OPTIONS:-$lsan_options} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
   "build/fuzz/fuzz/${target}_fuzz" "$corpus" "fuzz/corpus/$target" \
   -max_total_time="$seconds" "${limits[@]}" "${dict[@]}" -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "$@" >"$log" 2>&1 || status=$?
