@@ -5,12 +5,13 @@
 #   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_FLAG...]
 #
 # TARGET is a harness of fuzz/ (fuzz/TARGET_fuzz.cc, with fuzz/TARGET.dict if
-# there is one): line_protocol, config, model_file, csv, keras. The run starts from the seeds in fuzz/corpus/TARGET (read
-# only) plus the inputs earlier runs kept in build/fuzz/corpus/TARGET; findings
-# are written to build/fuzz/artifacts/TARGET/ (crash-*, leak-*, timeout-*,
-# oom-*), the log to build/fuzz/logs/TARGET.log. Exit status: 0 when the run
-# ends without a finding, 1 on any crash, broken property, leak, timeout, OOM or
-# sanitizer report, 2 on bad usage. Prints the total executions either way.
+# there is one): line_protocol, config, model_file, csv, keras. The run starts
+# from the seeds in fuzz/corpus/TARGET (read only) plus the inputs earlier runs
+# kept in build/fuzz/corpus/TARGET; findings are written to
+# build/fuzz/artifacts/TARGET/ (crash-*, leak-*, timeout-*, oom-*), the log to
+# build/fuzz/logs/TARGET.log. Exit status: 0 when the run ends without a
+# finding, 1 on any crash, broken property, leak, timeout, OOM or sanitizer
+# report, 2 on bad usage. Prints the total executions either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
