@@ -65,6 +65,7 @@ class Daemon:
 
     def __init__(self, config, start_timeout=30, env=None):
         self.config = config
+        self.scrape_timeout = 10  # seconds one /metrics request may take
         self.proc = subprocess.Popen([BIN, "serve", "--config", config], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **(env or {})})
@@ -109,7 +110,8 @@ class Daemon:
             sock.close()
 
     def scrape_text(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=self.scrape_timeout) as r:
             return r.read().decode()
 
     def metrics(self):
