@@ -123,8 +123,10 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpServer* server, asio::ip::tcp::socket socket)
       : server_(server), socket_(std::move(socket)), timer_(server->io_), auth_(server->auth_),
-        tls_context_(server->tls_) {}
-  ~Connection() { --server_->open_connections_; }
+        tls_context_(server->tls_), open_connections_(server->open_connections_) {}
+  // May run after the server is gone (pending handlers are destroyed with the
+  // io_context), so it touches only what the connection shares.
+  ~Connection() { --*open_connections_; }
 
   void Start() {
     timer_.expires_after(kDeadline);
@@ -207,6 +209,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   // Kept for the connection's lifetime: a reload may replace the server's.
   std::shared_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  std::shared_ptr<std::atomic<int>> open_connections_;
 };
 
 HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics)
@@ -240,14 +243,14 @@ void HttpServer::Accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
-      if (open_connections_ >= kMaxOpenConnections) {
+      if (*open_connections_ >= kMaxOpenConnections) {
         if (metrics_ != nullptr) {
           metrics_->MetricsConnectionClosed(Metrics::MetricsCloseReason::kTooManyConnections).Increment();
         }
         boost::system::error_code ignored;
         socket.close(ignored);
       } else {
-        ++open_connections_;
+        ++*open_connections_;
         std::make_shared<Connection>(this, std::move(socket))->Start();
       }
     }

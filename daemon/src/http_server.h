@@ -66,7 +66,10 @@ class HttpServer {
   Metrics* metrics_;
   std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   std::atomic<bool> ready_{false};
-  std::atomic<int> open_connections_{0};
+  // Shared with the connections: a connection still waiting when the server
+  // is destroyed is destroyed later, with the io_context, and counts itself
+  // out here rather than in the server.
+  std::shared_ptr<std::atomic<int>> open_connections_ = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<BasicAuth> auth_ = std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{});
 };
 
