@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the release build with warnings as
 # errors (unit, reference and integration tests), then the ASan+UBSan build
-# over the unit tests, the ThreadSanitizer build over the daemon's unit and
-# integration tests, and each fuzz target for a short bounded time. This is the
-# README's test command and what CI runs.
+# over the unit and integration tests, the ThreadSanitizer build over the
+# daemon's unit and integration tests and the hostile clients, and each fuzz
+# target for a short bounded time. This is the README's test command and what
+# CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,31 @@ ctest --test-dir build/release -R deploy_systemd_unit -V 2>/dev/null | grep -E "
 echo "== ASan + UBSan build"
 cmake --preset asan-ubsan >/dev/null
 cmake --build build/asan-ubsan -j "$jobs"
-echo "== unit tests under ASan + UBSan"
+echo "== unit and integration tests under ASan + UBSan"
+# The integration tests start this build's `lstmad` (its ctest registrations
+# set LSTMAD_BIN), with smaller attack counts (LSTMAD_UNDER_SANITIZER, see
+# test_hostile_clients.py). Reports go to files, as in the TSan step below: a
+# daemon's report fails the step even when its test never sees the exit
+# status. Left out: sine_model_learns_and_flags_spike, whose work is training
+# a model until it learns a sine (7 minutes under ASan+UBSan, 10 s in the
+# release build); the training code runs under ASan+UBSan in the unit tests.
+# (The unit tests report on their own stderr: the test is the process.)
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan-ubsan --output-on-failure -j "$jobs" -L unit
+asan_reports=$PWD/build/asan-ubsan/reports
+rm -rf "$asan_reports" && mkdir -p "$asan_reports"
+asan_status=0
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$asan_reports/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$asan_reports/ubsan"
+LSTMAD_UNDER_SANITIZER=1 ctest --test-dir build/asan-ubsan --output-on-failure -j "$jobs" -L integration \
+  -E '^sine_model_learns_and_flags_spike$' || asan_status=$?
+unset ASAN_OPTIONS UBSAN_OPTIONS
+if compgen -G "$asan_reports/*" >/dev/null; then
+  echo "AddressSanitizer / UndefinedBehaviorSanitizer reports:" >&2
+  cat "$asan_reports"/* >&2
+  asan_status=1
+fi
+((asan_status == 0))
 
 echo "== ThreadSanitizer build"
 cmake --preset tsan >/dev/null
@@ -37,7 +60,10 @@ rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
 tsan_status=0
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_reports/tsan"
 build/tsan/tests/daemon_tests --gtest_brief=1 || tsan_status=$?
-ctest --test-dir build/tsan --output-on-failure -j "$jobs" -L integration -R daemon || tsan_status=$?
+# The daemon tests (two scoring workers with reloads under load among them)
+# and the hostile clients with smaller counts (LSTMAD_UNDER_SANITIZER).
+LSTMAD_UNDER_SANITIZER=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -L integration \
+  -R 'daemon|hostile_clients' || tsan_status=$?
 unset TSAN_OPTIONS
 if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
   echo "ThreadSanitizer reports:" >&2

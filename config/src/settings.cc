@@ -174,10 +174,11 @@ Status ParseBasicAuthUsers(const Reader& r, const Field& f, MetricsSettings* out
   });
 }
 
-Status ParseMetrics(const Reader& r, const Field& f, MetricsSettings* out) {
-  static constexpr std::string_view kKeys[] = {"listen", "basic_auth_users"};
+Status ParseMetrics(const Reader& r, const Field& f, const std::string& base_dir, MetricsSettings* out) {
+  static constexpr std::string_view kKeys[] = {"listen", "basic_auth_users", "tls"};
   return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "basic_auth_users") return ParseBasicAuthUsers(r, v, out);
+    if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
     return r.ReadEndpoint(v, &out->listen);
   });
 }
@@ -474,7 +475,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
   bool has_models = false;
   const Status parsed = r.ForEachField(root, kKeys, [&](std::string_view key, const Field& v) {
     if (key == "ingest") return ParseIngest(r, v, base_dir, &out->ingest);
-    if (key == "metrics") return ParseMetrics(r, v, &out->metrics);
+    if (key == "metrics") return ParseMetrics(r, v, base_dir, &out->metrics);
     if (key == "limits") return ParseLimits(r, v, &out->limits);
     if (key == "scoring") return ParseScoring(r, v, &out->scoring);
     if (key == "events") return ParseEvents(r, v, base_dir, &out->events);

@@ -111,7 +111,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
                                                 impl->settings.limits, impl->settings.ingest);
   Metrics* metrics = &impl->metrics;
-  impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); });
+  impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); }, metrics);
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 
@@ -119,6 +119,10 @@ int Daemon::Run() {
   Impl& d = *impl_;
   const config::Endpoint& metrics_at = d.settings.metrics.listen;
   d.http->set_basic_auth(d.settings.metrics.basic_auth_users);
+  if (core::Status s = d.http->set_tls(d.settings.metrics.tls); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
+    return 1;
+  }
   if (core::Status s = d.http->Listen(metrics_at); !s.ok()) {
     Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
     return 1;
@@ -192,11 +196,17 @@ bool Daemon::Impl::TryReload(std::string* error) {
     *error = s.message();
     return false;
   }
+  if (core::Status s = http->set_tls(next->metrics.tls); !s.ok()) {
+    *error = s.message();
+    (void)server->set_ingest(settings.ingest);
+    return false;
+  }
   // Last of the steps that can fail: it registers the new models' metrics.
   auto next_models = LoadModelSet(*next, &metrics);
   if (!next_models.ok()) {
     *error = next_models.status().message();
     (void)server->set_ingest(settings.ingest);  // back to the running TLS and allow-list
+    (void)http->set_tls(settings.metrics.tls);
     return false;
   }
   if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||

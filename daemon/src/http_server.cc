@@ -1,7 +1,10 @@
 #include "http_server.h"
 #include "listen.h"
+#include "logging.h"
+#include "tls.h"
 
 #include <crypt.h>
+#include <prometheus/counter.h>
 #include <strings.h>
 
 #include <array>
@@ -119,22 +122,50 @@ std::string HttpResponse(std::string_view request_head, bool ready,
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpServer* server, asio::ip::tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(server->io_), auth_(server->auth_) {}
-  ~Connection() { --server_->open_connections_; }
+      : server_(server), socket_(std::move(socket)), timer_(server->io_), auth_(server->auth_),
+        tls_context_(server->tls_), open_connections_(server->open_connections_) {}
+  // May run after the server is gone (pending handlers are destroyed with the
+  // io_context), so it touches only what the connection shares.
+  ~Connection() { --*open_connections_; }
 
   void Start() {
     timer_.expires_after(kDeadline);
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->Close();
     });
-    Read();
+    if (!tls_context_) return Read();
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
+    tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) return self->Read();
+      self->HandshakeFailed(ec);
+    });
   }
 
  private:
+  // Plain HTTP, no certificate, an untrusted one, or the deadline passed.
+  void HandshakeFailed(boost::system::error_code ec) {
+    if (server_->metrics_ != nullptr) {
+      server_->metrics_->MetricsConnectionClosed(Metrics::MetricsCloseReason::kTlsHandshake).Increment();
+    }
+    static RateLimiter limiter(1);
+    uint64_t suppressed = 0;
+    if (limiter.Allow(&suppressed)) {
+      boost::system::error_code peer_ec;
+      const auto remote = socket_.remote_endpoint(peer_ec);
+      Log(LogLevel::kWarn, "metrics endpoint: TLS handshake failed; closing",
+          {Field("peer", peer_ec ? std::string("unknown") : remote.address().to_string()),
+           Field("error", ec.message()), Field("suppressed_since_last", suppressed)});
+    }
+    Close();
+  }
+
   void Read() {
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-      self->OnRead(ec, n);
-    });
+    auto handler = [self = shared_from_this()](boost::system::error_code ec, size_t n) { self->OnRead(ec, n); };
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(chunk_), std::move(handler));
+    } else {
+      socket_.async_read_some(asio::buffer(chunk_), std::move(handler));
+    }
   }
 
   void OnRead(boost::system::error_code ec, size_t n) {
@@ -149,8 +180,17 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void Respond(std::string response) {
     response_ = std::move(response);
-    asio::async_write(socket_, asio::buffer(response_),
-                      [self = shared_from_this()](boost::system::error_code, size_t) { self->Close(); });
+    if (!tls_) {
+      asio::async_write(socket_, asio::buffer(response_),
+                        [self = shared_from_this()](boost::system::error_code, size_t) { self->Close(); });
+      return;
+    }
+    asio::async_write(*tls_, asio::buffer(response_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) return self->Close();
+      // close_notify, so the client can tell the response was complete; the
+      // deadline bounds a client that never answers it.
+      self->tls_->async_shutdown([self](boost::system::error_code) { self->Close(); });
+    });
   }
 
   void Close() {
@@ -166,10 +206,25 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::array<char, 2048> chunk_;
   std::string head_, response_;
   std::shared_ptr<BasicAuth> auth_;
+  // Kept for the connection's lifetime: a reload may replace the server's.
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  std::shared_ptr<std::atomic<int>> open_connections_;
 };
 
-HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape)
-    : io_(io), acceptor_(io), scrape_(std::move(scrape)) {}
+HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics)
+    : io_(io), acceptor_(io), scrape_(std::move(scrape)), metrics_(metrics) {}
+
+core::Status HttpServer::set_tls(const config::TlsSettings& tls) {
+  if (!tls.enabled()) {
+    tls_.reset();
+    return core::Status::Ok();
+  }
+  auto made = MakeServerTlsContext(tls, "metrics.tls");
+  if (!made.ok()) return made.status();
+  tls_ = std::move(made).value();
+  return core::Status::Ok();
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -188,11 +243,14 @@ void HttpServer::Accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
-      if (open_connections_ >= kMaxOpenConnections) {
+      if (*open_connections_ >= kMaxOpenConnections) {
+        if (metrics_ != nullptr) {
+          metrics_->MetricsConnectionClosed(Metrics::MetricsCloseReason::kTooManyConnections).Increment();
+        }
         boost::system::error_code ignored;
         socket.close(ignored);
       } else {
-        ++open_connections_;
+        ++*open_connections_;
         std::make_shared<Connection>(this, std::move(socket))->Start();
       }
     }

@@ -2,8 +2,10 @@
 // GET /metrics (Prometheus text exposition), /healthz (liveness: the event
 // loop answers) and /readyz (readiness: 200 once serving, 503 while starting
 // or stopping). HTTP/1.1 with one request per connection; request heads are
-// bounded (8 KiB) and each connection has a 10 s deadline. Runs on the
-// io_context's thread.
+// bounded (8 KiB) and each connection has a 10 s deadline (TLS handshake
+// included). With metrics.tls set it speaks HTTPS only, optionally requiring
+// client certificates; basic auth applies on top. Runs on the io_context's
+// thread.
 #pragma once
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include "lstmad/config/settings.h"
 #include "lstmad/core/status.h"
 #include "lstmad/daemon/asio.h"
+#include "lstmad/daemon/metrics.h"
 
 namespace lstmad::daemon {
 
@@ -37,7 +40,8 @@ class BasicAuth {
 class HttpServer {
  public:
   using ScrapeFn = std::function<std::string()>;
-  HttpServer(asio::io_context& io, ScrapeFn scrape);
+  // `metrics` (may be null) counts refused connections.
+  HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics = nullptr);
   ~HttpServer();
 
   core::Status Listen(const config::Endpoint& endpoint);
@@ -46,6 +50,10 @@ class HttpServer {
   void set_basic_auth(std::vector<std::pair<std::string, std::string>> users) {
     auth_ = std::make_shared<BasicAuth>(std::move(users));
   }
+  // metrics.tls: certificates are (re-)read here and apply to connections
+  // accepted from now on; disabled settings mean plain HTTP. Fails, keeping
+  // the old context, when the certificates cannot be loaded.
+  core::Status set_tls(const config::TlsSettings& tls);
   void Stop();
 
  private:
@@ -55,8 +63,13 @@ class HttpServer {
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
   ScrapeFn scrape_;
+  Metrics* metrics_;
+  std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   std::atomic<bool> ready_{false};
-  std::atomic<int> open_connections_{0};
+  // Shared with the connections: a connection still waiting when the server
+  // is destroyed is destroyed later, with the io_context, and counts itself
+  // out here rather than in the server.
+  std::shared_ptr<std::atomic<int>> open_connections_ = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<BasicAuth> auth_ = std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{});
 };
 

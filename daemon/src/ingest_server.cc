@@ -7,6 +7,7 @@
 
 #include "listen.h"
 #include "logging.h"
+#include "tls.h"
 
 namespace lstmad::daemon {
 
@@ -108,33 +109,10 @@ IngestServer::IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* me
                            const config::LimitSettings& limits, const config::IngestSettings& ingest)
     : io_(io), acceptor_(io), ingestor_(ingestor), metrics_(metrics), limits_(limits), ingest_(ingest) {}
 
-namespace {
-
-core::Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const config::TlsSettings& tls) {
-  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  boost::system::error_code ec;
-  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                           asio::ssl::context::no_tlsv1_1,
-                       ec);
-  context->use_certificate_chain_file(tls.cert, ec);
-  if (ec) return core::Status::Error("ingest.tls.cert: " + tls.cert + ": " + ec.message());
-  context->use_private_key_file(tls.key, asio::ssl::context::pem, ec);
-  if (ec) return core::Status::Error("ingest.tls.key: " + tls.key + ": " + ec.message());
-  if (!tls.client_ca.empty()) {
-    context->load_verify_file(tls.client_ca, ec);
-    if (ec) return core::Status::Error("ingest.tls.client_ca: " + tls.client_ca + ": " + ec.message());
-    context->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
-  }
-  return context;
-}
-
-}  // namespace
-
 core::Status IngestServer::set_ingest(const config::IngestSettings& ingest) {
   std::shared_ptr<asio::ssl::context> tls;
   if (ingest.tls.enabled()) {
-    auto made = MakeTlsContext(ingest.tls);
+    auto made = MakeServerTlsContext(ingest.tls, "ingest.tls");
     if (!made.ok()) return made.status();
     tls = std::move(made).value();
   }

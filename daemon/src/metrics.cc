@@ -195,6 +195,7 @@ struct Metrics::Impl {
   Family<Counter>& alert_deliveries;
   Family<Counter>& windows_dropped;
   Family<Counter>& connections_closed;
+  Family<Counter>& metrics_connections_closed;
 
   std::array<Counter*, kRejectReasons.size()> rejected_by_reason{};
   Counter* reload_success = nullptr;
@@ -203,6 +204,7 @@ struct Metrics::Impl {
   std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
   Counter* windows_dropped_total = nullptr;
   std::array<Counter*, 5> connections_closed_by_reason{};
+  std::array<Counter*, 2> metrics_connections_closed_by_reason{};  // too_many_connections, tls_handshake
   Gauge* connections_now = nullptr;
 
   mutable std::mutex mutex;
@@ -262,7 +264,10 @@ Metrics::Impl::Impl(const std::string& version)
                                *registry)),
       connections_closed(Register(prometheus::BuildCounter(), "lstmad_connections_closed_total",
                                   "Ingest connections closed or refused by lstmad, by reason.",
-                                  *registry)) {
+                                  *registry)),
+      metrics_connections_closed(Register(prometheus::BuildCounter(), "lstmad_metrics_connections_closed_total",
+                                          "Connections to the metrics endpoint refused by lstmad, by reason.",
+                                          *registry)) {
   // Pre-created so every series exists at 0 from the first scrape; rate() and
   // absent() then behave without special cases.
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -280,6 +285,8 @@ Metrics::Impl::Impl(const std::string& version)
   for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections", "tls_handshake"}) {
     connections_closed_by_reason[static_cast<size_t>(i++)] = &connections_closed.Add({{"reason", reason}});
   }
+  metrics_connections_closed_by_reason = {&metrics_connections_closed.Add({{"reason", "too_many_connections"}}),
+                                          &metrics_connections_closed.Add({{"reason", "tls_handshake"}})};
   build_info.Add({{"version", version}}).Set(1);
 }
 
@@ -371,6 +378,10 @@ prometheus::Counter& Metrics::WindowsDropped() { return *impl_->windows_dropped_
 
 prometheus::Counter& Metrics::ConnectionClosed(CloseReason reason) {
   return *impl_->connections_closed_by_reason[static_cast<size_t>(reason)];
+}
+
+prometheus::Counter& Metrics::MetricsConnectionClosed(MetricsCloseReason reason) {
+  return *impl_->metrics_connections_closed_by_reason[static_cast<size_t>(reason)];
 }
 
 prometheus::Counter& Metrics::AlertDelivery(DeliveryResult result) {

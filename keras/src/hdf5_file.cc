@@ -1,4 +1,5 @@
 #include "hdf5_file.h"
+#include "hdf5_heap_check.h"
 
 #include <hdf5.h>
 
@@ -240,6 +241,8 @@ Hdf5Lock::~Hdf5Lock() { H5Eset_auto2(H5E_DEFAULT, saved_->func, saved_->data); }
 
 Result<Hdf5File> Hdf5File::OpenImage(std::string_view image) {
   if (!HasHdf5Signature(image)) return Status::Error("not an HDF5 file (no HDF5 signature)");
+  // Before HDF5 sees the bytes: its heap decoder can loop forever on them.
+  LSTMAD_RETURN_IF_ERROR(CheckGlobalHeapCollections(image));
   auto source = std::make_unique<ImageSource>(ImageSource{image.data(), image.size()});
   const hid_t file = OpenFileImage(source.get());
   if (file < 0) return Status::Error("damaged HDF5 file (the HDF5 library cannot open it)");

@@ -111,7 +111,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision, idle_timeout, allow, tls)"},
       {m + "metrics: { port: 9108 }\n",
-       "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users)"},
+       "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users, tls)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
        "lstmad.yaml:5: models[0].treshold: unknown key (expected one of: name, path, measurement, "
        "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain)"},

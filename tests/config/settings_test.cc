@@ -348,6 +348,29 @@ TEST(SettingsTest, ReadsTlsAndBasicAuth) {
   EXPECT_EQ(bad.status().message(), "l.yaml:5: ingest.tls: tls needs both cert and key");
 }
 
+TEST(SettingsTest, ReadsMetricsTlsWithTheIngestKeys) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  const std::string cert = dir.Write("m.pem", "x"), key = dir.Write("m.key", "x"), ca = dir.Write("ca.pem", "x");
+  const core::Result<Settings> s = ParseSettings(
+      std::string(kMinimal) + "metrics: { tls: { cert: m.pem, key: m.key, client_ca: ca.pem } }\n", "lstmad.yaml",
+      dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->metrics.tls.enabled());
+  EXPECT_EQ(s->metrics.tls.cert, cert);
+  EXPECT_EQ(s->metrics.tls.key, key);
+  EXPECT_EQ(s->metrics.tls.client_ca, ca);
+  EXPECT_FALSE(s->ingest.tls.enabled());
+  const auto no_key = ParseSettings(std::string(kMinimal) + "metrics: { tls: { cert: m.pem } }\n", "l.yaml", dir.path());
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_EQ(no_key.status().message(), "l.yaml:5: metrics.tls: tls needs both cert and key");
+  const auto missing =
+      ParseSettings(std::string(kMinimal) + "metrics: { tls: { cert: m.pem, key: gone.key } }\n", "l.yaml", dir.path());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("metrics.tls.key: no such file"), std::string::npos)
+      << missing.status().message();
+}
+
 TEST(SettingsTest, ReadsIpv6Endpoints) {
   const TempDir dir;
   dir.Write("pump.lstmad", "");

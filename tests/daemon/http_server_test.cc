@@ -56,3 +56,27 @@ TEST(BasicAuthTest, MetricsNeedTheRightCredentialsHealthDoesNot) {
 
 }  // namespace
 }  // namespace lstmad::daemon
+
+namespace lstmad::daemon {
+namespace {
+
+// The daemon destroys its HttpServer before its io_context, whose destructor
+// then destroys the handlers still waiting, and with them their connections
+// (a client that connected and sent nothing; under metrics.tls, one that
+// never answers the close_notify). Those connections must not touch the
+// server then (an ASan heap-use-after-free in CI's ASan+UBSan unit tests
+// before the fix; the integration test's daemon aborted at exit).
+TEST(HttpServerTest, ConnectionsOutliveTheServerWithTheIoContext) {
+  asio::io_context io;
+  auto server = std::make_unique<HttpServer>(io, kScrape);
+  ASSERT_TRUE(server->Listen(config::Endpoint{"127.0.0.1", 0}).ok());
+  asio::ip::tcp::socket client(io);
+  client.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  // Accept it and start its read (a few handler runs, bounded in time).
+  for (int i = 0; i < 100 && io.run_one_for(std::chrono::milliseconds(20)) > 0;) ++i;
+  server.reset();
+  // ~io_context here destroys the pending read handler and the connection.
+}
+
+}  // namespace
+}  // namespace lstmad::daemon

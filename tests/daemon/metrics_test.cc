@@ -72,6 +72,7 @@ const Family kFamilies[] = {
     {"lstmad_alert_deliveries_total", "counter"},
     {"lstmad_windows_dropped_total", "counter"},
     {"lstmad_connections_closed_total", "counter"},
+    {"lstmad_metrics_connections_closed_total", "counter"},
 };
 
 TEST(MetricsTest, EveryFamilyHasHelpAndType) {
@@ -102,6 +103,8 @@ TEST(MetricsTest, PreCreatesReasonsResultsAndGlobals) {
   EXPECT_TRUE(Contains(text, "lstmad_event_write_failures_total 0\n"));
   EXPECT_TRUE(Contains(text, "lstmad_connections 0\n"));
   EXPECT_TRUE(Contains(text, "lstmad_build_info{version=\"1.2.3\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_metrics_connections_closed_total{reason=\"tls_handshake\"} 0\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_metrics_connections_closed_total{reason=\"too_many_connections\"} 0\n"));
 }
 
 TEST(MetricsTest, HandlesCountUnderTheirLabels) {
@@ -111,6 +114,7 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   metrics.ConfigReload(false).Increment();
   metrics.EventWriteFailures().Increment();
   metrics.connections().Set(3);
+  metrics.MetricsConnectionClosed(Metrics::MetricsCloseReason::kTlsHandshake).Increment(2);
   ModelMetrics m = metrics.ForModel(CpuInfo(), 0.5);
   m.samples_received->Increment(7);
   m.windows_scored->Increment(4);
@@ -126,6 +130,8 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   s.anomalies->Increment();
   const std::string text = metrics.Scrape();
   EXPECT_TRUE(Contains(text, "lstmad_samples_rejected_total{reason=\"line_too_long\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_metrics_connections_closed_total{reason=\"tls_handshake\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_metrics_connections_closed_total{reason=\"too_many_connections\"} 0\n"));
   EXPECT_TRUE(Contains(text, "lstmad_samples_rejected_total{reason=\"non_finite\"} 2\n"));
   EXPECT_TRUE(Contains(text, "lstmad_config_reloads_total{result=\"failure\"} 1\n"));
   EXPECT_TRUE(Contains(text, "lstmad_event_write_failures_total 1\n"));

@@ -70,6 +70,7 @@ class Daemon:
 
     def __init__(self, config, start_timeout=30, env=None):
         self.config = config
+        self.scrape_timeout = 10  # seconds one /metrics request may take
         self.proc = subprocess.Popen([BIN, "serve", "--config", config], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **(env or {})})
@@ -93,13 +94,27 @@ class Daemon:
     def wait_for_log(self, needle, timeout=30, start=0):
         deadline = time.time() + timeout
         while time.time() < deadline:
+            exited = self.proc.poll() is not None
+            if exited:
+                # What the process wrote before exiting may still be in the
+                # pipe: let the reader drain it before looking a last time.
+                self._reader.join(timeout=max(0.0, deadline - time.time()))
             for line in self.logs()[start:]:
                 if needle in line:
                     return line
-            if self.proc.poll() is not None and needle not in "\n".join(self.logs()):
+            if exited:
                 raise AssertionError(f"lstmad exited {self.proc.returncode}:\n" + "\n".join(self.logs()))
             time.sleep(0.05)
         raise AssertionError(f"no log line with {needle!r} within {timeout}s:\n" + "\n".join(self.logs()[-30:]))
+
+    def logged(self, needle, timeout=10):
+        """Whether a log line with `needle` arrives within `timeout` seconds
+        (log lines reach the reader thread a little after the metrics move)."""
+        try:
+            self.wait_for_log(needle, timeout)
+            return True
+        except AssertionError:
+            return False
 
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.ingest_port), timeout=10)
@@ -114,7 +129,8 @@ class Daemon:
             sock.close()
 
     def scrape_text(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=self.scrape_timeout) as r:
             return r.read().decode()
 
     def metrics(self):

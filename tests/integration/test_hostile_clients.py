@@ -5,6 +5,13 @@ the allow-list: the daemon stays up, its memory stays under the documented
 bound, the other connections keep being served, and the metrics count what
 was refused. Back-pressure: `block` throttles the sender through TCP and
 loses nothing; `drop_oldest` keeps reading and counts what it drops.
+
+LSTMAD_UNDER_SANITIZER=1 (CI sets it when the daemon is an ASan+UBSan or
+ThreadSanitizer build, which runs 5-20 times slower and whose shadow memory
+inflates the resident size) runs every attack with smaller counts: 10,000
+distinct tag sets instead of 50,000 and 6,000 back-pressure samples instead
+of 30,000, trains the small model briefly, and does not hold the resident
+memory to the documented bound.
 """
 import errno
 import os
@@ -16,6 +23,9 @@ from lstmad_cli import Checks, tempdir
 
 LOOKBACK = 10
 RSS_BOUND_MB = 150  # documented in docs/threat-model.md
+UNDER_SANITIZER = os.environ.get("LSTMAD_UNDER_SANITIZER") == "1"
+TAG_SETS = 10000 if UNDER_SANITIZER else 50000  # against max_streams 2,000
+BACK_PRESSURE_SAMPLES = 6000 if UNDER_SANITIZER else 30000
 
 
 def rss_mb(pid):
@@ -108,22 +118,25 @@ def hostile(checks, daemon):
         s.close()
     time.sleep(0.3)
     keep_serving("a connection flood")
-    # Cardinality attack: 50,000 distinct tag sets against max_streams 2,000.
+    # Cardinality attack: distinct tag sets against max_streams 2,000.
     rss_before = rss_mb(daemon.proc.pid)
     attack = daemon.connect()
     batch = []
-    for k in range(50000):
+    for k in range(TAG_SETS):
         batch.append(line("pump", {"pump": f"attack{k}", "x": "y" * 40}, pump_values(0)))
         if len(batch) == 1000:
             attack.sendall("".join(batch).encode())
             batch = []
-    daemon.wait_for(lambda m: total(m, "lstmad_samples_rejected_total", reason="too_many_streams") >= 48000,
-                    timeout=60, what="cardinality attack refused")
+    daemon.wait_for(lambda m: total(m, "lstmad_samples_rejected_total", reason="too_many_streams") >= TAG_SETS - 2000,
+                    timeout=120, what="cardinality attack refused")
     rss_after = rss_mb(daemon.proc.pid)
     checks.check("new streams beyond max_streams are rejected and counted",
                  daemon.value("lstmad_streams", model="pump") == 2000)
-    checks.check(f"memory stays under the documented bound ({RSS_BOUND_MB} MB)", rss_after < RSS_BOUND_MB,
-                 f"RSS {rss_before:.0f} MB -> {rss_after:.0f} MB")
+    if UNDER_SANITIZER:
+        print(f"(under a sanitizer: RSS {rss_before:.0f} MB -> {rss_after:.0f} MB, bound not checked)")
+    else:
+        checks.check(f"memory stays under the documented bound ({RSS_BOUND_MB} MB)", rss_after < RSS_BOUND_MB,
+                     f"RSS {rss_before:.0f} MB -> {rss_after:.0f} MB")
     attack.close()
     keep_serving("a cardinality attack")
     checks.check("the daemon is still up", daemon.proc.poll() is None)
@@ -145,10 +158,16 @@ def back_pressure(checks, d, model, policy):
     cfg = write_config(os.path.join(d, f"{policy}.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
                        extra=f"scoring: {{ max_batch: 4, max_wait_ms: 0, queue_windows: 8, overflow: {policy} }}\n")
     with Daemon(cfg) as daemon:
+        if UNDER_SANITIZER:
+            # `block` stops the event loop while a worker's queue is full, and
+            # /metrics is served by the same loop: with scoring 10-20 times
+            # slower, one read's worth of windows can hold a scrape that long.
+            daemon.scrape_timeout = 60
         sock = daemon.connect()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
         sock.setblocking(False)
-        payload = "".join(line("pump", {"pump": "bp"}, pump_values(i)) for i in range(30000)).encode()
+        n = BACK_PRESSURE_SAMPLES
+        payload = "".join(line("pump", {"pump": "bp"}, pump_values(i)) for i in range(n)).encode()
         sent, stalls, deadline = 0, 0, time.time() + 120
         while sent < len(payload) and time.time() < deadline:
             try:
@@ -157,8 +176,8 @@ def back_pressure(checks, d, model, policy):
                 stalls += 1
                 time.sleep(0.001)
         sock.setblocking(True)
-        expected = 30000 - 30 + 1
-        m = daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == 30000, timeout=120,
+        expected = n - 30 + 1
+        m = daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == n, timeout=120,
                             what="every sample received")
         if policy == "block":
             m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") == expected, timeout=120,
@@ -179,7 +198,10 @@ def back_pressure(checks, d, model, policy):
 def main():
     checks = Checks()
     with tempdir() as d:
-        model = train_pump_model(d, lookback=LOOKBACK)
+        # What the model scores does not matter here; under a sanitizer a
+        # shorter training saves ~40 s.
+        model = (train_pump_model(d, lookback=LOOKBACK, epochs=2, samples=600) if UNDER_SANITIZER
+                 else train_pump_model(d, lookback=LOOKBACK))
         cfg = write_config(os.path.join(d, "lstmad.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
                            ingest="idle_timeout: 3s",
                            extra="limits: { max_streams: 2000, max_line_bytes: 4096, max_connections: 16 }\n")

@@ -50,6 +50,7 @@ struct MetricsSettings {
   // metrics.basic_auth_users: { name: bcrypt hash } as Prometheus' web config;
   // when set, /metrics needs HTTP basic auth (/healthz and /readyz do not).
   std::vector<std::pair<std::string, std::string>> basic_auth_users;
+  TlsSettings tls;  // metrics.tls: { cert, key, client_ca } as ingest.tls; absent: plain HTTP
 };
 
 struct AlertSettings {

@@ -105,6 +105,9 @@ class Metrics {
   prometheus::Counter& WindowsDropped();               // lstmad_windows_dropped_total
   enum class CloseReason { kIdleTimeout, kLineTooLong, kNotAllowed, kTooManyConnections, kTlsHandshake };
   prometheus::Counter& ConnectionClosed(CloseReason reason);  // lstmad_connections_closed_total{reason}
+  // The metrics endpoint's own refusals (its listener is not an ingest one).
+  enum class MetricsCloseReason { kTooManyConnections, kTlsHandshake };
+  prometheus::Counter& MetricsConnectionClosed(MetricsCloseReason reason);  // lstmad_metrics_connections_closed_total{reason}
   enum class DeliveryResult { kSuccess, kFailure, kDropped };
   prometheus::Counter& AlertDelivery(DeliveryResult result);  // lstmad_alert_deliveries_total{result}
 
