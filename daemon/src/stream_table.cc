@@ -89,6 +89,7 @@ bool StreamTable::Append(uint32_t id, const float* sample, int64_t time_ns) {
   const auto t = static_cast<uint32_t>(lookback_);
   // The slot of the next sample: the free one while filling, else the oldest.
   const uint32_t slot = full(m) ? m.written - t : m.written;
+  if (full(m)) ++Scored(id)->samples_after_full;
   std::copy(sample, sample + features_, values_.record(id) + static_cast<size_t>(slot) * static_cast<size_t>(features_));
   times_.record(id)[slot] = time_ns;
   ++m.written;
@@ -129,7 +130,8 @@ StreamSnapshot StreamTable::Save(uint32_t id, const std::string& model) const {
   const Meta& m = *meta_.record(id);
   const ScoredStream* scored = FindScored(id);
   StreamSnapshot s{model, std::string(key(id)), lookback_, features_,
-                   static_cast<int64_t>(std::min(m.written, static_cast<uint32_t>(lookback_))),
+                   full(m) ? lookback_ + (scored != nullptr ? scored->samples_after_full : 0)
+                           : static_cast<int64_t>(m.written),
                    scored != nullptr && scored->alert.firing(), scored != nullptr ? scored->alert.run() : 0,
                    {}, {}, {}};
   if (scored != nullptr && scored->detector) s.detector_state = scored->detector->SaveState();
@@ -156,6 +158,7 @@ void StreamTable::Load(uint32_t id, const StreamSnapshot& s) {
   std::copy(s.times_ns.begin(), s.times_ns.end(), times_.record(id));
   // A full window is stored oldest first, so the oldest sample is at slot 0.
   m.written = static_cast<uint32_t>(std::clamp<int64_t>(s.samples, 0, lookback_));
+  if (s.samples > lookback_) Scored(id)->samples_after_full = s.samples - lookback_;
   if (s.firing || s.alert_run > 0) Scored(id)->alert.Restore(s.firing, s.alert_run);
 }
 

@@ -39,6 +39,9 @@ struct ScoredStream {
   StreamMetrics metrics;
   std::optional<core::StreamDetector> detector;  // when the model has one (config detector:)
   uint64_t detector_generation = 0;  // the ModelRuntime::generation it was made for
+  // Network thread: samples appended after the ring was full (the table's
+  // records count only up to T), so snapshots carry the stream's total.
+  int64_t samples_after_full = 0;
 };
 
 // Fixed-size records in chunks that are allocated once and never moved, so

@@ -76,6 +76,7 @@ TEST(StreamTableTest, WindowsFollowTheLastSamplesThroughManyWraps) {
     ASSERT_EQ(table.window_end_ns(a), times.back());
     // A snapshot taken now and loaded elsewhere gives the same window.
     const StreamSnapshot saved = table.Save(a, "m");
+    ASSERT_EQ(saved.samples, i + 1);  // the total, not just the ring's T
     StreamTable copy(lookback, features);
     const uint32_t c = Add(&copy, "a");
     copy.Load(c, saved);
@@ -83,6 +84,7 @@ TEST(StreamTableTest, WindowsFollowTheLastSamplesThroughManyWraps) {
     copy.CopyWindow(c, restored);
     ASSERT_TRUE(std::equal(window, window + lookback * features, restored));
     ASSERT_EQ(copy.window_end_ns(c), times.back());
+    ASSERT_EQ(copy.Save(c, "m").samples, i + 1);
   }
 }
 

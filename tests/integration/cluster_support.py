@@ -111,7 +111,8 @@ def decode_checkpoint(data):
     body = data[32 + owner_len + 4:]  # past the owner and the header's CRC
     assert body[:8] == b"LSTMADSS"
     off = 8
-    _, count = struct.unpack_from("<II", body, off)
+    snapshot_version, count = struct.unpack_from("<II", body, off)
+    assert snapshot_version in (1, 2), snapshot_version
     off += 8
     streams = {}
     for _ in range(count):
@@ -127,6 +128,9 @@ def decode_checkpoint(data):
         off += 4 * lookback * features
         times = struct.unpack_from(f"<{lookback}q", body, off)
         off += 8 * lookback
+        if snapshot_version >= 2:  # the anomaly-score detector's state: skipped here
+            (n,) = struct.unpack_from("<I", body, off)
+            off += 4 + n
         streams[key] = dict(model=model, samples=samples, firing=bool(firing), run=run,
                             values=[list(values[k * features:(k + 1) * features]) for k in range(lookback)],
                             times_ns=list(times))
