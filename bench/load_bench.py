@@ -57,7 +57,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {"t3f2_relu": (3, 2), "t30f8_relu": (30, 8)}
 ENCODER, DECODER = "128,64", "64,128"
-MAX_BATCH, MAX_WAIT_MS = 256, 2
+MAX_BATCH, MAX_WAIT_MS = 256, 0.25  # the daemon's defaults
 GOAL_RATIO, GOAL_P99_S, GOAL_IDLE_OVERHEAD_B = 0.60, 0.010, 64
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

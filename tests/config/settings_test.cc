@@ -63,7 +63,7 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(s.limits.max_line_bytes, 65536);
   EXPECT_EQ(s.limits.max_connections, 1024);
   EXPECT_EQ(s.scoring.max_batch, 256);
-  EXPECT_EQ(s.scoring.max_wait_ms, 2.0);
+  EXPECT_EQ(s.scoring.max_wait_ms, 0.25);
   EXPECT_EQ(s.scoring.workers, 1);
   EXPECT_EQ(s.events.path, "");
   EXPECT_EQ(s.log.level, "info");

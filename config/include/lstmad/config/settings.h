@@ -123,7 +123,7 @@ enum class OverflowPolicy {
 
 struct ScoringSettings {
   int max_batch = 256;        // scoring.max_batch: windows per forward pass at most
-  double max_wait_ms = 2.0;   // scoring.max_wait_ms: how long a window waits for its batch to fill
+  double max_wait_ms = 0.25;  // scoring.max_wait_ms: how long a window waits for its batch to fill
   int workers = 1;            // scoring.workers: inference threads
   int queue_windows = 4096;   // scoring.queue_windows: windows queued per worker at most
   OverflowPolicy overflow = OverflowPolicy::kBlock;  // scoring.overflow: block|drop_oldest
