@@ -83,15 +83,6 @@ std::string CheckSettings(const ArgParser& p, ImportSettings* s) {
   return {};
 }
 
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // Sets the scaler and threshold; returns the message to fail with, if any.
 std::string CalibrateOrFix(const ImportSettings& s, core::Model* model) {
   if (s.calibrate.empty()) {
@@ -126,7 +117,7 @@ int RunImportKeras(const std::vector<std::string>& args) {
   if (!model.ok()) return Fail(kCommand, model.status().message());
   model->error_options.last_step_only = parser.Switch("last-step-error");
   if (error = CalibrateOrFix(s, &*model); !error.empty()) return Fail(kCommand, error);
-  model->metadata["imported_at"] = UtcNow();
+  model->metadata["imported_at"] = core::UtcNowIso8601();
   model->metadata["lstmad_version"] = LSTMAD_VERSION;
   if (core::Status saved = core::SaveModel(*model, s.out); !saved.ok()) {
     return Fail(kCommand, saved.message(), kExitFailure);

@@ -109,15 +109,6 @@ std::string Number(double v) {
   return buf;
 }
 
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // Per-epoch lines like Keras' fit(); on a terminal, a progress bar below them.
 class EpochPrinter {
  public:
@@ -214,7 +205,7 @@ int RunTrain(const std::vector<std::string>& args) {
   model.weights = net->weights();
   const core::EpochReport& last = trained->history.back();
   model.metadata = {
-      {"trained_at", UtcNow()},
+      {"trained_at", core::UtcNowIso8601()},
       {"lstmad_version", LSTMAD_VERSION},
       {"data", s.data},
       {"windows", std::to_string(windows.count)},

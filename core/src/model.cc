@@ -1,6 +1,7 @@
 #include "lstmad/core/model.h"
 
 #include <cmath>
+#include <ctime>
 #include <set>
 
 namespace lstmad::core {
@@ -27,6 +28,15 @@ Status Model::Validate() const {
 Result<Network<float>> Model::MakeNetwork() const {
   LSTMAD_RETURN_IF_ERROR(Validate());
   return Network<float>::Create(architecture, weights);
+}
+
+std::string UtcNowIso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace lstmad::core

@@ -25,15 +25,6 @@ constexpr RetrainResult kResults[] = {RetrainResult::kSwapped, RetrainResult::kR
 // Retraining yields to scoring: the scoring workers run at the default 0.
 constexpr int kNice = 10;
 
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Retrainer::Clock::duration Every(const config::RetrainSettings& settings) {
   return std::chrono::duration_cast<Retrainer::Clock::duration>(
       std::chrono::duration<double>(settings.every_s));
@@ -279,7 +270,7 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
         {Field("model", name), Field("error", network.status().message())});
     return RetrainResult::kFailed;
   }
-  outcome->candidate.metadata["retrained_at"] = UtcNow();
+  outcome->candidate.metadata["retrained_at"] = core::UtcNowIso8601();
   auto runtime = std::make_shared<ModelRuntime>(
       ModelRuntime{current->settings, outcome->candidate, std::move(network).value(), 0, current->metrics,
                    NextModelGeneration()});

@@ -33,4 +33,8 @@ struct Model {
   Result<Network<float>> MakeNetwork() const;
 };
 
+// The current time in UTC as ISO 8601 ("2026-11-27T07:40:00Z"), for the
+// metadata's provenance stamps (trained_at, imported_at, retrained_at).
+std::string UtcNowIso8601();
+
 }  // namespace lstmad::core
