@@ -51,7 +51,7 @@ bool GetArray(std::string_view* in, size_t max, std::vector<T>* out) {
   uint32_t n = 0;
   if (!Get(in, &n) || n > max || n > in->size() / sizeof(T)) return false;
   out->resize(n);
-  std::memcpy(out->data(), in->data(), n * sizeof(T));
+  if (n != 0) std::memcpy(out->data(), in->data(), n * sizeof(T));  // data() may be null when empty
   in->remove_prefix(n * sizeof(T));
   return true;
 }

@@ -49,7 +49,7 @@ class Reader {
   bool GetArray(size_t count, std::vector<T>* out) {
     if (count > bytes_.size() / sizeof(T)) return false;
     out->resize(count);
-    std::memcpy(out->data(), bytes_.data(), count * sizeof(T));
+    if (count != 0) std::memcpy(out->data(), bytes_.data(), count * sizeof(T));  // data() may be null when empty
     bytes_.remove_prefix(count * sizeof(T));
     return true;
   }

@@ -70,7 +70,7 @@ uint32_t StreamTable::Insert(std::string_view key, uint64_t hash) {
   char* at = key_blocks_.back().get() + key_used_;
   const auto length = static_cast<uint16_t>(key.size());
   std::memcpy(at, &length, kKeyLengthBytes);
-  std::memcpy(at + kKeyLengthBytes, key.data(), key.size());
+  if (!key.empty()) std::memcpy(at + kKeyLengthBytes, key.data(), key.size());
   key_used_ += static_cast<uint32_t>(need);
   *meta_.record(id) = Meta{offset, 0, 0};
   const size_t mask = index_.size() - 1;

@@ -38,9 +38,9 @@ core::WindowSet<float> WindowRing::Snapshot() const {
   const int oldest = count_ < capacity_ ? 0 : next_;
   const size_t first_run = static_cast<size_t>(std::min(count_, capacity_ - oldest));
   float* dst = out.data.data();
-  std::memcpy(dst, data_.data() + stride_ * static_cast<size_t>(oldest), first_run * stride_ * sizeof(float));
-  std::memcpy(dst + first_run * stride_, data_.data(),
-              (static_cast<size_t>(count_) - first_run) * stride_ * sizeof(float));
+  // std::copy_n, not memcpy: with nothing to copy the pointers may be null.
+  std::copy_n(data_.data() + stride_ * static_cast<size_t>(oldest), first_run * stride_, dst);
+  std::copy_n(data_.data(), (static_cast<size_t>(count_) - first_run) * stride_, dst + first_run * stride_);
   out.last_sample.clear();
   return out;
 }
