@@ -95,6 +95,11 @@ void AlertmanagerClient::Notify(const AlertEvent& event) {
   wake_.notify_all();
 }
 
+size_t AlertmanagerClient::Reannounce(const std::vector<AlertEvent>& firing) {
+  for (const AlertEvent& event : firing) Notify(event);  // each a "fired" event, as it first fired
+  return firing.size();
+}
+
 void AlertmanagerClient::Forget(const std::string& model, const std::string& stream) {
   std::lock_guard lock(mutex_);
   firing_.erase(model + "\n" + stream);

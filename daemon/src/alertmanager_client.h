@@ -32,6 +32,10 @@ class AlertmanagerClient {
   AlertmanagerClient& operator=(const AlertmanagerClient&) = delete;
 
   void Notify(const AlertEvent& event);  // never blocks on the network
+  // Alerts that were firing when their streams were saved (a restart's
+  // snapshot, a partition's checkpoint): sent again now, with their
+  // original startsAt, and re-sent from here on. Returns how many.
+  size_t Reannounce(const std::vector<AlertEvent>& firing);
   // Cluster mode: the stream moved to another instance, which now owns its
   // alert; this one stops re-sending it.
   void Forget(const std::string& model, const std::string& stream);

@@ -1,5 +1,6 @@
 #include "cluster_nats.h"
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -8,6 +9,13 @@ namespace {
 
 constexpr int64_t kReconnectWaitMs = 250;
 constexpr int64_t kApiTimeoutMs = 5000;
+
+// A sixth of lease_ttl: a round renews a few leases, each with a write and
+// at worst a read, well inside one TTL. Never below what a loaded machine
+// needs for a round trip, never above the general API timeout.
+int64_t LeaseCallWaitMs(double lease_ttl_s) {
+  return std::clamp<int64_t>(static_cast<int64_t>(lease_ttl_s * 1000 / 6), 200, kApiTimeoutMs);
+}
 
 core::Status Check(natsStatus s, const std::string& what, jsErrCode js = static_cast<jsErrCode>(0)) {
   return s == NATS_OK ? core::Status::Ok() : core::Status::Error(NatsError(what, s, js));
@@ -89,11 +97,17 @@ core::Result<std::unique_ptr<NatsLink>> NatsLink::Connect(const config::NatsSett
   jsCtx* js = nullptr;
   LSTMAD_RETURN_IF_ERROR(Check(natsConnection_JetStream(&js, conn, &jo), "JetStream context"));
   link->js_.reset(js);
+  jo.Wait = LeaseCallWaitMs(settings.lease_ttl_s);
+  jsCtx* lease_js = nullptr;
+  LSTMAD_RETURN_IF_ERROR(Check(natsConnection_JetStream(&lease_js, conn, &jo), "JetStream context"));
+  link->lease_js_.reset(lease_js);
   LSTMAD_RETURN_IF_ERROR(link->EnsureStream(settings));
   // kvConfig.TTL is in nanoseconds in this client (3.4), like MaxAge.
   const auto ttl_ns = static_cast<int64_t>(settings.lease_ttl_s * 1e9);
-  LSTMAD_RETURN_IF_ERROR(link->EnsureBucket(link->names_.leases_bucket, settings.replicas, ttl_ns, &link->leases_));
-  LSTMAD_RETURN_IF_ERROR(link->EnsureBucket(link->names_.state_bucket, settings.replicas, 0, &link->state_));
+  LSTMAD_RETURN_IF_ERROR(
+      link->EnsureBucket(lease_js, link->names_.leases_bucket, settings.replicas, ttl_ns, &link->leases_));
+  LSTMAD_RETURN_IF_ERROR(
+      link->EnsureBucket(js, link->names_.state_bucket, settings.replicas, 0, &link->state_));
   return link;
 }
 
@@ -101,6 +115,7 @@ NatsLink::~NatsLink() {
   // Handles that use the connection go before it.
   leases_.reset();
   state_.reset();
+  lease_js_.reset();
   js_.reset();
   if (conn_) natsConnection_Close(conn_.get());
 }
@@ -109,7 +124,8 @@ natsStatus NatsLink::ReadKey(const std::string& bucket, const std::string& key, 
                              uint64_t* revision) const {
   natsMsg* raw = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = js_GetLastMsg(&raw, js_.get(), ("KV_" + bucket).c_str(), ("$KV." + bucket + "." + key).c_str(),
+  jsCtx* js = bucket == names_.leases_bucket ? lease_js_.get() : js_.get();
+  const natsStatus s = js_GetLastMsg(&raw, js, ("KV_" + bucket).c_str(), ("$KV." + bucket + "." + key).c_str(),
                                      nullptr, &jerr);
   if (s != NATS_OK) return s;
   NatsPtr<natsMsg> msg(raw);
@@ -149,9 +165,13 @@ core::Status NatsLink::EnsureStream(const config::NatsSettings& settings) {
   return core::Status::Ok();
 }
 
-core::Status NatsLink::EnsureBucket(const std::string& bucket, int replicas, int64_t ttl_ns, NatsPtr<kvStore>* out) {
+core::Status NatsLink::EnsureBucket(jsCtx* calls, const std::string& bucket, int replicas, int64_t ttl_ns,
+                                   NatsPtr<kvStore>* out) {
+  // Looked up and created with the general (patient) context; the handle
+  // kept for the bucket's calls is then opened on `calls`.
+  jsCtx* js = js_.get();
   kvStore* kv = nullptr;
-  natsStatus s = js_KeyValue(&kv, js_.get(), bucket.c_str());
+  natsStatus s = js_KeyValue(&kv, js, bucket.c_str());
   if (s == NATS_NOT_FOUND) {
     kvConfig cfg;
     kvConfig_Init(&cfg);
@@ -160,7 +180,7 @@ core::Status NatsLink::EnsureBucket(const std::string& bucket, int replicas, int
     cfg.TTL = ttl_ns;
     cfg.Replicas = replicas;
     cfg.StorageType = js_FileStorage;
-    s = js_CreateKeyValue(&kv, js_.get(), &cfg);
+    s = js_CreateKeyValue(&kv, js, &cfg);
   }
   if (s != NATS_OK) return core::Status::Error(NatsError("key-value bucket " + bucket, s));
   out->reset(kv);
@@ -177,6 +197,13 @@ core::Status NatsLink::EnsureBucket(const std::string& bucket, int replicas, int
           << " s; delete the bucket (with no instance running) or set lease_ttl to its TTL";
       return core::Status::Error(msg.str());
     }
+  }
+  if (calls != js) {
+    kv = nullptr;
+    if (s = js_KeyValue(&kv, calls, bucket.c_str()); s != NATS_OK) {
+      return core::Status::Error(NatsError("key-value bucket " + bucket, s));
+    }
+    out->reset(kv);
   }
   return core::Status::Ok();
 }

@@ -76,11 +76,16 @@ class NatsLink {
  private:
   NatsLink(const config::NatsSettings& settings) : names_(settings) {}
   core::Status EnsureStream(const config::NatsSettings& settings);
-  core::Status EnsureBucket(const std::string& bucket, int replicas, int64_t ttl_ns, NatsPtr<kvStore>* out);
+  core::Status EnsureBucket(jsCtx* js, const std::string& bucket, int replicas, int64_t ttl_ns,
+                            NatsPtr<kvStore>* out);
 
   ClusterNames names_;
   NatsPtr<natsConnection> conn_;
   NatsPtr<jsCtx> js_;
+  // The lease bucket's calls wait at most a fraction of lease_ttl (js_ waits
+  // 5 s): while JetStream elects a leader after a node loss, a coordinator
+  // round of renewals must not outlast the leases it renews.
+  NatsPtr<jsCtx> lease_js_;
   NatsPtr<kvStore> leases_;
   NatsPtr<kvStore> state_;
 };

@@ -106,10 +106,13 @@ core::Status PartitionWorker::TakeOver() {
   LSTMAD_RETURN_IF_ERROR(LoadCheckpoint(&checkpoint));
   const uint64_t sequence = checkpoint.sequence;
   size_t restored = 0;
+  std::vector<AlertEvent> firing;
   {
     std::lock_guard lock(ingest_mu_);
-    restored = ingestor_->Restore(checkpoint.streams);
+    restored = ingestor_->Restore(checkpoint.streams, &firing);
   }
+  // The alert state machines moved here; so does re-sending their alerts.
+  if (shared_->alertmanager != nullptr) shared_->alertmanager->Reannounce(firing);
   // The checkpoint is fenced and restored: from here on the partition is
   // ours, so a consumer that cannot be created yet (JetStream electing a
   // leader after a node loss) is retried rather than handed back.
@@ -126,7 +129,7 @@ core::Status PartitionWorker::TakeOver() {
   Log(LogLevel::kInfo, "partition acquired",
       {Field("partition", partition_), Field("checkpoint_sequence", sequence),
        Field("streams", static_cast<int64_t>(restored)), Field("redelivery_up_to", redelivery_bound_),
-       Field("previous_owner", checkpoint.owner)});
+       Field("previous_owner", checkpoint.owner), Field("firing_alerts", static_cast<int64_t>(firing.size()))});
   return core::Status::Ok();
 }
 

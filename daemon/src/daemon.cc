@@ -300,10 +300,13 @@ void Daemon::Impl::RestoreSnapshot() {
     Log(LogLevel::kError, "snapshot refused; starting with empty windows", {Field("error", streams.status().message())});
     return;
   }
-  const size_t restored = ingestor->Restore(*streams);
+  std::vector<AlertEvent> firing;
+  const size_t restored = ingestor->Restore(*streams, &firing);
+  alertmanager->Reannounce(firing);
   Log(LogLevel::kInfo, "snapshot restored",
       {Field("path", path), Field("streams", static_cast<int64_t>(restored)),
-       Field("skipped", static_cast<int64_t>(streams->size() - restored))});
+       Field("skipped", static_cast<int64_t>(streams->size() - restored)),
+       Field("firing_alerts", static_cast<int64_t>(firing.size()))});
 }
 
 void Daemon::Impl::SaveSnapshot(const char* why) {

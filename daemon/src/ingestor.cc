@@ -189,7 +189,7 @@ std::vector<StreamSnapshot> Ingestor::Save() const {
   return out;
 }
 
-size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams) {
+size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector<AlertEvent>* firing) {
   size_t restored = 0;
   for (const StreamSnapshot& s : streams) {
     const ModelRuntime* model = nullptr;
@@ -209,6 +209,7 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams) {
     RestoreDetector(table.get(), id, *model, s.detector_state);
     // A firing alert goes on firing across the restart; say so from the first scrape.
     if (s.firing) ScoredOf(table.get(), id, *model);
+    if (s.firing && s.fired && firing != nullptr) firing->push_back(*s.fired);
     ++stream_count_;
     model->metrics.streams->Increment();
     ++restored;

@@ -38,8 +38,10 @@ class Ingestor {
   // Every stream's window and alert state (call with the scorer drained).
   std::vector<StreamSnapshot> Save() const;
   // Recreates the streams of models that still exist with the same lookback
-  // and features; returns how many were restored.
-  size_t Restore(const std::vector<StreamSnapshot>& streams);
+  // and features; returns how many were restored. `firing`, if given,
+  // receives the fired events of the restored streams whose alert fires (to
+  // re-announce to Alertmanager, which forgets alerts nobody re-sends).
+  size_t Restore(const std::vector<StreamSnapshot>& streams, std::vector<AlertEvent>* firing = nullptr);
   // Drops the streams `forget(model, key)` selects (their windows and alert
   // states); returns how many. Call with the scorer drained.
   size_t Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget);

@@ -251,6 +251,11 @@ void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition
       {Field("model", event.model), Field("stream", event.stream), Field("error", error),
        Field("threshold", event.threshold), Field("window_start_ns", event.window_start_ns),
        Field("window_end_ns", event.window_end_ns), Field("top_features", top)});
+  if (fired) {
+    stream.fired = std::make_shared<const AlertEvent>(event);
+  } else {
+    stream.fired.reset();
+  }
   if (AlertmanagerClient* client = alertmanager_.load()) client->Notify(event);
   std::shared_ptr<EventLog> events;
   {

@@ -12,9 +12,10 @@ namespace lstmad::daemon {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADSS";
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 constexpr uint32_t kMaxDetectorState = 64u << 20;
 constexpr uint32_t kMaxDimension = 1 << 20;
+constexpr uint32_t kMaxTopFeatures = 1 << 16;
 
 template <typename T>
 void Put(std::string* out, T value) {
@@ -81,7 +82,41 @@ bool DecodeStream(Reader* r, uint32_t version, StreamSnapshot* s) {
   std::vector<char> state;
   if (!r->GetArray(n, &state)) return false;
   s->detector_state.assign(state.begin(), state.end());
+  if (version < 3) return true;
+  uint8_t has_fired = 0;
+  if (!r->Get(&has_fired) || has_fired > 1) return false;
+  if (has_fired == 0) return true;
+  AlertEvent e;
+  uint32_t top = 0;
+  if (!r->Get(&e.time_ns) || !r->Get(&e.error) || !r->Get(&e.threshold) || !r->Get(&e.window_start_ns) ||
+      !r->Get(&e.window_end_ns) || !r->Get(&top) || top > kMaxTopFeatures) {
+    return false;
+  }
+  for (uint32_t i = 0; i < top; ++i) {
+    std::pair<std::string, double> feature;
+    if (!r->GetString(&feature.first) || !r->Get(&feature.second)) return false;
+    e.top_features.push_back(std::move(feature));
+  }
+  e.kind = "fired";
+  e.model = s->model;
+  e.stream = s->key;
+  s->fired = std::move(e);
   return true;
+}
+
+void EncodeFired(std::string* out, const std::optional<AlertEvent>& fired) {
+  Put<uint8_t>(out, fired ? 1 : 0);
+  if (!fired) return;
+  Put<int64_t>(out, fired->time_ns);
+  Put<double>(out, fired->error);
+  Put<double>(out, fired->threshold);
+  Put<int64_t>(out, fired->window_start_ns);
+  Put<int64_t>(out, fired->window_end_ns);
+  Put<uint32_t>(out, static_cast<uint32_t>(fired->top_features.size()));
+  for (const auto& [name, share] : fired->top_features) {
+    PutString(out, name);
+    Put<double>(out, share);
+  }
 }
 
 }  // namespace
@@ -101,6 +136,7 @@ std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams) {
     out.append(reinterpret_cast<const char*>(s.values.data()), s.values.size() * sizeof(float));
     out.append(reinterpret_cast<const char*>(s.times_ns.data()), s.times_ns.size() * sizeof(int64_t));
     PutString(&out, s.detector_state);
+    EncodeFired(&out, s.fired);
   }
   Put<uint32_t>(&out, core::model_file::Crc32c(out));
   return out;
@@ -121,7 +157,7 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
   r.Get(&version);
   if (version < 1 || version > kVersion) {
     return core::Status::Error(source + ": snapshot version " + std::to_string(version) +
-                               " is not supported (this lstmad reads versions 1 and 2)");
+                               " is not supported (this lstmad reads versions 1 to 3)");
   }
   if (!r.Get(&count)) return core::Status::Error(source + ": truncated snapshot");
   std::vector<StreamSnapshot> streams;

@@ -12,11 +12,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "lstmad/core/status.h"
+#include "lstmad/daemon/alerts.h"
 
 namespace lstmad::daemon {
 
@@ -31,6 +33,10 @@ struct StreamSnapshot {
   std::vector<float> values;      // [lookback * features], oldest sample first (raw units)
   std::vector<int64_t> times_ns;  // [lookback], oldest first
   std::string detector_state;     // StreamDetector::SaveState(), or empty
+  // While firing: the event that fired the alert (version 3 on), so that
+  // whoever restores the stream re-announces it to Alertmanager with its
+  // original startsAt and annotations.
+  std::optional<AlertEvent> fired;
 };
 
 std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams);

@@ -133,8 +133,9 @@ StreamSnapshot StreamTable::Save(uint32_t id, const std::string& model) const {
                    full(m) ? lookback_ + (scored != nullptr ? scored->samples_after_full : 0)
                            : static_cast<int64_t>(m.written),
                    scored != nullptr && scored->alert.firing(), scored != nullptr ? scored->alert.run() : 0,
-                   {}, {}, {}};
+                   {}, {}, {}, {}};
   if (scored != nullptr && scored->detector) s.detector_state = scored->detector->SaveState();
+  if (scored != nullptr && scored->alert.firing() && scored->fired) s.fired = *scored->fired;
   const size_t total = static_cast<size_t>(lookback_) * static_cast<size_t>(features_);
   s.values.assign(total, 0.0f);
   s.times_ns.assign(static_cast<size_t>(lookback_), 0);
@@ -160,6 +161,7 @@ void StreamTable::Load(uint32_t id, const StreamSnapshot& s) {
   m.written = static_cast<uint32_t>(std::clamp<int64_t>(s.samples, 0, lookback_));
   if (s.samples > lookback_) Scored(id)->samples_after_full = s.samples - lookback_;
   if (s.firing || s.alert_run > 0) Scored(id)->alert.Restore(s.firing, s.alert_run);
+  if (s.firing && s.fired) Scored(id)->fired = std::make_shared<const AlertEvent>(*s.fired);
 }
 
 }  // namespace lstmad::daemon

@@ -42,6 +42,10 @@ struct ScoredStream {
   // Network thread: samples appended after the ring was full (the table's
   // records count only up to T), so snapshots carry the stream's total.
   int64_t samples_after_full = 0;
+  // While the alert fires: the event that fired it (scoring worker), saved
+  // in snapshots and checkpoints so that it is re-announced after a restart
+  // or handover.
+  std::shared_ptr<const AlertEvent> fired;
 };
 
 // Fixed-size records in chunks that are allocated once and never moved, so

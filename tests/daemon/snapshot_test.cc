@@ -20,6 +20,17 @@ std::vector<StreamSnapshot> Sample() {
   table.Append(partial, v, 42);
   ScoredStream* scored = table.Scored(full);
   scored->alert.Restore(true, 2);
+  AlertEvent fired;
+  fired.kind = "fired";
+  fired.time_ns = 1700000000123456789;
+  fired.model = "pump";
+  fired.stream = "pump,pump=a";
+  fired.error = 0.75;
+  fired.threshold = 0.25;
+  fired.window_start_ns = 1002;
+  fired.window_end_ns = 1004;
+  fired.top_features = {{"flow", 0.625}, {"pressure", 0.375}};
+  scored->fired = std::make_shared<const AlertEvent>(fired);
   scored->detector.emplace(core::DetectorOptions{}, 0.5, 3);
   for (int i = 0; i < 20; ++i) scored->detector->Observe(0.1 * i);
   return {table.Save(full, "pump"), table.Save(partial, "pump")};
@@ -36,6 +47,19 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   ASSERT_EQ(loaded->size(), 2u);
   EXPECT_EQ((*loaded)[0].detector_state, saved[0].detector_state);
   EXPECT_TRUE((*loaded)[1].detector_state.empty());
+  // The firing alert's event, for re-announcing it: exactly as it fired.
+  ASSERT_TRUE((*loaded)[0].fired.has_value());
+  const AlertEvent& fired = *(*loaded)[0].fired;
+  EXPECT_EQ(fired.kind, "fired");
+  EXPECT_EQ(fired.time_ns, 1700000000123456789);
+  EXPECT_EQ(fired.model, "pump");
+  EXPECT_EQ(fired.stream, "pump,pump=a");
+  EXPECT_EQ(fired.error, 0.75);
+  EXPECT_EQ(fired.threshold, 0.25);
+  EXPECT_EQ(fired.window_start_ns, 1002);
+  EXPECT_EQ(fired.window_end_ns, 1004);
+  EXPECT_EQ(fired.top_features, (std::vector<std::pair<std::string, double>>{{"flow", 0.625}, {"pressure", 0.375}}));
+  EXPECT_FALSE((*loaded)[1].fired.has_value());
   StreamTable table(3, 2);
   const uint32_t full = table.Insert((*loaded)[0].key, StreamTable::Hash((*loaded)[0].key));
   const uint32_t partial = table.Insert((*loaded)[1].key, StreamTable::Hash((*loaded)[1].key));
@@ -44,6 +68,8 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   ASSERT_NE(table.FindScored(full), nullptr);
   EXPECT_TRUE(table.FindScored(full)->alert.firing());
   EXPECT_EQ(table.FindScored(full)->alert.run(), 2);
+  ASSERT_NE(table.FindScored(full)->fired, nullptr);
+  EXPECT_EQ(table.FindScored(full)->fired->time_ns, 1700000000123456789);
   EXPECT_EQ(table.FindScored(partial), nullptr);  // no alert state to restore: stays light
   float window[6];
   table.CopyWindow(full, window);
@@ -58,11 +84,15 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   EXPECT_EQ(table.window_end_ns(partial), 44);
 }
 
-// A version 1 file (before detector state) still loads: the same bytes
-// without the per-stream detector field, version 1, its own checksum.
+// A version 1 file (before detector state and fired events) still loads:
+// the same bytes without the per-stream detector and fired fields, version
+// 1, its own checksum.
 TEST(SnapshotTest, ReadsVersionOneFiles) {
   std::vector<StreamSnapshot> saved = Sample();
-  for (StreamSnapshot& s : saved) s.detector_state.clear();
+  for (StreamSnapshot& s : saved) {
+    s.detector_state.clear();
+    s.fired.reset();
+  }
   std::string v2 = EncodeSnapshot(saved);
   v2.resize(v2.size() - 4);  // the checksum
   std::string v1 = v2.substr(0, 8);
@@ -74,7 +104,7 @@ TEST(SnapshotTest, ReadsVersionOneFiles) {
     const size_t stream_bytes = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 +
                                 s.values.size() * 4 + s.times_ns.size() * 8;
     v1.append(v2, at, stream_bytes);
-    at += stream_bytes + 4;  // skip the empty detector state's length
+    at += stream_bytes + 4 + 1;  // skip the empty detector state's length and the "no fired event" byte
   }
   ASSERT_EQ(at, v2.size());
   const uint32_t crc = core::model_file::Crc32c(v1);
@@ -85,10 +115,10 @@ TEST(SnapshotTest, ReadsVersionOneFiles) {
   EXPECT_EQ((*loaded)[0].values, saved[0].values);
   EXPECT_EQ((*loaded)[1].key, saved[1].key);
   std::string v3 = v1.substr(0, v1.size() - 4);
-  v3[8] = 3;
+  v3[8] = 4;
   const uint32_t crc3 = core::model_file::Crc32c(v3);
   v3.append(reinterpret_cast<const char*>(&crc3), 4);
-  EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 3 is not supported"), std::string::npos);
+  EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 4 is not supported"), std::string::npos);
 }
 
 TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {

@@ -1,6 +1,8 @@
 """Issue 5, acceptance 2: a real Alertmanager (Debian's prometheus-alertmanager,
 started here on a free loopback port) receives lstmad's pushed alert with the
-right labels and annotations, and then its resolution.
+right labels and annotations, and then its resolution. A firing alert outlives
+a restart: the new process re-sends it (same startsAt and annotations), and
+its resolution still reaches Alertmanager.
 """
 import json
 import os
@@ -23,6 +25,7 @@ def free_port():
 
 
 def start_alertmanager(d):
+    os.makedirs(d, exist_ok=True)
     port = free_port()
     cfg = os.path.join(d, "alertmanager.yml")
     with open(cfg, "w") as f:
@@ -56,10 +59,67 @@ def wait(predicate, timeout=30):
     return None
 
 
+def send_rounds(sock, rounds, faulty=range(20, 26)):
+    """Rounds of samples for streams a1 and a2; a2's flow shifts in `faulty`."""
+    for i in rounds:
+        values = {s: pump_values(i, k) for k, s in enumerate(["a1", "a2"])}
+        if i in faulty:
+            values["a2"][3] += 60.0
+        sock.sendall("".join(line("pump", {"pump": s}, v) for s, v in values.items()).encode())
+
+
+def restart_test(checks, d, model):
+    am, am_port = start_alertmanager(os.path.join(d, "am-restart"))
+    try:
+        # A long resend interval: only the restart can make Alertmanager hear
+        # of the alert again within the test.
+        cfg = write_config(os.path.join(d, "restart.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
+                           extra=f"alertmanager:\n  urls: [\"http://127.0.0.1:{am_port}\"]\n"
+                                 f"  resend_interval_s: 600\nstate: {{ path: {d}/state }}\n")
+        with Daemon(cfg) as daemon:
+            sock = daemon.connect()
+            send_rounds(sock, range(28))
+            fired = wait(lambda: am_alerts(am_port))
+            checks.check("before the restart: Alertmanager has the firing alert", bool(fired))
+            sock.close()
+            checks.check("SIGTERM exits 0 with the alert firing", daemon.stop() == 0)
+        first = fired[0] if fired else {}
+        time.sleep(1.1)  # Alertmanager's updatedAt has millisecond precision; leave no doubt
+        restarted = time.time()
+        with Daemon(cfg) as daemon:
+            restored = daemon.wait_for_log("snapshot restored", timeout=10)
+            checks.check("the snapshot brings the firing alert back", "firing_alerts=1" in restored, restored)
+
+            def updated():
+                now = am_alerts(am_port)
+                if len(now) == 1 and now[0]["updatedAt"] != first.get("updatedAt"):
+                    return now
+                return None
+            again = wait(updated, timeout=15)
+            checks.check("the new process re-sends it at once, without a new sample",
+                         bool(again) and daemon.metrics().get('lstmad_alert_deliveries_total{result="success"}', 0) >= 1,
+                         f"{again} (restarted at {restarted:.3f})")
+            if again:
+                checks.check("with the original startsAt, labels and annotations",
+                             again[0]["startsAt"] == first["startsAt"] and again[0]["labels"] == first["labels"] and
+                             again[0]["annotations"] == first["annotations"],
+                             f'{again[0]["startsAt"]} vs {first["startsAt"]}; {again[0]["annotations"]}')
+            sock = daemon.connect()
+            send_rounds(sock, range(28, 45))
+            resolved = wait(lambda: total(daemon.metrics(), "lstmad_stream_anomalous") == 0 and not am_alerts(am_port))
+            checks.check("its resolution after the restart reaches Alertmanager", bool(resolved))
+            sock.close()
+            checks.check("exit 0", daemon.stop() == 0)
+    finally:
+        am.terminate()
+        am.wait(timeout=10)
+
+
 def main():
     checks = Checks()
     with tempdir() as d:
         model = train_pump_model(d, lookback=LOOKBACK)
+        restart_test(checks, d, model)
         am, am_port = start_alertmanager(d)
         try:
             cfg = write_config(os.path.join(d, "lstmad.yaml"),
