@@ -103,7 +103,8 @@ def streams_seen(metrics):
 def decode_checkpoint(data):
     """A partition checkpoint (docs/cluster.md) -> (sequence, {key: stream}),
     the layout read here independently of lstmad's decoder;
-    stream = dict(samples, firing, run, values [[f...]...], times_ns [...])."""
+    stream = dict(samples, firing, run, values [[f...]...], times_ns [...],
+    fired: None or dict(time_ns, error, threshold, top_features [(name, share)...]))."""
     import struct
     assert data[:8] == b"LSTMADCP", data[:8]
     version, seq, _delivered, owner_len = struct.unpack_from("<IQQI", data, 8)
@@ -112,7 +113,7 @@ def decode_checkpoint(data):
     assert body[:8] == b"LSTMADSS"
     off = 8
     snapshot_version, count = struct.unpack_from("<II", body, off)
-    assert snapshot_version in (1, 2), snapshot_version
+    assert snapshot_version in (1, 2, 3), snapshot_version
     off += 8
     streams = {}
     for _ in range(count):
@@ -131,9 +132,25 @@ def decode_checkpoint(data):
         if snapshot_version >= 2:  # the anomaly-score detector's state: skipped here
             (n,) = struct.unpack_from("<I", body, off)
             off += 4 + n
+        fired = None
+        if snapshot_version >= 3:  # the event that fired a firing alert
+            (has_fired,) = struct.unpack_from("<B", body, off)
+            off += 1
+            if has_fired:
+                time_ns, error, threshold, _start, _end, top = struct.unpack_from("<qddqqI", body, off)
+                off += struct.calcsize("<qddqqI")
+                features_top = []
+                for _ in range(top):
+                    (n,) = struct.unpack_from("<I", body, off)
+                    name = body[off + 4:off + 4 + n].decode()
+                    off += 4 + n
+                    (share,) = struct.unpack_from("<d", body, off)
+                    off += 8
+                    features_top.append((name, share))
+                fired = dict(time_ns=time_ns, error=error, threshold=threshold, top_features=features_top)
         streams[key] = dict(model=model, samples=samples, firing=bool(firing), run=run,
                             values=[list(values[k * features:(k + 1) * features]) for k in range(lookback)],
-                            times_ns=list(times))
+                            times_ns=list(times), fired=fired)
     return seq, streams
 
 

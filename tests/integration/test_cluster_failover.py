@@ -5,13 +5,15 @@ checkpoints in the state bucket say how many, and which last T); windows
 continue without a T-sample gap (one new sample per stream scores one
 window per stream); the victim's firing alert keeps firing at its new owner
 and resolves there exactly `clear` windows after the fault ends, with no
-second `fired` event."""
+second `fired` event. A real Alertmanager hears of it from the new owner at
+the takeover (same startsAt), and of its resolution."""
 import json
 import os
 import signal
 import threading
 import time
 
+from alertmanager_harness import am_alerts, start_alertmanager, wait
 from cluster_support import (T0_NS, cluster_config, iso_ns, owned, publish_rounds, scrape_all,
                              stream_key, wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
 from daemon_harness import Daemon, pump_values, total, train_pump_model
@@ -39,10 +41,13 @@ def main():
     with tempdir() as d, NatsCluster(PARTITIONS) as nats:
         model = train_pump_model(d, lookback=LOOKBACK, epochs=2, samples=600, encoder="8,4", decoder="4,8")
         instances, events = [], []
+        am, am_port = start_alertmanager(os.path.join(d, "alertmanager"))
+        # A long resend interval: within the test only a takeover re-sends the alert.
+        am_cfg = f"alertmanager:\n  urls: [\"http://127.0.0.1:{am_port}\"]\n  resend_interval_s: 600\n"
         for i in range(3):
             ev = os.path.join(d, f"events-{i}.jsonl")
             cfg = cluster_config(os.path.join(d, f"lstmad-{i}.yaml"), model, nats, f"i{i}", PARTITIONS,
-                                 lease_ttl=f"{LEASE_TTL}s", extra=f"events:\n  path: {ev}\n")
+                                 lease_ttl=f"{LEASE_TTL}s", extra=f"events:\n  path: {ev}\n" + am_cfg)
             instances.append(Daemon(cfg))
             events.append(ev)
         try:
@@ -54,6 +59,9 @@ def main():
             checks.check("the faulty stream's alert fires on exactly one instance", sorted(firing) == [0, 0, 1],
                          str(firing))
             victim = firing.index(1) if 1 in firing else 0
+            before_kill = wait(lambda: am_alerts(am_port))
+            checks.check("Alertmanager has the alert from its first owner",
+                         bool(before_kill) and before_kill[0]["labels"]["stream"] == ALERT, str(before_kill))
             survivors = [x for k, x in enumerate(instances) if k != victim]
             survivor_events = [e for k, e in enumerate(events) if k != victim]
 
@@ -100,6 +108,12 @@ def main():
                 time.sleep(0.05)
             checks.check("the alert is firing at its new owner right after the takeover", sorted(firing) == [0, 1],
                          str(firing))
+            first = before_kill[0] if before_kill else {}
+            again = wait(lambda: [a for a in am_alerts(am_port) if a["updatedAt"] != first.get("updatedAt")],
+                         timeout=10)
+            checks.check("the new owner re-sends it to Alertmanager at the takeover, with the same startsAt",
+                         bool(again) and len(again) == 1 and again[0]["startsAt"] == first.get("startsAt") and
+                         again[0]["annotations"] == first.get("annotations"), str(again))
             published.wait(timeout=60)
             checks.check("phase 2 published completely", not errors and progress[0] == PHASE1 + PHASE2 - 1,
                          str(errors))
@@ -160,9 +174,14 @@ def main():
             got_end = round((iso_ns(resolved[0]["window_end"]) - T0_NS) / 1e9) if resolved else None
             checks.check("the alert resolves at its new owner exactly `clear` windows after the fault",
                          len(resolved) == 1 and got_end == want_end, f"window end {got_end}, want {want_end}")
+            left = wait(lambda: not am_alerts(am_port) and [True], timeout=15)
+            checks.check("and Alertmanager hears of the resolution (no active alert left)", bool(left),
+                         str(am_alerts(am_port)))
         finally:
             for inst in instances:
                 inst.stop()
+            am.terminate()
+            am.wait(timeout=10)
     checks.finish()
 
 
