@@ -93,7 +93,7 @@ def main():
             restarts = sum(total(m, "lstmad_cluster_consumer_restarts_total") for m in ms)
             print(f"during the outage: fetch errors {fetch_errors}, consumer restarts {restarts}, "
                   f"redelivered {redelivered}, lease changes {changes}")
-            if os.environ.get("LSTMAD_TEST_VERBOSE"):
+            if os.environ.get("LSTMAD_TEST_VERBOSE") or not isinstance(owned_now, list):
                 for i, x in enumerate(instances):
                     for entry in x.logs():
                         if "lease" in entry or "partition" in entry or "heartbeat" in entry:
