@@ -139,8 +139,8 @@ void Retrainer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
-                         int count) {
+void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* /*errors*/,
+                         const uint8_t* anomalous, int count) {
   std::shared_ptr<WindowRing> ring;
   {
     std::lock_guard lock(mutex_);
@@ -154,7 +154,9 @@ void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs
   thread_local std::vector<const float*> normal;
   normal.clear();
   for (int b = 0; b < count; ++b) {
-    if (errors[b] <= model.threshold && !jobs[b]->stream->alert.firing()) {
+    // Normal by the same verdict the alert used: with an adaptive detector
+    // (spot, dspot) that is the stream's own threshold, not the model's.
+    if (anomalous[b] == 0 && !jobs[b]->stream->alert.firing()) {
       normal.push_back(jobs[b]->window.data());
     }
   }

@@ -2,8 +2,8 @@
 // `retrain` section (docs/retraining.md).
 //
 // The scoring workers report every scored group (ScoreObserver); windows
-// that were not anomalous (error <= threshold and the stream's alert not
-// firing) are copied into the model's WindowRing. One background thread, at
+// that were not anomalous (at or below the threshold the stream's alert
+// uses, and the stream's alert not firing) are copied into the model's WindowRing. One background thread, at
 // lowered priority, serves every model, so retraining uses at most one core:
 // every `retrain.every` it fine-tunes a copy of the model on the collected
 // windows (RetrainModel) and, when the candidate is not worse on the held-back
@@ -74,7 +74,7 @@ class Retrainer : public ScoreObserver {
   void Stop();
 
   void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
-                int count) override;
+                const uint8_t* anomalous, int count) override;
 
   // io thread: the daemon's verdict on a candidate from `install`.
   void Installed(const RetrainCandidate& candidate, bool swapped);

@@ -56,6 +56,7 @@ struct Scorer::Shard {
   core::Network<float>::Workspace workspace;
   core::Matrix<float> input, output, per_feature;
   core::Vector<float> errors;
+  std::vector<uint8_t> anomalous;  // per window of the group: above the threshold for the alert
   HistogramBatch error_batch, latency_batch;
 };
 
@@ -187,6 +188,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   model.metrics.batch_size->Observe(count);
   shard->error_batch.Start(&model.metrics.reconstruction_error_bounds);
   shard->latency_batch.Start(&model.metrics.sample_to_score_bounds);
+  shard->anomalous.resize(static_cast<size_t>(count));
   for (int b = 0; b < count; ++b) {
     const WindowJob& job = *jobs[b];
     ScoredStream& stream = *job.stream;
@@ -202,6 +204,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
     }
+    shard->anomalous[static_cast<size_t>(b)] = above ? 1 : 0;
     const AlertState::Transition transition = stream.alert.Observe(above, model.settings.alert);
     if (transition != AlertState::Transition::kNone) {
       RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
@@ -210,7 +213,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   shard->error_batch.Flush(model.metrics.reconstruction_error);
   shard->latency_batch.Flush(model.metrics.sample_to_score);
   model.metrics.windows_scored->Increment(count);
-  if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), count);
+  if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), shard->anomalous.data(), count);
   scored_.fetch_add(static_cast<uint64_t>(count));
 }
 

@@ -42,13 +42,15 @@ struct WindowJob {
 };
 
 // Told about every group of windows of one model a worker has scored, after
-// their alert states were updated; `errors[b]` is window b's error. Runs on
-// the scoring path, so it must be quick and must not block for long.
+// their alert states were updated; `errors[b]` is window b's error and
+// `anomalous[b]` (0 or 1) whether it counted as above the threshold for the
+// stream's alert (the fixed threshold, or the stream's detector's verdict).
+// Runs on the scoring path, so it must be quick and must not block for long.
 class ScoreObserver {
  public:
   virtual ~ScoreObserver() = default;
   virtual void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
-                        int count) = 0;
+                        const uint8_t* anomalous, int count) = 0;
 };
 
 class Scorer {
