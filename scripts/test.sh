@@ -2,7 +2,7 @@
 # Builds everything and runs every test: the release build with warnings as
 # errors (unit, reference and integration tests), then the ASan+UBSan build
 # over the unit and integration tests, the ThreadSanitizer build over the
-# daemon's unit and integration tests and the hostile clients, and each fuzz
+# daemon's unit and integration tests, the hostile clients and cluster mode, and each fuzz
 # target for a short bounded time. This is the README's test command and what
 # CI runs.
 set -euo pipefail
@@ -60,10 +60,11 @@ rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
 tsan_status=0
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_reports/tsan"
 build/tsan/tests/daemon_tests --gtest_brief=1 || tsan_status=$?
-# The daemon tests (two scoring workers with reloads under load among them)
-# and the hostile clients with smaller counts (LSTMAD_UNDER_SANITIZER).
+# The daemon tests (two scoring workers with reloads under load among them),
+# the hostile clients with smaller counts (LSTMAD_UNDER_SANITIZER) and cluster
+# mode (coordinator, partition and scoring threads; about 75 s).
 LSTMAD_UNDER_SANITIZER=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -L integration \
-  -R 'daemon|hostile_clients' || tsan_status=$?
+  -R 'daemon|hostile_clients|cluster' || tsan_status=$?
 unset TSAN_OPTIONS
 if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
   echo "ThreadSanitizer reports:" >&2
