@@ -25,6 +25,14 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   }
 
   void Start() {
+    // The scorer calls this from a worker thread once the queue a stalled
+    // window waits for has room; the connection goes on on the io thread,
+    // if it still exists.
+    stalled_.on_room = [weak = weak_from_this(), io = &server_->io_] {
+      asio::post(*io, [weak] {
+        if (auto self = weak.lock()) self->Resume();
+      });
+    };
     ArmIdleTimer();
     if (!tls_context_) return Read();
     tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
@@ -49,6 +57,16 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
     socket_.close(ignored);
   }
   const std::string& peer() const { return peer_; }
+
+  // Shutdown: a stalled window and the rest of the last read go in now,
+  // waiting for room, so that no sample read from the socket is lost.
+  void Finish() {
+    if (!stalled_.job) return;
+    Ingestor* ingestor = server_->ingestor_;
+    ingestor->SubmitWaiting(&stalled_);
+    splitter_.Feed(rest_, [&](std::string_view line) { ingestor->HandleLine(line, peer_); });
+    rest_ = {};
+  }
 
  private:
   void Read() {
@@ -80,10 +98,23 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
       return;
     }
     ArmIdleTimer();
+    Process(std::string_view(buffer_.data(), n));
+  }
+
+  // Hands the lines of `data` to the ingestor, then reads on; unless a
+  // window finds its scoring queue full (scoring.overflow: block): then the
+  // connection pauses with no read pending, so TCP slows this sender while
+  // the io thread serves the others and /metrics, until Resume().
+  void Process(std::string_view data) {
     Ingestor* ingestor = server_->ingestor_;
-    const bool ok = splitter_.Feed(std::string_view(buffer_.data(), n), [&](std::string_view line) {
-      ingestor->HandleLine(line, peer_);
-    });
+    std::string_view rest;
+    const bool ok = splitter_.FeedPausable(
+        data,
+        [&](std::string_view line) {
+          ingestor->HandleLine(line, peer_, &stalled_);
+          return !stalled_.job.has_value();
+        },
+        &rest);
     if (!ok) {
       server_->metrics_->ConnectionClosed(Metrics::CloseReason::kLineTooLong).Increment();
       ingestor->LineTooLong(peer_);
@@ -91,7 +122,20 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
       server_->Closed(this);
       return;
     }
+    if (stalled_.job) {
+      rest_ = rest;          // still in buffer_: no read overwrites it while paused
+      idle_timer_.cancel();  // lstmad is the one waiting, not the client
+      return;
+    }
     Read();
+  }
+
+  void Resume() {
+    if (!server_->ingestor_->Resubmit(&stalled_)) return;  // room taken again; on_room comes again
+    ArmIdleTimer();
+    const std::string_view rest = rest_;
+    rest_ = {};
+    Process(rest);
   }
 
   IngestServer* server_;
@@ -102,6 +146,8 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   std::string peer_;
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::duration idle_timeout_;
+  Ingestor::Stalled stalled_;  // a window waiting for room in its scoring queue
+  std::string_view rest_;      // while stalled: the bytes of buffer_ not yet split
   std::array<char, 16384> buffer_;
 };
 
@@ -230,7 +276,10 @@ void IngestServer::StopAccepting() {
 }
 
 void IngestServer::CloseAll() {
-  for (const auto& connection : connections_) connection->Close();
+  for (const auto& connection : connections_) {
+    connection->Finish();
+    connection->Close();
+  }
   connections_.clear();
   metrics_->connections().Set(0);
 }

@@ -3,7 +3,11 @@
 // lines (a line longer than limits.max_line_bytes closes the connection) and
 // hands them to the Ingestor. Connections beyond limits.max_connections are
 // accepted and closed at once. A line counts only once its newline arrives:
-// a client that disconnects mid-line loses that partial line.
+// a client that disconnects mid-line loses that partial line. When a
+// window's scoring queue is full (scoring.overflow: block), that connection
+// alone pauses, with no read pending (TCP slows its sender), and goes on when
+// the queue has room; others and /metrics are served meanwhile. On shutdown,
+// what a paused connection has read is still handed in.
 // Runs on the io_context's thread only.
 #pragma once
 

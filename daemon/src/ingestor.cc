@@ -121,7 +121,7 @@ ScoredStream* Ingestor::ScoredOf(StreamTable* table, uint32_t id, const ModelRun
   return scored;
 }
 
-void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
+void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalled* stalled) {
   const auto arrived = std::chrono::steady_clock::now();
   switch (ParseLine(line, &parsed_, &parse_error_)) {
     case ParseResult::kSkipped: return;
@@ -177,7 +177,25 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer) {
   job.start_ns = table->window_start_ns(id);
   job.end_ns = table->window_end_ns(id);
   job.arrived = arrived;
-  scorer_->Submit(std::move(job));
+  if (stalled == nullptr) {
+    scorer_->Submit(std::move(job));
+  } else if (!scorer_->TrySubmit(&job, stalled->on_room)) {
+    stalled->job = std::move(job);
+    metrics_->ConnectionPauses().Increment();
+  }
+}
+
+bool Ingestor::Resubmit(Stalled* stalled) {
+  if (!stalled->job) return true;
+  if (!scorer_->TrySubmit(&*stalled->job, stalled->on_room)) return false;
+  stalled->job.reset();
+  return true;
+}
+
+void Ingestor::SubmitWaiting(Stalled* stalled) {
+  if (!stalled->job) return;
+  scorer_->Submit(std::move(*stalled->job));
+  stalled->job.reset();
 }
 
 std::vector<StreamSnapshot> Ingestor::Save() const {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,7 +27,23 @@ class Ingestor {
   Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models, Scorer* scorer,
            Metrics* metrics);
 
-  void HandleLine(std::string_view line, const std::string& peer);
+  // A window the scorer had no room for (scoring.overflow: block), held by
+  // the connection that sent its sample until Resubmit() queues it.
+  struct Stalled {
+    std::optional<WindowJob> job;
+    std::function<void()> on_room;  // what the scorer calls when it has room (set by the holder)
+  };
+
+  // Without `stalled`, a full scoring queue blocks the caller (a cluster
+  // partition's thread). With it (the network thread), the window is left in
+  // `stalled->job` instead; the caller then stops handing lines in until
+  // Resubmit() succeeds.
+  void HandleLine(std::string_view line, const std::string& peer, Stalled* stalled = nullptr);
+  // Queues a stalled window; false when there is still no room (`on_room`
+  // will be called again).
+  bool Resubmit(Stalled* stalled);
+  // Queues a stalled window, waiting for room (shutdown: nothing is lost).
+  void SubmitWaiting(Stalled* stalled);
   // A line over limits.max_line_bytes: counted and logged; the caller closes.
   void LineTooLong(const std::string& peer);
 

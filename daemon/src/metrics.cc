@@ -194,6 +194,7 @@ struct Metrics::Impl {
   Family<Counter>& event_write_failures;
   Family<Counter>& alert_deliveries;
   Family<Counter>& windows_dropped;
+  Family<Counter>& connection_pauses;
   Family<Counter>& connections_closed;
   Family<Counter>& metrics_connections_closed;
 
@@ -203,6 +204,7 @@ struct Metrics::Impl {
   Counter* event_write_failures_total = nullptr;
   std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
   Counter* windows_dropped_total = nullptr;
+  Counter* connection_pauses_total = nullptr;
   std::array<Counter*, 5> connections_closed_by_reason{};
   std::array<Counter*, 2> metrics_connections_closed_by_reason{};  // too_many_connections, tls_handshake
   Gauge* connections_now = nullptr;
@@ -262,6 +264,10 @@ Metrics::Impl::Impl(const std::string& version)
                                "Windows dropped unscored because the scoring queue was full "
                                "(scoring.overflow: drop_oldest).",
                                *registry)),
+      connection_pauses(Register(prometheus::BuildCounter(), "lstmad_connection_pauses_total",
+                                 "Times an ingest connection stopped being read until scoring had room "
+                                 "(scoring.overflow: block).",
+                                 *registry)),
       connections_closed(Register(prometheus::BuildCounter(), "lstmad_connections_closed_total",
                                   "Ingest connections closed or refused by lstmad, by reason.",
                                   *registry)),
@@ -281,6 +287,7 @@ Metrics::Impl::Impl(const std::string& version)
                             &alert_deliveries.Add({{"result", "dropped"}})};
   connections_now = &connections.Add({});
   windows_dropped_total = &windows_dropped.Add({});
+  connection_pauses_total = &connection_pauses.Add({});
   int i = 0;
   for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections", "tls_handshake"}) {
     connections_closed_by_reason[static_cast<size_t>(i++)] = &connections_closed.Add({{"reason", reason}});
@@ -375,6 +382,7 @@ prometheus::Counter& Metrics::ConfigReload(bool success) {
 prometheus::Counter& Metrics::EventWriteFailures() { return *impl_->event_write_failures_total; }
 
 prometheus::Counter& Metrics::WindowsDropped() { return *impl_->windows_dropped_total; }
+prometheus::Counter& Metrics::ConnectionPauses() { return *impl_->connection_pauses_total; }
 
 prometheus::Counter& Metrics::ConnectionClosed(CloseReason reason) {
   return *impl_->connections_closed_by_reason[static_cast<size_t>(reason)];

@@ -46,6 +46,7 @@ struct Scorer::Shard {
   std::condition_variable has_work;   // a job arrived, or stop/drain
   std::condition_variable has_room;   // the queue shrank
   std::condition_variable idle;       // queue empty and nothing in flight
+  std::vector<std::function<void()>> room_waiters;  // TrySubmit callers refused for lack of room
   std::deque<WindowJob> queue;
   std::deque<Clock::time_point> enqueued;
   size_t in_flight = 0;
@@ -92,24 +93,41 @@ void Scorer::SetEventLog(std::shared_ptr<EventLog> events) {
 void Scorer::Submit(WindowJob job) {
   Shard& shard = *shards_[static_cast<size_t>(job.shard)];
   std::unique_lock lock(shard.mutex);
-  if (settings_.overflow == config::OverflowPolicy::kDropOldest) {
-    while (shard.queue.size() >= queue_capacity_) {
-      shard.queue.pop_front();
-      shard.enqueued.pop_front();
-      metrics_->WindowsDropped().Increment();
-    }
+  // With the block policy this waits: the caller's thread (a cluster
+  // partition's) stops consuming until the worker catches up.
+  shard.has_room.wait(lock, [&] {
+    return settings_.overflow != config::OverflowPolicy::kBlock || shard.queue.size() < queue_capacity_ ||
+           shard.stop;
+  });
+  Enqueue(&shard, std::move(lock), std::move(job));
+}
+
+bool Scorer::TrySubmit(WindowJob* job, std::function<void()> on_room) {
+  Shard& shard = *shards_[static_cast<size_t>(job->shard)];
+  std::unique_lock lock(shard.mutex);
+  if (settings_.overflow == config::OverflowPolicy::kBlock && shard.queue.size() >= queue_capacity_ &&
+      !shard.stop) {
+    shard.room_waiters.push_back(std::move(on_room));
+    return false;
   }
-  // With the block policy this waits, which stops the network thread reading:
-  // TCP then slows the senders instead of lstmad buffering without bound.
-  shard.has_room.wait(lock, [&] { return shard.queue.size() < queue_capacity_ || shard.stop; });
-  shard.queue.push_back(std::move(job));
-  shard.enqueued.push_back(Clock::now());
-  const bool full = shard.queue.size() >= static_cast<size_t>(settings_.max_batch);
-  const bool first = shard.queue.size() == 1;
+  Enqueue(&shard, std::move(lock), std::move(*job));
+  return true;
+}
+
+void Scorer::Enqueue(Shard* shard, std::unique_lock<std::mutex> lock, WindowJob job) {
+  while (shard->queue.size() >= queue_capacity_) {  // drop_oldest (block waited or refused above)
+    shard->queue.pop_front();
+    shard->enqueued.pop_front();
+    metrics_->WindowsDropped().Increment();
+  }
+  shard->queue.push_back(std::move(job));
+  shard->enqueued.push_back(Clock::now());
+  const bool full = shard->queue.size() >= static_cast<size_t>(settings_.max_batch);
+  const bool first = shard->queue.size() == 1;
   lock.unlock();
   // The worker wakes at once for a full batch; otherwise it is already
   // waiting for the first window's deadline, or this is the first window.
-  if (full || first) shard.has_work.notify_one();
+  if (full || first) shard->has_work.notify_one();
 }
 
 void Scorer::Drain() {
@@ -143,8 +161,11 @@ void Scorer::WorkerLoop(Shard* shard) {
       shard->enqueued.pop_front();
     }
     shard->in_flight = n;
+    std::vector<std::function<void()>> waiters;
+    waiters.swap(shard->room_waiters);
     lock.unlock();
     shard->has_room.notify_all();
+    for (auto& on_room : waiters) on_room();
     ScoreBatch(shard, &batch);
     lock.lock();
     shard->in_flight = 0;

@@ -6,9 +6,12 @@
 // runs the model's batched forward pass, and then updates metrics and alert
 // states, logging and recording each alert transition.
 //
-// Submit() is called from the network thread; when a worker's queue is full
-// it blocks, which stops the network thread reading and so slows senders
-// through TCP instead of buffering without bound. Thread-safe.
+// When a worker's queue is full, Submit() blocks (a cluster partition's own
+// thread), while TrySubmit() (the network thread) hands the window back and
+// calls back when there is room: the connection stops being read meanwhile,
+// so TCP slows that sender instead of lstmad buffering without bound, and the
+// network thread goes on serving other connections and /metrics.
+// Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -16,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -62,6 +66,12 @@ class Scorer {
 
   int shards() const { return static_cast<int>(shards_.size()); }
   void Submit(WindowJob job);
+  // With `overflow: block` and the job's worker queue full: leaves `*job` as
+  // it is, returns false, and calls `on_room` once, from a worker thread,
+  // when that queue has room (so it must only post work elsewhere). Otherwise
+  // as Submit (drop_oldest never refuses). A scorer being destroyed drops
+  // pending callbacks uncalled.
+  bool TrySubmit(WindowJob* job, std::function<void()> on_room);
   // Returns once every window submitted before the call has been scored.
   void Drain();
   void SetEventLog(std::shared_ptr<EventLog> events);
@@ -74,6 +84,8 @@ class Scorer {
  private:
   struct Shard;
   void WorkerLoop(Shard* shard);
+  // Queues `job` under `lock` (of shard->mutex), dropping the oldest if full.
+  void Enqueue(Shard* shard, std::unique_lock<std::mutex> lock, WindowJob job);
   void ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs);
   void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
   // The stream's detector's verdict on `error` (the detector made on first use).

@@ -1,10 +1,16 @@
 // Ingestor + Scorer without sockets: lines become streams and scored windows;
 // Forget drops exactly the selected streams and keeps the others' windows,
-// scored state and metric series; Save/Restore round-trips every stream.
+// scored state and metric series; Save/Restore round-trips every stream; a
+// window refused by a full queue (overflow: block) waits with its sender and
+// is scored once there is room.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "ingestor.h"
 #include "lstmad/core/initializers.h"
@@ -104,6 +110,103 @@ TEST_F(IngestorTest, SaveAndRestoreKeepEveryStream) {
     EXPECT_EQ(again[i].values, saved[i].values);
     EXPECT_EQ(again[i].times_ns, saved[i].times_ns);
   }
+}
+
+// Holds the worker inside its first scored group until released, so that
+// the queue behind it fills.
+class GateObserver : public ScoreObserver {
+ public:
+  void OnScored(const ModelRuntime&, const WindowJob* const*, const float*, const uint8_t*, int) override {
+    std::unique_lock lock(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void WaitEntered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, open_ = false;
+};
+
+TEST(IngestorStallTest, AFullQueueStallsTheWindowUntilThereIsRoom) {
+  config::Settings settings;
+  settings.scoring.workers = 1;
+  settings.scoring.max_batch = 1;
+  settings.scoring.max_wait_ms = 0;
+  settings.scoring.queue_windows = 2;
+  settings.scoring.overflow = config::OverflowPolicy::kBlock;
+  Metrics metrics("test");
+  GateObserver gate;
+  Scorer scorer(settings.scoring, &metrics);
+  scorer.SetObserver(&gate);
+  Ingestor ingestor(settings, TinyModelSet(&metrics), &scorer, &metrics);
+  std::atomic<int> room_calls{0};
+  Ingestor::Stalled stalled;
+  stalled.on_room = [&] { ++room_calls; };
+  auto send = [&](int i) {
+    ingestor.HandleLine("pump,id=x a=" + std::to_string(i) + ",b=1 " + std::to_string(1000 + i), "test", &stalled);
+  };
+  for (int i = 0; i < kLookback; ++i) send(i);  // window 1: taken by the worker, held at the gate
+  gate.WaitEntered();
+  send(kLookback);      // window 2: queued
+  send(kLookback + 1);  // window 3: queued; the queue is full
+  EXPECT_FALSE(stalled.job.has_value());
+  send(kLookback + 2);  // window 4: no room
+  ASSERT_TRUE(stalled.job.has_value());
+  EXPECT_EQ(stalled.job->end_ns, 1000 + kLookback + 2);
+  EXPECT_FALSE(ingestor.Resubmit(&stalled));  // still no room: asks again
+  EXPECT_TRUE(stalled.job.has_value());
+  EXPECT_EQ(room_calls.load(), 0);
+  EXPECT_NE(metrics.Scrape().find("lstmad_connection_pauses_total 1"), std::string::npos);
+  gate.Open();  // the worker takes window 2: room, and on_room is called
+  for (int spin = 0; spin < 5000 && room_calls.load() == 0; ++spin) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(room_calls.load(), 1);
+  EXPECT_TRUE(ingestor.Resubmit(&stalled));
+  EXPECT_FALSE(stalled.job.has_value());
+  scorer.Drain();
+  EXPECT_EQ(scorer.windows_scored(), 4u);  // nothing lost
+  scorer.SetObserver(nullptr);
+}
+
+TEST(IngestorStallTest, DropOldestNeverStalls) {
+  config::Settings settings;
+  settings.scoring.workers = 1;
+  settings.scoring.max_batch = 1;
+  settings.scoring.max_wait_ms = 0;
+  settings.scoring.queue_windows = 1;
+  settings.scoring.overflow = config::OverflowPolicy::kDropOldest;
+  Metrics metrics("test");
+  GateObserver gate;
+  Scorer scorer(settings.scoring, &metrics);
+  scorer.SetObserver(&gate);
+  Ingestor ingestor(settings, TinyModelSet(&metrics), &scorer, &metrics);
+  Ingestor::Stalled stalled;
+  stalled.on_room = [] {};
+  for (int i = 0; i < kLookback; ++i) {
+    ingestor.HandleLine("pump,id=x a=" + std::to_string(i) + ",b=1 " + std::to_string(1000 + i), "test", &stalled);
+  }
+  gate.WaitEntered();
+  for (int i = kLookback; i < kLookback + 5; ++i) {
+    ingestor.HandleLine("pump,id=x a=" + std::to_string(i) + ",b=1 " + std::to_string(1000 + i), "test", &stalled);
+    EXPECT_FALSE(stalled.job.has_value());
+  }
+  gate.Open();
+  scorer.Drain();
+  EXPECT_NE(metrics.Scrape().find("lstmad_windows_dropped_total 4"), std::string::npos);
+  EXPECT_EQ(scorer.windows_scored(), 2u);  // the first and the newest
+  scorer.SetObserver(nullptr);
 }
 
 }  // namespace

@@ -830,6 +830,43 @@ TEST(LineSplitterTest, GivesTheSameLinesWhereverThePayloadIsSplit) {
   }
 }
 
+// Pausing after any line and feeding the rest again gives the same lines,
+// wherever the payload was split.
+TEST(LineSplitterTest, PausingAfterEveryLineGivesTheSameLines) {
+  const std::string_view all(kPayload);
+  for (size_t k = 0; k <= all.size(); ++k) {
+    LineSplitter splitter(1024);
+    std::vector<std::string> lines;
+    for (std::string_view chunk : {all.substr(0, k), all.substr(k)}) {
+      std::string_view rest = chunk;
+      do {
+        // Pause after each line: the rest comes back to be fed again.
+        ASSERT_TRUE(splitter.FeedPausable(
+            rest,
+            [&](std::string_view line) {
+              lines.emplace_back(line);
+              return false;
+            },
+            &rest));
+      } while (!rest.empty());
+    }
+    EXPECT_EQ(lines, kPayloadLines) << "split at " << k;
+    EXPECT_EQ(splitter.buffered(), kOpenBytes);
+  }
+}
+
+TEST(LineSplitterTest, PausingLeavesTheBytesAfterTheLine) {
+  LineSplitter splitter(1024);
+  std::string_view rest;
+  int calls = 0;
+  ASSERT_TRUE(splitter.FeedPausable("a 1\nb 2\nc", [&](std::string_view) { return ++calls < 1; }, &rest));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(rest, "b 2\nc");
+  ASSERT_TRUE(splitter.FeedPausable(rest, [&](std::string_view) { return true; }, &rest));
+  EXPECT_TRUE(rest.empty());
+  EXPECT_EQ(splitter.buffered(), 1u);  // "c" waits for its newline
+}
+
 TEST(LineSplitterTest, GivesTheSameLinesForEveryThreeWaySplit) {
   const std::string_view all(kPayload);
   for (size_t i = 0; i <= all.size(); ++i) {

@@ -71,6 +71,7 @@ const Family kFamilies[] = {
     {"lstmad_event_write_failures_total", "counter"},
     {"lstmad_alert_deliveries_total", "counter"},
     {"lstmad_windows_dropped_total", "counter"},
+    {"lstmad_connection_pauses_total", "counter"},
     {"lstmad_connections_closed_total", "counter"},
     {"lstmad_metrics_connections_closed_total", "counter"},
 };

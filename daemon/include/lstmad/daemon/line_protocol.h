@@ -70,6 +70,11 @@ class LineSplitter {
   // line. Returns false (and stops) when a line exceeds the limit.
   template <typename OnLine>
   bool Feed(std::string_view data, OnLine&& on_line);
+  // As Feed, but `on_line` returns false to pause after that line: `*rest`
+  // is then the part of `data` not yet split (feed it again to go on);
+  // empty when every byte was taken.
+  template <typename OnLine>
+  bool FeedPausable(std::string_view data, OnLine&& on_line, std::string_view* rest);
 
   size_t buffered() const { return partial_.size(); }  // bytes of an incomplete line
 
@@ -80,6 +85,19 @@ class LineSplitter {
 
 template <typename OnLine>
 bool LineSplitter::Feed(std::string_view data, OnLine&& on_line) {
+  std::string_view rest;
+  return FeedPausable(
+      data,
+      [&](std::string_view line) {
+        on_line(line);
+        return true;
+      },
+      &rest);
+}
+
+template <typename OnLine>
+bool LineSplitter::FeedPausable(std::string_view data, OnLine&& on_line, std::string_view* rest) {
+  *rest = {};
   while (!data.empty()) {
     const size_t nl = data.find('\n');
     if (nl == std::string_view::npos) {
@@ -88,14 +106,19 @@ bool LineSplitter::Feed(std::string_view data, OnLine&& on_line) {
       return true;
     }
     if (partial_.size() + nl > max_line_bytes_) return false;
+    bool go_on = true;
     if (partial_.empty()) {
-      on_line(data.substr(0, nl));
+      go_on = on_line(data.substr(0, nl));
     } else {
       partial_.append(data.substr(0, nl));
-      on_line(std::string_view(partial_));
+      go_on = on_line(std::string_view(partial_));
       partial_.clear();
     }
     data.remove_prefix(nl + 1);
+    if (!go_on) {
+      *rest = data;
+      return true;
+    }
   }
   return true;
 }

@@ -103,6 +103,7 @@ class Metrics {
   prometheus::Counter& ConfigReload(bool success);     // lstmad_config_reloads_total{result}
   prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total
   prometheus::Counter& WindowsDropped();               // lstmad_windows_dropped_total
+  prometheus::Counter& ConnectionPauses();             // lstmad_connection_pauses_total
   enum class CloseReason { kIdleTimeout, kLineTooLong, kNotAllowed, kTooManyConnections, kTlsHandshake };
   prometheus::Counter& ConnectionClosed(CloseReason reason);  // lstmad_connections_closed_total{reason}
   // The metrics endpoint's own refusals (its listener is not an ingest one).
