@@ -102,12 +102,12 @@ void Scorer::Submit(WindowJob job) {
   Enqueue(&shard, std::move(lock), std::move(job));
 }
 
-bool Scorer::TrySubmit(WindowJob* job, std::function<void()> on_room) {
+bool Scorer::TrySubmit(WindowJob* job, const std::function<void()>& on_room) {
   Shard& shard = *shards_[static_cast<size_t>(job->shard)];
   std::unique_lock lock(shard.mutex);
   if (settings_.overflow == config::OverflowPolicy::kBlock && shard.queue.size() >= queue_capacity_ &&
       !shard.stop) {
-    shard.room_waiters.push_back(std::move(on_room));
+    shard.room_waiters.push_back(on_room);  // copied only when refusing
     return false;
   }
   Enqueue(&shard, std::move(lock), std::move(*job));

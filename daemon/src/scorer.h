@@ -71,7 +71,7 @@ class Scorer {
   // when that queue has room (so it must only post work elsewhere). Otherwise
   // as Submit (drop_oldest never refuses). A scorer being destroyed drops
   // pending callbacks uncalled.
-  bool TrySubmit(WindowJob* job, std::function<void()> on_room);
+  bool TrySubmit(WindowJob* job, const std::function<void()>& on_room);
   // Returns once every window submitted before the call has been scored.
   void Drain();
   void SetEventLog(std::shared_ptr<EventLog> events);
