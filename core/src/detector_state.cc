@@ -11,11 +11,11 @@
 // Integrity is the caller's (the daemon's snapshot has a CRC); the reader
 // still never trusts a length or an index.
 #include <cmath>
-#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "lstmad/core/anomaly_score.h"
+#include "lstmad/core/byte_codec.h"
 #include "lstmad/core/spot.h"
 
 namespace lstmad::core {
@@ -24,37 +24,10 @@ namespace {
 constexpr std::string_view kMagic = "LSTMADDS";
 constexpr uint32_t kVersion = 1;
 
-template <typename T>
-void Put(std::string* out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out->append(bytes, sizeof(T));
-}
-
-template <typename T>
-void PutArray(std::string* out, const std::vector<T>& values) {
-  Put<uint32_t>(out, static_cast<uint32_t>(values.size()));
-  out->append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-}
-
-template <typename T>
-bool Get(std::string_view* in, T* value) {
-  if (in->size() < sizeof(T)) return false;
-  std::memcpy(value, in->data(), sizeof(T));
-  in->remove_prefix(sizeof(T));
-  return true;
-}
-
-// At most `max` values.
-template <typename T>
-bool GetArray(std::string_view* in, size_t max, std::vector<T>* out) {
-  uint32_t n = 0;
-  if (!Get(in, &n) || n > max || n > in->size() / sizeof(T)) return false;
-  out->resize(n);
-  if (n != 0) std::memcpy(out->data(), in->data(), n * sizeof(T));  // data() may be null when empty
-  in->remove_prefix(n * sizeof(T));
-  return true;
-}
+using bytes::Get;
+using bytes::GetCounted;
+using bytes::Put;
+using bytes::PutCounted;
 
 bool AllFinite(const std::vector<double>& values) {
   for (double v : values) {
@@ -70,12 +43,12 @@ Status Damaged(const char* what) { return Status::Error(std::string("detector st
 void Spot::AppendState(std::string* out) const {
   Put<uint8_t>(out, calibrated_ ? 1 : 0);
   for (double v : {t_, z_, gpd_.gamma, gpd_.sigma, gpd_.log_likelihood}) Put<double>(out, v);
-  PutArray(out, excess_);
-  PutArray(out, arrival_);
+  PutCounted(out, excess_);
+  PutCounted(out, arrival_);
   Put<uint32_t>(out, static_cast<uint32_t>(oldest_));
   for (int64_t v : {count_, dropped_count_, calibration_count_, refits_}) Put<int64_t>(out, v);
-  PutArray(out, below_t_);
-  PutArray(out, window_);
+  PutCounted(out, below_t_);
+  PutCounted(out, window_);
   Put<uint32_t>(out, static_cast<uint32_t>(window_next_));
   Put<double>(out, window_sum_);
 }
@@ -92,10 +65,10 @@ Status Spot::ReadState(std::string_view* in) {
   const auto k = static_cast<size_t>(options_.max_peaks);
   const auto d = static_cast<size_t>(options_.depth);
   if (!Get(in, &calibrated) || !Get(in, &t) || !Get(in, &z) || !Get(in, &gpd.gamma) || !Get(in, &gpd.sigma) ||
-      !Get(in, &gpd.log_likelihood) || !GetArray(in, k, &excess) || !GetArray(in, k, &arrival) ||
+      !Get(in, &gpd.log_likelihood) || !GetCounted(in, k, &excess) || !GetCounted(in, k, &arrival) ||
       !Get(in, &oldest) || !Get(in, &count) || !Get(in, &dropped) || !Get(in, &calibration) ||
-      !Get(in, &refits) || !GetArray(in, static_cast<size_t>(kCdfPoints), &below_t) ||
-      !GetArray(in, d, &window) || !Get(in, &window_next) || !Get(in, &window_sum)) {
+      !Get(in, &refits) || !GetCounted(in, static_cast<size_t>(kCdfPoints), &below_t) ||
+      !GetCounted(in, d, &window) || !Get(in, &window_next) || !Get(in, &window_sum)) {
     return Damaged("truncated or oversized SPOT state");
   }
   const bool consistent =
@@ -145,7 +118,7 @@ std::string StreamDetector::SaveState() const {
   Put<double>(&out, ewma_.value());
   Put<uint8_t>(&out, ewma_.started() ? 1 : 0);
   Put<int64_t>(&out, gate_.quiet());
-  PutArray(&out, warmup_);
+  PutCounted(&out, warmup_);
   spot_.AppendState(&out);
   return out;
 }
@@ -173,7 +146,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   }
   if (!Get(&bytes, &ewma) || !Get(&bytes, &started) || started > 1 || !std::isfinite(ewma) ||
       !Get(&bytes, &quiet) || quiet < 0 ||
-      !GetArray(&bytes, static_cast<size_t>(options_.calibration_windows), &warmup) || !AllFinite(warmup)) {
+      !GetCounted(&bytes, static_cast<size_t>(options_.calibration_windows), &warmup) || !AllFinite(warmup)) {
     return Damaged("truncated or inconsistent smoothing, gate or warm-up state");
   }
   Spot spot = spot_;

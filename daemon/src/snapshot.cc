@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lstmad/core/byte_codec.h"
 #include "lstmad/core/model_file_format.h"
 
 namespace lstmad::daemon {
@@ -17,54 +18,18 @@ constexpr uint32_t kMaxDetectorState = 64u << 20;
 constexpr uint32_t kMaxDimension = 1 << 20;
 constexpr uint32_t kMaxTopFeatures = 1 << 16;
 
-template <typename T>
-void Put(std::string* out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));  // little-endian hosts only (x86-64, arm64)
-  out->append(bytes, sizeof(T));
-}
+using core::bytes::Get;
+using core::bytes::GetString;
+using core::bytes::GetValues;
+using core::bytes::Put;
+using core::bytes::PutString;
+using core::bytes::PutValues;
 
-void PutString(std::string* out, const std::string& s) {
-  Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
-  out->append(s);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  bool Get(T* value) {
-    if (bytes_.size() < sizeof(T)) return false;
-    std::memcpy(value, bytes_.data(), sizeof(T));
-    bytes_.remove_prefix(sizeof(T));
-    return true;
-  }
-  bool GetString(std::string* s) {
-    uint32_t n = 0;
-    if (!Get(&n) || n > bytes_.size()) return false;
-    s->assign(bytes_.substr(0, n));
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  template <typename T>
-  bool GetArray(size_t count, std::vector<T>* out) {
-    if (count > bytes_.size() / sizeof(T)) return false;
-    out->resize(count);
-    if (count != 0) std::memcpy(out->data(), bytes_.data(), count * sizeof(T));  // data() may be null when empty
-    bytes_.remove_prefix(count * sizeof(T));
-    return true;
-  }
-  size_t remaining() const { return bytes_.size(); }
-
- private:
-  std::string_view bytes_;
-};
-
-bool DecodeStream(Reader* r, uint32_t version, StreamSnapshot* s) {
+bool DecodeStream(std::string_view* r, uint32_t version, StreamSnapshot* s) {
   uint32_t lookback = 0, features = 0, run = 0;
   uint8_t firing = 0;
-  if (!r->GetString(&s->model) || !r->GetString(&s->key) || !r->Get(&lookback) || !r->Get(&features) ||
-      !r->Get(&s->samples) || !r->Get(&firing) || !r->Get(&run)) {
+  if (!GetString(r, &s->model) || !GetString(r, &s->key) || !Get(r, &lookback) || !Get(r, &features) ||
+      !Get(r, &s->samples) || !Get(r, &firing) || !Get(r, &run)) {
     return false;
   }
   if (lookback == 0 || features == 0 || lookback > kMaxDimension || features > kMaxDimension ||
@@ -75,26 +40,26 @@ bool DecodeStream(Reader* r, uint32_t version, StreamSnapshot* s) {
   s->features = static_cast<int>(features);
   s->firing = firing == 1;
   s->alert_run = static_cast<int>(run);
-  if (!r->GetArray(size_t{lookback} * features, &s->values) || !r->GetArray(lookback, &s->times_ns)) return false;
+  if (!GetValues(r, size_t{lookback} * features, &s->values) || !GetValues(r, lookback, &s->times_ns)) return false;
   if (version < 2) return true;
   uint32_t n = 0;
-  if (!r->Get(&n) || n > kMaxDetectorState) return false;
+  if (!Get(r, &n) || n > kMaxDetectorState) return false;
   std::vector<char> state;
-  if (!r->GetArray(n, &state)) return false;
+  if (!GetValues(r, n, &state)) return false;
   s->detector_state.assign(state.begin(), state.end());
   if (version < 3) return true;
   uint8_t has_fired = 0;
-  if (!r->Get(&has_fired) || has_fired > 1) return false;
+  if (!Get(r, &has_fired) || has_fired > 1) return false;
   if (has_fired == 0) return true;
   AlertEvent e;
   uint32_t top = 0;
-  if (!r->Get(&e.time_ns) || !r->Get(&e.error) || !r->Get(&e.threshold) || !r->Get(&e.window_start_ns) ||
-      !r->Get(&e.window_end_ns) || !r->Get(&top) || top > kMaxTopFeatures) {
+  if (!Get(r, &e.time_ns) || !Get(r, &e.error) || !Get(r, &e.threshold) || !Get(r, &e.window_start_ns) ||
+      !Get(r, &e.window_end_ns) || !Get(r, &top) || top > kMaxTopFeatures) {
     return false;
   }
   for (uint32_t i = 0; i < top; ++i) {
     std::pair<std::string, double> feature;
-    if (!r->GetString(&feature.first) || !r->Get(&feature.second)) return false;
+    if (!GetString(r, &feature.first) || !Get(r, &feature.second)) return false;
     e.top_features.push_back(std::move(feature));
   }
   e.kind = "fired";
@@ -133,8 +98,8 @@ std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams) {
     Put<int64_t>(&out, s.samples);
     Put<uint8_t>(&out, s.firing ? 1 : 0);
     Put<uint32_t>(&out, static_cast<uint32_t>(s.alert_run));
-    out.append(reinterpret_cast<const char*>(s.values.data()), s.values.size() * sizeof(float));
-    out.append(reinterpret_cast<const char*>(s.times_ns.data()), s.times_ns.size() * sizeof(int64_t));
+    PutValues(&out, s.values);
+    PutValues(&out, s.times_ns);
     PutString(&out, s.detector_state);
     EncodeFired(&out, s.fired);
   }
@@ -152,14 +117,14 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
   if (core::model_file::Crc32c(body) != stored) {
     return core::Status::Error(source + ": corrupt snapshot (checksum mismatch)");
   }
-  Reader r(body.substr(kMagic.size()));
+  std::string_view r = body.substr(kMagic.size());
   uint32_t version = 0, count = 0;
-  r.Get(&version);
+  Get(&r, &version);
   if (version < 1 || version > kVersion) {
     return core::Status::Error(source + ": snapshot version " + std::to_string(version) +
                                " is not supported (this lstmad reads versions 1 to 3)");
   }
-  if (!r.Get(&count)) return core::Status::Error(source + ": truncated snapshot");
+  if (!Get(&r, &count)) return core::Status::Error(source + ": truncated snapshot");
   std::vector<StreamSnapshot> streams;
   for (uint32_t i = 0; i < count; ++i) {
     StreamSnapshot s;
@@ -168,7 +133,7 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
     }
     streams.push_back(std::move(s));
   }
-  if (r.remaining() != 0) return core::Status::Error(source + ": trailing bytes after the last stream");
+  if (!r.empty()) return core::Status::Error(source + ": trailing bytes after the last stream");
   return streams;
 }
 
