@@ -5,6 +5,11 @@
 //                               Adam, no validation split
 //   sgemm/2048                  an Eigen float GEMM 2048^3: the machine's
 //                               single-core peak in the same run
+//   detector/observe            the daemon's per-stream detector (its default
+//                               settings), per window once calibrated: what
+//                               it adds to scoring a window
+//   detector/calibrate:500      its self-calibration on the 500th window: a
+//                               one-off cost per stream
 //
 // Models: the seed autoencoder (T=3, F=2) and a longer-window one (T=30, F=8),
 // both with the seed's units (LSTM 128, 64 | RepeatVector | LSTM 64, 128 |
@@ -27,6 +32,8 @@
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "lstmad/core/anomaly_score.h"
 
 #include "lstmad/core/architecture.h"
 #include "lstmad/core/initializers.h"
@@ -177,6 +184,50 @@ void BM_Sgemm(benchmark::State& state) {
       benchmark::Counter::kIsRate);
 }
 
+// Reconstruction errors of a periodic stream, as the load generator makes
+// them: a shifted sine with a little deterministic noise.
+std::vector<double> DetectorErrors(int n) {
+  std::vector<double> e(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    e[static_cast<size_t>(i)] = 0.01 + 0.005 * std::sin(2 * M_PI * i / 64.0) + 0.001 * std::sin(i * 12.9898);
+  }
+  return e;
+}
+
+core::DetectorOptions DaemonDetectorDefaults() {
+  // config::DetectorSettings::Defaults(), restated: bench links core only.
+  core::DetectorOptions o;
+  o.threshold = core::ThresholdMode::kFixed;
+  o.spot.risk = 1e-4;
+  o.spot.initial_level = 0.98;
+  o.spot.max_peaks = 200;
+  o.calibration_windows = 500;
+  return o;
+}
+
+void BM_DetectorObserve(benchmark::State& state) {
+  const std::vector<double> errors = DetectorErrors(4096);
+  core::StreamDetector detector(DaemonDetectorDefaults(), 0.05, 3);
+  for (int i = 0; i < 1000; ++i) detector.Observe(errors[static_cast<size_t>(i)]);  // calibrated
+  size_t i = 1000;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(detector.Observe(errors[i]).score);
+    i = i + 1 == errors.size() ? 1000 : i + 1;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_DetectorCalibrate(benchmark::State& state) {
+  const std::vector<double> errors = DetectorErrors(500);
+  for (auto _ : state) {
+    state.PauseTiming();
+    core::StreamDetector detector(DaemonDetectorDefaults(), 0.05, 3);
+    for (int i = 0; i < 499; ++i) detector.Observe(errors[static_cast<size_t>(i)]);
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(detector.Observe(errors[499]).score);  // the 500th: calibrates
+  }
+}
+
 void RegisterAll() {
   const std::vector<ModelCase> models = {
       {"t3f2_relu", 3, 2, core::Activation::kRelu},
@@ -209,6 +260,8 @@ void RegisterAll() {
         ->Unit(benchmark::kMillisecond);
   }
   benchmark::RegisterBenchmark("sgemm/2048", BM_Sgemm)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("detector/observe", BM_DetectorObserve)->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("detector/calibrate:500", BM_DetectorCalibrate)->Unit(benchmark::kMicrosecond);
 }
 
 }  // namespace

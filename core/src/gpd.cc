@@ -115,7 +115,7 @@ void SearchSide(const GpdSample& sample, const Side& side, Best* best) {
 // Golden-section search in a bracket of +-2 grid steps around `x`; false if
 // the optimum is at the bracket's edge (so maybe outside it).
 bool SearchNear(const GpdSample& sample, const Side& side, double x, Best* best) {
-  if (side.left && !(-x * side.inv_max < 1.0)) return false;
+  if (side.left && !(-x < side.inv_max)) return false;  // x in (-1/max, 0)
   const double s = side.ToS(x), h = 2.0 * side.step();
   if (!std::isfinite(s)) return false;
   const double end = Golden(sample, side, s - h, s + h, kLocalIterations, best);
@@ -124,7 +124,8 @@ bool SearchNear(const GpdSample& sample, const Side& side, double x, Best* best)
 
 }  // namespace
 
-GpdParams FitGpd(const GpdSample& sample, const GpdParams* start) {
+GpdParams FitGpd(const GpdSample& sample, const GpdParams* start, bool* searched_fully) {
+  if (searched_fully != nullptr) *searched_fully = false;
   const std::span<const double> y = sample.excesses;
   GpdParams exponential;
   if (y.empty()) return exponential;
@@ -151,6 +152,7 @@ GpdParams FitGpd(const GpdSample& sample, const GpdParams* start) {
     const double x0 = start->gamma / start->sigma;
     found = SearchNear(sample, x0 < 0 ? left : right, x0, &best);
   }
+  if (searched_fully != nullptr) *searched_fully = !found;
   if (!found) {
     best = Best{};
     SearchSide(sample, left, &best);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "lstmad/core/gpd.h"
@@ -67,6 +68,40 @@ TEST(GpdTest, BoundedTailFitsNegativeGamma) {
   const GpdParams p = FitGpd(Excesses(v));
   EXPECT_NEAR(p.gamma, -0.5, 0.1);
   EXPECT_GT(p.log_likelihood, -1e300);
+}
+
+// SPOT refits after every new peak, starting from the previous fit: that
+// search stays local (a full one costs about 8 times as much) and finds what
+// the full search finds, whatever the tail's type and the excesses' scale.
+TEST(GpdTest, WarmStartStaysLocalAndAgreesWithTheFullSearch) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> bounded(20000);
+  for (double& x : bounded) x = 1.0 - std::sqrt(u(rng));  // gamma = -1/2
+  const std::vector<std::pair<const char*, std::vector<double>>> tails = {
+      {"bounded", Excesses(bounded)}, {"pareto", Excesses(Pareto(20000, 2.0, 2))},
+      {"exponential", Excesses(Exponential(20000, 1))}};
+  for (const auto& [name, excesses] : tails) {
+    for (double scale : {1e-3, 1.0, 1e3}) {
+      std::vector<double> y(excesses.begin(), excesses.begin() + 200);
+      for (double& v : y) v *= scale;
+      const GpdParams previous = FitGpd(std::span<const double>(y.data(), 199));
+      bool full = true;
+      const GpdParams warm = FitGpd(GpdSample{y}, &previous, &full);
+      const GpdParams reference = FitGpd(GpdSample{y});
+      EXPECT_FALSE(full) << name << " x" << scale << ": gamma before " << previous.gamma;
+      EXPECT_NEAR(warm.gamma, reference.gamma, 1e-4) << name << " x" << scale;
+      EXPECT_NEAR(warm.sigma / reference.sigma, 1.0, 1e-4) << name << " x" << scale;
+      EXPECT_NEAR(warm.log_likelihood, reference.log_likelihood, 1e-6 * std::abs(reference.log_likelihood))
+          << name << " x" << scale;
+      // From an exponential fit (gamma 0) the search is the full one.
+      const GpdParams exponential{0.0, previous.sigma, 0.0};
+      const GpdParams from_zero = FitGpd(GpdSample{y}, &exponential, &full);
+      EXPECT_TRUE(full) << name << " x" << scale;
+      EXPECT_NEAR(from_zero.gamma, reference.gamma, 1e-4) << name << " x" << scale << " from gamma 0";
+      EXPECT_NEAR(from_zero.sigma / reference.sigma, 1.0, 1e-4) << name << " x" << scale << " from gamma 0";
+    }
+  }
 }
 
 TEST(GpdTest, SurvivalAndInverseSurvivalAreInverse) {

@@ -48,10 +48,11 @@ struct GpdSample {
 // the documented fallback for too little data.
 //
 // `start`, when given and not exponential, is a previous fit of a similar
-// sample (one more peak): the search is then local around it (about a fifth
-// of the work), falling back to the full search if the optimum is not inside
-// the local bracket.
-GpdParams FitGpd(const GpdSample& sample, const GpdParams* start = nullptr);
+// sample (one more peak): the search is then local around it (about an
+// eighth of the work), falling back to the full search if the optimum is not
+// inside the local bracket.
+// `searched_fully`, if given, says whether the full search ran.
+GpdParams FitGpd(const GpdSample& sample, const GpdParams* start = nullptr, bool* searched_fully = nullptr);
 inline GpdParams FitGpd(std::span<const double> excesses) { return FitGpd(GpdSample{excesses}); }
 
 inline constexpr int kMinPeaksForGpdFit = 10;
