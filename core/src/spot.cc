@@ -118,7 +118,7 @@ Status Spot::Calibrate(std::span<const double> values) {
   if (!below.empty()) {
     std::sort(below.begin(), below.end());
     for (int k = 0; k < kCdfPoints; ++k) {
-      below_t_.push_back(Percentile(below, 100.0 * k / (kCdfPoints - 1)));
+      below_t_.push_back(PercentileOfSorted(below, 100.0 * k / (kCdfPoints - 1)));
     }
   }
   Refit();

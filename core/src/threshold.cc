@@ -59,11 +59,15 @@ std::string ThresholdSpec::ToString() const {
 
 double Percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
-  const double rank = p / 100.0 * static_cast<double>(values.size() - 1);
+  return PercentileOfSorted(values, p);
+}
+
+double PercentileOfSorted(std::span<const double> sorted, double p) {
+  const double rank = p / 100.0 * static_cast<double>(sorted.size() - 1);
   const auto lo = static_cast<size_t>(std::floor(rank));
-  const size_t hi = std::min(lo + 1, values.size() - 1);
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
   const double frac = rank - static_cast<double>(lo);
-  return values[lo] + (values[hi] - values[lo]) * frac;
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
 }
 
 Result<double> ComputeThreshold(const ThresholdSpec& spec, std::vector<double> errors) {

@@ -2,6 +2,7 @@
 // computed from the validation windows' errors at the end of training.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,5 +28,7 @@ Result<double> ComputeThreshold(const ThresholdSpec& spec, std::vector<double> e
 
 // NumPy's default (linear) percentile, p in [0, 100]; `values` non-empty.
 double Percentile(std::vector<double> values, double p);
+// The same of values already sorted ascending (not empty): no copy, no sort.
+double PercentileOfSorted(std::span<const double> sorted, double p);
 
 }  // namespace lstmad::core
