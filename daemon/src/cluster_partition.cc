@@ -412,7 +412,15 @@ PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
     if (shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &bytes_now, &revision) == NATS_OK &&
         revision != checkpoint_rev_) {
       auto stored = DecodeCheckpointHead(bytes_now, key_);
-      if (!stored.ok() || stored->owner != shared_->instance_id) return Commit::kFenced;  // a new owner rewrote it
+      if (!stored.ok() || stored->owner != shared_->instance_id) {
+        // A new owner rewrote it. Its sweep ran at its takeover, maybe before
+        // these chunks were written: remove them here, unless its fence
+        // rewrote this very write (whose reply was lost) and so names them.
+        if (chunked && (!stored.ok() || !stored->chunked || stored->generation != generation)) {
+          if (!store_.Purge(generation).ok()) cm.nats_errors->Increment();
+        }
+        return Commit::kFenced;
+      }
       // Our own earlier write whose reply was lost (a NATS node went away
       // meanwhile): still ours; the next attempt writes over it.
       checkpoint_rev_ = revision;
