@@ -162,9 +162,14 @@ core::Result<Checkpoint> AssembleCheckpoint(const CheckpointHead& head, const st
   std::string joined;
   const std::string* body = &head.body;
   if (head.chunked) {
-    if (chunks.size() != head.chunks) {
-      return core::Status::Error(source + ": checkpoint has " + std::to_string(chunks.size()) + " of " +
-                                 std::to_string(head.chunks) + " chunks");
+    if (chunks.size() < head.chunks) {  // the reader stops at the first missing one
+      return core::Status::Error(source + ": checkpoint chunk " + std::to_string(chunks.size()) + " of " +
+                                 std::to_string(head.chunks) + " (generation " + Hex16(head.generation) +
+                                 ") is missing");
+    }
+    if (chunks.size() > head.chunks) {
+      return core::Status::Error(source + ": checkpoint has " + std::to_string(chunks.size()) + " chunks, its head " +
+                                 std::to_string(head.chunks));
     }
     joined.reserve(head.body_size);
     for (uint32_t i = 0; i < head.chunks; ++i) {

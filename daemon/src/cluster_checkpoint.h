@@ -74,9 +74,10 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint);
 // the chunks stay where they are).
 std::string EncodeCheckpointHead(const CheckpointHead& head);
 core::Result<CheckpointHead> DecodeCheckpointHead(std::string_view bytes, const std::string& source);
-// The checkpoint of a head and its chunks (in index order; none when
-// inline): refused when a chunk is missing, of another generation or out of
-// place, or the body's size or CRC differ from the head's.
+// The checkpoint of a head and its chunks (in index order, up to the first
+// missing one; none when inline): refused when a chunk is missing, of
+// another generation or out of place, or the body's size or CRC differ from
+// the head's.
 core::Result<Checkpoint> AssembleCheckpoint(const CheckpointHead& head, const std::vector<std::string>& chunks,
                                             const std::string& source);
 // An inline head's checkpoint (a chunked one is refused: it needs its chunks).

@@ -167,8 +167,12 @@ TEST(ClusterCheckpointTest, RefusesAMissingChunk) {
   Chunked c = SplitManyStreams();
   const size_t n = c.chunks.size();
   c.chunks.pop_back();
-  EXPECT_EQ(AssembleError(c), "b/snap.3: checkpoint has " + std::to_string(n - 1) + " of " + std::to_string(n) +
-                                  " chunks");
+  EXPECT_EQ(AssembleError(c), "b/snap.3: checkpoint chunk " + std::to_string(n - 1) + " of " + std::to_string(n) +
+                                  " (generation 0123456789abcdef) is missing");
+  c = SplitManyStreams();
+  c.chunks.push_back(c.chunks.back());
+  EXPECT_EQ(AssembleError(c), "b/snap.3: checkpoint has " + std::to_string(n + 1) + " chunks, its head " +
+                                  std::to_string(n));
   c = SplitManyStreams();
   c.chunks.erase(c.chunks.begin() + 1);  // a gap in the middle: the next one is out of place
   EXPECT_NE(AssembleError(c), "accepted");

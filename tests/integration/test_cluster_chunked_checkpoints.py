@@ -7,13 +7,16 @@ every sample exactly once and its window is the last T samples (read by the
 test's own decoder, which follows and verifies the chunks); one new sample
 per stream scores one window per stream; and at the end no chunk is left
 that no head names (including a stale generation planted for the victim's
-partitions, as a head write that failed would leave it)."""
+partitions, as a head write that failed would leave it). Then a checkpoint
+with a chunk removed is refused as a whole at its next takeover: logged,
+counted, its streams start empty (nothing applied twice)."""
+import json
 import os
 import signal
 import threading
 import time
 
-from cluster_support import (T0_NS, chunk_key, cluster_config, decode_head, owned, publish_rounds, scrape_all,
+from cluster_support import (T0_NS, chunk_key, cluster_config, decode_checkpoint, decode_head, owned, publish_rounds, scrape_all,
                              stream_key, wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
 from daemon_harness import Daemon, pump_values, total, train_pump_model
 from lstmad_cli import Checks, tempdir
@@ -175,6 +178,53 @@ def main():
             checks.check("the survivors own every partition's head", {h["owner"] for h in hs.values()} <=
                          {f"i{k}" for k in range(3) if k != victim} and len(hs) == PARTITIONS,
                          str({p: h["owner"] for p, h in hs.items()}))
+
+            # A checkpoint with a chunk missing is refused as a whole when its
+            # partition next moves: its streams start empty, from the
+            # consumer's acknowledged floor (nothing applied twice).
+            damaged = 0
+            owner = instances[int(hs[damaged]["owner"][1:])]
+            other = [x for x in survivors if x is not owner][0]
+            with NatsClient(nats.client_ports[0]) as client:
+                lost = chunk_key(f"snap.{damaged}", hs[damaged]["generation"], 1)
+                damaged_streams = len(decode_checkpoint(client.kv_get(BUCKET, f"snap.{damaged}"),
+                                                        lambda k: client.kv_get(BUCKET, k), f"snap.{damaged}")[1])
+                rep = client.request(f"$JS.API.STREAM.PURGE.KV_{BUCKET}",
+                                     json.dumps({"filter": f"$KV.{BUCKET}.{lost}"}).encode())
+                checks.check("one chunk of a checkpoint removed", b'"purged":1' in rep, rep.decode())
+            refused_before = total(other.metrics(), "lstmad_cluster_checkpoints_total", result="refused")
+            owner.signal(signal.SIGTERM)  # hands its partitions over without writing new checkpoints
+            owner.proc.wait(timeout=30)
+            deadline = time.time() + 20
+            while time.time() < deadline and owned([other]) != [PARTITIONS]:
+                time.sleep(0.05)
+            checks.check("the remaining instance took every partition", owned([other]) == [PARTITIONS],
+                         str(owned([other])))
+            checks.check("it refused the damaged checkpoint, naming the missing chunk",
+                         other.logged("checkpoint refused") and
+                         any(f"checkpoint chunk 1 of {hs[damaged]['chunks']} (generation "
+                             f"{hs[damaged]['generation']:016x}) is missing" in x for x in other.logs()),
+                         "\n".join(x for x in other.logs() if "refused" in x))
+            refused = total(other.metrics(), "lstmad_cluster_checkpoints_total", result="refused") - refused_before
+            checks.check("and counted it (once: the other partitions' checkpoints were whole)", refused == 1,
+                         str(refused))
+            before = total(other.metrics(), "lstmad_windows_scored_total")
+            with NatsClient(nats.client_ports[2]) as client:
+                publish_rounds(client, STREAMS, n_total, 1)
+            after = wait_quiet([other])
+            checks.check("a new sample scores a window for every stream but those of the refused checkpoint",
+                         after - before == STREAMS - damaged_streams,
+                         f"{after - before}, want {STREAMS} - {damaged_streams}")
+            with NatsClient(nats.client_ports[0]) as client:
+                leftover = None
+                deadline = time.time() + 10
+                while time.time() < deadline:
+                    leftover = unreferenced_chunks(client)
+                    if leftover == []:
+                        break
+                    time.sleep(0.2)
+            checks.check("the damaged generation's remaining chunks were removed", leftover == [],
+                         str(leftover[:5] if leftover else leftover))
         finally:
             for inst in instances:
                 inst.stop()
