@@ -183,7 +183,19 @@ core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
   }
   checkpoint->delivered = head.delivered;
   redelivery_bound_ = std::max(head.delivered, head.sequence);
-  const std::string rewritten = EncodeCheckpointHead(head);
+  std::string rewritten = EncodeCheckpointHead(head);
+  if (!head.chunked && rewritten.size() > store_.ValueLimit()) {
+    // An inline head that no longer fits (a version 1 head near the limit,
+    // or max_payload lowered since): fenced as chunks of its own.
+    Checkpoint fence = *checkpoint;
+    fence.owner = head.owner;
+    const uint64_t generation = NewGeneration();
+    auto parts = EncodeCheckpointParts(fence, generation, store_.ValueLimit());
+    if (!parts.ok()) return parts.status();
+    LSTMAD_RETURN_IF_ERROR(store_.WriteChunks(*parts, generation));
+    rewritten = std::move(parts->head);
+    head = *DecodeCheckpointHead(rewritten, key_);
+  }
   s = kvStore_Update(&checkpoint_rev_, kv, key_.c_str(), rewritten.data(), static_cast<int>(rewritten.size()),
                      revision);
   if (s != NATS_OK) return core::Status::Error(NatsError("fencing checkpoint " + key_, s));
