@@ -153,6 +153,17 @@ core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
   CheckpointHead head;
   core::Status refused;
   LSTMAD_RETURN_IF_ERROR(ReadCheckpoint(stored, source, &head, checkpoint, &refused));  // NATS: retried
+  if (!refused.ok() && head.chunked) {
+    // A previous owner still writing (its lease lapsed, it has not noticed)
+    // may have replaced the head and purged the chunks read here: that is
+    // no damage, and the fence below would fail anyway. Retried.
+    std::string again;
+    uint64_t now = 0;
+    if (shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &again, &now) != NATS_OK ||
+        now != revision) {
+      return core::Status::Error("checkpoint " + key_ + " changed while its chunks were read; retrying");
+    }
+  }
   if (!refused.ok()) {
     // Refused, not fatal: the partition goes on from the consumer's ack
     // floor with empty windows (logged; lookback refills after T samples).
@@ -417,7 +428,9 @@ PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
                                 static_cast<int>(parts->head.size()), checkpoint_rev_);
   if (s != NATS_OK) {
     cm.checkpoints_failed->Increment();
-    if (chunked) sweep_pending_ = true;
+    // Chunks of this write, or of an earlier one whose reply was lost and
+    // that is found below, may name no head now.
+    sweep_pending_ = true;
     const std::string error = NatsError("checkpoint " + key_, s);
     std::string bytes_now;
     uint64_t revision = 0;
