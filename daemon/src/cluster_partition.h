@@ -10,7 +10,8 @@
 //   run:        fetch a batch, apply each line in stream order;
 //   checkpoint: every checkpoint_interval, wait until every window submitted
 //               so far is scored (Scorer::Drain), save the streams with the
-//               last applied sequence (revision-checked) and only then ack.
+//               last applied sequence (chunks first when larger than one
+//               message, then the head, revision-checked) and only then ack.
 //
 // So a sample is acknowledged only after its window was scored and its
 // stream's state durably saved past it; a new owner resumes exactly there.
