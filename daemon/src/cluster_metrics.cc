@@ -45,6 +45,7 @@ ClusterMetrics::ClusterMetrics(Metrics* metrics) {
                           .Register(r);
   checkpoints_ok = &checkpoints.Add({{"result", "ok"}});
   checkpoints_failed = &checkpoints.Add({{"result", "failed"}});
+  checkpoints_refused = &checkpoints.Add({{"result", "refused"}});
   nats_errors = counter("lstmad_cluster_nats_errors_total", "Lease, heartbeat and consumer calls to NATS that failed.");
 }
 

@@ -28,6 +28,7 @@ struct ClusterMetrics {
   prometheus::Counter* consumer_restarts;  // lstmad_cluster_consumer_restarts_total
   prometheus::Counter* checkpoints_ok;     // lstmad_cluster_checkpoints_total{result="ok"}
   prometheus::Counter* checkpoints_failed; // ...{result="failed"}
+  prometheus::Counter* checkpoints_refused; // ...{result="refused"}: unreadable at takeover, started empty
   prometheus::Counter* nats_errors;        // lstmad_cluster_nats_errors_total (lease and KV calls)
 };
 

@@ -31,7 +31,8 @@ PartitionWorker::PartitionWorker(int partition, ClusterShared* shared)
     : partition_(partition),
       shared_(shared),
       key_("snap." + std::to_string(partition)),
-      peer_("nats partition " + std::to_string(partition)) {}
+      peer_("nats partition " + std::to_string(partition)),
+      store_(shared->link, key_) {}
 
 PartitionWorker::~PartitionWorker() { Stop(false); }
 
@@ -144,19 +145,31 @@ core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
     const std::string empty = EncodeCheckpoint(*checkpoint);
     s = kvStore_Create(&checkpoint_rev_, kv, key_.c_str(), empty.data(), static_cast<int>(empty.size()));
     if (s != NATS_OK) return core::Status::Error(NatsError("creating checkpoint " + key_, s));
+    generation_ = 0;
     return core::Status::Ok();
   }
   if (s != NATS_OK) return core::Status::Error(NatsError("reading checkpoint " + key_, s));
-  const std::string_view bytes(stored);
   const std::string source = shared_->link->names().state_bucket + "/" + key_;
-  auto decoded = DecodeCheckpoint(bytes, source);
-  if (decoded.ok()) {
-    *checkpoint = std::move(decoded).value();
-  } else {
+  CheckpointHead head;
+  core::Status refused;
+  LSTMAD_RETURN_IF_ERROR(ReadCheckpoint(stored, source, &head, checkpoint, &refused));  // NATS: retried
+  if (!refused.ok() && head.chunked) {
+    // A previous owner still writing (its lease lapsed, it has not noticed)
+    // may have replaced the head and purged the chunks read here: that is
+    // no damage, and the fence below would fail anyway. Retried.
+    std::string again;
+    uint64_t now = 0;
+    if (shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &again, &now) != NATS_OK ||
+        now != revision) {
+      return core::Status::Error("checkpoint " + key_ + " changed while its chunks were read; retrying");
+    }
+  }
+  if (!refused.ok()) {
     // Refused, not fatal: the partition goes on from the consumer's ack
     // floor with empty windows (logged; lookback refills after T samples).
+    shared_->cluster_metrics->checkpoints_refused->Increment();
     Log(LogLevel::kError, "checkpoint refused; the partition's streams start empty",
-        {Field("partition", partition_), Field("error", decoded.status().message())});
+        {Field("partition", partition_), Field("error", refused.message())});
     *checkpoint = Checkpoint();
     jsConsumerInfo* ci = nullptr;
     if (js_GetConsumerInfo(&ci, shared_->link->js(), shared_->link->names().stream.c_str(),
@@ -164,27 +177,79 @@ core::Status PartitionWorker::LoadCheckpoint(Checkpoint* checkpoint) {
       checkpoint->sequence = ci->AckFloor.Stream;
       jsConsumerInfo_Destroy(ci);
     }
+    head = CheckpointHead{"", checkpoint->sequence, 0, false, 0, 0, 0, 0, EncodeSnapshot({})};
   }
   // Rewriting it (as its owner now) moves its revision: the previous owner's
   // next checkpoint (revision-checked) fails, so it stops before
-  // acknowledging anything.
-  Checkpoint fence = *checkpoint;
-  fence.owner = shared_->instance_id;
+  // acknowledging anything. Only the head is rewritten: it names the same
+  // chunks.
+  head.owner = shared_->instance_id;
   // Before the old consumer goes: how far it delivered, kept in the fence
   // so that whoever ends up owning the partition counts the redeliveries.
   jsConsumerInfo* ci = nullptr;
   if (js_GetConsumerInfo(&ci, shared_->link->js(), shared_->link->names().stream.c_str(),
                          shared_->link->names().Consumer(partition_).c_str(), nullptr, nullptr) == NATS_OK) {
-    fence.delivered = std::max(fence.delivered, ci->Delivered.Stream);
+    head.delivered = std::max(head.delivered, ci->Delivered.Stream);
     jsConsumerInfo_Destroy(ci);
   }
-  checkpoint->delivered = fence.delivered;
-  redelivery_bound_ = std::max(fence.delivered, fence.sequence);
-  const std::string rewritten = EncodeCheckpoint(fence);
+  checkpoint->delivered = head.delivered;
+  redelivery_bound_ = std::max(head.delivered, head.sequence);
+  std::string rewritten = EncodeCheckpointHead(head);
+  if (!head.chunked && rewritten.size() > store_.ValueLimit()) {
+    // An inline head that no longer fits (a version 1 head near the limit,
+    // or max_payload lowered since): fenced as chunks of its own.
+    Checkpoint fence = *checkpoint;
+    fence.owner = head.owner;
+    const uint64_t generation = NewGeneration();
+    auto parts = EncodeCheckpointParts(fence, generation, store_.ValueLimit());
+    if (!parts.ok()) return parts.status();
+    LSTMAD_RETURN_IF_ERROR(store_.WriteChunks(*parts, generation));
+    rewritten = std::move(parts->head);
+    head = *DecodeCheckpointHead(rewritten, key_);
+  }
   s = kvStore_Update(&checkpoint_rev_, kv, key_.c_str(), rewritten.data(), static_cast<int>(rewritten.size()),
                      revision);
   if (s != NATS_OK) return core::Status::Error(NatsError("fencing checkpoint " + key_, s));
+  generation_ = head.chunked ? head.generation : 0;
+  // Fenced: chunks of generations no head names (a previous owner's failed
+  // writes, or a refused checkpoint's) can go.
+  SweepChunks();
   return core::Status::Ok();
+}
+
+core::Status PartitionWorker::ReadCheckpoint(const std::string& stored, const std::string& source,
+                                             CheckpointHead* head, Checkpoint* checkpoint, core::Status* refused) {
+  auto decoded = DecodeCheckpointHead(stored, source);
+  if (!decoded.ok()) {
+    *refused = decoded.status();
+    return core::Status::Ok();
+  }
+  *head = std::move(decoded).value();
+  std::vector<std::string> chunks;
+  LSTMAD_RETURN_IF_ERROR(store_.ReadChunks(*head, &chunks));
+  auto assembled = AssembleCheckpoint(*head, chunks, source);
+  if (!assembled.ok()) {
+    *refused = assembled.status();
+    return core::Status::Ok();
+  }
+  *checkpoint = std::move(assembled).value();
+  return core::Status::Ok();
+}
+
+void PartitionWorker::SweepChunks() {
+  int purged = 0;
+  if (core::Status s = store_.Sweep(generation_, checkpoint_rev_, &purged); !s.ok()) {
+    shared_->cluster_metrics->nats_errors->Increment();
+    Log(LogLevel::kWarn, "removing unreferenced checkpoint chunks failed; retried after the next checkpoint",
+        {Field("partition", partition_), Field("error", s.message())});
+    sweep_pending_ = true;
+    return;
+  }
+  sweep_pending_ = false;
+  if (purged > 0) {
+    Log(LogLevel::kInfo, "removed unreferenced checkpoint chunks",
+        {Field("partition", partition_), Field("generations", static_cast<int64_t>(purged))});
+  }
 }
 
 core::Status PartitionWorker::RecreateConsumer(uint64_t start_after, bool takeover) {
@@ -339,31 +404,52 @@ PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
     std::lock_guard lock(ingest_mu_);
     streams = ingestor_->Save();
   }
-  const std::string bytes =
-      EncodeCheckpoint({shared_->instance_id, applied_seq_, redelivery_bound_, std::move(streams)});
-  if (static_cast<int64_t>(bytes.size()) > shared_->link->max_payload()) {
+  const uint64_t generation = NewGeneration();
+  auto parts = EncodeCheckpointParts({shared_->instance_id, applied_seq_, redelivery_bound_, std::move(streams)},
+                                     generation, store_.ValueLimit());
+  if (!parts.ok()) {
     cm.checkpoints_failed->Increment();
-    Log(LogLevel::kError, "partition checkpoint larger than the server's max_payload; raise max_payload or "
-                          "nats.partitions",
-        {Field("partition", partition_), Field("bytes", static_cast<int64_t>(bytes.size())),
-         Field("max_payload", shared_->link->max_payload())});
+    Log(LogLevel::kError, "partition checkpoint too large; raise nats.partitions",
+        {Field("partition", partition_), Field("error", parts.status().message())});
     return Commit::kRetry;
   }
+  const bool chunked = !parts->chunks.empty();
+  if (core::Status written = store_.WriteChunks(*parts, generation); !written.ok()) {
+    cm.checkpoints_failed->Increment();
+    sweep_pending_ = true;  // whatever chunks did get written name no head
+    Log(LogLevel::kWarn, "partition checkpoint failed; retrying",
+        {Field("partition", partition_), Field("error", written.message())});
+    return Commit::kRetry;
+  }
+  // Chunks first, then the head that names them: a reader never sees a
+  // head whose chunks are not all there.
   uint64_t rev = 0;
-  natsStatus s = kvStore_Update(&rev, shared_->link->state(), key_.c_str(), bytes.data(),
-                                static_cast<int>(bytes.size()), checkpoint_rev_);
+  natsStatus s = kvStore_Update(&rev, shared_->link->state(), key_.c_str(), parts->head.data(),
+                                static_cast<int>(parts->head.size()), checkpoint_rev_);
   if (s != NATS_OK) {
     cm.checkpoints_failed->Increment();
+    // Chunks of this write, or of an earlier one whose reply was lost and
+    // that is found below, may name no head now.
+    sweep_pending_ = true;
     const std::string error = NatsError("checkpoint " + key_, s);
     std::string bytes_now;
     uint64_t revision = 0;
     if (shared_->link->ReadKey(shared_->link->names().state_bucket, key_, &bytes_now, &revision) == NATS_OK &&
         revision != checkpoint_rev_) {
-      auto stored = DecodeCheckpoint(bytes_now, key_);
-      if (!stored.ok() || stored->owner != shared_->instance_id) return Commit::kFenced;  // a new owner rewrote it
+      auto stored = DecodeCheckpointHead(bytes_now, key_);
+      if (!stored.ok() || stored->owner != shared_->instance_id) {
+        // A new owner rewrote it. Its sweep ran at its takeover, maybe before
+        // these chunks were written: remove them here, unless its fence
+        // rewrote this very write (whose reply was lost) and so names them.
+        if (chunked && (!stored.ok() || !stored->chunked || stored->generation != generation)) {
+          if (!store_.Purge(generation).ok()) cm.nats_errors->Increment();
+        }
+        return Commit::kFenced;
+      }
       // Our own earlier write whose reply was lost (a NATS node went away
       // meanwhile): still ours; the next attempt writes over it.
       checkpoint_rev_ = revision;
+      generation_ = stored->chunked ? stored->generation : 0;
     }
     Log(LogLevel::kWarn, "partition checkpoint failed; retrying",
         {Field("partition", partition_), Field("error", error)});
@@ -378,7 +464,27 @@ PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
     unacked_.reset();
     unacked_count_ = 0;
   }
+  // The previous generation is no head's now (a new owner's fence would
+  // have failed this write). Unknown leftovers need the listing sweep.
+  const uint64_t previous = generation_;
+  generation_ = chunked ? generation : 0;
+  if (sweep_pending_) {
+    SweepChunks();
+  } else if (previous != 0 && previous != generation_) {
+    if (core::Status purged = store_.Purge(previous); !purged.ok()) {
+      cm.nats_errors->Increment();
+      sweep_pending_ = true;
+    }
+  }
   return Commit::kOk;
+}
+
+uint64_t PartitionWorker::NewGeneration() {
+  // Random, so that generations of different owners (and of restarts of
+  // one) never collide; 0 means "inline".
+  uint64_t g = 0;
+  while (g == 0) g = (uint64_t{random_()} << 32) ^ random_();
+  return g;
 }
 
 void PartitionWorker::DropStreams() {

@@ -10,7 +10,8 @@
 //   run:        fetch a batch, apply each line in stream order;
 //   checkpoint: every checkpoint_interval, wait until every window submitted
 //               so far is scored (Scorer::Drain), save the streams with the
-//               last applied sequence (revision-checked) and only then ack.
+//               last applied sequence (chunks first when larger than one
+//               message, then the head, revision-checked) and only then ack.
 //
 // So a sample is acknowledged only after its window was scored and its
 // stream's state durably saved past it; a new owner resumes exactly there.
@@ -26,11 +27,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cluster_checkpoint.h"
+#include "cluster_checkpoint_store.h"
 #include "cluster_metrics.h"
 #include "cluster_nats.h"
 #include "ingestor.h"
@@ -78,6 +81,14 @@ class PartitionWorker {
   void Run();
   core::Status TakeOver();
   core::Status LoadCheckpoint(Checkpoint* checkpoint);
+  // The checkpoint of a stored head and its chunks. Returns NATS failures
+  // (the takeover is retried); a checkpoint that cannot be used (damaged,
+  // chunks missing or mixed) is reported in `refused` instead.
+  core::Status ReadCheckpoint(const std::string& stored, const std::string& source, CheckpointHead* head,
+                              Checkpoint* checkpoint, core::Status* refused);
+  // Purges chunk generations other than generation_ (logged, retried later).
+  void SweepChunks();
+  uint64_t NewGeneration();
   // takeover: the old consumer's deliveries past start_after count as
   // redelivered (the previous owner may have scored them).
   core::Status RecreateConsumer(uint64_t start_after, bool takeover);
@@ -93,6 +104,7 @@ class PartitionWorker {
   ClusterShared* shared_;
   const std::string key_;   // snap.<n> in the state bucket
   const std::string peer_;  // how log lines name this source
+  CheckpointStore store_;    // snap.<n>'s chunks
   std::mutex ingest_mu_;
   std::unique_ptr<Ingestor> ingestor_;
   NatsPtr<natsSubscription> sub_;
@@ -102,6 +114,9 @@ class PartitionWorker {
   uint64_t redelivery_bound_ = 0;  // the old consumer had delivered up to here
   uint64_t checkpoint_rev_ = 0;    // revision of our last checkpoint write
   uint64_t consumer_seq_ = 0;      // consumer sequence of the last delivery seen
+  uint64_t generation_ = 0;        // chunk generation our last head names (0: inline)
+  bool sweep_pending_ = true;      // chunks no head names may exist: list and purge
+  std::random_device random_;      // chunk generations
   std::chrono::steady_clock::time_point last_checkpoint_;
   int64_t unacked_count_ = 0;
   std::atomic<bool> stop_{false}, graceful_{false}, exited_{false}, fenced_{false};

@@ -100,16 +100,79 @@ def streams_seen(metrics):
     return out
 
 
-def decode_checkpoint(data):
+def crc32c(data):
+    """CRC-32C (Castagnoli, reflected), written here from its definition."""
+    table = _crc32c_table()
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+_CRC32C_TABLE = []
+
+
+def _crc32c_table():
+    if not _CRC32C_TABLE:
+        for n in range(256):
+            c = n
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            _CRC32C_TABLE.append(c)
+    return _CRC32C_TABLE
+
+
+def decode_head(data):
+    """A checkpoint head (docs/cluster.md) -> dict(version, sequence, delivered,
+    owner, chunked, generation, chunks, body_size, body_crc, body)."""
+    import struct
+    assert data[:8] == b"LSTMADCP", data[:8]
+    version, seq, delivered, owner_len = struct.unpack_from("<IQQI", data, 8)
+    assert version in (1, 2), version
+    at = 32 + owner_len
+    head = dict(version=version, sequence=seq, delivered=delivered, owner=data[32:at].decode(), chunked=False)
+    if version == 2:
+        layout = data[at]
+        at += 1
+        assert layout in (0, 1), layout
+        if layout == 1:
+            generation, chunks, size, crc = struct.unpack_from("<QIQI", data, at)
+            at += struct.calcsize("<QIQI")
+            head.update(chunked=True, generation=generation, chunks=chunks, body_size=size, body_crc=crc)
+    (header_crc,) = struct.unpack_from("<I", data, at)
+    assert header_crc == crc32c(data[:at]), "checkpoint header CRC"
+    head["body"] = data[at + 4:]
+    if head["chunked"]:
+        assert head["body"] == b"", "a chunked head carries no body"
+    return head
+
+
+def chunk_key(head_key, generation, index):
+    return f"{head_key}.{generation:016x}.{index}"
+
+
+def decode_checkpoint(data, read_chunk=None, head_key=None):
     """A partition checkpoint (docs/cluster.md) -> (sequence, {key: stream}),
-    the layout read here independently of lstmad's decoder;
+    the layout read here independently of lstmad's decoder; a chunked one's
+    chunks come from read_chunk(key) (bytes or None) and must add up to the
+    head's size and CRC-32C;
     stream = dict(samples, firing, run, values [[f...]...], times_ns [...],
     fired: None or dict(time_ns, error, threshold, top_features [(name, share)...]))."""
     import struct
-    assert data[:8] == b"LSTMADCP", data[:8]
-    version, seq, _delivered, owner_len = struct.unpack_from("<IQQI", data, 8)
-    assert version == 1
-    body = data[32 + owner_len + 4:]  # past the owner and the header's CRC
+    head = decode_head(data)
+    seq = head["sequence"]
+    body = head["body"]
+    if head["chunked"]:
+        parts = []
+        for i in range(head["chunks"]):
+            chunk = read_chunk(chunk_key(head_key, head["generation"], i))
+            assert chunk is not None, f"{head_key}: chunk {i} of {head['chunks']} missing"
+            generation, index = struct.unpack_from("<QI", chunk, 0)
+            assert (generation, index) == (head["generation"], i), (head_key, i, generation, index)
+            parts.append(chunk[12:])
+        body = b"".join(parts)
+        assert len(body) == head["body_size"], (head_key, len(body), head["body_size"])
+        assert crc32c(body) == head["body_crc"], f"{head_key}: body CRC-32C"
     assert body[:8] == b"LSTMADSS"
     off = 8
     snapshot_version, count = struct.unpack_from("<II", body, off)
@@ -180,9 +243,24 @@ def read_checkpoints(client, partitions, bucket="LSTMAD_state"):
     """{stream key: stream} over every partition's checkpoint."""
     streams = {}
     for p in range(partitions):
-        data = client.kv_get(bucket, f"snap.{p}")
-        if data is not None:
-            streams.update(decode_checkpoint(data)[1])
+        key = f"snap.{p}"
+        data = client.kv_get(bucket, key)
+        for _ in range(5):
+            if data is None:
+                break
+            try:
+                streams.update(decode_checkpoint(data, lambda k: client.kv_get(bucket, k), key)[1])
+                break
+            except AssertionError:
+                # The owner may have written a newer head and purged these
+                # chunks between the reads: only a head that stays the same
+                # while its chunks do not add up is broken.
+                again = client.kv_get(bucket, key)
+                if again == data:
+                    raise
+                data = again
+        else:
+            raise AssertionError(f"{key}: no consistent checkpoint in 5 reads")
     return streams
 
 

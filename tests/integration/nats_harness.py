@@ -36,9 +36,10 @@ def stream_token(key):
 
 class NatsCluster:
     """nodes=3 nats-server processes with JetStream, clustered, with the
-    partition mapping lstmad.in.*.* -> lstmad.p.<partition(P,1,2)>.*.*"""
+    partition mapping lstmad.in.*.* -> lstmad.p.<partition(P,1,2)>.*.*;
+    max_payload (bytes) overrides the servers' default of 1 MiB."""
 
-    def __init__(self, partitions, nodes=3, prefix="lstmad"):
+    def __init__(self, partitions, nodes=3, prefix="lstmad", max_payload=None):
         self.dir = tempfile.mkdtemp(prefix="lstmad-nats-")
         self.partitions = partitions
         self.client_ports = [free_port() for _ in range(nodes)]
@@ -47,6 +48,7 @@ class NatsCluster:
         self.procs = [None] * nodes
         self.prefix = prefix
         routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.cluster_ports)
+        payload = f"max_payload: {int(max_payload)}\n" if max_payload is not None else ""
         self.configs = []
         for i in range(nodes):
             cfg = os.path.join(self.dir, f"n{i}.conf")
@@ -55,7 +57,7 @@ class NatsCluster:
 server_name: n{i}
 listen: 127.0.0.1:{self.client_ports[i]}
 http: 127.0.0.1:{self.http_ports[i]}
-jetstream {{ store_dir: "{self.dir}/store{i}", max_memory_store: 64MB, max_file_store: 2GB }}
+{payload}jetstream {{ store_dir: "{self.dir}/store{i}", max_memory_store: 64MB, max_file_store: 2GB }}
 cluster {{ name: lstmadtest, listen: 127.0.0.1:{self.cluster_ports[i]}, routes: [{routes}] }}
 mappings {{
   "{prefix}.in.*.*": "{prefix}.p.{{{{partition({partitions},1,2)}}}}.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}"
@@ -255,12 +257,32 @@ class NatsClient:
                 raise AssertionError(f"{len(pending)} publishes not acknowledged within {timeout}s")
 
     def kv_get(self, bucket, key):
-        """The latest value of a KV key (bytes), or None."""
+        """The latest value of a KV key (bytes), or None (absent, deleted or
+        purged), read through the bucket stream's leader."""
         req = json.dumps({"last_by_subj": f"$KV.{bucket}.{key}"}).encode()
         rep = json.loads(self.request(f"$JS.API.STREAM.MSG.GET.KV_{bucket}", req))
         if "error" in rep:
             return None
+        if b"KV-Operation" in base64.b64decode(rep["message"].get("hdrs", "")):
+            return None
         return base64.b64decode(rep["message"].get("data", ""))
+
+    def kv_put(self, bucket, key, value):
+        """Stores a KV value (a JetStream publish to $KV.<bucket>.<key>)."""
+        rep = json.loads(self.request(f"$KV.{bucket}.{key}", value))
+        if "error" in rep:
+            raise AssertionError(f"kv put {bucket}/{key}: {rep}")
+
+    def kv_subjects(self, bucket, prefix=""):
+        """{key: messages} of every key in the bucket's stream starting with
+        `prefix` (deleted keys included while their marker remains; purged
+        ones are gone)."""
+        req = json.dumps({"subjects_filter": f"$KV.{bucket}.{prefix}>"}).encode()
+        rep = json.loads(self.request(f"$JS.API.STREAM.INFO.KV_{bucket}", req))
+        if "error" in rep:
+            raise AssertionError(f"stream info KV_{bucket}: {rep}")
+        skip = len(f"$KV.{bucket}.")
+        return {subject[skip:]: n for subject, n in (rep["state"].get("subjects") or {}).items()}
 
     def close(self):
         try:
