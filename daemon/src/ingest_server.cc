@@ -6,6 +6,7 @@
 #include <prometheus/gauge.h>
 
 #include "listen.h"
+#include "lstmad/daemon/line_protocol.h"
 #include "logging.h"
 #include "tls.h"
 
@@ -80,13 +81,13 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
       return;
     }
     ArmIdleTimer();
-    Ingestor* ingestor = server_->ingestor_;
+    LineSink* sink = server_->sink_;
     const bool ok = splitter_.Feed(std::string_view(buffer_.data(), n), [&](std::string_view line) {
-      ingestor->HandleLine(line, peer_);
+      sink->HandleLine(line, peer_);
     });
     if (!ok) {
       server_->metrics_->ConnectionClosed(Metrics::CloseReason::kLineTooLong).Increment();
-      ingestor->LineTooLong(peer_);
+      sink->LineTooLong(peer_);
       Close();
       server_->Closed(this);
       return;
@@ -105,9 +106,9 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   std::array<char, 16384> buffer_;
 };
 
-IngestServer::IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
+IngestServer::IngestServer(asio::io_context& io, LineSink* sink, Metrics* metrics,
                            const config::LimitSettings& limits, const config::IngestSettings& ingest)
-    : io_(io), acceptor_(io), ingestor_(ingestor), metrics_(metrics), limits_(limits), ingest_(ingest) {}
+    : io_(io), acceptor_(io), sink_(sink), metrics_(metrics), limits_(limits), ingest_(ingest) {}
 
 core::Status IngestServer::set_ingest(const config::IngestSettings& ingest) {
   std::shared_ptr<asio::ssl::context> tls;

@@ -1,8 +1,9 @@
 // IngestServer: the TCP listener for line-protocol samples (Boost.Asio, one
 // io_context thread). Each connection reads into a bounded buffer, splits
 // lines (a line longer than limits.max_line_bytes closes the connection) and
-// hands them to the Ingestor. Connections beyond limits.max_connections are
-// accepted and closed at once. A line counts only once its newline arrives:
+// hands them to its LineSink (the Ingestor, or the ClusterForwarder in
+// cluster mode). Connections beyond limits.max_connections are accepted and
+// closed at once. A line counts only once its newline arrives:
 // a client that disconnects mid-line loses that partial line.
 // Runs on the io_context's thread only.
 #pragma once
@@ -12,7 +13,8 @@
 #include <vector>
 #include <string>
 
-#include "ingestor.h"
+#include "line_sink.h"
+#include "logging.h"
 #include "lstmad/config/settings.h"
 #include "lstmad/daemon/asio.h"
 #include "lstmad/daemon/metrics.h"
@@ -21,7 +23,7 @@ namespace lstmad::daemon {
 
 class IngestServer {
  public:
-  IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
+  IngestServer(asio::io_context& io, LineSink* sink, Metrics* metrics,
                const config::LimitSettings& limits, const config::IngestSettings& ingest);
   ~IngestServer();
 
@@ -44,7 +46,7 @@ class IngestServer {
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
-  Ingestor* ingestor_;
+  LineSink* sink_;
   Metrics* metrics_;
   config::LimitSettings limits_;
   config::IngestSettings ingest_;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "line_sink.h"
 #include "logging.h"
 #include "lstmad/config/settings.h"
 #include "lstmad/daemon/line_protocol.h"
@@ -21,14 +22,13 @@
 
 namespace lstmad::daemon {
 
-class Ingestor {
+class Ingestor : public LineSink {
  public:
   Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models, Scorer* scorer,
            Metrics* metrics);
 
-  void HandleLine(std::string_view line, const std::string& peer);
-  // A line over limits.max_line_bytes: counted and logged; the caller closes.
-  void LineTooLong(const std::string& peer);
+  void HandleLine(std::string_view line, const std::string& peer) override;
+  void LineTooLong(const std::string& peer) override;
 
   // Switches to new settings and models. Streams of a model that keeps its
   // name, lookback and feature count keep their buffered samples and alert

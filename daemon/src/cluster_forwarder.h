@@ -1,0 +1,114 @@
+// ClusterForwarder: in cluster mode with nats.tcp_ingest: forward, the TCP
+// listener's LineSink. Each line is parsed and validated on the io thread as
+// the Ingestor would (same lstmad_samples_rejected_total reasons and log
+// lines), given the listener's arrival time when it has no timestamp, and
+// queued; a publishing thread sends the queue, in order, through JetStream to
+// <subject_prefix>.in.<measurement>.<stream-token> (docs/cluster.md), waiting
+// for the server's acknowledgement of each line before the next, so every
+// stream keeps its order. A failed publish is retried (same Nats-Msg-Id: the
+// server drops a duplicate) for nats.forward_timeout, then counted as failed
+// and logged. A full queue (nats.forward_queue) rejects the line and counts
+// it: the io thread never waits for NATS.
+//
+// Outcomes: lstmad_cluster_forwarded_samples_total{result="published|failed|
+// queue_full"}; lstmad_cluster_forward_queue_lines is the queue's length.
+//
+// HandleLine/LineTooLong/Reload on the io thread; Start and Stop from the
+// thread that owns it (Stop flushes the queue for at most forward_timeout).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "forward_queue.h"
+#include "line_sink.h"
+#include "logging.h"
+#include "lstmad/config/settings.h"
+#include "lstmad/core/status.h"
+#include "lstmad/daemon/line_protocol.h"
+#include "lstmad/daemon/metrics.h"
+#include "model_runtime.h"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+}  // namespace prometheus
+
+namespace lstmad::daemon {
+
+class NatsLink;
+
+// The subject-safe token of a stream key or measurement (docs/cluster.md):
+// every byte outside [A-Za-z0-9_=,-] as %XX, upper-case hex.
+std::string StreamToken(std::string_view key);
+// <prefix>.in.<StreamToken(measurement)>.<StreamToken(key)>
+std::string InputSubject(std::string_view prefix, std::string_view measurement, std::string_view key);
+
+class ClusterForwarder : public LineSink {
+ public:
+  // One publish attempt of `item`, with its Nats-Msg-Id, waiting at most
+  // `wait` for the server's acknowledgement; Ok only once it is stored.
+  using Publish = std::function<core::Status(const ForwardItem& item, std::chrono::milliseconds wait)>;
+
+  // `msg_id_prefix` makes the message ids of this process unique in the
+  // stream's duplicate window (instance id and start time).
+  ClusterForwarder(const config::Settings& settings, std::shared_ptr<const ModelSet> models, Metrics* metrics,
+                   Publish publish, std::string msg_id_prefix);
+  ~ClusterForwarder() override;
+
+  void Start();
+  // Publishes what is queued, for at most nats.forward_timeout; what is left
+  // then is counted as failed. Further lines are refused (queue_full).
+  void Stop();
+
+  void HandleLine(std::string_view line, const std::string& peer) override;
+  void LineTooLong(const std::string& peer) override;
+  void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
+
+  uint64_t published() const { return published_.load(); }
+  uint64_t failed() const { return failed_.load(); }
+  uint64_t queue_full() const { return queue_full_count_; }
+
+ private:
+  void Reject(RejectReason reason, std::string_view line, const std::string& peer, std::string_view detail);
+  bool Validate(const ModelRuntime& model, std::string_view line, const std::string& peer);
+  void Run();
+  // Retries `item` until it is stored or `deadline`; false then.
+  bool PublishWithRetry(const ForwardItem& item, std::chrono::steady_clock::time_point deadline);
+
+  config::Settings settings_;
+  std::shared_ptr<const ModelSet> models_;
+  Metrics* metrics_;
+  Publish publish_;
+  std::string msg_id_prefix_;
+  std::string subject_prefix_;
+  std::chrono::milliseconds timeout_;
+  ForwardQueue queue_;
+  std::thread thread_;
+  // Set by Stop: past it the thread stops publishing and counts the rest.
+  std::atomic<int64_t> stop_deadline_ns_{0};
+  std::atomic<uint64_t> published_{0}, failed_{0};
+  uint64_t queue_full_count_ = 0;  // io thread
+  uint64_t next_id_ = 0;           // io thread
+  prometheus::Counter* published_metric_;
+  prometheus::Counter* failed_metric_;
+  prometheus::Counter* queue_full_metric_;
+  prometheus::Gauge* queue_gauge_;
+  RateLimiter reject_log_limiter_{5};
+  RateLimiter full_log_limiter_{1};
+  RateLimiter fail_log_limiter_{1};  // publishing thread
+  ParsedLine parsed_;
+  ParseError parse_error_;
+  std::string key_;
+};
+
+// The Publish of a real NATS connection: js_Publish with the item's Msg-Id.
+ClusterForwarder::Publish NatsPublisher(NatsLink* link);
+
+}  // namespace lstmad::daemon
