@@ -4,13 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <unordered_set>
 
-#include <nats/nats.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#include "cluster_nats.h"
 #include "ingestor.h"
 #include "stream_table.h"
 
@@ -228,64 +227,81 @@ void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer
 }
 
 void ClusterForwarder::Run() {
-  ForwardItem item;
-  while (queue_.Pop(&item)) {
-    Clock::time_point deadline = Clock::now() + timeout_;
-    if (const int64_t stop_ns = stop_deadline_ns_.load(); stop_ns != 0) {
-      deadline = std::min(deadline, Clock::time_point(std::chrono::nanoseconds(stop_ns)));
-    }
-    if (PublishWithRetry(item, deadline)) {
-      ++published_;
-      published_metric_->Increment();
-    } else {
-      ++failed_;
-      failed_metric_->Increment();
-    }
-  }
+  std::vector<ForwardItem> batch;
+  while (NextBatch(&batch)) PublishBatch(batch);
 }
 
-bool ClusterForwarder::PublishWithRetry(const ForwardItem& item, Clock::time_point deadline) {
+bool ClusterForwarder::NextBatch(std::vector<ForwardItem>* batch) {
+  batch->clear();
+  // `streams` holds views into the batch's subjects: no reallocation may move them.
+  batch->reserve(kMaxBatch);
+  ForwardItem item;
+  if (carry_) {
+    batch->push_back(std::move(*carry_));
+    carry_.reset();
+  } else if (queue_.Pop(&item)) {
+    batch->push_back(std::move(item));
+  } else {
+    return false;
+  }
+  // A stream is one subject: the measurement and key tokens escape injectively.
+  std::unordered_set<std::string_view> streams{batch->front().subject};
+  while (batch->size() < kMaxBatch && queue_.TryPop(&item)) {
+    if (streams.count(item.subject) != 0) {
+      carry_ = std::move(item);  // its stream's earlier line must be stored first
+      break;
+    }
+    batch->push_back(std::move(item));
+    streams.insert(batch->back().subject);
+  }
+  return true;
+}
+
+void ClusterForwarder::PublishBatch(const std::vector<ForwardItem>& batch) {
+  Clock::time_point deadline = Clock::now() + timeout_;
+  if (const int64_t stop_ns = stop_deadline_ns_.load(); stop_ns != 0) {
+    deadline = std::min(deadline, Clock::time_point(std::chrono::nanoseconds(stop_ns)));
+  }
+  std::vector<const ForwardItem*> pending;
+  for (const ForwardItem& item : batch) pending.push_back(&item);
+  std::vector<std::string> errors(batch.size(), "shutdown deadline passed before it was sent");
   auto backoff = std::chrono::duration_cast<Clock::duration>(kFirstBackoff);
-  std::string error = "shutdown deadline passed before it was sent";
   int attempts = 0;
-  for (auto now = Clock::now(); now < deadline; now = Clock::now()) {
+  for (auto now = Clock::now(); !pending.empty() && now < deadline; now = Clock::now()) {
     const auto wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
                                  std::chrono::milliseconds(1), kMaxAttemptWait);
     ++attempts;
-    const core::Status s = publish_(item, wait);
-    if (s.ok()) return true;
-    error = s.message();
-    // Retrying this line (not the next) keeps its stream in order; the
-    // Msg-Id makes a publish that was stored but not acknowledged harmless.
+    const std::vector<core::Status> results = publish_(pending, wait);
+    std::vector<const ForwardItem*> failed;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (i < results.size() && results[i].ok()) {
+        ++published_;
+        published_metric_->Increment();
+      } else {
+        errors[static_cast<size_t>(pending[i] - batch.data())] =
+            i < results.size() ? results[i].message() : "no result from the publisher";
+        failed.push_back(pending[i]);
+      }
+    }
+    pending = std::move(failed);
+    if (pending.empty()) return;
+    // The failed lines are retried before any later line of their streams
+    // (those wait for the next batch); the Msg-Id makes a line that was
+    // stored but not acknowledged harmless.
     std::this_thread::sleep_for(std::min(backoff, std::max(Clock::duration::zero(), deadline - Clock::now())));
     backoff = std::min(backoff * 2, std::chrono::duration_cast<Clock::duration>(kMaxBackoff));
   }
-  uint64_t suppressed = 0;
-  if (fail_log_limiter_.Allow(&suppressed)) {
-    Log(LogLevel::kError, "sample not forwarded: publishing to NATS failed",
-        {Field("subject", item.subject), Field("attempts", static_cast<int64_t>(attempts)), Field("error", error),
-         Field("line", Snippet(item.payload)), Field("suppressed_since_last", suppressed)});
+  for (const ForwardItem* item : pending) {
+    ++failed_;
+    failed_metric_->Increment();
+    uint64_t suppressed = 0;
+    if (fail_log_limiter_.Allow(&suppressed)) {
+      Log(LogLevel::kError, "sample not forwarded: publishing to NATS failed",
+          {Field("subject", item->subject), Field("attempts", static_cast<int64_t>(attempts)),
+           Field("error", errors[static_cast<size_t>(item - batch.data())]), Field("line", Snippet(item->payload)),
+           Field("suppressed_since_last", suppressed)});
+    }
   }
-  return false;
-}
-
-ClusterForwarder::Publish NatsPublisher(NatsLink* link) {
-  return [link](const ForwardItem& item, std::chrono::milliseconds wait) -> core::Status {
-    jsPubOptions opts;
-    jsPubOptions_Init(&opts);
-    opts.MsgId = item.msg_id.c_str();
-    opts.MaxWait = wait.count();
-    // A subject that no server maps into our stream fails instead of being
-    // stored elsewhere.
-    opts.ExpectStream = link->names().stream.c_str();
-    jsPubAck* ack = nullptr;
-    jsErrCode js_error = static_cast<jsErrCode>(0);
-    const natsStatus s = js_Publish(&ack, link->js(), item.subject.c_str(), item.payload.data(),
-                                    static_cast<int>(item.payload.size()), &opts, &js_error);
-    if (ack != nullptr) jsPubAck_Destroy(ack);
-    if (s == NATS_OK) return core::Status::Ok();
-    return core::Status::Error(NatsError("publish to " + item.subject, s, js_error));
-  };
 }
 
 }  // namespace lstmad::daemon

@@ -2,13 +2,17 @@
 // listener's LineSink. Each line is parsed and validated on the io thread as
 // the Ingestor would (same lstmad_samples_rejected_total reasons and log
 // lines), given the listener's arrival time when it has no timestamp, and
-// queued; a publishing thread sends the queue, in order, through JetStream to
-// <subject_prefix>.in.<measurement>.<stream-token> (docs/cluster.md), waiting
-// for the server's acknowledgement of each line before the next, so every
-// stream keeps its order. A failed publish is retried (same Nats-Msg-Id: the
-// server drops a duplicate) for nats.forward_timeout, then counted as failed
-// and logged. A full queue (nats.forward_queue) rejects the line and counts
-// it: the io thread never waits for NATS.
+// queued; a publishing thread sends the queue through JetStream to
+// <subject_prefix>.in.<measurement>.<stream-token> (docs/cluster.md).
+//
+// Order and delivery: the thread takes batches of up to kMaxBatch queued
+// lines in which no stream appears twice, publishes a batch pipelined, and
+// starts the next only when every line of it is stored (acknowledged) or
+// given up; so a stream's lines are stored in the order they arrived. A line
+// that fails is retried (same Nats-Msg-Id: the server drops a duplicate) for
+// nats.forward_timeout, then counted as failed and logged. A full queue
+// (nats.forward_queue) refuses the line and counts it: the io thread never
+// waits for NATS.
 //
 // Outcomes: lstmad_cluster_forwarded_samples_total{result="published|failed|
 // queue_full"}; lstmad_cluster_forward_queue_lines is the queue's length.
@@ -21,6 +25,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -52,9 +57,14 @@ std::string InputSubject(std::string_view prefix, std::string_view measurement, 
 
 class ClusterForwarder : public LineSink {
  public:
-  // One publish attempt of `item`, with its Nats-Msg-Id, waiting at most
-  // `wait` for the server's acknowledgement; Ok only once it is stored.
-  using Publish = std::function<core::Status(const ForwardItem& item, std::chrono::milliseconds wait)>;
+  // Lines published together at most (distinct streams; pipelined).
+  static constexpr size_t kMaxBatch = 256;
+
+  // One publish attempt of each of `items` (at most kMaxBatch, each with its
+  // Nats-Msg-Id), waiting at most about `wait` for the acknowledgements; per
+  // item, Ok only once the server has stored it.
+  using Publish = std::function<std::vector<core::Status>(const std::vector<const ForwardItem*>& items,
+                                                          std::chrono::milliseconds wait)>;
 
   // `msg_id_prefix` makes the message ids of this process unique in the
   // stream's duplicate window (instance id and start time).
@@ -79,8 +89,13 @@ class ClusterForwarder : public LineSink {
   void Reject(RejectReason reason, std::string_view line, const std::string& peer, std::string_view detail);
   bool Validate(const ModelRuntime& model, std::string_view line, const std::string& peer);
   void Run();
-  // Retries `item` until it is stored or `deadline`; false then.
-  bool PublishWithRetry(const ForwardItem& item, std::chrono::steady_clock::time_point deadline);
+  // Fills `batch` with the carried line or the next one (waiting), then
+  // whatever is queued up to kMaxBatch, stopping at a stream already in it
+  // (carried to the next batch). False once the queue is closed and empty.
+  bool NextBatch(std::vector<ForwardItem>* batch);
+  // Retries the lines not yet stored until every one is or the deadline
+  // passes; counts each line's outcome.
+  void PublishBatch(const std::vector<ForwardItem>& batch);
 
   config::Settings settings_;
   std::shared_ptr<const ModelSet> models_;
@@ -90,6 +105,7 @@ class ClusterForwarder : public LineSink {
   std::string subject_prefix_;
   std::chrono::milliseconds timeout_;
   ForwardQueue queue_;
+  std::optional<ForwardItem> carry_;  // publishing thread
   std::thread thread_;
   // Set by Stop: past it the thread stops publishing and counts the rest.
   std::atomic<int64_t> stop_deadline_ns_{0};
@@ -108,7 +124,9 @@ class ClusterForwarder : public LineSink {
   std::string key_;
 };
 
-// The Publish of a real NATS connection: js_Publish with the item's Msg-Id.
-ClusterForwarder::Publish NatsPublisher(NatsLink* link);
+// The Publish of a real NATS connection: js_PublishAsync of the batch on a
+// JetStream context of its own (async publishing keeps per-context state),
+// each with its Msg-Id and the expected stream. Start-up only.
+core::Result<ClusterForwarder::Publish> NatsPublisher(NatsLink* link);
 
 }  // namespace lstmad::daemon

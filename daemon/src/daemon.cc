@@ -112,9 +112,11 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
     if (!cluster.ok()) return cluster.status();
     impl->cluster = std::move(cluster).value();
     if (impl->settings.nats->tcp_ingest == config::TcpIngest::kForward) {
+      auto publish = NatsPublisher(impl->cluster->link());
+      if (!publish.ok()) return publish.status();
       const auto started = std::chrono::system_clock::now().time_since_epoch();
       impl->forwarder = std::make_unique<ClusterForwarder>(
-          impl->settings, impl->models, &impl->metrics, NatsPublisher(impl->cluster->link()),
+          impl->settings, impl->models, &impl->metrics, std::move(publish).value(),
           impl->cluster->instance_id() + "-" + std::to_string(std::chrono::nanoseconds(started).count()));
     }
   }

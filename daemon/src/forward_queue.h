@@ -2,7 +2,8 @@
 // over TCP, and the ClusterForwarder's publishing thread. TryPush never
 // waits: a full queue refuses the item and the caller counts it, so a slow or
 // unreachable NATS never stalls the io thread (and with it /metrics and the
-// watchdog). Pop waits. Close lets Pop drain what is left, then return false.
+// watchdog). Pop waits; TryPop does not. Close lets Pop drain what is left,
+// then return false.
 // `on_size` (optional) sees every new length, under the queue's lock, so a
 // gauge fed by it ends at the true length. Thread-safe: any number of
 // pushers and poppers.
@@ -46,6 +47,16 @@ class ForwardQueue {
   bool Pop(ForwardItem* out) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return false;
+    *out = std::move(items_.front());
+    items_.pop_front();
+    if (on_size_) on_size_(items_.size());
+    return true;
+  }
+
+  // The oldest item if there is one; never waits.
+  bool TryPop(ForwardItem* out) {
+    std::lock_guard lock(mu_);
     if (items_.empty()) return false;
     *out = std::move(items_.front());
     items_.pop_front();

@@ -136,23 +136,33 @@ struct FakeNats {
   std::mutex mu;
   std::condition_variable cv;
   std::vector<ForwardItem> stored;
-  std::vector<std::string> attempts;  // msg ids, every attempt
+  std::vector<std::string> attempts;               // msg ids, every attempt
+  std::vector<std::vector<std::string>> batches;   // msg ids per Publish call
   std::function<bool(const ForwardItem&, int attempt)> fail = [](const ForwardItem&, int) { return false; };
   bool hold = false;  // publishes wait while set
   std::atomic<int> entered{0};  // Publish calls begun
 
   ClusterForwarder::Publish Publisher() {
-    return [this](const ForwardItem& item, milliseconds) {
+    return [this](const std::vector<const ForwardItem*>& items, milliseconds) {
       ++entered;
       std::unique_lock lock(mu);
       cv.wait(lock, [this] { return !hold; });
-      int attempt = 0;
-      for (const std::string& id : attempts) attempt += id == item.msg_id ? 1 : 0;
-      attempts.push_back(item.msg_id);
-      if (fail(item, attempt)) return core::Status::Error("fake: not stored");
-      stored.push_back(item);
+      std::vector<core::Status> out;
+      batches.emplace_back();
+      for (const ForwardItem* item : items) {
+        int attempt = 0;
+        for (const std::string& id : attempts) attempt += id == item->msg_id ? 1 : 0;
+        attempts.push_back(item->msg_id);
+        batches.back().push_back(item->msg_id);
+        if (fail(*item, attempt)) {
+          out.push_back(core::Status::Error("fake: not stored"));
+        } else {
+          stored.push_back(*item);
+          out.push_back(core::Status::Ok());
+        }
+      }
       cv.notify_all();
-      return core::Status::Ok();
+      return out;
     };
   }
   void Release() {
@@ -290,6 +300,47 @@ TEST_F(ClusterForwarderTest, RetriesALineWithTheSameIdBeforeTheNextOne) {
             (std::vector<std::string>{"i0-1-0", "i0-1-1", "i0-1-1", "i0-1-1", "i0-1-2", "i0-1-3"}));
   EXPECT_EQ(Forwarded("published"), 4);
   EXPECT_EQ(Forwarded("failed"), 0);
+}
+
+// Queued before the thread starts, so the batches are deterministic: distinct
+// streams go out together; a stream's next line waits for the next batch.
+TEST_F(ClusterForwarderTest, BatchesHoldEachStreamOnceAndKeepItsOrder) {
+  Make();
+  const std::vector<std::string> streams = {"s1", "s2", "s1", "s3", "s1", "s2"};
+  for (size_t i = 0; i < streams.size(); ++i) {
+    forwarder_->HandleLine("pump,site=" + streams[i] + " a=" + std::to_string(i) + ",b=0 " + std::to_string(i), "p");
+  }
+  forwarder_->Start();
+  ASSERT_TRUE(nats_.WaitStored(streams.size()));
+  forwarder_->Stop();
+  EXPECT_EQ(nats_.batches, (std::vector<std::vector<std::string>>{
+                               {"i0-1-0", "i0-1-1"}, {"i0-1-2", "i0-1-3"}, {"i0-1-4", "i0-1-5"}}));
+  EXPECT_EQ(Forwarded("published"), 6);
+}
+
+TEST_F(ClusterForwarderTest, OnlyTheFailedLinesOfABatchAreRetried) {
+  Make();
+  nats_.fail = [](const ForwardItem& item, int attempt) { return item.msg_id == "i0-1-1" && attempt == 0; };
+  for (int i = 0; i < 3; ++i) forwarder_->HandleLine("pump,site=s" + std::to_string(i) + " a=1,b=0 1", "p");
+  forwarder_->HandleLine("pump,site=s1 a=2,b=0 2", "p");  // s1's next line: after s1's retry
+  forwarder_->Start();
+  ASSERT_TRUE(nats_.WaitStored(4));
+  forwarder_->Stop();
+  EXPECT_EQ(nats_.batches, (std::vector<std::vector<std::string>>{{"i0-1-0", "i0-1-1", "i0-1-2"}, {"i0-1-1"}, {"i0-1-3"}}));
+  EXPECT_EQ(Forwarded("published"), 4);
+  EXPECT_EQ(Forwarded("failed"), 0);
+}
+
+TEST_F(ClusterForwarderTest, ABatchIsAtMostKMaxBatchLines) {
+  Make(10000);
+  const size_t n = ClusterForwarder::kMaxBatch + 10;
+  for (size_t i = 0; i < n; ++i) forwarder_->HandleLine("pump,site=s" + std::to_string(i) + " a=1,b=0 1", "p");
+  forwarder_->Start();
+  ASSERT_TRUE(nats_.WaitStored(n));
+  forwarder_->Stop();
+  ASSERT_EQ(nats_.batches.size(), 2u);
+  EXPECT_EQ(nats_.batches[0].size(), ClusterForwarder::kMaxBatch);
+  EXPECT_EQ(nats_.batches[1].size(), 10u);
 }
 
 TEST_F(ClusterForwarderTest, ALineNeverStoredIsCountedFailedAndTheNextGoesOn) {
