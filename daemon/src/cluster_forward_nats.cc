@@ -75,9 +75,12 @@ class JetStreamBatchPublisher {
     auto* self = static_cast<JetStreamBatchPublisher*>(closure);
     const char* id = nullptr;
     if (pae->Msg == nullptr || natsMsgHeader_Get(pae->Msg, "Nats-Msg-Id", &id) != NATS_OK || id == nullptr) return;
-    std::string error = std::string("nats: publish: ") + natsStatus_GetText(pae->Err);
+    const std::string status = natsStatus_GetText(pae->Err);
+    std::string error = "nats: publish: " + status;
     if (pae->ErrCode != 0) error += " (JetStream error " + std::to_string(static_cast<int>(pae->ErrCode)) + ")";
-    if (pae->ErrText != nullptr && *pae->ErrText != '\0') error += " (" + std::string(pae->ErrText) + ")";
+    if (pae->ErrText != nullptr && *pae->ErrText != '\0' && status != pae->ErrText) {
+      error += " (" + std::string(pae->ErrText) + ")";
+    }
     std::lock_guard lock(self->mu_);
     self->errors_[id] = std::move(error);
   }

@@ -8,7 +8,8 @@ x 10 samples, plus bad lines, go to instance 0's TCP listener only:
 - the bad lines are rejected and counted at instance 0 with their reasons;
 - lstmad_cluster_forwarded_samples_total{result="published"} is the good lines.
 Then tcp_ingest: local on a third instance scores TCP samples in that process
-and publishes nothing."""
+and publishes nothing; and an instance whose subjects no server maps counts
+its lines as failed after nats.forward_timeout."""
 import os
 import time
 
@@ -133,6 +134,20 @@ def main():
                              forwarded(m, "published") == 0 and scored(instances[1:]) == before
                              and total(m, "lstmad_cluster_samples_consumed_total") == 0)
                 checks.check("tcp_ingest: local instance stops cleanly", local.stop() == 0)
+            # Lines NATS will not store are counted failed after forward_timeout, not lost
+            # silently: no server maps other.in.*.* into a stream (no responders).
+            cfg = cluster_config(os.path.join(d, "unmapped.yaml"), model, nats, "unmapped", PARTITIONS,
+                                 extra="  stream: OTHER\n  subject_prefix: other\n  forward_timeout: 1s\n")
+            with Daemon(cfg) as unmapped:
+                unmapped.send("".join(sample_line(j, 0) for j in range(3)) + sample_line(0, 1))
+                m = unmapped.wait_for(lambda m: forwarded(m, "failed") >= 4, timeout=20, what="failed forwards")
+                checks.check("lines JetStream does not store are counted failed, none published",
+                             forwarded(m, "failed") == 4 and forwarded(m, "published") == 0,
+                             f"failed {forwarded(m, 'failed')} published {forwarded(m, 'published')}")
+                checks.check("a failed forward is logged with the subject",
+                             unmapped.logged('sample not forwarded: publishing to NATS failed subject="other.in.pump.'),
+                             "\n".join(l for l in unmapped.logs() if "forward" in l)[-600:])
+                checks.check("the unmapped instance stops cleanly", unmapped.stop() == 0)
         finally:
             for inst in instances:
                 inst.stop()
