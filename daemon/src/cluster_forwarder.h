@@ -17,8 +17,9 @@
 // Outcomes: lstmad_cluster_forwarded_samples_total{result="published|failed|
 // queue_full"}; lstmad_cluster_forward_queue_lines is the queue's length.
 //
-// HandleLine/LineTooLong/Reload on the io thread; Start and Stop from the
-// thread that owns it (Stop flushes the queue for at most forward_timeout).
+// Every call on the io thread (Stop reads counters HandleLine writes); the
+// publishing thread Start begins is internal. Stop flushes the queue for at
+// most forward_timeout.
 #pragma once
 
 #include <atomic>

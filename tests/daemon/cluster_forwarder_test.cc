@@ -288,7 +288,9 @@ TEST_F(ClusterForwarderTest, TimestampOutOfRangeForThePrecisionIsRejected) {
 TEST_F(ClusterForwarderTest, RetriesALineWithTheSameIdBeforeTheNextOne) {
   Make();
   // The second line fails twice, then is stored.
-  nats_.fail = [](const ForwardItem& item, int attempt) { return item.payload.find("a=2") != std::string::npos && attempt < 2; };
+  nats_.fail = [](const ForwardItem& item, int attempt) {
+    return item.payload.find("a=2") != std::string::npos && attempt < 2;
+  };
   forwarder_->Start();
   for (int i = 1; i <= 4; ++i) {
     forwarder_->HandleLine("pump,site=s1 a=" + std::to_string(i) + ",b=0 " + std::to_string(i), "peer");
@@ -326,7 +328,8 @@ TEST_F(ClusterForwarderTest, OnlyTheFailedLinesOfABatchAreRetried) {
   forwarder_->Start();
   ASSERT_TRUE(nats_.WaitStored(4));
   forwarder_->Stop();
-  EXPECT_EQ(nats_.batches, (std::vector<std::vector<std::string>>{{"i0-1-0", "i0-1-1", "i0-1-2"}, {"i0-1-1"}, {"i0-1-3"}}));
+  EXPECT_EQ(nats_.batches,
+            (std::vector<std::vector<std::string>>{{"i0-1-0", "i0-1-1", "i0-1-2"}, {"i0-1-1"}, {"i0-1-3"}}));
   EXPECT_EQ(Forwarded("published"), 4);
   EXPECT_EQ(Forwarded("failed"), 0);
 }
@@ -370,7 +373,9 @@ TEST_F(ClusterForwarderTest, AFullQueueRefusesAndCountsWithoutWaiting) {
   for (int spin = 0; spin < 2000 && nats_.entered == 0; ++spin) std::this_thread::sleep_for(milliseconds(5));
   ASSERT_EQ(nats_.entered, 1);
   EXPECT_EQ(Metric("lstmad_cluster_forward_queue_lines"), 0);
-  for (int i = 1; i < 10; ++i) forwarder_->HandleLine("pump,site=s1 a=" + std::to_string(i) + ",b=0 " + std::to_string(i), "peer");
+  for (int i = 1; i < 10; ++i) {
+    forwarder_->HandleLine("pump,site=s1 a=" + std::to_string(i) + ",b=0 " + std::to_string(i), "peer");
+  }
   EXPECT_EQ(Forwarded("queue_full"), 6);
   EXPECT_EQ(forwarder_->queue_full(), 6u);
   EXPECT_EQ(Metric("lstmad_cluster_forward_queue_lines"), 3);
