@@ -115,9 +115,13 @@ void ClusterForwarder::Stop() {
   if (!thread_.joinable()) {
     // Never started (or already stopped): nothing will publish what is left.
     ForwardItem item;
-    while (queue_.Pop(&item)) {
+    uint64_t dropped = 0;
+    for (; queue_.Pop(&item); ++dropped) {
       ++failed_;
       failed_metric_->Increment();
+    }
+    if (dropped > 0) {
+      Log(LogLevel::kError, "samples not forwarded: the forwarder never ran", {Field("lines", dropped)});
     }
     return;
   }

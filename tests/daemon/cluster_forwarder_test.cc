@@ -423,5 +423,15 @@ TEST_F(ClusterForwarderTest, StopGivesUpAfterForwardTimeoutAndCountsTheRestFaile
   EXPECT_EQ(Forwarded("published"), 0);
 }
 
+TEST_F(ClusterForwarderTest, LinesQueuedButNeverStartedAreCountedFailedAtStop) {
+  Make();
+  forwarder_->HandleLine("pump,site=s1 a=1,b=0 1", "peer");
+  forwarder_->HandleLine("pump,site=s2 a=1,b=0 1", "peer");
+  forwarder_->Stop();
+  EXPECT_TRUE(nats_.stored.empty());
+  EXPECT_EQ(Forwarded("failed"), 2);
+  EXPECT_EQ(Metric("lstmad_cluster_forward_queue_lines"), 0);
+}
+
 }  // namespace
 }  // namespace lstmad::daemon
