@@ -73,7 +73,9 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
   static constexpr std::string_view kKeys[] = {
       "servers",    "credentials", "tls",         "stream",     "subject_prefix",      "consumer_prefix",
       "partitions", "replicas",    "max_age",     "lease_ttl",  "checkpoint_interval", "fetch_batch",
-      "max_ack_pending", "instance_id"};
+      "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout"};
+  static constexpr std::pair<std::string_view, TcpIngest> kTcpIngest[] = {{"forward", TcpIngest::kForward},
+                                                                          {"local", TcpIngest::kLocal}};
   const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) -> Status {
     if (key == "servers") return ParseServers(r, v, out);
     if (key == "credentials") {
@@ -92,6 +94,9 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
     if (key == "checkpoint_interval") return ReadDuration(r, v, 0.01, 600, &out->checkpoint_interval_s);
     if (key == "fetch_batch") return r.ReadInt(v, 1, 100000, &out->fetch_batch);
     if (key == "max_ack_pending") return r.ReadInt(v, 1, 10000000, &out->max_ack_pending);
+    if (key == "tcp_ingest") return r.ReadEnum<TcpIngest>(v, kTcpIngest, &out->tcp_ingest);
+    if (key == "forward_queue") return r.ReadInt(v, 1, 10000000, &out->forward_queue);
+    if (key == "forward_timeout") return ReadDuration(r, v, 0.1, 600, &out->forward_timeout_s);
     return ReadToken(r, v, false, &out->instance_id);
   });
   if (!s.ok()) return s;

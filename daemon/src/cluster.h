@@ -44,6 +44,8 @@ class Cluster {
   void Stop();
   void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
   const std::string& instance_id() const { return instance_id_; }
+  // The connection, for the TCP listener's forwarder (thread-safe).
+  NatsLink* link() const { return link_.get(); }
 
  private:
   struct Lease {

@@ -11,6 +11,7 @@
 
 #include "alertmanager_client.h"
 #include "cluster.h"
+#include "cluster_forwarder.h"
 #include "http_server.h"
 #include "ingest_server.h"
 #include "ingestor.h"
@@ -50,6 +51,9 @@ struct Daemon::Impl {
   std::unique_ptr<Scorer> scorer;
   std::unique_ptr<Ingestor> ingestor;
   std::unique_ptr<Cluster> cluster;  // cluster mode (nats:) only; stopped before the scorer
+  // nats.tcp_ingest: forward only: the TCP listener's sink; publishes over
+  // the cluster's connection, so declared after it (destroyed first).
+  std::unique_ptr<ClusterForwarder> forwarder;
   asio::io_context io{1};
   std::unique_ptr<IngestServer> server;
   std::unique_ptr<HttpServer> http;
@@ -107,8 +111,17 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
                                    impl->alertmanager.get());
     if (!cluster.ok()) return cluster.status();
     impl->cluster = std::move(cluster).value();
+    if (impl->settings.nats->tcp_ingest == config::TcpIngest::kForward) {
+      auto publish = NatsPublisher(impl->cluster->link());
+      if (!publish.ok()) return publish.status();
+      const auto started = std::chrono::system_clock::now().time_since_epoch();
+      impl->forwarder = std::make_unique<ClusterForwarder>(
+          impl->settings, impl->models, &impl->metrics, std::move(publish).value(),
+          impl->cluster->instance_id() + "-" + std::to_string(std::chrono::nanoseconds(started).count()));
+    }
   }
-  impl->server = std::make_unique<IngestServer>(impl->io, impl->ingestor.get(), &impl->metrics,
+  LineSink* tcp_sink = impl->forwarder ? static_cast<LineSink*>(impl->forwarder.get()) : impl->ingestor.get();
+  impl->server = std::make_unique<IngestServer>(impl->io, tcp_sink, &impl->metrics,
                                                 impl->settings.limits, impl->settings.ingest);
   Metrics* metrics = &impl->metrics;
   impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); }, metrics);
@@ -142,6 +155,7 @@ int Daemon::Run() {
        Field("metrics", metrics_at.host + ":" + std::to_string(d.http->port())),
        Field("models", names), Field("config", d.settings.source)});
   if (d.cluster) d.cluster->Start();
+  if (d.forwarder) d.forwarder->Start();
   d.WaitForSignal();
   d.watchdog_interval = systemd::WatchdogInterval();
   d.KickWatchdog();
@@ -216,6 +230,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
   }
   ingestor->Reload(*next, *next_models);
   if (cluster) cluster->Reload(*next, *next_models);
+  if (forwarder) forwarder->Reload(*next, *next_models);
   scorer->SetEventLog(next_events);
   alertmanager->Reconfigure(next->alertmanager);
   server->set_limits(next->limits);
@@ -238,6 +253,7 @@ void Daemon::Impl::InstallRetrained(const RetrainCandidate& candidate) {
   const bool swap = next != nullptr && !stopping;
   if (swap) {
     ingestor->Reload(settings, next);
+    if (forwarder) forwarder->Reload(settings, next);
     models = std::move(next);
   }
   retrainer->Installed(candidate, swap);
@@ -266,6 +282,7 @@ void Daemon::Impl::Stop(int signal) {
   // Every line already read has been handed to the scorer; score them all.
   server->StopAccepting();
   server->CloseAll();
+  if (forwarder) forwarder->Stop();  // publishes what TCP clients sent, for at most nats.forward_timeout
   if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();
   snapshot_timer.cancel();

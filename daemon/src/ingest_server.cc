@@ -6,6 +6,7 @@
 #include <prometheus/gauge.h>
 
 #include "listen.h"
+#include "lstmad/daemon/line_protocol.h"
 #include "logging.h"
 #include "tls.h"
 
@@ -62,9 +63,9 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   // waiting for room, so that no sample read from the socket is lost.
   void Finish() {
     if (!stalled_.job) return;
-    Ingestor* ingestor = server_->ingestor_;
-    ingestor->SubmitWaiting(&stalled_);
-    splitter_.Feed(rest_, [&](std::string_view line) { ingestor->HandleLine(line, peer_); });
+    LineSink* sink = server_->sink_;
+    sink->SubmitWaiting(&stalled_);
+    splitter_.Feed(rest_, [&](std::string_view line) { sink->HandleLine(line, peer_); });
     rest_ = {};
   }
 
@@ -101,23 +102,23 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
     Process(std::string_view(buffer_.data(), n));
   }
 
-  // Hands the lines of `data` to the ingestor, then reads on; unless a
-  // window finds its scoring queue full (scoring.overflow: block): then the
+  // Hands the lines of `data` to the sink, then reads on; unless a window
+  // finds its scoring queue full (scoring.overflow: block): then the
   // connection pauses with no read pending, so TCP slows this sender while
   // the io thread serves the others and /metrics, until Resume().
   void Process(std::string_view data) {
-    Ingestor* ingestor = server_->ingestor_;
+    LineSink* sink = server_->sink_;
     std::string_view rest;
     const bool ok = splitter_.FeedPausable(
         data,
         [&](std::string_view line) {
-          ingestor->HandleLine(line, peer_, &stalled_);
+          sink->HandleLine(line, peer_, &stalled_);
           return !stalled_.job.has_value();
         },
         &rest);
     if (!ok) {
       server_->metrics_->ConnectionClosed(Metrics::CloseReason::kLineTooLong).Increment();
-      ingestor->LineTooLong(peer_);
+      sink->LineTooLong(peer_);
       Close();
       server_->Closed(this);
       return;
@@ -131,7 +132,7 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   }
 
   void Resume() {
-    if (!server_->ingestor_->Resubmit(&stalled_)) return;  // room taken again; on_room comes again
+    if (!server_->sink_->Resubmit(&stalled_)) return;  // room taken again; on_room comes again
     ArmIdleTimer();
     const std::string_view rest = rest_;
     rest_ = {};
@@ -146,14 +147,14 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   std::string peer_;
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::duration idle_timeout_;
-  Ingestor::Stalled stalled_;  // a window waiting for room in its scoring queue
+  LineSink::Stalled stalled_;  // a window waiting for room in its scoring queue
   std::string_view rest_;      // while stalled: the bytes of buffer_ not yet split
   std::array<char, 16384> buffer_;
 };
 
-IngestServer::IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
+IngestServer::IngestServer(asio::io_context& io, LineSink* sink, Metrics* metrics,
                            const config::LimitSettings& limits, const config::IngestSettings& ingest)
-    : io_(io), acceptor_(io), ingestor_(ingestor), metrics_(metrics), limits_(limits), ingest_(ingest) {}
+    : io_(io), acceptor_(io), sink_(sink), metrics_(metrics), limits_(limits), ingest_(ingest) {}
 
 core::Status IngestServer::set_ingest(const config::IngestSettings& ingest) {
   std::shared_ptr<asio::ssl::context> tls;

@@ -1,13 +1,14 @@
 // IngestServer: the TCP listener for line-protocol samples (Boost.Asio, one
 // io_context thread). Each connection reads into a bounded buffer, splits
 // lines (a line longer than limits.max_line_bytes closes the connection) and
-// hands them to the Ingestor. Connections beyond limits.max_connections are
-// accepted and closed at once. A line counts only once its newline arrives:
-// a client that disconnects mid-line loses that partial line. When a
-// window's scoring queue is full (scoring.overflow: block), that connection
-// alone pauses, with no read pending (TCP slows its sender), and goes on when
-// the queue has room; others and /metrics are served meanwhile. On shutdown,
-// what a paused connection has read is still handed in.
+// hands them to its LineSink (the Ingestor, or the ClusterForwarder in
+// cluster mode). Connections beyond limits.max_connections are accepted and
+// closed at once. A line counts only once its newline arrives: a client that
+// disconnects mid-line loses that partial line. When a window's scoring
+// queue is full (scoring.overflow: block), that connection alone pauses,
+// with no read pending (TCP slows its sender), and goes on when the queue has
+// room; others and /metrics are served meanwhile. On shutdown, what a paused
+// connection has read is still handed in.
 // Runs on the io_context's thread only.
 #pragma once
 
@@ -16,7 +17,8 @@
 #include <vector>
 #include <string>
 
-#include "ingestor.h"
+#include "line_sink.h"
+#include "logging.h"
 #include "lstmad/config/settings.h"
 #include "lstmad/daemon/asio.h"
 #include "lstmad/daemon/metrics.h"
@@ -25,7 +27,7 @@ namespace lstmad::daemon {
 
 class IngestServer {
  public:
-  IngestServer(asio::io_context& io, Ingestor* ingestor, Metrics* metrics,
+  IngestServer(asio::io_context& io, LineSink* sink, Metrics* metrics,
                const config::LimitSettings& limits, const config::IngestSettings& ingest);
   ~IngestServer();
 
@@ -48,7 +50,7 @@ class IngestServer {
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
-  Ingestor* ingestor_;
+  LineSink* sink_;
   Metrics* metrics_;
   config::LimitSettings limits_;
   config::IngestSettings ingest_;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "line_sink.h"
 #include "logging.h"
 #include "lstmad/config/settings.h"
 #include "lstmad/daemon/line_protocol.h"
@@ -22,30 +23,18 @@
 
 namespace lstmad::daemon {
 
-class Ingestor {
+class Ingestor : public LineSink {
  public:
   Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models, Scorer* scorer,
            Metrics* metrics);
 
-  // A window the scorer had no room for (scoring.overflow: block), held by
-  // the connection that sent its sample until Resubmit() queues it.
-  struct Stalled {
-    std::optional<WindowJob> job;
-    std::function<void()> on_room;  // what the scorer calls when it has room (set by the holder)
-  };
-
-  // Without `stalled`, a full scoring queue blocks the caller (a cluster
-  // partition's thread). With it (the network thread), the window is left in
-  // `stalled->job` instead; the caller then stops handing lines in until
-  // Resubmit() succeeds.
-  void HandleLine(std::string_view line, const std::string& peer, Stalled* stalled = nullptr);
-  // Queues a stalled window; false when there is still no room (`on_room`
-  // will be called again).
-  bool Resubmit(Stalled* stalled);
-  // Queues a stalled window, waiting for room (shutdown: nothing is lost).
-  void SubmitWaiting(Stalled* stalled);
-  // A line over limits.max_line_bytes: counted and logged; the caller closes.
-  void LineTooLong(const std::string& peer);
+  // Without `stalled`, a full scoring queue (overflow: block) blocks the
+  // caller (a cluster partition's thread). With it (the network thread), the
+  // window is left in `stalled->job` instead (LineSink).
+  void HandleLine(std::string_view line, const std::string& peer, Stalled* stalled = nullptr) override;
+  void LineTooLong(const std::string& peer) override;
+  bool Resubmit(Stalled* stalled) override;
+  void SubmitWaiting(Stalled* stalled) override;
 
   // Switches to new settings and models. Streams of a model that keeps its
   // name, lookback and feature count keep their buffered samples and alert

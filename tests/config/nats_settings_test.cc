@@ -50,6 +50,9 @@ TEST_F(NatsSettingsTest, ServersAloneTakeDefaults) {
   EXPECT_EQ(n.max_ack_pending, 20000);
   EXPECT_EQ(n.instance_id, "");
   EXPECT_EQ(n.credentials, "");
+  EXPECT_EQ(n.tcp_ingest, TcpIngest::kForward);
+  EXPECT_EQ(n.forward_queue, 100000);
+  EXPECT_EQ(n.forward_timeout_s, 5);
 }
 
 TEST_F(NatsSettingsTest, ReadsEveryKey) {
@@ -68,6 +71,9 @@ TEST_F(NatsSettingsTest, ReadsEveryKey) {
   fetch_batch: 100
   max_ack_pending: 1000
   instance_id: node-1
+  tcp_ingest: local
+  forward_queue: 500
+  forward_timeout: 1500ms
 )");
   ASSERT_TRUE(s.ok()) << s.status().message();
   const NatsSettings& n = *s->nats;
@@ -87,6 +93,9 @@ TEST_F(NatsSettingsTest, ReadsEveryKey) {
   EXPECT_EQ(n.fetch_batch, 100);
   EXPECT_EQ(n.max_ack_pending, 1000);
   EXPECT_EQ(n.instance_id, "node-1");
+  EXPECT_EQ(n.tcp_ingest, TcpIngest::kLocal);
+  EXPECT_EQ(n.forward_queue, 500);
+  EXPECT_DOUBLE_EQ(n.forward_timeout_s, 1.5);
 }
 
 TEST_F(NatsSettingsTest, ErrorsNameTheKeyAndLine) {
@@ -108,6 +117,12 @@ TEST_F(NatsSettingsTest, ErrorsNameTheKeyAndLine) {
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], bogus: 1 }\n").rfind("lstmad.yaml:3: nats.bogus: ", 0), 0u);
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], instance_id: \"a b\" }\n"),
             "lstmad.yaml:3: nats.instance_id: expected [A-Za-z0-9_-]+, got \"a b\"");
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], tcp_ingest: remote }\n"),
+            "lstmad.yaml:3: nats.tcp_ingest: expected one of forward, local; got \"remote\"");
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], forward_queue: 0 }\n").rfind("lstmad.yaml:3: nats.forward_queue: ", 0),
+            0u);
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], forward_timeout: 10ms }\n").rfind("lstmad.yaml:3: nats.forward_timeout: ", 0),
+            0u);
 }
 
 }  // namespace

@@ -153,6 +153,12 @@ struct AlertmanagerSettings {
 
 // Cluster mode (docs/cluster.md): several instances share the partitions of
 // a NATS JetStream stream. Absent: single-node mode, TCP only, no NATS.
+// What the TCP listener does with its samples in cluster mode.
+enum class TcpIngest {
+  kForward,  // publish them to <subject_prefix>.in.<measurement>.<token> (partitioned, checkpointed)
+  kLocal,    // score them here, outside the partitions (single-node behaviour)
+};
+
 struct NatsSettings {
   std::vector<std::string> servers;   // nats.servers: ["nats://host:4222", ...]; required
   std::string credentials;            // nats.credentials: .creds file (user JWT + NKey seed); empty: none
@@ -168,6 +174,9 @@ struct NatsSettings {
   int fetch_batch = 256;              // nats.fetch_batch: messages per pull request
   int max_ack_pending = 20000;        // nats.max_ack_pending: unacknowledged samples per partition at most
   std::string instance_id;            // nats.instance_id: [A-Za-z0-9_-]+; empty: hostname-pid
+  TcpIngest tcp_ingest = TcpIngest::kForward;  // nats.tcp_ingest: forward|local
+  int forward_queue = 100000;         // nats.forward_queue: lines waiting to be published at most (1..10^7)
+  double forward_timeout_s = 5;       // nats.forward_timeout: a line's publish is retried this long
 };
 
 enum class LogFormat { kText, kJson };
