@@ -79,10 +79,14 @@ def rate(x):
 header = f"{'benchmark':34} {'ours':>11} {'PyTorch':>11} {'ours/PyTorch':>12} {'ours GFLOP/s':>12} {'PyTorch GFLOP/s':>15}"
 print(header)
 print("-" * len(header))
+detector = []
 for b in core["benchmarks"]:
     if b.get("run_type", "iteration") != "iteration":
         continue
     name = plain(b["name"])
+    if "GFLOP" not in b:  # the detector's rows: no FLOP count, no PyTorch peer
+        detector.append(b)
+        continue
     p = peer_by_name.get(name)
     is_gemm = name.startswith("sgemm")
     ours = b["GFLOP"] if is_gemm else b["items_per_second"]
@@ -91,6 +95,10 @@ for b in core["benchmarks"]:
     theirs_s = f"{rate(theirs):>11}" if theirs else f"{'-':>11}"
     peer_gflops = f"{p['gflops']:15.1f}" if p else f"{'-':>15}"
     print(f"{name:34} {rate(ours):>11} {theirs_s} {ratio} {b['GFLOP']:12.1f} {peer_gflops}")
+
+if detector:
+    print("\nthe daemon's per-stream detector (no peer): " + "; ".join(
+        f"{plain(b['name'])} {b['real_time']:.3g} {b['time_unit']}" for b in detector))
 
 # Issue 6's goals, each a ratio within this run.
 ours_by_name = {plain(b["name"]): b for b in core["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
