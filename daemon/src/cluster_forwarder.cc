@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 
 #include "ingestor.h"
+#include "sample_checks.h"
 #include "stream_table.h"
 
 namespace lstmad::daemon {
@@ -29,16 +30,6 @@ constexpr auto kMaxAttemptWait = std::chrono::milliseconds(2000);
 bool TokenSafe(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '=' ||
          c == ',' || c == '-';
-}
-
-int64_t PrecisionNs(config::TimestampPrecision p) {
-  switch (p) {
-    case config::TimestampPrecision::kNanoseconds: return 1;
-    case config::TimestampPrecision::kMicroseconds: return 1000;
-    case config::TimestampPrecision::kMilliseconds: return 1000000;
-    case config::TimestampPrecision::kSeconds: return 1000000000;
-  }
-  return 1;
 }
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -139,13 +130,7 @@ void ClusterForwarder::Reload(const config::Settings& settings, std::shared_ptr<
 
 void ClusterForwarder::Reject(RejectReason reason, std::string_view line, const std::string& peer,
                               std::string_view detail) {
-  metrics_->Rejected(reason).Increment();
-  uint64_t suppressed = 0;
-  if (reject_log_limiter_.Allow(&suppressed)) {
-    Log(LogLevel::kWarn, "sample rejected",
-        {Field("reason", RejectReasonName(reason)), Field("peer", peer), Field("detail", detail),
-         Field("line", Snippet(line)), Field("suppressed_since_last", suppressed)});
-  }
+  RecordRefusal(metrics_, &reject_log_limiter_, Refusal{reason, std::string(detail)}, line, peer);
 }
 
 void ClusterForwarder::LineTooLong(const std::string& peer) {
@@ -158,27 +143,11 @@ void ClusterForwarder::LineTooLong(const std::string& peer) {
 // at the partition's owner): the model's fields present, numeric and finite,
 // the timestamp in range for the listener's precision.
 bool ClusterForwarder::Validate(const ModelRuntime& model, std::string_view line, const std::string& peer) {
-  for (const std::string& name : model.model.feature_names) {
-    const FieldValue* value = parsed_.FindField(name);
-    if (value == nullptr || value->kind == FieldValue::Kind::kString) {
-      Reject(RejectReason::kMissingField, line, peer,
-             "no numeric field \"" + name + "\" (model " + model.name() + ")");
-      return false;
-    }
-    if (!std::isfinite(value->number) || std::abs(value->number) > std::numeric_limits<float>::max()) {
-      Reject(RejectReason::kNonFinite, line, peer, "field \"" + name + "\" is not a finite float");
-      return false;
-    }
-  }
-  if (parsed_.timestamp) {
-    const int64_t scale = PrecisionNs(settings_.ingest.precision);
-    const int64_t ts = *parsed_.timestamp;
-    if (ts > std::numeric_limits<int64_t>::max() / scale || ts < std::numeric_limits<int64_t>::min() / scale) {
-      Reject(RejectReason::kParseError, line, peer, "timestamp out of range for its precision");
-      return false;
-    }
-  }
-  return true;
+  int64_t ns = 0;
+  std::optional<Refusal> refused = ExtractFeatures(model, parsed_, nullptr);
+  if (!refused) refused = TimestampNs(parsed_, settings_.ingest.precision, &ns);
+  if (refused) RecordRefusal(metrics_, &reject_log_limiter_, *refused, line, peer);
+  return !refused;
 }
 
 void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer, Stalled* /*stalled*/) {
@@ -214,7 +183,7 @@ void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
     item.payload += ' ';
-    item.payload += std::to_string(now_ns / PrecisionNs(settings_.ingest.precision));
+    item.payload += std::to_string(now_ns / PrecisionToNs(settings_.ingest.precision));
   }
   item.msg_id = msg_id_prefix_ + "-" + std::to_string(next_id_++);
   if (!queue_.TryPush(item)) {

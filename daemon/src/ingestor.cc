@@ -9,36 +9,6 @@
 #include <prometheus/gauge.h>
 
 namespace lstmad::daemon {
-namespace {
-
-int64_t PrecisionToNs(config::TimestampPrecision p) {
-  switch (p) {
-    case config::TimestampPrecision::kNanoseconds: return 1;
-    case config::TimestampPrecision::kMicroseconds: return 1000;
-    case config::TimestampPrecision::kMilliseconds: return 1000000;
-    case config::TimestampPrecision::kSeconds: return 1000000000;
-  }
-  return 1;
-}
-
-}  // namespace
-
-std::string Snippet(std::string_view line, size_t max_bytes) {
-  std::string out;
-  for (size_t i = 0; i < line.size() && i < max_bytes; ++i) {
-    const auto c = static_cast<unsigned char>(line[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (line.size() > max_bytes) out += "...";
-  return out;
-}
-
 Ingestor::Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models,
                    Scorer* scorer, Metrics* metrics)
     : settings_(settings), models_(std::move(models)), scorer_(scorer), metrics_(metrics) {}
@@ -46,13 +16,7 @@ Ingestor::Ingestor(const config::Settings& settings, std::shared_ptr<const Model
 void Ingestor::Reject(RejectReason reason, std::string_view line, const std::string& peer,
                       std::string_view detail) {
   ++rejected_;
-  metrics_->Rejected(reason).Increment();
-  uint64_t suppressed = 0;
-  if (reject_log_limiter_.Allow(&suppressed)) {
-    Log(LogLevel::kWarn, "sample rejected",
-        {Field("reason", RejectReasonName(reason)), Field("peer", peer), Field("detail", detail),
-         Field("line", Snippet(line)), Field("suppressed_since_last", suppressed)});
-  }
+  RecordRefusal(metrics_, &reject_log_limiter_, Refusal{reason, std::string(detail)}, line, peer);
 }
 
 void Ingestor::LineTooLong(const std::string& peer) {
@@ -61,42 +25,6 @@ void Ingestor::LineTooLong(const std::string& peer) {
              "; closing the connection");
 }
 
-bool Ingestor::ExtractFeatures(const ModelRuntime& model, std::string_view line,
-                               const std::string& peer) {
-  const auto& names = model.model.feature_names;
-  sample_.resize(names.size());
-  for (size_t f = 0; f < names.size(); ++f) {
-    const FieldValue* value = parsed_.FindField(names[f]);
-    if (value == nullptr || value->kind == FieldValue::Kind::kString) {
-      Reject(RejectReason::kMissingField, line, peer,
-             "no numeric field \"" + names[f] + "\" (model " + model.name() + ")");
-      return false;
-    }
-    const double v = value->number;
-    if (!std::isfinite(v) || std::abs(v) > std::numeric_limits<float>::max()) {
-      Reject(RejectReason::kNonFinite, line, peer, "field \"" + names[f] + "\" is not a finite float");
-      return false;
-    }
-    sample_[f] = static_cast<float>(v);
-  }
-  return true;
-}
-
-bool Ingestor::TimestampNs(int64_t* out) {
-  if (!parsed_.timestamp) {
-    *out = std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count();
-    return true;
-  }
-  const int64_t scale = PrecisionToNs(settings_.ingest.precision);
-  const int64_t ts = *parsed_.timestamp;
-  if (ts > std::numeric_limits<int64_t>::max() / scale || ts < std::numeric_limits<int64_t>::min() / scale) {
-    return false;
-  }
-  *out = ts * scale;
-  return true;
-}
 
 int Ingestor::ShardOf(uint64_t hash) const {
   // The table's index uses the hash's low bits; the shard takes high ones.
@@ -138,10 +66,19 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalle
     return;
   }
   const ModelRuntime* model = found->get();
-  if (!ExtractFeatures(*model, line, peer)) return;
+  std::optional<Refusal> refused = ExtractFeatures(*model, parsed_, &sample_);
   int64_t time_ns = 0;
-  if (!TimestampNs(&time_ns)) {
-    Reject(RejectReason::kParseError, line, peer, "timestamp out of range for its precision");
+  if (!refused) {
+    if (!parsed_.timestamp) {
+      time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    }
+    refused = TimestampNs(parsed_, settings_.ingest.precision, &time_ns);
+  }
+  if (refused) {
+    ++rejected_;
+    RecordRefusal(metrics_, &reject_log_limiter_, *refused, line, peer);
     return;
   }
   parsed_.StreamKey(&key_);

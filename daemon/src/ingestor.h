@@ -18,6 +18,7 @@
 #include "lstmad/daemon/line_protocol.h"
 #include "lstmad/daemon/metrics.h"
 #include "model_runtime.h"
+#include "sample_checks.h"
 #include "scorer.h"
 #include "stream_table.h"
 
@@ -59,9 +60,6 @@ class Ingestor : public LineSink {
  private:
   void Reject(RejectReason reason, std::string_view line, const std::string& peer,
               std::string_view detail);
-  // Fills sample_ from the line's fields; false (and rejects) if one is missing or non-finite.
-  bool ExtractFeatures(const ModelRuntime& model, std::string_view line, const std::string& peer);
-  bool TimestampNs(int64_t* out);
   int ShardOf(uint64_t hash) const;
   // The table of `model`'s streams, created on first use.
   const std::shared_ptr<StreamTable>& TableOf(const ModelRuntime& model);
@@ -84,8 +82,5 @@ class Ingestor : public LineSink {
   std::string key_;
   std::vector<float> sample_;
 };
-
-// A printable, bounded excerpt of client input for logs.
-std::string Snippet(std::string_view line, size_t max_bytes = 80);
 
 }  // namespace lstmad::daemon
