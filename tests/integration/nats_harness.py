@@ -18,10 +18,16 @@ import urllib.request
 NATS_SERVER = os.environ.get("NATS_SERVER", "/usr/sbin/nats-server")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct free loopback ports (all bound at once, then released)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def stream_token(key):
@@ -42,11 +48,31 @@ class NatsCluster:
     def __init__(self, partitions, nodes=3, prefix="lstmad", max_payload=None):
         self.dir = tempfile.mkdtemp(prefix="lstmad-nats-")
         self.partitions = partitions
-        self.client_ports = [free_port() for _ in range(nodes)]
-        self.cluster_ports = [free_port() for _ in range(nodes)]
-        self.http_ports = [free_port() for _ in range(nodes)]
-        self.procs = [None] * nodes
         self.prefix = prefix
+        self.procs = [None] * nodes
+        # Free ports are picked before the servers bind them: another test
+        # may take one meanwhile. A node that then cannot bind dies at once;
+        # the cluster is started again on other ports (bounded).
+        for attempt in range(3):
+            self._configure(nodes, prefix, partitions, max_payload)
+            for i in range(nodes):
+                self.start(i)
+            try:
+                self.wait_ready()
+                return
+            except AssertionError as e:
+                for i in range(nodes):
+                    self.stop(i)
+                if "address already in use" not in str(e) or attempt == 2:
+                    raise
+                shutil.rmtree(self.dir, ignore_errors=True)
+                os.makedirs(self.dir)
+
+    def _configure(self, nodes, prefix, partitions, max_payload):
+        ports = free_ports(3 * nodes)  # all distinct
+        self.client_ports = ports[:nodes]
+        self.cluster_ports = ports[nodes:2 * nodes]
+        self.http_ports = ports[2 * nodes:]
         routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.cluster_ports)
         payload = f"max_payload: {int(max_payload)}\n" if max_payload is not None else ""
         self.configs = []
@@ -64,9 +90,6 @@ mappings {{
 }}
 """)
             self.configs.append(cfg)
-        for i in range(nodes):
-            self.start(i)
-        self.wait_ready()
 
     def urls(self):
         return [f"nats://127.0.0.1:{p}" for p in self.client_ports]
@@ -91,6 +114,8 @@ mappings {{
         nodes = [i for i, p in enumerate(self.procs) if p and p.poll() is None] if nodes is None else nodes
         for i in nodes:
             while True:
+                if self.procs[i] is not None and self.procs[i].poll() is not None:
+                    raise AssertionError(f"nats node {i} exited {self.procs[i].returncode}:\n" + self.log(i))
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{self.http_ports[i]}/healthz", timeout=2) as r:
                         if r.status == 200:
