@@ -26,9 +26,9 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   }
 
   void Start() {
-    // The scorer calls this from a worker thread once the queue a stalled
-    // window waits for has room; the connection goes on on the io thread,
-    // if it still exists.
+    // The sink calls this from another thread once the queue stalled work
+    // waits for has room; the connection goes on on the io thread, if it
+    // still exists.
     stalled_.on_room = [weak = weak_from_this(), io = &server_->io_] {
       asio::post(*io, [weak] {
         if (auto self = weak.lock()) self->Resume();
@@ -59,12 +59,14 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   }
   const std::string& peer() const { return peer_; }
 
-  // Shutdown: a stalled window and the rest of the last read go in now,
-  // waiting for room, so that no sample read from the socket is lost.
+  // Shutdown: stalled work and the rest of the last read go in now, waiting
+  // for room (as long as the sink allows), so that no sample read from the
+  // socket is lost.
   void Finish() {
-    if (!stalled_.job) return;
+    if (!stalled_.stalled()) return;
     LineSink* sink = server_->sink_;
-    sink->SubmitWaiting(&stalled_);
+    stalled_.retry(true);
+    stalled_.retry = nullptr;
     splitter_.Feed(rest_, [&](std::string_view line) { sink->HandleLine(line, peer_); });
     rest_ = {};
   }
@@ -113,7 +115,7 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
         data,
         [&](std::string_view line) {
           sink->HandleLine(line, peer_, &stalled_);
-          return !stalled_.job.has_value();
+          return !stalled_.stalled();
         },
         &rest);
     if (!ok) {
@@ -123,7 +125,7 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
       server_->Closed(this);
       return;
     }
-    if (stalled_.job) {
+    if (stalled_.stalled()) {
       rest_ = rest;          // still in buffer_: no read overwrites it while paused
       idle_timer_.cancel();  // lstmad is the one waiting, not the client
       return;
@@ -132,7 +134,8 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   }
 
   void Resume() {
-    if (!server_->sink_->Resubmit(&stalled_)) return;  // room taken again; on_room comes again
+    if (!stalled_.retry(false)) return;  // room taken again; on_room comes again
+    stalled_.retry = nullptr;
     ArmIdleTimer();
     const std::string_view rest = rest_;
     rest_ = {};
@@ -147,7 +150,7 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   std::string peer_;
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::duration idle_timeout_;
-  LineSink::Stalled stalled_;  // a window waiting for room in its scoring queue
+  LineSink::Stalled stalled_;  // work its sink had no room for, while paused
   std::string_view rest_;      // while stalled: the bytes of buffer_ not yet split
   std::array<char, 16384> buffer_;
 };

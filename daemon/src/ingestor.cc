@@ -117,22 +117,16 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalle
   if (stalled == nullptr) {
     scorer_->Submit(std::move(job));
   } else if (!scorer_->TrySubmit(&job, stalled->on_room)) {
-    stalled->job = std::move(job);
     metrics_->ConnectionPauses().Increment();
+    // The connection holds `stalled` (and so this) while it is paused.
+    stalled->retry = [scorer = scorer_, stalled, job = std::move(job)](bool wait) mutable {
+      if (wait) {
+        scorer->Submit(std::move(job));
+        return true;
+      }
+      return scorer->TrySubmit(&job, stalled->on_room);
+    };
   }
-}
-
-bool Ingestor::Resubmit(Stalled* stalled) {
-  if (!stalled->job) return true;
-  if (!scorer_->TrySubmit(&*stalled->job, stalled->on_room)) return false;
-  stalled->job.reset();
-  return true;
-}
-
-void Ingestor::SubmitWaiting(Stalled* stalled) {
-  if (!stalled->job) return;
-  scorer_->Submit(std::move(*stalled->job));
-  stalled->job.reset();
 }
 
 std::vector<StreamSnapshot> Ingestor::Save() const {

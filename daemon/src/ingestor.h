@@ -31,11 +31,9 @@ class Ingestor : public LineSink {
 
   // Without `stalled`, a full scoring queue (overflow: block) blocks the
   // caller (a cluster partition's thread). With it (the network thread), the
-  // window is left in `stalled->job` instead (LineSink).
+  // window is held in `stalled->retry` instead (LineSink).
   void HandleLine(std::string_view line, const std::string& peer, Stalled* stalled = nullptr) override;
   void LineTooLong(const std::string& peer) override;
-  bool Resubmit(Stalled* stalled) override;
-  void SubmitWaiting(Stalled* stalled) override;
 
   // Switches to new settings and models. Streams of a model that keeps its
   // name, lookback and feature count keep their buffered samples and alert

@@ -151,7 +151,7 @@ TEST(IngestorStallTest, AFullQueueStallsTheWindowUntilThereIsRoom) {
   scorer.SetObserver(&gate);
   Ingestor ingestor(settings, TinyModelSet(&metrics), &scorer, &metrics);
   std::atomic<int> room_calls{0};
-  Ingestor::Stalled stalled;
+  LineSink::Stalled stalled;
   stalled.on_room = [&] { ++room_calls; };
   auto send = [&](int i) {
     ingestor.HandleLine("pump,id=x a=" + std::to_string(i) + ",b=1 " + std::to_string(1000 + i), "test", &stalled);
@@ -160,12 +160,10 @@ TEST(IngestorStallTest, AFullQueueStallsTheWindowUntilThereIsRoom) {
   gate.WaitEntered();
   send(kLookback);      // window 2: queued
   send(kLookback + 1);  // window 3: queued; the queue is full
-  EXPECT_FALSE(stalled.job.has_value());
+  EXPECT_FALSE(stalled.stalled());
   send(kLookback + 2);  // window 4: no room
-  ASSERT_TRUE(stalled.job.has_value());
-  EXPECT_EQ(stalled.job->end_ns, 1000 + kLookback + 2);
-  EXPECT_FALSE(ingestor.Resubmit(&stalled));  // still no room: asks again
-  EXPECT_TRUE(stalled.job.has_value());
+  ASSERT_TRUE(stalled.stalled());
+  EXPECT_FALSE(stalled.retry(false));  // still no room: asks again
   EXPECT_EQ(room_calls.load(), 0);
   EXPECT_NE(metrics.Scrape().find("lstmad_connection_pauses_total 1"), std::string::npos);
   gate.Open();  // the worker takes window 2: room, and on_room is called
@@ -173,8 +171,8 @@ TEST(IngestorStallTest, AFullQueueStallsTheWindowUntilThereIsRoom) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_GE(room_calls.load(), 1);
-  EXPECT_TRUE(ingestor.Resubmit(&stalled));
-  EXPECT_FALSE(stalled.job.has_value());
+  EXPECT_TRUE(stalled.retry(false));
+  stalled.retry = nullptr;
   scorer.Drain();
   EXPECT_EQ(scorer.windows_scored(), 4u);  // nothing lost
   scorer.SetObserver(nullptr);
@@ -192,7 +190,7 @@ TEST(IngestorStallTest, DropOldestNeverStalls) {
   Scorer scorer(settings.scoring, &metrics);
   scorer.SetObserver(&gate);
   Ingestor ingestor(settings, TinyModelSet(&metrics), &scorer, &metrics);
-  Ingestor::Stalled stalled;
+  LineSink::Stalled stalled;
   stalled.on_room = [] {};
   for (int i = 0; i < kLookback; ++i) {
     ingestor.HandleLine("pump,id=x a=" + std::to_string(i) + ",b=1 " + std::to_string(1000 + i), "test", &stalled);
@@ -200,7 +198,7 @@ TEST(IngestorStallTest, DropOldestNeverStalls) {
   gate.WaitEntered();
   for (int i = kLookback; i < kLookback + 5; ++i) {
     ingestor.HandleLine("pump,id=x a=" + std::to_string(i) + ",b=1 " + std::to_string(1000 + i), "test", &stalled);
-    EXPECT_FALSE(stalled.job.has_value());
+    EXPECT_FALSE(stalled.stalled());
   }
   gate.Open();
   scorer.Drain();
