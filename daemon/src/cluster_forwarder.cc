@@ -150,7 +150,7 @@ bool ClusterForwarder::Validate(const ModelRuntime& model, std::string_view line
   return !refused;
 }
 
-void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer, Stalled* /*stalled*/) {
+void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer, Stalled* stalled) {
   switch (ParseLine(line, &parsed_, &parse_error_)) {
     case ParseResult::kSkipped: return;
     case ParseResult::kError:
@@ -186,16 +186,34 @@ void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer
     item.payload += std::to_string(now_ns / PrecisionToNs(settings_.ingest.precision));
   }
   item.msg_id = msg_id_prefix_ + "-" + std::to_string(next_id_++);
-  if (!queue_.TryPush(item)) {
-    ++queue_full_count_;
-    queue_full_metric_->Increment();
-    uint64_t suppressed = 0;
-    if (full_log_limiter_.Allow(&suppressed)) {
-      Log(LogLevel::kWarn, "sample not forwarded: nats.forward_queue is full (NATS slow or unreachable)",
-          {Field("forward_queue", static_cast<int64_t>(queue_.capacity())), Field("peer", peer),
-           Field("line", Snippet(line)), Field("suppressed_since_last", suppressed)});
-    }
+  if (stalled == nullptr) {
+    if (!queue_.TryPush(item)) Refuse(item, peer);
     return;
+  }
+  if (queue_.TryPush(item, stalled->on_room)) return;
+  if (queue_.closed()) return Refuse(item, peer);  // stopping: no room will come
+  // The connection pauses (TCP slows its sender) and holds the line until
+  // the publishing thread has made room; at shutdown it waits at most
+  // forward_timeout for room.
+  metrics_->ConnectionPauses().Increment();
+  stalled->retry = [this, stalled, peer, item = std::move(item)](bool wait) mutable {
+    const bool pushed = wait ? queue_.PushUntil(item, std::chrono::steady_clock::now() + timeout_)
+                             : queue_.TryPush(item, stalled->on_room);
+    if (pushed) return true;
+    if (!wait && !queue_.closed()) return false;
+    Refuse(item, peer);
+    return true;
+  };
+}
+
+void ClusterForwarder::Refuse(const ForwardItem& item, const std::string& peer) {
+  ++queue_full_count_;
+  queue_full_metric_->Increment();
+  uint64_t suppressed = 0;
+  if (full_log_limiter_.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, "sample not forwarded: nats.forward_queue is full (NATS slow or unreachable)",
+        {Field("forward_queue", static_cast<int64_t>(queue_.capacity())), Field("peer", peer),
+         Field("line", Snippet(item.payload)), Field("suppressed_since_last", suppressed)});
   }
 }
 

@@ -11,8 +11,12 @@
 // given up; so a stream's lines are stored in the order they arrived. A line
 // that fails is retried (same Nats-Msg-Id: the server drops a duplicate) for
 // nats.forward_timeout, then counted as failed and logged. A full queue
-// (nats.forward_queue) refuses the line and counts it: the io thread never
-// waits for NATS.
+// (nats.forward_queue) pauses the connection the line came from (the
+// listener's LineSink::Stalled: TCP slows that sender) until the publishing
+// thread has made room; the io thread never waits for NATS. At shutdown a
+// paused line waits at most forward_timeout for room; a line that finds no
+// room then, or arrives without a connection to pause, is refused and counted
+// (queue_full).
 //
 // Outcomes: lstmad_cluster_forwarded_samples_total{result="published|failed|
 // queue_full"}; lstmad_cluster_forward_queue_lines is the queue's length.
@@ -78,7 +82,9 @@ class ClusterForwarder : public LineSink {
   // then is counted as failed. Further lines are refused (queue_full).
   void Stop();
 
-  // Never stalls: a full queue rejects and counts the line (`stalled` unused).
+  // A full queue pauses the line's connection (`stalled`: the TCP listener)
+  // until the publishing thread has made room; without `stalled`, or once
+  // stopping, the line is refused and counted (queue_full).
   void HandleLine(std::string_view line, const std::string& peer, Stalled* stalled = nullptr) override;
   void LineTooLong(const std::string& peer) override;
   void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
@@ -89,6 +95,8 @@ class ClusterForwarder : public LineSink {
 
  private:
   void Reject(RejectReason reason, std::string_view line, const std::string& peer, std::string_view detail);
+  // A line that will not be forwarded: counted as queue_full and logged.
+  void Refuse(const ForwardItem& item, const std::string& peer);
   bool Validate(const ModelRuntime& model, std::string_view line, const std::string& peer);
   void Run();
   // Fills `batch` with the carried line or the next one (waiting), then

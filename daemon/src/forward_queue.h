@@ -1,14 +1,16 @@
 // ForwardQueue: the bounded FIFO between the io thread, which accepts lines
 // over TCP, and the ClusterForwarder's publishing thread. TryPush never
-// waits: a full queue refuses the item and the caller counts it, so a slow or
-// unreachable NATS never stalls the io thread (and with it /metrics and the
-// watchdog). Pop waits; TryPop does not. Close lets Pop drain what is left,
+// waits: a full queue refuses the item (and, given `on_room`, calls it once
+// when an item has left), so a slow or unreachable NATS never stalls the io
+// thread (and with it /metrics and the watchdog). PushUntil waits, bounded
+// (shutdown). Pop waits; TryPop does not. Close lets Pop drain what is left,
 // then return false.
 // `on_size` (optional) sees every new length, under the queue's lock, so a
 // gauge fed by it ends at the true length. Thread-safe: any number of
 // pushers and poppers.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace lstmad::daemon {
 
@@ -33,13 +36,28 @@ class ForwardQueue {
   explicit ForwardQueue(size_t capacity, std::function<void(size_t)> on_size = {})
       : capacity_(capacity), on_size_(std::move(on_size)) {}
 
-  // False (item untouched) when full or closed.
-  bool TryPush(ForwardItem& item) {
+  // False (item untouched) when full or closed. When full, `on_room` (if
+  // set) is kept and called once, from the popping thread, after an item
+  // has left (or at Close).
+  bool TryPush(ForwardItem& item, const std::function<void()>& on_room = {}) {
     std::lock_guard lock(mu_);
-    if (closed_ || items_.size() >= capacity_) return false;
-    items_.push_back(std::move(item));
-    if (on_size_) on_size_(items_.size());
-    cv_.notify_one();
+    if (closed_) return false;
+    if (items_.size() >= capacity_) {
+      if (on_room) room_waiters_.push_back(on_room);
+      return false;
+    }
+    Append(item);
+    return true;
+  }
+
+  // Waits for room until `deadline`; false (item untouched) if there was
+  // none by then or the queue is closed.
+  bool PushUntil(ForwardItem& item, std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    if (!room_.wait_until(lock, deadline, [this] { return closed_ || items_.size() < capacity_; }) || closed_) {
+      return false;
+    }
+    Append(item);
     return true;
   }
 
@@ -48,26 +66,33 @@ class ForwardQueue {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return closed_ || !items_.empty(); });
     if (items_.empty()) return false;
-    *out = std::move(items_.front());
-    items_.pop_front();
-    if (on_size_) on_size_(items_.size());
+    TakeFront(out, std::move(lock));
     return true;
   }
 
   // The oldest item if there is one; never waits.
   bool TryPop(ForwardItem* out) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (items_.empty()) return false;
-    *out = std::move(items_.front());
-    items_.pop_front();
-    if (on_size_) on_size_(items_.size());
+    TakeFront(out, std::move(lock));
     return true;
   }
 
   void Close() {
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+      waiters.swap(room_waiters_);
+      cv_.notify_all();
+      room_.notify_all();
+    }
+    for (auto& on_room : waiters) on_room();
+  }
+
+  bool closed() const {
     std::lock_guard lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
+    return closed_;
   }
 
   size_t size() const {
@@ -77,11 +102,30 @@ class ForwardQueue {
   size_t capacity() const { return capacity_; }
 
  private:
+  void Append(ForwardItem& item) {  // under mu_, with room
+    items_.push_back(std::move(item));
+    if (on_size_) on_size_(items_.size());
+    cv_.notify_one();
+  }
+  // Under `lock`: takes the oldest item, then (unlocked) tells the waiters.
+  void TakeFront(ForwardItem* out, std::unique_lock<std::mutex> lock) {
+    *out = std::move(items_.front());
+    items_.pop_front();
+    if (on_size_) on_size_(items_.size());
+    room_.notify_one();
+    std::vector<std::function<void()>> waiters;
+    waiters.swap(room_waiters_);
+    lock.unlock();
+    for (auto& on_room : waiters) on_room();
+  }
+
   const size_t capacity_;
   const std::function<void(size_t)> on_size_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;    // an item arrived, or closed
+  std::condition_variable room_;  // an item left, or closed
   std::deque<ForwardItem> items_;
+  std::vector<std::function<void()>> room_waiters_;  // TryPush callers refused for lack of room
   bool closed_ = false;
 };
 

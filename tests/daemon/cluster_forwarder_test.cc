@@ -390,6 +390,66 @@ TEST_F(ClusterForwarderTest, AFullQueueRefusesAndCountsWithoutWaiting) {
   EXPECT_EQ(Forwarded("published"), 4);
 }
 
+// The TCP listener passes a Stalled: a full queue pauses that connection
+// instead of refusing, and its line goes in once the publisher made room.
+TEST_F(ClusterForwarderTest, AFullQueuePausesTheConnectionUntilThereIsRoom) {
+  Make(3);
+  nats_.hold = true;
+  forwarder_->Start();
+  std::atomic<int> room_calls{0};
+  LineSink::Stalled stalled;
+  stalled.on_room = [&] { ++room_calls; };
+  auto send = [&](int i) {
+    forwarder_->HandleLine("pump,site=s1 a=" + std::to_string(i) + ",b=0 " + std::to_string(i), "peer", &stalled);
+  };
+  send(0);  // taken by the publishing thread, held by the fake
+  for (int spin = 0; spin < 2000 && nats_.entered == 0; ++spin) std::this_thread::sleep_for(milliseconds(5));
+  ASSERT_EQ(nats_.entered, 1);
+  for (int i = 1; i <= 3; ++i) send(i);  // fill the queue
+  EXPECT_FALSE(stalled.stalled());
+  send(4);  // no room: the connection pauses, nothing is refused
+  ASSERT_TRUE(stalled.stalled());
+  EXPECT_FALSE(stalled.retry(false));
+  EXPECT_EQ(Forwarded("queue_full"), 0);
+  EXPECT_EQ(room_calls.load(), 0);
+  nats_.Release();  // the publisher takes lines off the queue: room, and on_room
+  for (int spin = 0; spin < 2000 && room_calls.load() == 0; ++spin) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_GE(room_calls.load(), 1);
+  EXPECT_TRUE(stalled.retry(false));
+  stalled.retry = nullptr;
+  ASSERT_TRUE(nats_.WaitStored(5));
+  forwarder_->Stop();
+  ASSERT_EQ(nats_.stored.size(), 5u);
+  for (int i = 0; i < 5; ++i) {  // in order, none lost
+    EXPECT_EQ(nats_.stored[static_cast<size_t>(i)].payload,
+              "pump,site=s1 a=" + std::to_string(i) + ",b=0 " + std::to_string(i));
+  }
+  EXPECT_EQ(Forwarded("published"), 5);
+  EXPECT_EQ(Forwarded("queue_full"), 0);
+  EXPECT_NE(metrics_.Scrape().find("lstmad_connection_pauses_total 1"), std::string::npos);
+}
+
+// At shutdown a paused line waits for room at most forward_timeout, then is
+// refused and counted: a stop is never held up by a NATS that is away.
+TEST_F(ClusterForwarderTest, APausedLineAtShutdownWaitsAtMostForwardTimeout) {
+  Make(1, 0.2);
+  nats_.hold = true;
+  forwarder_->Start();
+  LineSink::Stalled stalled;
+  stalled.on_room = [] {};
+  forwarder_->HandleLine("pump,site=s1 a=0,b=0 0", "peer", &stalled);
+  for (int spin = 0; spin < 2000 && nats_.entered == 0; ++spin) std::this_thread::sleep_for(milliseconds(5));
+  forwarder_->HandleLine("pump,site=s1 a=1,b=0 1", "peer", &stalled);  // fills the queue
+  forwarder_->HandleLine("pump,site=s1 a=2,b=0 2", "peer", &stalled);  // pauses
+  ASSERT_TRUE(stalled.stalled());
+  const auto began = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stalled.retry(true));  // gives up after forward_timeout
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(5));
+  EXPECT_EQ(Forwarded("queue_full"), 1);
+  nats_.Release();
+  forwarder_->Stop();
+}
+
 TEST_F(ClusterForwarderTest, StopPublishesWhatIsQueued) {
   Make();
   nats_.hold = true;
