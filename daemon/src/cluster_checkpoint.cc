@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "lstmad/core/byte_codec.h"
 #include "lstmad/core/model_file_format.h"
 
 namespace lstmad::daemon {
@@ -16,19 +17,8 @@ constexpr size_t kFixed = 8 + 4 + 8 + 8 + 4;
 // generation, chunk count, body size, body CRC
 constexpr size_t kManifest = 8 + 4 + 8 + 4;
 
-template <typename T>
-void Put(std::string* out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));  // little-endian hosts, as snapshot.cc
-  out->append(bytes, sizeof(T));
-}
-
-template <typename T>
-T Get(std::string_view bytes, size_t at) {
-  T value;
-  std::memcpy(&value, bytes.data() + at, sizeof(T));
-  return value;
-}
+using core::bytes::GetAt;
+using core::bytes::Put;
 
 // The head up to and including its CRC.
 std::string HeadBytes(const CheckpointHead& head) {
@@ -114,36 +104,36 @@ core::Result<CheckpointHead> DecodeCheckpointHead(std::string_view bytes, const 
   if (bytes.size() < kFixed || bytes.substr(0, kCheckpointMagic.size()) != kCheckpointMagic) {
     return core::Status::Error(source + ": not an lstmad partition checkpoint (no LSTMADCP magic)");
   }
-  const auto version = Get<uint32_t>(bytes, kCheckpointMagic.size());
+  const auto version = GetAt<uint32_t>(bytes, kCheckpointMagic.size());
   if (version != 1 && version != kCheckpointVersion) {
     return core::Status::Error(source + ": checkpoint version " + std::to_string(version) + " is not supported");
   }
-  const auto owner_len = Get<uint32_t>(bytes, kFixed - 4);
+  const auto owner_len = GetAt<uint32_t>(bytes, kFixed - 4);
   const core::Status corrupt = core::Status::Error(source + ": corrupt checkpoint header");
   if (owner_len > bytes.size() - kFixed) return corrupt;
   size_t at = kFixed + owner_len;
   CheckpointHead head;
   if (version >= 2) {
     if (bytes.size() - at < 1) return corrupt;
-    const auto layout = Get<uint8_t>(bytes, at);
+    const auto layout = GetAt<uint8_t>(bytes, at);
     at += 1;
     if (layout == kChunked) {
       if (bytes.size() - at < kManifest) return corrupt;
       head.chunked = true;
-      head.generation = Get<uint64_t>(bytes, at);
-      head.chunks = Get<uint32_t>(bytes, at + 8);
-      head.body_size = Get<uint64_t>(bytes, at + 12);
-      head.body_crc = Get<uint32_t>(bytes, at + 20);
+      head.generation = GetAt<uint64_t>(bytes, at);
+      head.chunks = GetAt<uint32_t>(bytes, at + 8);
+      head.body_size = GetAt<uint64_t>(bytes, at + 12);
+      head.body_crc = GetAt<uint32_t>(bytes, at + 20);
       at += kManifest;
     } else if (layout != kInline) {
       return corrupt;
     }
   }
-  if (bytes.size() - at < 4 || Get<uint32_t>(bytes, at) != core::model_file::Crc32c(bytes.substr(0, at))) {
+  if (bytes.size() - at < 4 || GetAt<uint32_t>(bytes, at) != core::model_file::Crc32c(bytes.substr(0, at))) {
     return corrupt;
   }
-  head.sequence = Get<uint64_t>(bytes, kCheckpointMagic.size() + 4);
-  head.delivered = Get<uint64_t>(bytes, kCheckpointMagic.size() + 12);
+  head.sequence = GetAt<uint64_t>(bytes, kCheckpointMagic.size() + 4);
+  head.delivered = GetAt<uint64_t>(bytes, kCheckpointMagic.size() + 12);
   head.owner.assign(bytes.substr(kFixed, owner_len));
   if (head.chunked) {
     if (bytes.size() != at + 4) return core::Status::Error(source + ": chunked checkpoint head carries a body");
@@ -174,7 +164,7 @@ core::Result<Checkpoint> AssembleCheckpoint(const CheckpointHead& head, const st
     joined.reserve(head.body_size);
     for (uint32_t i = 0; i < head.chunks; ++i) {
       const std::string& c = chunks[i];
-      if (c.size() < kChunkHeaderBytes || Get<uint64_t>(c, 0) != head.generation || Get<uint32_t>(c, 8) != i) {
+      if (c.size() < kChunkHeaderBytes || GetAt<uint64_t>(c, 0) != head.generation || GetAt<uint32_t>(c, 8) != i) {
         return core::Status::Error(source + ": chunk " + std::to_string(i) + " is not chunk " + std::to_string(i) +
                                    " of generation " + Hex16(head.generation));
       }

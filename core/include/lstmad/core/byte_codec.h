@@ -74,6 +74,15 @@ bool GetValues(std::string_view* in, size_t count, std::vector<T>* out) {
   return true;
 }
 
+// The value at byte `at` of a header whose size the caller has checked.
+template <typename T>
+T GetAt(std::string_view in, size_t at) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  T value;
+  std::memcpy(&value, in.data() + at, sizeof(T));
+  return value;
+}
+
 // A u32 count of at most `max`, then the values.
 template <typename T>
 bool GetCounted(std::string_view* in, size_t max, std::vector<T>* out) {
