@@ -151,20 +151,10 @@ bool ClusterForwarder::Validate(const ModelRuntime& model, std::string_view line
 }
 
 void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer, Stalled* stalled) {
-  switch (ParseLine(line, &parsed_, &parse_error_)) {
-    case ParseResult::kSkipped: return;
-    case ParseResult::kError:
-      Reject(RejectReason::kParseError, line, peer,
-             "column " + std::to_string(parse_error_.column) + ": " + parse_error_.message);
-      return;
-    case ParseResult::kPoint: break;
-  }
-  const std::shared_ptr<const ModelRuntime>* found = models_->FindByMeasurement(parsed_.measurement);
-  if (found == nullptr) {
-    Reject(RejectReason::kUnknownMeasurement, line, peer, "no model for measurement \"" + parsed_.measurement + "\"");
-    return;
-  }
-  if (!Validate(**found, line, peer)) return;
+  const LineVerdict verdict = ClassifyLine(line, *models_, &parsed_, &parse_error_);
+  if (verdict.refused) return RecordRefusal(metrics_, &reject_log_limiter_, *verdict.refused, line, peer);
+  if (verdict.model == nullptr) return;  // blank or comment
+  if (!Validate(**verdict.model, line, peer)) return;
   parsed_.StreamKey(&key_);
   ForwardItem item;
   item.subject = InputSubject(subject_prefix_, parsed_.measurement, key_);

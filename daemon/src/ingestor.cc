@@ -51,20 +51,10 @@ ScoredStream* Ingestor::ScoredOf(StreamTable* table, uint32_t id, const ModelRun
 
 void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalled* stalled) {
   const auto arrived = std::chrono::steady_clock::now();
-  switch (ParseLine(line, &parsed_, &parse_error_)) {
-    case ParseResult::kSkipped: return;
-    case ParseResult::kError:
-      Reject(RejectReason::kParseError, line, peer,
-             "column " + std::to_string(parse_error_.column) + ": " + parse_error_.message);
-      return;
-    case ParseResult::kPoint: break;
-  }
-  const std::shared_ptr<const ModelRuntime>* found = models_->FindByMeasurement(parsed_.measurement);
-  if (found == nullptr) {
-    Reject(RejectReason::kUnknownMeasurement, line, peer,
-           "no model for measurement \"" + parsed_.measurement + "\"");
-    return;
-  }
+  const LineVerdict verdict = ClassifyLine(line, *models_, &parsed_, &parse_error_);
+  if (verdict.refused) return Reject(verdict.refused->reason, line, peer, verdict.refused->detail);
+  if (verdict.model == nullptr) return;  // blank or comment
+  const std::shared_ptr<const ModelRuntime>* found = verdict.model;
   const ModelRuntime* model = found->get();
   std::optional<Refusal> refused = ExtractFeatures(*model, parsed_, &sample_);
   int64_t time_ns = 0;

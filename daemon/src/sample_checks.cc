@@ -8,6 +8,24 @@
 
 namespace lstmad::daemon {
 
+LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLine* point, ParseError* error) {
+  LineVerdict verdict;
+  switch (ParseLine(line, point, error)) {
+    case ParseResult::kSkipped: return verdict;
+    case ParseResult::kError:
+      verdict.refused = Refusal{RejectReason::kParseError,
+                                "column " + std::to_string(error->column) + ": " + error->message};
+      return verdict;
+    case ParseResult::kPoint: break;
+  }
+  verdict.model = models.FindByMeasurement(point->measurement);
+  if (verdict.model == nullptr) {
+    verdict.refused =
+        Refusal{RejectReason::kUnknownMeasurement, "no model for measurement \"" + point->measurement + "\""};
+  }
+  return verdict;
+}
+
 int64_t PrecisionToNs(config::TimestampPrecision precision) {
   switch (precision) {
     case config::TimestampPrecision::kNanoseconds: return 1;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,15 @@ struct Refusal {
   RejectReason reason;
   std::string detail;
 };
+
+// What a line is: a point of a model (`model` set), refused (a parse error
+// at a column, or a measurement no model has), or neither (a blank or
+// comment line: skipped). `point` and `error` are the caller's, reused.
+struct LineVerdict {
+  const std::shared_ptr<const ModelRuntime>* model = nullptr;
+  std::optional<Refusal> refused;
+};
+LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLine* point, ParseError* error);
 
 // Nanoseconds per unit of ingest.precision.
 int64_t PrecisionToNs(config::TimestampPrecision precision);
