@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "lstmad/daemon/line_protocol.h"
+#include "ingest/line_protocol.h"
 
 namespace {
 

@@ -59,7 +59,10 @@ tsan_reports=$PWD/build/tsan/reports
 rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
 tsan_status=0
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_reports/tsan"
-build/tsan/tests/daemon_tests --gtest_brief=1 || tsan_status=$?
+# One unit test binary per daemon subsystem (tests/CMakeLists.txt).
+for subsystem in obs alerting scoring ingest cluster net; do
+  build/tsan/tests/${subsystem}_tests --gtest_brief=1 || tsan_status=$?
+done
 # The daemon tests (two scoring workers with reloads under load among them),
 # the hostile clients with smaller counts (LSTMAD_UNDER_SANITIZER) and cluster
 # mode (coordinator, partition and scoring threads; about 75 s).

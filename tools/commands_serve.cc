@@ -5,7 +5,7 @@
 #include "command_support.h"
 #include "commands.h"
 #include "lstmad/config/settings.h"
-#include "lstmad/daemon/daemon.h"
+#include "app/daemon.h"
 
 namespace lstmad::tools {
 

@@ -1,0 +1,137 @@
+#include "alerting/http_client.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lstmad::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int RemainingMs(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+bool WaitFor(int fd, short events, Clock::time_point deadline) {
+  pollfd p{fd, events, 0};
+  int rc;
+  do {
+    rc = poll(&p, 1, RemainingMs(deadline));
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+// A non-blocking connect bounded by the deadline; -1 with `error` set on failure.
+int ConnectTo(const HttpUrl& url, Clock::time_point deadline, std::string* error) {
+  addrinfo hints{}, *result = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  if (int rc = getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &result); rc != 0) {
+    *error = std::string("cannot resolve: ") + gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+    int err = errno;
+    if (err == EINPROGRESS && WaitFor(fd, POLLOUT, deadline)) {
+      socklen_t len = sizeof err;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0) break;
+    }
+    *error = err == EINPROGRESS ? "connect timed out" : std::string("connect: ") + std::strerror(err);
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(result);
+  return fd;
+}
+
+}  // namespace
+
+core::Result<HttpUrl> ParseHttpUrl(const std::string& url) {
+  if (url.rfind("http://", 0) != 0) return core::Status::Error(url + ": only http:// URLs are supported");
+  const std::string rest = url.substr(7);
+  const size_t slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  HttpUrl out;
+  out.path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
+  const size_t colon = authority.rfind(':');
+  if (colon == std::string::npos || colon == 0) return core::Status::Error(url + ": expected http://HOST:PORT");
+  out.host = authority.substr(0, colon);
+  if (out.host.size() > 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
+  out.port = authority.substr(colon + 1);
+  return out;
+}
+
+core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const std::string& body,
+                           const std::string& authorization, std::chrono::milliseconds timeout) {
+  const std::string where = "http://" + url.host + ":" + url.port + url.path + path;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  std::string error;
+  const int fd = ConnectTo(url, deadline, &error);
+  if (fd < 0) return core::Status::Error(where + ": " + error);
+  std::string request = "POST " + url.path + path + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
+                        "\r\nContent-Type: application/json\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\nConnection: close\r\nUser-Agent: lstmad\r\n";
+  if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
+  request += "\r\n" + body;
+  size_t sent = 0;
+  while (sent < request.size()) {
+    if (!WaitFor(fd, POLLOUT, deadline)) {
+      close(fd);
+      return core::Status::Error(where + ": send timed out");
+    }
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      close(fd);
+      return core::Status::Error(where + ": send: " + std::strerror(errno));
+    }
+    if (n > 0) sent += static_cast<size_t>(n);
+  }
+  std::string response;
+  char buf[1024];
+  while (response.find("\r\n") == std::string::npos && response.size() < 8192) {
+    if (!WaitFor(fd, POLLIN, deadline)) break;
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    response.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  // "HTTP/1.1 200 OK"
+  if (response.size() < 12 || response.rfind("HTTP/", 0) != 0) {
+    return core::Status::Error(where + ": no HTTP response");
+  }
+  const size_t space = response.find(' ');
+  return std::atoi(response.c_str() + space + 1);
+}
+
+std::string Base64(const std::string& text) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const auto n = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8) |
+                   static_cast<unsigned char>(text[i + 2]);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], kAlphabet[n & 63]};
+  }
+  if (i + 1 == text.size()) {
+    const auto n = static_cast<unsigned char>(text[i]) << 16;
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == text.size()) {
+    const auto n = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
+  }
+  return out;
+}
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,369 @@
+#include "app/daemon.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <optional>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include "alerting/alert_dispatcher.h"
+#include "alerting/alertmanager_client.h"
+#include "cluster/cluster.h"
+#include "cluster/cluster_forwarder.h"
+#include "net/http_server.h"
+#include "net/ingest_server.h"
+#include "ingest/ingestor.h"
+#include "obs/logging.h"
+#include "obs/spdlog_writer.h"
+#include "net/asio.h"
+#include "alerting/event_log.h"
+#include "obs/metrics.h"
+#include "scoring/model_runtime.h"
+#include "scoring/retrainer.h"
+#include "scoring/scorer.h"
+#include "ingest/snapshot.h"
+#include "obs/systemd_notify.h"
+
+#ifndef LSTMAD_VERSION
+#define LSTMAD_VERSION "dev"
+#endif
+
+namespace lstmad::daemon {
+namespace {
+
+core::Result<std::shared_ptr<EventLog>> OpenEvents(const config::EventsSettings& events) {
+  if (events.path.empty()) return std::shared_ptr<EventLog>();
+  auto log = EventLog::Open(events.path);
+  if (!log.ok()) return log.status().WithContext("events.path");
+  return std::shared_ptr<EventLog>(std::move(log).value());
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  config::Settings settings;
+  Metrics metrics{LSTMAD_VERSION};
+  std::shared_ptr<const ModelSet> models;
+  std::shared_ptr<EventLog> events;
+  std::unique_ptr<AlertmanagerClient> alertmanager;  // declared before the scorer: outlives it
+  std::unique_ptr<AlertDispatcher> alerts;           // likewise: the scorer's alert sink
+  std::unique_ptr<Retrainer> retrainer;              // likewise: the scorer reports to it
+  std::unique_ptr<Scorer> scorer;
+  std::unique_ptr<Ingestor> ingestor;
+  std::unique_ptr<Cluster> cluster;  // cluster mode (nats:) only; stopped before the scorer
+  // nats.tcp_ingest: forward only: the TCP listener's sink; publishes over
+  // the cluster's connection, so declared after it (destroyed first).
+  std::unique_ptr<ClusterForwarder> forwarder;
+  asio::io_context io{1};
+  std::unique_ptr<IngestServer> server;
+  std::unique_ptr<HttpServer> http;
+  asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
+  asio::steady_timer watchdog{io};
+  asio::steady_timer snapshot_timer{io};
+  std::optional<std::chrono::microseconds> watchdog_interval;
+  bool stopping = false;
+
+  void WaitForSignal();
+  void Reload();
+  bool TryReload(std::string* error);
+  void Stop(int signal);
+  void KickWatchdog();
+  void RestoreSnapshot();
+  void SaveSnapshot(const char* why);
+  void ScheduleSnapshot();
+  void InstallRetrained(const RetrainCandidate& candidate);
+};
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() = default;
+
+core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) {
+  LSTMAD_RETURN_IF_ERROR(ConfigureLogging(settings.log));
+  auto impl = std::make_unique<Impl>();
+  impl->settings = std::move(settings);
+  auto models = LoadModelSet(impl->settings, &impl->metrics);
+  if (!models.ok()) return models.status();
+  impl->models = std::move(models).value();
+  auto events = OpenEvents(impl->settings.events);
+  if (events.ok()) {
+    impl->events = std::move(events).value();
+  } else {
+    // Alerts still reach the log, the metrics and Alertmanager: an unwritable
+    // events file is no reason to stop detecting.
+    impl->metrics.EventWriteFailures().Increment();
+    Log(LogLevel::kError, "cannot open the events file; alert events go to the log only",
+        {Field("error", events.status().message())});
+  }
+  impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics);
+  impl->alerts = std::make_unique<AlertDispatcher>(&impl->metrics);
+  impl->alerts->SetEventLog(impl->events);
+  impl->alerts->SetAlertmanager(impl->alertmanager.get());
+  impl->scorer = std::make_unique<Scorer>(impl->settings.scoring, &impl->metrics);
+  impl->scorer->SetAlertSink(impl->alerts.get());
+  Impl* d = impl.get();
+  impl->retrainer = std::make_unique<Retrainer>(&impl->metrics, impl->settings.state.path, [d](RetrainCandidate c) {
+    asio::post(d->io, [d, c = std::move(c)] { d->InstallRetrained(c); });
+  });
+  impl->retrainer->Configure(*impl->models);
+  impl->scorer->SetObserver(impl->retrainer.get());
+  impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
+  impl->RestoreSnapshot();
+  if (impl->settings.nats) {
+    auto cluster = Cluster::Create(impl->settings, impl->models, impl->scorer.get(), &impl->metrics,
+                                   impl->alertmanager.get());
+    if (!cluster.ok()) return cluster.status();
+    impl->cluster = std::move(cluster).value();
+    if (impl->settings.nats->tcp_ingest == config::TcpIngest::kForward) {
+      auto publish = NatsPublisher(impl->cluster->link());
+      if (!publish.ok()) return publish.status();
+      const auto started = std::chrono::system_clock::now().time_since_epoch();
+      impl->forwarder = std::make_unique<ClusterForwarder>(
+          impl->settings, impl->models, &impl->metrics, std::move(publish).value(),
+          impl->cluster->instance_id() + "-" + std::to_string(std::chrono::nanoseconds(started).count()));
+    }
+  }
+  LineSink* tcp_sink = impl->forwarder ? static_cast<LineSink*>(impl->forwarder.get()) : impl->ingestor.get();
+  impl->server = std::make_unique<IngestServer>(impl->io, tcp_sink, &impl->metrics,
+                                                impl->settings.limits, impl->settings.ingest);
+  Metrics* metrics = &impl->metrics;
+  impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); }, metrics);
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+int Daemon::Run() {
+  Impl& d = *impl_;
+  const config::Endpoint& metrics_at = d.settings.metrics.listen;
+  d.http->set_basic_auth(d.settings.metrics.basic_auth_users);
+  if (core::Status s = d.http->set_tls(d.settings.metrics.tls); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
+    return 1;
+  }
+  if (core::Status s = d.http->Listen(metrics_at); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
+    return 1;
+  }
+  if (core::Status s = d.server->set_ingest(d.settings.ingest); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot set up ingestion", {Field("error", s.message())});
+    return 1;
+  }
+  if (core::Status s = d.server->Listen(d.settings.ingest.listen); !s.ok()) {
+    Log(LogLevel::kCritical, "cannot listen for samples", {Field("error", s.message())});
+    return 1;
+  }
+  std::string names;
+  for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
+  Log(LogLevel::kInfo, "lstmad serving",
+      {Field("version", LSTMAD_VERSION), Field("ingest", d.settings.ingest.listen.host + ":" + std::to_string(d.server->port())),
+       Field("metrics", metrics_at.host + ":" + std::to_string(d.http->port())),
+       Field("models", names), Field("config", d.settings.source)});
+  if (d.cluster) d.cluster->Start();
+  if (d.forwarder) d.forwarder->Start();
+  d.WaitForSignal();
+  d.watchdog_interval = systemd::WatchdogInterval();
+  d.KickWatchdog();
+  d.ScheduleSnapshot();
+  d.http->set_ready(true);
+  systemd::NotifyReady();
+  d.retrainer->Start();
+  d.io.run();
+  return 0;
+}
+
+void Daemon::Impl::WaitForSignal() {
+  signals.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      Reload();
+      WaitForSignal();
+    } else {
+      Stop(signal);
+    }
+  });
+}
+
+void Daemon::Impl::KickWatchdog() {
+  if (!watchdog_interval || stopping) return;
+  // Sent from the event loop, so a stuck loop stops the pings and systemd
+  // restarts the service.
+  systemd::NotifyWatchdog();
+  watchdog.expires_after(*watchdog_interval);
+  watchdog.async_wait([this](boost::system::error_code ec) {
+    if (!ec) KickWatchdog();
+  });
+}
+
+bool Daemon::Impl::TryReload(std::string* error) {
+  auto next = config::LoadSettings(settings.source);
+  if (!next.ok()) {
+    *error = next.status().message();
+    return false;
+  }
+  std::shared_ptr<EventLog> next_events = events;
+  if (next->events.path != settings.events.path) {
+    auto opened = OpenEvents(next->events);
+    if (!opened.ok()) {
+      *error = opened.status().message();
+      return false;
+    }
+    next_events = std::move(opened).value();
+  }
+  // Certificates are re-read here (a bad one fails the reload).
+  if (core::Status s = server->set_ingest(next->ingest); !s.ok()) {
+    *error = s.message();
+    return false;
+  }
+  if (core::Status s = http->set_tls(next->metrics.tls); !s.ok()) {
+    *error = s.message();
+    (void)server->set_ingest(settings.ingest);
+    return false;
+  }
+  // Last of the steps that can fail: it registers the new models' metrics.
+  auto next_models = LoadModelSet(*next, &metrics);
+  if (!next_models.ok()) {
+    *error = next_models.status().message();
+    (void)server->set_ingest(settings.ingest);  // back to the running TLS and allow-list
+    (void)http->set_tls(settings.metrics.tls);
+    return false;
+  }
+  if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
+      next->metrics.listen.ToString() != settings.metrics.listen.ToString() ||
+      next->scoring.workers != settings.scoring.workers) {
+    Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
+  }
+  ingestor->Reload(*next, *next_models);
+  if (cluster) cluster->Reload(*next, *next_models);
+  if (forwarder) forwarder->Reload(*next, *next_models);
+  alerts->SetEventLog(next_events);
+  alertmanager->Reconfigure(next->alertmanager);
+  server->set_limits(next->limits);
+  http->set_basic_auth(next->metrics.basic_auth_users);
+  if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
+  const std::string source = settings.source;
+  settings = std::move(next).value();
+  settings.source = source;
+  models = std::move(next_models).value();
+  events = std::move(next_events);
+  retrainer->Configure(*models);
+  return true;
+}
+
+// On the io thread, like a reload, so the two cannot interleave: streams keep
+// their windows and alert states; a candidate trained from a runtime that a
+// reload has since replaced is discarded.
+void Daemon::Impl::InstallRetrained(const RetrainCandidate& candidate) {
+  auto next = ReplaceModel(*models, candidate.replaces.get(), candidate.runtime);
+  const bool swap = next != nullptr && !stopping;
+  if (swap) {
+    ingestor->Reload(settings, next);
+    if (forwarder) forwarder->Reload(settings, next);
+    models = std::move(next);
+  }
+  retrainer->Installed(candidate, swap);
+}
+
+void Daemon::Impl::Reload() {
+  systemd::NotifyReloading();
+  std::string error;
+  if (TryReload(&error)) {
+    metrics.ConfigReload(true).Increment();
+    Log(LogLevel::kInfo, "configuration reloaded", {Field("config", settings.source), Field("models", static_cast<int64_t>(models->models.size()))});
+  } else {
+    metrics.ConfigReload(false).Increment();
+    Log(LogLevel::kError, "configuration reload failed; keeping the running configuration",
+        {Field("config", settings.source), Field("error", error)});
+  }
+  systemd::NotifyReady();
+}
+
+void Daemon::Impl::Stop(int signal) {
+  stopping = true;
+  http->set_ready(false);
+  systemd::NotifyStopping();
+  Log(LogLevel::kInfo, "stopping", {Field("signal", signal == SIGTERM ? "SIGTERM" : "SIGINT")});
+  retrainer->Stop();  // interrupts a fine-tune at its next mini-batch
+  // Every line already read has been handed to the scorer; score them all.
+  server->StopAccepting();
+  server->CloseAll();
+  if (forwarder) forwarder->Stop();  // publishes what TCP clients sent, for at most nats.forward_timeout
+  if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
+  scorer->Drain();
+  snapshot_timer.cancel();
+  SaveSnapshot("shutdown");
+  alertmanager->Flush(std::chrono::milliseconds(static_cast<int64_t>(settings.alertmanager.timeout_s * 1000)));
+  watchdog.cancel();
+  http->Stop();
+  Log(LogLevel::kInfo, "stopped",
+      {Field("samples_received", ingestor->samples_received()),
+       Field("samples_rejected", ingestor->samples_rejected()),
+       Field("windows_scored", scorer->windows_scored()),
+       Field("streams", static_cast<int64_t>(ingestor->stream_count()))});
+  FlushLogs();
+  io.stop();
+}
+
+void Daemon::Impl::RestoreSnapshot() {
+  if (settings.state.path.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(settings.state.path, ec);
+  if (ec) {
+    Log(LogLevel::kError, "cannot create the state directory",
+        {Field("path", settings.state.path), Field("error", ec.message())});
+  }
+  const std::string path = SnapshotPath(settings.state.path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;  // first start: nothing to restore
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  auto streams = DecodeSnapshot(bytes.str(), path);
+  if (!streams.ok()) {
+    Log(LogLevel::kError, "snapshot refused; starting with empty windows", {Field("error", streams.status().message())});
+    return;
+  }
+  std::vector<AlertEvent> firing;
+  const size_t restored = ingestor->Restore(*streams, &firing);
+  alertmanager->Reannounce(firing);
+  Log(LogLevel::kInfo, "snapshot restored",
+      {Field("path", path), Field("streams", static_cast<int64_t>(restored)),
+       Field("skipped", static_cast<int64_t>(streams->size() - restored)),
+       Field("firing_alerts", static_cast<int64_t>(firing.size()))});
+}
+
+void Daemon::Impl::SaveSnapshot(const char* why) {
+  if (settings.state.path.empty()) return;
+  // Windows in flight update alert states; let them finish first.
+  scorer->Drain();
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<StreamSnapshot> streams = ingestor->Save();
+  const std::string path = SnapshotPath(settings.state.path);
+  if (core::Status s = WriteFileAtomically(path, EncodeSnapshot(streams)); !s.ok()) {
+    Log(LogLevel::kError, "writing the snapshot failed", {Field("error", s.message()), Field("reason", why)});
+    return;
+  }
+  Log(LogLevel::kDebug, "snapshot written",
+      {Field("path", path), Field("streams", static_cast<int64_t>(streams.size())), Field("reason", why),
+       Field("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())});
+}
+
+void Daemon::Impl::ScheduleSnapshot() {
+  if (settings.state.path.empty() || stopping) return;
+  snapshot_timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(settings.state.interval_s)));
+  snapshot_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    SaveSnapshot("periodic");
+    ScheduleSnapshot();
+  });
+}
+
+core::Status CheckConfig(const std::string& path) {
+  auto settings = config::LoadSettings(path);
+  if (!settings.ok()) return settings.status();
+  auto models = LoadModelSet(*settings, nullptr);
+  if (!models.ok()) return models.status().WithContext(path);
+  return core::Status::Ok();
+}
+
+}  // namespace lstmad::daemon

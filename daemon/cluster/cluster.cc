@@ -1,0 +1,293 @@
+#include "cluster/cluster.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include "obs/logging.h"
+
+namespace lstmad::daemon {
+namespace {
+
+constexpr std::string_view kHeartbeatPrefix = "instance.";
+
+std::string PartitionKey(int p) { return "partition." + std::to_string(p); }
+
+// hostname-pid with anything outside [A-Za-z0-9_-] as '-': it is part of a
+// KV key.
+std::string DefaultInstanceId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "lstmad");
+  std::string id = std::string(host) + "-" + std::to_string(getpid());
+  for (char& c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) c = '-';
+  }
+  return id;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& settings,
+                                                      std::shared_ptr<const ModelSet> models, Scorer* scorer,
+                                                      Metrics* metrics, AlertmanagerClient* alertmanager) {
+  std::unique_ptr<Cluster> c(new Cluster());
+  const config::NatsSettings& nats = *settings.nats;
+  c->instance_id_ = nats.instance_id.empty() ? DefaultInstanceId() : nats.instance_id;
+  auto link = NatsLink::Connect(nats, c->instance_id_);
+  if (!link.ok()) return link.status();
+  c->link_ = std::move(link).value();
+  c->metrics_ = std::make_unique<ClusterMetrics>(metrics);
+  c->shared_.nats = nats;
+  c->shared_.instance_id = c->instance_id_;
+  c->shared_.link = c->link_.get();
+  c->shared_.scorer = scorer;
+  c->shared_.metrics = metrics;
+  c->shared_.alertmanager = alertmanager;
+  c->shared_.cluster_metrics = c->metrics_.get();
+  c->shared_.settings = settings;
+  c->shared_.models = std::move(models);
+  return c;
+}
+
+Cluster::~Cluster() { Stop(); }
+
+void Cluster::Start() {
+  Log(LogLevel::kInfo, "cluster mode",
+      {Field("instance", instance_id_), Field("stream", link_->names().stream),
+       Field("partitions", shared_.nats.partitions), Field("lease_ttl_s", shared_.nats.lease_ttl_s)});
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Cluster::Run() {
+  const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(shared_.nats.lease_ttl_s / 3));
+  // The first round only announces this instance, so that instances started
+  // together see each other before claiming and do not all grab everything.
+  bool claim = false;
+  std::unique_lock lock(stop_mu_);
+  while (!stop_) {
+    lock.unlock();
+    Round(claim);
+    claim = true;
+    lock.lock();
+    stop_cv_.wait_for(lock, period, [this] { return stop_; });
+  }
+}
+
+void Cluster::Round(bool claim) {
+  metrics_->nats_connected->Set(link_->connected() ? 1 : 0);
+  if (!Heartbeat()) return;
+  live_ = LiveInstances();
+  metrics_->live_instances->Set(live_);
+  const int target = (shared_.nats.partitions + live_ - 1) / live_;
+  Reap();
+  Renew();
+  std::vector<int> extras;
+  {
+    std::lock_guard lock(leases_mu_);
+    for (auto it = owned_.rbegin(); it != owned_.rend() && static_cast<int>(owned_.size() - extras.size()) > target;
+         ++it) {
+      extras.push_back(it->first);
+    }
+  }
+  for (int p : extras) Release(p, true);
+  if (claim) Claim(target);
+  std::lock_guard lock(leases_mu_);
+  metrics_->owned_partitions->Set(static_cast<double>(owned_.size()));
+}
+
+bool Cluster::Heartbeat() {
+  uint64_t rev = 0;
+  const std::string key = std::string(kHeartbeatPrefix) + instance_id_;
+  const natsStatus s = kvStore_PutString(&rev, link_->leases(), key.c_str(), "alive");
+  if (s == NATS_OK) return true;
+  metrics_->nats_errors->Increment();
+  Log(LogLevel::kWarn, "cluster heartbeat failed", {Field("error", NatsError("heartbeat", s))});
+  return false;
+}
+
+int Cluster::LiveInstances() {
+  kvKeysList keys{};
+  const natsStatus s = kvStore_Keys(&keys, link_->leases(), nullptr);
+  if (s != NATS_OK) {
+    metrics_->nats_errors->Increment();
+    return live_;
+  }
+  int live = 0;
+  for (int i = 0; i < keys.Count; ++i) {
+    if (std::string_view(keys.Keys[i]).starts_with(kHeartbeatPrefix)) ++live;
+  }
+  kvKeysList_Destroy(&keys);
+  return std::max(live, 1);
+}
+
+void Cluster::Reap() {
+  std::vector<std::pair<int, bool>> ended;
+  for (auto& [p, lease] : owned_) {
+    if (!lease.worker->running()) ended.emplace_back(p, lease.worker->fenced());
+  }
+  for (auto [p, fenced] : ended) {
+    if (fenced) {
+      std::lock_guard lock(leases_mu_);
+      owned_.erase(p);  // the partition has a new owner: its lease is not ours to touch
+      metrics_->leases_lost->Increment();
+    } else {
+      Release(p, false);
+    }
+  }
+}
+
+void Cluster::Renew() {
+  const auto ttl = std::chrono::duration<double>(shared_.nats.lease_ttl_s);
+  std::vector<std::pair<int, std::string>> lost;  // partition, why
+  // Only this (the coordinator) thread changes owned_, so it reads it and
+  // calls NATS without the lock; Reload on the io thread never waits on NATS.
+  for (auto& [p, lease] : owned_) {
+    const std::string key = PartitionKey(p);
+    uint64_t rev = 0;
+    natsStatus s = kvStore_UpdateString(&rev, link_->leases(), key.c_str(), instance_id_.c_str(), lease.revision);
+    if (s == NATS_OK) {
+      lease.revision = rev;
+      lease.renewed = std::chrono::steady_clock::now();
+      continue;
+    }
+    metrics_->nats_errors->Increment();
+    // Lost for sure when someone else's revision is there; when NATS is
+    // just unreachable, kept until the lease would have expired anyway.
+    std::string owner;
+    uint64_t revision = 0;
+    s = link_->ReadKey(link_->names().leases_bucket, key, &owner, &revision);
+    bool ours = std::chrono::steady_clock::now() - lease.renewed < ttl;
+    std::string why = "no renewal for lease_ttl (" + NatsError("reading the lease", s) + ")";
+    if (s == NATS_OK) {
+      why = "now held by " + (owner.empty() ? std::string("nobody (freed)") : owner);
+      // Our id there with another revision: our own renewal whose reply was
+      // lost. Only the owner writes its id, so the lease is still ours.
+      ours = owner == instance_id_;
+      if (ours) lease.revision = revision;
+    } else if (s == NATS_NOT_FOUND) {
+      ours = false;
+      why = "expired";
+    }
+    if (!ours) lost.emplace_back(p, why);
+  }
+  for (const auto& [p, why] : lost) {
+    Log(LogLevel::kWarn, "partition lease lost; dropping the partition", {Field("partition", p), Field("reason", why)});
+    owned_.at(p).worker->Stop(false);
+    std::lock_guard lock(leases_mu_);
+    owned_.erase(p);
+    metrics_->leases_lost->Increment();
+  }
+}
+
+void Cluster::Claim(int target) {
+  for (int p = 0; p < shared_.nats.partitions; ++p) {
+    {
+      std::lock_guard lock(leases_mu_);
+      if (static_cast<int>(owned_.size()) >= target) return;
+      if (owned_.count(p) > 0) continue;
+    }
+    const std::string key = PartitionKey(p);
+    std::string owner;
+    uint64_t current = 0;
+    natsStatus s = link_->ReadKey(link_->names().leases_bucket, key, &owner, &current);
+    uint64_t rev = 0;
+    if (s == NATS_NOT_FOUND) {
+      s = kvStore_Create(&rev, link_->leases(), key.c_str(), instance_id_.data(),
+                         static_cast<int>(instance_id_.size()));
+    } else if (s == NATS_OK) {
+      // Taken by a live instance, unless it is our own claim whose reply was
+      // lost; then it is taken over again under a new revision.
+      if (!owner.empty() && owner != instance_id_) continue;
+      s = kvStore_UpdateString(&rev, link_->leases(), key.c_str(), instance_id_.c_str(), current);
+    }
+    if (s != NATS_OK) continue;  // another instance was faster, or NATS is away: next round
+    Lease lease;
+    lease.revision = rev;
+    lease.renewed = std::chrono::steady_clock::now();
+    lease.worker = std::make_unique<PartitionWorker>(p, &shared_);
+    lease.worker->Start();
+    metrics_->leases_acquired->Increment();
+    std::lock_guard lock(leases_mu_);
+    owned_.emplace(p, std::move(lease));
+  }
+}
+
+void Cluster::Release(int partition, bool graceful) {
+  Lease lease;
+  {
+    std::lock_guard lock(leases_mu_);
+    auto it = owned_.find(partition);
+    if (it == owned_.end()) return;
+    lease = std::move(it->second);
+    owned_.erase(it);
+  }
+  lease.worker->Stop(graceful);
+  // Marked free with a revision-checked write: never frees a lease that
+  // has meanwhile moved to another instance.
+  uint64_t rev = 0;
+  if (kvStore_UpdateString(&rev, link_->leases(), PartitionKey(partition).c_str(), "", lease.revision) != NATS_OK) {
+    metrics_->nats_errors->Increment();
+  }
+  metrics_->leases_released->Increment();
+  Log(LogLevel::kInfo, "partition released",
+      {Field("partition", partition), Field("handover", graceful ? "checkpointed" : "failed")});
+}
+
+void Cluster::Stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (stopped_) return;
+    stop_ = true;
+    stopped_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (!link_ || !metrics_) return;  // Create() failed half-way
+  std::vector<int> partitions;
+  {
+    std::lock_guard lock(leases_mu_);
+    for (const auto& [p, lease] : owned_) partitions.push_back(p);
+  }
+  for (int p : partitions) Release(p, true);
+  metrics_->owned_partitions->Set(0);
+  const std::string key = std::string(kHeartbeatPrefix) + instance_id_;
+  if (kvStore_Delete(link_->leases(), key.c_str()) != NATS_OK) metrics_->nats_errors->Increment();
+}
+
+void Cluster::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
+  {
+    std::lock_guard lock(shared_.mu);
+    const config::NatsSettings nats = shared_.nats;
+    shared_.settings = settings;
+    shared_.models = models;
+    if (!settings.nats || settings.nats->servers != nats.servers || settings.nats->partitions != nats.partitions ||
+        settings.nats->stream != nats.stream) {
+      Log(LogLevel::kWarn, "the nats section changes only on restart");
+    }
+  }
+  {
+    std::lock_guard lock(leases_mu_);
+    for (auto& [p, lease] : owned_) lease.worker->Reload(settings, models);
+  }
+  FixStreamGauges();
+}
+
+void Cluster::FixStreamGauges() {
+  // Each partition's Ingestor sets lstmad_streams to its own count on
+  // reload; the instance's figure is their sum.
+  std::map<std::string, size_t> total;
+  std::lock_guard lock(leases_mu_);
+  for (auto& [p, lease] : owned_) {
+    for (const auto& [model, n] : lease.worker->StreamsByModel()) total[model] += n;
+  }
+  std::lock_guard models_lock(shared_.mu);
+  for (const auto& m : shared_.models->models) m->metrics.streams->Set(static_cast<double>(total[m->name()]));
+}
+
+}  // namespace lstmad::daemon

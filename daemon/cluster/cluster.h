@@ -1,0 +1,83 @@
+// Cluster mode (docs/cluster.md): this instance's share of the partitions of
+// a NATS JetStream stream, coordinated through leases in a JetStream
+// key-value bucket (STREAM_leases, TTL = nats.lease_ttl):
+//
+//   instance.<id>   heartbeat, rewritten every lease_ttl/3: the live instances
+//   partition.<n>   the owner's instance id; "" or absent: free. Claimed with
+//                   kvStore_Create / a revision-checked update of a free
+//                   entry, renewed with revision-checked updates every
+//                   lease_ttl/3, so it expires lease_ttl after its owner dies.
+//
+// Each round the coordinator aims at ceil(P / live instances) partitions:
+// it claims free ones up to that and hands extras over (checkpoint, then
+// release), so a joining instance gets its share and a dead one's partitions
+// move within about lease_ttl. Each owned partition runs a PartitionWorker.
+//
+// Create/Start/Stop/Reload from the io thread; the coordinator has its own
+// thread.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cluster/cluster_metrics.h"
+#include "cluster/cluster_nats.h"
+#include "cluster/cluster_partition.h"
+
+namespace lstmad::daemon {
+
+class Cluster {
+ public:
+  // Connects to NATS and creates the stream and buckets when missing.
+  static core::Result<std::unique_ptr<Cluster>> Create(const config::Settings& settings,
+                                                      std::shared_ptr<const ModelSet> models, Scorer* scorer,
+                                                      Metrics* metrics, AlertmanagerClient* alertmanager);
+  ~Cluster();
+
+  void Start();
+  // Hands every owned partition over (final checkpoint, lease released) and
+  // withdraws the heartbeat. Blocks until done.
+  void Stop();
+  void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
+  const std::string& instance_id() const { return instance_id_; }
+  // The connection, for the TCP listener's forwarder (thread-safe).
+  NatsLink* link() const { return link_.get(); }
+
+ private:
+  struct Lease {
+    uint64_t revision = 0;
+    std::chrono::steady_clock::time_point renewed;
+    std::unique_ptr<PartitionWorker> worker;
+  };
+  Cluster() = default;
+  void Run();
+  void Round(bool claim);
+  int LiveInstances();
+  void Renew();
+  void Reap();
+  void Claim(int target);
+  void Release(int partition, bool graceful);
+  bool Heartbeat();
+  void FixStreamGauges();
+
+  std::string instance_id_;
+  std::unique_ptr<NatsLink> link_;
+  std::unique_ptr<ClusterMetrics> metrics_;
+  ClusterShared shared_;
+  // owned_ changes only on the coordinator thread (under leases_mu_), which
+  // also reads it without the lock; other threads (Reload) read under it.
+  std::mutex leases_mu_;
+  std::map<int, Lease> owned_;
+  int live_ = 1;
+  std::thread thread_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,211 @@
+#include "cluster/cluster_nats.h"
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+namespace lstmad::daemon {
+namespace {
+
+constexpr int64_t kReconnectWaitMs = 250;
+constexpr int64_t kApiTimeoutMs = 5000;
+
+// A sixth of lease_ttl: a round renews a few leases, each with a write and
+// at worst a read, well inside one TTL. Never below what a loaded machine
+// needs for a round trip, never above the general API timeout.
+int64_t LeaseCallWaitMs(double lease_ttl_s) {
+  return std::clamp<int64_t>(static_cast<int64_t>(lease_ttl_s * 1000 / 6), 200, kApiTimeoutMs);
+}
+
+core::Status Check(natsStatus s, const std::string& what, jsErrCode js = static_cast<jsErrCode>(0)) {
+  return s == NATS_OK ? core::Status::Ok() : core::Status::Error(NatsError(what, s, js));
+}
+
+core::Result<NatsPtr<natsOptions>> BuildOptions(const config::NatsSettings& settings, const std::string& name) {
+  natsOptions* raw = nullptr;
+  if (natsStatus s = natsOptions_Create(&raw); s != NATS_OK) return core::Status::Error(NatsError("options", s));
+  NatsPtr<natsOptions> opts(raw);
+  std::vector<const char*> servers;
+  for (const std::string& url : settings.servers) servers.push_back(url.c_str());
+  LSTMAD_RETURN_IF_ERROR(Check(natsOptions_SetServers(opts.get(), servers.data(), static_cast<int>(servers.size())),
+                               "nats.servers"));
+  LSTMAD_RETURN_IF_ERROR(Check(natsOptions_SetName(opts.get(), name.c_str()), "name"));
+  // The cluster outlives any one server: never give up reconnecting, and
+  // buffer what is published meanwhile (checkpoints retry on failure).
+  LSTMAD_RETURN_IF_ERROR(Check(natsOptions_SetMaxReconnect(opts.get(), -1), "max reconnect"));
+  LSTMAD_RETURN_IF_ERROR(Check(natsOptions_SetReconnectWait(opts.get(), kReconnectWaitMs), "reconnect wait"));
+  LSTMAD_RETURN_IF_ERROR(Check(natsOptions_SetRetryOnFailedConnect(opts.get(), false, nullptr, nullptr),
+                               "retry on failed connect"));
+  if (!settings.credentials.empty()) {
+    LSTMAD_RETURN_IF_ERROR(Check(
+        natsOptions_SetUserCredentialsFromFiles(opts.get(), settings.credentials.c_str(), nullptr),
+        "nats.credentials " + settings.credentials));
+  }
+  if (!settings.tls_ca.empty() || !settings.tls_cert.empty()) {
+    LSTMAD_RETURN_IF_ERROR(Check(natsOptions_SetSecure(opts.get(), true), "nats.tls"));
+  }
+  if (!settings.tls_ca.empty()) {
+    LSTMAD_RETURN_IF_ERROR(Check(natsOptions_LoadCATrustedCertificates(opts.get(), settings.tls_ca.c_str()),
+                                 "nats.tls.ca " + settings.tls_ca));
+  }
+  if (!settings.tls_cert.empty()) {
+    LSTMAD_RETURN_IF_ERROR(Check(natsOptions_LoadCertificatesChain(opts.get(), settings.tls_cert.c_str(),
+                                                                   settings.tls_key.c_str()),
+                                 "nats.tls.cert/key " + settings.tls_cert));
+  }
+  return opts;
+}
+
+}  // namespace
+
+std::string NatsError(const std::string& what, natsStatus s, jsErrCode js) {
+  std::string out = "nats: " + what + ": " + natsStatus_GetText(s);
+  if (js != 0) out += " (JetStream error " + std::to_string(static_cast<int>(js)) + ")";
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  if (detail != nullptr && *detail != '\0') out += " (" + std::string(detail) + ")";
+  return out;
+}
+
+ClusterNames::ClusterNames(const config::NatsSettings& s)
+    : stream(s.stream),
+      partition_filter(s.subject_prefix + ".p.>"),
+      leases_bucket(s.stream + "_leases"),
+      state_bucket(s.stream + "_state"),
+      subject_prefix(s.subject_prefix),
+      consumer_prefix(s.consumer_prefix) {}
+
+std::string ClusterNames::PartitionSubjects(int partition) const {
+  return subject_prefix + ".p." + std::to_string(partition) + ".>";
+}
+
+std::string ClusterNames::Consumer(int partition) const {
+  return consumer_prefix + "_p" + std::to_string(partition);
+}
+
+core::Result<std::unique_ptr<NatsLink>> NatsLink::Connect(const config::NatsSettings& settings,
+                                                         const std::string& instance_id) {
+  std::unique_ptr<NatsLink> link(new NatsLink(settings));
+  auto opts = BuildOptions(settings, "lstmad " + instance_id);
+  if (!opts.ok()) return opts.status();
+  natsConnection* conn = nullptr;
+  LSTMAD_RETURN_IF_ERROR(Check(natsConnection_Connect(&conn, opts->get()), "connecting to nats.servers"));
+  link->conn_.reset(conn);
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = kApiTimeoutMs;
+  jsCtx* js = nullptr;
+  LSTMAD_RETURN_IF_ERROR(Check(natsConnection_JetStream(&js, conn, &jo), "JetStream context"));
+  link->js_.reset(js);
+  jo.Wait = LeaseCallWaitMs(settings.lease_ttl_s);
+  jsCtx* lease_js = nullptr;
+  LSTMAD_RETURN_IF_ERROR(Check(natsConnection_JetStream(&lease_js, conn, &jo), "JetStream context"));
+  link->lease_js_.reset(lease_js);
+  LSTMAD_RETURN_IF_ERROR(link->EnsureStream(settings));
+  // kvConfig.TTL is in nanoseconds in this client (3.4), like MaxAge.
+  const auto ttl_ns = static_cast<int64_t>(settings.lease_ttl_s * 1e9);
+  LSTMAD_RETURN_IF_ERROR(
+      link->EnsureBucket(lease_js, link->names_.leases_bucket, settings.replicas, ttl_ns, &link->leases_));
+  LSTMAD_RETURN_IF_ERROR(
+      link->EnsureBucket(js, link->names_.state_bucket, settings.replicas, 0, &link->state_));
+  return link;
+}
+
+NatsLink::~NatsLink() {
+  // Handles that use the connection go before it.
+  leases_.reset();
+  state_.reset();
+  lease_js_.reset();
+  js_.reset();
+  if (conn_) natsConnection_Close(conn_.get());
+}
+
+natsStatus NatsLink::ReadKey(const std::string& bucket, const std::string& key, std::string* value,
+                             uint64_t* revision) const {
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsCtx* js = bucket == names_.leases_bucket ? lease_js_.get() : js_.get();
+  const natsStatus s = js_GetLastMsg(&raw, js, ("KV_" + bucket).c_str(), ("$KV." + bucket + "." + key).c_str(),
+                                     nullptr, &jerr);
+  if (s != NATS_OK) return s;
+  NatsPtr<natsMsg> msg(raw);
+  const char* op = nullptr;
+  if (natsMsgHeader_Get(raw, "KV-Operation", &op) == NATS_OK && op != nullptr) return NATS_NOT_FOUND;  // DEL, PURGE
+  value->assign(natsMsg_GetData(raw), static_cast<size_t>(natsMsg_GetDataLength(raw)));
+  *revision = natsMsg_GetSequence(raw);
+  return NATS_OK;
+}
+
+core::Status NatsLink::EnsureStream(const config::NatsSettings& settings) {
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&info, js_.get(), names_.stream.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) {
+    NatsPtr<jsStreamInfo> owned(info);
+    return core::Status::Ok();  // an operator's existing stream (limits, placement) is left as it is
+  }
+  if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
+    return core::Status::Error(NatsError("looking up stream " + names_.stream, s, jerr));
+  }
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const char* subjects[] = {names_.partition_filter.c_str()};
+  cfg.Name = names_.stream.c_str();
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = settings.replicas;
+  cfg.MaxAge = static_cast<int64_t>(settings.max_age_s * 1e9);
+  // Producers retry publishes with a Nats-Msg-Id; duplicates inside this
+  // window are dropped by the server.
+  cfg.Duplicates = static_cast<int64_t>(120e9);
+  s = js_AddStream(&info, js_.get(), &cfg, nullptr, &jerr);
+  if (s != NATS_OK) return core::Status::Error(NatsError("creating stream " + names_.stream, s, jerr));
+  NatsPtr<jsStreamInfo> owned(info);
+  return core::Status::Ok();
+}
+
+core::Status NatsLink::EnsureBucket(jsCtx* calls, const std::string& bucket, int replicas, int64_t ttl_ns,
+                                   NatsPtr<kvStore>* out) {
+  // Looked up and created with the general (patient) context; the handle
+  // kept for the bucket's calls is then opened on `calls`.
+  jsCtx* js = js_.get();
+  kvStore* kv = nullptr;
+  natsStatus s = js_KeyValue(&kv, js, bucket.c_str());
+  if (s == NATS_NOT_FOUND) {
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = bucket.c_str();
+    cfg.History = 1;
+    cfg.TTL = ttl_ns;
+    cfg.Replicas = replicas;
+    cfg.StorageType = js_FileStorage;
+    s = js_CreateKeyValue(&kv, js, &cfg);
+  }
+  if (s != NATS_OK) return core::Status::Error(NatsError("key-value bucket " + bucket, s));
+  out->reset(kv);
+  // An existing bucket keeps the TTL it was created with; a lease bucket
+  // whose TTL is not lease_ttl would expire live leases or slow failover.
+  kvStatus* status = nullptr;
+  if (ttl_ns > 0 && kvStore_Status(&status, kv) == NATS_OK) {
+    const int64_t have = kvStatus_TTL(status);
+    kvStatus_Destroy(status);
+    if (have != ttl_ns) {
+      std::ostringstream msg;
+      msg << "nats: key-value bucket " << bucket << " has a TTL of " << static_cast<double>(have) / 1e9
+          << " s but nats.lease_ttl is " << static_cast<double>(ttl_ns) / 1e9
+          << " s; delete the bucket (with no instance running) or set lease_ttl to its TTL";
+      return core::Status::Error(msg.str());
+    }
+  }
+  if (calls != js) {
+    kv = nullptr;
+    if (s = js_KeyValue(&kv, calls, bucket.c_str()); s != NATS_OK) {
+      return core::Status::Error(NatsError("key-value bucket " + bucket, s));
+    }
+    out->reset(kv);
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,231 @@
+#include "ingest/ingestor.h"
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+namespace lstmad::daemon {
+Ingestor::Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models,
+                   Scorer* scorer, Metrics* metrics)
+    : settings_(settings), models_(std::move(models)), scorer_(scorer), metrics_(metrics) {}
+
+void Ingestor::Reject(RejectReason reason, std::string_view line, const std::string& peer,
+                      std::string_view detail) {
+  ++rejected_;
+  RecordRefusal(metrics_, &reject_log_limiter_, Refusal{reason, std::string(detail)}, line, peer);
+}
+
+void Ingestor::LineTooLong(const std::string& peer) {
+  Reject(RejectReason::kLineTooLong, {}, peer,
+         "line longer than limits.max_line_bytes=" + std::to_string(settings_.limits.max_line_bytes) +
+             "; closing the connection");
+}
+
+
+int Ingestor::ShardOf(uint64_t hash) const {
+  // The table's index uses the hash's low bits; the shard takes high ones.
+  return static_cast<int>((hash >> 32) % static_cast<uint64_t>(scorer_->shards()));
+}
+
+Ingestor::ModelStreams& Ingestor::StreamsOf(const ModelRuntime& model) {
+  ModelStreams& streams = streams_[model.name()];
+  if (!streams.table) {
+    streams.table = std::make_shared<StreamTable>(model.lookback(), model.features());
+    streams.states = std::make_shared<StreamStates>();
+  }
+  return streams;
+}
+
+StreamScoringState* Ingestor::ScoredOf(ModelStreams* streams, uint32_t id, const ModelRuntime& model) {
+  if (StreamScoringState* scored = streams->states->Find(id); scored != nullptr && scored->metrics.anomalous != nullptr) {
+    return scored;
+  }
+  // First window (or restored alert state): the stream gets its series now,
+  // before any worker sees it.
+  StreamScoringState* scored = streams->states->GetOrCreate(id, streams->table->key(id));
+  scored->metrics = metrics_->ForStream(model.name(), scored->key, model.settings.detector.anomaly_score);
+  scored->metrics.anomalous->Set(scored->alert.firing() ? 1 : 0);
+  return scored;
+}
+
+void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalled* stalled) {
+  const auto arrived = std::chrono::steady_clock::now();
+  const LineVerdict verdict = ClassifyLine(line, *models_, &parsed_, &parse_error_);
+  if (verdict.refused) return Reject(verdict.refused->reason, line, peer, verdict.refused->detail);
+  if (verdict.model == nullptr) return;  // blank or comment
+  const std::shared_ptr<const ModelRuntime>* found = verdict.model;
+  const ModelRuntime* model = found->get();
+  std::optional<Refusal> refused = ExtractFeatures(*model, parsed_, &sample_);
+  int64_t time_ns = 0;
+  if (!refused) {
+    if (!parsed_.timestamp) {
+      time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    }
+    refused = TimestampNs(parsed_, settings_.ingest.precision, &time_ns);
+  }
+  if (refused) {
+    ++rejected_;
+    RecordRefusal(metrics_, &reject_log_limiter_, *refused, line, peer);
+    return;
+  }
+  parsed_.StreamKey(&key_);
+  ModelStreams& streams = StreamsOf(*model);
+  StreamTable* table = streams.table.get();
+  const uint64_t hash = StreamTable::Hash(key_);
+  uint32_t id = table->Find(key_, hash);
+  if (id == StreamTable::kNone) {
+    if (stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
+      Reject(RejectReason::kTooManyStreams, line, peer,
+             "limits.max_streams=" + std::to_string(settings_.limits.max_streams) + " reached");
+      return;
+    }
+    id = table->Insert(key_, hash);
+    if (id == StreamTable::kNone) {
+      Reject(RejectReason::kTooManyStreams, line, peer,
+             "stream key of " + std::to_string(key_.size()) + " bytes (at most " +
+                 std::to_string(StreamTable::kMaxKeyBytes) + ")");
+      return;
+    }
+    ++stream_count_;
+    model->metrics.streams->Increment();
+  }
+  ++received_;
+  model->metrics.samples_received->Increment();
+  if (!table->Append(id, sample_.data(), time_ns)) return;
+  WindowJob job;
+  job.model = *found;
+  job.states = streams.states;
+  job.stream = ScoredOf(&streams, id, *model);
+  job.shard = ShardOf(hash);
+  job.window.resize(static_cast<size_t>(model->lookback()) * static_cast<size_t>(model->features()));
+  table->CopyWindow(id, job.window.data());
+  job.start_ns = table->window_start_ns(id);
+  job.end_ns = table->window_end_ns(id);
+  job.arrived = arrived;
+  if (stalled == nullptr) {
+    scorer_->Submit(std::move(job));
+  } else if (!scorer_->TrySubmit(&job, stalled->on_room)) {
+    metrics_->ConnectionPauses().Increment();
+    // The connection holds `stalled` (and so this) while it is paused.
+    stalled->retry = [scorer = scorer_, stalled, job = std::move(job)](bool wait) mutable {
+      if (wait) {
+        scorer->Submit(std::move(job));
+        return true;
+      }
+      return scorer->TrySubmit(&job, stalled->on_room);
+    };
+  }
+}
+
+std::vector<StreamSnapshot> Ingestor::Save() const {
+  std::vector<StreamSnapshot> out;
+  out.reserve(stream_count_);
+  for (const auto& [model, streams] : streams_) {
+    for (uint32_t id = 0; id < streams.table->size(); ++id) out.push_back(SaveStream(*streams.table, *streams.states, id, model));
+  }
+  return out;
+}
+
+size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector<AlertEvent>* firing) {
+  size_t restored = 0;
+  for (const StreamSnapshot& s : streams) {
+    const ModelRuntime* model = nullptr;
+    for (const auto& m : models_->models) {
+      if (m->name() == s.model) model = m.get();
+    }
+    if (model == nullptr || model->lookback() != s.lookback || model->features() != s.features ||
+        stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
+      continue;
+    }
+    ModelStreams& model_streams = StreamsOf(*model);
+    StreamTable* table = model_streams.table.get();
+    const uint64_t hash = StreamTable::Hash(s.key);
+    if (table->Find(s.key, hash) != StreamTable::kNone) continue;
+    const uint32_t id = table->Insert(s.key, hash);
+    if (id == StreamTable::kNone) continue;
+    LoadStream(s, id, table, model_streams.states.get());
+    if (!s.detector_state.empty() && model->settings.detector.enabled()) {
+      RestoreDetector(model_streams.states->GetOrCreate(id, s.key), *model, s.detector_state);
+    }
+    // A firing alert goes on firing across the restart; say so from the first scrape.
+    if (s.firing) ScoredOf(&model_streams, id, *model);
+    if (s.firing && s.fired && firing != nullptr) firing->push_back(*s.fired);
+    ++stream_count_;
+    model->metrics.streams->Increment();
+    ++restored;
+  }
+  return restored;
+}
+
+void Ingestor::RestoreDetector(StreamScoringState* scored, const ModelRuntime& model,
+                               const std::string& state) {
+  scored->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
+  if (core::Status s = scored->detector->RestoreState(state); !s.ok()) {
+    // Other settings since the snapshot, most likely: calibrate afresh.
+    scored->detector.reset();
+    Log(LogLevel::kDebug, "detector state not restored",
+        {Field("model", model.name()), Field("stream", scored->key), Field("error", s.message())});
+    return;
+  }
+  scored->detector_generation = model.generation;
+}
+
+size_t Ingestor::Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget) {
+  // Tables only grow, so forgetting rebuilds the tables that lose streams.
+  size_t forgotten = 0;
+  for (auto& [name, streams] : streams_) {
+    const StreamTable& table = *streams.table;
+    std::vector<uint32_t> kept;
+    for (uint32_t id = 0; id < table.size(); ++id) {
+      if (!forget(name, table.key(id))) kept.push_back(id);
+    }
+    const size_t dropped = table.size() - kept.size();
+    if (dropped == 0) continue;
+    ModelStreams rebuilt{std::make_shared<StreamTable>(table.lookback(), table.features()),
+                         std::make_shared<StreamStates>()};
+    for (const uint32_t old_id : kept) {
+      const std::string_view key = table.key(old_id);
+      const uint32_t id = rebuilt.table->Insert(key, StreamTable::Hash(key));
+      rebuilt.table->Load(id, table.Save(old_id, name));
+      // Scoring state (series handles, alert, detector) moves with the stream.
+      if (StreamScoringState* old = streams.states->Find(old_id)) {
+        *rebuilt.states->GetOrCreate(id, key) = std::move(*old);
+      }
+    }
+    streams = std::move(rebuilt);
+    forgotten += dropped;
+  }
+  stream_count_ -= forgotten;
+  for (const auto& model : models_->models) {
+    auto it = streams_.find(model->name());
+    model->metrics.streams->Set(it == streams_.end() ? 0.0 : static_cast<double>(it->second.table->size()));
+  }
+  return forgotten;
+}
+
+void Ingestor::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
+  std::unordered_map<std::string, ModelStreams> kept;
+  size_t count = 0;
+  for (const auto& model : models->models) {
+    auto old = streams_.find(model->name());
+    if (old == streams_.end() || !old->second.table->SameShape(model->lookback(), model->features())) continue;
+    count += old->second.table->size();
+    model->metrics.streams->Set(static_cast<double>(old->second.table->size()));
+    kept.emplace(model->name(), std::move(old->second));
+  }
+  for (const auto& old_model : models_->models) {
+    if (kept.count(old_model->name()) == 0) old_model->metrics.streams->Set(0);
+  }
+  settings_ = settings;
+  models_ = std::move(models);
+  streams_ = std::move(kept);
+  stream_count_ = count;
+}
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,95 @@
+#include "ingest/sample_checks.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include <prometheus/counter.h>
+
+namespace lstmad::daemon {
+
+LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLine* point, ParseError* error) {
+  LineVerdict verdict;
+  switch (ParseLine(line, point, error)) {
+    case ParseResult::kSkipped: return verdict;
+    case ParseResult::kError:
+      verdict.refused = Refusal{RejectReason::kParseError,
+                                "column " + std::to_string(error->column) + ": " + error->message};
+      return verdict;
+    case ParseResult::kPoint: break;
+  }
+  verdict.model = models.FindByMeasurement(point->measurement);
+  if (verdict.model == nullptr) {
+    verdict.refused =
+        Refusal{RejectReason::kUnknownMeasurement, "no model for measurement \"" + point->measurement + "\""};
+  }
+  return verdict;
+}
+
+int64_t PrecisionToNs(config::TimestampPrecision precision) {
+  switch (precision) {
+    case config::TimestampPrecision::kNanoseconds: return 1;
+    case config::TimestampPrecision::kMicroseconds: return 1000;
+    case config::TimestampPrecision::kMilliseconds: return 1000000;
+    case config::TimestampPrecision::kSeconds: return 1000000000;
+  }
+  return 1;
+}
+
+std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLine& point,
+                                       std::vector<float>* sample) {
+  const auto& names = model.model.feature_names;
+  if (sample != nullptr) sample->resize(names.size());
+  for (size_t f = 0; f < names.size(); ++f) {
+    const FieldValue* value = point.FindField(names[f]);
+    if (value == nullptr || value->kind == FieldValue::Kind::kString) {
+      return Refusal{RejectReason::kMissingField, "no numeric field \"" + names[f] + "\" (model " + model.name() + ")"};
+    }
+    const double v = value->number;
+    if (!std::isfinite(v) || std::abs(v) > std::numeric_limits<float>::max()) {
+      return Refusal{RejectReason::kNonFinite, "field \"" + names[f] + "\" is not a finite float"};
+    }
+    if (sample != nullptr) (*sample)[f] = static_cast<float>(v);
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> TimestampNs(const ParsedLine& point, config::TimestampPrecision precision, int64_t* ns) {
+  if (!point.timestamp) return std::nullopt;
+  const int64_t scale = PrecisionToNs(precision);
+  const int64_t ts = *point.timestamp;
+  if (ts > std::numeric_limits<int64_t>::max() / scale || ts < std::numeric_limits<int64_t>::min() / scale) {
+    return Refusal{RejectReason::kParseError, "timestamp out of range for its precision"};
+  }
+  *ns = ts * scale;
+  return std::nullopt;
+}
+
+std::string Snippet(std::string_view line, size_t max_bytes) {
+  std::string out;
+  for (size_t i = 0; i < line.size() && i < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (line.size() > max_bytes) out += "...";
+  return out;
+}
+
+void RecordRefusal(Metrics* metrics, RateLimiter* limiter, const Refusal& refusal, std::string_view line,
+                   const std::string& peer) {
+  metrics->Rejected(refusal.reason).Increment();
+  uint64_t suppressed = 0;
+  if (limiter->Allow(&suppressed)) {
+    Log(LogLevel::kWarn, "sample rejected",
+        {Field("reason", RejectReasonName(refusal.reason)), Field("peer", peer), Field("detail", refusal.detail),
+         Field("line", Snippet(line)), Field("suppressed_since_last", suppressed)});
+  }
+}
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,175 @@
+#include "ingest/snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lstmad/core/byte_codec.h"
+#include "lstmad/core/model_file_format.h"
+
+namespace lstmad::daemon {
+namespace {
+
+constexpr std::string_view kMagic = "LSTMADSS";
+constexpr uint32_t kVersion = 3;
+constexpr uint32_t kMaxDetectorState = 64u << 20;
+constexpr uint32_t kMaxDimension = 1 << 20;
+constexpr uint32_t kMaxTopFeatures = 1 << 16;
+
+using core::bytes::Get;
+using core::bytes::GetString;
+using core::bytes::GetValues;
+using core::bytes::Put;
+using core::bytes::PutString;
+using core::bytes::PutValues;
+
+bool DecodeStream(std::string_view* r, uint32_t version, StreamSnapshot* s) {
+  uint32_t lookback = 0, features = 0, run = 0;
+  uint8_t firing = 0;
+  if (!GetString(r, &s->model) || !GetString(r, &s->key) || !Get(r, &lookback) || !Get(r, &features) ||
+      !Get(r, &s->samples) || !Get(r, &firing) || !Get(r, &run)) {
+    return false;
+  }
+  if (lookback == 0 || features == 0 || lookback > kMaxDimension || features > kMaxDimension ||
+      firing > 1 || s->samples < 0 || run > kMaxDimension) {
+    return false;
+  }
+  s->lookback = static_cast<int>(lookback);
+  s->features = static_cast<int>(features);
+  s->firing = firing == 1;
+  s->alert_run = static_cast<int>(run);
+  if (!GetValues(r, size_t{lookback} * features, &s->values) || !GetValues(r, lookback, &s->times_ns)) return false;
+  if (version < 2) return true;
+  uint32_t n = 0;
+  if (!Get(r, &n) || n > kMaxDetectorState) return false;
+  std::vector<char> state;
+  if (!GetValues(r, n, &state)) return false;
+  s->detector_state.assign(state.begin(), state.end());
+  if (version < 3) return true;
+  uint8_t has_fired = 0;
+  if (!Get(r, &has_fired) || has_fired > 1) return false;
+  if (has_fired == 0) return true;
+  AlertEvent e;
+  uint32_t top = 0;
+  if (!Get(r, &e.time_ns) || !Get(r, &e.error) || !Get(r, &e.threshold) || !Get(r, &e.window_start_ns) ||
+      !Get(r, &e.window_end_ns) || !Get(r, &top) || top > kMaxTopFeatures) {
+    return false;
+  }
+  for (uint32_t i = 0; i < top; ++i) {
+    std::pair<std::string, double> feature;
+    if (!GetString(r, &feature.first) || !Get(r, &feature.second)) return false;
+    e.top_features.push_back(std::move(feature));
+  }
+  e.kind = "fired";
+  e.model = s->model;
+  e.stream = s->key;
+  s->fired = std::move(e);
+  return true;
+}
+
+void EncodeFired(std::string* out, const std::optional<AlertEvent>& fired) {
+  Put<uint8_t>(out, fired ? 1 : 0);
+  if (!fired) return;
+  Put<int64_t>(out, fired->time_ns);
+  Put<double>(out, fired->error);
+  Put<double>(out, fired->threshold);
+  Put<int64_t>(out, fired->window_start_ns);
+  Put<int64_t>(out, fired->window_end_ns);
+  Put<uint32_t>(out, static_cast<uint32_t>(fired->top_features.size()));
+  for (const auto& [name, share] : fired->top_features) {
+    PutString(out, name);
+    Put<double>(out, share);
+  }
+}
+
+}  // namespace
+
+std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams) {
+  std::string out(kMagic);
+  Put<uint32_t>(&out, kVersion);
+  Put<uint32_t>(&out, static_cast<uint32_t>(streams.size()));
+  for (const StreamSnapshot& s : streams) {
+    PutString(&out, s.model);
+    PutString(&out, s.key);
+    Put<uint32_t>(&out, static_cast<uint32_t>(s.lookback));
+    Put<uint32_t>(&out, static_cast<uint32_t>(s.features));
+    Put<int64_t>(&out, s.samples);
+    Put<uint8_t>(&out, s.firing ? 1 : 0);
+    Put<uint32_t>(&out, static_cast<uint32_t>(s.alert_run));
+    PutValues(&out, s.values);
+    PutValues(&out, s.times_ns);
+    PutString(&out, s.detector_state);
+    EncodeFired(&out, s.fired);
+  }
+  Put<uint32_t>(&out, core::model_file::Crc32c(out));
+  return out;
+}
+
+core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes, const std::string& source) {
+  if (bytes.size() < kMagic.size() + 12 || bytes.substr(0, kMagic.size()) != kMagic) {
+    return core::Status::Error(source + ": not an lstmad snapshot (no LSTMADSS magic)");
+  }
+  uint32_t stored = 0;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
+  const std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (core::model_file::Crc32c(body) != stored) {
+    return core::Status::Error(source + ": corrupt snapshot (checksum mismatch)");
+  }
+  std::string_view r = body.substr(kMagic.size());
+  uint32_t version = 0, count = 0;
+  Get(&r, &version);
+  if (version < 1 || version > kVersion) {
+    return core::Status::Error(source + ": snapshot version " + std::to_string(version) +
+                               " is not supported (this lstmad reads versions 1 to 3)");
+  }
+  if (!Get(&r, &count)) return core::Status::Error(source + ": truncated snapshot");
+  std::vector<StreamSnapshot> streams;
+  for (uint32_t i = 0; i < count; ++i) {
+    StreamSnapshot s;
+    if (!DecodeStream(&r, version, &s)) {
+      return core::Status::Error(source + ": malformed stream " + std::to_string(i) + " in the snapshot");
+    }
+    streams.push_back(std::move(s));
+  }
+  if (!r.empty()) return core::Status::Error(source + ": trailing bytes after the last stream");
+  return streams;
+}
+
+std::string SnapshotPath(const std::string& state_dir) { return state_dir + "/streams.snapshot"; }
+
+core::Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return core::Status::Error(tmp + ": cannot create: " + std::strerror(errno));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string error = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return core::Status::Error(tmp + ": write failed: " + error);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return core::Status::Error(tmp + ": fsync failed: " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return core::Status::Error(path + ": rename failed: " + std::strerror(errno));
+  }
+  // The rename itself is durable only once the directory is synced.
+  const std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,49 @@
+// Snapshots of every stream's window and alert state, so a restart resumes
+// scoring at the first new sample instead of after T new ones.
+//
+// File format (little-endian): "LSTMADSS", u32 version (2), u32 stream count,
+// then per stream: u32+bytes model name, u32+bytes stream key, u32 lookback,
+// u32 features, i64 samples seen, u8 firing, u32 alert run, lookback*features
+// f32 raw values (oldest sample first), lookback i64 timestamps (ns), and
+// (version 2) u32+bytes of the anomaly-score detector's state
+// (core::StreamDetector::SaveState; empty when none); then a u32 CRC-32C of
+// everything before it. Version 1 files (no detector state) are read too. Written atomically (temporary file,
+// fsync, rename, fsync of the directory). Decoding never trusts the bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lstmad/core/status.h"
+#include "alerting/alerts.h"
+
+namespace lstmad::daemon {
+
+struct StreamSnapshot {
+  std::string model;
+  std::string key;
+  int lookback = 0;
+  int features = 0;
+  int64_t samples = 0;       // samples seen; the window is complete when >= lookback
+  bool firing = false;
+  int alert_run = 0;
+  std::vector<float> values;      // [lookback * features], oldest sample first (raw units)
+  std::vector<int64_t> times_ns;  // [lookback], oldest first
+  std::string detector_state;     // StreamDetector::SaveState(), or empty
+  // While firing: the event that fired the alert (version 3 on), so that
+  // whoever restores the stream re-announces it to Alertmanager with its
+  // original startsAt and annotations.
+  std::optional<AlertEvent> fired;
+};
+
+std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams);
+core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes, const std::string& source);
+
+// The snapshot's file inside the state directory.
+std::string SnapshotPath(const std::string& state_dir);
+core::Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,392 @@
+#include "obs/metrics.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <exception>
+#include <functional>
+#include <utility>
+
+namespace lstmad::daemon {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+using prometheus::Labels;
+using Buckets = Histogram::BucketBoundaries;
+
+// In enum order: Rejected() indexes by the enum's value.
+constexpr std::array<RejectReason, 6> kRejectReasons = {
+    RejectReason::kParseError, RejectReason::kUnknownMeasurement, RejectReason::kMissingField,
+    RejectReason::kNonFinite,  RejectReason::kTooManyStreams,     RejectReason::kLineTooLong,
+};
+static_assert([] {
+  for (size_t i = 0; i < kRejectReasons.size(); ++i) {
+    if (static_cast<size_t>(kRejectReasons[i]) != i) return false;
+  }
+  return true;
+}());
+
+// 1, 2.5, 5 per decade, written as literals so the `le` labels read cleanly.
+constexpr std::array<double, 28> kLogBuckets = {
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025,
+    0.05, 0.1,    0.25, 0.5,  1,      2.5,  5,    10,     25,   50,   100,    250,  500,  1000,
+};
+
+// Around the threshold, denser near it, so histogram_quantile() is sharpest
+// where the fire/no-fire decision is made.
+constexpr std::array<double, 14> kThresholdFactors = {0.05, 0.1,  0.25, 0.5, 0.75, 0.9, 1,
+                                                      1.1,  1.25, 1.5,  2,   5,    10,  100};
+
+Buckets LogBuckets(double lo, double hi) {
+  Buckets buckets;
+  for (double b : kLogBuckets) {
+    if (b >= lo * (1 - 1e-9) && b <= hi * (1 + 1e-9)) buckets.push_back(b);
+  }
+  return buckets;
+}
+
+Buckets ErrorBuckets(double threshold) {
+  Buckets buckets;
+  for (double f : kThresholdFactors) buckets.push_back(threshold * f);
+  // A zero, negative, huge or denormal threshold gives buckets that are not
+  // finite and strictly increasing: fall back to the fixed set.
+  const bool usable =
+      threshold > 0 &&
+      std::all_of(buckets.begin(), buckets.end(), [](double b) { return std::isfinite(b); }) &&
+      std::adjacent_find(buckets.begin(), buckets.end(), std::greater_equal<>()) == buckets.end();
+  return usable ? buckets : Buckets(kLogBuckets.begin(), kLogBuckets.end());
+}
+
+Buckets BatchBuckets() {
+  Buckets buckets;
+  for (int b = 1; b <= 1024; b *= 2) buckets.push_back(b);
+  return buckets;
+}
+
+// lstmad_reconstruction_error is kept outside the registry. Its buckets follow
+// the threshold, so a reload that moves the threshold must replace the
+// histogram; but the daemon registers the new model set while scorer threads
+// still observe into the old one's handles, and prometheus::Family::Remove
+// would free the histogram under them. Here a replaced histogram is retired:
+// no longer exported, but alive until the Metrics goes.
+class ErrorHistograms : public prometheus::Collectable {
+ public:
+  static constexpr const char* kName = "lstmad_reconstruction_error";
+  static constexpr const char* kHelp =
+      "Reconstruction error of scored windows (scaled units); buckets are placed around the "
+      "model's threshold.";
+
+  Histogram* Get(const std::string& model, const Buckets& buckets) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry& entry = live_[model];
+    if (entry.histogram != nullptr && entry.buckets == buckets) return entry.histogram.get();
+    if (entry.histogram != nullptr) retired_.push_back(std::move(entry.histogram));
+    entry.buckets = buckets;
+    entry.histogram = std::make_unique<Histogram>(buckets);
+    return entry.histogram.get();
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily family{kName, kHelp, prometheus::MetricType::Histogram, {}};
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [model, entry] : live_) {
+      prometheus::ClientMetric metric = entry.histogram->Collect();
+      metric.label.push_back({"model", model});
+      family.metric.push_back(std::move(metric));
+    }
+    return {std::move(family)};
+  }
+
+ private:
+  struct Entry {
+    Buckets buckets;
+    std::unique_ptr<Histogram> histogram;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::string, Entry> live_;
+  std::vector<std::unique_ptr<Histogram>> retired_;
+};
+
+// What /metrics serves: the registry plus the error histograms, by name.
+class Exposition : public prometheus::Collectable {
+ public:
+  Exposition(std::shared_ptr<prometheus::Registry> registry,
+             std::shared_ptr<ErrorHistograms> errors)
+      : registry_(std::move(registry)), errors_(std::move(errors)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    for (auto& family : errors_->Collect()) families.push_back(std::move(family));
+    std::stable_sort(families.begin(), families.end(),
+                     [](const auto& a, const auto& b) { return a.name < b.name; });
+    return families;
+  }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ErrorHistograms> errors_;
+};
+
+template <typename Builder>
+auto& Register(Builder builder, const char* name, const char* help,
+               prometheus::Registry& registry) {
+  return builder.Name(name).Help(help).Register(registry);
+}
+
+}  // namespace
+
+const char* RejectReasonName(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kParseError: return "parse_error";
+    case RejectReason::kUnknownMeasurement: return "unknown_measurement";
+    case RejectReason::kMissingField: return "missing_field";
+    case RejectReason::kNonFinite: return "non_finite";
+    case RejectReason::kTooManyStreams: return "too_many_streams";
+    case RejectReason::kLineTooLong: return "line_too_long";
+  }
+  return "unknown";
+}
+
+struct Metrics::Impl {
+  explicit Impl(const std::string& version);
+
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::shared_ptr<ErrorHistograms> errors = std::make_shared<ErrorHistograms>();
+  std::shared_ptr<Exposition> exposition = std::make_shared<Exposition>(registry, errors);
+
+  Family<Counter>& samples_received;
+  Family<Counter>& rejected;
+  Family<Counter>& windows_scored;
+  Family<Gauge>& stream_error;
+  Family<Gauge>& stream_anomalous;
+  Family<Gauge>& stream_anomaly_score;
+  Family<Counter>& stream_anomalies;
+  Family<Gauge>& threshold;
+  Family<Gauge>& model_info;
+  Family<Histogram>& inference_duration;
+  Family<Histogram>& sample_to_score;
+  Family<Histogram>& batch_size;
+  Family<Gauge>& streams;
+  Family<Gauge>& connections;
+  Family<Gauge>& build_info;
+  Family<Counter>& config_reloads;
+  Family<Counter>& event_write_failures;
+  Family<Counter>& alert_deliveries;
+  Family<Counter>& windows_dropped;
+  Family<Counter>& connection_pauses;
+  Family<Counter>& connections_closed;
+  Family<Counter>& metrics_connections_closed;
+
+  std::array<Counter*, kRejectReasons.size()> rejected_by_reason{};
+  Counter* reload_success = nullptr;
+  Counter* reload_failure = nullptr;
+  Counter* event_write_failures_total = nullptr;
+  std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
+  Counter* windows_dropped_total = nullptr;
+  Counter* connection_pauses_total = nullptr;
+  std::array<Counter*, 5> connections_closed_by_reason{};
+  std::array<Counter*, 2> metrics_connections_closed_by_reason{};  // too_many_connections, tls_handshake
+  Gauge* connections_now = nullptr;
+
+  mutable std::mutex mutex;
+  std::map<std::string, Labels> info_labels;     // by model: the current lstmad_model_info series
+};
+
+Metrics::Impl::Impl(const std::string& version)
+    : samples_received(Register(prometheus::BuildCounter(), "lstmad_samples_received_total",
+                                "Samples (line-protocol lines) accepted for a model.", *registry)),
+      rejected(Register(prometheus::BuildCounter(), "lstmad_samples_rejected_total",
+                        "Samples rejected, by reason.", *registry)),
+      windows_scored(Register(prometheus::BuildCounter(), "lstmad_windows_scored_total",
+                              "Windows run through the model and scored.", *registry)),
+      stream_error(Register(prometheus::BuildGauge(), "lstmad_stream_reconstruction_error",
+                            "Reconstruction error of the stream's latest window (scaled units).",
+                            *registry)),
+      stream_anomalous(Register(prometheus::BuildGauge(), "lstmad_stream_anomalous",
+                                "1 while the stream's alert is firing, else 0.", *registry)),
+      stream_anomaly_score(Register(prometheus::BuildGauge(), "lstmad_stream_anomaly_score",
+                                    "Anomaly score of the stream's latest window in [0, 1]: at or above "
+                                    "0.5 when a new excursion starts there (docs/detection.md).",
+                                    *registry)),
+      stream_anomalies(Register(prometheus::BuildCounter(), "lstmad_stream_anomalies_total",
+                                "Times the stream's alert fired.", *registry)),
+      threshold(Register(prometheus::BuildGauge(), "lstmad_model_threshold",
+                         "Reconstruction-error threshold in use for the model (scaled units).",
+                         *registry)),
+      model_info(Register(prometheus::BuildGauge(), "lstmad_model_info",
+                          "Static facts about a loaded model; always 1.", *registry)),
+      inference_duration(Register(prometheus::BuildHistogram(), "lstmad_inference_duration_seconds",
+                                  "Wall time of one batched forward pass.", *registry)),
+      sample_to_score(Register(prometheus::BuildHistogram(), "lstmad_sample_to_score_seconds",
+                               "Time from a window's last sample arriving to its score.",
+                               *registry)),
+      batch_size(Register(prometheus::BuildHistogram(), "lstmad_inference_batch_size",
+                          "Windows per forward pass.", *registry)),
+      streams(Register(prometheus::BuildGauge(), "lstmad_streams",
+                       "Streams (measurement plus tag set) currently tracked.", *registry)),
+      connections(Register(prometheus::BuildGauge(), "lstmad_connections",
+                           "Open ingestion connections.", *registry)),
+      build_info(Register(prometheus::BuildGauge(), "lstmad_build_info",
+                          "Build facts about the running lstmad; always 1.", *registry)),
+      config_reloads(Register(prometheus::BuildCounter(), "lstmad_config_reloads_total",
+                              "Configuration reloads, by result.", *registry)),
+      event_write_failures(Register(prometheus::BuildCounter(), "lstmad_event_write_failures_total",
+                                    "Alert events that could not be written to the events file.",
+                                    *registry)),
+      alert_deliveries(Register(prometheus::BuildCounter(), "lstmad_alert_deliveries_total",
+                                "Alert notifications pushed to Alertmanager, by result "
+                                "(success, failure: a request that failed and will be retried, "
+                                "dropped: given up because the queue was full).",
+                                *registry)),
+      windows_dropped(Register(prometheus::BuildCounter(), "lstmad_windows_dropped_total",
+                               "Windows dropped unscored because the scoring queue was full "
+                               "(scoring.overflow: drop_oldest).",
+                               *registry)),
+      connection_pauses(Register(prometheus::BuildCounter(), "lstmad_connection_pauses_total",
+                                 "Times an ingest connection stopped being read until scoring had room "
+                                 "(scoring.overflow: block).",
+                                 *registry)),
+      connections_closed(Register(prometheus::BuildCounter(), "lstmad_connections_closed_total",
+                                  "Ingest connections closed or refused by lstmad, by reason.",
+                                  *registry)),
+      metrics_connections_closed(Register(prometheus::BuildCounter(), "lstmad_metrics_connections_closed_total",
+                                          "Connections to the metrics endpoint refused by lstmad, by reason.",
+                                          *registry)) {
+  // Pre-created so every series exists at 0 from the first scrape; rate() and
+  // absent() then behave without special cases.
+  for (size_t i = 0; i < kRejectReasons.size(); ++i) {
+    rejected_by_reason[i] = &rejected.Add({{"reason", RejectReasonName(kRejectReasons[i])}});
+  }
+  reload_success = &config_reloads.Add({{"result", "success"}});
+  reload_failure = &config_reloads.Add({{"result", "failure"}});
+  event_write_failures_total = &event_write_failures.Add({});
+  alert_delivery_results = {&alert_deliveries.Add({{"result", "success"}}),
+                            &alert_deliveries.Add({{"result", "failure"}}),
+                            &alert_deliveries.Add({{"result", "dropped"}})};
+  connections_now = &connections.Add({});
+  windows_dropped_total = &windows_dropped.Add({});
+  connection_pauses_total = &connection_pauses.Add({});
+  int i = 0;
+  for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections", "tls_handshake"}) {
+    connections_closed_by_reason[static_cast<size_t>(i++)] = &connections_closed.Add({{"reason", reason}});
+  }
+  metrics_connections_closed_by_reason = {&metrics_connections_closed.Add({{"reason", "too_many_connections"}}),
+                                          &metrics_connections_closed.Add({{"reason", "tls_handshake"}})};
+  build_info.Add({{"version", version}}).Set(1);
+}
+
+Metrics::Metrics(const std::string& version) : impl_(std::make_unique<Impl>(version)) {}
+
+Metrics::~Metrics() = default;
+
+ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  Impl& m = *impl_;
+  const Labels model{{"model", info.name}};
+  ModelMetrics out;
+  // Family::Add returns the existing series for known labels, so a reload
+  // gets the same handles (and counters keep counting).
+  out.samples_received = &m.samples_received.Add(model);
+  out.windows_scored = &m.windows_scored.Add(model);
+  out.reconstruction_error_bounds = ErrorBuckets(threshold);
+  out.sample_to_score_bounds = LogBuckets(1e-4, 10);
+  out.reconstruction_error = m.errors->Get(info.name, out.reconstruction_error_bounds);
+  out.threshold = &m.threshold.Add(model);
+  out.threshold->Set(threshold);
+  out.inference_duration = &m.inference_duration.Add(model, LogBuckets(1e-5, 1));
+  out.sample_to_score = &m.sample_to_score.Add(model, out.sample_to_score_bounds);
+  out.batch_size = &m.batch_size.Add(model, BatchBuckets());
+  out.streams = &m.streams.Add(model);
+
+  const Labels info_labels{{"model", info.name},
+                           {"measurement", info.measurement},
+                           {"path", info.path},
+                           {"features", info.features},
+                           {"lookback", std::to_string(info.lookback)},
+                           {"architecture", info.architecture}};
+  auto previous = m.info_labels.find(info.name);
+  if (previous != m.info_labels.end() && previous->second != info_labels) {
+    // Nobody else holds the info gauge, so removing it is safe.
+    m.model_info.Remove(&m.model_info.Add(previous->second));
+  }
+  m.model_info.Add(info_labels).Set(1);
+  m.info_labels[info.name] = info_labels;
+  return out;
+}
+
+StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream, bool anomaly_score) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  const Labels labels{{"model", model}, {"stream", stream}};
+  return StreamMetrics{&impl_->stream_error.Add(labels), &impl_->stream_anomalous.Add(labels),
+                       &impl_->stream_anomalies.Add(labels),
+                       anomaly_score ? &impl_->stream_anomaly_score.Add(labels) : nullptr};
+}
+
+prometheus::Counter& Metrics::Rejected(RejectReason reason) {
+  return *impl_->rejected_by_reason[static_cast<size_t>(reason)];
+}
+
+prometheus::Gauge& Metrics::connections() { return *impl_->connections_now; }
+
+prometheus::Counter& Metrics::ConfigReload(bool success) {
+  return success ? *impl_->reload_success : *impl_->reload_failure;
+}
+
+prometheus::Counter& Metrics::EventWriteFailures() { return *impl_->event_write_failures_total; }
+
+prometheus::Counter& Metrics::WindowsDropped() { return *impl_->windows_dropped_total; }
+prometheus::Counter& Metrics::ConnectionPauses() { return *impl_->connection_pauses_total; }
+
+prometheus::Counter& Metrics::ConnectionClosed(CloseReason reason) {
+  return *impl_->connections_closed_by_reason[static_cast<size_t>(reason)];
+}
+
+prometheus::Counter& Metrics::MetricsConnectionClosed(MetricsCloseReason reason) {
+  return *impl_->metrics_connections_closed_by_reason[static_cast<size_t>(reason)];
+}
+
+prometheus::Counter& Metrics::AlertDelivery(DeliveryResult result) {
+  return *impl_->alert_delivery_results[static_cast<size_t>(result)];
+}
+
+std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->registry; }
+
+std::string Metrics::Scrape() const {
+  return prometheus::TextSerializer().Serialize(impl_->exposition->Collect());
+}
+
+void HistogramBatch::Start(const std::vector<double>* bounds) {
+  bounds_ = bounds;
+  counts_.assign(bounds->size() + 1, 0.0);
+  sum_ = 0;
+  any_ = false;
+}
+
+void HistogramBatch::Add(double value) {
+  // Prometheus buckets are upper-inclusive ("le"): the first bound >= value.
+  const auto bucket = std::lower_bound(bounds_->begin(), bounds_->end(), value) - bounds_->begin();
+  counts_[static_cast<size_t>(bucket)] += 1;
+  sum_ += value;
+  any_ = true;
+}
+
+void HistogramBatch::Flush(prometheus::Histogram* histogram) {
+  if (any_) histogram->ObserveMultiple(counts_, sum_);
+  std::fill(counts_.begin(), counts_.end(), 0.0);
+  sum_ = 0;
+  any_ = false;
+}
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,118 @@
+// Metrics: every Prometheus metric lstmad exports (names and labels are a
+// contract for dashboards and alert rules; see docs/metrics.md), registered
+// in one prometheus-cpp registry; net/http_server.h serves Scrape() at /metrics.
+//
+// Handles returned by ForModel()/ForStream() stay valid for the Metrics'
+// lifetime; prometheus-cpp's counters, gauges and histograms are thread-safe,
+// and so are the lookups here (they take an internal mutex; callers cache
+// the handles so the hot path does not look them up).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "lstmad/core/status.h"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace lstmad::daemon {
+
+// Reasons a sample is rejected: the `reason` label of lstmad_samples_rejected_total.
+enum class RejectReason {
+  kParseError,
+  kUnknownMeasurement,
+  kMissingField,
+  kNonFinite,
+  kTooManyStreams,
+  kLineTooLong,
+};
+const char* RejectReasonName(RejectReason reason);
+
+struct ModelMetrics {
+  prometheus::Counter* samples_received = nullptr;   // lstmad_samples_received_total{model}
+  prometheus::Counter* windows_scored = nullptr;     // lstmad_windows_scored_total{model}
+  prometheus::Histogram* reconstruction_error = nullptr;  // lstmad_reconstruction_error{model}
+  prometheus::Gauge* threshold = nullptr;            // lstmad_model_threshold{model}
+  prometheus::Histogram* inference_duration = nullptr;    // lstmad_inference_duration_seconds{model}
+  prometheus::Histogram* sample_to_score = nullptr;       // lstmad_sample_to_score_seconds{model}
+  prometheus::Histogram* batch_size = nullptr;            // lstmad_inference_batch_size{model}
+  prometheus::Gauge* streams = nullptr;              // lstmad_streams{model}
+  // The two per-window histograms' bucket bounds, for HistogramBatch.
+  std::vector<double> reconstruction_error_bounds, sample_to_score_bounds;
+};
+
+// Observations gathered over one batch and handed to their histogram in one
+// locked call: prometheus-cpp takes the histogram's mutex per Observe(), which
+// scoring workers sharing a model's histograms would otherwise contend on for
+// every window. Not thread-safe; one per worker.
+class HistogramBatch {
+ public:
+  void Start(const std::vector<double>* bounds);
+  void Add(double value);
+  void Flush(prometheus::Histogram* histogram);  // and starts empty again
+
+ private:
+  const std::vector<double>* bounds_ = nullptr;
+  std::vector<double> counts_;  // per bucket, +Inf last
+  double sum_ = 0;
+  bool any_ = false;
+};
+
+struct StreamMetrics {
+  prometheus::Gauge* reconstruction_error = nullptr;  // lstmad_stream_reconstruction_error{model,stream}
+  prometheus::Gauge* anomalous = nullptr;             // lstmad_stream_anomalous{model,stream}
+  prometheus::Counter* anomalies = nullptr;           // lstmad_stream_anomalies_total{model,stream}
+  prometheus::Gauge* anomaly_score = nullptr;         // lstmad_stream_anomaly_score{model,stream}, if exported
+};
+
+// Static facts about a model for lstmad_model_info{model,...} = 1.
+struct ModelInfo {
+  std::string name, measurement, path, features, architecture;  // architecture e.g. "T=30 F=8 enc=128,64 dec=64,128 relu"
+  int lookback = 0;
+};
+
+class Metrics {
+ public:
+  explicit Metrics(const std::string& version);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Registers (or updates, on reload) a model's metrics; the error histogram's
+  // buckets are placed around `threshold`.
+  ModelMetrics ForModel(const ModelInfo& info, double threshold);
+  StreamMetrics ForStream(const std::string& model, const std::string& stream, bool anomaly_score);
+
+  prometheus::Counter& Rejected(RejectReason reason);
+  prometheus::Gauge& connections();                    // lstmad_connections
+  prometheus::Counter& ConfigReload(bool success);     // lstmad_config_reloads_total{result}
+  prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total
+  prometheus::Counter& WindowsDropped();               // lstmad_windows_dropped_total
+  prometheus::Counter& ConnectionPauses();             // lstmad_connection_pauses_total
+  enum class CloseReason { kIdleTimeout, kLineTooLong, kNotAllowed, kTooManyConnections, kTlsHandshake };
+  prometheus::Counter& ConnectionClosed(CloseReason reason);  // lstmad_connections_closed_total{reason}
+  // The metrics endpoint's own refusals (its listener is not an ingest one).
+  enum class MetricsCloseReason { kTooManyConnections, kTlsHandshake };
+  prometheus::Counter& MetricsConnectionClosed(MetricsCloseReason reason);  // lstmad_metrics_connections_closed_total{reason}
+  enum class DeliveryResult { kSuccess, kFailure, kDropped };
+  prometheus::Counter& AlertDelivery(DeliveryResult result);  // lstmad_alert_deliveries_total{result}
+
+  std::shared_ptr<prometheus::Registry> registry() const;
+  std::string Scrape() const;  // the text exposition, as /metrics serves it (for tests)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,54 @@
+// A model as the daemon runs it: the loaded model file, its network, the
+// settings that route samples to it, its effective threshold and its metric
+// handles. Immutable once built and shared (shared_ptr<const>) between the
+// network thread and the scoring workers; a config reload builds new ones.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lstmad/config/settings.h"
+#include "lstmad/core/model.h"
+#include "obs/metrics.h"
+
+namespace lstmad::daemon {
+
+struct ModelRuntime {
+  config::ModelSettings settings;
+  core::Model model;
+  core::Network<float> network;
+  double threshold = 0;  // the config's override, else the model's
+  ModelMetrics metrics;
+  // Distinct for every runtime built: per-stream state tied to one model
+  // (the anomaly-score detector) restarts when its stream meets a new one.
+  uint64_t generation = 0;
+
+  int lookback() const { return model.architecture.timesteps; }
+  int features() const { return model.architecture.features; }
+  const std::string& name() const { return settings.name; }
+};
+
+// A fresh ModelRuntime::generation (thread-safe).
+uint64_t NextModelGeneration();
+
+// Loads settings.path and checks the model can serve; errors name the key
+// path ("models[1].path") and the file.
+core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::ModelSettings& settings,
+                                                            size_t index);
+void RegisterMetrics(ModelRuntime* runtime, Metrics* metrics);
+
+// Every model of a configuration, with the measurement -> model routing.
+struct ModelSet {
+  std::vector<std::shared_ptr<const ModelRuntime>> models;
+  // The model that lines of `measurement` go to, or null.
+  const std::shared_ptr<const ModelRuntime>* FindByMeasurement(std::string_view measurement) const;
+};
+
+// Loads every model; only when all load are their metrics registered (when
+// `metrics` is not null: --check passes null), so a failed reload leaves the
+// exported metrics untouched.
+core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Settings& settings,
+                                                           Metrics* metrics);
+
+}  // namespace lstmad::daemon

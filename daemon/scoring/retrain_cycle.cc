@@ -1,0 +1,123 @@
+#include "scoring/retrain_cycle.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <numeric>
+#include <string>
+
+#include "lstmad/core/initializers.h"
+#include "lstmad/core/reconstruction.h"
+#include "lstmad/core/threshold.h"
+#include "lstmad/core/trainer.h"
+
+namespace lstmad::daemon {
+namespace {
+
+double Mean(const std::vector<double>& values) {
+  return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+}
+
+std::vector<int> Range(int first, int end) {
+  std::vector<int> out(static_cast<size_t>(end - first));
+  std::iota(out.begin(), out.end(), first);
+  return out;
+}
+
+template <typename T>
+T MetadataNumber(const core::Model& model, const char* key, T fallback) {
+  auto it = model.metadata.find(key);
+  if (it == model.metadata.end()) return fallback;
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  if (end == it->second.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0) return fallback;
+  return static_cast<T>(v);
+}
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace
+
+RetrainOptions RetrainOptionsFor(const config::RetrainSettings& settings, const core::Model& model) {
+  RetrainOptions o;
+  o.epochs = settings.epochs;
+  o.holdout = settings.holdout;
+  o.batch_size = MetadataNumber<int>(model, "batch_size", core::TrainOptions().batch_size);
+  o.learning_rate = MetadataNumber<double>(model, "learning_rate", core::TrainOptions().learning_rate);
+  return o;
+}
+
+core::Result<RetrainOutcome> RetrainModel(const core::Model& current, core::WindowSet<float> raw,
+                                          const RetrainOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  RetrainOutcome out;
+  // The newest windows are held back: they are the closest to what the model
+  // will see next, and keeping them out of training makes the comparison fair.
+  out.holdout_windows = static_cast<int>(std::lround(raw.count * options.holdout));
+  out.train_windows = raw.count - out.holdout_windows;
+  if (out.holdout_windows < 1 || out.train_windows < 1) {
+    return core::Status::Error("too few windows to hold some back: " + std::to_string(raw.count));
+  }
+  // The scaler stays the one the model was trained with: refitting it would
+  // change what every weight means.
+  current.scaler.Transform(&raw.data);
+  core::Result<core::Network<float>> running = current.MakeNetwork();
+  if (!running.ok()) return running.status();
+  core::Network<float> candidate = *running;
+
+  core::TrainOptions train;
+  train.epochs = options.epochs;
+  train.batch_size = options.batch_size;
+  train.learning_rate = options.learning_rate;
+  train.validation_split = 0;  // the holdout below is ours; Train sees only the training part
+  train.patience = 0;
+  train.cancelled = options.cancelled;
+  core::WindowSet<float> training;
+  training.timesteps = raw.timesteps;
+  training.features = raw.features;
+  training.count = out.train_windows;
+  training.data = raw.data.leftCols(static_cast<Eigen::Index>(out.train_windows) * raw.timesteps);
+  core::Rng rng(options.seed);
+  core::Result<core::TrainResult> trained = core::Train(&candidate, training, train, &rng);
+  if (!trained.ok()) return trained.status();
+
+  const std::vector<int> holdout = Range(out.train_windows, raw.count);
+  out.old_error = Mean(core::WindowErrors(*running, raw, holdout, current.error_options));
+  out.new_error = Mean(core::WindowErrors(candidate, raw, holdout, current.error_options));
+  if (!std::isfinite(out.new_error))
+    return core::Status::Error("the candidate's holdout error is not finite");
+  // Equal counts as not worse; a NaN old error (cannot happen for a model
+  // that scores) would refuse.
+  out.swap = out.new_error <= out.old_error;
+
+  out.candidate = current;
+  out.candidate.weights = candidate.weights();
+  out.old_threshold = current.threshold;
+  out.new_threshold = current.threshold;
+  core::Result<core::ThresholdSpec> spec = core::ThresholdSpec::Parse(current.threshold_spec);
+  if (spec.ok()) {
+    auto threshold = core::ComputeThreshold(
+        *spec, core::WindowErrors(candidate, raw, Range(0, out.train_windows), current.error_options));
+    if (!threshold.ok()) return threshold.status();
+    out.new_threshold = *threshold;
+    out.threshold_recalibrated = true;
+  }
+  out.candidate.threshold = out.new_threshold;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::map<std::string, std::string>& meta = out.candidate.metadata;
+  meta["retrained_windows"] = std::to_string(out.train_windows);
+  meta["retrained_holdout_windows"] = std::to_string(out.holdout_windows);
+  meta["retrained_epochs"] = std::to_string(options.epochs);
+  meta["retrained_holdout_error"] = Number(out.new_error);
+  meta["retrained_previous_holdout_error"] = Number(out.old_error);
+  meta["retrained_loss"] = Number(trained->history.back().loss);
+  return out;
+}
+
+}  // namespace lstmad::daemon

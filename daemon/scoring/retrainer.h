@@ -1,0 +1,113 @@
+// Retrainer: background fine-tuning of the models whose settings have a
+// `retrain` section (docs/retraining.md).
+//
+// The scoring workers report every scored group (ScoreObserver); windows
+// that were not anomalous (at or below the threshold the stream's alert
+// uses, and the stream's alert not firing) are copied into the model's WindowRing. One background thread, at
+// lowered priority, serves every model, so retraining uses at most one core:
+// every `retrain.every` it fine-tunes a copy of the model on the collected
+// windows (RetrainModel) and, when the candidate is not worse on the held-back
+// newest windows, hands it to `install`, which must post it to the io thread;
+// there the daemon swaps it into the ModelSet (ReplaceModel) and reports back
+// with Installed(). Outcomes are counted in
+// lstmad_model_retrains_total{model,result} and logged.
+//
+// Thread-safety: OnScored from any scoring worker; Configure, Installed and
+// Stop from the io thread; Start once. Stop interrupts a running fine-tune at
+// its next mini-batch and joins the thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "obs/metrics.h"
+#include "scoring/model_runtime.h"
+#include "scoring/retrain_cycle.h"
+#include "scoring/scorer.h"
+#include "scoring/window_ring.h"
+
+namespace lstmad::daemon {
+
+// Values of the `result` label of lstmad_model_retrains_total.
+enum class RetrainResult { kSwapped, kRejected, kSkipped, kFailed, kDiscarded };
+const char* RetrainResultName(RetrainResult result);
+
+// A candidate that passed validation, on its way to the io thread.
+struct RetrainCandidate {
+  std::shared_ptr<const ModelRuntime> replaces;  // the runtime it was trained from
+  std::shared_ptr<const ModelRuntime> runtime;   // the new one (metric handles kept)
+  RetrainOutcome outcome;                        // the numbers, for the log
+};
+
+// `set` with `replaces` swapped for `runtime`, the others (and their order)
+// unchanged; null when `set` no longer holds `replaces` (a reload came between).
+std::shared_ptr<const ModelSet> ReplaceModel(const ModelSet& set, const ModelRuntime* replaces,
+                                             std::shared_ptr<const ModelRuntime> runtime);
+
+class Retrainer : public ScoreObserver {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using InstallFn = std::function<void(RetrainCandidate)>;
+
+  // `state_dir`: where swapped-in models are written (models/<name>.lstmad);
+  // empty: nowhere. `metrics` must outlive the Retrainer; one Retrainer per
+  // Metrics (it registers lstmad_model_retrains_total).
+  Retrainer(Metrics* metrics, std::string state_dir, InstallFn install);
+  ~Retrainer() override;
+  Retrainer(const Retrainer&) = delete;
+  Retrainer& operator=(const Retrainer&) = delete;
+
+  // The models now served. A model keeps its collected windows when its name,
+  // lookback, features and max_windows are unchanged; its first try is one
+  // `every` after it first appears (or after its runtime was replaced by a
+  // reload).
+  void Configure(const ModelSet& models, Clock::time_point now = Clock::now());
+  void Start();
+  void Stop();
+
+  void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
+                const uint8_t* anomalous, int count) override;
+
+  // io thread: the daemon's verdict on a candidate from `install`.
+  void Installed(const RetrainCandidate& candidate, bool swapped);
+
+  // Runs one try for `model` now, on the calling thread (tests; the thread
+  // must not be started). Returns the result counted.
+  RetrainResult RetrainNow(const std::string& model);
+  int collected(const std::string& model) const;
+
+ private:
+  struct Entry {
+    config::RetrainSettings settings;
+    std::shared_ptr<const ModelRuntime> current;
+    std::shared_ptr<WindowRing> ring;
+    Clock::time_point due;
+    uint64_t tries = 0;
+    std::map<RetrainResult, prometheus::Counter*> counters;
+  };
+
+  void Loop();
+  RetrainResult RunOne(const std::string& name);
+  void Count(const std::string& name, RetrainResult result);
+  void Persist(const std::string& name, const core::Model& model);
+
+  prometheus::Family<prometheus::Counter>* retrains_;  // lstmad_model_retrains_total
+  std::string state_dir_;
+  InstallFn install_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, Entry> entries_;
+  std::deque<std::pair<std::string, core::Model>> to_persist_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace lstmad::daemon

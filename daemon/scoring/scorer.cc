@@ -1,0 +1,270 @@
+#include "scoring/scorer.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include "lstmad/core/reconstruction.h"
+
+namespace lstmad::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t WallNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Features by share of the window's error, largest first, at most three.
+std::vector<std::pair<std::string, double>> TopFeatures(const ModelRuntime& model,
+                                                        const float* per_feature) {
+  const int n = model.features();
+  double total = 0;
+  for (int f = 0; f < n; ++f) total += per_feature[f];
+  std::vector<int> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return per_feature[a] > per_feature[b]; });
+  std::vector<std::pair<std::string, double>> top;
+  for (int i = 0; i < std::min(n, 3); ++i) {
+    const int f = order[static_cast<size_t>(i)];
+    top.emplace_back(model.model.feature_names[static_cast<size_t>(f)],
+                     total > 0 ? per_feature[f] / total : 0.0);
+  }
+  return top;
+}
+
+}  // namespace
+
+struct Scorer::Shard {
+  std::mutex mutex;
+  std::condition_variable has_work;   // a job arrived, or stop/drain
+  std::condition_variable has_room;   // the queue shrank
+  std::condition_variable idle;       // queue empty and nothing in flight
+  std::vector<std::function<void()>> room_waiters;  // TrySubmit callers refused for lack of room
+  std::deque<WindowJob> queue;
+  std::deque<Clock::time_point> enqueued;
+  size_t in_flight = 0;
+  int draining = 0;
+  bool stop = false;
+  std::thread thread;
+  // Worker-only scratch.
+  core::Network<float>::Workspace workspace;
+  core::Matrix<float> input, output, per_feature;
+  core::Vector<float> errors;
+  std::vector<uint8_t> anomalous;  // per window of the group: above the threshold for the alert
+  HistogramBatch error_batch, latency_batch;
+};
+
+Scorer::Scorer(const config::ScoringSettings& settings, Metrics* metrics)
+    : settings_(settings),
+      metrics_(metrics),
+      queue_capacity_(static_cast<size_t>(std::max(settings.queue_windows, 1))) {
+  for (int i = 0; i < std::max(settings.workers, 1); ++i) {
+    shards_.push_back(std::make_unique<Shard>());
+  }
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->thread = std::thread([this, s] { WorkerLoop(s); });
+  }
+}
+
+Scorer::~Scorer() {
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard lock(shard->mutex);
+      shard->stop = true;
+    }
+    shard->has_work.notify_all();
+  }
+  for (auto& shard : shards_) shard->thread.join();
+}
+
+void Scorer::Submit(WindowJob job) {
+  Shard& shard = *shards_[static_cast<size_t>(job.shard)];
+  std::unique_lock lock(shard.mutex);
+  // With the block policy this waits: the caller's thread (a cluster
+  // partition's) stops consuming until the worker catches up.
+  shard.has_room.wait(lock, [&] {
+    return settings_.overflow != config::OverflowPolicy::kBlock || shard.queue.size() < queue_capacity_ ||
+           shard.stop;
+  });
+  Enqueue(&shard, std::move(lock), std::move(job));
+}
+
+bool Scorer::TrySubmit(WindowJob* job, const std::function<void()>& on_room) {
+  Shard& shard = *shards_[static_cast<size_t>(job->shard)];
+  std::unique_lock lock(shard.mutex);
+  if (settings_.overflow == config::OverflowPolicy::kBlock && shard.queue.size() >= queue_capacity_ &&
+      !shard.stop) {
+    shard.room_waiters.push_back(on_room);  // copied only when refusing
+    return false;
+  }
+  Enqueue(&shard, std::move(lock), std::move(*job));
+  return true;
+}
+
+void Scorer::Enqueue(Shard* shard, std::unique_lock<std::mutex> lock, WindowJob job) {
+  while (shard->queue.size() >= queue_capacity_) {  // drop_oldest (block waited or refused above)
+    shard->queue.pop_front();
+    shard->enqueued.pop_front();
+    metrics_->WindowsDropped().Increment();
+  }
+  shard->queue.push_back(std::move(job));
+  shard->enqueued.push_back(Clock::now());
+  const bool full = shard->queue.size() >= static_cast<size_t>(settings_.max_batch);
+  const bool first = shard->queue.size() == 1;
+  lock.unlock();
+  // The worker wakes at once for a full batch; otherwise it is already
+  // waiting for the first window's deadline, or this is the first window.
+  if (full || first) shard->has_work.notify_one();
+}
+
+void Scorer::Drain() {
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->mutex);
+    ++shard->draining;
+    shard->has_work.notify_all();
+    shard->idle.wait(lock, [&] { return shard->queue.empty() && shard->in_flight == 0; });
+    --shard->draining;
+  }
+}
+
+void Scorer::WorkerLoop(Shard* shard) {
+  const auto max_wait = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::milli>(settings_.max_wait_ms));
+  const auto max_batch = static_cast<size_t>(std::max(settings_.max_batch, 1));
+  std::vector<WindowJob> batch;
+  std::unique_lock lock(shard->mutex);
+  while (true) {
+    shard->has_work.wait(lock, [&] { return shard->stop || !shard->queue.empty(); });
+    if (shard->queue.empty()) break;  // stopping
+    const Clock::time_point deadline = shard->enqueued.front() + max_wait;
+    shard->has_work.wait_until(lock, deadline, [&] {
+      return shard->stop || shard->draining > 0 || shard->queue.size() >= max_batch;
+    });
+    const size_t n = std::min(shard->queue.size(), max_batch);
+    batch.clear();
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(shard->queue.front()));
+      shard->queue.pop_front();
+      shard->enqueued.pop_front();
+    }
+    shard->in_flight = n;
+    std::vector<std::function<void()>> waiters;
+    waiters.swap(shard->room_waiters);
+    lock.unlock();
+    shard->has_room.notify_all();
+    for (auto& on_room : waiters) on_room();
+    ScoreBatch(shard, &batch);
+    lock.lock();
+    shard->in_flight = 0;
+    if (shard->queue.empty()) shard->idle.notify_all();
+  }
+}
+
+void Scorer::ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs) {
+  // Group by model (a batch may mix models, and old and new ones across a reload).
+  std::vector<WindowJob*> order;
+  for (WindowJob& job : *jobs) order.push_back(&job);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const WindowJob* a, const WindowJob* b) { return a->model < b->model; });
+  size_t first = 0;
+  while (first < order.size()) {
+    size_t end = first + 1;
+    while (end < order.size() && order[end]->model == order[first]->model) ++end;
+    ScoreModelGroup(shard, order.data() + first, static_cast<int>(end - first));
+    first = end;
+  }
+}
+
+void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
+  const ModelRuntime& model = *jobs[0]->model;
+  const int steps = model.lookback(), features = model.features();
+  shard->input.resize(features, static_cast<Eigen::Index>(steps) * count);
+  for (int b = 0; b < count; ++b) {
+    const float* window = jobs[b]->window.data();
+    for (int t = 0; t < steps; ++t) {
+      shard->input.col(static_cast<Eigen::Index>(t) * count + b) =
+          Eigen::Map<const core::Vector<float>>(window + static_cast<ptrdiff_t>(t) * features, features);
+    }
+  }
+  model.model.scaler.Transform(&shard->input);
+  const Clock::time_point start = Clock::now();
+  model.network.Forward(shard->input, count, &shard->workspace, &shard->output);
+  core::ReconstructionErrors(shard->input, shard->output, steps, count, model.model.error_options,
+                             &shard->errors, &shard->per_feature);
+  const Clock::time_point done = Clock::now();
+  model.metrics.inference_duration->Observe(std::chrono::duration<double>(done - start).count());
+  model.metrics.batch_size->Observe(count);
+  shard->error_batch.Start(&model.metrics.reconstruction_error_bounds);
+  shard->latency_batch.Start(&model.metrics.sample_to_score_bounds);
+  shard->anomalous.resize(static_cast<size_t>(count));
+  for (int b = 0; b < count; ++b) {
+    const WindowJob& job = *jobs[b];
+    StreamScoringState& stream = *job.stream;
+    const double error = shard->errors[b];
+    shard->error_batch.Add(error);
+    shard->latency_batch.Add(std::chrono::duration<double>(done - job.arrived).count());
+    stream.metrics.reconstruction_error->Set(error);
+    bool above = error > model.threshold;
+    double threshold = model.threshold;
+    if (model.settings.detector.enabled()) {
+      const core::Detection d = Detect(model, &stream, error);
+      above = d.alarm;
+      threshold = d.threshold;
+      if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
+    }
+    shard->anomalous[static_cast<size_t>(b)] = above ? 1 : 0;
+    const AlertState::Transition transition = stream.alert.Observe(above, model.settings.alert);
+    if (transition != AlertState::Transition::kNone) {
+      RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
+    }
+  }
+  shard->error_batch.Flush(model.metrics.reconstruction_error);
+  shard->latency_batch.Flush(model.metrics.sample_to_score);
+  model.metrics.windows_scored->Increment(count);
+  if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), shard->anomalous.data(), count);
+  scored_.fetch_add(static_cast<uint64_t>(count));
+}
+
+core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* stream, double error) {
+  if (!stream->detector || stream->detector_generation != model.generation) {
+    // First window, or a new model (reload, retraining): its errors are on a
+    // new scale, so the detector calibrates afresh on this stream's next ones.
+    stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
+    stream->detector_generation = model.generation;
+  }
+  return stream->detector->Observe(error);
+}
+
+void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
+                         double threshold, const float* per_feature) {
+  const ModelRuntime& model = *job.model;
+  StreamScoringState& stream = *job.stream;
+  const bool fired = transition == AlertState::Transition::kFired;
+  stream.metrics.anomalous->Set(fired ? 1 : 0);
+  if (fired) stream.metrics.anomalies->Increment();
+  AlertEvent event;
+  event.kind = fired ? "fired" : "resolved";
+  event.time_ns = WallNowNs();
+  event.model = model.name();
+  event.stream = stream.key;
+  event.error = error;
+  event.threshold = threshold;
+  event.window_start_ns = job.start_ns;
+  event.window_end_ns = job.end_ns;
+  event.top_features = TopFeatures(model, per_feature);
+  if (fired) {
+    stream.fired = std::make_shared<const AlertEvent>(event);
+  } else {
+    stream.fired.reset();
+  }
+  if (AlertSink* sink = alert_sink_.load()) sink->OnAlert(event);
+}
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,103 @@
+// Scorer: batched scoring of windows on worker threads, off the network thread.
+//
+// Windows are sharded over workers by stream, so each stream's windows are
+// scored in order by one worker (which owns that stream's alert state). A
+// worker waits at most `max_wait_ms` for its batch to fill to `max_batch`,
+// runs the model's batched forward pass, and then updates metrics and alert
+// states, handing each alert transition to the AlertSink.
+//
+// When a worker's queue is full, Submit() blocks (a cluster partition's own
+// thread), while TrySubmit() (the network thread) hands the window back and
+// calls back when there is room: the connection stops being read meanwhile,
+// so TCP slows that sender instead of lstmad buffering without bound, and the
+// network thread goes on serving other connections and /metrics.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "alerting/alert_sink.h"
+#include "lstmad/config/settings.h"
+#include "obs/metrics.h"
+#include "scoring/model_runtime.h"
+#include "scoring/stream_state.h"
+
+namespace lstmad::daemon {
+
+struct WindowJob {
+  std::shared_ptr<const ModelRuntime> model;
+  std::shared_ptr<StreamStates> states;  // keeps `stream` alive across a reload
+  StreamScoringState* stream = nullptr;  // owned by the worker of `shard`
+  int shard = 0;
+  std::vector<float> window;  // [T*F] raw values, oldest step first
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+  std::chrono::steady_clock::time_point arrived;  // when the completing sample arrived
+};
+
+// Told about every group of windows of one model a worker has scored, after
+// their alert states were updated; `errors[b]` is window b's error and
+// `anomalous[b]` (0 or 1) whether it counted as above the threshold for the
+// stream's alert (the fixed threshold, or the stream's detector's verdict).
+// Runs on the scoring path, so it must be quick and must not block for long.
+class ScoreObserver {
+ public:
+  virtual ~ScoreObserver() = default;
+  virtual void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
+                        const uint8_t* anomalous, int count) = 0;
+};
+
+class Scorer {
+ public:
+  Scorer(const config::ScoringSettings& settings, Metrics* metrics);
+  ~Scorer();
+  Scorer(const Scorer&) = delete;
+  Scorer& operator=(const Scorer&) = delete;
+
+  int shards() const { return static_cast<int>(shards_.size()); }
+  void Submit(WindowJob job);
+  // With `overflow: block` and the job's worker queue full: leaves `*job` as
+  // it is, returns false, and calls `on_room` once, from a worker thread,
+  // when that queue has room (so it must only post work elsewhere). Otherwise
+  // as Submit (drop_oldest never refuses). A scorer being destroyed drops
+  // pending callbacks uncalled.
+  bool TrySubmit(WindowJob* job, const std::function<void()>& on_room);
+  // Returns once every window submitted before the call has been scored.
+  void Drain();
+  // Alert transitions go here (not owned; must outlive the Scorer). Null: none.
+  void SetAlertSink(AlertSink* sink) { alert_sink_ = sink; }
+  // Not owned; must outlive the Scorer. Null: none.
+  void SetObserver(ScoreObserver* observer) { observer_ = observer; }
+  uint64_t windows_scored() const { return scored_.load(); }
+
+ private:
+  struct Shard;
+  void WorkerLoop(Shard* shard);
+  // Queues `job` under `lock` (of shard->mutex), dropping the oldest if full.
+  void Enqueue(Shard* shard, std::unique_lock<std::mutex> lock, WindowJob job);
+  void ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs);
+  void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
+  // The stream's detector's verdict on `error` (the detector made on first use).
+  static core::Detection Detect(const ModelRuntime& model, StreamScoringState* stream, double error);
+  void RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
+                   double threshold, const float* per_feature);
+
+  config::ScoringSettings settings_;
+  Metrics* metrics_;
+  size_t queue_capacity_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<AlertSink*> alert_sink_{nullptr};
+  std::atomic<uint64_t> scored_{0};
+  std::atomic<ScoreObserver*> observer_{nullptr};
+};
+
+}  // namespace lstmad::daemon

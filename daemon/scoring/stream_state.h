@@ -1,0 +1,63 @@
+// The scoring side of a model's streams: for each stream that has had a
+// window cut, its alert state, metric handles and anomaly-score detector.
+//
+// Indexed by the stream's number in ingest's table of the same model, but
+// owned here, so that ingest (keys and sample rings, network thread) and
+// scoring (this, scoring workers) each own their own state.
+//
+// Threads: an entry is created by the network thread before its stream's
+// first window is submitted (or while restoring, with the scorer drained);
+// from then on it belongs to the scoring worker its stream is sharded to,
+// which sees the stream's windows in order. The network thread reads and
+// writes entries again only with the scorer drained (snapshots, forgetting
+// streams). Entries never move; jobs keep the StreamStates alive
+// (shared_ptr), so a reload can drop it while its windows are being scored.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alerting/alerts.h"
+#include "lstmad/core/anomaly_score.h"
+#include "obs/metrics.h"
+
+namespace lstmad::daemon {
+
+struct StreamScoringState {
+  std::string key;
+  AlertState alert;
+  StreamMetrics metrics;
+  std::optional<core::StreamDetector> detector;  // when the model has one (config detector:)
+  uint64_t detector_generation = 0;  // the ModelRuntime::generation it was made for
+  // While the alert fires: the event that fired it (scoring worker), saved
+  // in snapshots and checkpoints so that it is re-announced after a restart
+  // or handover.
+  std::shared_ptr<const AlertEvent> fired;
+};
+
+class StreamStates {
+ public:
+  // The state of stream `id`, or null when it has none yet.
+  StreamScoringState* Find(uint32_t id) const {
+    return id < slot_.size() && slot_[id] != 0 ? states_[slot_[id] - 1].get() : nullptr;
+  }
+  // The state of stream `id`, created (with `key`) on first use.
+  StreamScoringState* GetOrCreate(uint32_t id, std::string_view key) {
+    if (StreamScoringState* s = Find(id)) return s;
+    if (id >= slot_.size()) slot_.resize(static_cast<size_t>(id) + 1, 0);
+    states_.push_back(std::make_unique<StreamScoringState>());
+    states_.back()->key = std::string(key);
+    slot_[id] = static_cast<uint32_t>(states_.size());
+    return states_.back().get();
+  }
+
+ private:
+  std::vector<uint32_t> slot_;  // by stream number: index + 1 into states_, 0 when none
+  std::vector<std::unique_ptr<StreamScoringState>> states_;
+};
+
+}  // namespace lstmad::daemon

@@ -1,0 +1,145 @@
+// Snapshot files: round trip, and refusal of damaged or foreign bytes.
+#include <gtest/gtest.h>
+
+#include "ingest/snapshot.h"
+#include "lstmad/core/model_file_format.h"
+#include "ingest/stream_snapshots.h"
+#include "ingest/stream_table.h"
+
+namespace lstmad::daemon {
+namespace {
+
+std::vector<StreamSnapshot> Sample() {
+  StreamTable table(3, 2);
+  StreamStates states;
+  const uint32_t full = table.Insert("pump,pump=a", StreamTable::Hash("pump,pump=a"));
+  const uint32_t partial = table.Insert("pump,pump=b", StreamTable::Hash("pump,pump=b"));
+  for (int i = 0; i < 5; ++i) {
+    const float v[2] = {float(i), float(10 * i)};
+    table.Append(full, v, 1000 + i);
+  }
+  const float v[2] = {7, 8};
+  table.Append(partial, v, 42);
+  StreamScoringState* scored = states.GetOrCreate(full, table.key(full));
+  scored->alert.Restore(true, 2);
+  AlertEvent fired;
+  fired.kind = "fired";
+  fired.time_ns = 1700000000123456789;
+  fired.model = "pump";
+  fired.stream = "pump,pump=a";
+  fired.error = 0.75;
+  fired.threshold = 0.25;
+  fired.window_start_ns = 1002;
+  fired.window_end_ns = 1004;
+  fired.top_features = {{"flow", 0.625}, {"pressure", 0.375}};
+  scored->fired = std::make_shared<const AlertEvent>(fired);
+  scored->detector.emplace(core::DetectorOptions{}, 0.5, 3);
+  for (int i = 0; i < 20; ++i) scored->detector->Observe(0.1 * i);
+  return {SaveStream(table, states, full, "pump"), SaveStream(table, states, partial, "pump")};
+}
+
+TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
+  const std::vector<StreamSnapshot> saved = Sample();
+  EXPECT_EQ(saved[0].values, (std::vector<float>{2, 20, 3, 30, 4, 40}));  // oldest first
+  EXPECT_EQ(saved[0].times_ns, (std::vector<int64_t>{1002, 1003, 1004}));
+  EXPECT_FALSE(saved[0].detector_state.empty());
+  EXPECT_TRUE(saved[1].detector_state.empty());
+  auto loaded = DecodeSnapshot(EncodeSnapshot(saved), "s");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].detector_state, saved[0].detector_state);
+  EXPECT_TRUE((*loaded)[1].detector_state.empty());
+  // The firing alert's event, for re-announcing it: exactly as it fired.
+  ASSERT_TRUE((*loaded)[0].fired.has_value());
+  const AlertEvent& fired = *(*loaded)[0].fired;
+  EXPECT_EQ(fired.kind, "fired");
+  EXPECT_EQ(fired.time_ns, 1700000000123456789);
+  EXPECT_EQ(fired.model, "pump");
+  EXPECT_EQ(fired.stream, "pump,pump=a");
+  EXPECT_EQ(fired.error, 0.75);
+  EXPECT_EQ(fired.threshold, 0.25);
+  EXPECT_EQ(fired.window_start_ns, 1002);
+  EXPECT_EQ(fired.window_end_ns, 1004);
+  EXPECT_EQ(fired.top_features, (std::vector<std::pair<std::string, double>>{{"flow", 0.625}, {"pressure", 0.375}}));
+  EXPECT_FALSE((*loaded)[1].fired.has_value());
+  StreamTable table(3, 2);
+  StreamStates states;
+  const uint32_t full = table.Insert((*loaded)[0].key, StreamTable::Hash((*loaded)[0].key));
+  const uint32_t partial = table.Insert((*loaded)[1].key, StreamTable::Hash((*loaded)[1].key));
+  LoadStream((*loaded)[0], full, &table, &states);
+  LoadStream((*loaded)[1], partial, &table, &states);
+  ASSERT_NE(states.Find(full), nullptr);
+  EXPECT_TRUE(states.Find(full)->alert.firing());
+  EXPECT_EQ(states.Find(full)->alert.run(), 2);
+  ASSERT_NE(states.Find(full)->fired, nullptr);
+  EXPECT_EQ(states.Find(full)->fired->time_ns, 1700000000123456789);
+  EXPECT_EQ(states.Find(partial), nullptr);  // no alert state to restore: stays light
+  float window[6];
+  table.CopyWindow(full, window);
+  EXPECT_EQ(std::vector<float>(window, window + 6), (std::vector<float>{2, 20, 3, 30, 4, 40}));
+  // The partial stream completes its first window after two more samples.
+  const float v[2] = {1, 1};
+  EXPECT_FALSE(table.Append(partial, v, 43));
+  EXPECT_TRUE(table.Append(partial, v, 44));
+  table.CopyWindow(partial, window);
+  EXPECT_EQ(window[0], 7);
+  EXPECT_EQ(table.window_start_ns(partial), 42);
+  EXPECT_EQ(table.window_end_ns(partial), 44);
+}
+
+// A version 1 file (before detector state and fired events) still loads:
+// the same bytes without the per-stream detector and fired fields, version
+// 1, its own checksum.
+TEST(SnapshotTest, ReadsVersionOneFiles) {
+  std::vector<StreamSnapshot> saved = Sample();
+  for (StreamSnapshot& s : saved) {
+    s.detector_state.clear();
+    s.fired.reset();
+  }
+  std::string v2 = EncodeSnapshot(saved);
+  v2.resize(v2.size() - 4);  // the checksum
+  std::string v1 = v2.substr(0, 8);
+  const uint32_t one = 1;
+  v1.append(reinterpret_cast<const char*>(&one), 4);
+  v1.append(v2, 12, 4);  // the stream count
+  size_t at = 16;
+  for (const StreamSnapshot& s : saved) {
+    const size_t stream_bytes = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 +
+                                s.values.size() * 4 + s.times_ns.size() * 8;
+    v1.append(v2, at, stream_bytes);
+    at += stream_bytes + 4 + 1;  // skip the empty detector state's length and the "no fired event" byte
+  }
+  ASSERT_EQ(at, v2.size());
+  const uint32_t crc = core::model_file::Crc32c(v1);
+  v1.append(reinterpret_cast<const char*>(&crc), 4);
+  auto loaded = DecodeSnapshot(v1, "old");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].values, saved[0].values);
+  EXPECT_EQ((*loaded)[1].key, saved[1].key);
+  std::string v3 = v1.substr(0, v1.size() - 4);
+  v3[8] = 4;
+  const uint32_t crc3 = core::model_file::Crc32c(v3);
+  v3.append(reinterpret_cast<const char*>(&crc3), 4);
+  EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 4 is not supported"), std::string::npos);
+}
+
+TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {
+  const std::string good = EncodeSnapshot(Sample());
+  EXPECT_FALSE(DecodeSnapshot("", "s").ok());
+  EXPECT_NE(DecodeSnapshot("NOTASNAPSHOT....", "s").status().message().find("not an lstmad snapshot"),
+            std::string::npos);
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(DecodeSnapshot(good.substr(0, n), "s").ok()) << n;
+  }
+  for (size_t i = 8; i < good.size(); i += 7) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    const auto r = DecodeSnapshot(bad, "s");
+    ASSERT_FALSE(r.ok()) << i;
+    EXPECT_EQ(r.status().message().rfind("s: ", 0), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace lstmad::daemon

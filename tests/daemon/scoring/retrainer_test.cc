@@ -1,0 +1,238 @@
+// The Retrainer around RetrainModel: which scored windows it keeps, when it
+// skips, how a passing candidate reaches `install` and what Installed() does
+// with the verdict, the counters, and that Stop() interrupts a fine-tune.
+#include "scoring/retrainer.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "retrain_test_support.h"
+
+namespace lstmad::daemon {
+namespace {
+
+using retrain_test::kLookback;
+using retrain_test::PatternA;
+using retrain_test::RawWindows;
+using retrain_test::Series;
+
+std::shared_ptr<const ModelRuntime> Runtime(Metrics* metrics, const core::Model& model,
+                                            config::RetrainSettings retrain) {
+  config::ModelSettings settings;
+  settings.name = "pump";
+  settings.measurement = "pump";
+  settings.retrain = retrain;
+  auto runtime = std::make_shared<ModelRuntime>(
+      ModelRuntime{settings, model, *model.MakeNetwork(), model.threshold, {}});
+  RegisterMetrics(runtime.get(), metrics);
+  return runtime;
+}
+
+config::RetrainSettings Every(double seconds, int min_windows, int epochs = 8) {
+  config::RetrainSettings r;
+  r.every_s = seconds;
+  r.min_windows = min_windows;
+  r.max_windows = 4000;
+  r.epochs = epochs;
+  return r;
+}
+
+std::shared_ptr<StreamScoringState> MakeStream(const std::string& key) {
+  auto stream = std::make_shared<StreamScoringState>();
+  stream->key = key;
+  return stream;
+}
+
+// Scored windows as the scorer reports them: every window of `windows`, of
+// stream `stream`, with error `error` each.
+struct Scored {
+  std::vector<WindowJob> jobs;
+  std::vector<const WindowJob*> pointers;
+  std::vector<float> errors;
+  std::vector<uint8_t> anomalous;  // every window normal unless a test says otherwise
+};
+Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared_ptr<StreamScoringState>& stream,
+             const core::WindowSet<float>& windows, float error) {
+  Scored s;
+  const size_t stride = static_cast<size_t>(kLookback) * 2;
+  for (int n = 0; n < windows.count; ++n) {
+    WindowJob job;
+    job.model = model;
+    job.stream = stream.get();
+    const float* first = windows.data.data() + stride * static_cast<size_t>(n);
+    job.window.assign(first, first + stride);
+    s.jobs.push_back(std::move(job));
+    s.errors.push_back(error);
+    s.anomalous.push_back(0);
+  }
+  for (const WindowJob& j : s.jobs) s.pointers.push_back(&j);
+  return s;
+}
+
+void Feed(Retrainer* r, const std::shared_ptr<const ModelRuntime>& model,
+          const std::shared_ptr<StreamScoringState>& stream, const core::WindowSet<float>& windows) {
+  Scored s = Score(model, stream, windows, 0);
+  r->OnScored(*model, s.pointers.data(), s.errors.data(), s.anomalous.data(), static_cast<int>(s.jobs.size()));
+}
+
+// The exposition's text of a series' value, or "absent".
+std::string Value(const Metrics& metrics, const std::string& series) {
+  const std::string text = metrics.Scrape();
+  const std::string key = series + " ";
+  const size_t at = text.find(key);
+  return at == std::string::npos ? "absent"
+                                 : text.substr(at + key.size(), text.find('\n', at) - at - key.size());
+}
+
+std::string Counter(const Metrics& metrics, const char* result) {
+  return Value(metrics, std::string("lstmad_model_retrains_total{model=\"pump\",result=\"") + result + "\"}");
+}
+
+TEST(RetrainerTest, KeepsOnlyWindowsAtOrBelowTheThresholdOfStreamsNotFiring) {
+  Metrics metrics("test");
+  auto model = Runtime(&metrics, PatternA(), Every(3600, 10));
+  ModelSet set;
+  set.models = {model};
+  Retrainer retrainer(&metrics, "", [](RetrainCandidate) {});
+  retrainer.Configure(set);
+  auto quiet = MakeStream("pump,id=1");
+  auto firing = MakeStream("pump,id=2");
+  firing->alert.Restore(true, 0);
+  const core::WindowSet<float> windows = RawWindows(Series(kLookback + 4, 0, 1, 0));  // 5 windows
+  Scored s = Score(model, quiet, windows, 0);
+  const float t = static_cast<float>(model->threshold);
+  s.errors = {t / 2, 2 * t, t, t / 3, 0};
+  s.anomalous = {0, 1, 0, 0, 0};  // the fixed threshold's verdict
+  s.jobs[4].stream = firing.get();
+  retrainer.OnScored(*model, s.pointers.data(), s.errors.data(), s.anomalous.data(), 5);
+  EXPECT_EQ(retrainer.collected("pump"), 3);  // windows 0, 2 and 3
+  // An adaptive detector's verdict rules, not the model's threshold: window 1
+  // (above the model's threshold) was normal for its stream, window 3 (below
+  // it) anomalous.
+  s.anomalous = {0, 0, 0, 1, 0};
+  retrainer.OnScored(*model, s.pointers.data(), s.errors.data(), s.anomalous.data(), 5);
+  EXPECT_EQ(retrainer.collected("pump"), 6);  // plus windows 0, 1 and 2
+  for (const char* result : {"swapped", "rejected", "skipped", "failed", "discarded"}) {
+    EXPECT_EQ(Counter(metrics, result), "0") << result;  // every series exists from the start
+  }
+}
+
+TEST(RetrainerTest, SkipsUntilEnoughWindowsThenInstallsTheBetterModel) {
+  Metrics metrics("test");
+  auto model = Runtime(&metrics, PatternA(), Every(3600, 300));
+  ModelSet set;
+  set.models = {model};
+  std::vector<RetrainCandidate> installed;
+  Retrainer retrainer(&metrics, "", [&](RetrainCandidate c) { installed.push_back(std::move(c)); });
+  retrainer.Configure(set);
+  auto stream = MakeStream("pump");
+  const core::Matrix<double> drifted = Series(600, 0.7, 1.25, 1000);
+  Feed(&retrainer, model, stream, RawWindows(drifted.leftCols(200)));  // 193 windows
+  EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kSkipped);
+  EXPECT_EQ(Counter(metrics, "skipped"), "1");
+  EXPECT_TRUE(installed.empty());
+
+  Feed(&retrainer, model, stream, RawWindows(drifted.rightCols(400)));  // 393 more
+  EXPECT_EQ(retrainer.collected("pump"), 586);
+  EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kSwapped);
+  ASSERT_EQ(installed.size(), 1u);
+  const RetrainCandidate& c = installed[0];
+  EXPECT_EQ(c.replaces, model);
+  EXPECT_LT(c.outcome.new_error, 0.5 * c.outcome.old_error);
+  EXPECT_EQ(c.runtime->threshold, c.outcome.new_threshold);
+  EXPECT_EQ(c.runtime->metrics.windows_scored, model->metrics.windows_scored);  // handles kept
+  EXPECT_EQ(Counter(metrics, "swapped"), "0");  // only once the io thread has swapped it in
+
+  auto next = ReplaceModel(set, model.get(), c.runtime);
+  ASSERT_NE(next, nullptr);
+  ASSERT_EQ(next->models.size(), 1u);
+  EXPECT_EQ(next->models[0], c.runtime);
+  retrainer.Installed(c, true);
+  EXPECT_EQ(Counter(metrics, "swapped"), "1");
+  EXPECT_EQ(retrainer.collected("pump"), 0);  // the next try validates on new windows
+  EXPECT_NEAR(std::stod(Value(metrics, "lstmad_model_threshold{model=\"pump\"}")), c.runtime->threshold,
+              1e-9 * c.runtime->threshold);
+}
+
+TEST(RetrainerTest, RefusesAWorseModelAndKeepsTheRunningOne) {
+  Metrics metrics("test");
+  core::Model harsh = PatternA();
+  harsh.metadata["learning_rate"] = "0.02";
+  auto model = Runtime(&metrics, harsh, Every(3600, 300, 5));
+  ModelSet set;
+  set.models = {model};
+  int installs = 0;
+  Retrainer retrainer(&metrics, "", [&](RetrainCandidate) { ++installs; });
+  retrainer.Configure(set);
+  core::Matrix<double> series = Series(600, 0, 1, 2000);
+  for (int i = 0; i < 470; ++i) {
+    series(0, i) = (i / 5) % 2 == 0 ? 3.0 : -3.0;
+    series(1, i) = 2.0;
+  }
+  Feed(&retrainer, model, MakeStream("pump"), RawWindows(series));
+  EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kRejected);
+  EXPECT_EQ(installs, 0);
+  EXPECT_EQ(Counter(metrics, "rejected"), "1");
+  EXPECT_EQ(retrainer.collected("pump"), 593);  // kept: more windows may yet make a better model
+}
+
+TEST(RetrainerTest, ADivergingFineTuneIsCountedAsFailed) {
+  Metrics metrics("test");
+  core::Model wild = PatternA();
+  wild.metadata["learning_rate"] = "1e30";  // Adam's steps are about this size: floats overflow
+  auto model = Runtime(&metrics, wild, Every(3600, 100, 2));
+  ModelSet set;
+  set.models = {model};
+  int installs = 0;
+  Retrainer retrainer(&metrics, "", [&](RetrainCandidate) { ++installs; });
+  retrainer.Configure(set);
+  Feed(&retrainer, model, MakeStream("pump"),
+       RawWindows(Series(300, 0.7, 1.25, 0)));
+  EXPECT_EQ(retrainer.RetrainNow("pump"), RetrainResult::kFailed);
+  EXPECT_EQ(installs, 0);
+  EXPECT_EQ(Counter(metrics, "failed"), "1");
+  EXPECT_EQ(Counter(metrics, "swapped"), "0");
+}
+
+TEST(RetrainerTest, ACandidateOvertakenByAReloadIsDiscarded) {
+  Metrics metrics("test");
+  auto model = Runtime(&metrics, PatternA(), Every(3600, 300));
+  auto reloaded = Runtime(&metrics, PatternA(), Every(3600, 300));
+  ModelSet before, after;
+  before.models = {model};
+  after.models = {reloaded};
+  Retrainer retrainer(&metrics, "", [](RetrainCandidate) {});
+  retrainer.Configure(before);
+  retrainer.Configure(after);
+  const RetrainCandidate candidate{model, reloaded, {}};
+  EXPECT_EQ(ReplaceModel(after, candidate.replaces.get(), candidate.runtime), nullptr);
+  retrainer.Installed(candidate, false);
+  EXPECT_EQ(Counter(metrics, "discarded"), "1");
+  EXPECT_EQ(Counter(metrics, "swapped"), "0");
+}
+
+TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
+  Metrics metrics("test");
+  // 1000 epochs over 4000 windows: about 15 s of work unless interrupted.
+  auto model = Runtime(&metrics, PatternA(), Every(1, 100, 1000));
+  ModelSet set;
+  set.models = {model};
+  int installs = 0;
+  Retrainer retrainer(&metrics, "", [&](RetrainCandidate) { ++installs; });
+  retrainer.Configure(set);
+  Feed(&retrainer, model, MakeStream("pump"),
+       RawWindows(Series(4007, 0.7, 1.25, 0)));
+  retrainer.Start();
+  // The first try starts one second after Configure; let it get going.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  retrainer.Stop();
+  EXPECT_EQ(installs, 0);
+  for (const char* result : {"swapped", "rejected", "skipped", "failed"}) {
+    EXPECT_EQ(Counter(metrics, result), "0") << result;
+  }
+}
+
+}  // namespace
+}  // namespace lstmad::daemon
