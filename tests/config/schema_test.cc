@@ -1,8 +1,10 @@
 // The configuration schema (lstmad/config/schema.h) against what the reader
-// enforces.
+// enforces and against docs/configuration.md: every key the reader accepts is
+// documented in the key table, and every documented key is accepted.
 #include "lstmad/config/schema.h"
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,12 +17,39 @@
 namespace lstmad::config {
 namespace {
 
+using testing::ReadFile;
 using testing::TempDir;
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
+}
+
+// The key paths in the first column of docs/configuration.md's "## Keys"
+// table: every `code` span of the cell (one row may document several keys,
+// e.g. `metrics.tls.cert`, `metrics.tls.key`).
+std::set<std::string> DocumentedKeys(const std::string& markdown) {
+  std::set<std::string> out;
+  std::istringstream in(markdown);
+  std::string line;
+  bool in_keys = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) in_keys = line == "## Keys";
+    if (!in_keys || line.rfind("| `", 0) != 0) continue;
+    const std::string cell = line.substr(1, line.find('|', 1) - 1);
+    for (size_t open = cell.find('`'); open != std::string::npos; open = cell.find('`', open)) {
+      const size_t close = cell.find('`', open + 1);
+      if (close == std::string::npos) break;
+      out.insert(cell.substr(open + 1, close - open - 1));
+      open = close + 1;
+    }
+  }
+  return out;
+}
+
+std::string ConfigurationDoc() {
+  return ReadFile(std::string(LSTMAD_SOURCE_DIR) + "/docs/configuration.md");
 }
 
 TEST(SchemaTest, KeyPathsJoinSectionsAndMarkWhichHoldSections) {
@@ -74,6 +103,32 @@ TEST(SchemaTest, ReaderAcceptsExactlyEachSectionsSchemaKeys) {
               "lstmad.yaml:1: " + error_path + ": unknown key (expected one of: " + Join(expected) + ")")
         << yaml;
   }
+}
+
+TEST(SchemaTest, EveryAcceptedKeyIsDocumented) {
+  const std::set<std::string> documented = DocumentedKeys(ConfigurationDoc());
+  std::vector<std::string> missing;
+  for (const SchemaKey& key : SchemaKeys()) {
+    // A section is documented through its keys; a row of its own is optional.
+    if (!key.section && documented.count(key.path) == 0) missing.push_back(key.path);
+  }
+  EXPECT_TRUE(missing.empty()) << "keys the reader accepts that docs/configuration.md's key table "
+                                  "does not document: "
+                               << Join(missing);
+}
+
+TEST(SchemaTest, EveryDocumentedKeyIsAccepted) {
+  const std::set<std::string> documented = DocumentedKeys(ConfigurationDoc());
+  ASSERT_FALSE(documented.empty()) << "no key table found in docs/configuration.md";
+  std::set<std::string> accepted;
+  for (const SchemaKey& key : SchemaKeys()) accepted.insert(key.path);
+  std::vector<std::string> extra;
+  for (const std::string& key : documented) {
+    if (accepted.count(key) == 0) extra.push_back(key);
+  }
+  EXPECT_TRUE(extra.empty()) << "keys docs/configuration.md documents that the reader rejects as "
+                                "unknown: "
+                             << Join(extra);
 }
 
 }  // namespace
