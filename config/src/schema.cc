@@ -31,9 +31,8 @@ constexpr SchemaSection kSections[] = {
 };
 
 bool IsSection(const std::string& path) {
-  return std::any_of(std::begin(kSections), std::end(kSections), [&](const SchemaSection& s) {
-    return s.path == path || s.path == path + "[]";
-  });
+  return std::any_of(std::begin(kSections), std::end(kSections),
+                     [&](const SchemaSection& s) { return s.path == path || s.path == path + "[]"; });
 }
 
 }  // namespace
@@ -44,8 +43,8 @@ std::vector<SchemaKey> SchemaKeys() {
   std::vector<SchemaKey> out;
   for (const SchemaSection& section : kSections) {
     for (const std::string_view key : section.keys) {
-      std::string path = section.path.empty() ? std::string(key)
-                                              : std::string(section.path) + "." + std::string(key);
+      std::string path =
+          section.path.empty() ? std::string(key) : std::string(section.path) + "." + std::string(key);
       const bool section_key = IsSection(path);
       out.push_back({std::move(path), section_key});
     }

@@ -3,13 +3,13 @@
 // documented in the key table, and every documented key is accepted.
 #include "lstmad/config/schema.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "config/test_files.h"
 #include "lstmad/config/settings.h"
@@ -48,14 +48,13 @@ std::set<std::string> DocumentedKeys(const std::string& markdown) {
   return out;
 }
 
-std::string ConfigurationDoc() {
-  return ReadFile(std::string(LSTMAD_SOURCE_DIR) + "/docs/configuration.md");
-}
+std::string ConfigurationDoc() { return ReadFile(std::string(LSTMAD_SOURCE_DIR) + "/docs/configuration.md"); }
 
 TEST(SchemaTest, KeyPathsJoinSectionsAndMarkWhichHoldSections) {
   const std::vector<SchemaKey> keys = SchemaKeys();
   const auto find = [&](const std::string& path) {
-    const auto it = std::find_if(keys.begin(), keys.end(), [&](const SchemaKey& k) { return k.path == path; });
+    const auto it =
+        std::find_if(keys.begin(), keys.end(), [&](const SchemaKey& k) { return k.path == path; });
     return it == keys.end() ? std::string("absent") : it->section ? "section" : "value";
   };
   EXPECT_EQ(find("ingest"), "section");

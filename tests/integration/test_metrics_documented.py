@@ -64,8 +64,8 @@ def exported_families(text):
         elif line and not line.startswith("#"):
             m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s', line)
             name = m.group(1)
-            family = next((f for f, k in types.items()
-                           if name == f or (name.startswith(f) and name[len(f):] in SUFFIXES.get(k, ()))), None)
+            family = next((f for f, k in types.items() if name == f
+                           or (name.startswith(f) and name[len(f):] in SUFFIXES.get(k, ()))), None)
             if family is None:
                 raise AssertionError(f"sample without a TYPE line: {line}")
             names = set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', m.group(2) or ""))
@@ -101,7 +101,8 @@ def main():
         if name in NOT_EXPORTED_HERE:
             print(f"skip {name}: {NOT_EXPORTED_HERE[name]}")
         else:
-            checks.check(f"{name} (documented) is exported", False, "docs/metrics.md documents it; /metrics lacks it")
+            checks.check(f"{name} (documented) is exported", False,
+                         "docs/metrics.md documents it; /metrics lacks it")
 
     # The scenario's model keeps detector.anomaly_score at its default (true),
     # so every per-stream family is exported.
