@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "schema_keys.h"
+
 namespace lstmad::config::detail {
 namespace {
 
@@ -41,8 +43,7 @@ Status ReadToken(const Reader& r, const Field& v, bool subject, std::string* out
 }
 
 Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, NatsSettings* out) {
-  static constexpr std::string_view kKeys[] = {"ca", "cert", "key"};
-  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  const Status s = r.ForEachField(f, keys::kNatsTls, [&](std::string_view key, const Field& v) {
     std::string* target = key == "ca" ? &out->tls_ca : key == "cert" ? &out->tls_cert : &out->tls_key;
     LSTMAD_RETURN_IF_ERROR(r.ReadString(v, target));
     if (!target->empty()) *target = Resolve(*target, base_dir);
@@ -70,13 +71,9 @@ Status ParseServers(const Reader& r, const Field& f, NatsSettings* out) {
 }  // namespace
 
 Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, NatsSettings* out) {
-  static constexpr std::string_view kKeys[] = {
-      "servers",    "credentials", "tls",         "stream",     "subject_prefix",      "consumer_prefix",
-      "partitions", "replicas",    "max_age",     "lease_ttl",  "checkpoint_interval", "fetch_batch",
-      "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout"};
   static constexpr std::pair<std::string_view, TcpIngest> kTcpIngest[] = {{"forward", TcpIngest::kForward},
                                                                           {"local", TcpIngest::kLocal}};
-  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) -> Status {
+  const Status s = r.ForEachField(f, keys::kNats, [&](std::string_view key, const Field& v) -> Status {
     if (key == "servers") return ParseServers(r, v, out);
     if (key == "credentials") {
       LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->credentials));

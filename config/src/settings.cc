@@ -1,6 +1,6 @@
-// The schema of lstmad.yaml: one function per section, each saying which keys
-// it takes and what they must hold. yaml_reader.h does the typing and the
-// error messages; this file only knows the settings.
+// The schema of lstmad.yaml: one function per section, each taking the keys
+// schema_keys.h lists for it and checking what they hold. yaml_reader.h does
+// the typing and the error messages; this file only knows the settings.
 #include "lstmad/config/settings.h"
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "nats_settings.h"
+#include "schema_keys.h"
 #include "yaml_reader.h"
 
 namespace lstmad::config {
@@ -30,6 +31,7 @@ namespace {
 using core::Status;
 using detail::Field;
 using detail::Reader;
+namespace keys = detail::keys;
 
 constexpr int kUnbounded = std::numeric_limits<int>::max();
 constexpr double kMaxWaitMs = 10000.0;
@@ -132,8 +134,7 @@ Status ReadExistingFile(const Reader& r, const Field& f, const std::string& base
 }
 
 Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, TlsSettings* out) {
-  static constexpr std::string_view kKeys[] = {"cert", "key", "client_ca"};
-  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  const Status s = r.ForEachField(f, keys::kTls, [&](std::string_view key, const Field& v) {
     std::string* target = key == "cert" ? &out->cert : key == "key" ? &out->key : &out->client_ca;
     return ReadExistingFile(r, v, base_dir, target);
   });
@@ -143,8 +144,7 @@ Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, Tl
 }
 
 Status ParseIngest(const Reader& r, const Field& f, const std::string& base_dir, IngestSettings* out) {
-  static constexpr std::string_view kKeys[] = {"listen", "precision", "idle_timeout", "allow", "tls"};
-  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  return r.ForEachField(f, keys::kIngest, [&](std::string_view key, const Field& v) {
     if (key == "listen") return r.ReadEndpoint(v, &out->listen);
     if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
     if (key == "idle_timeout") return ReadDuration(r, v, 0, 86400, &out->idle_timeout_s);
@@ -175,8 +175,7 @@ Status ParseBasicAuthUsers(const Reader& r, const Field& f, MetricsSettings* out
 }
 
 Status ParseMetrics(const Reader& r, const Field& f, const std::string& base_dir, MetricsSettings* out) {
-  static constexpr std::string_view kKeys[] = {"listen", "basic_auth_users", "tls"};
-  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  return r.ForEachField(f, keys::kMetrics, [&](std::string_view key, const Field& v) {
     if (key == "basic_auth_users") return ParseBasicAuthUsers(r, v, out);
     if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
     return r.ReadEndpoint(v, &out->listen);
@@ -184,16 +183,12 @@ Status ParseMetrics(const Reader& r, const Field& f, const std::string& base_dir
 }
 
 Status ParseAlert(const Reader& r, const Field& f, AlertSettings* out) {
-  static constexpr std::string_view kKeys[] = {"for", "clear"};
-  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  return r.ForEachField(f, keys::kAlert, [&](std::string_view key, const Field& v) {
     return r.ReadInt(v, 1, kUnbounded, key == "for" ? &out->fire_after : &out->clear_after);
   });
 }
 
 Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
-  static constexpr std::string_view kKeys[] = {"anomaly_score", "threshold", "risk", "level",
-                                               "max_peaks", "dspot_depth", "smoothing", "refractory",
-                                               "calibration_windows", "score"};
   static constexpr std::pair<std::string_view, bool> kBools[] = {{"true", true}, {"false", false}};
   static constexpr std::pair<std::string_view, core::ThresholdMode> kModes[] = {
       {"fixed", core::ThresholdMode::kFixed}, {"spot", core::ThresholdMode::kSpot},
@@ -201,7 +196,7 @@ Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
   static constexpr std::pair<std::string_view, core::ScoreMode> kScores[] = {
       {"onset", core::ScoreMode::kOnset}, {"level", core::ScoreMode::kLevel}};
   core::DetectorOptions& o = out->options;
-  const Status parsed = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  const Status parsed = r.ForEachField(f, keys::kDetector, [&](std::string_view key, const Field& v) {
     if (key == "anomaly_score") return r.ReadEnum<bool>(v, kBools, &out->anomaly_score);
     if (key == "threshold") return r.ReadEnum<core::ThresholdMode>(v, kModes, &o.threshold);
     if (key == "score") return r.ReadEnum<core::ScoreMode>(v, kScores, &o.score);
@@ -237,9 +232,8 @@ Status ReadModelPath(const Reader& r, const Field& f, const std::string& base_di
 
 // models[i].retrain: `every` and `min_windows` are required, the rest default.
 Status ParseRetrain(const Reader& r, const Field& f, RetrainSettings* out) {
-  static constexpr std::string_view kKeys[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
   std::optional<Field> max_at;
-  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  const Status s = r.ForEachField(f, keys::kRetrain, [&](std::string_view key, const Field& v) {
     if (key == "every") return ReadDuration(r, v, 1, 30 * 86400, &out->every_s);
     if (key == "min_windows") return r.ReadInt(v, 10, kUnbounded, &out->min_windows);
     if (key == "epochs") return r.ReadInt(v, 1, 1000, &out->epochs);
@@ -269,14 +263,11 @@ struct ModelLines {
 
 Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
                   ModelSettings* out, ModelLines* lines) {
-  static constexpr std::string_view kKeys[] = {"name", "path", "measurement", "threshold", "alert",
-                                               "features", "calibrate", "scaler", "keras_output", "detector",
-                                               "retrain"};
   static constexpr std::pair<std::string_view, std::string_view> kScalers[] = {
       {"none", "none"}, {"standard", "standard"}, {"minmax", "minmax"}};
   out->line = f.line;
   // Not LSTMAD_RETURN_IF_ERROR: the macro's variable would shadow the ones in the lambda.
-  const Status parsed = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  const Status parsed = r.ForEachField(f, keys::kModel, [&](std::string_view key, const Field& v) {
     if (key == "name") {
       lines->name = v.line;
       LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->name));
@@ -362,8 +353,7 @@ Status ParseModels(const Reader& r, const Field& f, const std::string& base_dir,
 }
 
 Status ParseLimits(const Reader& r, const Field& f, LimitSettings* out) {
-  static constexpr std::string_view kKeys[] = {"max_streams", "max_line_bytes", "max_connections"};
-  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  return r.ForEachField(f, keys::kLimits, [&](std::string_view key, const Field& v) {
     int* target = key == "max_streams"      ? &out->max_streams
                   : key == "max_line_bytes" ? &out->max_line_bytes
                                             : &out->max_connections;
@@ -372,11 +362,9 @@ Status ParseLimits(const Reader& r, const Field& f, LimitSettings* out) {
 }
 
 Status ParseScoring(const Reader& r, const Field& f, ScoringSettings* out) {
-  static constexpr std::string_view kKeys[] = {"max_batch", "max_wait_ms", "workers", "queue_windows",
-                                               "overflow"};
   static constexpr std::pair<std::string_view, OverflowPolicy> kPolicies[] = {
       {"block", OverflowPolicy::kBlock}, {"drop_oldest", OverflowPolicy::kDropOldest}};
-  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  return r.ForEachField(f, keys::kScoring, [&](std::string_view key, const Field& v) {
     if (key == "max_batch") return r.ReadInt(v, 1, kUnbounded, &out->max_batch);
     if (key == "queue_windows") return r.ReadInt(v, 1, kUnbounded, &out->queue_windows);
     if (key == "overflow") return r.ReadEnum<OverflowPolicy>(v, kPolicies, &out->overflow);
@@ -387,8 +375,7 @@ Status ParseScoring(const Reader& r, const Field& f, ScoringSettings* out) {
 
 Status ParseEvents(const Reader& r, const Field& f, const std::string& base_dir,
                    EventsSettings* out) {
-  static constexpr std::string_view kKeys[] = {"path"};
-  return r.ForEachField(f, kKeys, [&](std::string_view, const Field& v) {
+  return r.ForEachField(f, keys::kEvents, [&](std::string_view, const Field& v) {
     LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->path));
     // The daemon creates the file; only the empty string means "off".
     if (!out->path.empty()) out->path = Resolve(out->path, base_dir);
@@ -412,8 +399,7 @@ Status CheckAlertmanagerUrl(const Reader& r, const Field& f, const std::string& 
 }
 
 Status ParseBasicAuth(const Reader& r, const Field& f, AlertmanagerSettings* out) {
-  static constexpr std::string_view kKeys[] = {"username", "password"};
-  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  const Status s = r.ForEachField(f, keys::kBasicAuth, [&](std::string_view key, const Field& v) {
     return r.ReadString(v, key == "username" ? &out->username : &out->password);
   });
   if (!s.ok()) return s;
@@ -422,9 +408,7 @@ Status ParseBasicAuth(const Reader& r, const Field& f, AlertmanagerSettings* out
 }
 
 Status ParseAlertmanager(const Reader& r, const Field& f, AlertmanagerSettings* out) {
-  static constexpr std::string_view kKeys[] = {"urls",     "timeout_s",    "resend_interval_s", "basic_auth",
-                                               "bearer_token", "severity", "max_pending"};
-  const Status s = r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  const Status s = r.ForEachField(f, keys::kAlertmanager, [&](std::string_view key, const Field& v) {
     if (key == "urls") {
       return r.ForEachItem(v, [&](size_t, const Field& item) {
         std::string url;
@@ -449,8 +433,7 @@ Status ParseAlertmanager(const Reader& r, const Field& f, AlertmanagerSettings* 
 }
 
 Status ParseState(const Reader& r, const Field& f, const std::string& base_dir, StateSettings* out) {
-  static constexpr std::string_view kKeys[] = {"path", "interval"};
-  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  return r.ForEachField(f, keys::kState, [&](std::string_view key, const Field& v) {
     if (key == "interval") return ReadDuration(r, v, 1, 86400, &out->interval_s);
     LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->path));
     if (!out->path.empty()) out->path = Resolve(out->path, base_dir);
@@ -459,8 +442,7 @@ Status ParseState(const Reader& r, const Field& f, const std::string& base_dir, 
 }
 
 Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
-  static constexpr std::string_view kKeys[] = {"level", "format"};
-  return r.ForEachField(f, kKeys, [&](std::string_view key, const Field& v) {
+  return r.ForEachField(f, keys::kLog, [&](std::string_view key, const Field& v) {
     if (key == "format") return r.ReadEnum<LogFormat>(v, kLogFormats, &out->format);
     std::string_view level;
     LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kLogLevels, &level));
@@ -470,10 +452,8 @@ Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
 }
 
 Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir, Settings* out) {
-  static constexpr std::string_view kKeys[] = {"ingest", "metrics", "models", "limits",
-                                               "scoring", "events",  "alertmanager", "state", "log", "nats"};
   bool has_models = false;
-  const Status parsed = r.ForEachField(root, kKeys, [&](std::string_view key, const Field& v) {
+  const Status parsed = r.ForEachField(root, keys::kRoot, [&](std::string_view key, const Field& v) {
     if (key == "ingest") return ParseIngest(r, v, base_dir, &out->ingest);
     if (key == "metrics") return ParseMetrics(r, v, base_dir, &out->metrics);
     if (key == "limits") return ParseLimits(r, v, &out->limits);

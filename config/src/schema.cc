@@ -1,0 +1,55 @@
+#include "lstmad/config/schema.h"
+
+#include <algorithm>
+
+#include "schema_keys.h"
+
+namespace lstmad::config {
+namespace {
+
+namespace keys = detail::keys;
+
+constexpr SchemaSection kSections[] = {
+    {"", keys::kRoot},
+    {"ingest", keys::kIngest},
+    {"ingest.tls", keys::kTls},
+    {"metrics", keys::kMetrics},
+    {"metrics.tls", keys::kTls},
+    {"models[]", keys::kModel},
+    {"models[].alert", keys::kAlert},
+    {"models[].detector", keys::kDetector},
+    {"models[].retrain", keys::kRetrain},
+    {"limits", keys::kLimits},
+    {"scoring", keys::kScoring},
+    {"events", keys::kEvents},
+    {"alertmanager", keys::kAlertmanager},
+    {"alertmanager.basic_auth", keys::kBasicAuth},
+    {"state", keys::kState},
+    {"log", keys::kLog},
+    {"nats", keys::kNats},
+    {"nats.tls", keys::kNatsTls},
+};
+
+bool IsSection(const std::string& path) {
+  return std::any_of(std::begin(kSections), std::end(kSections),
+                     [&](const SchemaSection& s) { return s.path == path || s.path == path + "[]"; });
+}
+
+}  // namespace
+
+std::span<const SchemaSection> Schema() { return kSections; }
+
+std::vector<SchemaKey> SchemaKeys() {
+  std::vector<SchemaKey> out;
+  for (const SchemaSection& section : kSections) {
+    for (const std::string_view key : section.keys) {
+      std::string path =
+          section.path.empty() ? std::string(key) : std::string(section.path) + "." + std::string(key);
+      const bool section_key = IsSection(path);
+      out.push_back({std::move(path), section_key});
+    }
+  }
+  return out;
+}
+
+}  // namespace lstmad::config

@@ -1,0 +1,45 @@
+// The keys each map of lstmad.yaml accepts: the single list that the section
+// parsers (settings.cc, nats_settings.cc) check with Reader::ForEachField and
+// that Schema() (schema.cc) exposes, so documentation tests compare against
+// exactly what the reader enforces. Order is the order of "unknown key
+// (expected one of: ...)" messages. Private to lstmad::config; constant data.
+#pragma once
+
+#include <string_view>
+
+namespace lstmad::config::detail::keys {
+
+inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models", "limits", "scoring",
+                                             "events", "alertmanager", "state",  "log",    "nats"};
+
+inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout", "allow", "tls"};
+// ingest.tls and metrics.tls.
+inline constexpr std::string_view kTls[] = {"cert", "key", "client_ca"};
+inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "tls"};
+
+inline constexpr std::string_view kModel[] = {"name",         "path",     "measurement", "threshold",
+                                              "alert",        "features", "calibrate",   "scaler",
+                                              "keras_output", "detector", "retrain"};
+inline constexpr std::string_view kAlert[] = {"for", "clear"};
+inline constexpr std::string_view kDetector[] = {
+    "anomaly_score", "threshold",           "risk", "level", "max_peaks", "dspot_depth", "smoothing",
+    "refractory",    "calibration_windows", "score"};
+inline constexpr std::string_view kRetrain[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
+
+inline constexpr std::string_view kLimits[] = {"max_streams", "max_line_bytes", "max_connections"};
+inline constexpr std::string_view kScoring[] = {"max_batch", "max_wait_ms", "workers", "queue_windows",
+                                                "overflow"};
+inline constexpr std::string_view kEvents[] = {"path"};
+inline constexpr std::string_view kAlertmanager[] = {
+    "urls", "timeout_s", "resend_interval_s", "basic_auth", "bearer_token", "severity", "max_pending"};
+inline constexpr std::string_view kBasicAuth[] = {"username", "password"};
+inline constexpr std::string_view kState[] = {"path", "interval"};
+inline constexpr std::string_view kLog[] = {"level", "format"};
+
+inline constexpr std::string_view kNats[] = {
+    "servers",         "credentials", "tls",        "stream",        "subject_prefix",      "consumer_prefix",
+    "partitions",      "replicas",    "max_age",    "lease_ttl",     "checkpoint_interval", "fetch_batch",
+    "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout"};
+inline constexpr std::string_view kNatsTls[] = {"ca", "cert", "key"};
+
+}  // namespace lstmad::config::detail::keys
