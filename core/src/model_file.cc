@@ -15,33 +15,6 @@
 #include "lstmad/core/model_file_format.h"
 
 namespace lstmad::core {
-namespace model_file {
-namespace {
-
-constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t crc = i;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ ((crc & 1u) ? 0x82F63B78u : 0u);
-    table[i] = crc;
-  }
-  return table;
-}
-
-constexpr std::array<uint32_t, 256> kCrc32cTable = MakeCrc32cTable();
-
-}  // namespace
-
-uint32_t Crc32c(std::string_view bytes) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (const char c : bytes) {
-    crc = (crc >> 8) ^ kCrc32cTable[(crc ^ static_cast<unsigned char>(c)) & 0xFFu];
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
-}  // namespace model_file
-
 namespace {
 
 namespace mf = model_file;
