@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "labels.h"
+#include "lstmad/core/files.h"
 
 namespace lstmad::tools {
 namespace {
@@ -137,16 +137,12 @@ core::Status WriteNabResults(const std::string& dir, const std::string& detector
   fs::create_directories(folder, ec);
   if (ec) return core::Status::Error(folder.string() + ": cannot create: " + ec.message());
   const fs::path path = folder / (detector + "_" + source.filename().string());
-  std::ofstream out(path);
-  if (!out) return core::Status::Error(path.string() + ": cannot write");
-  out << "timestamp,value,anomaly_score,label\n";
+  std::string csv = "timestamp,value,anomaly_score,label\n";
   for (size_t i = 0; i < scores.size(); ++i) {
-    out << (timestamps.empty() ? std::to_string(i) : timestamps[i]) << ',' << Fmt(values[i], "%.10g")
-        << ',' << Fmt(scores[i], "%.9g") << ',' << static_cast<int>(labels[i]) << '\n';
+    csv += (timestamps.empty() ? std::to_string(i) : timestamps[i]) + ',' + Fmt(values[i], "%.10g") +
+           ',' + Fmt(scores[i], "%.9g") + ',' + std::to_string(static_cast<int>(labels[i])) + '\n';
   }
-  out.close();
-  if (!out) return core::Status::Error(path.string() + ": write failed");
-  return core::Status::Ok();
+  return core::WriteFileAtomically(path.string(), csv);
 }
 
 }  // namespace lstmad::tools

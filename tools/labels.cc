@@ -6,6 +6,7 @@
 #include <map>
 
 #include "command_support.h"
+#include "lstmad/core/files.h"
 
 namespace lstmad::tools {
 namespace {
@@ -132,7 +133,7 @@ core::Result<std::vector<uint8_t>> LoadLabelColumn(const std::string& path,
 core::Result<std::vector<uint8_t>> LoadNabWindowLabels(const std::string& windows_path,
                                                        const std::string& data_path,
                                                        const std::vector<std::string>& timestamps) {
-  core::Result<std::string> text = ReadFile(windows_path);
+  core::Result<std::string> text = core::ReadFileBounded(windows_path, kMaxInputFileBytes);
   if (!text.ok()) return text.status();
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> all;
   WindowsJson json(*text);
