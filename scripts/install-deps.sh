@@ -17,7 +17,7 @@ packages=(
   clang libclang-rt-14-dev
   # libraries
   libeigen3-dev libboost-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
-  libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev
+  libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # references the tests compare against (Debian's python, not the one first on PATH)

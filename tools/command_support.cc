@@ -3,12 +3,9 @@
 #include "cli_args.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "lstmad/core/files.h"
 #include "lstmad/core/windows.h"
 
 namespace lstmad::tools {
@@ -28,18 +25,9 @@ int ParseArgsOrExit(ArgParser* parser, const std::vector<std::string>& args, con
   return -1;
 }
 
-core::Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::Status::Error(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return core::Status::Error(path + ": read failed");
-  return buffer.str();
-}
-
 core::Result<core::CsvTable> LoadCsv(const std::string& path,
                                      const std::vector<std::string>& features) {
-  core::Result<std::string> text = ReadFile(path);
+  core::Result<std::string> text = core::ReadFileBounded(path, kMaxInputFileBytes);
   if (!text.ok()) return text.status();
   return core::ParseCsv(*text, path, features);
 }

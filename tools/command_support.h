@@ -28,7 +28,9 @@ int ParseArgsOrExit(ArgParser* parser, const std::vector<std::string>& args, con
 // Prints "lstmad COMMAND: error: MESSAGE" to stderr and returns `code`.
 int Fail(const std::string& command, const std::string& message, int code = kExitBadInput);
 
-core::Result<std::string> ReadFile(const std::string& path);
+// Input files (CSV data, NAB windows) are read whole; this only refuses a
+// wrong path (a disk image, /dev/zero) before it exhausts memory.
+inline constexpr uint64_t kMaxInputFileBytes = uint64_t{4} << 30;
 core::Result<core::CsvTable> LoadCsv(const std::string& path,
                                      const std::vector<std::string>& features);
 

@@ -5,7 +5,6 @@
 // online, as the daemon would.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli_args.h"
@@ -16,6 +15,7 @@
 #include "evaluation_report.h"
 #include "labels.h"
 #include "lstmad/core/evaluation.h"
+#include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "prefix_training.h"
 #include "svg_plot.h"
@@ -93,10 +93,8 @@ int Report(const ArgParser& p, const char* command, const Outcome& o) {
   if (p.Has("plot")) {
     const PlotData plot = MakePlot("lstmad " + std::string(command) + ": " + p.Get("data"), *o.table,
                                    *o.run, o.fixed_threshold, *o.labels, o.probation);
-    std::ofstream out(p.Get("plot"));
-    out << RenderSvg(plot);
-    out.close();
-    if (!out) return Fail(command, p.Get("plot") + ": write failed", kExitFailure);
+    const core::Status written = core::WriteFileAtomically(p.Get("plot"), RenderSvg(plot));
+    if (!written.ok()) return Fail(command, written.message(), kExitFailure);
   }
   return std::cout.flush() ? kExitOk : Fail(command, "writing stdout failed", kExitFailure);
 }

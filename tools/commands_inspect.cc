@@ -2,16 +2,15 @@
 // or on a CSV series run through it.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include "cli_args.h"
 #include "command_support.h"
 #include "commands.h"
 #include "detection_run.h"
 #include "detector_flags.h"
+#include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "svg_plot.h"
 
@@ -236,10 +235,9 @@ int RunScore(const std::vector<std::string>& args) {
     std::fputc('\n', out);
   }
   if (p.Has("plot")) {
-    std::ofstream svg(p.Get("plot"));
-    svg << RenderSvg(MakePlot("lstmad score: " + p.Get("data"), d.table, run, threshold, {}, 0));
-    svg.close();
-    if (!svg) return Fail("score", p.Get("plot") + ": write failed", kExitFailure);
+    const core::Status written = core::WriteFileAtomically(
+        p.Get("plot"), RenderSvg(MakePlot("lstmad score: " + p.Get("data"), d.table, run, threshold, {}, 0)));
+    if (!written.ok()) return Fail("score", written.message(), kExitFailure);
   }
   return std::fflush(out) == 0 ? kExitOk : Fail("score", "writing stdout failed", kExitFailure);
 }

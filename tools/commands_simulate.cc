@@ -15,6 +15,7 @@
 #include "cli_args.h"
 #include "command_support.h"
 #include "commands.h"
+#include "lstmad/core/files.h"
 #include "simulator.h"
 
 namespace lstmad::tools {
@@ -69,16 +70,17 @@ void AppendLine(std::string* out, const std::string& measurement, int stream,
 }
 
 int WriteCsv(const std::string& path, int samples, uint64_t seed) {
-  std::FILE* out = std::fopen(path.c_str(), "w");
-  if (out == nullptr) return Fail("simulate", "cannot write " + path, kExitFailure);
-  std::fprintf(out, "%s,%s,%s,%s\n", kSimulatedFeatures[0], kSimulatedFeatures[1],
-               kSimulatedFeatures[2], kSimulatedFeatures[3]);
+  std::string csv = std::string(kSimulatedFeatures[0]) + ',' + kSimulatedFeatures[1] + ',' +
+                    kSimulatedFeatures[2] + ',' + kSimulatedFeatures[3] + '\n';
   SimulatedPump pump(0, seed);
+  char row[128];
   for (int i = 0; i < samples; ++i) {
     const auto v = pump.Next();
-    std::fprintf(out, "%.6g,%.6g,%.6g,%.6g\n", v[0], v[1], v[2], v[3]);
+    std::snprintf(row, sizeof row, "%.6g,%.6g,%.6g,%.6g\n", v[0], v[1], v[2], v[3]);
+    csv += row;
   }
-  return std::fclose(out) == 0 ? kExitOk : Fail("simulate", "writing " + path + " failed", kExitFailure);
+  const core::Status written = core::WriteFileAtomically(path, csv);
+  return written.ok() ? kExitOk : Fail("simulate", written.message(), kExitFailure);
 }
 
 }  // namespace

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "labels.h"
+#include "lstmad/core/files.h"
+
+#include <nlohmann/json.hpp>
 
 namespace lstmad::tools {
 namespace {
@@ -46,23 +48,9 @@ std::string Row(const char* name, const core::Counts& c) {
   return buf;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += Fmt(static_cast<unsigned char>(c), "\\u%04x");
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string JsonCounts(const core::Counts& c) {
-  return "{\"tp\":" + std::to_string(c.tp) + ",\"fp\":" + std::to_string(c.fp) +
-         ",\"fn\":" + std::to_string(c.fn) + ",\"precision\":" + Fmt(c.precision(), "%.6g") +
-         ",\"recall\":" + Fmt(c.recall(), "%.6g") + ",\"f1\":" + Fmt(c.f1(), "%.6g") + "}";
+nlohmann::ordered_json JsonCounts(const core::Counts& c) {
+  return {{"tp", c.tp},           {"fp", c.fp},         {"fn", c.fn},
+          {"precision", c.precision()}, {"recall", c.recall()}, {"f1", c.f1()}};
 }
 
 }  // namespace
@@ -111,18 +99,30 @@ void PrintText(std::ostream& out, const EvaluationSummary& s) {
 }
 
 void PrintJson(std::ostream& out, const EvaluationSummary& s) {
-  out << "{\"data\":" << JsonString(s.data) << ",\"rows\":" << s.rows
-      << ",\"probation\":" << s.probation << ",\"detector\":" << JsonString(s.detector)
-      << ",\"training\":" << JsonString(s.training) << ",\"points\":" << JsonCounts(s.eval.points)
-      << ",\"events\":" << JsonCounts(s.eval.events)
-      << ",\"point_adjusted\":" << JsonCounts(s.eval.point_adjusted) << ",\"delays\":[";
-  for (size_t i = 0; i < s.eval.delays.size(); ++i) out << (i ? "," : "") << s.eval.delays[i];
-  out << "],\"sample_seconds\":" << Fmt(s.sample_seconds, "%.6g") << ",\"onsets\":" << s.onsets
-      << ",\"nab\":{\"threshold\":" << kNabScoreThreshold << ",\"raw\":" << Fmt(s.nab.raw, "%.9g")
-      << ",\"null\":" << Fmt(s.nab.null, "%.9g") << ",\"perfect\":" << Fmt(s.nab.perfect, "%.9g")
-      << ",\"normalized\":" << Fmt(s.nab.Normalized(), "%.6g") << ",\"windows\":" << s.nab.windows
-      << ",\"detected\":" << s.nab.detected << ",\"false_positives\":" << s.nab.false_positives
-      << "}}\n";
+  // ordered_json: the keys stay in the order a reader of the raw text expects.
+  const nlohmann::ordered_json report = {
+      {"data", s.data},
+      {"rows", s.rows},
+      {"probation", s.probation},
+      {"detector", s.detector},
+      {"training", s.training},
+      {"points", JsonCounts(s.eval.points)},
+      {"events", JsonCounts(s.eval.events)},
+      {"point_adjusted", JsonCounts(s.eval.point_adjusted)},
+      {"delays", s.eval.delays},
+      {"sample_seconds", s.sample_seconds},
+      {"onsets", s.onsets},
+      {"nab",
+       {{"threshold", kNabScoreThreshold},
+        {"raw", s.nab.raw},
+        {"null", s.nab.null},
+        {"perfect", s.nab.perfect},
+        {"normalized", s.nab.Normalized()},
+        {"windows", s.nab.windows},
+        {"detected", s.nab.detected},
+        {"false_positives", s.nab.false_positives}}}};
+  // replace: a data path that is not UTF-8 must not make dump() throw.
+  out << report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 core::Status WriteNabResults(const std::string& dir, const std::string& detector,
@@ -137,16 +137,12 @@ core::Status WriteNabResults(const std::string& dir, const std::string& detector
   fs::create_directories(folder, ec);
   if (ec) return core::Status::Error(folder.string() + ": cannot create: " + ec.message());
   const fs::path path = folder / (detector + "_" + source.filename().string());
-  std::ofstream out(path);
-  if (!out) return core::Status::Error(path.string() + ": cannot write");
-  out << "timestamp,value,anomaly_score,label\n";
+  std::string csv = "timestamp,value,anomaly_score,label\n";
   for (size_t i = 0; i < scores.size(); ++i) {
-    out << (timestamps.empty() ? std::to_string(i) : timestamps[i]) << ',' << Fmt(values[i], "%.10g")
-        << ',' << Fmt(scores[i], "%.9g") << ',' << static_cast<int>(labels[i]) << '\n';
+    csv += (timestamps.empty() ? std::to_string(i) : timestamps[i]) + ',' + Fmt(values[i], "%.10g") +
+           ',' + Fmt(scores[i], "%.9g") + ',' + std::to_string(static_cast<int>(labels[i])) + '\n';
   }
-  out.close();
-  if (!out) return core::Status::Error(path.string() + ": write failed");
-  return core::Status::Ok();
+  return core::WriteFileAtomically(path.string(), csv);
 }
 
 }  // namespace lstmad::tools

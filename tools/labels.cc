@@ -6,6 +6,10 @@
 #include <map>
 
 #include "command_support.h"
+#include "lstmad/core/files.h"
+#include "lstmad/core/text.h"
+
+#include <nlohmann/json.hpp>
 
 namespace lstmad::tools {
 namespace {
@@ -31,65 +35,34 @@ bool Digits(const std::string& s, size_t at, size_t count, int* out) {
   return true;
 }
 
-// A JSON reader for exactly the shape of NAB's windows file: an object of
-// arrays of [string, string] pairs.
-class WindowsJson {
- public:
-  explicit WindowsJson(const std::string& text) : s_(text) {}
+using WindowList = std::vector<std::pair<std::string, std::string>>;
 
-  bool Parse(std::map<std::string, std::vector<std::pair<std::string, std::string>>>* out) {
-    if (!Expect('{')) return false;
-    if (Peek('}')) return Expect('}');
-    do {
-      std::string key;
-      if (!String(&key) || !Expect(':') || !Expect('[')) return false;
-      auto& windows = (*out)[key];
-      if (!Peek(']')) {
-        do {
-          std::string a, b;
-          if (!Expect('[') || !String(&a) || !Expect(',') || !String(&b) || !Expect(']')) {
-            return false;
-          }
-          windows.emplace_back(a, b);
-        } while (Accept(','));
-      }
-      if (!Expect(']')) return false;
-    } while (Accept(','));
-    return Expect('}');
+// NAB's windows file: an object mapping data paths (relative to NAB's data/)
+// to lists of [start, end] timestamp pairs.
+core::Result<std::map<std::string, WindowList>> ParseNabWindows(const std::string& text,
+                                                                const std::string& path) {
+  const std::string shape = path + ": not a NAB windows file (an object of [start, end] lists)";
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return core::Status::Error(shape + " near byte " + std::to_string(e.byte));
   }
-  size_t position() const { return pos_; }
-
- private:
-  void Space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' ||
-                                s_[pos_] == '\t')) {
-      ++pos_;
+  if (!root.is_object()) return core::Status::Error(shape);
+  std::map<std::string, WindowList> all;
+  for (const auto& [key, list] : root.items()) {
+    if (!list.is_array()) return core::Status::Error(shape + ": " + core::Quote(key) + " is not a list");
+    WindowList& windows = all[key];
+    for (const nlohmann::json& window : list) {
+      if (!window.is_array() || window.size() != 2 || !window[0].is_string() || !window[1].is_string()) {
+        return core::Status::Error(shape + ": a window of " + core::Quote(key) +
+                                   " is not a [start, end] pair of strings");
+      }
+      windows.emplace_back(window[0].get<std::string>(), window[1].get<std::string>());
     }
   }
-  bool Peek(char c) {
-    Space();
-    return pos_ < s_.size() && s_[pos_] == c;
-  }
-  bool Accept(char c) {
-    if (!Peek(c)) return false;
-    ++pos_;
-    return true;
-  }
-  bool Expect(char c) { return Accept(c); }
-  bool String(std::string* out) {
-    if (!Expect('"')) return false;
-    for (; pos_ < s_.size() && s_[pos_] != '"'; ++pos_) {
-      if (s_[pos_] == '\\') {
-        if (++pos_ >= s_.size()) return false;
-      }
-      out->push_back(s_[pos_]);
-    }
-    return pos_++ < s_.size();
-  }
-
-  const std::string& s_;
-  size_t pos_ = 0;
-};
+  return all;
+}
 
 }  // namespace
 
@@ -132,16 +105,12 @@ core::Result<std::vector<uint8_t>> LoadLabelColumn(const std::string& path,
 core::Result<std::vector<uint8_t>> LoadNabWindowLabels(const std::string& windows_path,
                                                        const std::string& data_path,
                                                        const std::vector<std::string>& timestamps) {
-  core::Result<std::string> text = ReadFile(windows_path);
+  core::Result<std::string> text = core::ReadFileBounded(windows_path, kMaxInputFileBytes);
   if (!text.ok()) return text.status();
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> all;
-  WindowsJson json(*text);
-  if (!json.Parse(&all)) {
-    return core::Status::Error(windows_path + ": not a NAB windows file (an object of [start, end] "
-                               "lists) near byte " + std::to_string(json.position()));
-  }
-  const std::vector<std::pair<std::string, std::string>>* windows = nullptr;
-  for (const auto& [key, list] : all) {
+  core::Result<std::map<std::string, WindowList>> all = ParseNabWindows(*text, windows_path);
+  if (!all.ok()) return all.status();
+  const WindowList* windows = nullptr;
+  for (const auto& [key, list] : *all) {
     const bool suffix = data_path.size() >= key.size() &&
                         data_path.compare(data_path.size() - key.size(), key.size(), key) == 0 &&
                         (data_path.size() == key.size() ||

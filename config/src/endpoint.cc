@@ -3,6 +3,8 @@
 #include <charconv>
 #include <string>
 
+#include "lstmad/core/text.h"
+
 namespace lstmad::config {
 
 std::string Endpoint::ToString() const {
@@ -14,15 +16,13 @@ std::string Endpoint::ToString() const {
 namespace detail {
 namespace {
 
-std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
 core::Status ParsePort(std::string_view text, uint16_t* port) {
   unsigned value = 0;
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   // from_chars takes no sign, so "-1" and "+1" fail here too.
   if (text.empty() || ec != std::errc() || ptr != end || value > 65535) {
-    return core::Status::Error("port must be a number from 0 to 65535, got " + Quoted(text));
+    return core::Status::Error("port must be a number from 0 to 65535, got " + core::Quote(text));
   }
   *port = static_cast<uint16_t>(value);
   return core::Status::Ok();
@@ -32,14 +32,14 @@ core::Status ParsePort(std::string_view text, uint16_t* port) {
 
 core::Result<Endpoint> ParseEndpoint(std::string_view text) {
   const auto expected = [&] {
-    return core::Status::Error("expected HOST:PORT, got " + Quoted(text));
+    return core::Status::Error("expected HOST:PORT, got " + core::Quote(text));
   };
   std::string_view host;
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return core::Status::Error("expected [IPV6-HOST]:PORT, got " + Quoted(text));
+      return core::Status::Error("expected [IPV6-HOST]:PORT, got " + core::Quote(text));
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
@@ -50,12 +50,12 @@ core::Result<Endpoint> ParseEndpoint(std::string_view text) {
     port = text.substr(colon + 1);
     if (host.find(':') != std::string_view::npos) {
       return core::Status::Error("IPv6 hosts go in brackets, e.g. \"[::1]:7878\"; got " +
-                                 Quoted(text));
+                                 core::Quote(text));
     }
   }
-  if (host.empty()) return core::Status::Error("empty host in " + Quoted(text));
+  if (host.empty()) return core::Status::Error("empty host in " + core::Quote(text));
   if (host.find_first_of(" \t[]") != std::string_view::npos) {
-    return core::Status::Error("bad host in " + Quoted(text));
+    return core::Status::Error("bad host in " + core::Quote(text));
   }
   Endpoint endpoint;
   endpoint.host = std::string(host);

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "lstmad/core/text.h"
 #include "schema_keys.h"
 
 namespace lstmad::config::detail {
@@ -38,8 +39,8 @@ bool IsSubjectPrefix(std::string_view s) {
 Status ReadToken(const Reader& r, const Field& v, bool subject, std::string* out) {
   LSTMAD_RETURN_IF_ERROR(r.ReadString(v, out));
   if (subject ? IsSubjectPrefix(*out) : IsPlainToken(*out)) return Status::Ok();
-  return r.Error(v, subject ? "expected dot-separated tokens of [A-Za-z0-9_-], got \"" + *out + "\""
-                            : "expected [A-Za-z0-9_-]+, got \"" + *out + "\"");
+  return r.Error(v, subject ? "expected dot-separated tokens of [A-Za-z0-9_-], got " + core::Quote(*out)
+                            : "expected [A-Za-z0-9_-]+, got " + core::Quote(*out));
 }
 
 Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, NatsSettings* out) {
@@ -61,7 +62,7 @@ Status ParseServers(const Reader& r, const Field& f, NatsSettings* out) {
     std::string url;
     LSTMAD_RETURN_IF_ERROR(r.ReadString(item, &url));
     if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0) {
-      return r.Error(item, "expected nats://HOST:PORT or tls://HOST:PORT, got \"" + url + "\"");
+      return r.Error(item, "expected nats://HOST:PORT or tls://HOST:PORT, got " + core::Quote(url));
     }
     out->servers.push_back(url);
     return Status::Ok();

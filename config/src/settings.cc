@@ -15,12 +15,13 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <utility>
 
 #include <yaml-cpp/yaml.h>
 
+#include "lstmad/core/files.h"
+#include "lstmad/core/text.h"
 #include "nats_settings.h"
 #include "schema_keys.h"
 #include "yaml_reader.h"
@@ -36,6 +37,9 @@ namespace keys = detail::keys;
 constexpr int kUnbounded = std::numeric_limits<int>::max();
 constexpr double kMaxWaitMs = 10000.0;
 constexpr int kMaxWorkers = 64;
+// A configuration is a few kilobytes; this only stops a wrong path (a log,
+// a disk image) from being read whole.
+constexpr uint64_t kMaxConfigBytes = 16u << 20;
 
 constexpr std::pair<std::string_view, TimestampPrecision> kPrecisions[] = {
     {"ns", TimestampPrecision::kNanoseconds},
@@ -93,7 +97,7 @@ Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s,
   if (ec != std::errc() || ptr != number.data() + number.size() || !std::isfinite(value) ||
       value * scale < min_s || value * scale > max_s) {
     return r.Error(f, "expected a duration like 30s, 5m or 1h from " + std::to_string(static_cast<int>(min_s)) +
-                          "s to " + std::to_string(static_cast<int>(max_s)) + "s, got \"" + text + "\"");
+                          "s to " + std::to_string(static_cast<int>(max_s)) + "s, got " + core::Quote(text));
   }
   *out = value * scale;
   return Status::Ok();
@@ -120,7 +124,7 @@ Status CheckCidr(const Reader& r, const Field& f, const std::string& cidr) {
     if (ec != std::errc() || ptr != prefix.data() + prefix.size()) bits = -1;
   }
   if ((!v4 && !v6) || bits < 0 || bits > (v4 ? 32 : 128)) {
-    return r.Error(f, "expected a network like 10.0.0.0/8 or fd00::/8, got \"" + cidr + "\"");
+    return r.Error(f, "expected a network like 10.0.0.0/8 or fd00::/8, got " + core::Quote(cidr));
   }
   return Status::Ok();
 }
@@ -388,12 +392,12 @@ Status CheckAlertmanagerUrl(const Reader& r, const Field& f, const std::string& 
   if (url.rfind("https://", 0) == 0) {
     return r.Error(f, "https is not supported yet; reach Alertmanager over http (e.g. a local proxy)");
   }
-  if (url.rfind("http://", 0) != 0) return r.Error(f, "expected http://HOST:PORT[/PATH], got \"" + url + "\"");
+  if (url.rfind("http://", 0) != 0) return r.Error(f, "expected http://HOST:PORT[/PATH], got " + core::Quote(url));
   const std::string rest = url.substr(7);
   const std::string authority = rest.substr(0, rest.find('/'));
   const size_t colon = authority.rfind(':');
   if (authority.empty() || colon == std::string::npos || colon + 1 == authority.size() || colon == 0) {
-    return r.Error(f, "expected http://HOST:PORT[/PATH] with an explicit port, got \"" + url + "\"");
+    return r.Error(f, "expected http://HOST:PORT[/PATH] with an explicit port, got " + core::Quote(url));
   }
   return Status::Ok();
 }
@@ -524,24 +528,13 @@ core::Result<Settings> ParseSettings(std::string_view yaml, const std::string& s
 }
 
 core::Result<Settings> LoadSettings(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::Error(path + ": cannot read: " + std::strerror(errno));
-  }
-  if (S_ISDIR(st.st_mode)) return Status::Error(path + ": cannot read: is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error(path + ": cannot read: " + std::strerror(errno));
-  std::string text;
-  char chunk[4096];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) return Status::Error(path + ": cannot read");
+  core::Result<std::string> text = core::ReadFileBounded(path, kMaxConfigBytes);
+  if (!text.ok()) return text.status();
   // Absolute, so model paths stay valid if the daemon later changes directory.
   std::error_code ec;
   std::filesystem::path file = std::filesystem::absolute(path, ec);
   if (ec) file = path;
-  return ParseSettings(text, path, file.parent_path().string());
+  return ParseSettings(*text, path, file.parent_path().string());
 }
 
 std::string_view PrecisionName(TimestampPrecision p) {

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "lstmad/core/text.h"
 #include "endpoint_parse.h"
 
 namespace lstmad::config::detail {
@@ -69,20 +70,7 @@ std::string Describe(const YAML::Node& node) {
     case YAML::NodeType::Undefined: return "nothing";
   }
   constexpr size_t kMaxShown = 60;
-  std::string out = "\"";
-  const std::string& text = node.Scalar();
-  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
-    if (text[i] == '\n') {
-      out += "\\n";
-    } else if (text[i] == '"' || text[i] == '\\') {
-      out += '\\';
-      out += text[i];
-    } else {
-      out += text[i];
-    }
-  }
-  if (text.size() > kMaxShown) out += "...";
-  return out + "\"";
+  return core::Quote(node.Scalar(), kMaxShown);
 }
 
 core::Status Reader::Error(int line, const std::string& path, const std::string& what) const {

@@ -5,13 +5,14 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "lstmad/core/text.h"
 
 namespace lstmad::core {
 namespace {
@@ -32,32 +33,8 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Quotes `text` for a message: control bytes escaped so a binary file cannot
-// garble a terminal, long cells cut without splitting a UTF-8 sequence.
-std::string Quote(std::string_view text) {
-  bool cut = text.size() > kMaxEchoedBytes;
-  if (cut) {
-    std::size_t n = kMaxEchoedBytes;
-    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-    text = text.substr(0, n);
-  }
-  std::string out = "\"";
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(byte));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += cut ? "\"..." : "\"";
-  return out;
-}
+// Quotes `text` for a message (core/text.h), cut at kMaxEchoedBytes.
+std::string QuoteCell(std::string_view text) { return core::Quote(text, kMaxEchoedBytes); }
 
 // Hands out the lines of the text with their 1-based numbers. Fully blank
 // lines are skipped but still counted, so numbers match what an editor shows.
@@ -101,7 +78,7 @@ std::string At(const std::string& source, std::size_t line) {
 
 std::string At(const std::string& source, std::size_t line, std::size_t column,
                std::string_view name) {
-  return At(source, line) + ":" + std::to_string(column) + " (column " + Quote(name) + ")";
+  return At(source, line) + ":" + std::to_string(column) + " (column " + QuoteCell(name) + ")";
 }
 
 std::size_t CountFields(std::string_view line) {
@@ -175,7 +152,7 @@ CellProblem ParseNumber(std::string_view cell, double* out) {
 }
 
 std::string Describe(CellProblem problem, std::string_view cell) {
-  std::string quoted = Quote(Trim(cell));
+  std::string quoted = QuoteCell(Trim(cell));
   switch (problem) {
     case CellProblem::kEmpty:
       return "empty cell";
@@ -303,7 +280,7 @@ Result<std::string> HeaderName(std::string_view cell, const std::string& where) 
   bool opens = !name.empty() && name.front() == '"';
   bool closes = name.size() >= 2 && name.back() == '"';
   if (opens != closes) {
-    return Status::Error(where + ": unbalanced double quote in header name " + Quote(name));
+    return Status::Error(where + ": unbalanced double quote in header name " + QuoteCell(name));
   }
   if (opens) name = Trim(name.substr(1, name.size() - 2));
   if (name.empty()) return Status::Error(where + ": empty column name in header");
@@ -345,7 +322,7 @@ std::string ListFeatureColumns(const Layout& layout) {
     if (listed == kMaxListedColumns) {
       return list + ", ... (" + std::to_string(layout.names.size() - i) + " more)";
     }
-    list += (listed++ == 0 ? "" : ", ") + Quote(layout.names[i]);
+    list += (listed++ == 0 ? "" : ", ") + QuoteCell(layout.names[i]);
   }
   return list.empty() ? "none" : list;
 }
@@ -363,13 +340,13 @@ Status SelectRequested(const std::vector<std::string>& features, const std::stri
     }
     auto it = column_of.find(feature);
     if (it == column_of.end()) {
-      return Status::Error(where + ": requested feature " + Quote(feature) +
+      return Status::Error(where + ": requested feature " + QuoteCell(feature) +
                            " is not a column of the header; available feature columns: " +
                            ListFeatureColumns(*layout));
     }
     int& target = layout->target[static_cast<std::size_t>(it->second)];
     if (target >= 0) {
-      return Status::Error(where + ": feature " + Quote(feature) + " is requested twice");
+      return Status::Error(where + ": feature " + QuoteCell(feature) + " is requested twice");
     }
     target = static_cast<int>(layout->features.size());
     layout->features.push_back(feature);
@@ -416,7 +393,7 @@ Status ReadTimestamp(const RowContext& row, std::string_view line, std::string_v
   std::string_view stamp = Trim(cell);
   if (stamp.empty()) return CellError(row, line, 0, "empty timestamp");
   if (!IsIso8601(stamp) && !IsEpochSeconds(stamp)) {
-    return CellError(row, line, 0, "not a timestamp (ISO 8601 or epoch seconds): " + Quote(stamp));
+    return CellError(row, line, 0, "not a timestamp (ISO 8601 or epoch seconds): " + QuoteCell(stamp));
   }
   timestamps->emplace_back(stamp);
   return Status::Ok();

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <set>
 
+#include "lstmad/core/text.h"
+
 namespace lstmad::core {
 
 Status Model::Validate() const {
@@ -30,13 +32,6 @@ Result<Network<float>> Model::MakeNetwork() const {
   return Network<float>::Create(architecture, weights);
 }
 
-std::string UtcNowIso8601() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string UtcNowIso8601() { return FormatRfc3339Seconds(static_cast<int64_t>(std::time(nullptr))); }
 
 }  // namespace lstmad::core

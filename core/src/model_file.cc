@@ -5,43 +5,15 @@
 #include <bit>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <map>
-#include <memory>
 #include <optional>
-#include <system_error>
 #include <utility>
 
+#include "lstmad/core/files.h"
 #include "lstmad/core/model_file_format.h"
+#include "lstmad/core/text.h"
 
 namespace lstmad::core {
-namespace model_file {
-namespace {
-
-constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t crc = i;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ ((crc & 1u) ? 0x82F63B78u : 0u);
-    table[i] = crc;
-  }
-  return table;
-}
-
-constexpr std::array<uint32_t, 256> kCrc32cTable = MakeCrc32cTable();
-
-}  // namespace
-
-uint32_t Crc32c(std::string_view bytes) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (const char c : bytes) {
-    crc = (crc >> 8) ^ kCrc32cTable[(crc ^ static_cast<unsigned char>(c)) & 0xFFu];
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
-}  // namespace model_file
-
 namespace {
 
 namespace mf = model_file;
@@ -148,15 +120,6 @@ std::optional<std::string> Unescape(std::string_view s) {
     i += 2;
   }
   return out;
-}
-
-// Quotes untrusted text for an error message: escaped, so the message stays
-// one line, and cut short, so a megabyte value does not become the message.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMaxShown = 64;
-  std::string escaped = Escape(s.substr(0, kMaxShown));
-  if (s.size() > kMaxShown) escaped += "...";
-  return "\"" + escaped + "\"";
 }
 
 std::string FormatDouble(double v) {
@@ -635,49 +598,6 @@ Result<Sections> SplitSections(std::string_view bytes) {
   return sections;
 }
 
-// ---------------------------------------------------------------------------
-// Files.
-
-std::string ErrnoText(int err) { return std::generic_category().message(err); }
-
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
-
-Status WriteWholeFile(const std::string& path, std::string_view bytes) {
-  FilePtr file(std::fopen(path.c_str(), "wb"));
-  if (!file) return Status::Error(path + ": cannot create: " + ErrnoText(errno));
-  if (std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size() ||
-      std::fflush(file.get()) != 0) {
-    return Status::Error(path + ": write failed: " + ErrnoText(errno));
-  }
-  // fclose reports write errors the C library delayed (NFS, quota).
-  if (std::fclose(file.release()) != 0) {
-    return Status::Error(path + ": write failed on close: " + ErrnoText(errno));
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  FilePtr file(std::fopen(path.c_str(), "rb"));
-  if (!file) return Status::Error(path + ": cannot open: " + ErrnoText(errno));
-  std::string bytes;
-  std::array<char, 1 << 16> chunk;
-  while (true) {
-    const size_t n = std::fread(chunk.data(), 1, chunk.size(), file.get());
-    bytes.append(chunk.data(), n);
-    // A bound, so pointing the daemon at /dev/zero fails instead of eating memory.
-    if (bytes.size() > mf::kMaxFileBytes) {
-      return Status::Error(path + ": larger than the " + std::to_string(mf::kMaxFileBytes) +
-                           "-byte limit for a model file");
-    }
-    if (n < chunk.size()) break;
-  }
-  if (std::ferror(file.get())) return Status::Error(path + ": read failed: " + ErrnoText(errno));
-  return bytes;
-}
-
 }  // namespace
 
 std::string SerializeModel(const Model& model) {
@@ -710,21 +630,12 @@ Status SaveModel(const Model& model, const std::string& path) {
   // A model the reader would refuse is not worth writing over a good one.
   LSTMAD_RETURN_IF_ERROR(
       model.Validate().WithContext(path + ": refusing to save an invalid model"));
-  const std::string tmp = path + ".tmp";
-  if (Status written = WriteWholeFile(tmp, SerializeModel(model)); !written.ok()) {
-    std::remove(tmp.c_str());
-    return written;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    return Status::Error(path + ": cannot rename " + tmp + " into place: " + ErrnoText(err));
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, SerializeModel(model));
 }
 
 Result<Model> LoadModel(const std::string& path) {
-  Result<std::string> bytes = ReadWholeFile(path);
+  // A bound, so pointing the daemon at /dev/zero fails instead of eating memory.
+  Result<std::string> bytes = ReadFileBounded(path, mf::kMaxFileBytes);
   if (!bytes.ok()) return bytes.status();
   return ParseModel(*bytes, path);
 }

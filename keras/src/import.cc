@@ -1,13 +1,9 @@
 #include "lstmad/keras/import.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-
 #include "hdf5_file.h"
 #include "json.h"
 #include "layer_conversion.h"
+#include "lstmad/core/files.h"
 #include "model_config.h"
 #include "weights.h"
 #include "zip_archive.h"
@@ -215,24 +211,9 @@ Result<core::Model> ImportKerasModelFromBytes(std::string_view bytes, const std:
 Result<core::Model> ImportKerasModel(const std::string& path,
                                      const std::vector<std::string>& features,
                                      const ImportOptions& options) {
-  struct Closer {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rb"));
-  if (!file) return Status::Error(path + ": cannot open: " + std::strerror(errno));
-  std::string bytes;
-  char chunk[1 << 16];
-  while (true) {
-    const size_t n = std::fread(chunk, 1, sizeof chunk, file.get());
-    bytes.append(chunk, n);
-    if (bytes.size() > kMaxKerasFileBytes) {
-      return Status::Error(path + ": larger than the " + std::to_string(kMaxKerasFileBytes) +
-                           "-byte limit for a Keras model file");
-    }
-    if (n < sizeof chunk) break;
-  }
-  if (std::ferror(file.get())) return Status::Error(path + ": read failed: " + std::strerror(errno));
-  return ImportKerasModelFromBytes(bytes, path, features, options);
+  Result<std::string> bytes = core::ReadFileBounded(path, kMaxKerasFileBytes);
+  if (!bytes.ok()) return bytes.status();
+  return ImportKerasModelFromBytes(*bytes, path, features, options);
 }
 
 }  // namespace lstmad::keras

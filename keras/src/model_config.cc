@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 
+#include "lstmad/core/text.h"
+
 namespace lstmad::keras {
 namespace {
 
@@ -12,11 +14,8 @@ using core::Result;
 using core::Status;
 using json::Value;
 
-// "x" quoted for messages; names come from the file, so they are cut short.
-std::string Quote(const std::string& s) {
-  constexpr size_t kMaxShown = 80;
-  return "'" + (s.size() > kMaxShown ? s.substr(0, kMaxShown) + "..." : s) + "'";
-}
+// Names come from the file: quoted, escaped and cut short (core/text.h).
+std::string Quote(std::string_view s) { return core::Quote(s, 80); }
 
 const std::string* StringMember(const Value& object, std::string_view key) {
   const Value* v = object.Find(key);

@@ -264,11 +264,11 @@ TEST(SettingsTest, LoadNamesThePathInErrors) {
   const std::string missing = dir.path() + "/nope.yaml";
   auto s = LoadSettings(missing);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().message(), missing + ": cannot read: No such file or directory");
+  EXPECT_EQ(s.status().message(), missing + ": cannot open: No such file or directory");
 
   s = LoadSettings(dir.path());
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().message(), dir.path() + ": cannot read: is a directory");
+  EXPECT_EQ(s.status().message(), dir.path() + ": not a regular file (a directory)");
 
   const std::string config = dir.Write("lstmad.yaml", "log:\n  level: loud\n");
   s = LoadSettings(config);

@@ -117,7 +117,7 @@ TEST(RealFilesTest, TwoOutputsNeedAChoiceAndOnlyTheReconstructionIsAnAutoencoder
   auto refused = ImportKerasModel(path, Names(1));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message(),
-            path + ": two outputs: 'time_distributed', 'time_distributed_1'; pick the "
+            path + ": two outputs: \"time_distributed\", \"time_distributed_1\"; pick the "
                    "reconstruction with --output LAYER");
   ImportOptions prediction;
   prediction.output = "time_distributed_1";
@@ -128,7 +128,7 @@ TEST(RealFilesTest, TwoOutputsNeedAChoiceAndOnlyTheReconstructionIsAnAutoencoder
   wrong.output = "lstm";
   auto missing = ImportKerasModel(path, Names(1), wrong);
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("no output layer 'lstm'"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("no output layer \"lstm\""), std::string::npos);
 }
 
 TEST(RealFilesTest, FeatureNamesMustMatchTheInputWidth) {

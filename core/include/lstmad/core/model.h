@@ -34,7 +34,8 @@ struct Model {
 };
 
 // The current time in UTC as ISO 8601 ("2026-11-27T07:40:00Z"), for the
-// metadata's provenance stamps (trained_at, imported_at, retrained_at).
+// metadata's provenance stamps (trained_at, imported_at, retrained_at);
+// the clock read over FormatRfc3339Seconds (core/text.h).
 std::string UtcNowIso8601();
 
 }  // namespace lstmad::core

@@ -19,8 +19,9 @@ namespace lstmad::core {
 std::string SerializeModel(const Model& model);
 Result<Model> ParseModel(std::string_view bytes, const std::string& source);
 
-// File versions: write to `path`.tmp, then rename, so a reader never sees a
-// half-written model.
+// File versions: SaveModel writes through WriteFileAtomically (core/files.h),
+// so a reader never sees a half-written model; LoadModel reads at most
+// model_file::kMaxFileBytes.
 Status SaveModel(const Model& model, const std::string& path);
 Result<Model> LoadModel(const std::string& path);
 

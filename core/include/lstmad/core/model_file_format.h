@@ -1,6 +1,7 @@
 // The lstmad model file format's constants, mirrored from docs/model-format.md
 // (the document is the specification; change both together). Also the
-// checksum function, so tools and tests can build or re-seal files.
+// checksum function (core/crc32c.h), so tools and tests can build or re-seal
+// files.
 //
 // Layout (all integers little-endian):
 //   magic "LSTMADMF" | u32 version | u64 file size | sections... | u32 CRC-32C
@@ -12,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "lstmad/core/crc32c.h"
 
 namespace lstmad::core::model_file {
 
@@ -49,9 +52,7 @@ inline constexpr int kMaxLayers = 1024;
 inline constexpr size_t kMaxTensorNameSize = 64;
 inline constexpr uint64_t kMaxFileBytes = uint64_t{1} << 31;  // LoadModel reads at most this
 
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, initial value and
-// final xor 0xFFFFFFFF), as used by iSCSI, ext4 and leveldb. Check value:
-// Crc32c("123456789") == 0xE3069283.
-uint32_t Crc32c(std::string_view bytes);
+// The trailer's checksum: CRC-32C (core/crc32c.h), also reachable here.
+using ::lstmad::core::Crc32c;
 
 }  // namespace lstmad::core::model_file
