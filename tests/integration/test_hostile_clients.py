@@ -116,7 +116,8 @@ def hostile(checks, daemon):
                  f"{total(m, 'lstmad_connections_closed_total', reason='too_many_connections'):.0f} refused of 60")
     for s in flood:
         s.close()
-    time.sleep(0.3)
+    # The keeper needs a free slot: wait until the daemon has seen closes.
+    daemon.wait_for(lambda m: m.get("lstmad_connections{}", 16) < 16, what="the flood's connections closed")
     keep_serving("a connection flood")
     # Cardinality attack: distinct tag sets against max_streams 2,000.
     rss_before = rss_mb(daemon.proc.pid)
