@@ -63,15 +63,25 @@ class Prometheus:
         end = time.time()
         return self.api("query_range", query=expr, start=f"{end - seconds:.3f}", end=f"{end:.3f}", step=step)
 
-    def wait_for(self, expr, timeout=60, what=None):
-        """Waits until the instant query `expr` returns a non-empty result."""
+    def poll(self, expr, timeout=60):
+        """The non-empty result of the instant query `expr` once it has one,
+        or None after `timeout` seconds (for checks: a failure is recorded
+        and the test goes on)."""
         deadline = time.time() + timeout
-        while time.time() < deadline:
+        while True:
             body = self.query(expr)
             if body.get("status") == "success" and body["data"]["result"]:
                 return body["data"]["result"]
+            if time.time() >= deadline:
+                return None
             time.sleep(0.25)
-        raise AssertionError(f"timed out waiting for {what or expr}")
+
+    def wait_for(self, expr, timeout=60, what=None):
+        """Like poll, but raises on timeout (for a test's preconditions)."""
+        result = self.poll(expr, timeout)
+        if result is None:
+            raise AssertionError(f"timed out waiting for {what or expr}")
+        return result
 
     def __enter__(self):
         return self

@@ -154,7 +154,13 @@ def exercise(checks, d, strace, trace):
         os.kill(pid, signal.SIGHUP)
         daemon.wait_for(lambda m: total(m, "lstmad_config_reloads_total", result="success") == 1,
                         what="the reload")
-        time.sleep(1.5)  # at least one WATCHDOG=1
+        # The watchdog's system calls must be in the trace: wait for a WATCHDOG=1.
+        deadline = time.time() + 10
+        while time.time() < deadline and not any("WATCHDOG=1" in msg for msg in messages):
+            try:
+                messages.append(notify.recv(4096).decode())
+            except socket.timeout:
+                pass
         sock.close()
         os.kill(pid, signal.SIGTERM)
         code = daemon.proc.wait(timeout=60)

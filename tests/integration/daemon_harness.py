@@ -148,6 +148,25 @@ class Daemon:
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}")
 
+    def poll(self, predicate, timeout=30):
+        """Like wait_for, but for the condition a check is about: returns
+        (ok, the last metrics scraped) instead of raising, so a test records
+        a failed check with what it saw and goes on to its other checks.
+        A daemon that died or stopped answering is a False, not an error."""
+        deadline = time.time() + timeout
+        last = {}
+        while True:
+            try:
+                last = self.metrics()
+                if predicate(last):
+                    return True, last
+            except OSError:  # URLError included: nothing listens any more
+                if self.proc.poll() is not None:
+                    return False, last
+            if time.time() >= deadline:
+                return False, last
+            time.sleep(0.05)
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 

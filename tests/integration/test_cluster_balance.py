@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from cluster_support import (cluster_config, publish_rounds, scrape_all, start_instances, streams_seen, stream_key, wait_balanced,
-                             wait_scored, scored)
+                             wait_checkpoints, wait_scored, scored)
 from daemon_harness import total, train_pump_model
 from lstmad_cli import BIN, Checks, tempdir
 from nats_harness import NatsClient, NatsCluster
@@ -33,7 +33,10 @@ def main():
             expected = STREAMS * (SAMPLES - LOOKBACK + 1)
             wait_scored(instances, expected)
             elapsed = time.time() - start
-            time.sleep(1.5)  # anything scored twice would show up by now (checkpoints every 0.5 s)
+            # Once every stream's checkpoint holds every sample, every sample is
+            # acknowledged (a checkpoint acknowledges what it saved, scored):
+            # no redelivery can come after, so anything scored twice shows now.
+            wait_checkpoints(nats.client_ports[0], PARTITIONS, SAMPLES, STREAMS)
             ms = scrape_all(instances)
             per = [total(m, "lstmad_windows_scored_total") for m in ms]
             checks.check("windows scored across instances == streams * (samples - T + 1)",
@@ -61,8 +64,8 @@ def main():
             before = scored(instances[:2])
             with NatsClient(nats.client_ports[1]) as client:
                 publish_rounds(client, STREAMS, SAMPLES, 1)
-            after = wait_scored(instances[:2], before + STREAMS)
-            time.sleep(1.0)
+            wait_scored(instances[:2], before + STREAMS)
+            wait_checkpoints(nats.client_ports[1], PARTITIONS, SAMPLES + 1, STREAMS)  # as above
             after = scored(instances[:2])
             checks.check("after the handover one sample per stream scores one window per stream (no lookback lost)",
                          after - before == STREAMS, f"{after - before}")

@@ -5,8 +5,8 @@ most the samples since the last periodic snapshot; a corrupt snapshot is
 refused with a log line and the daemon starts clean.
 """
 import os
+import re
 import signal
-import time
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config
 from lstmad_cli import Checks, tempdir
@@ -30,7 +30,8 @@ def main():
         model = train_pump_model(d, lookback=LOOKBACK)
         state = os.path.join(d, "state")
         cfg = write_config(os.path.join(d, "lstmad.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
-                           extra=f"state: {{ path: {state}, interval: 1s }}\n")
+                           # debug: "snapshot written" lines show when a periodic snapshot is on disk.
+                           extra=f"state: {{ path: {state}, interval: 1s }}\nlog: {{ level: debug }}\n")
 
         with Daemon(cfg) as daemon:
             send(daemon, "k", 15)
@@ -47,9 +48,9 @@ def main():
             checks.check("the firing alert is still firing after the restart",
                          daemon.value("lstmad_stream_anomalous", model="pump", stream="pump,pump=f") == 1)
             send(daemon, "k", 1, start=15)
-            daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") == 1,
-                            what="a window from the first new sample")
-            checks.check("scoring continues at the first new sample", True)
+            ok, m = daemon.poll(lambda m: total(m, "lstmad_windows_scored_total") == 1)
+            checks.check("scoring continues at the first new sample", ok,
+                         f"{total(m, 'lstmad_windows_scored_total'):.0f} windows of 1")
             send(daemon, "f", 20, start=40)  # normal again: the alert resolves, without a new firing
             daemon.wait_for(lambda m: daemon.value("lstmad_stream_anomalous", model="pump", stream="pump,pump=f") == 0,
                             what="resolution after restart")
@@ -58,15 +59,21 @@ def main():
             # SIGKILL after a periodic snapshot: what it saved is kept.
             send(daemon, "k", 5, start=16)
             daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == 1 + 20 + 5, what="samples in")
-            time.sleep(2.5)  # at least one periodic snapshot (interval 1s) after them
+            # A periodic snapshot that started after them: the second "snapshot
+            # written" line from now (the first may be one that ended before).
+            seen = len(daemon.logs())
+            daemon.wait_for_log("snapshot written", timeout=10, start=seen)
+            first = next(i for i, x in enumerate(daemon.logs()) if i >= seen and "snapshot written" in x)
+            daemon.wait_for_log("snapshot written", timeout=10, start=first + 1)
             daemon.signal(signal.SIGKILL)
             daemon.proc.wait(timeout=10)
 
         with Daemon(cfg) as daemon:
             daemon.wait_for_log("snapshot restored")
             send(daemon, "k", 1, start=21)
-            daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") == 1, what="window after SIGKILL")
-            checks.check("after SIGKILL the periodic snapshot's windows are kept", True)
+            ok, m = daemon.poll(lambda m: total(m, "lstmad_windows_scored_total") == 1)
+            checks.check("after SIGKILL the periodic snapshot's windows are kept", ok,
+                         f"{total(m, 'lstmad_windows_scored_total'):.0f} windows of 1")
             checks.check("exit 0", daemon.stop() == 0)
 
         with open(os.path.join(state, "streams.snapshot"), "r+b") as f:
@@ -78,9 +85,13 @@ def main():
                          refused)
             send(daemon, "k", 1, start=22)
             daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == 1, what="sample received")
-            time.sleep(0.3)
-            checks.check("and the daemon starts clean", total(daemon.metrics(), "lstmad_windows_scored_total") == 0)
-            checks.check("exit 0", daemon.stop() == 0)
+            # SIGTERM scores every window of every sample received before it
+            # (test_daemon_lifecycle.py): its "stopped" line's count is final.
+            code = daemon.stop()  # joins the log reader: every line is in
+            stopped = next((x for x in daemon.logs() if "stopped samples_received=" in x), "no \"stopped\" line")
+            scored = re.search(r"windows_scored=(\d+)", stopped)
+            checks.check("and the daemon starts clean", scored is not None and scored.group(1) == "0", stopped)
+            checks.check("exit 0", code == 0, str(code))
     checks.finish()
 
 

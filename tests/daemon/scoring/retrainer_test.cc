@@ -4,10 +4,16 @@
 #include "scoring/retrainer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
 #include <thread>
 
+#include "logging.h"
 #include "retrain_test_support.h"
 
 namespace lstmad::daemon {
@@ -213,7 +219,67 @@ TEST(RetrainerTest, ACandidateOvertakenByAReloadIsDiscarded) {
   EXPECT_EQ(Counter(metrics, "swapped"), "0");
 }
 
+// Sends this process's stderr (fd 2, where the daemon's logger writes once
+// ConfigureLogging has run) to an unlinked temporary file while it lives, so a
+// test can wait for a log line; the previous stderr is restored after.
+// Not thread-safe: one at a time, created and destroyed on the test's thread.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    std::string path = ::testing::TempDir() + "lstmad-stderr-XXXXXX";
+    file_ = ::mkstemp(path.data());
+    if (file_ >= 0) ::unlink(path.c_str());
+    saved_ = ::dup(STDERR_FILENO);
+    ok_ = file_ >= 0 && saved_ >= 0 && ::dup2(file_, STDERR_FILENO) >= 0;
+  }
+  ~StderrCapture() {
+    std::fflush(stderr);
+    if (saved_ >= 0) {
+      ::dup2(saved_, STDERR_FILENO);
+      ::close(saved_);
+    }
+    if (file_ >= 0) ::close(file_);
+  }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+
+  bool ok() const { return ok_; }
+
+  // Everything written to stderr since construction.
+  std::string Text() const {
+    std::string text;
+    char buffer[4096];
+    for (off_t at = 0;;) {
+      const ssize_t n = ::pread(file_, buffer, sizeof buffer, at);
+      if (n <= 0) return text;
+      text.append(buffer, static_cast<size_t>(n));
+      at += n;
+    }
+  }
+
+  // Whether `needle` is written within `timeout`.
+  bool WaitFor(std::string_view needle, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (Text().find(needle) == std::string::npos) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+
+ private:
+  int file_ = -1;
+  int saved_ = -1;
+  bool ok_ = false;
+};
+
 TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
+  // The Retrainer says "retraining" on the log just before it fine-tunes:
+  // the only sign it gives that a try has begun.
+  ASSERT_TRUE(ConfigureLogging(config::LogSettings{}).ok());
+  StderrCapture log;
+  ASSERT_TRUE(log.ok());
   Metrics metrics("test");
   // 1000 epochs over 4000 windows: about 15 s of work unless interrupted.
   auto model = Runtime(&metrics, PatternA(), Every(1, 100, 1000));
@@ -224,10 +290,21 @@ TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
   retrainer.Configure(set);
   Feed(&retrainer, model, MakeStream("pump"),
        RawWindows(Series(4007, 0.7, 1.25, 0)));
+  const std::string started = "retraining model=pump windows=" + std::to_string(retrainer.collected("pump"));
   retrainer.Start();
-  // The first try starts one second after Configure; let it get going.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The first try is due one second after Configure.
+  ASSERT_TRUE(log.WaitFor(started, std::chrono::seconds(10))) << log.Text();
+  // Some mini-batches in, so the stop lands mid-epoch rather than before the first.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  const auto stop_called = std::chrono::steady_clock::now();
   retrainer.Stop();
+  const auto stop_took = std::chrono::steady_clock::now() - stop_called;
+  // Cancellation is polled before every mini-batch (a few ms each here); the
+  // bound leaves room for a loaded machine and is far below the full ~15 s.
+  EXPECT_LT(stop_took, std::chrono::seconds(2)) << std::chrono::duration<double>(stop_took).count() << " s";
+  EXPECT_TRUE(log.WaitFor("retraining interrupted by shutdown model=pump", std::chrono::seconds(1)))
+      << log.Text();
   EXPECT_EQ(installs, 0);
   for (const char* result : {"swapped", "rejected", "skipped", "failed"}) {
     EXPECT_EQ(Counter(metrics, result), "0") << result;
