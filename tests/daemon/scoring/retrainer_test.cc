@@ -7,13 +7,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <thread>
 
-#include "logging.h"
+#include "obs/logging.h"
 #include "retrain_test_support.h"
 
 namespace lstmad::daemon {
@@ -219,46 +220,28 @@ TEST(RetrainerTest, ACandidateOvertakenByAReloadIsDiscarded) {
   EXPECT_EQ(Counter(metrics, "swapped"), "0");
 }
 
-// Sends this process's stderr (fd 2, where the daemon's logger writes once
-// ConfigureLogging has run) to an unlinked temporary file while it lives, so a
-// test can wait for a log line; the previous stderr is restored after.
-// Not thread-safe: one at a time, created and destroyed on the test's thread.
-class StderrCapture {
+// Records every log line (obs/logging.h's writer) while it lives, so a test
+// can wait for one; the default writer is restored after. Thread-safe writes
+// (the retrainer logs from its own thread); one capture at a time.
+class LogCapture final : public LogWriter {
  public:
-  StderrCapture() {
-    std::fflush(stderr);
-    std::string path = ::testing::TempDir() + "lstmad-stderr-XXXXXX";
-    file_ = ::mkstemp(path.data());
-    if (file_ >= 0) ::unlink(path.c_str());
-    saved_ = ::dup(STDERR_FILENO);
-    ok_ = file_ >= 0 && saved_ >= 0 && ::dup2(file_, STDERR_FILENO) >= 0;
-  }
-  ~StderrCapture() {
-    std::fflush(stderr);
-    if (saved_ >= 0) {
-      ::dup2(saved_, STDERR_FILENO);
-      ::close(saved_);
-    }
-    if (file_ >= 0) ::close(file_);
-  }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
+  LogCapture() { SetLogWriter(this); }
+  ~LogCapture() override { SetLogWriter(nullptr); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
 
-  bool ok() const { return ok_; }
+  void Write(LogLevel /*level*/, std::string_view line) override {
+    std::lock_guard lock(mutex_);
+    text_.append(line).append("\n");
+  }
+  void Flush() override {}
 
-  // Everything written to stderr since construction.
   std::string Text() const {
-    std::string text;
-    char buffer[4096];
-    for (off_t at = 0;;) {
-      const ssize_t n = ::pread(file_, buffer, sizeof buffer, at);
-      if (n <= 0) return text;
-      text.append(buffer, static_cast<size_t>(n));
-      at += n;
-    }
+    std::lock_guard lock(mutex_);
+    return text_;
   }
 
-  // Whether `needle` is written within `timeout`.
+  // Whether `needle` is logged within `timeout`.
   bool WaitFor(std::string_view needle, std::chrono::milliseconds timeout) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (Text().find(needle) == std::string::npos) {
@@ -269,17 +252,14 @@ class StderrCapture {
   }
 
  private:
-  int file_ = -1;
-  int saved_ = -1;
-  bool ok_ = false;
+  mutable std::mutex mutex_;
+  std::string text_;
 };
 
 TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
   // The Retrainer says "retraining" on the log just before it fine-tunes:
   // the only sign it gives that a try has begun.
-  ASSERT_TRUE(ConfigureLogging(config::LogSettings{}).ok());
-  StderrCapture log;
-  ASSERT_TRUE(log.ok());
+  LogCapture log;
   Metrics metrics("test");
   // 1000 epochs over 4000 windows: about 15 s of work unless interrupted.
   auto model = Runtime(&metrics, PatternA(), Every(1, 100, 1000));
