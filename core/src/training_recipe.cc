@@ -20,10 +20,11 @@ std::string Number(double v) {
 }
 
 // The retrainer reads the learning rate back from the metadata, so it is
-// written exactly: the shortest text that parses to the same double.
+// written exactly: the shortest text that parses to the same double, in
+// printf's %g style (0.0005, not 5e-04), as users write it on the command line.
 std::string ExactNumber(double v) {
   char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
   return ec == std::errc() ? std::string(buf, end) : Number(v);
 }
 

@@ -193,6 +193,8 @@ TEST(TrainingRecipeTest, MetadataRecordsTheRecipe) {
   ASSERT_TRUE(trained.ok()) << trained.status().message();
   const auto& meta = trained->model.metadata;
   EXPECT_EQ(meta.at("learning_rate"), "0.0012345678");  // exact: the retrainer reads it back
+  recipe.options.learning_rate = 0.0005;
+  EXPECT_EQ(TrainAutoencoder(Series(), kNames, recipe)->model.metadata.at("learning_rate"), "0.0005");
   EXPECT_EQ(meta.at("batch_size"), "8");
   EXPECT_EQ(meta.at("seed"), "7");
   EXPECT_EQ(meta.at("stopped_early"), "false");
