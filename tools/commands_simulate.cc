@@ -59,26 +59,10 @@ bool SendAll(int fd, const std::string& data) {
   return true;
 }
 
-void AppendLine(std::string* out, const std::string& measurement, int stream,
-                const std::array<double, 4>& v, int64_t time_ns) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%s,pump=p%04d %s=%.6g,%s=%.6g,%s=%.6g,%s=%.6g %lld\n",
-                measurement.c_str(), stream, kSimulatedFeatures[0], v[0], kSimulatedFeatures[1], v[1],
-                kSimulatedFeatures[2], v[2], kSimulatedFeatures[3], v[3],
-                static_cast<long long>(time_ns));
-  out->append(buf);
-}
-
 int WriteCsv(const std::string& path, int samples, uint64_t seed) {
-  std::string csv = std::string(kSimulatedFeatures[0]) + ',' + kSimulatedFeatures[1] + ',' +
-                    kSimulatedFeatures[2] + ',' + kSimulatedFeatures[3] + '\n';
+  std::string csv = CsvHeader();
   SimulatedPump pump(0, seed);
-  char row[128];
-  for (int i = 0; i < samples; ++i) {
-    const auto v = pump.Next();
-    std::snprintf(row, sizeof row, "%.6g,%.6g,%.6g,%.6g\n", v[0], v[1], v[2], v[3]);
-    csv += row;
-  }
+  for (int i = 0; i < samples; ++i) csv += CsvRow(pump.Next());
   const core::Status written = core::WriteFileAtomically(path, csv);
   return written.ok() ? kExitOk : Fail("simulate", written.message(), kExitFailure);
 }
@@ -141,7 +125,9 @@ int RunSimulate(const std::vector<std::string>& args) {
     const int64_t time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
-    for (int i = 0; i < streams; ++i) AppendLine(&batch, p.Get("measurement"), i, pumps[static_cast<size_t>(i)].Next(), time_ns);
+    for (int i = 0; i < streams; ++i) {
+      batch += LineProtocol(p.Get("measurement"), i, pumps[static_cast<size_t>(i)].Next(), time_ns);
+    }
     if (!SendAll(fd, batch)) {
       close(fd);
       return Fail("simulate", "the connection to " + p.Get("connect") + " was closed", kExitFailure);

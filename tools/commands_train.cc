@@ -2,19 +2,17 @@
 // compute the anomaly threshold, and write the model file.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
+#include <functional>
 #include <iostream>
 
 #include "cli_args.h"
 #include "command_support.h"
 #include "commands.h"
-#include "lstmad/core/initializers.h"
 #include "lstmad/core/model_file.h"
 #include "lstmad/core/threshold.h"
 #include "lstmad/core/trainer.h"
-#include "lstmad/core/windows.h"
+#include "lstmad/core/training_recipe.h"
 
 namespace lstmad::tools {
 namespace {
@@ -24,11 +22,7 @@ constexpr const char* kCommand = "train";
 struct TrainSettings {
   std::string data, out;
   std::vector<std::string> features;
-  core::AutoencoderSpec spec;
-  core::TrainOptions options;
-  core::ScalerKind scaler = core::ScalerKind::kStandard;
-  core::ThresholdSpec threshold;
-  uint64_t seed = 1;
+  core::TrainingRecipe recipe;
 };
 
 ArgParser MakeParser() {
@@ -64,11 +58,11 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   s->data = p.Get("data");
   s->out = p.Get("out");
   if (p.Has("features")) s->features = SplitList(p.Get("features"));
-  if (!ParseInt(p.Get("lookback"), &s->spec.timesteps) || s->spec.timesteps < 1) {
+  if (!ParseInt(p.Get("lookback"), &s->recipe.spec.timesteps) || s->recipe.spec.timesteps < 1) {
     return "--lookback must be a positive integer";
   }
-  for (auto [flag, units] : {std::pair{"encoder", &s->spec.encoder_units},
-                             std::pair{"decoder", &s->spec.decoder_units}}) {
+  for (auto [flag, units] : {std::pair{"encoder", &s->recipe.spec.encoder_units},
+                             std::pair{"decoder", &s->recipe.spec.decoder_units}}) {
     units->clear();
     for (const std::string& item : SplitList(p.Get(flag))) {
       int u = 0;
@@ -79,8 +73,8 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   }
   const std::string act = p.Get("activation");
   if (act != "relu" && act != "tanh") return "--activation must be relu or tanh";
-  s->spec.activation = *core::ParseActivation(act);
-  core::TrainOptions& o = s->options;
+  s->recipe.spec.activation = *core::ParseActivation(act);
+  core::TrainOptions& o = s->recipe.options;
   if (!ParseInt(p.Get("epochs"), &o.epochs) || o.epochs < 1) return "--epochs must be >= 1";
   if (!ParseInt(p.Get("batch-size"), &o.batch_size) || o.batch_size < 1) {
     return "--batch-size must be >= 1";
@@ -93,20 +87,14 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
     return "--validation-split must be in [0, 1)";
   }
   if (!ParseInt(p.Get("patience"), &o.patience) || o.patience < 0) return "--patience must be >= 0";
-  if (!ParseUint64(p.Get("seed"), &s->seed)) return "--seed must be a non-negative integer";
+  if (!ParseUint64(p.Get("seed"), &s->recipe.seed)) return "--seed must be a non-negative integer";
   auto scaler = core::ParseScalerKind(p.Get("scaler"));
   if (!scaler) return "--scaler must be standard, minmax or none";
-  s->scaler = *scaler;
+  s->recipe.scaler = *scaler;
   auto threshold = core::ThresholdSpec::Parse(p.Get("threshold"));
   if (!threshold.ok()) return "--threshold: " + threshold.status().message();
-  s->threshold = *threshold;
+  s->recipe.threshold = *threshold;
   return {};
-}
-
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
 }
 
 // Per-epoch lines like Keras' fit(); on a terminal, a progress bar below them.
@@ -155,76 +143,29 @@ int RunTrain(const std::vector<std::string>& args) {
 
   core::Result<core::CsvTable> table = LoadCsv(s.data, s.features);
   if (!table.ok()) return Fail(kCommand, table.status().message());
-  s.spec.features = static_cast<int>(table->values.rows());
-  const int samples = table->rows();
-  if (samples < s.spec.timesteps) {
-    return Fail(kCommand, s.data + ": " + std::to_string(samples) + " rows, fewer than the lookback " +
-                              std::to_string(s.spec.timesteps));
-  }
-  // The scaler sees only the samples of the training windows, never the
-  // validation tail.
-  const int windows_total = samples - s.spec.timesteps + 1;
-  const auto train_windows =
-      static_cast<int>(windows_total * (1.0 - s.options.validation_split));
-  if (train_windows < 1) return Fail(kCommand, "no training windows: too few rows for the split");
-  const int train_samples = train_windows + s.spec.timesteps - 1;
-
-  core::Model model;
-  model.feature_names = table->feature_names;
-  model.scaler = core::Scaler::Fit(s.scaler, table->values.leftCols(train_samples));
-  model.error_options.last_step_only = parser.Switch("last-step-error");
-  core::Result<core::Architecture> arch = core::BuildAutoencoder(s.spec);
-  if (!arch.ok()) return Fail(kCommand, arch.status().message());
-  model.architecture = *arch;
-
-  core::Matrix<float> series = table->values.cast<float>();
-  model.scaler.Transform(&series);
-  const core::WindowSet<float> windows = core::MakeWindows(series, s.spec.timesteps);
-  // One generator for initialisation and shuffling: the run is a function of --seed.
-  core::Rng rng(s.seed);
-  auto net = core::Network<float>::Create(model.architecture,
-                                          core::InitializeWeights<float>(*arch, &rng));
-  if (!net.ok()) return Fail(kCommand, net.status().message(), kExitFailure);
-  std::cerr << "training on " << windows.count << " windows of " << s.spec.timesteps << " x "
-            << s.spec.features << " from " << s.data << " (" << core::TotalParamCount(*arch)
-            << " parameters)\n";
-  core::Result<core::TrainResult> trained = [&] {
+  s.recipe.error_options.last_step_only = parser.Switch("last-step-error");
+  // Bad input (too few rows, a split that leaves no training windows) is told
+  // apart from a failed run by planning first.
+  core::Result<core::TrainingPlan> plan = core::PlanTraining(
+      s.recipe, static_cast<int>(table->values.rows()), table->rows());
+  if (!plan.ok()) return Fail(kCommand, s.data + ": " + plan.status().message());
+  std::cerr << "training on " << plan->windows << " windows of " << s.recipe.spec.timesteps << " x "
+            << plan->architecture.features << " from " << s.data << " ("
+            << core::TotalParamCount(plan->architecture) << " parameters)\n";
+  core::Result<core::TrainedModel> trained = [&] {
     EpochPrinter printer;
-    return core::Train(&*net, windows, s.options, &rng, std::ref(printer));
+    return core::TrainAutoencoder(table->values, table->feature_names, s.recipe, std::ref(printer));
   }();
   if (!trained.ok()) return Fail(kCommand, trained.status().message(), kExitFailure);
-
-  const std::vector<int>& calibration = trained->validation_windows.empty()
-                                            ? trained->training_windows
-                                            : trained->validation_windows;
-  auto threshold = core::ComputeThreshold(
-      s.threshold, core::WindowErrors(*net, windows, calibration, model.error_options));
-  if (!threshold.ok()) return Fail(kCommand, threshold.status().message(), kExitFailure);
-  model.threshold = *threshold;
-  model.threshold_spec = s.threshold.ToString();
-  model.weights = net->weights();
-  const core::EpochReport& last = trained->history.back();
-  model.metadata = {
-      {"trained_at", core::UtcNowIso8601()},
-      {"lstmad_version", LSTMAD_VERSION},
-      {"data", s.data},
-      {"windows", std::to_string(windows.count)},
-      {"validation_windows", std::to_string(trained->validation_windows.size())},
-      {"epochs", std::to_string(trained->history.size())},
-      {"best_epoch", std::to_string(trained->best_epoch)},
-      {"stopped_early", trained->stopped_early ? "true" : "false"},
-      {"loss", Number(last.loss)},
-      {"val_loss", last.val_loss >= 0 ? Number(last.val_loss) : "none"},
-      {"batch_size", std::to_string(s.options.batch_size)},
-      {"learning_rate", parser.Get("learning-rate")},
-      {"seed", std::to_string(s.seed)},
-      {"threshold_windows", trained->validation_windows.empty() ? "training" : "validation"},
-  };
+  core::Model& model = trained->model;
+  model.metadata["trained_at"] = core::UtcNowIso8601();
+  model.metadata["lstmad_version"] = LSTMAD_VERSION;
+  model.metadata["data"] = s.data;
   if (core::Status saved = core::SaveModel(model, s.out); !saved.ok()) {
     return Fail(kCommand, saved.message(), kExitFailure);
   }
   std::cerr << "threshold " << model.threshold << " (" << model.threshold_spec << " of "
-            << calibration.size() << " " << model.metadata["threshold_windows"]
+            << trained->calibration_windows << " " << model.metadata["threshold_windows"]
             << " windows); model written to " << s.out << "\n";
   return kExitOk;
 }

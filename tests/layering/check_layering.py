@@ -67,6 +67,10 @@ QUOTED_PREFIXES = [
     ("app/", "daemon/app"),
 ]
 
+# Folders on the include path besides each file's own (tools/CMakeLists.txt:
+# the commands include the CLI library's headers by their plain names).
+INCLUDE_DIRS = ["tools/lib"]
+
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 SOURCE = re.compile(r"\.(h|hh|hpp|cc|cpp)$")
 
@@ -85,9 +89,10 @@ def target_of(path, including_file, root):
     for prefix, part in QUOTED_PREFIXES:
         if path.startswith(prefix):
             return part
-    beside = os.path.normpath(os.path.join(os.path.dirname(including_file), path))
-    if os.path.exists(beside):
-        return part_of(os.path.relpath(beside, root))
+    for folder in [os.path.dirname(including_file)] + [os.path.join(root, d) for d in INCLUDE_DIRS]:
+        candidate = os.path.normpath(os.path.join(folder, path))
+        if os.path.exists(candidate):
+            return part_of(os.path.relpath(candidate, root))
     return None
 
 

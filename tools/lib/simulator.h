@@ -17,6 +17,16 @@ constexpr int kSimulatedPeriod = 40;  // samples per cycle
 enum class FaultKind { kSpike, kLevelShift, kFrozen };
 const char* FaultName(FaultKind kind);
 
+// One sample of pump `stream` as a line of InfluxDB line protocol:
+// "MEASUREMENT,pump=pNNNN temperature=V,pressure=V,vibration=V,flow=V TIME_NS\n",
+// values with six significant digits.
+std::string LineProtocol(const std::string& measurement, int stream, const std::array<double, 4>& v,
+                         int64_t time_ns);
+
+// The --csv output: a header naming the features, then one row per sample.
+std::string CsvHeader();
+std::string CsvRow(const std::array<double, 4>& v);
+
 class SimulatedPump {
  public:
   SimulatedPump(int index, uint64_t seed);

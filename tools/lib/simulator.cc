@@ -1,6 +1,7 @@
 #include "simulator.h"
 
 #include <cmath>
+#include <cstdio>
 #include <numbers>
 
 namespace lstmad::tools {
@@ -12,6 +13,27 @@ const char* FaultName(FaultKind kind) {
     case FaultKind::kFrozen: return "frozen";
   }
   return "?";
+}
+
+std::string LineProtocol(const std::string& measurement, int stream, const std::array<double, 4>& v,
+                         int64_t time_ns) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s,pump=p%04d %s=%.6g,%s=%.6g,%s=%.6g,%s=%.6g %lld\n",
+                measurement.c_str(), stream, kSimulatedFeatures[0], v[0], kSimulatedFeatures[1], v[1],
+                kSimulatedFeatures[2], v[2], kSimulatedFeatures[3], v[3],
+                static_cast<long long>(time_ns));
+  return buf;
+}
+
+std::string CsvHeader() {
+  return std::string(kSimulatedFeatures[0]) + "," + kSimulatedFeatures[1] + "," +
+         kSimulatedFeatures[2] + "," + kSimulatedFeatures[3] + "\n";
+}
+
+std::string CsvRow(const std::array<double, 4>& v) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%.6g,%.6g,%.6g,%.6g\n", v[0], v[1], v[2], v[3]);
+  return buf;
 }
 
 SimulatedPump::SimulatedPump(int index, uint64_t seed)

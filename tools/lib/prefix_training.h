@@ -1,31 +1,21 @@
 // Training a model on the first rows of a series, for `lstmad
 // evaluate-stream`: NAB's protocol lets a detector learn from the
-// probationary period and nothing after it. The same steps as `lstmad train`
-// (scaler fitted on the training windows' samples, Keras-style validation
-// split, early stopping, threshold from the validation windows' errors).
+// probationary period and nothing after it. The recipe is core's
+// (training_recipe.h), as for `lstmad train`; this file holds the flags with
+// evaluate-stream's defaults. Functions of their arguments; no shared state.
 #pragma once
 
-#include <cstdint>
 #include <string>
 
 #include "cli_args.h"
-#include "lstmad/core/architecture.h"
 #include "lstmad/core/csv.h"
 #include "lstmad/core/model.h"
-#include "lstmad/core/scaler.h"
 #include "lstmad/core/status.h"
-#include "lstmad/core/threshold.h"
-#include "lstmad/core/trainer.h"
+#include "lstmad/core/training_recipe.h"
 
 namespace lstmad::tools {
 
-struct PrefixTraining {
-  core::AutoencoderSpec spec;  // timesteps, units, activation (features set from the data)
-  core::TrainOptions options;
-  core::ScalerKind scaler = core::ScalerKind::kStandard;
-  core::ThresholdSpec threshold;
-  uint64_t seed = 1;
-};
+using PrefixTraining = core::TrainingRecipe;
 
 // Flags with evaluate-stream's defaults (docs/detection.md says why).
 void AddPrefixTrainingFlags(ArgParser* parser);

@@ -1,10 +1,6 @@
 #include "prefix_training.h"
 
-#include <chrono>
-
-#include "lstmad/core/initializers.h"
-#include "lstmad/core/reconstruction.h"
-#include "lstmad/core/windows.h"
+#include <utility>
 
 namespace lstmad::tools {
 namespace {
@@ -68,53 +64,19 @@ std::string ParsePrefixTrainingFlags(const ArgParser& p, PrefixTraining* s) {
 
 core::Result<TrainedPrefix> TrainOnPrefix(const core::CsvTable& table, int rows,
                                           const PrefixTraining& settings) {
-  const auto start = std::chrono::steady_clock::now();
-  core::AutoencoderSpec spec = settings.spec;
-  spec.features = static_cast<int>(table.values.rows());
-  const int windows_total = rows - spec.timesteps + 1;
-  const auto train_windows =
-      static_cast<int>(windows_total * (1.0 - settings.options.validation_split));
-  if (train_windows < 1) {
-    return core::Status::Error("the first " + std::to_string(rows) +
-                               " rows hold no training windows of length " +
-                               std::to_string(spec.timesteps));
+  const std::string context = "the first " + std::to_string(rows) + " rows";
+  if (rows < 0 || rows > table.rows()) {
+    return core::Status::Error(context + ": the series has " + std::to_string(table.rows()));
   }
+  core::Result<core::TrainedModel> trained =
+      core::TrainAutoencoder(table.values.leftCols(rows), table.feature_names, settings);
+  if (!trained.ok()) return trained.status().WithContext(context);
   TrainedPrefix out;
-  core::Model& model = out.model;
-  model.feature_names = table.feature_names;
-  model.scaler = core::Scaler::Fit(settings.scaler,
-                                   table.values.leftCols(train_windows + spec.timesteps - 1));
-  core::Result<core::Architecture> arch = core::BuildAutoencoder(spec);
-  if (!arch.ok()) return arch.status();
-  model.architecture = *arch;
-  core::Matrix<float> series = table.values.leftCols(rows).cast<float>();
-  model.scaler.Transform(&series);
-  const core::WindowSet<float> windows = core::MakeWindows(series, spec.timesteps);
-  core::Rng rng(settings.seed);
-  auto net = core::Network<float>::Create(model.architecture,
-                                          core::InitializeWeights<float>(*arch, &rng));
-  if (!net.ok()) return net.status();
-  core::Result<core::TrainResult> trained = core::Train(&*net, windows, settings.options, &rng);
-  if (!trained.ok()) return trained.status();
-  const std::vector<int>& calibration = trained->validation_windows.empty()
-                                            ? trained->training_windows
-                                            : trained->validation_windows;
-  auto threshold = core::ComputeThreshold(
-      settings.threshold, core::WindowErrors(*net, windows, calibration, model.error_options));
-  if (!threshold.ok()) return threshold.status();
-  model.threshold = *threshold;
-  model.threshold_spec = settings.threshold.ToString();
-  model.weights = net->weights();
-  out.epochs = static_cast<int>(trained->history.size());
-  out.val_loss = trained->history.back().val_loss;
-  model.metadata = {
-      {"trained_on", "the first " + std::to_string(rows) + " rows (evaluate-stream)"},
-      {"windows", std::to_string(windows.count)},
-      {"epochs", std::to_string(out.epochs)},
-      {"best_epoch", std::to_string(trained->best_epoch)},
-      {"seed", std::to_string(settings.seed)},
-  };
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.model = std::move(trained->model);
+  out.model.metadata["trained_on"] = context + " (evaluate-stream)";
+  out.epochs = static_cast<int>(trained->training.history.size());
+  out.val_loss = trained->training.history.back().val_loss;
+  out.seconds = trained->seconds;
   return out;
 }
 
