@@ -12,6 +12,7 @@
 #include "lstmad/core/reconstruction.h"
 #include "lstmad/core/threshold.h"
 #include "lstmad/core/trainer.h"
+#include "lstmad/core/training_recipe.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -64,51 +65,42 @@ core::Result<RetrainOutcome> RetrainModel(const core::Model& current, core::Wind
   if (out.holdout_windows < 1 || out.train_windows < 1) {
     return core::Status::Error("too few windows to hold some back: " + std::to_string(raw.count));
   }
-  // The scaler stays the one the model was trained with: refitting it would
-  // change what every weight means.
-  current.scaler.Transform(&raw.data);
-  core::Result<core::Network<float>> running = current.MakeNetwork();
-  if (!running.ok()) return running.status();
-  core::Network<float> candidate = *running;
-
-  core::TrainOptions train;
-  train.epochs = options.epochs;
-  train.batch_size = options.batch_size;
-  train.learning_rate = options.learning_rate;
-  train.validation_split = 0;  // the holdout below is ours; Train sees only the training part
-  train.patience = 0;
-  train.cancelled = options.cancelled;
-  core::WindowSet<float> training;
+  // The recipe keeps the model's scaler (refitting it would change what
+  // every weight means) and recomputes the threshold on the training windows.
+  core::WindowSet<float> training;  // original units
   training.timesteps = raw.timesteps;
   training.features = raw.features;
   training.count = out.train_windows;
   training.data = raw.data.leftCols(static_cast<Eigen::Index>(out.train_windows) * raw.timesteps);
-  core::Rng rng(options.seed);
-  core::Result<core::TrainResult> trained = core::Train(&candidate, training, train, &rng);
-  if (!trained.ok()) return trained.status();
+  core::FineTuneRecipe recipe;
+  recipe.options.epochs = options.epochs;
+  recipe.options.batch_size = options.batch_size;
+  recipe.options.learning_rate = options.learning_rate;
+  recipe.options.validation_split = 0;  // the holdout below is ours; training sees only the training part
+  recipe.options.patience = 0;
+  recipe.options.cancelled = options.cancelled;
+  recipe.seed = options.seed;
+  core::Result<core::TrainedModel> tuned = core::FineTuneAutoencoder(current, std::move(training), recipe);
+  if (!tuned.ok()) return tuned.status();
 
+  current.scaler.Transform(&raw.data);  // the holdout comparison is in scaled units
+  core::Result<core::Network<float>> running = current.MakeNetwork();
+  if (!running.ok()) return running.status();
+  core::Result<core::Network<float>> candidate = tuned->model.MakeNetwork();
+  if (!candidate.ok()) return candidate.status();
   const std::vector<int> holdout = Range(out.train_windows, raw.count);
   out.old_error = Mean(core::WindowErrors(*running, raw, holdout, current.error_options));
-  out.new_error = Mean(core::WindowErrors(candidate, raw, holdout, current.error_options));
+  out.new_error = Mean(core::WindowErrors(*candidate, raw, holdout, current.error_options));
   if (!std::isfinite(out.new_error))
     return core::Status::Error("the candidate's holdout error is not finite");
   // Equal counts as not worse; a NaN old error (cannot happen for a model
   // that scores) would refuse.
   out.swap = out.new_error <= out.old_error;
 
-  out.candidate = current;
-  out.candidate.weights = candidate.weights();
+  out.candidate = std::move(tuned->model);
   out.old_threshold = current.threshold;
-  out.new_threshold = current.threshold;
-  core::Result<core::ThresholdSpec> spec = core::ThresholdSpec::Parse(current.threshold_spec);
-  if (spec.ok()) {
-    auto threshold = core::ComputeThreshold(
-        *spec, core::WindowErrors(candidate, raw, Range(0, out.train_windows), current.error_options));
-    if (!threshold.ok()) return threshold.status();
-    out.new_threshold = *threshold;
-    out.threshold_recalibrated = true;
-  }
-  out.candidate.threshold = out.new_threshold;
+  out.new_threshold = out.candidate.threshold;
+  out.threshold_recalibrated = tuned->threshold_calibrated;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::map<std::string, std::string>& meta = out.candidate.metadata;
   meta["retrained_windows"] = std::to_string(out.train_windows);
@@ -116,7 +108,7 @@ core::Result<RetrainOutcome> RetrainModel(const core::Model& current, core::Wind
   meta["retrained_epochs"] = std::to_string(options.epochs);
   meta["retrained_holdout_error"] = Number(out.new_error);
   meta["retrained_previous_holdout_error"] = Number(out.old_error);
-  meta["retrained_loss"] = Number(trained->history.back().loss);
+  meta["retrained_loss"] = Number(tuned->training.history.back().loss);
   return out;
 }
 
