@@ -1,4 +1,5 @@
 #include "obs/metrics.h"
+#include "support/promtool.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
@@ -305,28 +306,9 @@ TEST(MetricsTest, ConcurrentReloadsLookupsObservationsAndScrapes) {
   EXPECT_EQ(CountOf(text, "lstmad_reconstruction_error_count{"), 1);
 }
 
-constexpr const char* kPromtool = "/usr/bin/promtool";
-
-// What `promtool check metrics` says about `exposition`: "" when it passes.
-std::string PromtoolProblems(const std::string& exposition) {
-  std::string path = ::testing::TempDir() + "metrics_test.XXXXXX";
-  const int fd = ::mkstemp(path.data());
-  if (fd < 0) return "mkstemp failed";
-  ::close(fd);
-  std::ofstream(path) << exposition;
-  const std::string command = std::string(kPromtool) + " check metrics < '" + path + "' 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return "popen failed";
-  std::string output;
-  char buffer[512];
-  while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  std::remove(path.c_str());
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && output.empty()) return "";
-  return "promtool exit status " + std::to_string(status) + ": " + output;
-}
-
-bool HavePromtool() { return ::access(kPromtool, X_OK) == 0; }
+using testing::HavePromtool;
+using testing::kPromtool;
+using testing::PromtoolProblems;
 
 TEST(MetricsTest, ExpositionPassesPromtool) {
   if (!HavePromtool()) {
