@@ -460,64 +460,64 @@ def build_all(outdir):
     def seq(descs, style="k2", shape=(5, 2)):
         return sequential(descs, shape, style, seed=9)
 
-    refuse("stateful.h5", seq(with_extra(autoencoder(), 0, stateful=True)), ["'lstm'", "stateful"])
+    refuse("stateful.h5", seq(with_extra(autoencoder(), 0, stateful=True)), ['"lstm"', "stateful"])
     refuse("time_major.h5", seq(with_extra(autoencoder(), 2, time_major=True)),
-           ["'lstm_1'", "time_major"])
+           ['"lstm_1"', "time_major"])
     refuse("return_state.h5", seq(with_extra(autoencoder(), 0, return_state=True)),
-           ["'lstm'", "return_state"])
+           ['"lstm"', "return_state"])
     refuse("masking.h5", seq([other("Masking", "masking", mask_value=0.0)] + autoencoder()),
-           ["'masking'", "masking is not supported"])
+           ['"masking"', "masking is not supported"])
     refuse("mask_kwargs.keras", functional(
         multi_output_nodes(k3_mask={"class_name": "__keras_tensor__", "config": {}}), (6, 3),
-        "input_layer", ["dense"], "k3", seed=8), ["'lstm'", "mask"], writer=write_keras,
+        "input_layer", ["dense"], "k3", seed=8), ['"lstm"', "mask"], writer=write_keras,
         version="3.5.0")
-    refuse("gru.h5", seq([other("GRU", "gru", units=8)] + autoencoder()[1:]), ["'gru'", "GRU"])
+    refuse("gru.h5", seq([other("GRU", "gru", units=8)] + autoencoder()[1:]), ['"gru"', "GRU"])
     refuse("bidirectional.h5", seq([other("Bidirectional", "bidirectional", layer={})] +
                                    autoencoder()[1:]), ["Bidirectional"])
     refuse("cudnn_class.h5", seq([other("CuDNNLSTM", "cu_dnnlstm", units=8)] + autoencoder()[1:]),
-           ["'cu_dnnlstm'", "CuDNNLSTM"])
-    refuse("cudnn_bias.h5", seq(autoencoder()), ["'lstm'", "CuDNNLSTM layout"],
+           ['"cu_dnnlstm"', "CuDNNLSTM"])
+    refuse("cudnn_bias.h5", seq(autoencoder()), ['"lstm"', "CuDNNLSTM layout"],
            mutate=mutate_dataset("lstm", "bias", lambda b: np.concatenate([b, b])))
     refuse("activation_elu.h5", seq(autoencoder()[:3] + [dense("time_distributed", 2, act="elu",
                                                                td=True)]),
-           ["'time_distributed'", "activation", "'elu'"])
+           ['"time_distributed"', "activation", "'elu'"])
     conv = seq(autoencoder())
     conv.config["config"]["layers"][-1]["config"]["layer"]["class_name"] = "Conv1D"
-    refuse("td_conv.h5", conv, ["'time_distributed'", "Conv1D"])
+    refuse("td_conv.h5", conv, ['"time_distributed"', "Conv1D"])
     refuse("bn_center.h5", seq(autoencoder()[:3] + [batchnorm("batch_normalization", center=False),
                                                     dense("time_distributed", 2, td=True)]),
-           ["'batch_normalization'", "center"])
+           ['"batch_normalization"', "center"])
     refuse("bn_axis.h5", seq(autoencoder()[:3] + [batchnorm("batch_normalization", axis=1),
                                                   dense("time_distributed", 2, td=True)]),
-           ["'batch_normalization'", "axis"])
+           ['"batch_normalization"', "axis"])
     refuse("unknown_option.h5", seq(with_extra(autoencoder(), 2, attention_window=3)),
-           ["'lstm_1'", "attention_window"])
+           ['"lstm_1"', "attention_window"])
     refuse("dtype_int8.keras", seq(with_extra(autoencoder(), 0, dtype={
         "module": "keras", "class_name": "QuantizedDTypePolicy",
         "config": {"name": "int8_from_float32"}}), style="k3"),
-        ["'lstm'", "dtype", "int8_from_float32"], writer=write_keras, version="3.5.0")
-    refuse("nan_weight.h5", seq(autoencoder()), ["'lstm_1'", "recurrent_kernel", "NaN"],
+        ['"lstm"', "dtype", "int8_from_float32"], writer=write_keras, version="3.5.0")
+    refuse("nan_weight.h5", seq(autoencoder()), ['"lstm_1"', "recurrent_kernel", "NaN"],
            mutate=mutate_dataset("lstm_1", "recurrent_kernel",
                                  lambda a: np.where(np.arange(a.size).reshape(a.shape) == 3,
                                                     np.nan, a)))
-    refuse("missing_dataset.h5", seq(autoencoder()), ["'lstm_1'", "kernel", "missing"],
+    refuse("missing_dataset.h5", seq(autoencoder()), ['"lstm_1"', "kernel", "missing"],
            mutate=mutate_dataset("lstm_1", "kernel", lambda a: None))
-    refuse("shape_mismatch.h5", seq(autoencoder()), ["'lstm'", "recurrent_kernel", "shape"],
+    refuse("shape_mismatch.h5", seq(autoencoder()), ['"lstm"', "recurrent_kernel", "shape"],
            mutate=mutate_dataset("lstm", "recurrent_kernel", lambda a: a[:-1]))
-    refuse("weight_names_count.h5", seq(autoencoder()), ["'lstm'", "weight_names lists 2"],
+    refuse("weight_names_count.h5", seq(autoencoder()), ['"lstm"', "weight_names lists 2"],
            mutate=set_weight_names("lstm", lambda n: n[:2]))
-    refuse("swapped_weight_names.h5", seq(autoencoder()), ["'lstm'", "weight_names[0]"],
+    refuse("swapped_weight_names.h5", seq(autoencoder()), ['"lstm"', "weight_names[0]"],
            mutate=set_weight_names("lstm", lambda n: [n[1], n[0], n[2]]))
     refuse("lstm_on_vector.h5", seq([lstm("lstm_a", 8), lstm("lstm_b", 8)] + autoencoder()[1:]),
            ["lstm_b", "sequence input"])
     refuse("features_count.h5", seq(autoencoder()), ["2 features", "1 feature name"],
            args=["--features", "a"])
     refuse("nested_model.h5", seq([other("Sequential", "inner", layers=[])] + autoencoder()),
-           ["'inner'", "nested model"])
+           ['"inner"', "nested model"])
     refuse("hard_sigmoid_no_version.keras", sequential(options_model(), (6, 3), "k3", seed=5),
-           ["'lstm'", "hard_sigmoid", "version"], writer=write_keras, version="3.5.0",
+           ['"lstm"', "hard_sigmoid", "version"], writer=write_keras, version="3.5.0",
            metadata=False)
-    refuse("two_outputs.keras", multi, ["two outputs", "'dense'", "'dense_1'", "--output"],
+    refuse("two_outputs.keras", multi, ["two outputs", '"dense"', '"dense_1"', "--output"],
            writer=write_keras, version="3.5.0")
     refuse("not_autoencoder.keras", multi, ["not an autoencoder"], writer=write_keras,
            version="3.5.0", args=["--output", "dense_1"])
@@ -526,18 +526,18 @@ def build_all(outdir):
                         (other("Add", "add"), ["lstm", "lstm_1"]),
                         (dense("time_distributed", 2, td=True), ["add"])],
                        (5, 2), "input_1", ["time_distributed"], "k2", seed=10)
-    refuse("merge.h5", merge, ["'add'", "2 inputs"])
+    refuse("merge.h5", merge, ['"add"', "2 inputs"])
     shared = functional([(lstm("lstm", 2, seq=True), ["input_1"]),
                          (dense("time_distributed", 2, td=True), ["lstm"])],
                         (5, 2), "input_1", ["time_distributed"], "k2", seed=11)
     shared.config["config"]["layers"][1]["inbound_nodes"] *= 2
-    refuse("shared.h5", shared, ["'lstm'", "called 2 times"])
+    refuse("shared.h5", shared, ['"lstm"', "called 2 times"])
     refuse("zip_without_config.keras", seq(autoencoder()), ["config.json"], writer=write_keras,
            members=["metadata.json", "model.weights.h5"])
     refuse("zip_without_weights.keras", seq(autoencoder()), ["model.weights.h5"],
            writer=write_keras, members=["metadata.json", "config.json"])
     refuse("keras_extra_var.keras", seq(autoencoder(), style="k3"),
-           ["'lstm_1'", "4 variables"], writer=write_keras, version="3.5.0",
+           ['"lstm_1"', "4 variables"], writer=write_keras, version="3.5.0",
            mutate=lambda h: h["layers/lstm_1/cell/vars"].create_dataset("3", data=np.zeros(3)))
 
     def raw(name, data, keywords, args=()):
@@ -556,7 +556,7 @@ def build_all(outdir):
             ("bad_json.h5", b'{"class_name": "Sequential", "config": {', ["JSON error", "line 1"]),
             ("deep_json.h5", b"[" * 5000 + b"]" * 5000, ["nested deeper"]),
             ("subclassed.h5", json.dumps({"class_name": "MyModel", "config": {}}).encode(),
-             ["'MyModel'", "subclassed"])]:
+             ['"MyModel"', "subclassed"])]:
         path = os.path.join(outdir, name)
         write_legacy(path, ae, "2.15.0")
         with h5py.File(path, "a") as f:
