@@ -1,0 +1,120 @@
+// AlertDispatcher: every transition is logged and appended to the events
+// file; a failing events file is counted and logged, and the others go on.
+#include "alerting/alert_dispatcher.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+
+namespace lstmad::daemon {
+namespace {
+
+// Records the lines logged while it lives (obs/logging.h's writer).
+class LogCapture final : public LogWriter {
+ public:
+  LogCapture() { SetLogWriter(this); }
+  ~LogCapture() override { SetLogWriter(nullptr); }
+  void Write(LogLevel level, std::string_view line) override {
+    std::lock_guard lock(mutex_);
+    text_ += (level == LogLevel::kWarn ? "warn " : level == LogLevel::kError ? "error " : "info ");
+    text_.append(line).append("\n");
+  }
+  void Flush() override {}
+  std::string Text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
+AlertEvent Fired() {
+  AlertEvent event;
+  event.kind = "fired";
+  event.time_ns = 1700000000000000000;
+  event.model = "pump";
+  event.stream = "pump,pump=p0001";
+  event.error = 0.75;
+  event.threshold = 0.25;
+  event.window_start_ns = 1000;
+  event.window_end_ns = 2000;
+  event.top_features = {{"flow", 0.625}, {"pressure", 0.375}};
+  return event;
+}
+
+// The exposition's text of a series' value, or "absent".
+std::string Value(const Metrics& metrics, const std::string& series) {
+  const std::string text = "\n" + metrics.Scrape();
+  const std::string key = "\n" + series + " ";
+  const size_t at = text.find(key);
+  if (at == std::string::npos) return "absent";
+  const size_t value = at + key.size();
+  return text.substr(value, text.find('\n', value) - value);
+}
+
+TEST(AlertDispatcherTest, LogsAndAppendsEachTransition) {
+  std::string dir = ::testing::TempDir() + "alert_dispatcher_test.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr) << std::strerror(errno);
+  const std::string path = dir + "/events.jsonl";
+  auto events = EventLog::Open(path);
+  ASSERT_TRUE(events.ok()) << events.status().message();
+  Metrics metrics("test");
+  AlertDispatcher dispatcher(&metrics);
+  dispatcher.SetEventLog(std::shared_ptr<EventLog>(std::move(events).value()));
+  LogCapture log;
+  AlertEvent fired = Fired();
+  dispatcher.OnAlert(fired);
+  AlertEvent resolved = fired;
+  resolved.kind = "resolved";
+  dispatcher.OnAlert(resolved);
+
+  std::ifstream in(path);
+  std::stringstream lines;
+  lines << in.rdbuf();
+  EXPECT_EQ(lines.str(), AlertEventJson(fired) + "\n" + AlertEventJson(resolved) + "\n");
+  const std::string text = log.Text();
+  EXPECT_NE(text.find("warn alert fired model=pump stream=\"pump,pump=p0001\" error=0.75 threshold=0.25 "
+                      "window_start_ns=1000 window_end_ns=2000 top_features=flow:0.62,pressure:0.38\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("info alert resolved model=pump"), std::string::npos) << text;
+  EXPECT_EQ(Value(metrics, "lstmad_event_write_failures_total"), "0");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AlertDispatcherTest, AFailingEventsFileIsCountedAndLoggedAndTheAlertStillLogged) {
+  // /dev/full takes the open and fails every write (ENOSPC): a full disk.
+  auto events = EventLog::Open("/dev/full");
+  ASSERT_TRUE(events.ok()) << events.status().message();
+  Metrics metrics("test");
+  AlertDispatcher dispatcher(&metrics);
+  dispatcher.SetEventLog(std::shared_ptr<EventLog>(std::move(events).value()));
+  LogCapture log;
+  dispatcher.OnAlert(Fired());
+  dispatcher.OnAlert(Fired());
+  EXPECT_EQ(Value(metrics, "lstmad_event_write_failures_total"), "2");
+  const std::string text = log.Text();
+  EXPECT_NE(text.find("warn alert fired model=pump"), std::string::npos) << text;
+  EXPECT_NE(text.find("error writing the events file failed"), std::string::npos) << text;
+}
+
+TEST(AlertDispatcherTest, WithoutAnEventsFileOnlyLogs) {
+  Metrics metrics("test");
+  AlertDispatcher dispatcher(&metrics);
+  LogCapture log;
+  dispatcher.OnAlert(Fired());
+  EXPECT_NE(log.Text().find("alert fired"), std::string::npos);
+  EXPECT_EQ(Value(metrics, "lstmad_event_write_failures_total"), "0");
+}
+
+}  // namespace
+}  // namespace lstmad::daemon
