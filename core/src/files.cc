@@ -85,11 +85,11 @@ Status SyncDirectory(const std::string& path) {
 }
 
 // Writes and syncs `tmp`; the caller removes it on failure.
-Status WriteTmp(const std::string& tmp, std::string_view bytes) {
+Status WriteTmp(const std::string& tmp, std::string_view bytes, uint32_t permissions) {
   // A stale tmp of an interrupted run would make O_EXCL fail forever.
   ::unlink(tmp.c_str());
   // O_EXCL also refuses to follow a symlink someone placed at the tmp path.
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(permissions)));
   if (!fd.valid()) return Status::Error(tmp + ": cannot create: " + ErrnoText(errno));
   if (const int err = WriteAll(fd.get(), bytes); err != 0) {
     return Status::Error(tmp + ": write failed: " + ErrnoText(err));
@@ -130,13 +130,13 @@ Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes)
   return bytes;
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+Status WriteFileAtomically(const std::string& path, std::string_view bytes, uint32_t permissions) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     return Status::Error(NotRegular(path, st.st_mode) + ": refusing to replace it");
   }
   const std::string tmp = path + ".tmp";
-  if (Status written = WriteTmp(tmp, bytes); !written.ok()) {
+  if (Status written = WriteTmp(tmp, bytes, permissions); !written.ok()) {
     ::unlink(tmp.c_str());
     return written;
   }

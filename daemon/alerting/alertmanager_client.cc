@@ -1,28 +1,17 @@
 #include "alerting/alertmanager_client.h"
 
 #include <cstdio>
-#include <ctime>
 
+#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 
+#include "lstmad/core/text.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Rfc3339(int64_t ns) {
-  const std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[64];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%09lldZ", static_cast<long long>(ns % 1000000000));
-  return buf;
-}
-
-std::string Quoted(const std::string& text) { return "\"" + JsonEscape(text) + "\""; }
 
 std::string Number(double v) {
   char buf[32];
@@ -38,18 +27,27 @@ std::string AlertmanagerAlertJson(const AlertEvent& event, const std::string& se
   for (const auto& [name, share] : event.top_features) {
     top += (top.empty() ? "" : ", ") + name + " " + Number(100 * share) + "%";
   }
-  std::string json = "{\"labels\":{\"alertname\":\"LstmadStreamAnomalous\",\"model\":" + Quoted(event.model) +
-                     ",\"stream\":" + Quoted(event.stream) + ",\"severity\":" + Quoted(severity) + "}";
-  json += ",\"annotations\":{\"summary\":" +
-          Quoted("Stream " + event.stream + " of model " + event.model + " is anomalous") +
-          ",\"description\":" +
-          Quoted("Reconstruction error " + Number(event.error) + " above the threshold " +
-                 Number(event.threshold) + "; top features: " + top) +
-          ",\"error\":" + Quoted(Number(event.error)) + ",\"threshold\":" + Quoted(Number(event.threshold)) +
-          ",\"top_features\":" + Quoted(top) + "}";
-  json += ",\"startsAt\":" + Quoted(Rfc3339(starts_at_ns));
-  if (event.kind == "resolved") json += ",\"endsAt\":" + Quoted(Rfc3339(event.time_ns));
-  return json + "}";
+  // ordered_json keeps the keys in the order written, so the body reads as
+  // Alertmanager's API documents an alert.
+  nlohmann::ordered_json alert;
+  alert["labels"] = {{"alertname", "LstmadStreamAnomalous"},
+                     {"model", event.model},
+                     {"stream", event.stream},
+                     {"severity", severity}};
+  alert["annotations"] = {
+      {"summary", "Stream " + event.stream + " of model " + event.model + " is anomalous"},
+      {"description", "Reconstruction error " + Number(event.error) + " above the threshold " +
+                          Number(event.threshold) + "; top features: " + top},
+      {"error", Number(event.error)},
+      {"threshold", Number(event.threshold)},
+      {"top_features", top}};
+  alert["startsAt"] = core::FormatRfc3339Nanos(starts_at_ns);
+  if (event.kind == "resolved") alert["endsAt"] = core::FormatRfc3339Nanos(event.time_ns);
+  // Model, stream and feature names come from config and client input and
+  // may hold any bytes; replace turns invalid UTF-8 into U+FFFD so the body
+  // stays valid JSON (dump would throw otherwise). Alertmanager then shows
+  // the label with U+FFFD where the bad bytes were.
+  return alert.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 AlertmanagerClient::AlertmanagerClient(const config::AlertmanagerSettings& settings, Metrics* metrics)

@@ -64,7 +64,9 @@ class AlertmanagerClient {
   std::thread thread_;
 };
 
-// The Alertmanager v2 JSON object for one transition.
+// The Alertmanager v2 JSON object for one transition. Times are RFC 3339 UTC
+// with nanoseconds; invalid UTF-8 in the model, stream or feature names
+// becomes U+FFFD (written as UTF-8), so the body is valid JSON for any bytes.
 std::string AlertmanagerAlertJson(const AlertEvent& event, const std::string& severity, int64_t starts_at_ns);
 
 }  // namespace lstmad::daemon

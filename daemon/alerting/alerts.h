@@ -46,7 +46,12 @@ struct AlertEvent {
   std::vector<std::pair<std::string, double>> top_features;
 };
 
-// One JSON object, no trailing newline; strings escaped per RFC 8259.
+// One JSON object, no trailing newline: the events file's line
+// (its format is pinned by tests/daemon/alerting/alerts_test.cc). Strings are written by JsonString (obs/json_text.h):
+// invalid UTF-8 in a stream or feature name becomes U+FFFD, so the line is
+// valid JSON whatever the stream's tags held. Numbers have 9 significant
+// digits (%.9g), null when not finite; times are RFC 3339 UTC with
+// nanoseconds.
 std::string AlertEventJson(const AlertEvent& event);
 
 }  // namespace lstmad::daemon

@@ -2,8 +2,6 @@
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <optional>
 
 #include <prometheus/counter.h>
@@ -313,11 +311,8 @@ void Daemon::Impl::RestoreSnapshot() {
         {Field("path", settings.state.path), Field("error", ec.message())});
   }
   const std::string path = SnapshotPath(settings.state.path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return;  // first start: nothing to restore
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  auto streams = DecodeSnapshot(bytes.str(), path);
+  if (!std::filesystem::exists(path, ec)) return;  // first start: nothing to restore
+  auto streams = ReadSnapshot(path);
   if (!streams.ok()) {
     Log(LogLevel::kError, "snapshot refused; starting with empty windows", {Field("error", streams.status().message())});
     return;
@@ -338,7 +333,7 @@ void Daemon::Impl::SaveSnapshot(const char* why) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<StreamSnapshot> streams = ingestor->Save();
   const std::string path = SnapshotPath(settings.state.path);
-  if (core::Status s = WriteFileAtomically(path, EncodeSnapshot(streams)); !s.ok()) {
+  if (core::Status s = WriteSnapshot(path, streams); !s.ok()) {
     Log(LogLevel::kError, "writing the snapshot failed", {Field("error", s.message()), Field("reason", why)});
     return;
   }

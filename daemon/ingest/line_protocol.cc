@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <system_error>
 
+#include "lstmad/core/text.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -27,57 +29,14 @@ enum class Name { kMeasurement, kKey };
 
 bool IsSpecial(Name name, char c) { return c == ',' || c == ' ' || (name == Name::kKey && c == '='); }
 
-// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0 if
-// none starts there: no overlong forms, surrogates or code points past U+10FFFF.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  if (lead < 0x80) return 1;
-  const size_t len = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 0;
-  if (len == 0 || s.size() - i < len) return 0;
-  uint32_t cp = lead & (0x7Fu >> len);  // the payload bits of the lead byte
-  for (size_t k = 1; k < len; ++k) {
-    const auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3Fu);
-  }
-  constexpr uint32_t kMinCodePoint[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMinCodePoint[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 // Offset of the first byte of `s` that is not valid UTF-8, or npos.
 size_t InvalidUtf8At(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    const size_t len = Utf8SequenceLength(s, i);
+    const size_t len = core::Utf8SequenceLength(s, i);
     if (len == 0) return i;
     i += len;
   }
   return std::string_view::npos;
-}
-
-// Appends `s` in double quotes, printable and bounded: quotes and backslashes
-// escaped, control bytes and invalid UTF-8 as \xNN, long input cut with "...".
-void AppendQuoted(std::string* out, std::string_view s) {
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size() && i < kMaxQuotedBytes) {
-    const char c = s[i];
-    size_t len = Utf8SequenceLength(s, i);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (len > 1 || (len == 1 && !IsControl(c))) {
-      out->append(s.substr(i, len));
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out->append(hex);
-      len = 1;
-    }
-    i += len;
-  }
-  if (i < s.size()) out->append("...");
-  out->push_back('"');
 }
 
 // Appends a name in its canonical escaped form, which ParseLine reads back as
@@ -217,7 +176,7 @@ class Parser {
   }
   bool Fail(size_t at, std::string_view before, std::string_view quoted, std::string_view after = {}) {
     Fail(at, before);
-    AppendQuoted(&error_->message, quoted);
+    error_->message += core::Quote(quoted, kMaxQuotedBytes);
     error_->message.append(after);
     return false;
   }

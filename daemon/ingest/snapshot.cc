@@ -1,13 +1,10 @@
 #include "ingest/snapshot.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include "lstmad/core/byte_codec.h"
-#include "lstmad/core/model_file_format.h"
+#include "lstmad/core/crc32c.h"
+#include "lstmad/core/files.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -103,7 +100,7 @@ std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams) {
     PutString(&out, s.detector_state);
     EncodeFired(&out, s.fired);
   }
-  Put<uint32_t>(&out, core::model_file::Crc32c(out));
+  Put<uint32_t>(&out, core::Crc32c(out));
   return out;
 }
 
@@ -114,7 +111,7 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
   uint32_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
   const std::string_view body = bytes.substr(0, bytes.size() - 4);
-  if (core::model_file::Crc32c(body) != stored) {
+  if (core::Crc32c(body) != stored) {
     return core::Status::Error(source + ": corrupt snapshot (checksum mismatch)");
   }
   std::string_view r = body.substr(kMagic.size());
@@ -139,37 +136,14 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
 
 std::string SnapshotPath(const std::string& state_dir) { return state_dir + "/streams.snapshot"; }
 
-core::Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return core::Status::Error(tmp + ": cannot create: " + std::strerror(errno));
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string error = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return core::Status::Error(tmp + ": write failed: " + error);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return core::Status::Error(tmp + ": fsync failed: " + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return core::Status::Error(path + ": rename failed: " + std::strerror(errno));
-  }
-  // The rename itself is durable only once the directory is synced.
-  const std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return core::Status::Ok();
+core::Status WriteSnapshot(const std::string& path, const std::vector<StreamSnapshot>& streams) {
+  return core::WriteFileAtomically(path, EncodeSnapshot(streams), kSnapshotPermissions);
+}
+
+core::Result<std::vector<StreamSnapshot>> ReadSnapshot(const std::string& path) {
+  core::Result<std::string> bytes = core::ReadFileBounded(path, kMaxSnapshotBytes);
+  if (!bytes.ok()) return bytes.status();
+  return DecodeSnapshot(*bytes, path);
 }
 
 }  // namespace lstmad::daemon

@@ -44,6 +44,20 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
 
 // The snapshot's file inside the state directory.
 std::string SnapshotPath(const std::string& state_dir);
-core::Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+// The snapshot holds the streams' recent samples: readable by the daemon's
+// user only (docs/threat-model.md).
+inline constexpr uint32_t kSnapshotPermissions = 0600;
+// A snapshot larger than this is refused rather than read (the daemon then
+// starts with empty windows). 10,000 streams (limits.max_streams' default)
+// of 1,000 samples of 100 features are about 4 GB; the limit keeps a wrong
+// or hostile file from exhausting memory.
+inline constexpr uint64_t kMaxSnapshotBytes = uint64_t{16} << 30;
+
+// Writes the snapshot to `path` atomically (core::WriteFileAtomically: a
+// crash leaves the old snapshot or the new one), with kSnapshotPermissions.
+core::Status WriteSnapshot(const std::string& path, const std::vector<StreamSnapshot>& streams);
+// Reads and decodes the snapshot at `path` (at most kMaxSnapshotBytes).
+core::Result<std::vector<StreamSnapshot>> ReadSnapshot(const std::string& path);
 
 }  // namespace lstmad::daemon

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "obs/json_text.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -38,11 +40,11 @@ std::atomic<LogWriter*> g_writer{&g_stderr_writer};
 std::string Compose(std::string_view message, const LogField* fields, size_t count) {
   std::string line;
   if (g_json.load(std::memory_order_relaxed)) {
-    line = "\"msg\":\"" + JsonEscape(message) + "\"";
+    line = "\"msg\":" + JsonString(message);
     for (size_t i = 0; i < count; ++i) {
       const LogField& f = fields[i];
-      line += ",\"" + JsonEscape(f.key) + "\":";
-      line += f.quoted ? "\"" + JsonEscape(f.value) + "\"" : f.value;
+      line += "," + JsonString(f.key) + ":";
+      line += f.quoted ? JsonString(f.value) : f.value;
     }
     return line;
   }
@@ -50,7 +52,7 @@ std::string Compose(std::string_view message, const LogField* fields, size_t cou
   for (size_t i = 0; i < count; ++i) {
     const LogField& f = fields[i];
     const bool needs_quotes = f.quoted && (f.value.empty() || f.value.find_first_of(" \"=") != std::string::npos);
-    line += " " + f.key + "=" + (needs_quotes ? "\"" + JsonEscape(f.value) + "\"" : f.value);
+    line += " " + f.key + "=" + (needs_quotes ? JsonString(f.value) : f.value);
   }
   return line;
 }
@@ -83,30 +85,6 @@ void Log(LogLevel level, std::string_view message, const std::vector<LogField>& 
 }
 
 void FlushLogs() { g_writer.load()->Flush(); }
-
-std::string JsonEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out;
-}
 
 bool RateLimiter::Allow(uint64_t* suppressed) {
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(

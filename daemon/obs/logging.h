@@ -59,8 +59,6 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
 void Log(LogLevel level, std::string_view message, const std::vector<LogField>& fields);
 void FlushLogs();
 
-std::string JsonEscape(std::string_view text);  // without the surrounding quotes
-
 // Allows at most `per_second` events a second; counts the suppressed ones so
 // the next allowed line can say how many were dropped. Thread-safe.
 class RateLimiter {

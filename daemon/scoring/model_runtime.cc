@@ -3,15 +3,20 @@
 #include <atomic>
 
 #include <fstream>
-#include <sstream>
 
 #include "lstmad/core/csv.h"
+#include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "lstmad/keras/calibration.h"
 #include "lstmad/keras/import.h"
 
 namespace lstmad::daemon {
 namespace {
+
+// The normal data a Keras model is calibrated on (models[].calibrate) is read
+// whole; a larger file is refused rather than read (as lstmad's own commands
+// refuse input files past 4 GiB).
+constexpr uint64_t kMaxCalibrationCsvBytes = uint64_t{4} << 30;
 
 std::string ArchitectureText(const core::Model& model) {
   std::string enc, dec;
@@ -47,10 +52,9 @@ core::Result<core::Model> LoadKerasModel(const config::ModelSettings& settings, 
     }
     return model;
   }
-  std::ifstream in(settings.calibrate, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  core::Result<core::CsvTable> table = core::ParseCsv(text.str(), settings.calibrate, model->feature_names);
+  core::Result<std::string> text = core::ReadFileBounded(settings.calibrate, kMaxCalibrationCsvBytes);
+  if (!text.ok()) return text.status().WithContext(at + ".calibrate");
+  core::Result<core::CsvTable> table = core::ParseCsv(*text, settings.calibrate, model->feature_names);
   if (!table.ok()) return table.status().WithContext(at + ".calibrate");
   keras::CalibrationOptions options_cal;
   options_cal.scaler = *core::ParseScalerKind(settings.scaler);

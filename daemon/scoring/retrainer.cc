@@ -314,22 +314,28 @@ void Retrainer::Count(const std::string& name, RetrainResult result) {
   }
 }
 
-void Retrainer::Persist(const std::string& name, const core::Model& model) {
-  const std::filesystem::path dir = std::filesystem::path(state_dir_) / "models";
-  const std::string path = (dir / (name + ".lstmad")).string();
+std::string RetrainedModelPath(const std::string& state_dir, const std::string& name) {
+  return (std::filesystem::path(state_dir) / "models" / (name + ".lstmad")).string();
+}
+
+core::Status SaveRetrainedModel(const std::string& state_dir, const std::string& name, const core::Model& model) {
+  const std::filesystem::path dir = std::filesystem::path(state_dir) / "models";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  core::Status saved =
-      ec ? core::Status::Error(dir.string() + ": " + ec.message()) : core::SaveModel(model, path + ".tmp");
-  if (saved.ok() && std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-    saved = core::Status::Error(path + ": rename failed: " + std::strerror(errno));
-  }
-  if (!saved.ok()) {
+  if (ec) return core::Status::Error(dir.string() + ": " + ec.message());
+  // SaveModel writes through core::WriteFileAtomically, so the model is
+  // written once, to path.tmp, and renamed over the old one.
+  return core::SaveModel(model, RetrainedModelPath(state_dir, name));
+}
+
+void Retrainer::Persist(const std::string& name, const core::Model& model) {
+  if (core::Status saved = SaveRetrainedModel(state_dir_, name, model); !saved.ok()) {
     Log(LogLevel::kError, "writing the retrained model failed",
         {Field("model", name), Field("error", saved.message())});
     return;
   }
-  Log(LogLevel::kInfo, "retrained model written", {Field("model", name), Field("path", path)});
+  Log(LogLevel::kInfo, "retrained model written",
+      {Field("model", name), Field("path", RetrainedModelPath(state_dir_, name))});
 }
 
 }  // namespace lstmad::daemon

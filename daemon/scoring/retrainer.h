@@ -110,4 +110,10 @@ class Retrainer : public ScoreObserver {
   std::thread thread_;
 };
 
+// Where a swapped-in model is written: <state_dir>/models/<name>.lstmad.
+std::string RetrainedModelPath(const std::string& state_dir, const std::string& name);
+// Writes `model` there (creating models/), atomically: a reader, or a
+// restart, sees the old model or the new one, and no .tmp file is left.
+core::Status SaveRetrainedModel(const std::string& state_dir, const std::string& name, const core::Model& model);
+
 }  // namespace lstmad::daemon

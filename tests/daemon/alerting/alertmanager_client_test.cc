@@ -3,6 +3,9 @@
 // tests/integration/test_alertmanager.py).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <random>
+
 #include "alerting/alertmanager_client.h"
 #include "alerting/http_client.h"
 
@@ -54,6 +57,81 @@ TEST(AlertmanagerJsonTest, FiringAndResolvedAlerts) {
   const std::string resolved = AlertmanagerAlertJson(e, "warning", 1700000000123456789);
   EXPECT_NE(resolved.find("\"startsAt\":\"2023-11-14T22:13:20.123456789Z\""), std::string::npos);
   EXPECT_NE(resolved.find("\"endsAt\":\"2023-11-14T22:14:20.123456789Z\""), std::string::npos) << resolved;
+}
+
+AlertEvent PumpEvent() {
+  AlertEvent e;
+  e.kind = "fired";
+  e.time_ns = 1700000000123456789;
+  e.model = "pump";
+  e.stream = "pump,site=a";
+  e.error = 0.5;
+  e.threshold = 0.1;
+  e.top_features = {{"flow", 1.0}};
+  return e;
+}
+
+// The old formatter took the remainder of a negative time as is and wrote
+// "1970-01-01T00:00:00.-00000001Z" for -1 ns.
+TEST(AlertmanagerJsonTest, TimesBefore1970CountForwardFromTheirSecond) {
+  AlertEvent e = PumpEvent();
+  e.kind = "resolved";
+  e.time_ns = -1;
+  const nlohmann::json alert = nlohmann::json::parse(AlertmanagerAlertJson(e, "warning", -1500000001));
+  EXPECT_EQ(alert["startsAt"], "1969-12-31T23:59:58.499999999Z");
+  EXPECT_EQ(alert["endsAt"], "1969-12-31T23:59:59.999999999Z");
+}
+
+// The old writer passed invalid UTF-8 through into the body, which
+// Alertmanager then rejected as invalid JSON.
+TEST(AlertmanagerJsonTest, InvalidUtf8InNamesBecomesReplacementCharacters) {
+  AlertEvent e = PumpEvent();
+  e.model = "p\377";
+  e.stream = "pump,site=\303";
+  e.top_features = {{"fl\346\227ow", 1.0}};
+  const nlohmann::json alert = nlohmann::json::parse(AlertmanagerAlertJson(e, "warning", e.time_ns));
+  EXPECT_EQ(alert["labels"]["model"], "p\uFFFD");
+  EXPECT_EQ(alert["labels"]["stream"], "pump,site=\uFFFD");
+  EXPECT_EQ(alert["annotations"]["top_features"], "fl\uFFFDow 100%");
+  EXPECT_EQ(alert["annotations"]["summary"], "Stream pump,site=\uFFFD of model p\uFFFD is anomalous");
+}
+
+TEST(AlertmanagerJsonTest, BodyParsesForAnyBytesInTheNames) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<size_t> length(0, 16);
+  const auto random_bytes = [&] {
+    std::string s(length(rng), '\0');
+    for (char& c : s) c = static_cast<char>(byte(rng));
+    return s;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    AlertEvent e = PumpEvent();
+    e.model = random_bytes();
+    e.stream = random_bytes();
+    e.top_features = {{random_bytes(), 0.5}, {random_bytes(), 0.5}};
+    const std::string body = AlertmanagerAlertJson(e, random_bytes(), e.time_ns);
+    ASSERT_TRUE(nlohmann::json::accept(body)) << testing::PrintToString(body);
+    const nlohmann::json alert = nlohmann::json::parse(body);
+    EXPECT_EQ(alert["labels"]["alertname"], "LstmadStreamAnomalous");
+  }
+}
+
+TEST(AlertmanagerJsonTest, KeysComeInAlertmanagersOrder) {
+  const nlohmann::ordered_json alert = nlohmann::ordered_json::parse(AlertmanagerAlertJson(
+      [] {
+        AlertEvent e = PumpEvent();
+        e.kind = "resolved";
+        return e;
+      }(),
+      "critical", 1));
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : alert.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"labels", "annotations", "startsAt", "endsAt"}));
+  EXPECT_EQ(alert["labels"].dump(),
+            R"({"alertname":"LstmadStreamAnomalous","model":"pump","stream":"pump,site=a","severity":"critical"})");
+  EXPECT_EQ(alert["annotations"]["description"],
+            "Reconstruction error 0.5 above the threshold 0.1; top features: flow 100%");
 }
 
 }  // namespace

@@ -309,7 +309,7 @@ TEST(LineProtocolTest, ToleratesRunsOfSpacesAndTrailingWhitespace) {
       {"m f=1 123 \t\r", "m|f=F:1|123"},
       {"m f=\"trailing  \"  ", "m|f=S:trailing  "},
       // Only spaces separate sections: a tab is part of the token it follows.
-      {"m f=1\t123", R"lp(error 5: invalid float value "1\x09123")lp"},
+      {"m f=1\t123", R"lp(error 5: invalid float value "1\t123")lp"},
   });
 }
 
@@ -337,8 +337,8 @@ TEST(LineProtocolTest, ReportsMeasurementErrors) {
       {",t=a f=1", "error 1: missing measurement"},
       {"  ,t=a f=1", "error 3: missing measurement"},
       {"m\x01 f=1", R"lp(error 2: invalid character "\x01" in measurement)lp"},
-      {"m\tx f=1", R"lp(error 2: invalid character "\x09" in measurement)lp"},
-      {"m\x7f f=1", R"lp(error 2: invalid character "\x7f" in measurement)lp"},
+      {"m\tx f=1", R"lp(error 2: invalid character "\t" in measurement)lp"},
+      {"m\x7f f=1", R"lp(error 2: invalid character "\x7F" in measurement)lp"},
       {"m\0 f=1"s, R"lp(error 2: invalid character "\x00" in measurement)lp"},
       {"m\xff f=1", "error 2: invalid UTF-8 in measurement"},
       {"ab\xc3 f=1", "error 3: invalid UTF-8 in measurement"},
@@ -450,10 +450,14 @@ TEST(LineProtocolTest, ReportsTimestampErrors) {
 }
 
 TEST(LineProtocolTest, QuotesClientInputPrintablyAndBounded) {
+  // core::Quote: cut at 64 bytes with ... after the closing quote; \t \n \r
+  // spelled so, other control bytes and invalid UTF-8 as \xNN (upper case).
   EXPECT_EQ(Parse("m f=" + std::string(100, 'a')), "error 5: invalid field value \"" + std::string(64, 'a') +
-                                                       "...\" (string values must be double-quoted)");
+                                                       "\"... (string values must be double-quoted)");
   EXPECT_EQ(Parse("m f=a\"\\\xff\x01é"),
-            R"lp(error 5: invalid field value "a\"\\\xff\x01é" (string values must be double-quoted))lp");
+            R"lp(error 5: invalid field value "a\"\\\xFF\x01é" (string values must be double-quoted))lp");
+  EXPECT_EQ(Parse("m f=\xc2\x85x"),  // U+0085, a C1 control terminals act on
+            R"lp(error 5: invalid field value "\xC2\x85x" (string values must be double-quoted))lp");
 }
 
 TEST(LineProtocolTest, ErrorsLeaveNoStaleTagsOrFields) {

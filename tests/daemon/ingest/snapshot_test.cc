@@ -1,8 +1,13 @@
 // Snapshot files: round trip, and refusal of damaged or foreign bytes.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "ingest/snapshot.h"
-#include "lstmad/core/model_file_format.h"
+#include "lstmad/core/crc32c.h"
 #include "ingest/stream_snapshots.h"
 #include "ingest/stream_table.h"
 
@@ -110,7 +115,7 @@ TEST(SnapshotTest, ReadsVersionOneFiles) {
     at += stream_bytes + 4 + 1;  // skip the empty detector state's length and the "no fired event" byte
   }
   ASSERT_EQ(at, v2.size());
-  const uint32_t crc = core::model_file::Crc32c(v1);
+  const uint32_t crc = core::Crc32c(v1);
   v1.append(reinterpret_cast<const char*>(&crc), 4);
   auto loaded = DecodeSnapshot(v1, "old");
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
@@ -119,7 +124,7 @@ TEST(SnapshotTest, ReadsVersionOneFiles) {
   EXPECT_EQ((*loaded)[1].key, saved[1].key);
   std::string v3 = v1.substr(0, v1.size() - 4);
   v3[8] = 4;
-  const uint32_t crc3 = core::model_file::Crc32c(v3);
+  const uint32_t crc3 = core::Crc32c(v3);
   v3.append(reinterpret_cast<const char*>(&crc3), 4);
   EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 4 is not supported"), std::string::npos);
 }
@@ -139,6 +144,43 @@ TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {
     ASSERT_FALSE(r.ok()) << i;
     EXPECT_EQ(r.status().message().rfind("s: ", 0), 0u);
   }
+}
+
+class SnapshotFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lstmad_snapshot_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(SnapshotFileTest, WritesOnlyTheOwnerMayReadAndReadsBack) {
+  const std::string path = SnapshotPath(dir_.string());
+  { std::ofstream(path) << "the previous snapshot"; }
+  ASSERT_TRUE(WriteSnapshot(path, Sample()).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"streams.snapshot"});  // no .tmp left
+  auto read = ReadSnapshot(path);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(EncodeSnapshot(*read), EncodeSnapshot(Sample()));
+}
+
+TEST_F(SnapshotFileTest, RefusesWhatIsNotASnapshotFile) {
+  EXPECT_NE(ReadSnapshot(dir_.string()).status().message().find("not a regular file"), std::string::npos);
+  const std::string path = (dir_ / "foreign").string();
+  { std::ofstream(path) << "not a snapshot at all"; }
+  EXPECT_NE(ReadSnapshot(path).status().message().find("not an lstmad snapshot"), std::string::npos);
 }
 
 }  // namespace

@@ -7,13 +7,17 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "lstmad/core/model_file.h"
 #include "obs/logging.h"
 #include "retrain_test_support.h"
 
@@ -289,6 +293,43 @@ TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
   for (const char* result : {"swapped", "rejected", "skipped", "failed"}) {
     EXPECT_EQ(Counter(metrics, result), "0") << result;
   }
+}
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The model used to go to path.tmp through SaveModel (which itself wrote
+// path.tmp.tmp and renamed it) and was then renamed again.
+TEST(RetrainerTest, WritesTheSwappedInModelOnceAndReplacesTheOldFileAtomically) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() / ("lstmad_retrainer_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(state);
+  const std::string path = RetrainedModelPath(state.string(), "pump");
+  EXPECT_EQ(path, (state / "models" / "pump.lstmad").string());
+
+  ASSERT_TRUE(SaveRetrainedModel(state.string(), "pump", PatternA()).ok());  // creates models/
+  // A hard link to the old file: replacing by rename leaves its bytes as they
+  // were; writing over it in place would change them.
+  const std::filesystem::path old_link = state / "old.lstmad";
+  std::filesystem::create_hard_link(path, old_link);
+  const std::string old_bytes = ReadAll(path);
+
+  core::Model retrained = PatternA();
+  retrained.threshold = 2 * PatternA().threshold + 1;
+  ASSERT_TRUE(SaveRetrainedModel(state.string(), "pump", retrained).ok());
+  EXPECT_EQ(ReadAll(old_link), old_bytes);
+  EXPECT_EQ(ReadAll(path), core::SerializeModel(retrained));
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(state / "models")) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"pump.lstmad"});  // no .tmp left
+  const core::Result<core::Model> loaded = core::LoadModel(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->threshold, retrained.threshold);
+  std::filesystem::remove_all(state);
 }
 
 }  // namespace

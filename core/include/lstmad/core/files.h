@@ -28,7 +28,10 @@ Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes)
 // fsyncs it, renames it over `path` and fsyncs the directory. Refuses a `path`
 // that exists and is not a regular file (so `--out /dev/null` leaves
 // /dev/null alone). On any failure the .tmp file is removed and an existing
-// `path` is left as it was.
-Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+// `path` is left as it was. The new file gets `permissions` less the umask
+// (0600 for files only their owner may read, such as the daemon's snapshot).
+inline constexpr uint32_t kDefaultFilePermissions = 0666;
+Status WriteFileAtomically(const std::string& path, std::string_view bytes,
+                           uint32_t permissions = kDefaultFilePermissions);
 
 }  // namespace lstmad::core
