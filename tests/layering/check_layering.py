@@ -47,6 +47,9 @@ LIBRARIES = {
     "prometheus": {"daemon/obs", "daemon/alerting", "daemon/scoring", "daemon/ingest",
                    "daemon/cluster", "daemon/net", "daemon/app"},
     "yaml-cpp": {"config"},
+    # JSON: Alertmanager bodies and log/event strings (obs, alerting), the
+    # Keras config (keras), NAB windows and reports (tools).
+    "nlohmann": {"daemon/obs", "daemon/alerting", "keras", "tools"},
     "hdf5.h": {"keras"},
     "H5Cpp.h": {"keras"},
     "zip.h": {"keras"},
