@@ -209,6 +209,19 @@ void ExpectRefused(std::string_view bytes, const std::string& what) {
 
 // ---------------------------------------------------------------------------
 
+// The model file's checksum is CRC-32C (lstmad/core/crc32c.h, tested there
+// too): the published vectors through the name the format uses.
+TEST(ModelFileFormatTest, Crc32cMatchesPublishedVectors) {
+  EXPECT_EQ(mf::Crc32c(""), 0u);
+  EXPECT_EQ(mf::Crc32c("123456789"), 0xE3069283u);
+  // RFC 3720 (iSCSI) appendix B.4.
+  EXPECT_EQ(mf::Crc32c(std::string(32, '\0')), 0x8A9136AAu);
+  EXPECT_EQ(mf::Crc32c(std::string(32, '\xFF')), 0x62A8AB43u);
+  std::string ascending;
+  for (int i = 0; i < 32; ++i) ascending.push_back(static_cast<char>(i));
+  EXPECT_EQ(mf::Crc32c(ascending), 0x46DD794Eu);
+}
+
 TEST(ModelFileFormatTest, LayoutMatchesTheDocument) {
   const Model model = MakeModel();
   const std::string file = SerializeModel(model);
