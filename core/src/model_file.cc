@@ -1,5 +1,7 @@
 #include "lstmad/core/model_file.h"
 
+#include "lstmad/core/byte_codec.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -18,24 +20,8 @@ namespace {
 
 namespace mf = model_file;
 
-// ---------------------------------------------------------------------------
-// Little-endian encoding. Done byte by byte so the file is the same on any host.
-
-void PutU32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
-}
-
-void PutU64(uint64_t v, std::string* out) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
-}
-
-uint64_t GetLittleEndian(std::string_view bytes, size_t offset, int size) {
-  uint64_t v = 0;
-  for (int i = size - 1; i >= 0; --i) {
-    v = (v << 8) | static_cast<unsigned char>(bytes[offset + static_cast<size_t>(i)]);
-  }
-  return v;
-}
+// Little-endian encoding: core/byte_codec.h (bytes::), shared with the state
+// formats; `bytes::` names that namespace even where a variable is called bytes.
 
 // A cursor over untrusted bytes: every read checks what is left first.
 class Reader {
@@ -47,13 +33,13 @@ class Reader {
 
   bool ReadU32(uint32_t* v) {
     if (remaining() < 4) return false;
-    *v = static_cast<uint32_t>(GetLittleEndian(bytes_, pos_, 4));
+    *v = bytes::GetAt<uint32_t>(bytes_, pos_);
     pos_ += 4;
     return true;
   }
   bool ReadU64(uint64_t* v) {
     if (remaining() < 8) return false;
-    *v = GetLittleEndian(bytes_, pos_, 8);
+    *v = bytes::GetAt<uint64_t>(bytes_, pos_);
     pos_ += 8;
     return true;
   }
@@ -217,7 +203,7 @@ std::string EncodeHeader(const Model& model) {
 
 std::string EncodeWeights(const Weights<float>& weights, const Architecture& arch) {
   std::string out;
-  PutU32(static_cast<uint32_t>(weights.layers.size()), &out);
+  bytes::Put<uint32_t>(&out, static_cast<uint32_t>(weights.layers.size()));
   for (size_t i = 0; i < weights.layers.size(); ++i) {
     // Names come from the architecture when it agrees, so the file reads the
     // same as Keras' weight names; a mismatch is the caller's bug and the
@@ -225,17 +211,17 @@ std::string EncodeWeights(const Weights<float>& weights, const Architecture& arc
     const std::vector<TensorShape> shapes =
         i < arch.layers.size() ? LayerTensorShapes(arch, i) : std::vector<TensorShape>{};
     const auto& tensors = weights.layers[i];
-    PutU32(static_cast<uint32_t>(tensors.size()), &out);
+    bytes::Put<uint32_t>(&out, static_cast<uint32_t>(tensors.size()));
     for (size_t k = 0; k < tensors.size(); ++k) {
       const std::string name = k < shapes.size() ? shapes[k].name : "tensor_" + std::to_string(k);
-      PutU32(static_cast<uint32_t>(name.size()), &out);
+      bytes::Put<uint32_t>(&out, static_cast<uint32_t>(name.size()));
       out += name;
       const Matrix<float>& t = tensors[k];
-      PutU32(static_cast<uint32_t>(t.rows()), &out);
-      PutU32(static_cast<uint32_t>(t.cols()), &out);
+      bytes::Put<uint32_t>(&out, static_cast<uint32_t>(t.rows()));
+      bytes::Put<uint32_t>(&out, static_cast<uint32_t>(t.cols()));
       // Row-major, Keras' layout; Eigen stores column-major, hence the loop.
       for (Eigen::Index r = 0; r < t.rows(); ++r) {
-        for (Eigen::Index c = 0; c < t.cols(); ++c) PutU32(std::bit_cast<uint32_t>(t(r, c)), &out);
+        for (Eigen::Index c = 0; c < t.cols(); ++c) bytes::Put<uint32_t>(&out, std::bit_cast<uint32_t>(t(r, c)));
       }
     }
   }
@@ -244,7 +230,7 @@ std::string EncodeWeights(const Weights<float>& weights, const Architecture& arc
 
 void PutSection(std::string_view tag, std::string_view payload, std::string* out) {
   out->append(tag);
-  PutU64(payload.size(), out);
+  bytes::Put<uint64_t>(out, payload.size());
   out->append(payload);
 }
 
@@ -528,7 +514,7 @@ Status CheckFrame(std::string_view bytes) {
     return Status::Error("not an lstmad model file (no LSTMADMF magic)");
   }
   if (bytes.size() >= mf::kVersionOffset + 4) {
-    const auto version = static_cast<uint32_t>(GetLittleEndian(bytes, mf::kVersionOffset, 4));
+    const auto version = bytes::GetAt<uint32_t>(bytes, mf::kVersionOffset);
     if (version != mf::kVersion) {
       return Status::Error("unsupported model file version " + std::to_string(version) +
                            " (this build reads version " + std::to_string(mf::kVersion) + ")");
@@ -538,14 +524,14 @@ Status CheckFrame(std::string_view bytes) {
     return Status::Error("truncated: " + std::to_string(bytes.size()) +
                          " bytes, a model file has at least " + std::to_string(mf::kMinFileSize));
   }
-  const uint64_t declared = GetLittleEndian(bytes, mf::kFileSizeOffset, 8);
+  const uint64_t declared = bytes::GetAt<uint64_t>(bytes, mf::kFileSizeOffset);
   if (declared != bytes.size()) {
     return Status::Error((declared > bytes.size() ? "truncated: " : "corrupt: ") +
                          std::to_string(bytes.size()) + " bytes, the file header says " +
                          std::to_string(declared));
   }
   const size_t body_end = bytes.size() - mf::kTrailerSize;
-  const auto stored = static_cast<uint32_t>(GetLittleEndian(bytes, body_end, 4));
+  const auto stored = bytes::GetAt<uint32_t>(bytes, body_end);
   const uint32_t computed = mf::Crc32c(bytes.substr(0, body_end));
   if (stored != computed) {
     return Status::Error("corrupt: checksum mismatch (stored " + Hex32(stored) + ", computed " +
@@ -602,15 +588,15 @@ Result<Sections> SplitSections(std::string_view bytes) {
 
 std::string SerializeModel(const Model& model) {
   std::string out(mf::kMagic);
-  PutU32(mf::kVersion, &out);
-  PutU64(0, &out);  // file size, patched below once known
+  bytes::Put<uint32_t>(&out, mf::kVersion);
+  bytes::Put<uint64_t>(&out, 0);  // file size, patched below once known
   PutSection(mf::kHeaderTag, EncodeHeader(model), &out);
   PutSection(mf::kWeightsTag, EncodeWeights(model.weights, model.architecture), &out);
   const uint64_t size = out.size() + mf::kTrailerSize;
   for (size_t i = 0; i < 8; ++i) {
     out[mf::kFileSizeOffset + i] = static_cast<char>((size >> (8 * i)) & 0xFFu);
   }
-  PutU32(mf::Crc32c(out), &out);
+  bytes::Put<uint32_t>(&out, mf::Crc32c(out));
   return out;
 }
 
