@@ -8,14 +8,11 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include "cluster/cluster_nats_backend.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
 namespace {
-
-constexpr std::string_view kHeartbeatPrefix = "instance.";
-
-std::string PartitionKey(int p) { return "partition." + std::to_string(p); }
 
 // hostname-pid with anything outside [A-Za-z0-9_-] as '-': it is part of a
 // KV key.
@@ -38,13 +35,16 @@ core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& s
   std::unique_ptr<Cluster> c(new Cluster());
   const config::NatsSettings& nats = *settings.nats;
   c->instance_id_ = nats.instance_id.empty() ? DefaultInstanceId() : nats.instance_id;
-  auto link = NatsLink::Connect(nats, c->instance_id_);
-  if (!link.ok()) return link.status();
-  c->link_ = std::move(link).value();
+  auto backend = ConnectNatsBackend(nats, c->instance_id_, &c->link_);
+  if (!backend.ok()) return backend.status();
+  c->backend_ = std::move(backend).value();
+  c->leases_ = std::make_unique<PartitionLeases>(c->backend_->leases(), c->instance_id_,
+                                                 std::chrono::duration<double>(nats.lease_ttl_s),
+                                                 [] { return std::chrono::steady_clock::now(); });
   c->metrics_ = std::make_unique<ClusterMetrics>(metrics);
   c->shared_.nats = nats;
   c->shared_.instance_id = c->instance_id_;
-  c->shared_.link = c->link_.get();
+  c->shared_.backend = c->backend_.get();
   c->shared_.scorer = scorer;
   c->shared_.metrics = metrics;
   c->shared_.alertmanager = alertmanager;
@@ -58,7 +58,7 @@ Cluster::~Cluster() { Stop(); }
 
 void Cluster::Start() {
   Log(LogLevel::kInfo, "cluster mode",
-      {Field("instance", instance_id_), Field("stream", link_->names().stream),
+      {Field("instance", instance_id_), Field("stream", shared_.nats.stream),
        Field("partitions", shared_.nats.partitions), Field("lease_ttl_s", shared_.nats.lease_ttl_s)});
   thread_ = std::thread([this] { Run(); });
 }
@@ -80,7 +80,7 @@ void Cluster::Run() {
 }
 
 void Cluster::Round(bool claim) {
-  metrics_->nats_connected->Set(link_->connected() ? 1 : 0);
+  metrics_->nats_connected->Set(backend_->connected() ? 1 : 0);
   if (!Heartbeat()) return;
   live_ = LiveInstances();
   metrics_->live_instances->Set(live_);
@@ -102,28 +102,17 @@ void Cluster::Round(bool claim) {
 }
 
 bool Cluster::Heartbeat() {
-  uint64_t rev = 0;
-  const std::string key = std::string(kHeartbeatPrefix) + instance_id_;
-  const natsStatus s = kvStore_PutString(&rev, link_->leases(), key.c_str(), "alive");
-  if (s == NATS_OK) return true;
+  const BackendStatus s = leases_->Heartbeat();
+  if (s.ok()) return true;
   metrics_->nats_errors->Increment();
-  Log(LogLevel::kWarn, "cluster heartbeat failed", {Field("error", NatsError("heartbeat", s))});
+  Log(LogLevel::kWarn, "cluster heartbeat failed", {Field("error", s.error)});
   return false;
 }
 
 int Cluster::LiveInstances() {
-  kvKeysList keys{};
-  const natsStatus s = kvStore_Keys(&keys, link_->leases(), nullptr);
-  if (s != NATS_OK) {
-    metrics_->nats_errors->Increment();
-    return live_;
-  }
-  int live = 0;
-  for (int i = 0; i < keys.Count; ++i) {
-    if (std::string_view(keys.Keys[i]).starts_with(kHeartbeatPrefix)) ++live;
-  }
-  kvKeysList_Destroy(&keys);
-  return std::max(live, 1);
+  int live = live_;
+  if (!leases_->CountLive(&live).ok()) metrics_->nats_errors->Increment();
+  return live;
 }
 
 void Cluster::Reap() {
@@ -143,38 +132,13 @@ void Cluster::Reap() {
 }
 
 void Cluster::Renew() {
-  const auto ttl = std::chrono::duration<double>(shared_.nats.lease_ttl_s);
   std::vector<std::pair<int, std::string>> lost;  // partition, why
   // Only this (the coordinator) thread changes owned_, so it reads it and
   // calls NATS without the lock; Reload on the io thread never waits on NATS.
   for (auto& [p, lease] : owned_) {
-    const std::string key = PartitionKey(p);
-    uint64_t rev = 0;
-    natsStatus s = kvStore_UpdateString(&rev, link_->leases(), key.c_str(), instance_id_.c_str(), lease.revision);
-    if (s == NATS_OK) {
-      lease.revision = rev;
-      lease.renewed = std::chrono::steady_clock::now();
-      continue;
-    }
-    metrics_->nats_errors->Increment();
-    // Lost for sure when someone else's revision is there; when NATS is
-    // just unreachable, kept until the lease would have expired anyway.
-    std::string owner;
-    uint64_t revision = 0;
-    s = link_->ReadKey(link_->names().leases_bucket, key, &owner, &revision);
-    bool ours = std::chrono::steady_clock::now() - lease.renewed < ttl;
-    std::string why = "no renewal for lease_ttl (" + NatsError("reading the lease", s) + ")";
-    if (s == NATS_OK) {
-      why = "now held by " + (owner.empty() ? std::string("nobody (freed)") : owner);
-      // Our id there with another revision: our own renewal whose reply was
-      // lost. Only the owner writes its id, so the lease is still ours.
-      ours = owner == instance_id_;
-      if (ours) lease.revision = revision;
-    } else if (s == NATS_NOT_FOUND) {
-      ours = false;
-      why = "expired";
-    }
-    if (!ours) lost.emplace_back(p, why);
+    const PartitionLeases::Renewal r = leases_->Renew(p, &lease.held);
+    if (r.write_failed) metrics_->nats_errors->Increment();
+    if (!r.kept) lost.emplace_back(p, r.why);
   }
   for (const auto& [p, why] : lost) {
     Log(LogLevel::kWarn, "partition lease lost; dropping the partition", {Field("partition", p), Field("reason", why)});
@@ -192,24 +156,8 @@ void Cluster::Claim(int target) {
       if (static_cast<int>(owned_.size()) >= target) return;
       if (owned_.count(p) > 0) continue;
     }
-    const std::string key = PartitionKey(p);
-    std::string owner;
-    uint64_t current = 0;
-    natsStatus s = link_->ReadKey(link_->names().leases_bucket, key, &owner, &current);
-    uint64_t rev = 0;
-    if (s == NATS_NOT_FOUND) {
-      s = kvStore_Create(&rev, link_->leases(), key.c_str(), instance_id_.data(),
-                         static_cast<int>(instance_id_.size()));
-    } else if (s == NATS_OK) {
-      // Taken by a live instance, unless it is our own claim whose reply was
-      // lost; then it is taken over again under a new revision.
-      if (!owner.empty() && owner != instance_id_) continue;
-      s = kvStore_UpdateString(&rev, link_->leases(), key.c_str(), instance_id_.c_str(), current);
-    }
-    if (s != NATS_OK) continue;  // another instance was faster, or NATS is away: next round
     Lease lease;
-    lease.revision = rev;
-    lease.renewed = std::chrono::steady_clock::now();
+    if (!leases_->Claim(p, &lease.held)) continue;  // taken, or NATS is away: next round
     lease.worker = std::make_unique<PartitionWorker>(p, &shared_);
     lease.worker->Start();
     metrics_->leases_acquired->Increment();
@@ -228,12 +176,7 @@ void Cluster::Release(int partition, bool graceful) {
     owned_.erase(it);
   }
   lease.worker->Stop(graceful);
-  // Marked free with a revision-checked write: never frees a lease that
-  // has meanwhile moved to another instance.
-  uint64_t rev = 0;
-  if (kvStore_UpdateString(&rev, link_->leases(), PartitionKey(partition).c_str(), "", lease.revision) != NATS_OK) {
-    metrics_->nats_errors->Increment();
-  }
+  if (!leases_->Free(partition, lease.held).ok()) metrics_->nats_errors->Increment();
   metrics_->leases_released->Increment();
   Log(LogLevel::kInfo, "partition released",
       {Field("partition", partition), Field("handover", graceful ? "checkpointed" : "failed")});
@@ -248,7 +191,7 @@ void Cluster::Stop() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (!link_ || !metrics_) return;  // Create() failed half-way
+  if (!leases_ || !metrics_) return;  // Create() failed half-way
   std::vector<int> partitions;
   {
     std::lock_guard lock(leases_mu_);
@@ -256,8 +199,7 @@ void Cluster::Stop() {
   }
   for (int p : partitions) Release(p, true);
   metrics_->owned_partitions->Set(0);
-  const std::string key = std::string(kHeartbeatPrefix) + instance_id_;
-  if (kvStore_Delete(link_->leases(), key.c_str()) != NATS_OK) metrics_->nats_errors->Increment();
+  if (!leases_->Withdraw().ok()) metrics_->nats_errors->Increment();
 }
 
 void Cluster::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {

@@ -1,12 +1,8 @@
 // Cluster mode (docs/cluster.md): this instance's share of the partitions of
 // a NATS JetStream stream, coordinated through leases in a JetStream
-// key-value bucket (STREAM_leases, TTL = nats.lease_ttl):
-//
-//   instance.<id>   heartbeat, rewritten every lease_ttl/3: the live instances
-//   partition.<n>   the owner's instance id; "" or absent: free. Claimed with
-//                   kvStore_Create / a revision-checked update of a free
-//                   entry, renewed with revision-checked updates every
-//                   lease_ttl/3, so it expires lease_ttl after its owner dies.
+// key-value bucket (PartitionLeases, cluster_leases.h): a heartbeat and
+// renewals every lease_ttl/3, so a dead owner's leases expire lease_ttl
+// after it dies.
 //
 // Each round the coordinator aims at ceil(P / live instances) partitions:
 // it claims free ones up to that and hands extras over (checkpoint, then
@@ -24,11 +20,14 @@
 #include <string>
 #include <thread>
 
+#include "cluster/cluster_backend.h"
+#include "cluster/cluster_leases.h"
 #include "cluster/cluster_metrics.h"
-#include "cluster/cluster_nats.h"
 #include "cluster/cluster_partition.h"
 
 namespace lstmad::daemon {
+
+class NatsLink;
 
 class Cluster {
  public:
@@ -45,12 +44,11 @@ class Cluster {
   void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
   const std::string& instance_id() const { return instance_id_; }
   // The connection, for the TCP listener's forwarder (thread-safe).
-  NatsLink* link() const { return link_.get(); }
+  NatsLink* link() const { return link_; }
 
  private:
   struct Lease {
-    uint64_t revision = 0;
-    std::chrono::steady_clock::time_point renewed;
+    HeldLease held;
     std::unique_ptr<PartitionWorker> worker;
   };
   Cluster() = default;
@@ -65,7 +63,9 @@ class Cluster {
   void FixStreamGauges();
 
   std::string instance_id_;
-  std::unique_ptr<NatsLink> link_;
+  std::unique_ptr<ClusterBackend> backend_;
+  NatsLink* link_ = nullptr;  // backend_'s connection
+  std::unique_ptr<PartitionLeases> leases_;
   std::unique_ptr<ClusterMetrics> metrics_;
   ClusterShared shared_;
   // owned_ changes only on the coordinator thread (under leases_mu_), which

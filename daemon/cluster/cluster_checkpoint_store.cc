@@ -4,27 +4,20 @@
 
 namespace lstmad::daemon {
 
-CheckpointStore::CheckpointStore(NatsLink* link, std::string head_key)
-    : link_(link), head_key_(std::move(head_key)), stream_("KV_" + link->names().state_bucket) {}
-
-std::string CheckpointStore::Subject(const std::string& key) const {
-  return "$KV." + link_->names().state_bucket + "." + key;
-}
+CheckpointStore::CheckpointStore(KvBucket* bucket, std::string head_key, int64_t max_payload)
+    : bucket_(bucket), head_key_(std::move(head_key)), max_payload_(max_payload) {}
 
 size_t CheckpointStore::ValueLimit() const {
-  const int64_t max_payload = link_->max_payload();
   // A server configured with a tiny max_payload still gets values that fit.
-  return static_cast<size_t>(max_payload > 2 * kChunkHeadroom ? max_payload - kChunkHeadroom : max_payload / 2);
+  return static_cast<size_t>(max_payload_ > 2 * kChunkHeadroom ? max_payload_ - kChunkHeadroom : max_payload_ / 2);
 }
 
 core::Status CheckpointStore::WriteChunks(const EncodedCheckpoint& parts, uint64_t generation) {
   for (uint32_t i = 0; i < parts.chunks.size(); ++i) {
     const std::string key = CheckpointChunkKey(head_key_, generation, i);
-    const std::string& chunk = parts.chunks[i];
     uint64_t rev = 0;
-    const natsStatus s =
-        kvStore_Put(&rev, link_->state(), key.c_str(), chunk.data(), static_cast<int>(chunk.size()));
-    if (s != NATS_OK) return core::Status::Error(NatsError("writing checkpoint chunk " + key, s));
+    const BackendStatus s = bucket_->Put(key, parts.chunks[i], &rev);
+    if (!s.ok()) return core::Status::Error("writing checkpoint chunk " + key + ": " + s.error);
   }
   return core::Status::Ok();
 }
@@ -33,57 +26,40 @@ core::Status CheckpointStore::ReadChunks(const CheckpointHead& head, std::vector
   chunks->clear();
   for (uint32_t i = 0; head.chunked && i < head.chunks; ++i) {
     const std::string key = CheckpointChunkKey(head_key_, head.generation, i);
-    std::string value;
-    uint64_t revision = 0;
-    const natsStatus s = link_->ReadKey(link_->names().state_bucket, key, &value, &revision);
-    if (s == NATS_NOT_FOUND) return core::Status::Ok();  // AssembleCheckpoint names what is missing
-    if (s != NATS_OK) return core::Status::Error(NatsError("reading checkpoint chunk " + key, s));
-    chunks->push_back(std::move(value));
+    KvEntry entry;
+    const BackendStatus s = bucket_->Get(key, &entry);
+    if (s.not_found()) return core::Status::Ok();  // AssembleCheckpoint names what is missing
+    if (!s.ok()) return core::Status::Error("reading checkpoint chunk " + key + ": " + s.error);
+    chunks->push_back(std::move(entry.value));
   }
   return core::Status::Ok();
 }
 
 core::Status CheckpointStore::Purge(uint64_t generation) {
-  // Every index of the generation: "<head>.<generation>.>".
+  // Every index of the generation: "<head>.<generation>.".
   const std::string key = CheckpointChunkKey(head_key_, generation, 0);
-  const std::string filter = Subject(key.substr(0, key.size() - 1)) + ">";
-  jsOptions o;
-  jsOptions_Init(&o);
-  o.Stream.Purge.Subject = filter.c_str();
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = js_PurgeStream(link_->js(), stream_.c_str(), &o, &jerr);
-  if (s != NATS_OK) return core::Status::Error(NatsError("purging checkpoint chunks " + filter, s, jerr));
+  const std::string prefix = key.substr(0, key.size() - 1);
+  const BackendStatus s = bucket_->PurgePrefix(prefix);
+  if (!s.ok()) return core::Status::Error("purging checkpoint chunks " + prefix + "*: " + s.error);
   return core::Status::Ok();
 }
 
 core::Status CheckpointStore::Sweep(uint64_t keep, uint64_t revision, int* purged) {
   *purged = 0;
-  const std::string filter = Subject(head_key_) + ".>";
-  jsOptions o;
-  jsOptions_Init(&o);
-  o.Stream.Info.SubjectsFilter = filter.c_str();
-  jsStreamInfo* raw = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&raw, link_->js(), stream_.c_str(), &o, &jerr);
-  if (s != NATS_OK) return core::Status::Error(NatsError("listing checkpoint chunks " + filter, s, jerr));
-  NatsPtr<jsStreamInfo> info(raw);
+  std::vector<std::string> keys;
+  const std::string prefix = head_key_ + ".";
+  BackendStatus s = bucket_->StoredKeys(prefix, &keys);
+  if (!s.ok()) return core::Status::Error("listing checkpoint chunks " + prefix + "*: " + s.error);
   std::set<uint64_t> stale;
-  const std::string prefix = Subject("");
-  const jsStreamStateSubjects* subjects = info->State.Subjects;
-  for (int i = 0; subjects != nullptr && i < subjects->Count; ++i) {
-    const std::string_view subject = subjects->List[i].Subject;
+  for (const std::string& key : keys) {
     uint64_t generation = 0;
-    if (subject.substr(0, prefix.size()) == prefix &&
-        ParseCheckpointChunkKey(subject.substr(prefix.size()), head_key_, &generation) && generation != keep) {
-      stale.insert(generation);
-    }
+    if (ParseCheckpointChunkKey(key, head_key_, &generation) && generation != keep) stale.insert(generation);
   }
   if (stale.empty()) return core::Status::Ok();
-  std::string value;
-  uint64_t now = 0;
-  s = link_->ReadKey(link_->names().state_bucket, head_key_, &value, &now);
-  if (s != NATS_OK) return core::Status::Error(NatsError("reading checkpoint " + head_key_, s));
-  if (now != revision) return core::Status::Ok();  // another owner's now: the sweep is theirs
+  KvEntry head;
+  s = bucket_->Get(head_key_, &head);
+  if (!s.ok()) return core::Status::Error("reading checkpoint " + head_key_ + ": " + s.error);
+  if (head.revision != revision) return core::Status::Ok();  // another owner's now: the sweep is theirs
   for (uint64_t generation : stale) {
     LSTMAD_RETURN_IF_ERROR(Purge(generation));
     ++*purged;

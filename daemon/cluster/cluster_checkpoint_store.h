@@ -1,26 +1,27 @@
 // The chunks of one partition's checkpoint in the state bucket (docs/cluster.md,
 // "Checkpoints"): written before the head that names them, read through the
-// bucket stream's leader, and removed once no head names them.
+// bucket's authority, and removed once no head names them.
 //
-// Chunks are removed with a subject-filtered purge of the bucket's stream
-// rather than KV deletes: chunk keys are never reused (a generation is unique
-// per write), so delete markers would pile up in the bucket forever.
+// Chunks are removed with a prefix purge (KvBucket::PurgePrefix) rather than
+// deletes: chunk keys are never reused (a generation is unique per write),
+// so delete markers would pile up in the bucket forever.
 //
-// Used by the partition's worker thread only; the NatsLink is shared.
+// Used by the partition's worker thread only; the bucket is shared.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_backend.h"
 #include "cluster/cluster_checkpoint.h"
-#include "cluster/cluster_nats.h"
 
 namespace lstmad::daemon {
 
 class CheckpointStore {
  public:
-  CheckpointStore(NatsLink* link, std::string head_key);
+  // `bucket` outlives it; max_payload: the most bytes one message may carry.
+  CheckpointStore(KvBucket* bucket, std::string head_key, int64_t max_payload);
 
   // The most bytes one stored value (head or chunk) may have.
   size_t ValueLimit() const;
@@ -37,11 +38,9 @@ class CheckpointStore {
   core::Status Sweep(uint64_t keep, uint64_t revision, int* purged);
 
  private:
-  std::string Subject(const std::string& key) const;
-
-  NatsLink* link_;
+  KvBucket* bucket_;
   const std::string head_key_;
-  const std::string stream_;  // KV_<bucket>
+  const int64_t max_payload_;
 };
 
 }  // namespace lstmad::daemon

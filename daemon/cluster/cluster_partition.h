@@ -16,8 +16,11 @@
 // So a sample is acknowledged only after its window was scored and its
 // stream's state durably saved past it; a new owner resumes exactly there.
 //
+// The checkpoint protocol (fencing, chunks) is CheckpointLedger's; the
+// stream and the buckets are reached through the ClusterBackend.
+//
 // Threading: Start/Stop/Reload/StreamsByModel from the coordinator or the io
-// thread; the worker thread owns the subscription. The Ingestor is only
+// thread; the worker thread owns the consumer and the ledger. The Ingestor is only
 // touched under ingest_mu_ (one Ingestor per partition).
 #pragma once
 
@@ -27,16 +30,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "alerting/alertmanager_client.h"
+#include "cluster/cluster_backend.h"
 #include "cluster/cluster_checkpoint.h"
-#include "cluster/cluster_checkpoint_store.h"
+#include "cluster/cluster_checkpoint_ledger.h"
 #include "cluster/cluster_metrics.h"
-#include "cluster/cluster_nats.h"
 #include "ingest/ingestor.h"
 #include "scoring/model_runtime.h"
 #include "scoring/scorer.h"
@@ -47,7 +50,7 @@ namespace lstmad::daemon {
 struct ClusterShared {
   config::NatsSettings nats;
   std::string instance_id;
-  NatsLink* link = nullptr;
+  ClusterBackend* backend = nullptr;
   Scorer* scorer = nullptr;
   Metrics* metrics = nullptr;
   AlertmanagerClient* alertmanager = nullptr;  // not owned; outlives the cluster
@@ -78,18 +81,9 @@ class PartitionWorker {
   std::map<std::string, size_t> StreamsByModel();
 
  private:
-  enum class Commit { kOk, kRetry, kFenced };
+  using Commit = CheckpointLedger::Commit;
   void Run();
   core::Status TakeOver();
-  core::Status LoadCheckpoint(Checkpoint* checkpoint);
-  // The checkpoint of a stored head and its chunks. Returns NATS failures
-  // (the takeover is retried); a checkpoint that cannot be used (damaged,
-  // chunks missing or mixed) is reported in `refused` instead.
-  core::Status ReadCheckpoint(const std::string& stored, const std::string& source, CheckpointHead* head,
-                              Checkpoint* checkpoint, core::Status* refused);
-  // Purges chunk generations other than generation_ (logged, retried later).
-  void SweepChunks();
-  uint64_t NewGeneration();
   // takeover: the old consumer's deliveries past start_after count as
   // redelivered (the previous owner may have scored them).
   core::Status RecreateConsumer(uint64_t start_after, bool takeover);
@@ -97,27 +91,23 @@ class PartitionWorker {
   // False when deliveries were lost on the way (a gap in the consumer
   // sequence, e.g. a NATS node died with them in flight): nothing after the
   // gap may be applied before them.
-  bool Apply(natsMsg* msg);
+  bool Apply(ConsumedMessage message);
   Commit SaveCheckpoint();
   void DropStreams();
 
   const int partition_;
   ClusterShared* shared_;
-  const std::string key_;   // snap.<n> in the state bucket
   const std::string peer_;  // how log lines name this source
-  CheckpointStore store_;    // snap.<n>'s chunks
+  CheckpointLedger ledger_;  // snap.<n> and its chunks
   std::mutex ingest_mu_;
   std::unique_ptr<Ingestor> ingestor_;
-  NatsPtr<natsSubscription> sub_;
-  NatsPtr<natsMsg> unacked_;       // newest message not yet acknowledged (AckAll covers the rest)
+  std::unique_ptr<PartitionConsumer> consumer_;
+  bool subscribed_ = false;                 // consumer_ is created and subscribed
+  std::optional<ConsumedMessage> unacked_;  // newest message not yet acknowledged (the ack covers the rest)
   uint64_t applied_seq_ = 0;       // last stream sequence applied to ingestor_
   uint64_t saved_seq_ = 0;         // last sequence in the state bucket
   uint64_t redelivery_bound_ = 0;  // the old consumer had delivered up to here
-  uint64_t checkpoint_rev_ = 0;    // revision of our last checkpoint write
   uint64_t consumer_seq_ = 0;      // consumer sequence of the last delivery seen
-  uint64_t generation_ = 0;        // chunk generation our last head names (0: inline)
-  bool sweep_pending_ = true;      // chunks no head names may exist: list and purge
-  std::random_device random_;      // chunk generations
   std::chrono::steady_clock::time_point last_checkpoint_;
   int64_t unacked_count_ = 0;
   std::atomic<bool> stop_{false}, graceful_{false}, exited_{false}, fenced_{false};
