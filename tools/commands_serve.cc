@@ -4,6 +4,7 @@
 #include "cli_args.h"
 #include "command_support.h"
 #include "commands.h"
+#include "exit_codes.h"
 #include "lstmad/config/settings.h"
 #include "app/daemon.h"
 
@@ -26,9 +27,16 @@ int RunServe(const std::vector<std::string>& args) {
   }
   auto settings = config::LoadSettings(p.Get("config"));
   if (!settings.ok()) return Fail("serve", settings.status().message());
+  // Before serving, a plain error is the configuration's or a model's fault
+  // (2: systemd leaves it down); NATS or a listen address not available is
+  // 69 (systemd restarts it); a failure while starting to serve is 1.
   auto daemon = daemon::Daemon::Create(std::move(settings).value());
-  if (!daemon.ok()) return Fail("serve", daemon.status().message());
-  return (*daemon)->Run();
+  if (!daemon.ok()) {
+    return Fail("serve", daemon.status().message(), ExitCodeFor(daemon.status(), kExitBadInput));
+  }
+  const core::Status served = (*daemon)->Run();
+  if (!served.ok()) return Fail("serve", served.message(), ExitCodeFor(served, kExitFailure));
+  return kExitOk;
 }
 
 }  // namespace lstmad::tools

@@ -36,7 +36,8 @@ void PrintUsage(std::ostream& out) {
     out << "  " << s.name << std::string(name < 16 ? 16 - name : 1, ' ') << s.summary << "\n";
   }
   out << "\nRun `lstmad SUBCOMMAND --help` for a subcommand's flags.\n"
-         "Exit codes: 0 success, 1 run-time failure, 2 bad input (flags, CSV, model file).\n";
+         "Exit codes: 0 success, 1 run-time failure, 2 bad input (flags, CSV, model file,\n"
+         "configuration), 69 a dependency unavailable at start (serve: NATS, a port in use).\n";
 }
 
 }  // namespace

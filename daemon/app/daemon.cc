@@ -131,25 +131,21 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 
-int Daemon::Run() {
+core::Status Daemon::Run() {
   Impl& d = *impl_;
   const config::Endpoint& metrics_at = d.settings.metrics.listen;
   d.http->set_basic_auth(d.settings.metrics.basic_auth_users);
+  // Certificates that do not load and bad ingest settings are the
+  // configuration's fault; ListenOn classifies its own failures.
   if (core::Status s = d.http->set_tls(d.settings.metrics.tls); !s.ok()) {
-    Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
-    return 1;
+    return core::Status::Invalid(s.message()).WithContext("cannot serve metrics");
   }
-  if (core::Status s = d.http->Listen(metrics_at); !s.ok()) {
-    Log(LogLevel::kCritical, "cannot serve metrics", {Field("error", s.message())});
-    return 1;
-  }
+  if (core::Status s = d.http->Listen(metrics_at); !s.ok()) return s.WithContext("cannot serve metrics");
   if (core::Status s = d.server->set_ingest(d.settings.ingest); !s.ok()) {
-    Log(LogLevel::kCritical, "cannot set up ingestion", {Field("error", s.message())});
-    return 1;
+    return core::Status::Invalid(s.message()).WithContext("cannot set up ingestion");
   }
   if (core::Status s = d.server->Listen(d.settings.ingest.listen); !s.ok()) {
-    Log(LogLevel::kCritical, "cannot listen for samples", {Field("error", s.message())});
-    return 1;
+    return s.WithContext("cannot listen for samples");
   }
   std::string names;
   for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
@@ -167,7 +163,7 @@ int Daemon::Run() {
   systemd::NotifyReady();
   d.retrainer->Start();
   d.io.run();
-  return 0;
+  return core::Status::Ok();
 }
 
 void Daemon::Impl::WaitForSignal() {

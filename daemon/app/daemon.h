@@ -17,12 +17,17 @@ namespace lstmad::daemon {
 
 class Daemon {
  public:
-  // Loads the models and opens the events file; binds nothing yet.
+  // Loads the models, opens the events file and, in cluster mode, connects
+  // to NATS; binds nothing yet. Errors are bad configuration or models,
+  // except kUnavailable ones: NATS unreachable or JetStream not ready.
   static core::Result<std::unique_ptr<Daemon>> Create(config::Settings settings);
   ~Daemon();
 
-  // Listens, serves, and returns the process exit code when stopped.
-  int Run();
+  // Listens, serves, and returns OK once stopped by a signal. An error means
+  // it could not start serving: kUnavailable when a listen address is in use
+  // or not on this host, kInvalid for bad TLS or listen settings, kError for
+  // the rest (no permission for the port, out of descriptors).
+  core::Status Run();
 
  private:
   struct Impl;

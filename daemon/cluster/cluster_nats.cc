@@ -21,6 +21,33 @@ core::Status Check(natsStatus s, const std::string& what, jsErrCode js = static_
   return s == NATS_OK ? core::Status::Ok() : core::Status::Error(NatsError(what, s, js));
 }
 
+// A failure at start-up that a later attempt can get past: no server
+// answering yet, JetStream still electing leaders or short of peers. It is
+// kUnavailable, so `lstmad serve` exits 69 and systemd restarts it; the rest
+// (credentials or TLS refused, a conflicting stream) stays kError: exit 2.
+bool Transient(natsStatus s, jsErrCode js) {
+  switch (s) {
+    case NATS_IO_ERROR:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_SERVER:
+    case NATS_STALE_CONNECTION:
+    case NATS_TIMEOUT:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_NO_RESPONDERS:
+      return true;
+    default:
+      break;
+  }
+  return js == JSClusterNoPeersErr || js == JSClusterNotAvailErr || js == JSClusterNotLeaderErr ||
+         js == JSInsufficientResourcesErr || js == JSStreamOfflineErr;
+}
+
+core::Status StartError(const std::string& what, natsStatus s, jsErrCode js = static_cast<jsErrCode>(0)) {
+  std::string message = NatsError(what, s, js);
+  return Transient(s, js) ? core::Status::Unavailable(std::move(message)) : core::Status::Error(std::move(message));
+}
+
 core::Result<NatsPtr<natsOptions>> BuildOptions(const config::NatsSettings& settings, const std::string& name) {
   natsOptions* raw = nullptr;
   if (natsStatus s = natsOptions_Create(&raw); s != NATS_OK) return core::Status::Error(NatsError("options", s));
@@ -89,7 +116,9 @@ core::Result<std::unique_ptr<NatsLink>> NatsLink::Connect(const config::NatsSett
   auto opts = BuildOptions(settings, "lstmad " + instance_id);
   if (!opts.ok()) return opts.status();
   natsConnection* conn = nullptr;
-  LSTMAD_RETURN_IF_ERROR(Check(natsConnection_Connect(&conn, opts->get()), "connecting to nats.servers"));
+  if (natsStatus s = natsConnection_Connect(&conn, opts->get()); s != NATS_OK) {
+    return StartError("connecting to nats.servers", s);
+  }
   link->conn_.reset(conn);
   jsOptions jo;
   jsOptions_Init(&jo);
@@ -145,7 +174,7 @@ core::Status NatsLink::EnsureStream(const config::NatsSettings& settings) {
     return core::Status::Ok();  // an operator's existing stream (limits, placement) is left as it is
   }
   if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
-    return core::Status::Error(NatsError("looking up stream " + names_.stream, s, jerr));
+    return StartError("looking up stream " + names_.stream, s, jerr);
   }
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
@@ -160,7 +189,7 @@ core::Status NatsLink::EnsureStream(const config::NatsSettings& settings) {
   // window are dropped by the server.
   cfg.Duplicates = static_cast<int64_t>(120e9);
   s = js_AddStream(&info, js_.get(), &cfg, nullptr, &jerr);
-  if (s != NATS_OK) return core::Status::Error(NatsError("creating stream " + names_.stream, s, jerr));
+  if (s != NATS_OK) return StartError("creating stream " + names_.stream, s, jerr);
   NatsPtr<jsStreamInfo> owned(info);
   return core::Status::Ok();
 }
@@ -182,7 +211,7 @@ core::Status NatsLink::EnsureBucket(jsCtx* calls, const std::string& bucket, int
     cfg.StorageType = js_FileStorage;
     s = js_CreateKeyValue(&kv, js, &cfg);
   }
-  if (s != NATS_OK) return core::Status::Error(NatsError("key-value bucket " + bucket, s));
+  if (s != NATS_OK) return StartError("key-value bucket " + bucket, s);
   out->reset(kv);
   // An existing bucket keeps the TTL it was created with; a lease bucket
   // whose TTL is not lease_ttl would expire live leases or slow failover.
@@ -201,7 +230,7 @@ core::Status NatsLink::EnsureBucket(jsCtx* calls, const std::string& bucket, int
   if (calls != js) {
     kv = nullptr;
     if (s = js_KeyValue(&kv, calls, bucket.c_str()); s != NATS_OK) {
-      return core::Status::Error(NatsError("key-value bucket " + bucket, s));
+      return StartError("key-value bucket " + bucket, s);
     }
     out->reset(kv);
   }

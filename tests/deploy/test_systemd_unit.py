@@ -1,6 +1,7 @@
 """deploy/systemd: the unit has what the service needs (Type=notify, watchdog,
 reload, dynamic user, state and configuration directories, the hardening
-set), `systemd-analyze verify` passes without a warning, `systemd-analyze
+set), it restarts on exit 69 (a dependency unavailable at start) and 1 but
+not on 2 (bad configuration), `systemd-analyze verify` passes without a warning, `systemd-analyze
 security --offline=true` rates it 2.0 or lower (the figure is printed), and
 the example /etc/lstmad/lstmad.yaml passes `lstmad serve --check`.
 
@@ -59,6 +60,45 @@ def parse_unit(path):
     return entries
 
 
+def restarts_after_exit(service, code):
+    """Whether systemd restarts the service after its main process exits with
+    `code` (not a signal, not a timeout): systemd.service(5)'s table for
+    Restart=, then RestartPreventExitStatus= over it and
+    RestartForceExitStatus= over both."""
+    def codes(key):
+        return {int(v) for value in service.get(key, []) for v in value.split() if v.isdigit()}
+    if code in codes("RestartForceExitStatus"):
+        return True
+    if code in codes("RestartPreventExitStatus"):
+        return False
+    clean = code == 0 or code in codes("SuccessExitStatus")
+    restart = service.get("Restart", ["no"])[-1]
+    return restart == "always" or (restart == "on-success" and clean) or (restart == "on-failure" and not clean)
+
+
+def check_restarts(checks, service):
+    """Exit codes by meaning: 69 (a dependency unavailable at start) and 1 are
+    restarted, 2 (bad configuration) and 0 are not."""
+    for code, want, meaning in [(69, True, "a dependency unavailable at start"), (1, True, "a run-time failure"),
+                                (2, False, "bad configuration"), (0, False, "a clean stop")]:
+        got = restarts_after_exit(service, code)
+        checks.check(f"exit {code} ({meaning}) is {'' if want else 'not '}restarted", got == want,
+                     f"Restart={service.get('Restart')} RestartPreventExitStatus="
+                     f"{service.get('RestartPreventExitStatus')} SuccessExitStatus={service.get('SuccessExitStatus')}")
+    # The model of systemd's rule tells a unit that would leave 69 down (control).
+    blocked = dict(service, RestartPreventExitStatus=["2 69"])
+    checks.check("a unit preventing 69 would not restart on it (control)", not restarts_after_exit(blocked, 69))
+    success = dict(service, SuccessExitStatus=["69"])
+    checks.check("a unit counting 69 as success would not restart on it (control)",
+                 not restarts_after_exit(success, 69))
+    # Restarting every RestartSec must stay under the default start limit
+    # (5 starts in 10 s), or systemd gives up while NATS is still down.
+    sec = service.get("RestartSec", ["100ms"])[-1]
+    m = re.fullmatch(r"(\d+)(ms|s)?", sec)
+    seconds = (int(m.group(1)) / (1000 if m.group(2) == "ms" else 1)) if m else 0.0
+    checks.check("RestartSec keeps restarts under the default start limit (>= 2.5 s)", seconds >= 2.5, sec)
+
+
 def check_directives(checks, entries):
     service = {}
     for section, key, value, _ in entries:
@@ -77,6 +117,10 @@ def check_directives(checks, entries):
     trailing = [f"line {n}: {k}={v}" for _, k, v, n in entries if re.search(r"\s[#;]", v)]
     checks.check("no trailing comments after values", not trailing, "; ".join(trailing))
     checks.check("no Type=notify-reload (systemd 252 lacks it)", "notify-reload" not in service.get("Type", []))
+    check_restarts(checks, service)
+    unit_keys = {key for section, key, _, _ in entries if section == "Unit"}
+    checks.check("no StartLimit override in [Unit]", not any(k.startswith("StartLimit") for k in unit_keys),
+                 f"{sorted(unit_keys)}")
 
 
 def check_verify(checks, analyze, d):

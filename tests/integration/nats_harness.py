@@ -45,11 +45,16 @@ class NatsCluster:
     partition mapping lstmad.in.*.* -> lstmad.p.<partition(P,1,2)>.*.*;
     max_payload (bytes) overrides the servers' default of 1 MiB."""
 
-    def __init__(self, partitions, nodes=3, prefix="lstmad", max_payload=None):
+    def __init__(self, partitions, nodes=3, prefix="lstmad", max_payload=None, start=True):
+        """start=False only picks the ports and writes the configurations:
+        urls() names a cluster that is not running until start_all()."""
         self.dir = tempfile.mkdtemp(prefix="lstmad-nats-")
         self.partitions = partitions
         self.prefix = prefix
         self.procs = [None] * nodes
+        if not start:
+            self._configure(nodes, prefix, partitions, max_payload)
+            return
         # Free ports are picked before the servers bind them: another test
         # may take one meanwhile. A node that then cannot bind dies at once;
         # the cluster is started again on other ports (bounded).
@@ -90,6 +95,13 @@ mappings {{
 }}
 """)
             self.configs.append(cfg)
+
+    def start_all(self, timeout=60):
+        """Starts every node on the ports chosen at construction (the ones
+        clients were already told) and waits until JetStream is ready."""
+        for i in range(len(self.procs)):
+            self.start(i)
+        self.wait_ready(timeout)
 
     def urls(self):
         return [f"nats://127.0.0.1:{p}" for p in self.client_ports]

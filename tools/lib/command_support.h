@@ -1,4 +1,4 @@
-// Shared plumbing of the `lstmad` subcommands: exit codes, reading inputs
+// Shared plumbing of the `lstmad` subcommands: exit codes (exit_codes.h), reading inputs
 // with errors that name the file, and running a model over every window of a
 // series in batches.
 #pragma once
@@ -10,13 +10,9 @@
 #include "lstmad/core/csv.h"
 #include "lstmad/core/model.h"
 #include "lstmad/core/status.h"
+#include "exit_codes.h"
 
 namespace lstmad::tools {
-
-// Exit codes of every subcommand.
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;   // something went wrong at run time (a write failed, ...)
-constexpr int kExitBadInput = 2;  // bad flags, bad CSV, bad model file
 
 class ArgParser;
 

@@ -1,8 +1,11 @@
 // Status and Result<T>: the error type of core and config.
 //
 // A Status is either OK or carries a human-readable message that names what
-// went wrong and where (file, line, layer...). Result<T> holds either a value
-// or a non-OK Status. Both are cheap to move and have no thread affinity.
+// went wrong and where (file, line, layer...), and a code saying what kind of
+// failure it is, so that a caller far away (`lstmad serve` choosing its exit
+// code) can tell "fix the input" from "try again later". Result<T> holds
+// either a value or a non-OK Status. Both are cheap to move and have no
+// thread affinity.
 #pragma once
 
 #include <cassert>
@@ -12,25 +15,44 @@
 
 namespace lstmad::core {
 
+enum class StatusCode : unsigned char {
+  kOk,
+  // A failure whose kind the caller's context decides (reading a model file:
+  // bad input; writing a result: a run-time failure).
+  kError,
+  // Bad input or configuration: trying the same thing again fails the same way.
+  kInvalid,
+  // Something needed is not available now (a server unreachable, a port in
+  // use): the same thing may well succeed later.
+  kUnavailable,
+};
+
 class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Error(std::string message) { return Status(std::move(message), true); }
+  static Status Error(std::string message) { return Status(std::move(message), StatusCode::kError); }
+  static Status Invalid(std::string message) { return Status(std::move(message), StatusCode::kInvalid); }
+  static Status Unavailable(std::string message) {
+    return Status(std::move(message), StatusCode::kUnavailable);
+  }
 
-  bool ok() const { return !failed_; }
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  bool IsInvalid() const { return code_ == StatusCode::kInvalid; }
+  bool IsUnavailable() const { return code_ == StatusCode::kUnavailable; }
   const std::string& message() const { return message_; }
 
-  // Returns a copy whose message is prefixed with `context: `.
+  // Returns a copy whose message is prefixed with `context: `; the code is kept.
   Status WithContext(const std::string& context) const {
     if (ok()) return *this;
-    return Error(context + ": " + message_);
+    return Status(context + ": " + message_, code_);
   }
 
  private:
-  Status(std::string message, bool failed) : message_(std::move(message)), failed_(failed) {}
+  Status(std::string message, StatusCode code) : message_(std::move(message)), code_(code) {}
   std::string message_;
-  bool failed_ = false;
+  StatusCode code_ = StatusCode::kOk;
 };
 
 template <typename T>
