@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "lstmad/core/byte_codec.h"
-#include "lstmad/core/model_file_format.h"
+#include "lstmad/core/crc32c.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -35,7 +35,7 @@ std::string HeadBytes(const CheckpointHead& head) {
     Put<uint64_t>(&out, head.body_size);
     Put<uint32_t>(&out, head.body_crc);
   }
-  Put<uint32_t>(&out, core::model_file::Crc32c(out));
+  Put<uint32_t>(&out, core::Crc32c(out));
   return out;
 }
 
@@ -78,7 +78,7 @@ core::Result<EncodedCheckpoint> EncodeCheckpointParts(const Checkpoint& checkpoi
   head.generation = generation;
   head.chunks = static_cast<uint32_t>((body.size() + per_chunk - 1) / per_chunk);
   head.body_size = body.size();
-  head.body_crc = core::model_file::Crc32c(body);
+  head.body_crc = core::Crc32c(body);
   out.head = HeadBytes(head);
   out.chunks.reserve(head.chunks);
   for (uint32_t i = 0; i < head.chunks; ++i) {
@@ -129,7 +129,7 @@ core::Result<CheckpointHead> DecodeCheckpointHead(std::string_view bytes, const 
       return corrupt;
     }
   }
-  if (bytes.size() - at < 4 || GetAt<uint32_t>(bytes, at) != core::model_file::Crc32c(bytes.substr(0, at))) {
+  if (bytes.size() - at < 4 || GetAt<uint32_t>(bytes, at) != core::Crc32c(bytes.substr(0, at))) {
     return corrupt;
   }
   head.sequence = GetAt<uint64_t>(bytes, kCheckpointMagic.size() + 4);
@@ -171,7 +171,7 @@ core::Result<Checkpoint> AssembleCheckpoint(const CheckpointHead& head, const st
       joined.append(std::string_view(c).substr(kChunkHeaderBytes));
       if (joined.size() > head.body_size) break;
     }
-    if (joined.size() != head.body_size || core::model_file::Crc32c(joined) != head.body_crc) {
+    if (joined.size() != head.body_size || core::Crc32c(joined) != head.body_crc) {
       return core::Status::Error(source + ": checkpoint chunks do not add up to the body of generation " +
                                  Hex16(head.generation) + " (size or CRC-32C differ)");
     }

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "cluster/cluster_checkpoint.h"
-#include "lstmad/core/model_file_format.h"
+#include "lstmad/core/crc32c.h"
 #include "ingest/stream_snapshots.h"
 #include "ingest/stream_table.h"
 
@@ -144,7 +144,7 @@ TEST(ClusterCheckpointTest, LargeCheckpointSplitsIntoChunksBelowTheLimit) {
   EXPECT_EQ(head->generation, kGeneration);
   EXPECT_EQ(head->chunks, parts->chunks.size());
   EXPECT_EQ(head->body_size, body.size());
-  EXPECT_EQ(head->body_crc, core::model_file::Crc32c(body));
+  EXPECT_EQ(head->body_crc, core::Crc32c(body));
   auto decoded = AssembleCheckpoint(*head, parts->chunks, "c");
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   ExpectSameStreams(*decoded, want);
@@ -255,7 +255,7 @@ TEST(ClusterCheckpointTest, Version1HeadsStillLoad) {
   put(uint64_t{want.delivered});
   put(static_cast<uint32_t>(want.owner.size()));
   v1 += want.owner;
-  put(core::model_file::Crc32c(v1));
+  put(core::Crc32c(v1));
   v1 += EncodeSnapshot(want.streams);
   auto decoded = DecodeCheckpoint(v1, "c");
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
