@@ -5,8 +5,17 @@
 # daemon's unit and integration tests, the hostile clients and cluster mode, and each fuzz
 # target for a short bounded time. This is the README's test command and what
 # CI runs.
+# With --quick: only the release build and its unit tests (`ctest -L unit`), a
+# few minutes, for development; not a substitute for the full run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+quick=0
+case "$*" in
+  --quick) quick=1 ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+esac
 
 bash scripts/install-deps.sh
 
@@ -14,6 +23,11 @@ jobs=$(nproc)
 echo "== release build (warnings are errors)"
 cmake --preset release >/dev/null
 cmake --build build/release -j "$jobs"
+if ((quick)); then
+  echo "== unit tests, release build (--quick: the rest of the run is skipped)"
+  ctest --test-dir build/release --output-on-failure -j "$jobs" -L unit
+  exit 0
+fi
 echo "== all tests, release build"
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 echo "== deployment figures"

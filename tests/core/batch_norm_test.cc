@@ -45,7 +45,7 @@ Weights<double> BnWeights(const Architecture& a) {
   Rng rng(9);
   for (size_t i = 0; i < a.layers.size(); ++i) {
     if (a.layers[i].kind != LayerKind::kBatchNorm) continue;
-    for (int k = 0; k < 4; ++k) {
+    for (size_t k = 0; k < 4; ++k) {
       for (Eigen::Index c = 0; c < w.layers[i][k].cols(); ++c) {
         w.layers[i][k](0, c) = k == 3 ? rng.Uniform(0.2, 2.0) : rng.Uniform(-1.0, 1.0);
       }

@@ -165,7 +165,7 @@ TEST(SpotTest, FalseAlarmRateOnFreshSamplesIsNearRisk) {
   const double rate = static_cast<double>(alarms) / static_cast<double>(fresh.size());
   EXPECT_GT(rate, 0.6 * q);
   EXPECT_LT(rate, 1.5 * q);
-  EXPECT_NEAR(static_cast<double>(peaks) / fresh.size(), 0.02, 0.004);
+  EXPECT_NEAR(static_cast<double>(peaks) / static_cast<double>(fresh.size()), 0.02, 0.004);
   // Bounded memory: at most K peaks, and n covers only their horizon.
   EXPECT_EQ(spot.peaks(), 500);
   EXPECT_LT(spot.observations(), 100000);

@@ -85,7 +85,7 @@ TEST(BadInputTest, FlippedBytesInALegacyFileAreHandled) {
   for (int trial = 0; trial < 400; ++trial) {
     std::string mutated = bytes;
     const size_t at = rng() % mutated.size();
-    mutated[at] = static_cast<char>(mutated[at] ^ (1 + rng() % 255));
+    mutated[at] = static_cast<char>(mutated[at] ^ static_cast<int>(1 + rng() % 255));
     ExpectHandled(mutated, 7, "byte " + std::to_string(at) + " flipped");
   }
 }
@@ -101,7 +101,7 @@ TEST(BadInputTest, TruncatedAndFlippedKerasZipsAreHandled) {
   for (int trial = 0; trial < 300; ++trial) {
     std::string mutated = bytes;
     const size_t at = trial % 2 == 0 ? rng() % 8192 : rng() % mutated.size();
-    mutated[at] = static_cast<char>(mutated[at] ^ (1 + rng() % 255));
+    mutated[at] = static_cast<char>(mutated[at] ^ static_cast<int>(1 + rng() % 255));
     ExpectHandled(mutated, 1, "byte " + std::to_string(at) + " flipped");
   }
 }
