@@ -114,6 +114,12 @@ std::string FormatRfc3339Nanos(int64_t time_ns) {
 
 std::string FormatRfc3339Seconds(int64_t time_s) { return FormatSeconds(time_s) + "Z"; }
 
+std::string FormatSignificant(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  return buf;
+}
+
 std::string Quote(std::string_view value, size_t max_bytes) {
   std::string out = "\"";
   size_t i = 0;

@@ -1,4 +1,5 @@
 #include "lstmad/core/training_recipe.h"
+#include "lstmad/core/text.h"
 
 #include <charconv>
 #include <chrono>
@@ -11,21 +12,13 @@
 namespace lstmad::core {
 namespace {
 
-// Losses as the CLI prints them: six significant digits are plenty for
-// provenance and keep the metadata readable.
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 // The retrainer reads the learning rate back from the metadata, so it is
 // written exactly: the shortest text that parses to the same double, in
 // printf's %g style (0.0005, not 5e-04), as users write it on the command line.
 std::string ExactNumber(double v) {
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
-  return ec == std::errc() ? std::string(buf, end) : Number(v);
+  return ec == std::errc() ? std::string(buf, end) : FormatSignificant(v);
 }
 
 Status CheckSeries(const Matrix<double>& series, const std::vector<std::string>& names) {
@@ -66,7 +59,7 @@ Result<TrainingPlan> PlanTraining(const TrainingRecipe& recipe, int features, in
   }
   const double split = recipe.options.validation_split;
   if (!(split >= 0 && split < 1))
-    return Status::Error("validation split " + Number(split) + " is not in [0, 1)");
+    return Status::Error("validation split " + FormatSignificant(split) + " is not in [0, 1)");
   TrainingPlan plan;
   plan.windows = samples - timesteps + 1;
   // Train rounds the split the same way; the scaler must see exactly the
@@ -75,7 +68,7 @@ Result<TrainingPlan> PlanTraining(const TrainingRecipe& recipe, int features, in
   if (plan.train_windows < 1) {
     return Status::Error(std::to_string(samples) + " samples hold no training windows of length " +
                          std::to_string(timesteps) + " after a validation split of " +
-                         Number(recipe.options.validation_split));
+                         FormatSignificant(recipe.options.validation_split));
   }
   plan.scaler_samples = plan.train_windows + timesteps - 1;
   AutoencoderSpec spec = recipe.spec;
@@ -129,8 +122,8 @@ Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
       {"epochs", std::to_string(out.training.history.size())},
       {"best_epoch", std::to_string(out.training.best_epoch)},
       {"stopped_early", out.training.stopped_early ? "true" : "false"},
-      {"loss", Number(last.loss)},
-      {"val_loss", last.val_loss >= 0 ? Number(last.val_loss) : "none"},
+      {"loss", FormatSignificant(last.loss)},
+      {"val_loss", last.val_loss >= 0 ? FormatSignificant(last.val_loss) : "none"},
       {"batch_size", std::to_string(recipe.options.batch_size)},
       {"learning_rate", ExactNumber(recipe.options.learning_rate)},
       {"seed", std::to_string(recipe.seed)},

@@ -13,19 +13,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 }  // namespace
 
 std::string AlertmanagerAlertJson(const AlertEvent& event, const std::string& severity,
                                   int64_t starts_at_ns) {
   std::string top;
   for (const auto& [name, share] : event.top_features) {
-    top += (top.empty() ? "" : ", ") + name + " " + Number(100 * share) + "%";
+    top += (top.empty() ? "" : ", ") + name + " " + core::FormatSignificant(100 * share) + "%";
   }
   // ordered_json keeps the keys in the order written, so the body reads as
   // Alertmanager's API documents an alert.
@@ -36,10 +30,10 @@ std::string AlertmanagerAlertJson(const AlertEvent& event, const std::string& se
                      {"severity", severity}};
   alert["annotations"] = {
       {"summary", "Stream " + event.stream + " of model " + event.model + " is anomalous"},
-      {"description", "Reconstruction error " + Number(event.error) + " above the threshold " +
-                          Number(event.threshold) + "; top features: " + top},
-      {"error", Number(event.error)},
-      {"threshold", Number(event.threshold)},
+      {"description", "Reconstruction error " + core::FormatSignificant(event.error) + " above the threshold " +
+                          core::FormatSignificant(event.threshold) + "; top features: " + top},
+      {"error", core::FormatSignificant(event.error)},
+      {"threshold", core::FormatSignificant(event.threshold)},
       {"top_features", top}};
   alert["startsAt"] = core::FormatRfc3339Nanos(starts_at_ns);
   if (event.kind == "resolved") alert["endsAt"] = core::FormatRfc3339Nanos(event.time_ns);

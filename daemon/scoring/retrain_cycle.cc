@@ -1,4 +1,5 @@
 #include "scoring/retrain_cycle.h"
+#include "lstmad/core/text.h"
 
 #include <chrono>
 #include <cmath>
@@ -35,12 +36,6 @@ T MetadataNumber(const core::Model& model, const char* key, T fallback) {
   const double v = std::strtod(it->second.c_str(), &end);
   if (end == it->second.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0) return fallback;
   return static_cast<T>(v);
-}
-
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
 }
 
 }  // namespace
@@ -106,9 +101,9 @@ core::Result<RetrainOutcome> RetrainModel(const core::Model& current, core::Wind
   meta["retrained_windows"] = std::to_string(out.train_windows);
   meta["retrained_holdout_windows"] = std::to_string(out.holdout_windows);
   meta["retrained_epochs"] = std::to_string(options.epochs);
-  meta["retrained_holdout_error"] = Number(out.new_error);
-  meta["retrained_previous_holdout_error"] = Number(out.old_error);
-  meta["retrained_loss"] = Number(tuned->training.history.back().loss);
+  meta["retrained_holdout_error"] = core::FormatSignificant(out.new_error);
+  meta["retrained_previous_holdout_error"] = core::FormatSignificant(out.old_error);
+  meta["retrained_loss"] = core::FormatSignificant(tuned->training.history.back().loss);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Tests of core/text.h: UTF-8 validation, RFC 3339 formatting, Quote.
 #include "lstmad/core/text.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -111,6 +112,16 @@ TEST(QuoteTest, CutsLongValuesAtACharacterBoundary) {
   EXPECT_EQ(Quote("ab\xC3\xA9z", 4), "\"ab\xC3\xA9\"...");
   // The limit counts input bytes, not the longer escaped spelling.
   EXPECT_EQ(Quote("\n\n\n\n", 2), "\"\\n\\n\"...");
+}
+
+TEST(FormatSignificantTest, SixSignificantDigitsInPrintfGStyle) {
+  EXPECT_EQ(FormatSignificant(0.0005), "0.0005");
+  EXPECT_EQ(FormatSignificant(1234567.0), "1.23457e+06");
+  EXPECT_EQ(FormatSignificant(0.1234564), "0.123456");
+  EXPECT_EQ(FormatSignificant(42), "42");
+  EXPECT_EQ(FormatSignificant(-2.5e-7), "-2.5e-07");
+  EXPECT_EQ(FormatSignificant(std::numeric_limits<double>::infinity()), "inf");
+  EXPECT_EQ(FormatSignificant(std::nan("")), "nan");
 }
 
 }  // namespace

@@ -1,17 +1,8 @@
 #include "detector_flags.h"
 
-#include <cstdio>
+#include "lstmad/core/text.h"
 
 namespace lstmad::tools {
-namespace {
-
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
-}  // namespace
 
 core::DetectorOptions DefaultDetectorOptions() {
   core::DetectorOptions o;
@@ -33,15 +24,15 @@ void AddDetectorFlags(ArgParser* p) {
                "(SPOT on the error minus its recent mean)",
                std::string(core::ThresholdModeName(d.threshold)));
   p->AddOption("risk", "Q", "SPOT/DSPOT risk: the probability that a normal window alarms",
-               Number(d.spot.risk));
+               core::FormatSignificant(d.spot.risk));
   p->AddOption("spot-level", "L", "SPOT's initial threshold t: this quantile of the calibration errors",
-               Number(d.spot.initial_level));
+               core::FormatSignificant(d.spot.initial_level));
   p->AddOption("spot-max-peaks", "K", "SPOT keeps at most K peaks (bounded memory)",
                std::to_string(d.spot.max_peaks));
   p->AddOption("dspot-depth", "D", "DSPOT's moving-average depth in windows",
                std::to_string(d.dspot_depth));
   p->AddOption("smoothing", "SPAN", "EWMA of the errors over SPAN windows (1: off)",
-               Number(d.smoothing_span));
+               core::FormatSignificant(d.smoothing_span));
   p->AddOption("refractory", "N",
                "windows without alarm before a new excursion can start (default: the lookback)");
   p->AddOption("score-mode", "onset|level",
@@ -72,10 +63,12 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
 
 std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
   std::string text = "threshold " + std::string(core::ThresholdModeName(o.threshold));
-  text += ", tail SPOT q=" + Number(o.spot.risk) + " level=" + Number(o.spot.initial_level) +
+  text += ", tail SPOT q=" + core::FormatSignificant(o.spot.risk) +
+          " level=" + core::FormatSignificant(o.spot.initial_level) +
           " K=" + std::to_string(o.spot.max_peaks);
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
-  text += ", smoothing " + (o.smoothing_span <= 1 ? std::string("off") : "span " + Number(o.smoothing_span));
+  text += ", smoothing " +
+          (o.smoothing_span <= 1 ? std::string("off") : "span " + core::FormatSignificant(o.smoothing_span));
   text += ", refractory " + std::to_string(refractory) + " windows, score " +
           std::string(core::ScoreModeName(o.score));
   return text;

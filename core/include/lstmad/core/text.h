@@ -32,6 +32,11 @@ std::string FormatRfc3339Nanos(int64_t time_ns);
 // 0000-01-01 to 9999-12-31.
 std::string FormatRfc3339Seconds(int64_t time_s);
 
+// A number with six significant digits in printf's %g style (0.0005,
+// 1.23457e+06, nan, inf), for metadata and messages people read; not for
+// values that must read back exactly.
+std::string FormatSignificant(double value);
+
 // Quotes an untrusted value for an error message: wrapped in double quotes,
 // `"` and `\` backslash-escaped, \n \r \t spelled so, every other control
 // byte (C0, DEL, and the C1 range U+0080..U+009F, which terminals act on) and
