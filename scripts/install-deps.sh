@@ -6,7 +6,7 @@
 set -euo pipefail
 
 runtime_packages=(
-  libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libspdlog1.10 libfmt9
+  libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9
   libsystemd0 libhdf5-103-1 libhdf5-hl-100 libzip4 libssl3 libnats3.4 ca-certificates
 )
 
