@@ -132,7 +132,9 @@ core::Result<std::vector<uint8_t>> LoadNabWindowLabels(const std::string& window
   for (size_t i = 0; i < timestamps.size(); ++i) {
     auto t = ParseTimestamp(timestamps[i]);
     if (!t) return core::Status::Error(data_path + ": row " + std::to_string(i + 2) + ": bad timestamp \"" + timestamps[i] + "\"");
-    for (const auto& [start, stop] : spans) labels[i] |= (*t >= start && *t <= stop) ? 1 : 0;
+    for (const auto& [start, stop] : spans) {
+      if (*t >= start && *t <= stop) labels[i] = 1;
+    }
   }
   return labels;
 }

@@ -37,7 +37,7 @@ std::string CsvRow(const std::array<double, 4>& v) {
 }
 
 SimulatedPump::SimulatedPump(int index, uint64_t seed)
-    : rng_(seed * 1000003ULL + static_cast<uint64_t>(index)),
+    : rng_(seed * uint64_t{1000003} + static_cast<uint64_t>(index)),
       phase_(2 * std::numbers::pi * ((index * 7) % kSimulatedPeriod) / kSimulatedPeriod) {}
 
 std::array<double, 4> SimulatedPump::Next() {

@@ -149,13 +149,14 @@ TEST_F(EventLogTest, ConcurrentAppendsKeepLinesWhole) {
   const std::string path = dir_ + "/events.jsonl";
   auto log = OpenOk(path);
   ASSERT_NE(log, nullptr);
-  constexpr int kThreads = 4, kEach = 250;
+  constexpr size_t kThreads = 4;
+  constexpr int kEach = 250;
   // Long streams, so a torn line would show.
   std::vector<std::string> streams;
-  for (int t = 0; t < kThreads; ++t)
+  for (size_t t = 0; t < kThreads; ++t)
     streams.push_back(std::string(2000, static_cast<char>('a' + t)));
   std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
+  for (size_t t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) EXPECT_TRUE(log->Append(Event(streams[t])).ok());
     });
@@ -163,11 +164,11 @@ TEST_F(EventLogTest, ConcurrentAppendsKeepLinesWhole) {
   for (auto& th : threads) th.join();
   std::vector<int> seen(kThreads);
   for (const std::string& line : Lines(path)) {
-    int which = -1;
-    for (int t = 0; t < kThreads; ++t) {
+    size_t which = kThreads;  // none of the streams
+    for (size_t t = 0; t < kThreads; ++t) {
       if (line == AlertEventJson(Event(streams[t]))) which = t;
     }
-    ASSERT_NE(which, -1) << "torn line: " << line.substr(0, 80);
+    ASSERT_NE(which, kThreads) << "torn line: " << line.substr(0, 80);
     ++seen[which];
   }
   EXPECT_EQ(seen, std::vector<int>(kThreads, kEach));

@@ -359,7 +359,9 @@ TEST_F(ClusterForwarderTest, ALineNeverStoredIsCountedFailedAndTheNextGoesOn) {
   EXPECT_EQ(Forwarded("failed"), 1);
   EXPECT_EQ(Forwarded("published"), 1);
   size_t attempts_of_first = 0;
-  for (const std::string& id : nats_.attempts) attempts_of_first += id == "i0-1-0" ? 1 : 0;
+  for (const std::string& id : nats_.attempts) {
+    if (id == "i0-1-0") ++attempts_of_first;
+  }
   EXPECT_GT(attempts_of_first, 1u);  // retried within forward_timeout
 }
 

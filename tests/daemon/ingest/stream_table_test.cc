@@ -70,8 +70,9 @@ TEST(StreamTableTest, WindowsFollowTheLastSamplesThroughManyWraps) {
     if (!complete) continue;
     float window[lookback * features];
     table.CopyWindow(a, window);
-    for (int t = 0; t < lookback; ++t) {
-      for (int f = 0; f < features; ++f) ASSERT_EQ(window[t * features + f], recent[t][f]) << i << " " << t;
+    const auto rows = static_cast<size_t>(lookback), cols = static_cast<size_t>(features);
+    for (size_t t = 0; t < rows; ++t) {
+      for (size_t f = 0; f < cols; ++f) ASSERT_EQ(window[t * cols + f], recent[t][f]) << i << " " << t;
     }
     ASSERT_EQ(table.window_start_ns(a), times.front());
     ASSERT_EQ(table.window_end_ns(a), times.back());
