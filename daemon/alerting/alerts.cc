@@ -35,21 +35,6 @@ void AppendKey(std::string* out, std::string_view key) {
 
 }  // namespace
 
-AlertState::Transition AlertState::Observe(bool above_threshold,
-                                           const config::AlertSettings& settings) {
-  // While quiet, count windows above; while firing, count windows not above.
-  // Any window on the other side breaks the run.
-  if (above_threshold == firing_) {
-    run_ = 0;
-    return Transition::kNone;
-  }
-  const int needed = firing_ ? settings.clear_after : settings.fire_after;
-  if (++run_ < needed) return Transition::kNone;
-  run_ = 0;
-  firing_ = !firing_;
-  return firing_ ? Transition::kFired : Transition::kResolved;
-}
-
 // The document is small and fixed, so it is written in order here; every
 // string goes through the daemon's one JSON string writer (obs/json_text.h).
 std::string AlertEventJson(const AlertEvent& event) {

@@ -1,8 +1,6 @@
-// Per-stream alert state machine and the record of its transitions.
-//
-// A stream fires after `fire_after` consecutive windows above the threshold
-// and resolves after `clear_after` consecutive windows at or below it. Pure
-// logic; one AlertState per stream, owned by whoever scores that stream.
+// The record of a stream's alert transitions (the state machine that makes
+// them is core::AlertState, lstmad/core/alert_state.h) and the events file's
+// line for one. Plain data and pure functions; thread-safe as values are.
 #pragma once
 
 #include <cstdint>
@@ -11,26 +9,14 @@
 #include <vector>
 
 #include "lstmad/config/settings.h"
+#include "lstmad/core/alert_state.h"
 
 namespace lstmad::daemon {
 
-class AlertState {
- public:
-  enum class Transition { kNone, kFired, kResolved };
-
-  Transition Observe(bool above_threshold, const config::AlertSettings& settings);
-  bool firing() const { return firing_; }
-  int run() const { return run_; }
-  // Puts back a state saved with firing() and run() (restart snapshots).
-  void Restore(bool firing, int run) {
-    firing_ = firing;
-    run_ = run < 0 ? 0 : run;
-  }
-
- private:
-  bool firing_ = false;
-  int run_ = 0;  // consecutive windows on the side that would change the state
-};
+// The stream's alert rule from its model's settings (models[i].alert).
+inline core::AlertRule ToAlertRule(const config::AlertSettings& settings) {
+  return core::AlertRule{settings.fire_after, settings.clear_after};
+}
 
 // One alert transition, as logged and written to the events file.
 struct AlertEvent {

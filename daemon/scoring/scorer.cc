@@ -220,8 +220,9 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
     }
     shard->anomalous[static_cast<size_t>(b)] = above ? 1 : 0;
-    const AlertState::Transition transition = stream.alert.Observe(above, model.settings.alert);
-    if (transition != AlertState::Transition::kNone) {
+    const core::AlertState::Transition transition =
+        stream.alert.Observe(above, ToAlertRule(model.settings.alert));
+    if (transition != core::AlertState::Transition::kNone) {
       RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
     }
   }
@@ -242,11 +243,11 @@ core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* st
   return stream->detector->Observe(error);
 }
 
-void Scorer::RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
+void Scorer::RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,
                          double threshold, const float* per_feature) {
   const ModelRuntime& model = *job.model;
   StreamScoringState& stream = *job.stream;
-  const bool fired = transition == AlertState::Transition::kFired;
+  const bool fired = transition == core::AlertState::Transition::kFired;
   stream.metrics.anomalous->Set(fired ? 1 : 0);
   if (fired) stream.metrics.anomalies->Increment();
   AlertEvent event;

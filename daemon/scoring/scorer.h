@@ -88,7 +88,7 @@ class Scorer {
   void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
   // The stream's detector's verdict on `error` (the detector made on first use).
   static core::Detection Detect(const ModelRuntime& model, StreamScoringState* stream, double error);
-  void RecordAlert(const WindowJob& job, AlertState::Transition transition, double error,
+  void RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,
                    double threshold, const float* per_feature);
 
   config::ScoringSettings settings_;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "alerting/alerts.h"
+#include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 #include "obs/metrics.h"
 
@@ -29,7 +30,7 @@ namespace lstmad::daemon {
 
 struct StreamScoringState {
   std::string key;
-  AlertState alert;
+  core::AlertState alert;
   StreamMetrics metrics;
   std::optional<core::StreamDetector> detector;  // when the model has one (config detector:)
   uint64_t detector_generation = 0;  // the ModelRuntime::generation it was made for

@@ -15,61 +15,6 @@
 namespace lstmad::daemon {
 namespace {
 
-// --- AlertState --------------------------------------------------------------
-
-// `windows`: one char per window, '1' above the threshold, '0' not.
-// `expected`: one char per window, '.' no transition, 'F' fired, 'R' resolved.
-struct AlertCase {
-  const char* name;
-  int fire_after;
-  int clear_after;
-  std::string_view windows;
-  std::string_view expected;
-};
-
-const AlertCase kAlertCases[] = {
-    {"QuietBelowThreshold", 3, 3, "00000", "....."},
-    {"FiresExactlyAtFor", 3, 3, "111", "..F"},
-    {"StaysFiringWhileAbove", 3, 3, "111111", "..F..."},
-    {"InterruptionResetsTheFiringRun", 3, 3, "1101101110", "........F."},
-    {"ResolvesExactlyAtClear", 3, 3, "111000", "..F..R"},
-    {"InterruptionResetsTheClearingRun", 3, 3, "1110010001000", "..F.....R...."},
-    {"FiresAgainAfterResolving", 2, 2, "11001100", ".F.R.F.R"},
-    {"ForOneClearOneFollowsEveryWindow", 1, 1, "1010011", "FRFR.F."},
-    {"ForOneClearThree", 1, 3, "10001", "F..RF"},
-    {"ForTwoClearOne", 2, 1, "1101", ".FR."},
-    {"ForBelowOneActsAsOne", 0, 0, "10", "FR"},
-};
-
-class AlertStateTest : public ::testing::TestWithParam<AlertCase> {};
-
-TEST_P(AlertStateTest, TransitionsMatchTable) {
-  const AlertCase& c = GetParam();
-  ASSERT_EQ(c.windows.size(), c.expected.size());
-  const config::AlertSettings settings{c.fire_after, c.clear_after};
-  AlertState state;
-  std::string got;
-  bool firing = false;
-  for (char w : c.windows) {
-    switch (state.Observe(w == '1', settings)) {
-      case AlertState::Transition::kNone: got += '.'; break;
-      case AlertState::Transition::kFired:
-        got += 'F';
-        firing = true;
-        break;
-      case AlertState::Transition::kResolved:
-        got += 'R';
-        firing = false;
-        break;
-    }
-    EXPECT_EQ(state.firing(), firing) << "after window " << got.size();
-  }
-  EXPECT_EQ(got, c.expected) << "windows " << c.windows;
-}
-
-INSTANTIATE_TEST_SUITE_P(Table, AlertStateTest, ::testing::ValuesIn(kAlertCases),
-                         [](const auto& test) { return std::string(test.param.name); });
-
 // --- Reading the events back, with a parser we did not write ---------------
 
 // Keys in document order; fails the test on text that is not JSON.

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 #include "lstmad/core/status.h"
 
@@ -53,9 +54,11 @@ struct MetricsSettings {
   TlsSettings tls;  // metrics.tls: { cert, key, client_ca } as ingest.tls; absent: plain HTTP
 };
 
+// Defaults from core::AlertRule, which `lstmad score` also uses, so the
+// offline alert column and the daemon agree unless configured apart.
 struct AlertSettings {
-  int fire_after = 3;   // alert.for: consecutive windows above the threshold to fire (>= 1)
-  int clear_after = 3;  // alert.clear: consecutive windows below it to resolve (>= 1)
+  int fire_after = core::AlertRule{}.fire_after;    // alert.for: consecutive windows above the threshold to fire (>= 1)
+  int clear_after = core::AlertRule{}.clear_after;  // alert.clear: consecutive windows below it to resolve (>= 1)
 };
 
 // Per-stream detection beyond the fixed threshold (core/anomaly_score.h): an

@@ -1,0 +1,41 @@
+// A stream's alert state machine: when a run of window verdicts turns into an
+// alert firing or resolving.
+//
+// A stream fires after `fire_after` consecutive windows above the threshold
+// and resolves after `clear_after` consecutive windows at or below it. The
+// daemon holds one per scored stream; `lstmad score` replays one over a
+// series, so both give the same alert state for the same verdicts.
+//
+// Pure logic, no allocation. Not thread-safe: one AlertState per stream,
+// owned by whoever scores that stream.
+#pragma once
+
+namespace lstmad::core {
+
+// The daemon's models[i].alert { for, clear } (config::AlertSettings takes
+// its defaults from here, and so does `lstmad score`). Values below 1 act
+// as 1.
+struct AlertRule {
+  int fire_after = 3;   // consecutive windows above the threshold to fire
+  int clear_after = 3;  // consecutive windows at or below it to resolve
+};
+
+class AlertState {
+ public:
+  enum class Transition { kNone, kFired, kResolved };
+
+  Transition Observe(bool above_threshold, const AlertRule& rule);
+  bool firing() const { return firing_; }
+  int run() const { return run_; }
+  // Puts back a state saved with firing() and run() (restart snapshots).
+  void Restore(bool firing, int run) {
+    firing_ = firing;
+    run_ = run < 0 ? 0 : run;
+  }
+
+ private:
+  bool firing_ = false;
+  int run_ = 0;  // consecutive windows on the side that would change the state
+};
+
+}  // namespace lstmad::core

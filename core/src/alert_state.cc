@@ -1,0 +1,19 @@
+#include "lstmad/core/alert_state.h"
+
+namespace lstmad::core {
+
+AlertState::Transition AlertState::Observe(bool above_threshold, const AlertRule& rule) {
+  // While quiet, count windows above; while firing, count windows not above.
+  // Any window on the other side breaks the run.
+  if (above_threshold == firing_) {
+    run_ = 0;
+    return Transition::kNone;
+  }
+  const int needed = firing_ ? rule.clear_after : rule.fire_after;
+  if (++run_ < needed) return Transition::kNone;
+  run_ = 0;
+  firing_ = !firing_;
+  return firing_ ? Transition::kFired : Transition::kResolved;
+}
+
+}  // namespace lstmad::core

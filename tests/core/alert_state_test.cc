@@ -1,0 +1,94 @@
+#include "lstmad/core/alert_state.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace lstmad::core {
+namespace {
+
+// `windows`: one char per window, '1' above the threshold, '0' not.
+// `expected`: one char per window, '.' no transition, 'F' fired, 'R' resolved.
+struct AlertCase {
+  const char* name;
+  int fire_after;
+  int clear_after;
+  std::string_view windows;
+  std::string_view expected;
+};
+
+const AlertCase kAlertCases[] = {
+    {"QuietBelowThreshold", 3, 3, "00000", "....."},
+    {"FiresExactlyAtFor", 3, 3, "111", "..F"},
+    {"StaysFiringWhileAbove", 3, 3, "111111", "..F..."},
+    {"InterruptionResetsTheFiringRun", 3, 3, "1101101110", "........F."},
+    {"ResolvesExactlyAtClear", 3, 3, "111000", "..F..R"},
+    {"InterruptionResetsTheClearingRun", 3, 3, "1110010001000", "..F.....R...."},
+    {"FiresAgainAfterResolving", 2, 2, "11001100", ".F.R.F.R"},
+    {"ForOneClearOneFollowsEveryWindow", 1, 1, "1010011", "FRFR.F."},
+    {"ForOneClearThree", 1, 3, "10001", "F..RF"},
+    {"ForTwoClearOne", 2, 1, "1101", ".FR."},
+    {"ForBelowOneActsAsOne", 0, 0, "10", "FR"},
+};
+
+class AlertStateTest : public ::testing::TestWithParam<AlertCase> {};
+
+TEST_P(AlertStateTest, TransitionsMatchTable) {
+  const AlertCase& c = GetParam();
+  ASSERT_EQ(c.windows.size(), c.expected.size());
+  const AlertRule rule{c.fire_after, c.clear_after};
+  AlertState state;
+  std::string got;
+  bool firing = false;
+  for (char w : c.windows) {
+    switch (state.Observe(w == '1', rule)) {
+      case AlertState::Transition::kNone: got += '.'; break;
+      case AlertState::Transition::kFired:
+        got += 'F';
+        firing = true;
+        break;
+      case AlertState::Transition::kResolved:
+        got += 'R';
+        firing = false;
+        break;
+    }
+    EXPECT_EQ(state.firing(), firing) << "after window " << got.size();
+  }
+  EXPECT_EQ(got, c.expected) << "windows " << c.windows;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, AlertStateTest, ::testing::ValuesIn(kAlertCases),
+                         [](const auto& test) { return std::string(test.param.name); });
+
+TEST(AlertStateTest, RestoreResumesTheRun) {
+  // A snapshot taken two windows into a clearing run of three: one more
+  // window at or below the threshold resolves, as it would have without the
+  // restart.
+  const AlertRule rule{3, 3};
+  AlertState state;
+  state.Restore(true, 2);
+  EXPECT_TRUE(state.firing());
+  EXPECT_EQ(state.run(), 2);
+  EXPECT_EQ(state.Observe(false, rule), AlertState::Transition::kResolved);
+  EXPECT_FALSE(state.firing());
+  EXPECT_EQ(state.run(), 0);
+}
+
+TEST(AlertStateTest, RestoreClampsNegativeRuns) {
+  AlertState state;
+  state.Restore(false, -5);
+  EXPECT_EQ(state.run(), 0);
+  EXPECT_EQ(state.Observe(true, AlertRule{2, 2}), AlertState::Transition::kNone);
+  EXPECT_EQ(state.Observe(true, AlertRule{2, 2}), AlertState::Transition::kFired);
+}
+
+TEST(AlertRuleTest, DefaultsAreThreeAndThree) {
+  // The documented models[i].alert defaults (README, docs/detection.md) and
+  // `lstmad score --alert-for/--alert-clear`'s.
+  EXPECT_EQ(AlertRule{}.fire_after, 3);
+  EXPECT_EQ(AlertRule{}.clear_after, 3);
+}
+
+}  // namespace
+}  // namespace lstmad::core
