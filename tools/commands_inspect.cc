@@ -183,16 +183,24 @@ int RunScore(const std::vector<std::string>& args) {
   ArgParser p = ModelDataParser(
       "score",
       "Score every window of the series: CSV with header\n"
-      "timestamp,error,threshold,anomaly,<f1>_error,...,anomaly_score one row per window, keyed by\n"
+      "timestamp,error,threshold,anomaly,<f1>_error,...,anomaly_score,alert one row per window, keyed by\n"
       "its last sample (its timestamp as written, or its 0-based row index without a timestamp\n"
       "column). error is the window's MSE in scaled units; anomaly is 1 when error > threshold;\n"
       "<f>_error is feature f's share of it (MSE over the window's steps); anomaly_score in [0, 1]\n"
       "comes from the streaming detector (docs/detection.md), which calibrates its tail model on\n"
-      "the first --calibration windows (the fixed threshold decides until then).");
+      "the first --calibration windows (the fixed threshold decides until then). alert is the\n"
+      "daemon's alert state after the window (1: firing): it fires after --alert-for consecutive\n"
+      "windows above the threshold and resolves after --alert-clear at or below it, where above\n"
+      "is the detector's alarm with --threshold-mode spot or dspot, else error > threshold.");
   p.AddOption("threshold", "X", "override the model's threshold");
   p.AddOption("calibration", "N", "windows that calibrate the detector's tail model", "500");
   p.AddOption("plot", "OUT.svg", "also draw the series, reconstruction, error, threshold and alerts");
   AddDetectorFlags(&p);
+  // The daemon's defaults for models[i].alert, from the one place both read.
+  p.AddOption("alert-for", "N", "alert column: consecutive windows above the threshold to fire (alert.for)",
+              std::to_string(core::AlertRule{}.fire_after));
+  p.AddOption("alert-clear", "N", "alert column: consecutive windows at or below it to resolve (alert.clear)",
+              std::to_string(core::AlertRule{}.clear_after));
   if (int code = ParseArgsOrExit(&p, args, "score"); code >= 0) return code;
   ModelAndData d;
   int exit_code = 0;
@@ -208,12 +216,20 @@ int RunScore(const std::vector<std::string>& args) {
     return Fail("score", "--calibration must be an integer >= " +
                              std::to_string(core::kMinSpotCalibration + options.dspot_depth));
   }
+  core::AlertRule rule;
+  if (!ParseInt(p.Get("alert-for"), &rule.fire_after) || rule.fire_after < 1) {
+    return Fail("score", "--alert-for must be an integer >= 1");
+  }
+  if (!ParseInt(p.Get("alert-clear"), &rule.clear_after) || rule.clear_after < 1) {
+    return Fail("score", "--alert-clear must be an integer >= 1");
+  }
   SeriesRun run = RunModel(d.model, *d.net, d.table);
   if (core::Status s = Detect(options, threshold, 0, &run); !s.ok()) return Fail("score", s.message());
+  const std::vector<uint8_t> alert = AlertColumn(AlertVerdicts(run, options.threshold, threshold), rule);
   std::FILE* out = stdout;
   std::fputs("timestamp,error,threshold,anomaly", out);
   for (const std::string& f : d.model.feature_names) std::fprintf(out, ",%s_error", f.c_str());
-  std::fputs(",anomaly_score\n", out);
+  std::fputs(",anomaly_score,alert\n", out);
   for (int w = 0; w < run.windows(); ++w) {
     const int last = run.RowOf(w);
     if (d.table.timestamps.empty()) {
@@ -232,7 +248,7 @@ int RunScore(const std::vector<std::string>& args) {
     }
     std::fputc(',', out);
     PrintNumber(out, run.detections[static_cast<size_t>(w)].score);
-    std::fputc('\n', out);
+    std::fprintf(out, ",%d\n", alert[static_cast<size_t>(w)]);
   }
   if (p.Has("plot")) {
     const core::Status written = core::WriteFileAtomically(

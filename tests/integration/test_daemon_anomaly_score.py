@@ -7,8 +7,12 @@ alert fires on SPOT's threshold (recorded in the event) rather than the
 model's. A model with `anomaly_score: false` exports no score series. The
 daemon is restarted (SIGTERM, snapshot) midway, after calibration: the
 detectors' state survives, so the scores still equal the uninterrupted
-offline run's.
+offline run's. The alert verdict is one too: every fired/resolved event in
+the daemon's events file falls on the window where the CLI's `alert` column
+(same model, detector and alert for/clear) turns 1 or 0, and no other
+window changes it.
 """
+import datetime
 import json
 import os
 import random
@@ -20,6 +24,30 @@ LOOKBACK = 10
 CALIBRATION = 120
 NORMAL, FAULT, AFTER = 300, 12, 40
 DETECTOR = "{ threshold: spot, calibration_windows: %d, max_peaks: 200 }" % CALIBRATION
+ALERT_FOR, ALERT_CLEAR = 1, 3  # models[].alert and score's --alert-for/--alert-clear
+T0 = 1_700_000_000_000_000_000  # the first sample's timestamp, ns
+
+
+def rfc3339_ns(text):
+    """ns since the epoch of the events file's "2023-11-14T22:13:20.000000000Z"."""
+    whole, _, frac = text.rstrip("Z").partition(".")
+    seconds = datetime.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    return int(seconds.timestamp()) * 10**9 + int(frac.ljust(9, "0"))
+
+
+def window_of(end_ns):
+    """The window whose last sample has this timestamp (samples are 1 s apart from T0)."""
+    return (end_ns - T0) // 10**9 - LOOKBACK + 1
+
+
+def column_transitions(alert):
+    """(kind, window) wherever the alert column changes, starting from not firing."""
+    out, prev = [], 0
+    for w, a in enumerate(alert):
+        if a != prev:
+            out.append(("fired" if a else "resolved", w))
+        prev = a
+    return out
 
 
 def series():
@@ -53,15 +81,18 @@ def main():
                 f.write(",".join(f"{x:.6f}" for x in v) + "\n")
         # The offline reference: the same detector settings as the config's.
         out = run("score", "--model", model, "--data", csv, "--threshold-mode", "spot",
-                  "--calibration", CALIBRATION, "--spot-max-peaks", 200).stdout
+                  "--calibration", CALIBRATION, "--spot-max-peaks", 200,
+                  "--alert-for", ALERT_FOR, "--alert-clear", ALERT_CLEAR).stdout
         header, rows = read_csv(out)
         want = [float(r[header.index("anomaly_score")]) for r in rows]
+        checks.check("alert is score's last column", header[-1] == "alert", str(header))
+        alert = [int(r[header.index("alert")]) for r in rows]
         checks.check("the CLI scores every window", len(want) == len(values) - LOOKBACK + 1, str(len(want)))
 
         events = os.path.join(d, "events.jsonl")
         state = os.path.join(d, "state")
         cfg = write_config(os.path.join(d, "lstmad.yaml"),
-                           [{"name": "pump", "path": model, "measurement": "pump", "for": 1, "clear": 3,
+                           [{"name": "pump", "path": model, "measurement": "pump", "for": ALERT_FOR, "clear": ALERT_CLEAR,
                              "detector": DETECTOR},
                             {"name": "quiet", "path": model, "measurement": "quiet",
                              "detector": "{ anomaly_score: false }"}],
@@ -72,7 +103,7 @@ def main():
                         set(range(NORMAL - LOOKBACK + 1, NORMAL + FAULT + 2)) | {len(want) - 1})
         key = 'lstmad_stream_anomaly_score{model="pump",stream="pump,pump=a"}'
         got = {}
-        t0 = 1_700_000_000_000_000_000
+        t0 = T0
         restart_after = 200  # a window past calibration (120)
         sent = 0
         with Daemon(cfg) as daemon:
@@ -105,6 +136,13 @@ def main():
 
         with open(events) as f:
             records = [json.loads(x) for x in f if x.strip()]
+        daemon_transitions = [(r["kind"], window_of(rfc3339_ns(r["window_end"])))
+                              for r in records if r["model"] == "pump"]
+        cli_transitions = column_transitions(alert)
+        checks.check("the CLI's alert column fires and resolves", len(cli_transitions) >= 2, str(cli_transitions))
+        checks.check("every alert transition at the same window in the daemon and the CLI",
+                     daemon_transitions == cli_transitions,
+                     f"daemon {daemon_transitions} cli {cli_transitions}")
         fired = [r for r in records if r["kind"] == "fired"]
         checks.check("the excursion fired one alert", len(fired) == 1, str(len(fired)))
         model_threshold = float(rows[0][header.index("threshold")])

@@ -78,13 +78,15 @@ def main():
         run("train", "--data", prefix, "--lookback", LOOKBACK, "--encoder", "16", "--decoder", "16",
             "--activation", "tanh", "--epochs", 8, "--threshold", "p99", "--out", model)
 
-        # score: the contract's columns, then anomaly_score; a plot.
+        # score: the contract's columns, then anomaly_score and alert; a plot.
         svg = os.path.join(d, "score.svg")
         header, rows = read_csv(run("score", "--model", model, "--data", data, "--plot", svg).stdout)
-        checks.check("score columns end with anomaly_score",
-                     header == ["timestamp", "error", "threshold", "anomaly", "value_error", "anomaly_score"],
+        checks.check("score columns end with anomaly_score, alert",
+                     header == ["timestamp", "error", "threshold", "anomaly", "value_error", "anomaly_score",
+                                "alert"],
                      str(header))
-        scores = [float(r[-1]) for r in rows]
+        scores = [float(r[header.index("anomaly_score")]) for r in rows]
+        checks.check("alert is 0 or 1", all(r[-1] in ("0", "1") for r in rows))
         checks.check("anomaly_score in [0, 1]", all(0 <= s <= 1 for s in scores))
         onsets = [k + LOOKBACK - 1 for k, s in enumerate(scores) if s >= 0.5]
         checks.check("an onset at the level shift and at the spike",

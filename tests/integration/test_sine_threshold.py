@@ -53,7 +53,7 @@ def main():
         write_series(test_csv, 1000, spike_at=spike_at)
         header, rows = read_csv(run("score", "--model", model, "--data", test_csv).stdout)
         checks.check("score header", header == ["timestamp", "error", "threshold", "anomaly",
-                                                "s_error", "c_error", "anomaly_score"], str(header))
+                                                "s_error", "c_error", "anomaly_score", "alert"], str(header))
         # Row k is the window ending at sample k + T - 1; it holds the spike
         # when k <= spike_at <= k + T - 1.
         spiked = [r for k, r in enumerate(rows) if k <= spike_at <= k + LOOKBACK - 1]

@@ -69,6 +69,30 @@ std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows) {
   return alarms;
 }
 
+std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mode,
+                                   double fixed_threshold) {
+  const bool adaptive = mode != core::ThresholdMode::kFixed;
+  std::vector<uint8_t> verdicts(static_cast<size_t>(run.windows()), 0);
+  for (int w = 0; w < run.windows(); ++w) {
+    const auto i = static_cast<size_t>(w);
+    const bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
+                                                                : run.errors[i] > fixed_threshold;
+    verdicts[i] = above ? 1 : 0;
+  }
+  return verdicts;
+}
+
+std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule) {
+  core::AlertState state;
+  std::vector<uint8_t> firing;
+  firing.reserve(verdicts.size());
+  for (uint8_t above : verdicts) {
+    state.Observe(above != 0, rule);
+    firing.push_back(state.firing() ? 1 : 0);
+  }
+  return firing;
+}
+
 PlotData MakePlot(const std::string& title, const core::CsvTable& table, const SeriesRun& run,
                   double fixed_threshold, const std::vector<uint8_t>& labels, int calibration_rows) {
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();

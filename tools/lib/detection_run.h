@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 #include "lstmad/core/csv.h"
 #include "lstmad/core/model.h"
@@ -43,6 +44,17 @@ core::Status Detect(const core::DetectorOptions& options, double fixed_threshold
 // the window ending there; 0 for rows no scored window ends at.
 std::vector<double> RowScores(const SeriesRun& run, int rows);
 std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows);
+
+// Per window: 1 when it counts as above the threshold for alerting, decided
+// as the daemon decides it (daemon/scoring/scorer.cc): the detector's alarm
+// when `mode` is SPOT or DSPOT, else error > fixed_threshold. Windows that
+// calibrated the detector explicitly (no detection) use the fixed threshold.
+std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mode,
+                                   double fixed_threshold);
+
+// Per window: 1 while the alert fires after that window, i.e. the state of
+// one core::AlertState fed `verdicts` in order under `rule`.
+std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule);
 
 // The picture of a run (svg_plot.h); `labels` may be empty.
 PlotData MakePlot(const std::string& title, const core::CsvTable& table, const SeriesRun& run,

@@ -1,0 +1,73 @@
+// `lstmad score`'s alert column: which windows count as above the threshold
+// for alerting (the daemon's choice between the detector's alarm and the
+// fixed threshold) and the alert state after each window, checked against
+// sequences worked out by hand.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "detection_run.h"
+
+namespace lstmad::tools {
+namespace {
+
+TEST(AlertColumnTest, FollowsForAndClearWindowByWindow) {
+  // for=2: fires on the second consecutive window above; clear=2: resolves on
+  // the second consecutive window not above. A lone window on the other side
+  // breaks either run (windows 2, 6 and 9 start runs of one).
+  const std::vector<uint8_t> verdicts = {1, 0, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0, 0};
+  const std::vector<uint8_t> expected = {0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0};
+  EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{2, 2}), expected);
+}
+
+TEST(AlertColumnTest, DefaultRuleNeedsThreeWindowsEachWay) {
+  const std::vector<uint8_t> verdicts = {1, 1, 0, 1, 1, 1, 0, 0, 1, 0, 0, 0};
+  const std::vector<uint8_t> expected = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0};
+  EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{}), expected);
+}
+
+TEST(AlertColumnTest, EmptySeriesGivesEmptyColumn) {
+  EXPECT_TRUE(AlertColumn({}, core::AlertRule{2, 2}).empty());
+}
+
+// Four windows whose fixed-threshold verdicts (threshold 1) and detector
+// alarms disagree on every window but the last.
+SeriesRun DisagreeingRun() {
+  SeriesRun run;
+  run.lookback = 3;
+  run.errors = {0.5, 2.0, std::numeric_limits<double>::quiet_NaN(), 1.5};
+  run.detections.resize(4);
+  run.detections[0].alarm = true;
+  run.detections[1].alarm = false;
+  run.detections[2].alarm = true;
+  run.detections[3].alarm = true;
+  return run;
+}
+
+TEST(AlertVerdictsTest, FixedModeComparesErrorWithThreshold) {
+  // NaN is not above the threshold: the daemon's `error > threshold`.
+  EXPECT_EQ(AlertVerdicts(DisagreeingRun(), core::ThresholdMode::kFixed, 1.0),
+            (std::vector<uint8_t>{0, 1, 0, 1}));
+}
+
+TEST(AlertVerdictsTest, SpotAndDspotUseTheDetectorsAlarm) {
+  const std::vector<uint8_t> alarms = {1, 0, 1, 1};
+  EXPECT_EQ(AlertVerdicts(DisagreeingRun(), core::ThresholdMode::kSpot, 1.0), alarms);
+  EXPECT_EQ(AlertVerdicts(DisagreeingRun(), core::ThresholdMode::kDspot, 1.0), alarms);
+}
+
+TEST(AlertVerdictsTest, ExplicitCalibrationWindowsUseTheFixedThreshold) {
+  SeriesRun run = DisagreeingRun();
+  run.calibration_windows = 2;  // windows 0 and 1 have no detection
+  EXPECT_EQ(AlertVerdicts(run, core::ThresholdMode::kSpot, 1.0), (std::vector<uint8_t>{0, 1, 1, 1}));
+}
+
+TEST(AlertVerdictsTest, ThresholdOverrideChangesFixedVerdicts) {
+  EXPECT_EQ(AlertVerdicts(DisagreeingRun(), core::ThresholdMode::kFixed, 1.6),
+            (std::vector<uint8_t>{0, 1, 0, 0}));
+}
+
+}  // namespace
+}  // namespace lstmad::tools
