@@ -18,6 +18,25 @@ LOOKBACK = 5
 STREAMS = 1000
 PARTITIONS = 6
 PHASE1, PHASE2 = 8, 20
+# Deliveries lost in flight while the stream's leader changes come back after
+# the consumer's ack_wait (30 s); under a sanitizer (CI's ASan and TSan steps,
+# several tests at once) that can take more than one round.
+SCORED_TIMEOUT = 150 if os.environ.get("LSTMAD_UNDER_SANITIZER") else 90
+
+
+def report_stall(instances):
+    """What the instances say when scoring has not caught up: the cluster's
+    counters and every partition, consumer, fetch and lease log line."""
+    for i, m in enumerate(scrape_all(instances)):
+        counters = {name: total(m, name) for name in (
+            "lstmad_windows_scored_total", "lstmad_cluster_fetch_errors_total",
+            "lstmad_cluster_consumer_restarts_total", "lstmad_cluster_redelivered_samples_total",
+            "lstmad_cluster_nats_connected")}
+        print(f"[i{i}] {counters}")
+    for i, x in enumerate(instances):
+        for entry in x.logs():
+            if any(w in entry for w in ("partition", "consumer", "fetch", "lease", "checkpoint")):
+                print(f"[i{i}] {entry}")
 
 
 def main():
@@ -55,7 +74,11 @@ def main():
             checks.check("publishing went on through the other nodes", not errors and progress[0] == PHASE1 + PHASE2 - 1,
                          f"{errors} round {progress[0]}")
             expected = STREAMS * (PHASE1 + PHASE2 - LOOKBACK + 1)
-            wait_scored(instances, expected, timeout=90)
+            try:
+                wait_scored(instances, expected, timeout=SCORED_TIMEOUT)
+            except AssertionError:
+                report_stall(instances)
+                raise
             wait_quiet(instances)
             ms = scrape_all(instances)
             per = [total(m, "lstmad_windows_scored_total") for m in ms]
