@@ -51,13 +51,10 @@ if [[ $target == keras ]]; then
   # libhdf5's own leaks on damaged files are suppressed by function name
   # (fuzz/keras.lsan.supp); libhdf5 lacks frame pointers, so its frames are
   # only seen with the slow unwinder. It also asks malloc for sizes read from
-  # damaged files (realloc of 2^64 - 1 bytes; malloc of 8 GiB for an object
-  # header whose stored size is damaged) and handles the NULL, as it gets in
-  # production: let allocations over 2 GiB (the RSS limit) fail instead of
-  # aborting, before libFuzzer's malloc limit counts them as an OOM. Ours would
+  # damaged files (realloc of 2^64 - 1 bytes) and handles the NULL, as it gets
+  # in production: let huge allocations fail instead of aborting. Ours would
   # still fail loudly (new throws, nothing here catches it).
   asan_options+=:fast_unwind_on_malloc=0:malloc_context_size=16:allocator_may_return_null=1
-  asan_options+=:max_allocation_size_mb=2048
   lsan_options=suppressions=$PWD/fuzz/keras.lsan.supp:print_suppressions=0
 fi
 ASAN_OPTIONS=${ASAN_OPTIONS:-$asan_options} LSAN_OPTIONS=${LSAN_OPTIONS:-$lsan_options} \
