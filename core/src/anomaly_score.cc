@@ -13,9 +13,10 @@ SpotOptions SpotFor(const DetectorOptions& options) {
   return spot;
 }
 
-double Score(ScoreMode mode, double level, bool onset) {
-  if (mode == ScoreMode::kLevel) return level;
-  return onset ? kOnsetScoreFloor + (1.0 - kOnsetScoreFloor) * level : kQuietScoreCeiling * level;
+double Score(ScoreMode mode, double tail, bool onset) {
+  if (mode == ScoreMode::kLevel) return std::clamp(1.0 - tail, 0.0, 1.0);
+  const double s = LogScaledLevel(tail);
+  return onset ? kOnsetScoreFloor + (1.0 - kOnsetScoreFloor) * s : kQuietScoreCeiling * s;
 }
 
 }  // namespace
@@ -25,12 +26,15 @@ std::string_view ThresholdModeName(ThresholdMode mode) {
     case ThresholdMode::kFixed: return "fixed";
     case ThresholdMode::kSpot: return "spot";
     case ThresholdMode::kDspot: return "dspot";
+    case ThresholdMode::kLikelihood: return "likelihood";
+    case ThresholdMode::kSpotAndLikelihood: return "spot-and-likelihood";
   }
   return "?";
 }
 
 std::optional<ThresholdMode> ParseThresholdMode(std::string_view name) {
-  for (ThresholdMode m : {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot}) {
+  for (ThresholdMode m : {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot,
+                          ThresholdMode::kLikelihood, ThresholdMode::kSpotAndLikelihood}) {
     if (name == ThresholdModeName(m)) return m;
   }
   return std::nullopt;
@@ -49,6 +53,7 @@ std::optional<ScoreMode> ParseScoreMode(std::string_view name) {
 
 Status DetectorOptions::Validate() const {
   LSTMAD_RETURN_IF_ERROR(SpotFor(*this).Validate());
+  LSTMAD_RETURN_IF_ERROR(likelihood.Validate());
   if (threshold == ThresholdMode::kDspot && dspot_depth < 1) {
     return Status::Error("DSPOT depth must be >= 1");
   }
@@ -71,8 +76,10 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
       refractory_(options.refractory > 0 ? options.refractory : std::max(lookback, 1)),
       ewma_(options.smoothing_span),
       gate_(refractory_),
-      spot_(SpotFor(options)) {
-  warmup_.reserve(static_cast<size_t>(options.calibration_windows));
+      spot_(SpotFor(options)),
+      likelihood_(options.likelihood),
+      likelihood_z_(NormalTailInverse(options.likelihood.risk)) {
+  if (options.uses_spot()) warmup_.reserve(static_cast<size_t>(options.calibration_windows));
 }
 
 Status StreamDetector::Calibrate(std::span<const double> errors) {
@@ -80,48 +87,86 @@ Status StreamDetector::Calibrate(std::span<const double> errors) {
   smoothed.reserve(errors.size());
   for (double e : errors) smoothed.push_back(ewma_.Update(e));
   warmup_.clear();
-  return spot_.Calibrate(smoothed);
+  if (options_.uses_spot()) LSTMAD_RETURN_IF_ERROR(spot_.Calibrate(smoothed));
+  if (options_.uses_likelihood()) {
+    if (smoothed.size() < static_cast<size_t>(kMinSpotCalibration)) {
+      return Status::Error("the likelihood needs at least " + std::to_string(kMinSpotCalibration) +
+                           " calibration errors");
+    }
+    for (double e : smoothed) likelihood_.Learn(e);
+  }
+  calibrated_ = true;
+  return Status::Ok();
 }
 
 Detection StreamDetector::Warmup(double smoothed) noexcept {
-  // The level is the error's rank among the windows seen so far (ties count
-  // half): the empirical CDF, until there is enough for a tail model.
+  // Until there is enough for a tail model the fixed threshold decides; the
+  // level is the likelihood's where it runs (it judges against what it has
+  // seen), else the error's rank among the windows seen so far (ties count
+  // half): the empirical CDF.
   Detection d;
-  double below = 0;
-  for (double v : warmup_) below += v < smoothed ? 1.0 : v == smoothed ? 0.5 : 0.0;
-  d.level = warmup_.empty() ? 0.5 : below / static_cast<double>(warmup_.size());
+  if (options_.uses_likelihood()) {
+    d.tail = likelihood_.Observe(smoothed).tail;
+  } else {
+    double below = 0;
+    for (double v : warmup_) below += v < smoothed ? 1.0 : v == smoothed ? 0.5 : 0.0;
+    d.tail = warmup_.empty() ? 0.5 : 1.0 - below / static_cast<double>(warmup_.size());
+  }
   d.threshold = fixed_threshold_;
   d.alarm = smoothed > fixed_threshold_;
   if (options_.calibration_windows > 0 && std::isfinite(smoothed)) {
-    warmup_.push_back(smoothed);
-    if (warmup_.size() >= static_cast<size_t>(options_.calibration_windows)) {
+    ++warmup_count_;
+    if (options_.uses_spot()) warmup_.push_back(smoothed);
+    if (warmup_count_ >= options_.calibration_windows) {
       // The only allocation after construction: the tail model's buffers.
-      if (spot_.Calibrate(warmup_).ok()) warmup_.clear();
+      calibrated_ = !options_.uses_spot() || spot_.Calibrate(warmup_).ok();
+      if (calibrated_) warmup_.clear();
     }
   }
   return d;
 }
 
-Detection StreamDetector::Observe(double error) noexcept {
-  const double smoothed = ewma_.Update(error);
+Detection StreamDetector::Calibrated(double smoothed) noexcept {
   Detection d;
-  if (!spot_.calibrated()) {
-    d = Warmup(smoothed);
-  } else {
+  bool spot_alarm = false, likelihood_alarm = false;
+  if (options_.uses_spot()) {
     const Spot::Step step = spot_.Observe(smoothed);
-    d.level = std::clamp(1.0 - step.tail_probability, 0.0, 1.0);
-    if (options_.threshold == ThresholdMode::kFixed) {
-      d.threshold = fixed_threshold_;
-      d.alarm = !(smoothed <= fixed_threshold_);
-    } else {
-      d.threshold = step.threshold;
-      d.alarm = step.verdict == Spot::Verdict::kAlarm;
+    d.tail = step.tail_probability;
+    d.threshold = step.threshold;
+    spot_alarm = step.verdict == Spot::Verdict::kAlarm;
+  }
+  if (options_.uses_likelihood()) {
+    const ErrorLikelihood::Step step = likelihood_.Observe(smoothed);
+    d.tail = step.tail;
+    likelihood_alarm = step.tail < options_.likelihood.risk;
+    if (options_.threshold == ThresholdMode::kLikelihood) {
+      // The short mean that would alarm, as an error level for plots and events.
+      d.threshold = step.mean + step.stdev * likelihood_z_;
     }
   }
+  switch (options_.threshold) {
+    case ThresholdMode::kFixed:
+      d.threshold = fixed_threshold_;
+      d.alarm = !(smoothed <= fixed_threshold_);
+      break;
+    case ThresholdMode::kSpot:
+    case ThresholdMode::kDspot: d.alarm = spot_alarm; break;
+    case ThresholdMode::kLikelihood: d.alarm = likelihood_alarm; break;
+    case ThresholdMode::kSpotAndLikelihood: d.alarm = spot_alarm && likelihood_alarm; break;
+  }
+  return d;
+}
+
+Detection StreamDetector::Observe(double error, Override override) noexcept {
+  const double smoothed = ewma_.Update(error);
+  Detection d = calibrated_ ? Calibrated(smoothed) : Warmup(smoothed);
+  if (override != Override::kNone) d.alarm = override == Override::kAnomalous;
+  d.tail = std::clamp(d.tail, 0.0, 1.0);
+  d.level = 1.0 - d.tail;
   d.error = error;
   d.smoothed = smoothed;
   d.onset = gate_.Observe(d.alarm);
-  d.score = Score(options_.score, d.level, d.onset);
+  d.score = Score(options_.score, d.tail, d.onset);
   return d;
 }
 

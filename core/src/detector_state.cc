@@ -1,10 +1,13 @@
 // Saving and restoring a StreamDetector's state (and its Spot's) as bytes.
 //
-// Layout, little-endian: "LSTMADDS", u32 version 1, the options it was made
+// Layout, little-endian: "LSTMADDS", u32 version 2, the options it was made
 // with (u8 threshold mode, f64 risk, f64 level, u32 K, u32 depth, f64
-// smoothing span, u32 refractory, u32 calibration windows), the EWMA (f64
-// value, u8 started), the onset gate (i64 quiet windows), u32 count + f64
-// warmup values, then the Spot: u8 calibrated, f64 t, z, gamma, sigma,
+// smoothing span, u32 refractory, u32 calibration windows, u32 likelihood
+// short window, u32 history, u32 block, f64 likelihood risk), u8
+// calibrated, i64 warm-up windows seen, the EWMA (f64 value, u8 started),
+// the onset gate (i64 quiet windows), u32 count + f64 warmup values, the
+// likelihood (u32 count + f64 short-window errors, oldest first; u32 count +
+// f64 (count, mean, M2) per block, oldest first), then the Spot: u8 calibrated, f64 t, z, gamma, sigma,
 // log-likelihood, u32 count + f64 excesses, i64 arrivals (same count), u32
 // oldest, i64 count, dropped count, calibration count, refits, u32 count +
 // f64 quantiles below t, u32 count + f64 DSPOT window, u32 next, f64 sum.
@@ -22,7 +25,7 @@ namespace lstmad::core {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADDS";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 1: before the likelihood; refused, so recalibrated
 
 using bytes::Get;
 using bytes::GetCounted;
@@ -115,10 +118,16 @@ std::string StreamDetector::SaveState() const {
   Put<double>(&out, options_.smoothing_span);
   Put<uint32_t>(&out, static_cast<uint32_t>(refractory_));
   Put<uint32_t>(&out, static_cast<uint32_t>(options_.calibration_windows));
+  const LikelihoodOptions& lik = options_.likelihood;
+  for (int v : {lik.short_window, lik.history, lik.block}) Put<uint32_t>(&out, static_cast<uint32_t>(v));
+  Put<double>(&out, lik.risk);
+  Put<uint8_t>(&out, calibrated_ ? 1 : 0);
+  Put<int64_t>(&out, warmup_count_);
   Put<double>(&out, ewma_.value());
   Put<uint8_t>(&out, ewma_.started() ? 1 : 0);
   Put<int64_t>(&out, gate_.quiet());
   PutCounted(&out, warmup_);
+  likelihood_.AppendState(&out);
   spot_.AppendState(&out);
   return out;
 }
@@ -127,32 +136,49 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   if (bytes.substr(0, kMagic.size()) != kMagic) return Damaged("no LSTMADDS magic");
   bytes.remove_prefix(kMagic.size());
   uint32_t version = 0, max_peaks = 0, depth = 0, refractory = 0, calibration = 0;
-  uint8_t mode = 0, started = 0;
-  double risk = 0, level = 0, span = 0, ewma = 0;
-  int64_t quiet = 0;
+  uint32_t short_window = 0, history = 0, block = 0;
+  uint8_t mode = 0, started = 0, calibrated = 0;
+  double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0;
+  int64_t quiet = 0, warmup_count = 0;
   std::vector<double> warmup;
   if (!Get(&bytes, &version) || version != kVersion) return Damaged("unsupported version");
   if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
-      !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration)) {
+      !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration) ||
+      !Get(&bytes, &short_window) || !Get(&bytes, &history) || !Get(&bytes, &block) ||
+      !Get(&bytes, &likelihood_risk)) {
     return Damaged("truncated options");
   }
+  const LikelihoodOptions& lik = options_.likelihood;
   // Saved under other settings: the state would mean something else.
   if (mode != static_cast<uint8_t>(options_.threshold) || risk != options_.spot.risk ||
       level != options_.spot.initial_level || max_peaks != static_cast<uint32_t>(options_.spot.max_peaks) ||
       depth != static_cast<uint32_t>(spot_.options().depth) || span != options_.smoothing_span ||
       refractory != static_cast<uint32_t>(refractory_) ||
-      calibration != static_cast<uint32_t>(options_.calibration_windows)) {
+      calibration != static_cast<uint32_t>(options_.calibration_windows) ||
+      short_window != static_cast<uint32_t>(lik.short_window) || history != static_cast<uint32_t>(lik.history) ||
+      block != static_cast<uint32_t>(lik.block) || likelihood_risk != lik.risk) {
     return Status::Error("detector state: saved with other detector settings");
+  }
+  if (!Get(&bytes, &calibrated) || calibrated > 1 || !Get(&bytes, &warmup_count) || warmup_count < 0) {
+    return Damaged("truncated or inconsistent calibration state");
   }
   if (!Get(&bytes, &ewma) || !Get(&bytes, &started) || started > 1 || !std::isfinite(ewma) ||
       !Get(&bytes, &quiet) || quiet < 0 ||
       !GetCounted(&bytes, static_cast<size_t>(options_.calibration_windows), &warmup) || !AllFinite(warmup)) {
     return Damaged("truncated or inconsistent smoothing, gate or warm-up state");
   }
+  ErrorLikelihood likelihood = likelihood_;
+  LSTMAD_RETURN_IF_ERROR(likelihood.ReadState(&bytes));
   Spot spot = spot_;
   LSTMAD_RETURN_IF_ERROR(spot.ReadState(&bytes));
   if (!bytes.empty()) return Damaged("trailing bytes");
+  if (calibrated == 1 && options_.uses_spot() && !spot.calibrated()) {
+    return Damaged("calibrated without a calibrated SPOT");
+  }
   spot_ = std::move(spot);
+  likelihood_ = std::move(likelihood);
+  calibrated_ = calibrated == 1;
+  warmup_count_ = warmup_count;
   ewma_.Restore(ewma, started == 1);
   gate_.Restore(quiet);
   warmup_ = std::move(warmup);

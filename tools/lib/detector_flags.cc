@@ -19,9 +19,10 @@ core::DetectorOptions DefaultDetectorOptions() {
 
 void AddDetectorFlags(ArgParser* p) {
   const core::DetectorOptions d = DefaultDetectorOptions();
-  p->AddOption("threshold-mode", "fixed|spot|dspot",
-               "what decides alarms: the model's fixed threshold, SPOT's adaptive one, or DSPOT's "
-               "(SPOT on the error minus its recent mean)",
+  p->AddOption("threshold-mode", "fixed|spot|dspot|likelihood|spot-and-likelihood",
+               "what decides alarms: the model's fixed threshold, SPOT's adaptive one, DSPOT's "
+               "(SPOT on the error minus its recent mean), the anomaly likelihood (the error's short "
+               "mean against the stream's recent errors), or SPOT and the likelihood together",
                std::string(core::ThresholdModeName(d.threshold)));
   p->AddOption("risk", "Q", "SPOT/DSPOT risk: the probability that a normal window alarms",
                core::FormatSignificant(d.spot.risk));
@@ -31,6 +32,14 @@ void AddDetectorFlags(ArgParser* p) {
                std::to_string(d.spot.max_peaks));
   p->AddOption("dspot-depth", "D", "DSPOT's moving-average depth in windows",
                std::to_string(d.dspot_depth));
+  p->AddOption("likelihood-window", "N", "likelihood: errors averaged into the judged value",
+               std::to_string(d.likelihood.short_window));
+  p->AddOption("likelihood-history", "N",
+               "likelihood: recent windows the normal error distribution is estimated over (a multiple "
+               "of 100)",
+               std::to_string(d.likelihood.history));
+  p->AddOption("likelihood-risk", "Q", "likelihood: alarm when the tail probability is below Q",
+               core::FormatSignificant(d.likelihood.risk));
   p->AddOption("smoothing", "SPAN", "EWMA of the errors over SPAN windows (1: off)",
                core::FormatSignificant(d.smoothing_span));
   p->AddOption("refractory", "N",
@@ -54,6 +63,13 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   if (!ParseInt(p.Get("spot-max-peaks"), &o->spot.max_peaks)) return "--spot-max-peaks must be an integer";
   if (!ParseInt(p.Get("dspot-depth"), &o->dspot_depth)) return "--dspot-depth must be an integer";
   if (!ParseDouble(p.Get("smoothing"), &o->smoothing_span)) return "--smoothing must be a number";
+  if (!ParseInt(p.Get("likelihood-window"), &o->likelihood.short_window)) {
+    return "--likelihood-window must be an integer";
+  }
+  if (!ParseInt(p.Get("likelihood-history"), &o->likelihood.history)) {
+    return "--likelihood-history must be an integer";
+  }
+  if (!ParseDouble(p.Get("likelihood-risk"), &o->likelihood.risk)) return "--likelihood-risk must be a number";
   if (p.Has("refractory") && (!ParseInt(p.Get("refractory"), &o->refractory) || o->refractory < 1)) {
     return "--refractory must be a positive integer";
   }
@@ -63,9 +79,16 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
 
 std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
   std::string text = "threshold " + std::string(core::ThresholdModeName(o.threshold));
-  text += ", tail SPOT q=" + core::FormatSignificant(o.spot.risk) +
-          " level=" + core::FormatSignificant(o.spot.initial_level) +
-          " K=" + std::to_string(o.spot.max_peaks);
+  if (o.uses_spot()) {
+    text += ", tail SPOT q=" + core::FormatSignificant(o.spot.risk) +
+            " level=" + core::FormatSignificant(o.spot.initial_level) +
+            " K=" + std::to_string(o.spot.max_peaks);
+  }
+  if (o.uses_likelihood()) {
+    text += ", likelihood window=" + std::to_string(o.likelihood.short_window) +
+            " history=" + std::to_string(o.likelihood.history) +
+            " q=" + core::FormatSignificant(o.likelihood.risk);
+  }
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
   text += ", smoothing " +
           (o.smoothing_span <= 1 ? std::string("off") : "span " + core::FormatSignificant(o.smoothing_span));

@@ -4,12 +4,16 @@
 // the stream's length).
 //
 //   error --EWMA (optional)--> smoothed --threshold--> alarm --onset gate--> onset
-//                                  \--tail model (SPOT)--> level = 1 - P(E > smoothed)
+//                                  \--tail model--> tail = P(E > smoothed), level = 1 - tail
 //
 // - Smoothing: exponentially weighted moving average with span s (alpha =
 //   2 / (s + 1), as pandas' ewm(span=s) that telemanom uses); s = 1 is off.
-// - Threshold: the model's fixed one, SPOT's z_q or DSPOT's (spot.h). The
-//   tail model runs in every mode, because it gives the level.
+// - Threshold: the model's fixed one, SPOT's z_q or DSPOT's (spot.h), the
+//   anomaly likelihood (error_likelihood.h: the error's short mean against
+//   the stream's last few thousand), or SPOT and the likelihood together
+//   (an alarm needs both). The tail model is the likelihood's in the
+//   likelihood modes, else SPOT's, which then runs in every mode because it
+//   gives the level.
 // - Level: 1 - the tail probability of the smoothed error under the tail
 //   model: 0.98 at SPOT's t, 1 - q at z_q.
 // - Onset gate: an alarm is an onset when the previous `refractory` windows
@@ -17,8 +21,10 @@
 //   and a long excursion keeps raising alarms, so with refractory >= T (the
 //   default is T) each excursion gives exactly one onset, at its first alarm,
 //   however long it lasts; a new one needs `refractory` quiet windows first.
-// - Score (kOnset, the default): 0.5 + 0.5 level at an onset, 0.49 level
-//   elsewhere. At or above 0.5 means "something new starts here"; below it,
+// - Score (kOnset, the default): 0.5 + 0.5 s at an onset, 0.49 s elsewhere,
+//   where s = LogScaledLevel(tail) = min(1, -log10(tail) / 10), Numenta's
+//   log scale: near 0 on normal windows (0.03 at the median), 0.4 at a tail
+//   of 1e-4, so a dashboard reads 0 as normal. At or above 0.5 means "something new starts here"; below it,
 //   the level orders windows (the gap keeps the two apart in any rounding).
 //   This is what NAB rewards: its scorer counts every point above its
 //   threshold, so a score that stays high through an excursion is one true
@@ -41,6 +47,7 @@
 #include <optional>
 #include <vector>
 
+#include "lstmad/core/error_likelihood.h"
 #include "lstmad/core/spot.h"
 #include "lstmad/core/status.h"
 
@@ -92,7 +99,8 @@ class OnsetGate {
 inline constexpr double kOnsetScoreFloor = 0.5;
 inline constexpr double kQuietScoreCeiling = 0.49;
 
-enum class ThresholdMode { kFixed, kSpot, kDspot };
+// Appended only: the values travel in saved detector state.
+enum class ThresholdMode { kFixed, kSpot, kDspot, kLikelihood, kSpotAndLikelihood };
 enum class ScoreMode { kOnset, kLevel };
 std::string_view ThresholdModeName(ThresholdMode mode);
 std::optional<ThresholdMode> ParseThresholdMode(std::string_view name);
@@ -103,21 +111,31 @@ struct DetectorOptions {
   ThresholdMode threshold = ThresholdMode::kSpot;
   SpotOptions spot;        // q, t's level, K; its depth is used in kDspot only
   int dspot_depth = 10;    // d for kDspot
+  LikelihoodOptions likelihood;  // for kLikelihood and kSpotAndLikelihood
   double smoothing_span = 1;  // EWMA span in windows; 1: off
   int refractory = 0;         // windows; <= 0: the model's lookback T
   int calibration_windows = 0;  // self-calibrate after this many windows; 0: only Calibrate()
   ScoreMode score = ScoreMode::kOnset;
 
   Status Validate() const;
+  bool uses_spot() const { return threshold != ThresholdMode::kLikelihood; }
+  bool uses_likelihood() const {
+    return threshold == ThresholdMode::kLikelihood || threshold == ThresholdMode::kSpotAndLikelihood;
+  }
 };
+
+// A verdict from outside the model (guards on the sample's values) that
+// overrides the detector's own for one window, before the onset gate.
+enum class Override { kNone, kNormal, kAnomalous };
 
 // What the detector says about one window.
 struct Detection {
   double error = 0;      // the window's error as given
   double smoothed = 0;   // after the EWMA (== error when smoothing is off)
   double threshold = 0;  // the threshold in force for this window
-  double level = 0;      // 1 - tail probability of `smoothed`, in [0, 1]
-  bool alarm = false;    // smoothed > threshold
+  double tail = 1;       // tail probability of `smoothed` under the tail model
+  double level = 0;      // 1 - tail, in [0, 1]
+  bool alarm = false;    // the threshold mode's verdict (e.g. smoothed > threshold)
   bool onset = false;    // the first alarm of an excursion
   double score = 0;      // the anomaly score, in [0, 1]
 };
@@ -131,11 +149,12 @@ class StreamDetector {
   // Fits the tail model on the errors of normal windows, in time order (they
   // also run through the EWMA). Errors: see Spot::Calibrate.
   Status Calibrate(std::span<const double> errors);
-  bool calibrated() const { return spot_.calibrated(); }
+  bool calibrated() const { return calibrated_; }
 
-  Detection Observe(double error) noexcept;
+  Detection Observe(double error, Override override = Override::kNone) noexcept;
 
   const Spot& spot() const { return spot_; }
+  const ErrorLikelihood& likelihood() const { return likelihood_; }
   const DetectorOptions& options() const { return options_; }
   int refractory() const { return refractory_; }
 
@@ -149,6 +168,7 @@ class StreamDetector {
 
  private:
   Detection Warmup(double smoothed) noexcept;
+  Detection Calibrated(double smoothed) noexcept;
 
   DetectorOptions options_;
   double fixed_threshold_;
@@ -156,7 +176,11 @@ class StreamDetector {
   Ewma ewma_;
   OnsetGate gate_;
   Spot spot_;
-  std::vector<double> warmup_;  // smoothed errors until self-calibration
+  ErrorLikelihood likelihood_;
+  double likelihood_z_;  // Q^-1(likelihood risk): the z at which the likelihood alarms
+  bool calibrated_ = false;
+  int64_t warmup_count_ = 0;    // windows seen before self-calibration
+  std::vector<double> warmup_;  // smoothed errors until self-calibration (SPOT only)
 };
 
 }  // namespace lstmad::core

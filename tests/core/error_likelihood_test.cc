@@ -1,0 +1,245 @@
+#include "lstmad/core/error_likelihood.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "lstmad/core/anomaly_score.h"
+
+namespace lstmad::core {
+namespace {
+
+TEST(NormalTailTest, KnownQuantilesAndInverse) {
+  EXPECT_DOUBLE_EQ(NormalTail(0), 0.5);
+  EXPECT_NEAR(NormalTail(1.6448536269514722), 0.05, 1e-15);
+  EXPECT_NEAR(NormalTail(5), 2.866515718791939e-07, 1e-20);
+  EXPECT_NEAR(NormalTailInverse(0.05), 1.6448536269514722, 1e-12);
+  EXPECT_NEAR(NormalTailInverse(1e-4), 3.719016485455709, 1e-12);
+}
+
+TEST(NormalTailTest, LogScaledLevelIsNumentasScale) {
+  EXPECT_DOUBLE_EQ(LogScaledLevel(1.0), 0.0);
+  EXPECT_DOUBLE_EQ(LogScaledLevel(1e-5), 0.5);
+  EXPECT_NEAR(LogScaledLevel(0.5), 0.0301029995663981, 1e-15);
+  EXPECT_DOUBLE_EQ(LogScaledLevel(1e-12), 1.0);  // clamped
+  EXPECT_DOUBLE_EQ(LogScaledLevel(0.0), 1.0);
+}
+
+LikelihoodOptions Tiny() {
+  LikelihoodOptions o;
+  o.short_window = 2;
+  o.history = 4;
+  o.block = 2;  // 3 blocks: 2 complete + the one filling
+  o.risk = 1e-3;
+  return o;
+}
+
+// Every number below is computed by hand from the definition in the header.
+TEST(ErrorLikelihoodTest, HandComputedSequence) {
+  ErrorLikelihood lik(Tiny());
+  ErrorLikelihood::Step s = lik.Observe(1.0);  // empty history: no judgement
+  EXPECT_EQ(s.tail, 1.0);
+  EXPECT_EQ(s.average, 1.0);
+  s = lik.Observe(3.0);  // a = 2; history {1}: one value, stdev floored at 1e-3 * 1
+  EXPECT_EQ(s.average, 2.0);
+  EXPECT_EQ(s.mean, 1.0);
+  EXPECT_DOUBLE_EQ(s.stdev, 1e-3);
+  EXPECT_NEAR(s.tail, 0.0, 1e-300);
+  s = lik.Observe(5.0);  // a = (3 + 5) / 2 = 4; history {1, 2}: mean 1.5, stdev 0.5, z = 5
+  EXPECT_EQ(s.average, 4.0);
+  EXPECT_DOUBLE_EQ(s.mean, 1.5);
+  EXPECT_DOUBLE_EQ(s.stdev, 0.5);
+  EXPECT_NEAR(s.tail, 2.866515718791939e-07, 1e-20);
+  s = lik.Observe(1.0);  // a = 3; history {1, 2, 4}: mean 7/3, variance 14/9
+  EXPECT_EQ(s.average, 3.0);
+  EXPECT_DOUBLE_EQ(s.mean, 7.0 / 3.0);
+  EXPECT_NEAR(s.stdev, std::sqrt(14.0 / 9.0), 1e-15);
+  EXPECT_NEAR(s.tail, NormalTail((3.0 - 7.0 / 3.0) / std::sqrt(14.0 / 9.0)), 1e-15);
+  s = lik.Observe(0.0);  // a = 0.5, below the mean 2.5 of {1, 2, 4, 3}: tail 1
+  EXPECT_EQ(s.average, 0.5);
+  EXPECT_DOUBLE_EQ(s.mean, 2.5);
+  EXPECT_EQ(s.tail, 1.0);
+  EXPECT_EQ(lik.history_count(), 5);  // {1, 2} {4, 3} {0.5}
+  lik.Observe(0.0);                   // a = 0: {1, 2} {4, 3} {0.5, 0}
+  EXPECT_EQ(lik.history_count(), 6);
+  s = lik.Observe(10.0);  // judged against all six; then {1, 2} leaves as {5} starts
+  EXPECT_EQ(s.average, 5.0);
+  EXPECT_DOUBLE_EQ(s.mean, 10.5 / 6.0);
+  EXPECT_EQ(lik.history_count(), 5);  // {4, 3} {0.5, 0} {5}
+  s = lik.Observe(10.0);              // a = 10 against {4, 3, 0.5, 0, 5}
+  EXPECT_DOUBLE_EQ(s.mean, 12.5 / 5.0);
+}
+
+TEST(ErrorLikelihoodTest, NonFiniteErrorsAreAlarmingAndStayOut) {
+  ErrorLikelihood lik(Tiny());
+  lik.Learn(1.0);
+  lik.Learn(1.0);
+  EXPECT_EQ(lik.Observe(std::numeric_limits<double>::quiet_NaN()).tail, 0.0);
+  EXPECT_EQ(lik.Observe(std::numeric_limits<double>::infinity()).tail, 0.0);
+  EXPECT_EQ(lik.history_count(), 2);
+  const ErrorLikelihood::Step s = lik.Observe(1.0);  // the short window still holds 1, 1
+  EXPECT_EQ(s.average, 1.0);
+  EXPECT_EQ(s.tail, 1.0);
+}
+
+TEST(ErrorLikelihoodTest, ValidateNamesTheBadSetting) {
+  LikelihoodOptions o;
+  EXPECT_TRUE(o.Validate().ok());
+  o.history = 2050;  // not a multiple of the block
+  EXPECT_NE(o.Validate().message().find("multiple of its block"), std::string::npos);
+  o = LikelihoodOptions{};
+  o.short_window = 0;
+  EXPECT_NE(o.Validate().message().find("short window"), std::string::npos);
+  o = LikelihoodOptions{};
+  o.risk = 0.5;
+  EXPECT_NE(o.Validate().message().find("risk"), std::string::npos);
+}
+
+TEST(ErrorLikelihoodTest, StateRoundTripContinuesIdentically) {
+  LikelihoodOptions o;
+  o.short_window = 3;
+  o.history = 200;
+  o.block = 20;
+  ErrorLikelihood a(o);
+  std::mt19937_64 rng(7);
+  std::exponential_distribution<double> dist(1.0);
+  for (int i = 0; i < 237; ++i) a.Observe(dist(rng));
+  std::string bytes;
+  a.AppendState(&bytes);
+  ErrorLikelihood b(o);
+  std::string_view in(bytes);
+  ASSERT_TRUE(b.ReadState(&in).ok());
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(b.history_count(), a.history_count());
+  for (int i = 0; i < 300; ++i) {
+    const double e = dist(rng);
+    const ErrorLikelihood::Step x = a.Observe(e), y = b.Observe(e);
+    ASSERT_EQ(x.average, y.average) << i;
+    ASSERT_EQ(x.mean, y.mean) << i;
+    ASSERT_EQ(x.tail, y.tail) << i;
+  }
+  // Damaged: a truncation, or a block holding more than a block, is refused
+  // and the object left as it was.
+  ErrorLikelihood c(o);
+  std::string_view truncated(bytes.data(), bytes.size() - 3);
+  EXPECT_NE(c.ReadState(&truncated).message().find("truncated"), std::string::npos);
+  std::string bad = bytes;
+  const double too_many = 21;  // the newest block's count: the last (count, mean, M2)
+  bad.replace(bad.size() - 24, 8, reinterpret_cast<const char*>(&too_many), 8);
+  std::string_view damaged(bad);
+  EXPECT_NE(c.ReadState(&damaged).message().find("inconsistent likelihood block"), std::string::npos);
+  EXPECT_EQ(c.history_count(), 0);
+}
+
+DetectorOptions LikelihoodDetector() {
+  DetectorOptions o;
+  o.threshold = ThresholdMode::kLikelihood;
+  return o;
+}
+
+std::vector<double> Noise(int n, double level, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> dist(level, 0.1 * level);
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = std::abs(dist(rng));
+  return v;
+}
+
+TEST(StreamDetectorLikelihoodTest, StepInErrorsGivesOneOnsetAndNormalScoresNearZero) {
+  StreamDetector detector(LikelihoodDetector(), /*fixed_threshold=*/100, /*lookback=*/10);
+  ASSERT_TRUE(detector.Calibrate(Noise(500, 1.0, 1)).ok());
+  EXPECT_TRUE(detector.calibrated());
+  double max_normal = 0;
+  int alarms = 0;
+  for (double e : Noise(3000, 1.0, 2)) {
+    const Detection d = detector.Observe(e);
+    max_normal = std::max(max_normal, d.score);
+    alarms += d.alarm;
+  }
+  EXPECT_LE(alarms, 3);  // risk 1e-4 on 3000 windows, the short mean correlated
+  EXPECT_LT(max_normal, 0.5);
+  std::vector<int> onsets;
+  for (int i = 0; i < 40; ++i) {
+    const Detection d = detector.Observe(3.0);  // the error level triples and stays
+    if (d.onset) onsets.push_back(i);
+    if (i >= 2) {
+      EXPECT_TRUE(d.alarm) << i;
+    }
+  }
+  ASSERT_EQ(onsets.size(), 1u);
+  EXPECT_LE(onsets[0], 1);  // the short mean of 5 crosses z = 3.7 within two windows
+}
+
+TEST(StreamDetectorLikelihoodTest, TypicalNormalScoreIsNearZero) {
+  StreamDetector detector(LikelihoodDetector(), 100, 10);
+  ASSERT_TRUE(detector.Calibrate(Noise(500, 1.0, 3)).ok());
+  std::vector<double> scores;
+  for (double e : Noise(1001, 1.0, 4)) scores.push_back(detector.Observe(e).score);
+  std::nth_element(scores.begin(), scores.begin() + 500, scores.end());
+  EXPECT_LT(scores[500], 0.03);  // the median: 0.49 x LogScaledLevel(~0.5) = 0.015
+}
+
+TEST(StreamDetectorLikelihoodTest, OverrideDecidesBeforeTheOnsetGate) {
+  StreamDetector detector(LikelihoodDetector(), 100, 3);
+  ASSERT_TRUE(detector.Calibrate(Noise(200, 1.0, 5)).ok());
+  Detection d = detector.Observe(1.0, Override::kAnomalous);
+  EXPECT_TRUE(d.alarm);
+  EXPECT_TRUE(d.onset);
+  d = detector.Observe(50.0, Override::kNormal);  // the model would alarm; the guard says normal
+  EXPECT_FALSE(d.alarm);
+  EXPECT_FALSE(d.onset);
+}
+
+TEST(StreamDetectorLikelihoodTest, SelfCalibratesAfterCalibrationWindows) {
+  DetectorOptions o = LikelihoodDetector();
+  o.calibration_windows = 100;
+  StreamDetector detector(o, /*fixed_threshold=*/2.5, 10);
+  const std::vector<double> noise = Noise(100, 1.0, 6);
+  for (size_t i = 0; i < noise.size(); ++i) {
+    EXPECT_FALSE(detector.calibrated());
+    const Detection d = detector.Observe(noise[i]);
+    EXPECT_EQ(d.threshold, 2.5);  // the fixed threshold decides until calibrated
+  }
+  EXPECT_TRUE(detector.calibrated());
+  EXPECT_EQ(detector.likelihood().history_count(), 100);
+}
+
+TEST(StreamDetectorLikelihoodTest, SavedStateContinuesIdentically) {
+  DetectorOptions o = LikelihoodDetector();
+  o.calibration_windows = 50;
+  StreamDetector a(o, 2.5, 10);
+  const std::vector<double> errors = Noise(400, 1.0, 8);
+  for (int i = 0; i < 180; ++i) a.Observe(errors[static_cast<size_t>(i)]);
+  StreamDetector b(o, 2.5, 10);
+  ASSERT_TRUE(b.RestoreState(a.SaveState()).ok());
+  EXPECT_TRUE(b.calibrated());
+  for (int i = 180; i < 400; ++i) {
+    const Detection x = a.Observe(errors[static_cast<size_t>(i)]);
+    const Detection y = b.Observe(errors[static_cast<size_t>(i)]);
+    ASSERT_EQ(x.score, y.score) << i;
+    ASSERT_EQ(x.alarm, y.alarm) << i;
+  }
+  DetectorOptions other = o;
+  other.likelihood.short_window = 4;
+  StreamDetector c(other, 2.5, 10);
+  EXPECT_NE(c.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
+}
+
+TEST(StreamDetectorLikelihoodTest, SpotAndLikelihoodNeedsBoth) {
+  DetectorOptions o;
+  o.threshold = ThresholdMode::kSpotAndLikelihood;
+  StreamDetector detector(o, 100, 10);
+  ASSERT_TRUE(detector.Calibrate(Noise(1000, 1.0, 9)).ok());
+  EXPECT_TRUE(detector.spot().calibrated());
+  // A huge error: both agree.
+  EXPECT_TRUE(detector.Observe(100.0).alarm);
+  EXPECT_EQ(ParseThresholdMode("spot-and-likelihood"), ThresholdMode::kSpotAndLikelihood);
+  EXPECT_EQ(ParseThresholdMode("likelihood"), ThresholdMode::kLikelihood);
+}
+
+}  // namespace
+}  // namespace lstmad::core
