@@ -4,6 +4,8 @@
 // prescribes: it trains on the probationary period and scores the rest
 // online, as the daemon would.
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -38,6 +40,34 @@ void AddCommonFlags(ArgParser* p) {
   p->AddOption("detector-name", "NAME", "the detector's name in NAB results file names", "lstmad");
   p->AddSwitch("json", "print the metrics as one JSON object instead of text");
   AddDetectorFlags(p);
+  p->AddOption("relearn-every", "N",
+               "learning never stops: every N scored windows, fine-tune the model on the newest windows "
+               "judged normal, as the daemon's retrain does (0: never)",
+               "0");
+  p->AddOption("relearn-min-windows", "N", "normal windows collected before a fine-tune", "200");
+  p->AddOption("relearn-max-windows", "N", "newest normal windows kept for fine-tuning", "2000");
+  p->AddOption("relearn-epochs", "N", "epochs per fine-tune", "2");
+  p->AddOption("relearn-holdout", "F", "newest fraction held back to accept or refuse a fine-tune", "0.2");
+}
+
+std::string ParseRelearning(const ArgParser& p, Relearning* r) {
+  if (!ParseInt(p.Get("relearn-every"), &r->every) || r->every < 0) {
+    return "--relearn-every must be an integer >= 0";
+  }
+  if (!ParseInt(p.Get("relearn-min-windows"), &r->min_windows) || r->min_windows < 10) {
+    return "--relearn-min-windows must be an integer >= 10";
+  }
+  if (!ParseInt(p.Get("relearn-max-windows"), &r->max_windows) || r->max_windows < r->min_windows) {
+    return "--relearn-max-windows must be an integer >= --relearn-min-windows";
+  }
+  if (!ParseInt(p.Get("relearn-epochs"), &r->options.epochs) || r->options.epochs < 1) {
+    return "--relearn-epochs must be an integer >= 1";
+  }
+  if (!ParseDouble(p.Get("relearn-holdout"), &r->options.holdout) || !(r->options.holdout >= 0.05) ||
+      !(r->options.holdout <= 0.5)) {
+    return "--relearn-holdout must be in [0.05, 0.5]";
+  }
+  return {};
 }
 
 int ParseOrExit(ArgParser* p, const std::vector<std::string>& args, const char* command) {
@@ -99,18 +129,29 @@ int Report(const ArgParser& p, const char* command, const Outcome& o) {
   return std::cout.flush() ? kExitOk : Fail(command, "writing stdout failed", kExitFailure);
 }
 
-// Runs the detector and reports; the common tail of both commands.
+// Runs the detector (and relearning) and reports; the common tail of both commands.
 int DetectAndReport(const ArgParser& p, const char* command, const core::DetectorOptions& options,
-                    const core::Model& model, const core::Network<float>& net,
-                    const core::CsvTable& table, const std::vector<uint8_t>& labels, int probation,
-                    const std::string& training) {
+                    const core::Model& model, const core::CsvTable& table,
+                    const std::vector<uint8_t>& labels, int probation, std::string training) {
   if (labels.size() != static_cast<size_t>(table.rows())) {
     return Fail(command, "labels and data differ in length");
   }
-  SeriesRun run = RunModel(model, net, table);
-  if (core::Status s = Detect(options, model.threshold, probation, &run); !s.ok()) {
+  Relearning relearning;
+  if (std::string e = ParseRelearning(p, &relearning); !e.empty()) return Fail(command, e);
+  relearning.options.batch_size = static_cast<int>(std::lround(
+      std::strtod(model.metadata.count("batch_size") ? model.metadata.at("batch_size").c_str() : "32", nullptr)));
+  if (relearning.options.batch_size < 1) relearning.options.batch_size = 32;
+  SeriesRun run;
+  RelearnStats stats;
+  if (core::Status s = RunAndDetect(model, table, options, probation, relearning, &run, &stats); !s.ok()) {
     return Fail(command, p.Get("data") + ": " + s.message() +
                              " (the probationary period is too short for the detector)");
+  }
+  if (relearning.enabled()) {
+    char text[160];
+    std::snprintf(text, sizeof text, "; relearning every %d windows: %d fine-tune(s), %d swapped, %d failed, %.1f s",
+                  relearning.every, stats.attempts, stats.swaps, stats.failures, stats.seconds);
+    training += text;
   }
   return Report(p, command, Outcome{&table, &labels, &run, probation, model.threshold,
                                     DescribeDetector(options, run.refractory), training});
@@ -144,7 +185,7 @@ int RunEvaluate(const std::vector<std::string>& args) {
   if (!labels.ok()) return Fail(kCommand, labels.status().message());
   int probation = 0;
   if (std::string e = Probation(p, table->rows(), &probation); !e.empty()) return Fail(kCommand, e);
-  return DetectAndReport(p, kCommand, options, *model, *net, *table, *labels, probation,
+  return DetectAndReport(p, kCommand, options, *model, *table, *labels, probation,
                          "loaded from " + p.Get("model"));
 }
 
@@ -200,7 +241,7 @@ int RunEvaluateStream(const std::vector<std::string>& args) {
                 probation, training.spec.timesteps, p.Get("encoder").c_str(),
                 p.Get("decoder").c_str(), p.Get("activation").c_str(), trained->epochs,
                 trained->val_loss, trained->seconds);
-  return DetectAndReport(p, kCommand, options, trained->model, *net, *table, *labels, probation,
+  return DetectAndReport(p, kCommand, options, trained->model, *table, *labels, probation,
                          description);
 }
 

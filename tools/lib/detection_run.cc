@@ -1,8 +1,11 @@
 #include "detection_run.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <deque>
 #include <limits>
+#include <numeric>
 
 #include "command_support.h"
 #include "labels.h"
@@ -33,6 +36,122 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
     }
   });
   return run;
+}
+
+namespace {
+
+// Scores windows [first, first + count) of `scaled` (the model's scaling of
+// the series) with `net` into `run`, in batches of 256 as RunModel does.
+void ScoreRange(const core::Model& model, const core::Network<float>& net,
+                const core::WindowSet<float>& scaled, int first, int count, SeriesRun* run) {
+  constexpr int kBatch = 256;
+  core::Network<float>::Workspace workspace;
+  core::Matrix<float> input, output, last, per_feature;
+  core::Vector<float> errors;
+  std::vector<int> indices;
+  for (int start = first; start < first + count; start += kBatch) {
+    const int batch = std::min(kBatch, first + count - start);
+    indices.resize(static_cast<size_t>(batch));
+    std::iota(indices.begin(), indices.end(), start);
+    core::GatherBatch(scaled, indices.data(), batch, &input);
+    net.Forward(input, batch, &workspace, &output);
+    core::ReconstructionErrors(input, output, run->lookback, batch, model.error_options, &errors,
+                               &per_feature);
+    last = output.middleCols(static_cast<Eigen::Index>(run->lookback - 1) * batch, batch);
+    model.scaler.Inverse(&last);
+    for (int b = 0; b < batch; ++b) {
+      run->errors[static_cast<size_t>(start + b)] = errors[b];
+      run->per_feature.col(start + b) = per_feature.col(b).cast<double>();
+      run->reconstruction.col(start + b) = last.col(b).cast<double>();
+    }
+  }
+}
+
+// The raw windows `indices` of `raw`, oldest first, as a WindowSet.
+core::WindowSet<float> Collect(const core::WindowSet<float>& raw, const std::deque<int>& indices) {
+  core::WindowSet<float> out;
+  out.timesteps = raw.timesteps;
+  out.features = raw.features;
+  out.count = static_cast<int>(indices.size());
+  out.data.resize(raw.data.rows(), static_cast<Eigen::Index>(out.count) * raw.timesteps);
+  const auto t = static_cast<Eigen::Index>(raw.timesteps);
+  Eigen::Index n = 0;
+  for (int w : indices) out.data.middleCols(t * n++, t) = raw.data.middleCols(t * w, t);
+  return out;
+}
+
+}  // namespace
+
+core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
+                          const core::DetectorOptions& options, int calibrate_before,
+                          const Relearning& relearning, SeriesRun* run, RelearnStats* stats) {
+  core::Result<core::Network<float>> net = model.MakeNetwork();
+  if (!net.ok()) return net.status();
+  *run = SeriesRun{};
+  run->lookback = net->timesteps();
+  const int windows = std::max(table.rows() - run->lookback + 1, 0);
+  const auto features = static_cast<Eigen::Index>(model.feature_names.size());
+  run->errors.resize(static_cast<size_t>(windows));
+  run->per_feature.resize(features, windows);
+  run->reconstruction.resize(features, windows);
+  const core::Matrix<float> series = table.values.cast<float>();
+  const core::WindowSet<float> raw = core::MakeWindows(series, run->lookback);
+  core::Matrix<float> scaled_series = series;
+  model.scaler.Transform(&scaled_series);  // a retrain keeps the scaler, so this stays valid
+  const core::WindowSet<float> scaled = core::MakeWindows(scaled_series, run->lookback);
+
+  core::StreamDetector detector(options, model.threshold, run->lookback);
+  run->refractory = detector.refractory();
+  run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, windows);
+  run->detections.assign(static_cast<size_t>(windows), core::Detection{});
+  ScoreRange(model, *net, scaled, 0, run->calibration_windows, run);
+  if (run->calibration_windows > 0) {
+    core::Status status = detector.Calibrate(
+        std::span<const double>(run->errors.data(), static_cast<size_t>(run->calibration_windows)));
+    if (!status.ok()) {
+      return status.WithContext("calibrating on the first " + std::to_string(run->calibration_windows) +
+                                " windows");
+    }
+  }
+  core::AlertState alert;
+  std::deque<int> normal;  // indices of the newest windows judged normal
+  const int step = relearning.enabled() ? relearning.every : std::max(windows, 1);
+  for (int first = run->calibration_windows; first < windows; first += step) {
+    const int count = std::min(step, windows - first);
+    ScoreRange(model, *net, scaled, first, count, run);
+    for (int w = first; w < first + count; ++w) {
+      const core::Detection d = detector.Observe(run->errors[static_cast<size_t>(w)]);
+      run->detections[static_cast<size_t>(w)] = d;
+      alert.Observe(d.alarm, relearning.rule);
+      if (!relearning.enabled() || d.alarm || alert.firing()) continue;
+      normal.push_back(w);
+      if (static_cast<int>(normal.size()) > relearning.max_windows) normal.pop_front();
+    }
+    if (!relearning.enabled() || first + count >= windows ||
+        static_cast<int>(normal.size()) < relearning.min_windows) {
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    core::RetrainOptions retrain = relearning.options;
+    retrain.seed = relearning.options.seed + static_cast<uint64_t>(stats->attempts);
+    ++stats->attempts;
+    core::Result<core::RetrainOutcome> outcome = core::RetrainModel(model, Collect(raw, normal), retrain);
+    stats->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!outcome.ok()) {
+      ++stats->failures;
+      continue;
+    }
+    if (!outcome->swap) continue;
+    core::Result<core::Network<float>> tuned = outcome->candidate.MakeNetwork();
+    if (!tuned.ok()) {
+      ++stats->failures;
+      continue;
+    }
+    ++stats->swaps;
+    model = std::move(outcome->candidate);
+    net = std::move(tuned);
+  }
+  return core::Status::Ok();
 }
 
 core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,

@@ -11,6 +11,7 @@
 #include "lstmad/core/anomaly_score.h"
 #include "lstmad/core/csv.h"
 #include "lstmad/core/model.h"
+#include "lstmad/core/retraining.h"
 #include "lstmad/core/status.h"
 #include "svg_plot.h"
 
@@ -39,6 +40,36 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
 // calibrates itself if options.calibration_windows > 0.
 core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
                     int calibrate_before, SeriesRun* run);
+
+// Learning that never stops, replayed as the daemon's retrainer does it
+// (core/retraining.h; docs/retraining.md): the windows judged normal (no
+// alarm, the alert not firing) are kept, the newest `max_windows`; every
+// `every` scored windows, with at least `min_windows` kept, the model is
+// fine-tuned on them and replaces the running one when it is not worse on
+// the newest held-back part. The stream's detector goes on across a swap.
+struct Relearning {
+  int every = 0;  // windows between attempts; 0: never
+  int min_windows = 0;
+  int max_windows = 0;
+  core::RetrainOptions options;
+  core::AlertRule rule;  // decides "the alert is firing" for collection
+
+  bool enabled() const { return every > 0; }
+};
+
+struct RelearnStats {
+  int attempts = 0;  // fine-tunes run
+  int swaps = 0;     // candidates that replaced the running model
+  int failures = 0;  // attempts that failed (e.g. diverged): the model kept
+  double seconds = 0;
+};
+
+// RunModel and Detect in one pass, in time order, with relearning: each
+// window is scored by the model in force when it arrives. With relearning
+// off it gives exactly RunModel + Detect's run.
+core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
+                          const core::DetectorOptions& options, int calibrate_before,
+                          const Relearning& relearning, SeriesRun* run, RelearnStats* stats);
 
 // Per row of the series (`rows` long): the anomaly score and the alarm of
 // the window ending there; 0 for rows no scored window ends at.
