@@ -1,4 +1,5 @@
 #include "hdf5_file.h"
+#include "hdf5_header_check.h"
 #include "hdf5_heap_check.h"
 
 #include <hdf5.h>
@@ -202,7 +203,9 @@ struct IndexContext {
   int depth = 0;
   size_t* links;
   bool* damaged;
+  std::string_view image;
   bool too_many = false;
+  Status refused;  // an object header refused before HDF5 loaded it
 };
 
 // Keras nests weights 6 groups deep at most; the bound also ends hard-link cycles.
@@ -215,6 +218,11 @@ herr_t IndexLink(hid_t group, const char* name, const H5L_info_t* info, void* da
     return 1;  // stop
   }
   if (info->type != H5L_TYPE_HARD) return 0;  // never follow soft or external links
+  // HDF5 sizes allocations by the header's lengths before checking them.
+  if (Status vetted = CheckObjectHeader(ctx->image, info->u.address); !vetted.ok()) {
+    ctx->refused = std::move(vetted);
+    return 1;  // stop
+  }
   Handle object(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
   if (!object.ok()) {  // a damaged object: reported if it is ever needed
     *ctx->damaged = true;
@@ -227,12 +235,13 @@ herr_t IndexLink(hid_t group, const char* name, const H5L_info_t* info, void* da
   ctx->groups->emplace(Normalize(path), path);
   if (ctx->depth + 1 >= kMaxDepth) return 0;
   IndexContext inner{ctx->datasets, ctx->groups, path + "/", ctx->depth + 1, ctx->links,
-                     ctx->damaged};
+                     ctx->damaged,  ctx->image,  false,      Status::Ok()};
   if (H5Literate(object.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, IndexLink, &inner) < 0) {
     *ctx->damaged = true;  // what was listed before the damage stays indexed
   }
-  if (inner.too_many) {
-    ctx->too_many = true;
+  if (inner.too_many || !inner.refused.ok()) {
+    ctx->too_many = inner.too_many;
+    ctx->refused = std::move(inner.refused);
     return 1;
   }
   return 0;
@@ -305,6 +314,7 @@ Result<Hdf5File> Hdf5File::OpenImage(std::string_view image) {
   if (!HasHdf5Signature(image)) return Status::Error("not an HDF5 file (no HDF5 signature)");
   // Before HDF5 sees the bytes: its heap decoder can loop forever on them.
   LSTMAD_RETURN_IF_ERROR(CheckGlobalHeapCollections(image));
+  LSTMAD_RETURN_IF_ERROR(CheckRootObjectHeaders(image));
   auto source = std::make_unique<ImageSource>(ImageSource{image.data(), image.size()});
   const hid_t file = OpenFileImage(source.get());
   if (file < 0) return Status::Error("damaged HDF5 file (the HDF5 library cannot open it)");
@@ -329,8 +339,11 @@ Hdf5File::Hdf5File(Hdf5File&& other) noexcept
 // up on the whole file and, in HDF5 1.10, leaks its internal state.
 Status Hdf5File::Index() {
   size_t links = 0;
-  IndexContext ctx{&datasets_, &groups_, "", 0, &links, &damaged_};
+  IndexContext ctx{
+      &datasets_, &groups_,    "", 0, &links, &damaged_, std::string_view(source_->data, source_->size),
+      false,      Status::Ok()};
   const herr_t rc = H5Literate(file_, H5_INDEX_NAME, H5_ITER_INC, nullptr, IndexLink, &ctx);
+  if (!ctx.refused.ok()) return ctx.refused;
   if (ctx.too_many) {
     return Status::Error("more than " + std::to_string(kMaxIndexedLinks) + " links in the file");
   }

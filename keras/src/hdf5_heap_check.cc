@@ -1,45 +1,20 @@
 #include "hdf5_heap_check.h"
 
+#include "hdf5_layout.h"
+
 #include <cstdint>
 #include <string>
 
 namespace lstmad::keras {
 namespace {
 
-constexpr std::string_view kSuperblockSignature("\211HDF\r\n\032\n", 8);
+using hdf5_layout::FindSuperblock;
+using hdf5_layout::LittleEndian;
+using hdf5_layout::Superblock;
+using hdf5_layout::Supported;
+
 constexpr std::string_view kCollectionSignature("GCOL", 4);
 constexpr uint64_t kAlignment = 8;  // objects are padded to 8 bytes (H5HG_ALIGNMENT)
-
-uint64_t LittleEndian(std::string_view bytes, size_t offset, size_t size) {
-  uint64_t v = 0;
-  for (size_t i = size; i-- > 0;) v = (v << 8) | static_cast<uint8_t>(bytes[offset + i]);
-  return v;
-}
-
-// Where HDF5 finds the superblock (it looks at 0, 512, 1024, 2048, ...: a user
-// block may come first, and addresses are relative to the superblock) and the
-// sizes it declares.
-struct Superblock {
-  bool found = false;  // the signature
-  size_t at = 0;
-  size_t offsets = 0;  // size of an address
-  size_t lengths = 0;  // size of a length
-};
-
-Superblock FindSuperblock(std::string_view image) {
-  for (size_t at = 0; at + 16 <= image.size(); at = at == 0 ? 512 : at * 2) {
-    if (image.substr(at, kSuperblockSignature.size()) != kSuperblockSignature) continue;
-    const auto version = static_cast<uint8_t>(image[at + 8]);
-    // Versions 0 and 1: the sizes at bytes 13 and 14; 2 and 3: at bytes 9 and 10.
-    const size_t offsets = static_cast<uint8_t>(image[at + (version <= 1 ? 13 : 9)]);
-    const size_t lengths = static_cast<uint8_t>(image[at + (version <= 1 ? 14 : 10)]);
-    return Superblock{true, at, offsets, lengths};
-  }
-  return Superblock{};
-}
-
-// Sizes this reader decodes (HDF5 also allows 16 and 32 for addresses).
-bool Supported(size_t size) { return size == 2 || size == 4 || size == 8; }
 
 // One object of a collection as HDF5's decoder records it.
 struct HeapObject {
