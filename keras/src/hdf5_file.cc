@@ -374,6 +374,11 @@ Result<std::optional<std::vector<std::string>>> Hdf5File::StringListAttribute(
   }
   Handle object(H5Oopen(file_, real.c_str(), H5P_DEFAULT), H5Oclose);
   if (!object.ok()) return Status::Error("cannot open group " + where);
+  // H5Aexists and H5Aopen decode the group's attribute messages unchecked.
+  H5O_info_t info;
+  if (H5Oget_info2(object.get(), &info, H5O_INFO_BASIC) < 0)
+    return Status::Error("cannot open group " + where);
+  LSTMAD_RETURN_IF_ERROR(CheckAttributeMessages(std::string_view(source_->data, source_->size), info.addr));
   auto read_one = [&](const std::string& attr_name) -> Result<std::optional<std::vector<std::string>>> {
     const htri_t exists = H5Aexists(object.get(), attr_name.c_str());
     if (exists < 0) return Status::Error("unreadable attributes on " + where);

@@ -16,6 +16,8 @@ using hdf5_layout::Superblock;
 
 constexpr uint64_t kContinuation = 0x10;  // message types (spec, "Object Header Messages")
 constexpr uint64_t kSymbolTable = 0x11;
+constexpr uint64_t kAttribute = 0x0C;
+constexpr uint64_t kVariableLengthClass = 9;
 
 // A run of messages: [begin, end) in the image, in the header's version.
 struct Chunk {
@@ -25,8 +27,8 @@ struct Chunk {
 
 class HeaderWalk {
  public:
-  HeaderWalk(std::string_view image, const Superblock& sb, uint64_t header_at)
-      : image_(image), sb_(sb), header_at_(header_at) {}
+  HeaderWalk(std::string_view image, const Superblock& sb, uint64_t header_at, bool attributes)
+      : image_(image), sb_(sb), header_at_(header_at), attributes_(attributes) {}
 
   core::Status Run() {
     std::vector<Chunk> pending;
@@ -80,6 +82,10 @@ class HeaderWalk {
       const uint64_t size = LittleEndian(image_, p + (version2_ ? 1 : 2), 2);
       const uint64_t data = p + header;
       if (size > chunk.end - data) break;  // HDF5 refuses the chunk: it loads nothing past it
+      if (attributes_ && type == kAttribute) {
+        const auto flags = static_cast<uint8_t>(image_[p + (version2_ ? 3 : 4)]);
+        LSTMAD_RETURN_IF_ERROR(Attribute(data, size, flags));
+      }
       if (type == kContinuation && size >= sb_.offsets + sb_.lengths) {
         LSTMAD_RETURN_IF_ERROR(Continuation(data, pending));
       } else if (type == kSymbolTable && size >= 2 * sb_.offsets) {
@@ -128,6 +134,50 @@ class HeaderWalk {
     return core::Status::Ok();
   }
 
+  // Attribute message (spec, "Attribute Message"): version, reserved or
+  // flags, name size (2), datatype size (2), dataspace size (2), [version 3:
+  // name encoding], name, datatype, dataspace (each padded to 8 in version
+  // 1), data. HDF5 1.10 copies nelmts x the datatype's size from the data
+  // without checking it against the message: it must fit.
+  core::Status Attribute(uint64_t data, uint64_t size, uint8_t message_flags) {
+    const std::string_view m = image_.substr(data, size);
+    const auto version = m.empty() ? 0 : static_cast<uint8_t>(m[0]);
+    if (version < 1 || version > 3 || m.size() < 8) return core::Status::Ok();  // HDF5 refuses it
+    const std::string at = "an attribute at byte " + std::to_string(data);
+    if ((message_flags & 0x02) || (version >= 2 && (m[1] & 0x03))) {
+      return Damaged("has " + at + " with shared parts, which Keras files do not have");
+    }
+    auto padded = [&](uint64_t n) { return version == 1 ? (n + 7) / 8 * 8 : n; };
+    const uint64_t name = padded(LittleEndian(m, 2, 2));
+    const uint64_t type = padded(LittleEndian(m, 4, 2));
+    const uint64_t space = padded(LittleEndian(m, 6, 2));
+    const uint64_t type_at = (version == 3 ? 9 : 8) + name;
+    const uint64_t space_at = type_at + type;
+    const uint64_t values_at = space_at + space;
+    if (values_at > m.size() || type < 8 || space < 4)
+      return Damaged("has " + at + " larger than its message");
+    // Datatype: class and version (1), class bits (3), size (4); a
+    // variable-length element is stored as length, address, index.
+    const uint64_t element =
+        (m[type_at] & 0x0f) == kVariableLengthClass ? 8 + sb_.offsets : LittleEndian(m, type_at + 4, 4);
+    // Dataspace: version (1), rank (1), flags (1), then version 1: 5
+    // reserved bytes, version 2: the type (2 is the null space); the sizes.
+    const auto space_version = static_cast<uint8_t>(m[space_at]);
+    const uint64_t rank = static_cast<uint8_t>(m[space_at + 1]);
+    const uint64_t dims_at = space_at + (space_version == 1 ? 8 : 4);
+    if (space_version == 2 && m[space_at + 3] == 2) return core::Status::Ok();  // no elements
+    if (dims_at + rank * sb_.lengths > values_at) return Damaged("has " + at + " larger than its message");
+    uint64_t bytes = element;
+    for (uint64_t d = 0; d < rank; ++d) {
+      const uint64_t n = LittleEndian(m, dims_at + d * sb_.lengths, sb_.lengths);
+      if (n != 0 && bytes > (m.size() - values_at) / n)
+        return Damaged("has " + at + " larger than its message");
+      bytes *= n;
+    }
+    if (bytes > m.size() - values_at) return Damaged("has " + at + " larger than its message");
+    return core::Status::Ok();
+  }
+
   core::Status Damaged(const std::string& why) const {
     return core::Status::Error("damaged HDF5 file: the object header at byte " + std::to_string(header_at_) +
                                " " + why);
@@ -136,18 +186,27 @@ class HeaderWalk {
   std::string_view image_;
   const Superblock& sb_;
   uint64_t header_at_;
+  bool attributes_;
   bool version2_ = false;
   bool creation_order_ = false;
 };
 
-}  // namespace
-
-core::Status CheckObjectHeader(std::string_view image, uint64_t address) {
+core::Status WalkHeader(std::string_view image, uint64_t address, bool attributes) {
   const Superblock sb = FindSuperblock(image);
   if (!sb.readable(image)) return core::Status::Ok();
   const uint64_t at = sb.Locate(image, address);
   if (at == image.size()) return core::Status::Ok();  // HDF5 refuses an address past the file
-  return HeaderWalk(image, sb, at).Run();
+  return HeaderWalk(image, sb, at, attributes).Run();
+}
+
+}  // namespace
+
+core::Status CheckObjectHeader(std::string_view image, uint64_t address) {
+  return WalkHeader(image, address, /*attributes=*/false);
+}
+
+core::Status CheckAttributeMessages(std::string_view image, uint64_t address) {
+  return WalkHeader(image, address, /*attributes=*/true);
 }
 
 core::Status CheckRootObjectHeaders(std::string_view image) {

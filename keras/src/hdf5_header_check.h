@@ -29,6 +29,14 @@ inline constexpr int kMaxHeaderChunks = 4096;
 // header at the address, messages that overrun their chunk) is left to it.
 core::Status CheckObjectHeader(std::string_view image, uint64_t address);
 
+// CheckObjectHeader, and also every attribute message of the header (what
+// H5Aexists and H5Aopen decode): each must hold its name, datatype,
+// dataspace and values (HDF5 1.10 copies the values by the size the datatype
+// and dataspace imply, past the message when it is shorter), and none may be
+// a shared message or have shared parts (resolved elsewhere in the file;
+// Keras and h5py do not write them).
+core::Status CheckAttributeMessages(std::string_view image, uint64_t address);
+
 // CheckObjectHeader on the headers H5Fopen loads: the root group's and, for
 // superblock versions 2 and 3, the superblock extension's. Images whose
 // superblock this code cannot decode are left to HDF5.

@@ -91,5 +91,55 @@ TEST(ObjectHeaderCheckTest, LeavesWhatHdf5RefusesItselfToHdf5) {
   EXPECT_TRUE(CheckObjectHeader(ImageWithRootMessage(kContinuation, 200, uint64_t{1} << 33), 5000).ok());
 }
 
+// The root header holding one attribute message (version 1): name "a",
+// a 4-byte integer datatype, a rank-1 dataspace of `count` elements, and 8
+// bytes of room for values.
+std::string ImageWithRootAttribute(uint64_t count) {
+  std::string image(256, '\0');
+  image.replace(0, 8, "\211HDF\r\n\032\n");
+  image[13] = 8;
+  image[14] = 8;
+  Put(96, 64, 8, &image);
+  image[96] = 1;
+  Put(1, 98, 2, &image);
+  Put(56, 104, 4, &image);  // chunk: one 8-byte message header, 48 bytes of data
+  Put(0x0C, 112, 2, &image);
+  Put(48, 114, 2, &image);
+  image[120] = 1;           // attribute message version 1
+  Put(2, 122, 2, &image);   // name size
+  Put(8, 124, 2, &image);   // datatype size
+  Put(16, 126, 2, &image);  // dataspace size
+  image[128] = 'a';
+  image[136] = 0x10;       // datatype: version 1, class 0 (integer)
+  Put(4, 140, 4, &image);  // of 4 bytes
+  image[144] = 1;          // dataspace version 1
+  image[145] = 1;          // rank 1
+  Put(count, 152, 8, &image);
+  return image;
+}
+
+TEST(AttributeMessageCheckTest, AcceptsValuesThatFitTheMessage) {
+  EXPECT_TRUE(CheckAttributeMessages(ImageWithRootAttribute(2), 96).ok());
+  EXPECT_TRUE(CheckAttributeMessages(ImageWithRootAttribute(0), 96).ok());
+}
+
+TEST(AttributeMessageCheckTest, RefusesValuesLargerThanTheMessage) {
+  const std::string larger =
+      "damaged HDF5 file: the object header at byte 96 has an attribute at byte 120 larger than its message";
+  EXPECT_EQ(CheckAttributeMessages(ImageWithRootAttribute(3), 96).message(), larger);
+  EXPECT_EQ(CheckAttributeMessages(ImageWithRootAttribute(uint64_t{1} << 62), 96).message(), larger);
+  // The walk that only vets lengths leaves attributes alone.
+  EXPECT_TRUE(CheckObjectHeader(ImageWithRootAttribute(3), 96).ok());
+}
+
+TEST(AttributeMessageCheckTest, RefusesSharedAttributes) {
+  std::string image = ImageWithRootAttribute(1);
+  image[116] = 0x02;  // the message is shared: stored elsewhere
+  EXPECT_EQ(
+      CheckAttributeMessages(image, 96).message(),
+      "damaged HDF5 file: the object header at byte 96 has an attribute at byte 120 with shared parts, which "
+      "Keras files do not have");
+}
+
 }  // namespace
 }  // namespace lstmad::keras
