@@ -1,4 +1,5 @@
 #include "hdf5_file.h"
+#include "hdf5_header_check.h"
 #include "hdf5_heap_check.h"
 
 #include <hdf5.h>
@@ -64,8 +65,70 @@ Result<uint64_t> ElementCount(hid_t space) {
   }
 }
 
-Result<std::vector<std::string>> ReadVariableStrings(hid_t attr, hid_t type, hid_t space,
-                                                     uint64_t count) {
+// HDF5 has no call that hands out an attribute's stored bytes: H5Aread
+// converts them, and converting a variable-length string dereferences its
+// heap ID unchecked (hdf5_heap_check.h). HDF5 does hand the stored elements to
+// a conversion function, though, so one is registered (once, process-wide,
+// under Hdf5Lock) from variable-length strings to an opaque type of the same
+// size tagged kStoredTag: it accepts that pair only, and leaves the elements
+// in place, as stored. Reading into that type yields the heap IDs to vet.
+constexpr char kStoredTag[] = "lstmad: variable-length elements as stored";
+
+herr_t KeepStoredElements(hid_t src, hid_t dst, H5T_cdata_t* cdata, size_t, size_t buf_stride, size_t, void*,
+                          void*, hid_t) {
+  switch (cdata->command) {
+    case H5T_CONV_INIT: {
+      cdata->need_bkg = H5T_BKG_NO;
+      if (H5Tis_variable_str(src) <= 0 || H5Tget_class(dst) != H5T_OPAQUE ||
+          H5Tget_size(src) != H5Tget_size(dst)) {
+        return -1;  // not ours: HDF5 looks for another conversion
+      }
+      char* tag = H5Tget_tag(dst);
+      const bool ours = tag != nullptr && std::strcmp(tag, kStoredTag) == 0;
+      H5free_memory(tag);
+      return ours ? 0 : -1;
+    }
+    case H5T_CONV_CONV:
+      // Same sizes: the elements already lie where they belong, unless
+      // HDF5 asks for a stride of its own, which an attribute read never does.
+      return buf_stride == 0 || buf_stride == H5Tget_size(src) ? 0 : -1;
+    case H5T_CONV_FREE: return 0;
+  }
+  return -1;
+}
+
+Status RegisterKeepStoredElements() {
+  static const bool registered = [] {
+    Handle vlen(H5Tcopy(H5T_C_S1), H5Tclose);
+    Handle opaque(H5Tcreate(H5T_OPAQUE, 1), H5Tclose);
+    return vlen.ok() && opaque.ok() && H5Tset_size(vlen.get(), H5T_VARIABLE) >= 0 &&
+           H5Tregister(H5T_PERS_SOFT, "lstmad_keep_stored_elements", vlen.get(), opaque.get(),
+                       KeepStoredElements) >= 0;
+  }();
+  return registered ? Status::Ok() : Status::Error("cannot set up the check of variable-length strings");
+}
+
+// Reads the stored elements of a variable-length string attribute and vets
+// their heap IDs against the image before HDF5 follows them.
+Status VetStoredStrings(hid_t attr, std::string_view image, uint64_t count) {
+  LSTMAD_RETURN_IF_ERROR(RegisterKeepStoredElements());
+  const size_t element_size = StoredVariableLengthElementSize(image);
+  if (element_size == 0)
+    return Status::Error("variable-length strings in an HDF5 layout this reader cannot check");
+  if (count > kMaxAttributeBytes / element_size) return Status::Error("string attribute too large");
+  Handle stored_type(H5Tcreate(H5T_OPAQUE, element_size), H5Tclose);
+  if (!stored_type.ok() || H5Tset_tag(stored_type.get(), kStoredTag) < 0) {
+    return Status::Error("cannot set up a string type");
+  }
+  std::string stored(count * element_size, '\0');
+  if (H5Aread(attr, stored_type.get(), stored.data()) < 0)
+    return Status::Error("unreadable string attribute");
+  return CheckVariableLengthElements(image, stored, count);
+}
+
+Result<std::vector<std::string>> ReadVariableStrings(hid_t attr, hid_t type, hid_t space, uint64_t count,
+                                                     std::string_view image) {
+  LSTMAD_RETURN_IF_ERROR(VetStoredStrings(attr, image, count));
   Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
   const H5T_cset_t cset = H5Tget_cset(type);
   if (!memtype.ok() || H5Tset_size(memtype.get(), H5T_VARIABLE) < 0 ||
@@ -118,7 +181,7 @@ Result<std::vector<std::string>> ReadFixedStrings(hid_t attr, hid_t type, uint64
   return out;
 }
 
-Result<std::vector<std::string>> ReadStrings(hid_t attr) {
+Result<std::vector<std::string>> ReadStrings(hid_t attr, std::string_view image) {
   Handle space(H5Aget_space(attr), H5Sclose);
   Handle type(H5Aget_type(attr), H5Tclose);
   if (!space.ok() || !type.ok()) return Status::Error("unreadable attribute");
@@ -129,7 +192,7 @@ Result<std::vector<std::string>> ReadStrings(hid_t attr) {
   if (*count > kMaxAttributeBytes) return Status::Error("string attribute too large");
   const htri_t variable = H5Tis_variable_str(type.get());
   if (variable < 0) return Status::Error("unreadable string type");
-  if (variable > 0) return ReadVariableStrings(attr, type.get(), space.get(), *count);
+  if (variable > 0) return ReadVariableStrings(attr, type.get(), space.get(), *count, image);
   return ReadFixedStrings(attr, type.get(), *count);
 }
 
@@ -140,7 +203,9 @@ struct IndexContext {
   int depth = 0;
   size_t* links;
   bool* damaged;
+  std::string_view image;
   bool too_many = false;
+  Status refused;  // an object header refused before HDF5 loaded it
 };
 
 // Keras nests weights 6 groups deep at most; the bound also ends hard-link cycles.
@@ -153,6 +218,11 @@ herr_t IndexLink(hid_t group, const char* name, const H5L_info_t* info, void* da
     return 1;  // stop
   }
   if (info->type != H5L_TYPE_HARD) return 0;  // never follow soft or external links
+  // HDF5 sizes allocations by the header's lengths before checking them.
+  if (Status vetted = CheckObjectHeader(ctx->image, info->u.address); !vetted.ok()) {
+    ctx->refused = std::move(vetted);
+    return 1;  // stop
+  }
   Handle object(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
   if (!object.ok()) {  // a damaged object: reported if it is ever needed
     *ctx->damaged = true;
@@ -165,12 +235,13 @@ herr_t IndexLink(hid_t group, const char* name, const H5L_info_t* info, void* da
   ctx->groups->emplace(Normalize(path), path);
   if (ctx->depth + 1 >= kMaxDepth) return 0;
   IndexContext inner{ctx->datasets, ctx->groups, path + "/", ctx->depth + 1, ctx->links,
-                     ctx->damaged};
+                     ctx->damaged,  ctx->image,  false,      Status::Ok()};
   if (H5Literate(object.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, IndexLink, &inner) < 0) {
     *ctx->damaged = true;  // what was listed before the damage stays indexed
   }
-  if (inner.too_many) {
-    ctx->too_many = true;
+  if (inner.too_many || !inner.refused.ok()) {
+    ctx->too_many = inner.too_many;
+    ctx->refused = std::move(inner.refused);
     return 1;
   }
   return 0;
@@ -243,6 +314,7 @@ Result<Hdf5File> Hdf5File::OpenImage(std::string_view image) {
   if (!HasHdf5Signature(image)) return Status::Error("not an HDF5 file (no HDF5 signature)");
   // Before HDF5 sees the bytes: its heap decoder can loop forever on them.
   LSTMAD_RETURN_IF_ERROR(CheckGlobalHeapCollections(image));
+  LSTMAD_RETURN_IF_ERROR(CheckRootObjectHeaders(image));
   auto source = std::make_unique<ImageSource>(ImageSource{image.data(), image.size()});
   const hid_t file = OpenFileImage(source.get());
   if (file < 0) return Status::Error("damaged HDF5 file (the HDF5 library cannot open it)");
@@ -267,8 +339,11 @@ Hdf5File::Hdf5File(Hdf5File&& other) noexcept
 // up on the whole file and, in HDF5 1.10, leaks its internal state.
 Status Hdf5File::Index() {
   size_t links = 0;
-  IndexContext ctx{&datasets_, &groups_, "", 0, &links, &damaged_};
+  IndexContext ctx{
+      &datasets_, &groups_,    "", 0, &links, &damaged_, std::string_view(source_->data, source_->size),
+      false,      Status::Ok()};
   const herr_t rc = H5Literate(file_, H5_INDEX_NAME, H5_ITER_INC, nullptr, IndexLink, &ctx);
+  if (!ctx.refused.ok()) return ctx.refused;
   if (ctx.too_many) {
     return Status::Error("more than " + std::to_string(kMaxIndexedLinks) + " links in the file");
   }
@@ -299,13 +374,19 @@ Result<std::optional<std::vector<std::string>>> Hdf5File::StringListAttribute(
   }
   Handle object(H5Oopen(file_, real.c_str(), H5P_DEFAULT), H5Oclose);
   if (!object.ok()) return Status::Error("cannot open group " + where);
+  // H5Aexists and H5Aopen decode the group's attribute messages unchecked.
+  H5O_info_t info;
+  if (H5Oget_info2(object.get(), &info, H5O_INFO_BASIC) < 0)
+    return Status::Error("cannot open group " + where);
+  LSTMAD_RETURN_IF_ERROR(CheckAttributeMessages(std::string_view(source_->data, source_->size), info.addr));
   auto read_one = [&](const std::string& attr_name) -> Result<std::optional<std::vector<std::string>>> {
     const htri_t exists = H5Aexists(object.get(), attr_name.c_str());
     if (exists < 0) return Status::Error("unreadable attributes on " + where);
     if (exists == 0) return std::optional<std::vector<std::string>>();
     Handle attr(H5Aopen(object.get(), attr_name.c_str(), H5P_DEFAULT), H5Aclose);
     if (!attr.ok()) return Status::Error("cannot open attribute " + attr_name + " on " + where);
-    Result<std::vector<std::string>> strings = ReadStrings(attr.get());
+    Result<std::vector<std::string>> strings =
+        ReadStrings(attr.get(), std::string_view(source_->data, source_->size));
     if (!strings.ok()) return strings.status().WithContext("attribute " + attr_name + " on " + where);
     return std::optional<std::vector<std::string>>(std::move(*strings));
   };

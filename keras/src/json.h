@@ -1,10 +1,16 @@
-// Internal: a small JSON reader for Keras' model configs (config.json, the
-// `model_config` attribute). RFC 8259 plus the tokens Python's json.dumps
-// writes for non-finite floats (NaN, Infinity, -Infinity).
+// Internal: the JSON reader for Keras' model configs (config.json,
+// metadata.json, the `model_config` attribute). RFC 8259, parsed by
+// nlohmann::json's SAX parser, plus the tokens Python's json.dumps writes for
+// non-finite floats (NaN, Infinity, -Infinity); a number too large for a
+// double reads as +-infinity, as in Python. Strings must be valid UTF-8 and
+// surrogate escapes paired (nlohmann's rules); a leading UTF-8 BOM is skipped.
 //
-// Input is untrusted: nesting is bounded (kMaxDepth), every error names the
-// line and column, nothing is read past the end. A parsed Value owns its
-// children; a value type with no thread affinity.
+// Input is untrusted: at most kMaxDepth arrays and objects may be open at
+// once, nothing is read past the end, and every error names the line and
+// column (1-based, in bytes) of the byte where reading stopped: the last byte
+// of the offending token, or just past the text when it ended too soon.
+// A parsed Value owns its children; a value type with no thread affinity.
+// Parse is reentrant.
 #pragma once
 
 #include <cstddef>
