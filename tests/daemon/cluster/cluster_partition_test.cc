@@ -20,7 +20,7 @@
 
 #include "cluster/cluster_partition.h"
 #include "daemon/cluster/support/shared_fake_backend.h"
-#include "lstmad/core/initializers.h"
+#include "daemon/cluster/support/tiny_model.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
@@ -30,35 +30,9 @@ using testing::SharedFakeBackend;
 using testing::TraceEvent;
 using Kind = TraceEvent::Kind;
 
-constexpr int kLookback = 3;
+using testing::kLookback;
+using testing::TinyModelSet;
 constexpr int kPartition = 0;
-
-std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics) {
-  core::AutoencoderSpec spec;
-  spec.timesteps = kLookback;
-  spec.features = 2;
-  spec.encoder_units = {4};
-  spec.decoder_units = {4};
-  auto arch = core::BuildAutoencoder(spec);
-  EXPECT_TRUE(arch.ok());
-  core::Model model;
-  model.architecture = *arch;
-  model.feature_names = {"a", "b"};
-  model.scaler = core::Scaler::Identity(2);
-  model.threshold = 1e9;  // no alerts: these tests are about samples
-  model.weights = core::InitializeWeights<float>(*arch, 7);
-  auto network = model.MakeNetwork();
-  EXPECT_TRUE(network.ok()) << network.status().message();
-  config::ModelSettings settings;
-  settings.name = "pump";
-  settings.measurement = "pump";
-  auto runtime = std::make_shared<ModelRuntime>(
-      ModelRuntime{settings, std::move(model), std::move(network).value(), 1e9, {}, 1});
-  RegisterMetrics(runtime.get(), metrics);
-  auto set = std::make_shared<ModelSet>();
-  set->models.push_back(runtime);
-  return set;
-}
 
 // Sample `seq` of the one stream: a = seq, at time 1000 + seq.
 std::string Line(uint64_t seq) {
