@@ -2,70 +2,52 @@
 
 #include <charconv>
 #include <cmath>
-#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "lstmad/core/text.h"
-#include "obs/json_text.h"
 
 namespace lstmad::daemon {
 namespace {
 
-// %.9g, but locale-independent; JSON has no NaN or infinity, so null.
-// Written here rather than by nlohmann::json, whose shortest round-trip
-// format would change the events file: 0.123456789012 would gain digits,
-// 1e10 become 10000000000.0 and 1 become 1.0.
-void AppendNumber(std::string* out, double value) {
-  if (!std::isfinite(value)) {
-    out->append("null");
-    return;
-  }
+// JSON has no NaN or infinity, so null. Otherwise the value is rounded to
+// the 9 significant digits the events file has always carried (through its
+// locale-independent %.9g spelling), and nlohmann then writes the shortest
+// text that reads back as that double: the same digits, spelled its way
+// (3.0 rather than 3; 12345678900.0 rather than 1.23456789e+10).
+nlohmann::ordered_json Number(double value) {
+  if (!std::isfinite(value)) return nullptr;
   char buffer[32];
-  const auto result =
-      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, 9);
-  out->append(buffer, result.ptr);
-}
-
-void AppendTime(std::string* out, int64_t time_ns) { AppendJsonString(out, core::FormatRfc3339Nanos(time_ns)); }
-
-void AppendKey(std::string* out, std::string_view key) {
-  if (out->size() > 1) out->push_back(',');
-  AppendJsonString(out, key);
-  out->push_back(':');
+  const auto printed = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, 9);
+  double rounded = value;
+  std::from_chars(buffer, printed.ptr, rounded);
+  return rounded;
 }
 
 }  // namespace
 
-// The document is small and fixed, so it is written in order here; every
-// string goes through the daemon's one JSON string writer (obs/json_text.h).
+// An ordered object, so that the keys come in the documented order.
 std::string AlertEventJson(const AlertEvent& event) {
-  std::string out = "{";
-  AppendKey(&out, "kind");
-  AppendJsonString(&out, event.kind);
-  AppendKey(&out, "time");
-  AppendTime(&out, event.time_ns);
-  AppendKey(&out, "model");
-  AppendJsonString(&out, event.model);
-  AppendKey(&out, "stream");
-  AppendJsonString(&out, event.stream);
-  AppendKey(&out, "error");
-  AppendNumber(&out, event.error);
-  AppendKey(&out, "threshold");
-  AppendNumber(&out, event.threshold);
-  AppendKey(&out, "window_start");
-  AppendTime(&out, event.window_start_ns);
-  AppendKey(&out, "window_end");
-  AppendTime(&out, event.window_end_ns);
-  AppendKey(&out, "top_features");
-  out += '[';
-  for (size_t i = 0; i < event.top_features.size(); ++i) {
-    out += i == 0 ? "{\"feature\":" : ",{\"feature\":";
-    AppendJsonString(&out, event.top_features[i].first);
-    out += ",\"share\":";
-    AppendNumber(&out, event.top_features[i].second);
-    out += '}';
+  nlohmann::ordered_json line;
+  line["kind"] = event.kind;
+  line["time"] = core::FormatRfc3339Nanos(event.time_ns);
+  line["model"] = event.model;
+  line["stream"] = event.stream;
+  line["error"] = Number(event.error);
+  line["threshold"] = Number(event.threshold);
+  line["window_start"] = core::FormatRfc3339Nanos(event.window_start_ns);
+  line["window_end"] = core::FormatRfc3339Nanos(event.window_end_ns);
+  line["top_features"] = nlohmann::ordered_json::array();
+  for (const auto& [feature, share] : event.top_features) {
+    nlohmann::ordered_json item;
+    item["feature"] = feature;
+    item["share"] = Number(share);
+    line["top_features"].push_back(std::move(item));
   }
-  out += "]}";
-  return out;
+  // Strings as obs/json_text.h writes them (the same nlohmann options):
+  // valid UTF-8 kept readable, each ill-formed sequence a U+FFFD, so the line
+  // is valid JSON whatever bytes the stream's tags held.
+  return line.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace lstmad::daemon

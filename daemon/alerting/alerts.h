@@ -32,12 +32,13 @@ struct AlertEvent {
   std::vector<std::pair<std::string, double>> top_features;
 };
 
-// One JSON object, no trailing newline: the events file's line
-// (its format is pinned by tests/daemon/alerting/alerts_test.cc). Strings are written by JsonString (obs/json_text.h):
+// One JSON object, no trailing newline: the events file's line (its format
+// is pinned by tests/daemon/alerting/alerts_test.cc), written by nlohmann-json
+// with its keys in a fixed order. Strings with obs/json_text.h's options:
 // invalid UTF-8 in a stream or feature name becomes U+FFFD, so the line is
-// valid JSON whatever the stream's tags held. Numbers have 9 significant
-// digits (%.9g), null when not finite; times are RFC 3339 UTC with
-// nanoseconds.
+// valid JSON whatever the stream's tags held. Numbers are rounded to 9
+// significant digits and written in nlohmann's spelling (1.0, 12345678900.0,
+// 1e-12), null when not finite; times are RFC 3339 UTC with nanoseconds.
 std::string AlertEventJson(const AlertEvent& event);
 
 }  // namespace lstmad::daemon

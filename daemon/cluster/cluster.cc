@@ -32,15 +32,28 @@ std::string DefaultInstanceId() {
 core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& settings,
                                                       std::shared_ptr<const ModelSet> models, Scorer* scorer,
                                                       Metrics* metrics, AlertmanagerClient* alertmanager) {
+  const config::NatsSettings& nats = *settings.nats;
+  std::string instance_id = nats.instance_id.empty() ? DefaultInstanceId() : nats.instance_id;
+  NatsLink* link = nullptr;
+  auto backend = ConnectNatsBackend(nats, instance_id, &link);
+  if (!backend.ok()) return backend.status();
+  std::unique_ptr<Cluster> c =
+      Assemble(settings, std::move(models), scorer, metrics, alertmanager, std::move(instance_id),
+               std::move(backend).value(), [] { return std::chrono::steady_clock::now(); });
+  c->link_ = link;
+  return c;
+}
+
+std::unique_ptr<Cluster> Cluster::Assemble(const config::Settings& settings, std::shared_ptr<const ModelSet> models,
+                                           Scorer* scorer, Metrics* metrics, AlertmanagerClient* alertmanager,
+                                           std::string instance_id, std::unique_ptr<ClusterBackend> backend,
+                                           ClusterClock clock) {
   std::unique_ptr<Cluster> c(new Cluster());
   const config::NatsSettings& nats = *settings.nats;
-  c->instance_id_ = nats.instance_id.empty() ? DefaultInstanceId() : nats.instance_id;
-  auto backend = ConnectNatsBackend(nats, c->instance_id_, &c->link_);
-  if (!backend.ok()) return backend.status();
-  c->backend_ = std::move(backend).value();
+  c->instance_id_ = std::move(instance_id);
+  c->backend_ = std::move(backend);
   c->leases_ = std::make_unique<PartitionLeases>(c->backend_->leases(), c->instance_id_,
-                                                 std::chrono::duration<double>(nats.lease_ttl_s),
-                                                 [] { return std::chrono::steady_clock::now(); });
+                                                 std::chrono::duration<double>(nats.lease_ttl_s), std::move(clock));
   c->metrics_ = std::make_unique<ClusterMetrics>(metrics);
   c->shared_.nats = nats;
   c->shared_.instance_id = c->instance_id_;

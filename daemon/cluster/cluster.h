@@ -51,7 +51,14 @@ class Cluster {
     HeldLease held;
     std::unique_ptr<PartitionWorker> worker;
   };
+  // Tests build it over a fake backend and clock and run rounds one by one.
+  friend class ClusterTestPeer;
   Cluster() = default;
+  // The cluster over a connected backend; `clock` times the leases.
+  static std::unique_ptr<Cluster> Assemble(const config::Settings& settings, std::shared_ptr<const ModelSet> models,
+                                           Scorer* scorer, Metrics* metrics, AlertmanagerClient* alertmanager,
+                                           std::string instance_id, std::unique_ptr<ClusterBackend> backend,
+                                           ClusterClock clock);
   void Run();
   void Round(bool claim);
   int LiveInstances();

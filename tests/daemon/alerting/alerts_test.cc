@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <string>
@@ -62,6 +64,11 @@ TEST(AlertEventJsonTest, KeysComeInTheDocumentedOrder) {
                                             "window_start", "window_end", "top_features"}));
   EXPECT_EQ(json["top_features"].size(), 2u);
   EXPECT_EQ(json["top_features"][1]["feature"], "usage_system");
+  for (const auto& item : json["top_features"]) {
+    std::vector<std::string> item_keys;
+    for (const auto& [k, v] : item.items()) item_keys.push_back(k);
+    EXPECT_EQ(item_keys, (std::vector<std::string>{"feature", "share"}));
+  }
 }
 
 TEST(AlertEventJsonTest, EmptyTopFeaturesIsAnEmptyArray) {
@@ -79,21 +86,47 @@ TEST(AlertEventJsonTest, NumbersKeepNineSignificantDigits) {
   e.top_features = {{"f", 1e-12}};
   const std::string text = AlertEventJson(e);
   EXPECT_NE(text.find(R"("error":0.333333333,)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"("threshold":1.23456789e+10,)"), std::string::npos) << text;
+  // nlohmann's spelling of 1.23456789e+10: the same nine digits.
+  EXPECT_NE(text.find(R"("threshold":12345678900.0,)"), std::string::npos) << text;
   EXPECT_NE(text.find(R"("share":1e-12})"), std::string::npos) << text;
   const nlohmann::ordered_json json = ParseJson(text);
-  EXPECT_NEAR(json["error"].get<double>(), 1.0 / 3.0, 1e-9);
+  EXPECT_EQ(json["error"].get<double>(), 0.333333333);
+  EXPECT_EQ(json["threshold"].get<double>(), 12345678900.0);
+}
+
+// Each number reads back as exactly the double its %.9g spelling names
+// (the rounding the events file has always had), carries included.
+TEST(AlertEventJsonTest, NumbersAreRoundedToNineDigitsBeforeWriting) {
+  const std::vector<std::pair<double, std::string>> cases = {
+      {0.123456789012, "0.123456789"},  {2.0 / 3.0, "0.666666667"},   {0.99999999999, "1.0"},
+      {-1234.56789012, "-1234.56789"},  {3.0, "3.0"},                 {0.0, "0.0"},
+      {1.5e-7, "1.5e-07"},              {123456789.4, "123456789.0"}, {6.02214076e23, "6.02214076e+23"},
+  };
+  for (const auto& [value, spelled] : cases) {
+    AlertEvent e = SampleEvent();
+    e.error = value;
+    const std::string text = AlertEventJson(e);
+    EXPECT_NE(text.find("\"error\":" + spelled + ","), std::string::npos) << value << ": " << text;
+    char nine[32];
+    std::snprintf(nine, sizeof nine, "%.9g", value);
+    EXPECT_EQ(ParseJson(text)["error"].get<double>(), std::strtod(nine, nullptr)) << value;
+  }
 }
 
 TEST(AlertEventJsonTest, NonFiniteNumbersAreNull) {
   AlertEvent e = SampleEvent();
   e.error = std::numeric_limits<double>::quiet_NaN();
   e.threshold = std::numeric_limits<double>::infinity();
-  e.top_features = {{"f", -std::numeric_limits<double>::infinity()}};
+  e.top_features = {{"f", -std::numeric_limits<double>::infinity()},
+                    {"g", -std::numeric_limits<double>::quiet_NaN()}};
   const std::string text = AlertEventJson(e);
   EXPECT_NE(text.find(R"("error":null,"threshold":null,)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"("share":null})"), std::string::npos) << text;
-  EXPECT_TRUE(ParseJson(text)["error"].is_null());
+  EXPECT_NE(text.find(R"([{"feature":"f","share":null},{"feature":"g","share":null}])"), std::string::npos)
+      << text;
+  const nlohmann::ordered_json json = ParseJson(text);
+  EXPECT_TRUE(json["error"].is_null());
+  EXPECT_TRUE(json["threshold"].is_null());
+  EXPECT_TRUE(json["top_features"][1]["share"].is_null());
 }
 
 TEST(AlertEventJsonTest, TimesAreRfc3339UtcWithNanoseconds) {

@@ -1,0 +1,299 @@
+// The partition worker's consume loop over in-memory fakes, on its real
+// thread: messages applied in stream order and acknowledged only after the
+// checkpoint that covers them; gaps in stream sequences (other partitions'
+// messages, purged ones) applied as they come; a delivery lost in flight
+// restarting the consumer right after the last applied sample; a failed ack
+// redelivered and skipped by sequence; a dropped owner's unsaved samples
+// re-applied by the next owner and counted as redelivered; a worker fenced
+// by a new owner stopping without acknowledging or checkpointing again.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/counter.h>
+
+#include "cluster/cluster_partition.h"
+#include "daemon/cluster/support/shared_fake_backend.h"
+#include "daemon/cluster/support/tiny_model.h"
+#include "obs/logging.h"
+
+namespace lstmad::daemon {
+namespace {
+
+using testing::SharedFakeBackend;
+using testing::TraceEvent;
+using Kind = TraceEvent::Kind;
+
+using testing::kLookback;
+using testing::TinyModelSet;
+constexpr int kPartition = 0;
+
+// Sample `seq` of the one stream: a = seq, at time 1000 + seq.
+std::string Line(uint64_t seq) {
+  return "pump,id=s a=" + std::to_string(seq) + ",b=1 " + std::to_string(1000 + seq);
+}
+std::map<uint64_t, std::string> Messages(std::vector<uint64_t> sequences) {
+  std::map<uint64_t, std::string> out;
+  for (uint64_t s : sequences) out[s] = Line(s);
+  return out;
+}
+
+// Polls until `done` holds (the worker runs on its own thread).
+template <typename F>
+bool Eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+class SilentLog : public LogWriter {
+ public:
+  void Write(LogLevel, std::string_view) override {}
+  void Flush() override {}
+};
+
+// One lstmad instance's side of a partition: its metrics, scorer, models
+// and what its partition workers share.
+struct Instance {
+  Instance(const std::string& id, ClusterBackend* backend) : cluster_metrics(&metrics) {
+    settings.scoring.workers = 1;
+    settings.scoring.max_wait_ms = 0;
+    scorer = std::make_unique<Scorer>(settings.scoring, &metrics);
+    config::NatsSettings nats;
+    nats.partitions = 1;
+    nats.fetch_batch = 4;
+    nats.max_ack_pending = 8;            // a checkpoint once 4 samples are unacknowledged
+    nats.checkpoint_interval_s = 3600;   // never by time within a test
+    shared.nats = nats;
+    shared.instance_id = id;
+    shared.backend = backend;
+    shared.scorer = scorer.get();
+    shared.metrics = &metrics;
+    shared.cluster_metrics = &cluster_metrics;
+    shared.settings = settings;
+    shared.models = TinyModelSet(&metrics);
+  }
+  double Count(prometheus::Counter* c) const { return c->Value(); }
+
+  config::Settings settings;
+  Metrics metrics{"test"};
+  ClusterMetrics cluster_metrics;
+  std::unique_ptr<Scorer> scorer;
+  ClusterShared shared;
+};
+
+class PartitionWorkerTest : public ::testing::Test {
+ protected:
+  PartitionWorkerTest() { SetLogWriter(&log_); }
+  ~PartitionWorkerTest() override { SetLogWriter(nullptr); }
+
+  uint64_t AckFloor() {
+    return backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) { return c.ack_floor(); });
+  }
+  // The partition's stored checkpoint (inline: one stream is small).
+  Checkpoint Stored() {
+    KvEntry e;
+    EXPECT_TRUE(backend_.state()->Get("snap.0", &e).ok());
+    auto cp = DecodeCheckpoint(e.value, "snap.0");
+    EXPECT_TRUE(cp.ok()) << cp.status().message();
+    return cp.ok() ? *cp : Checkpoint{};
+  }
+  static TraceEvent Cp(uint64_t seq, const std::string& owner) { return {Kind::kCheckpoint, kPartition, seq, owner}; }
+  static TraceEvent Ack(uint64_t seq) { return {Kind::kAck, kPartition, seq, ""}; }
+  void ExpectTrace(const std::vector<TraceEvent>& want) {
+    const std::vector<TraceEvent> got = backend_.Trace();
+    ASSERT_EQ(got.size(), want.size()) << Describe(got);
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i].kind, want[i].kind) << "event " << i << " of " << Describe(got);
+      EXPECT_EQ(got[i].sequence, want[i].sequence) << "event " << i << " of " << Describe(got);
+      EXPECT_EQ(got[i].owner, want[i].owner) << "event " << i << " of " << Describe(got);
+    }
+  }
+  static std::string Describe(const std::vector<TraceEvent>& trace) {
+    std::string out;
+    for (const auto& e : trace) {
+      out += e.kind == Kind::kAck ? " ack " : " checkpoint(" + e.owner + ") ";
+      out += std::to_string(e.sequence);
+    }
+    return out;
+  }
+
+  SilentLog log_;
+  SharedFakeBackend backend_{1, std::chrono::seconds(30)};
+};
+
+TEST_F(PartitionWorkerTest, AcknowledgesOnlyWhatACheckpointCovers) {
+  Instance a("a", &backend_);
+  backend_.Publish(kPartition, Messages({1, 2, 3, 4, 5, 6}));
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 6; }));
+  // The first owner creates the empty checkpoint; 1-4 fill the ack budget
+  // (max_ack_pending / 2): saved, then acknowledged. 5 and 6 are applied but
+  // neither saved nor acknowledged yet.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a later write would show
+  ExpectTrace({Cp(0, "a"), Cp(4, "a"), Ack(4)});
+  EXPECT_EQ(AckFloor(), 4u);
+  EXPECT_TRUE(worker.running());
+
+  // A handover checkpoints first, then acknowledges the rest.
+  worker.Stop(true);
+  ExpectTrace({Cp(0, "a"), Cp(4, "a"), Ack(4), Cp(6, "a"), Ack(6)});
+  EXPECT_EQ(AckFloor(), 6u);
+  const Checkpoint cp = Stored();
+  EXPECT_EQ(cp.sequence, 6u);
+  ASSERT_EQ(cp.streams.size(), 1u);
+  EXPECT_EQ(cp.streams[0].key, "pump,id=s");
+  EXPECT_EQ(cp.streams[0].samples, 6);
+  EXPECT_EQ(cp.streams[0].values, (std::vector<float>{4, 1, 5, 1, 6, 1}));  // in order, the last T
+  EXPECT_EQ(a.scorer->windows_scored(), 4u);  // windows ending at 3, 4, 5, 6
+  EXPECT_EQ(a.Count(a.cluster_metrics.checkpoints_ok), 2.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.duplicates_skipped), 0.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 0.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.redelivered), 0.0);
+}
+
+// A partition's consumer sees only its own subjects' stream sequences, so
+// gaps between them are normal (and so is a message the stream's limits
+// removed): each delivered message is applied, nothing is restarted.
+TEST_F(PartitionWorkerTest, AppliesAcrossGapsInStreamSequences) {
+  Instance a("a", &backend_);
+  backend_.Publish(kPartition, Messages({2, 3, 7, 8, 20}));
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 5; }));
+  worker.Stop(true);
+  ExpectTrace({Cp(0, "a"), Cp(8, "a"), Ack(8), Cp(20, "a"), Ack(20)});
+  const Checkpoint cp = Stored();
+  ASSERT_EQ(cp.streams.size(), 1u);
+  EXPECT_EQ(cp.streams[0].samples, 5);
+  EXPECT_EQ(cp.streams[0].values, (std::vector<float>{7, 1, 8, 1, 20, 1}));
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 0.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.fetch_errors), 0.0);
+}
+
+// A gap in the consumer's delivery sequence means deliveries were lost in
+// flight (docs/metrics.md, lstmad_cluster_consumer_restarts_total): nothing
+// after it is applied; the consumer starts again right after the last
+// applied sample, so every sample is applied once, in order.
+TEST_F(PartitionWorkerTest, ALostDeliveryRestartsTheConsumerAfterTheLastAppliedSample) {
+  Instance a("a", &backend_);
+  backend_.Publish(kPartition, Messages({1, 2, 3}));
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 3; }));
+  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) {
+    c.LoseNextDelivery();  // 4 never arrives: 5 comes as delivery 5 after delivery 3
+    for (uint64_t s = 4; s <= 8; ++s) c.Publish(s, Line(s));
+  });
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 8; }));
+  worker.Stop(true);
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 1.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.duplicates_skipped), 0.0);
+  // After the restart 4-7 fill the budget; 8 is saved at the handover.
+  ExpectTrace({Cp(0, "a"), Cp(7, "a"), Ack(7), Cp(8, "a"), Ack(8)});
+  const Checkpoint cp = Stored();
+  ASSERT_EQ(cp.streams.size(), 1u);
+  EXPECT_EQ(cp.streams[0].samples, 8);
+  EXPECT_EQ(cp.streams[0].values, (std::vector<float>{6, 1, 7, 1, 8, 1}));
+  EXPECT_EQ(a.scorer->windows_scored(), 6u);
+}
+
+// An ack that never arrives: the server sends the messages again after
+// ack_wait; they are skipped by sequence (counted) and the next checkpoint's
+// ack covers them.
+TEST_F(PartitionWorkerTest, RedeliveriesAfterAFailedAckAreSkippedBySequence) {
+  Instance a("a", &backend_);
+  backend_.FailAcks(kPartition, 1);
+  backend_.Publish(kPartition, Messages({1, 2, 3, 4}));
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.nats_errors) == 1; }));
+  EXPECT_EQ(AckFloor(), 0u);
+  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) { c.Redeliver(); });
+  ASSERT_TRUE(Eventually([&] { return AckFloor() == 4; }));
+  worker.Stop(true);
+  EXPECT_EQ(a.Count(a.cluster_metrics.duplicates_skipped), 4.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.samples_consumed), 4.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 0.0);
+  EXPECT_EQ(a.scorer->windows_scored(), 2u);  // not scored again
+  // The failed ack leaves no trace; the redeliveries are saved (same
+  // sequence) and then acknowledged.
+  ExpectTrace({Cp(0, "a"), Cp(4, "a"), Cp(4, "a"), Ack(4)});
+  EXPECT_EQ(Stored().streams.at(0).samples, 4);
+}
+
+// An owner dropped without a final checkpoint (lease lost, process killed):
+// the next owner resumes after the last checkpoint; the samples the old
+// consumer had delivered past it are applied again, once, and counted as
+// redelivered.
+TEST_F(PartitionWorkerTest, TheNextOwnerReappliesWhatWasNotCheckpointed) {
+  Instance a("a", &backend_);
+  backend_.Publish(kPartition, Messages({1, 2, 3, 4, 5, 6}));
+  auto first = std::make_unique<PartitionWorker>(kPartition, &a.shared);
+  first->Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 6; }));
+  first->Stop(false);
+  ExpectTrace({Cp(0, "a"), Cp(4, "a"), Ack(4)});  // 5 and 6: neither saved nor acknowledged
+  first.reset();
+
+  Instance b("b", &backend_);
+  backend_.Publish(kPartition, Messages({7}));
+  PartitionWorker second(kPartition, &b.shared);
+  second.Start();
+  ASSERT_TRUE(Eventually([&] { return b.Count(b.cluster_metrics.samples_consumed) == 3; }));
+  second.Stop(true);
+  EXPECT_EQ(b.Count(b.cluster_metrics.redelivered), 2.0);  // 5 and 6, not 7
+  EXPECT_EQ(b.Count(b.cluster_metrics.duplicates_skipped), 0.0);
+  EXPECT_EQ(b.scorer->windows_scored(), 3u);  // the restored window completes at once
+  // The takeover's fence names b and keeps a's sequence; b then saves 7.
+  ExpectTrace({Cp(0, "a"), Cp(4, "a"), Ack(4), Cp(4, "b"), Cp(7, "b"), Ack(7)});
+  const Checkpoint cp = Stored();
+  EXPECT_EQ(cp.owner, "b");
+  EXPECT_EQ(cp.delivered, 6u);
+  ASSERT_EQ(cp.streams.size(), 1u);
+  EXPECT_EQ(cp.streams[0].samples, 7);  // each sample applied once to the stream
+  EXPECT_EQ(cp.streams[0].values, (std::vector<float>{5, 1, 6, 1, 7, 1}));
+}
+
+// A new owner's takeover rewrote the checkpoint: the old worker's next
+// checkpoint fails, and it stops without acknowledging the samples it
+// applied meanwhile and without any further write.
+TEST_F(PartitionWorkerTest, AFencedWorkerStopsWithoutAckingOrCheckpointing) {
+  Instance a("a", &backend_);
+  backend_.Publish(kPartition, Messages({1, 2, 3, 4}));
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return AckFloor() == 4; }));
+
+  Instance b("b", &backend_);
+  CheckpointLedger fence(backend_.state(), kPartition, "b", backend_.max_payload(), &b.cluster_metrics);
+  auto consumer = backend_.Consumer(kPartition);
+  Checkpoint taken;
+  ASSERT_TRUE(fence.TakeOver(consumer.get(), &taken).ok());
+  EXPECT_EQ(taken.sequence, 4u);
+
+  backend_.Publish(kPartition, Messages({5, 6, 7, 8}));
+  ASSERT_TRUE(Eventually([&] { return !worker.running(); }));
+  EXPECT_TRUE(worker.fenced());
+  EXPECT_EQ(a.Count(a.cluster_metrics.samples_consumed), 8.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.checkpoints_failed), 1.0);
+  worker.Stop(true);  // a handover request changes nothing now
+  ExpectTrace({Cp(0, "a"), Cp(4, "a"), Ack(4), Cp(4, "b")});
+  EXPECT_EQ(AckFloor(), 4u);
+  const Checkpoint cp = Stored();
+  EXPECT_EQ(cp.owner, "b");
+  EXPECT_EQ(cp.sequence, 4u);
+}
+
+}  // namespace
+}  // namespace lstmad::daemon

@@ -1,0 +1,45 @@
+// A small untrained pump model (T = 3, features a and b, threshold 1e9 so
+// that nothing alerts) for the cluster tests, which are about samples and
+// windows, not scores. Registers its metrics in the given registry.
+// Thread-safety: the ModelSet is immutable once built.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "lstmad/core/initializers.h"
+#include "scoring/model_runtime.h"
+
+namespace lstmad::daemon::testing {
+
+inline constexpr int kLookback = 3;
+
+inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics) {
+  core::AutoencoderSpec spec;
+  spec.timesteps = kLookback;
+  spec.features = 2;
+  spec.encoder_units = {4};
+  spec.decoder_units = {4};
+  auto arch = core::BuildAutoencoder(spec);
+  EXPECT_TRUE(arch.ok());
+  core::Model model;
+  model.architecture = *arch;
+  model.feature_names = {"a", "b"};
+  model.scaler = core::Scaler::Identity(2);
+  model.threshold = 1e9;  // no alerts: these tests are about samples
+  model.weights = core::InitializeWeights<float>(*arch, 7);
+  auto network = model.MakeNetwork();
+  EXPECT_TRUE(network.ok()) << network.status().message();
+  config::ModelSettings settings;
+  settings.name = "pump";
+  settings.measurement = "pump";
+  auto runtime = std::make_shared<ModelRuntime>(
+      ModelRuntime{settings, std::move(model), std::move(network).value(), 1e9, {}, 1});
+  RegisterMetrics(runtime.get(), metrics);
+  auto set = std::make_shared<ModelSet>();
+  set->models.push_back(runtime);
+  return set;
+}
+
+}  // namespace lstmad::daemon::testing
