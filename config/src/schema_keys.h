@@ -23,7 +23,8 @@ inline constexpr std::string_view kModel[] = {"name",         "path",     "measu
 inline constexpr std::string_view kAlert[] = {"for", "clear"};
 inline constexpr std::string_view kDetector[] = {
     "anomaly_score", "threshold",           "risk", "level", "max_peaks", "dspot_depth", "smoothing",
-    "refractory",    "calibration_windows", "score"};
+    "refractory",    "calibration_windows", "score", "likelihood_window", "likelihood_history",
+    "likelihood_risk"};
 inline constexpr std::string_view kRetrain[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
 
 inline constexpr std::string_view kLimits[] = {"max_streams", "max_line_bytes", "max_connections"};

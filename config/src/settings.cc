@@ -196,7 +196,8 @@ Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
   static constexpr std::pair<std::string_view, bool> kBools[] = {{"true", true}, {"false", false}};
   static constexpr std::pair<std::string_view, core::ThresholdMode> kModes[] = {
       {"fixed", core::ThresholdMode::kFixed}, {"spot", core::ThresholdMode::kSpot},
-      {"dspot", core::ThresholdMode::kDspot}};
+      {"dspot", core::ThresholdMode::kDspot}, {"likelihood", core::ThresholdMode::kLikelihood},
+      {"spot_and_likelihood", core::ThresholdMode::kSpotAndLikelihood}};
   static constexpr std::pair<std::string_view, core::ScoreMode> kScores[] = {
       {"onset", core::ScoreMode::kOnset}, {"level", core::ScoreMode::kLevel}};
   core::DetectorOptions& o = out->options;
@@ -210,6 +211,9 @@ Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
     if (key == "dspot_depth") return r.ReadInt(v, 1, 10000, &o.dspot_depth);
     if (key == "smoothing") return r.ReadDouble(v, 1, 1e6, &o.smoothing_span);
     if (key == "refractory") return r.ReadInt(v, 0, 1 << 24, &o.refractory);
+    if (key == "likelihood_window") return r.ReadInt(v, 1, 10000, &o.likelihood.short_window);
+    if (key == "likelihood_history") return r.ReadInt(v, 100, 1000000, &o.likelihood.history);
+    if (key == "likelihood_risk") return r.ReadDouble(v, 1e-12, 0.1, &o.likelihood.risk);
     return r.ReadInt(v, core::kMinSpotCalibration, 1000000, &o.calibration_windows);
   });
   if (!parsed.ok()) return parsed;

@@ -27,7 +27,7 @@ std::string_view ThresholdModeName(ThresholdMode mode) {
     case ThresholdMode::kSpot: return "spot";
     case ThresholdMode::kDspot: return "dspot";
     case ThresholdMode::kLikelihood: return "likelihood";
-    case ThresholdMode::kSpotAndLikelihood: return "spot-and-likelihood";
+    case ThresholdMode::kSpotAndLikelihood: return "spot_and_likelihood";
   }
   return "?";
 }

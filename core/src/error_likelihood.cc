@@ -40,6 +40,7 @@ double NormalTailInverse(double p) noexcept {
 
 double LogScaledLevel(double tail) noexcept {
   if (!(tail > 0)) return 1.0;
+  if (tail >= 1) return 0.0;  // not -0.0, which a gauge would print
   return std::clamp(-std::log10(tail) / 10.0, 0.0, 1.0);
 }
 
@@ -62,7 +63,8 @@ void ErrorLikelihood::Moments::Merge(const Moments& other) noexcept {
 ErrorLikelihood::ErrorLikelihood(const LikelihoodOptions& options)
     : options_(options),
       recent_(static_cast<size_t>(std::max(options.short_window - 1, 0))),
-      blocks_(static_cast<size_t>(options.history / std::max(options.block, 1) + 1)) {}
+      blocks_(static_cast<size_t>(options.history / std::max(options.block, 1) + 1)),
+      alarm_z_(NormalTailInverse(options.risk)) {}
 
 double ErrorLikelihood::ShortAverage(double error) const noexcept {
   // Summed oldest first, so the result does not depend on where the ring
@@ -74,8 +76,7 @@ double ErrorLikelihood::ShortAverage(double error) const noexcept {
   return (sum + error) / (recent_count_ + 1);
 }
 
-void ErrorLikelihood::Push(double error) noexcept {
-  const double average = ShortAverage(error);
+void ErrorLikelihood::Push(double error, double average) noexcept {
   if (!recent_.empty()) {
     recent_[static_cast<size_t>(recent_next_)] = error;
     recent_next_ = (recent_next_ + 1) % static_cast<int>(recent_.size());
@@ -108,12 +109,14 @@ ErrorLikelihood::Step ErrorLikelihood::Observe(double error) noexcept {
                            kRelativeStdevFloor * std::abs(all.mean), kAbsoluteStdevFloor});
     step.tail = step.average <= step.mean ? 1.0 : NormalTail((step.average - step.mean) / step.stdev);
   }
-  Push(error);
+  // An alarming value enters the history clipped at the alarm level.
+  const bool alarm = step.tail < options_.risk;
+  Push(error, alarm ? std::min(step.average, step.mean + alarm_z_ * step.stdev) : step.average);
   return step;
 }
 
 void ErrorLikelihood::Learn(double error) noexcept {
-  if (std::isfinite(error)) Push(error);
+  if (std::isfinite(error)) Push(error, ShortAverage(error));
 }
 
 int64_t ErrorLikelihood::history_count() const {

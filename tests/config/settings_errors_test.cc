@@ -89,7 +89,7 @@ TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
   const std::string head = "models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n";
   ExpectErrors({
       {head + "    detector: { threshold: adaptive }\n",
-       "lstmad.yaml:5: models[0].detector.threshold: expected one of fixed, spot, dspot; got \"adaptive\""},
+       "lstmad.yaml:5: models[0].detector.threshold: expected one of fixed, spot, dspot, likelihood, spot_and_likelihood; got \"adaptive\""},
       {head + "    detector: { risk: 0.7 }\n",
        "lstmad.yaml:5: models[0].detector.risk: must be from 1e-12 to 0.5, got 0.7"},
       // Each key in range, but q must lie below 1 - level (z_q above t).

@@ -72,7 +72,7 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(ModelSettings().alert.clear_after, 3);
   const DetectorSettings d;
   EXPECT_TRUE(d.anomaly_score);
-  EXPECT_EQ(d.options.threshold, core::ThresholdMode::kFixed);
+  EXPECT_EQ(d.options.threshold, core::ThresholdMode::kLikelihood);
   EXPECT_EQ(d.options.spot.risk, 1e-4);
   EXPECT_EQ(d.options.spot.initial_level, 0.98);
   EXPECT_EQ(d.options.spot.max_peaks, 200);

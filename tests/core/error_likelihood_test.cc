@@ -34,7 +34,7 @@ LikelihoodOptions Tiny() {
   o.short_window = 2;
   o.history = 4;
   o.block = 2;  // 3 blocks: 2 complete + the one filling
-  o.risk = 1e-3;
+  o.risk = 1e-12;  // nothing below alarms, so every a_t enters unclipped
   return o;
 }
 
@@ -44,11 +44,16 @@ TEST(ErrorLikelihoodTest, HandComputedSequence) {
   ErrorLikelihood::Step s = lik.Observe(1.0);  // empty history: no judgement
   EXPECT_EQ(s.tail, 1.0);
   EXPECT_EQ(s.average, 1.0);
-  s = lik.Observe(3.0);  // a = 2; history {1}: one value, stdev floored at 1e-3 * 1
+  ErrorLikelihood one(Tiny());
+  one.Learn(1.0);
+  s = one.Observe(3.0);  // a = 2; history {1}: one value, stdev floored at 1e-3 * 1
   EXPECT_EQ(s.average, 2.0);
   EXPECT_EQ(s.mean, 1.0);
   EXPECT_DOUBLE_EQ(s.stdev, 1e-3);
   EXPECT_NEAR(s.tail, 0.0, 1e-300);
+  lik = ErrorLikelihood(Tiny());
+  lik.Learn(1.0);
+  lik.Learn(3.0);  // a = 2
   s = lik.Observe(5.0);  // a = (3 + 5) / 2 = 4; history {1, 2}: mean 1.5, stdev 0.5, z = 5
   EXPECT_EQ(s.average, 4.0);
   EXPECT_DOUBLE_EQ(s.mean, 1.5);
@@ -72,6 +77,19 @@ TEST(ErrorLikelihoodTest, HandComputedSequence) {
   EXPECT_EQ(lik.history_count(), 5);  // {4, 3} {0.5, 0} {5}
   s = lik.Observe(10.0);              // a = 10 against {4, 3, 0.5, 0, 5}
   EXPECT_DOUBLE_EQ(s.mean, 12.5 / 5.0);
+}
+
+TEST(ErrorLikelihoodTest, AnAlarmEntersTheHistoryClippedAtTheAlarmLevel) {
+  LikelihoodOptions o = Tiny();
+  o.risk = 1e-3;  // Q^-1(1e-3) = 3.090232306167813
+  ErrorLikelihood lik(o);
+  lik.Learn(1.0);
+  lik.Learn(3.0);  // history {1, 2}: mean 1.5, stdev 0.5
+  ErrorLikelihood::Step s = lik.Observe(5.0);  // a = 4, z = 5: an alarm
+  EXPECT_LT(s.tail, 1e-3);
+  const double clipped = 1.5 + 3.090232306167813 * 0.5;
+  s = lik.Observe(5.0);  // a = 5 judged against {1, 2, clipped}, not {1, 2, 4}
+  EXPECT_NEAR(s.mean, (3.0 + clipped) / 3.0, 1e-12);
 }
 
 TEST(ErrorLikelihoodTest, NonFiniteErrorsAreAlarmingAndStayOut) {
@@ -237,7 +255,7 @@ TEST(StreamDetectorLikelihoodTest, SpotAndLikelihoodNeedsBoth) {
   EXPECT_TRUE(detector.spot().calibrated());
   // A huge error: both agree.
   EXPECT_TRUE(detector.Observe(100.0).alarm);
-  EXPECT_EQ(ParseThresholdMode("spot-and-likelihood"), ThresholdMode::kSpotAndLikelihood);
+  EXPECT_EQ(ParseThresholdMode("spot_and_likelihood"), ThresholdMode::kSpotAndLikelihood);
   EXPECT_EQ(ParseThresholdMode("likelihood"), ThresholdMode::kLikelihood);
 }
 

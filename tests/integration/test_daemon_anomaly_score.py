@@ -2,8 +2,9 @@
 `lstmad score` computes offline for the same series (one StreamDetector per
 stream, self-calibrated on its first windows): lstmad_stream_anomaly_score
 is compared window by window with the CLI's anomaly_score column, an onset
-scores >= 0.5 once per excursion, and with `detector.threshold: spot` the
-alert fires on SPOT's threshold (recorded in the event) rather than the
+scores >= 0.5 once per excursion, and with `detector.threshold: spot` (or
+`likelihood`, the default, when the script's argument says so) the alert
+fires on the detector's threshold (recorded in the event) rather than the
 model's. A model with `anomaly_score: false` exports no score series. The
 daemon is restarted (SIGTERM, snapshot) midway, after calibration: the
 detectors' state survives, so the scores still equal the uninterrupted
@@ -16,6 +17,7 @@ import datetime
 import json
 import os
 import random
+import sys
 
 from daemon_harness import FEATURES, Daemon, line, pump_values, total, train_pump_model, write_config
 from lstmad_cli import Checks, read_csv, run, tempdir
@@ -23,7 +25,8 @@ from lstmad_cli import Checks, read_csv, run, tempdir
 LOOKBACK = 10
 CALIBRATION = 120
 NORMAL, FAULT, AFTER = 300, 12, 40
-DETECTOR = "{ threshold: spot, calibration_windows: %d, max_peaks: 200 }" % CALIBRATION
+MODE = sys.argv[1] if len(sys.argv) > 1 else "spot"  # detector.threshold and score's --threshold-mode
+DETECTOR = "{ threshold: %s, calibration_windows: %d, max_peaks: 200 }" % (MODE, CALIBRATION)
 ALERT_FOR, ALERT_CLEAR = 1, 3  # models[].alert and score's --alert-for/--alert-clear
 T0 = 1_700_000_000_000_000_000  # the first sample's timestamp, ns
 
@@ -80,7 +83,7 @@ def main():
             for v in values:
                 f.write(",".join(f"{x:.6f}" for x in v) + "\n")
         # The offline reference: the same detector settings as the config's.
-        out = run("score", "--model", model, "--data", csv, "--threshold-mode", "spot",
+        out = run("score", "--model", model, "--data", csv, "--threshold-mode", MODE,
                   "--calibration", CALIBRATION, "--spot-max-peaks", 200,
                   "--alert-for", ALERT_FOR, "--alert-clear", ALERT_CLEAR).stdout
         header, rows = read_csv(out)
@@ -147,7 +150,7 @@ def main():
         checks.check("the excursion fired one alert", len(fired) == 1, str(len(fired)))
         model_threshold = float(rows[0][header.index("threshold")])
         if fired:
-            checks.check("its threshold is SPOT's, not the model's fixed one",
+            checks.check(f"its threshold is the {MODE} detector's, not the model's fixed one",
                          abs(fired[0]["threshold"] - model_threshold) > 1e-9 * max(1, model_threshold),
                          f"event {fired[0]['threshold']} model {model_threshold}")
     checks.finish()

@@ -6,7 +6,7 @@ namespace lstmad::tools {
 
 core::DetectorOptions DefaultDetectorOptions() {
   core::DetectorOptions o;
-  o.threshold = core::ThresholdMode::kSpot;
+  o.threshold = core::ThresholdMode::kLikelihood;  // the daemon's default too (config/settings.h)
   o.spot.risk = 1e-4;
   o.spot.initial_level = 0.98;
   o.spot.max_peaks = 1000;
@@ -19,7 +19,7 @@ core::DetectorOptions DefaultDetectorOptions() {
 
 void AddDetectorFlags(ArgParser* p) {
   const core::DetectorOptions d = DefaultDetectorOptions();
-  p->AddOption("threshold-mode", "fixed|spot|dspot|likelihood|spot-and-likelihood",
+  p->AddOption("threshold-mode", "fixed|spot|dspot|likelihood|spot_and_likelihood",
                "what decides alarms: the model's fixed threshold, SPOT's adaptive one, DSPOT's "
                "(SPOT on the error minus its recent mean), the anomaly likelihood (the error's short "
                "mean against the stream's recent errors), or SPOT and the likelihood together",

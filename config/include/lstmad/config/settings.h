@@ -62,8 +62,8 @@ struct AlertSettings {
 };
 
 // Per-stream detection beyond the fixed threshold (core/anomaly_score.h): an
-// anomaly score per window and, optionally, SPOT's or DSPOT's adaptive
-// threshold deciding the alerts. Each scored stream then holds a detector:
+// anomaly score per window and the anomaly likelihood (the default), SPOT's
+// or DSPOT's adaptive threshold deciding the alerts once calibrated. Each scored stream then holds a detector:
 // about (calibration_windows + 2 max_peaks) x 8 bytes at most.
 struct DetectorSettings {
   bool anomaly_score = true;  // detector.anomaly_score: export lstmad_stream_anomaly_score
@@ -71,7 +71,7 @@ struct DetectorSettings {
 
   static core::DetectorOptions Defaults() {
     core::DetectorOptions o;
-    o.threshold = core::ThresholdMode::kFixed;  // detector.threshold: fixed|spot|dspot
+    o.threshold = core::ThresholdMode::kLikelihood;  // detector.threshold: fixed|spot|dspot|likelihood|spot_and_likelihood
     o.spot.risk = 1e-4;                         // detector.risk: q
     o.spot.initial_level = 0.98;                // detector.level: SPOT's t, a quantile
     o.spot.max_peaks = 200;                     // detector.max_peaks: K
@@ -80,6 +80,7 @@ struct DetectorSettings {
     o.refractory = 0;                           // detector.refractory: 0 = the lookback
     o.calibration_windows = 500;                // detector.calibration_windows
     o.score = core::ScoreMode::kOnset;          // detector.score: onset|level
+    // detector.likelihood_window, likelihood_history, likelihood_risk: core's defaults (5, 2000, 1e-4)
     return o;
   }
   // Whether streams need a detector at all.
