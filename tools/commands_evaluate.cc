@@ -13,6 +13,7 @@
 #include "detection_run.h"
 #include "detector_flags.h"
 #include "evaluation_report.h"
+#include "guard_flags.h"
 #include "labels.h"
 #include "lstmad/core/evaluation.h"
 #include "lstmad/core/files.h"
@@ -38,6 +39,7 @@ void AddCommonFlags(ArgParser* p) {
   p->AddOption("detector-name", "NAME", "the detector's name in NAB results file names", "lstmad");
   p->AddSwitch("json", "print the metrics as one JSON object instead of text");
   AddDetectorFlags(p);
+  AddGuardFlag(p);
 }
 
 int ParseOrExit(ArgParser* p, const std::vector<std::string>& args, const char* command) {
@@ -107,8 +109,10 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
   if (labels.size() != static_cast<size_t>(table.rows())) {
     return Fail(command, "labels and data differ in length");
   }
+  std::vector<core::FeatureGuard> guards;
+  if (std::string e = ParseGuardFlag(p, model.feature_names, &guards); !e.empty()) return Fail(command, e);
   SeriesRun run = RunModel(model, net, table);
-  if (core::Status s = Detect(options, model.threshold, probation, &run); !s.ok()) {
+  if (core::Status s = Detect(options, model.threshold, probation, &run, guards); !s.ok()) {
     return Fail(command, p.Get("data") + ": " + s.message() +
                              " (the probationary period is too short for the detector)");
   }

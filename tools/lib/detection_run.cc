@@ -19,6 +19,11 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
   run.errors.resize(static_cast<size_t>(windows));
   run.per_feature.resize(features, windows);
   run.reconstruction.resize(features, windows);
+  run.observed.resize(features, windows);
+  for (int w = 0; w < windows; ++w) {
+    run.observed.col(w) = table.values.col(run.RowOf(w)).cast<float>().cast<double>();
+  }
+  run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
   core::Vector<float> errors;
   core::Matrix<float> per_feature, last;
   ForEachWindowBatch(model, net, table, [&](const WindowBatch& wb) {
@@ -36,7 +41,7 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
 }
 
 core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
-                    int calibrate_before, SeriesRun* run) {
+                    int calibrate_before, SeriesRun* run, std::span<const core::FeatureGuard> guards) {
   core::StreamDetector detector(options, fixed_threshold, run->lookback);
   run->refractory = detector.refractory();
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, run->windows());
@@ -46,9 +51,25 @@ core::Status Detect(const core::DetectorOptions& options, double fixed_threshold
     if (!status.ok()) return status.WithContext("calibrating on the first " +
                                                 std::to_string(run->calibration_windows) + " windows");
   }
+  if (!guards.empty() && (static_cast<Eigen::Index>(guards.size()) != run->observed.rows() ||
+                          run->observed.cols() != run->windows() ||
+                          run->reconstruction.rows() != run->observed.rows() ||
+                          run->reconstruction.cols() != run->windows())) {
+    return core::Status::Invalid(std::to_string(guards.size()) + " guards for a run of " +
+                                 std::to_string(run->observed.rows()) + " observed features");
+  }
+  run->overrides.assign(run->errors.size(), core::Override::kNone);
+  if (!guards.empty()) {
+    for (int w = 0; w < run->windows(); ++w) {
+      run->overrides[static_cast<size_t>(w)] = core::GuardOverride(
+          guards, std::span<const double>(run->observed.col(w).data(), guards.size()),
+          std::span<const double>(run->reconstruction.col(w).data(), guards.size()));
+    }
+  }
   run->detections.assign(run->errors.size(), core::Detection{});
   for (int w = run->calibration_windows; w < run->windows(); ++w) {
-    run->detections[static_cast<size_t>(w)] = detector.Observe(run->errors[static_cast<size_t>(w)]);
+    const auto i = static_cast<size_t>(w);
+    run->detections[i] = detector.Observe(run->errors[i], run->overrides[i]);
   }
   return core::Status::Ok();
 }
@@ -75,8 +96,13 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
   std::vector<uint8_t> verdicts(static_cast<size_t>(run.windows()), 0);
   for (int w = 0; w < run.windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    const bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
-                                                                : run.errors[i] > fixed_threshold;
+    bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
+                                                          : run.errors[i] > fixed_threshold;
+    // The detection's alarm has the override in it already; this is for the
+    // fixed threshold's verdict.
+    if (i < run.overrides.size() && run.overrides[i] != core::Override::kNone) {
+      above = run.overrides[i] == core::Override::kAnomalous;
+    }
     verdicts[i] = above ? 1 : 0;
   }
   return verdicts;

@@ -5,11 +5,13 @@
 // replayed series gets the verdicts the daemon would give it.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 #include "lstmad/core/csv.h"
+#include "lstmad/core/guards.h"
 #include "lstmad/core/model.h"
 #include "lstmad/core/status.h"
 #include "svg_plot.h"
@@ -21,6 +23,10 @@ struct SeriesRun {
   std::vector<double> errors;            // per window, scaled units
   core::Matrix<double> per_feature;      // [F x windows]
   core::Matrix<double> reconstruction;   // [F x windows]: each window's last step, original units
+  // [F x windows]: each window's last step as observed, rounded to float as
+  // the daemon holds samples, so guards see what the daemon's see.
+  core::Matrix<double> observed;
+  std::vector<core::Override> overrides;  // per window: the guards' verdict; kNone without guards
   std::vector<core::Detection> detections;  // per window; default for calibration windows
   int calibration_windows = 0;           // windows that calibrated the detector (no detection)
   int refractory = 0;
@@ -36,9 +42,12 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
 // Runs a detector over the windows in order. The windows ending before row
 // `calibrate_before` calibrate it (explicitly; they get no detection); the
 // rest are observed one by one. With calibrate_before = 0 the detector
-// calibrates itself if options.calibration_windows > 0.
+// calibrates itself if options.calibration_windows > 0. With `guards` (one
+// per feature, core/guards.h) each window's override goes to the detector
+// and into run->overrides.
 core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
-                    int calibrate_before, SeriesRun* run);
+                    int calibrate_before, SeriesRun* run,
+                    std::span<const core::FeatureGuard> guards = {});
 
 // Per row of the series (`rows` long): the anomaly score and the alarm of
 // the window ending there; 0 for rows no scored window ends at.
@@ -49,6 +58,8 @@ std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows);
 // as the daemon decides it (daemon/scoring/scorer.cc): the detector's alarm
 // when `mode` is SPOT or DSPOT, else error > fixed_threshold. Windows that
 // calibrated the detector explicitly (no detection) use the fixed threshold.
+// A guard's override (run.overrides) replaces the fixed threshold's verdict
+// as it replaces the detector's alarm.
 std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mode,
                                    double fixed_threshold);
 
