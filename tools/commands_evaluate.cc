@@ -15,6 +15,7 @@
 #include "detection_run.h"
 #include "detector_flags.h"
 #include "evaluation_report.h"
+#include "guard_flags.h"
 #include "labels.h"
 #include "lstmad/core/evaluation.h"
 #include "lstmad/core/files.h"
@@ -40,6 +41,7 @@ void AddCommonFlags(ArgParser* p) {
   p->AddOption("detector-name", "NAME", "the detector's name in NAB results file names", "lstmad");
   p->AddSwitch("json", "print the metrics as one JSON object instead of text");
   AddDetectorFlags(p);
+  AddGuardFlag(p);
   p->AddOption("relearn-every", "N",
                "learning never stops: every N scored windows, fine-tune the model on the newest windows "
                "judged normal, as the daemon's retrain does (0: never)",
@@ -136,6 +138,8 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
   if (labels.size() != static_cast<size_t>(table.rows())) {
     return Fail(command, "labels and data differ in length");
   }
+  std::vector<core::FeatureGuard> guards;
+  if (std::string e = ParseGuardFlag(p, model.feature_names, &guards); !e.empty()) return Fail(command, e);
   Relearning relearning;
   if (std::string e = ParseRelearning(p, &relearning); !e.empty()) return Fail(command, e);
   relearning.options.batch_size = static_cast<int>(std::lround(
@@ -143,7 +147,8 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
   if (relearning.options.batch_size < 1) relearning.options.batch_size = 32;
   SeriesRun run;
   RelearnStats stats;
-  if (core::Status s = RunAndDetect(model, table, options, probation, relearning, &run, &stats); !s.ok()) {
+  if (core::Status s = RunAndDetect(model, table, options, probation, relearning, guards, &run, &stats);
+      !s.ok()) {
     return Fail(command, p.Get("data") + ": " + s.message() +
                              " (the probationary period is too short for the detector)");
   }

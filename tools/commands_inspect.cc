@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "detection_run.h"
 #include "detector_flags.h"
+#include "guard_flags.h"
 #include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "svg_plot.h"
@@ -191,11 +192,13 @@ int RunScore(const std::vector<std::string>& args) {
       "the first --calibration windows (the fixed threshold decides until then). alert is the\n"
       "daemon's alert state after the window (1: firing): it fires after --alert-for consecutive\n"
       "windows above the threshold and resolves after --alert-clear at or below it, where above\n"
-      "is the detector's alarm with --threshold-mode spot or dspot, else error > threshold.");
+      "is the detector's alarm with --threshold-mode spot or dspot, else error > threshold; with\n"
+      "--guards, a guard's verdict on the window's newest values replaces it (docs/detection.md).");
   p.AddOption("threshold", "X", "override the model's threshold");
   p.AddOption("calibration", "N", "windows that calibrate the detector's tail model", "500");
   p.AddOption("plot", "OUT.svg", "also draw the series, reconstruction, error, threshold and alerts");
   AddDetectorFlags(&p);
+  AddGuardFlag(&p);
   // The daemon's defaults for models[i].alert, from the one place both read.
   p.AddOption("alert-for", "N", "alert column: consecutive windows above the threshold to fire (alert.for)",
               std::to_string(core::AlertRule{}.fire_after));
@@ -223,8 +226,10 @@ int RunScore(const std::vector<std::string>& args) {
   if (!ParseInt(p.Get("alert-clear"), &rule.clear_after) || rule.clear_after < 1) {
     return Fail("score", "--alert-clear must be an integer >= 1");
   }
+  std::vector<core::FeatureGuard> guards;
+  if (std::string e = ParseGuardFlag(p, d.model.feature_names, &guards); !e.empty()) return Fail("score", e);
   SeriesRun run = RunModel(d.model, *d.net, d.table);
-  if (core::Status s = Detect(options, threshold, 0, &run); !s.ok()) return Fail("score", s.message());
+  if (core::Status s = Detect(options, threshold, 0, &run, guards); !s.ok()) return Fail("score", s.message());
   const std::vector<uint8_t> alert = AlertColumn(AlertVerdicts(run, options.threshold, threshold), rule);
   std::FILE* out = stdout;
   std::fputs("timestamp,error,threshold,anomaly", out);

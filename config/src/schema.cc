@@ -19,6 +19,7 @@ constexpr SchemaSection kSections[] = {
     {"models[].alert", keys::kAlert},
     {"models[].detector", keys::kDetector},
     {"models[].retrain", keys::kRetrain},
+    {"models[].guards.<feature>", keys::kGuard},
     {"limits", keys::kLimits},
     {"scoring", keys::kScoring},
     {"events", keys::kEvents},

@@ -19,12 +19,15 @@ inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "t
 
 inline constexpr std::string_view kModel[] = {"name",         "path",     "measurement", "threshold",
                                               "alert",        "features", "calibrate",   "scaler",
-                                              "keras_output", "detector", "retrain"};
+                                              "keras_output", "detector", "retrain",
+                                              "guards"};
 inline constexpr std::string_view kAlert[] = {"for", "clear"};
 inline constexpr std::string_view kDetector[] = {
     "anomaly_score", "threshold",           "risk", "level", "max_peaks", "dspot_depth", "smoothing",
     "refractory",    "calibration_windows", "score", "likelihood_window", "likelihood_history",
     "likelihood_risk"};
+// models[].guards.<feature>: the guard of one feature (keyed by the user).
+inline constexpr std::string_view kGuard[] = {"direction", "min_deviation", "valid_range"};
 inline constexpr std::string_view kRetrain[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
 
 inline constexpr std::string_view kLimits[] = {"max_streams", "max_line_bytes", "max_connections"};

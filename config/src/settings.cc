@@ -262,6 +262,51 @@ Status ParseRetrain(const Reader& r, const Field& f, RetrainSettings* out) {
   return Status::Ok();
 }
 
+// models[i].guards.<feature>.valid_range: [lo, hi], two finite numbers, lo < hi.
+Status ParseValidRange(const Reader& r, const Field& f, core::FeatureGuard* out) {
+  std::vector<double> bounds;
+  // Not LSTMAD_RETURN_IF_ERROR around the lambda: its variable would shadow the one inside.
+  const Status read = r.ForEachItem(f, [&](size_t, const Field& item) {
+    double x = 0;
+    LSTMAD_RETURN_IF_ERROR(r.ReadDouble(item, std::numeric_limits<double>::lowest(),
+                                        std::numeric_limits<double>::max(), &x));
+    bounds.push_back(x);
+    return Status::Ok();
+  });
+  if (!read.ok()) return read;
+  if (bounds.size() != 2) {
+    return r.Error(f, "expected [lo, hi], got " + std::to_string(bounds.size()) + " value(s)");
+  }
+  if (!(bounds[0] < bounds[1])) {
+    return r.Error(f, "lo must be below hi, got [" + core::FormatSignificant(bounds[0]) + ", " +
+                          core::FormatSignificant(bounds[1]) + "]");
+  }
+  out->valid_range = std::pair{bounds[0], bounds[1]};
+  return Status::Ok();
+}
+
+// models[i].guards: feature name -> its guard. Whether the names are the
+// model's features is known only once the model file is loaded (the daemon
+// checks then, at start and on reload).
+Status ParseGuards(const Reader& r, const Field& f, core::NamedGuards* out) {
+  static constexpr std::pair<std::string_view, core::Direction> kDirections[] = {
+      {"both", core::Direction::kBoth}, {"above", core::Direction::kAbove}, {"below", core::Direction::kBelow}};
+  return r.ForEachField(f, {}, [&](std::string_view feature, const Field& g) {
+    if (feature.empty()) return r.Error(g, "a feature name must not be empty");
+    core::FeatureGuard guard;
+    const Status parsed = r.ForEachField(g, keys::kGuard, [&](std::string_view key, const Field& v) {
+      if (key == "direction") return r.ReadEnum<core::Direction>(v, kDirections, &guard.direction);
+      if (key == "min_deviation") {
+        return r.ReadDouble(v, 0.0, std::numeric_limits<double>::max(), &guard.min_deviation);
+      }
+      return ParseValidRange(r, v, &guard);
+    });
+    if (!parsed.ok()) return parsed;
+    out->emplace_back(std::string(feature), guard);
+    return Status::Ok();
+  });
+}
+
 // Where a model's unique keys are, for duplicate errors; 0: absent.
 struct ModelLines {
   int name = 0;
@@ -312,6 +357,7 @@ Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
     if (key == "detector") return ParseDetector(r, v, &out->detector);
     if (key == "keras_output") return r.ReadString(v, &out->keras_output);
     if (key == "retrain") return ParseRetrain(r, v, &out->retrain);
+    if (key == "guards") return ParseGuards(r, v, &out->guards);
     if (key == "scaler") {
       std::string_view scaler;
       LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kScalers, &scaler));

@@ -179,6 +179,7 @@ struct Metrics::Impl {
   Family<Histogram>& sample_to_score;
   Family<Histogram>& batch_size;
   Family<Gauge>& streams;
+  Family<Counter>& guard_overrides;
   Family<Gauge>& connections;
   Family<Gauge>& build_info;
   Family<Counter>& config_reloads;
@@ -236,6 +237,10 @@ Metrics::Impl::Impl(const std::string& version)
                           "Windows per forward pass.", *registry)),
       streams(Register(prometheus::BuildGauge(), "lstmad_streams",
                        "Streams (measurement plus tag set) currently tracked.", *registry)),
+      guard_overrides(Register(prometheus::BuildCounter(), "lstmad_guard_overrides_total",
+                               "Windows on which the model's guards decided instead of the model, by "
+                               "verdict (docs/detection.md).",
+                               *registry)),
       connections(Register(prometheus::BuildGauge(), "lstmad_connections",
                            "Open ingestion connections.", *registry)),
       build_info(Register(prometheus::BuildGauge(), "lstmad_build_info",
@@ -309,6 +314,10 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   out.sample_to_score = &m.sample_to_score.Add(model, out.sample_to_score_bounds);
   out.batch_size = &m.batch_size.Add(model, BatchBuckets());
   out.streams = &m.streams.Add(model);
+  if (info.guards) {
+    out.guard_normal = &m.guard_overrides.Add({{"model", info.name}, {"verdict", "normal"}});
+    out.guard_anomalous = &m.guard_overrides.Add({{"model", info.name}, {"verdict", "anomalous"}});
+  }
 
   const Labels info_labels{{"model", info.name},
                            {"measurement", info.measurement},

@@ -47,6 +47,9 @@ struct ModelMetrics {
   prometheus::Histogram* sample_to_score = nullptr;       // lstmad_sample_to_score_seconds{model}
   prometheus::Histogram* batch_size = nullptr;            // lstmad_inference_batch_size{model}
   prometheus::Gauge* streams = nullptr;              // lstmad_streams{model}
+  // lstmad_guard_overrides_total{model,verdict}: only for models with guards (null otherwise).
+  prometheus::Counter* guard_normal = nullptr;
+  prometheus::Counter* guard_anomalous = nullptr;
   // The two per-window histograms' bucket bounds, for HistogramBatch.
   std::vector<double> reconstruction_error_bounds, sample_to_score_bounds;
 };
@@ -79,6 +82,7 @@ struct StreamMetrics {
 struct ModelInfo {
   std::string name, measurement, path, features, architecture;  // architecture e.g. "T=30 F=8 enc=128,64 dec=64,128 relu"
   int lookback = 0;
+  bool guards = false;  // models[].guards: export lstmad_guard_overrides_total for it
 };
 
 class Metrics {

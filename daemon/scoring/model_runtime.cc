@@ -81,8 +81,16 @@ core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::Model
   if (!model.ok()) return IsKerasFile(settings.path) ? model.status() : model.status().WithContext(where);
   core::Result<core::Network<float>> network = model->MakeNetwork();
   if (!network.ok()) return network.status().WithContext(where + ": " + settings.path);
+  std::vector<core::FeatureGuard> guards;
+  if (!settings.guards.empty()) {
+    // Feature names are known only now, with the model file read.
+    core::Result<std::vector<core::FeatureGuard>> resolved =
+        core::ResolveGuards(settings.guards, model->feature_names);
+    if (!resolved.ok()) return resolved.status().WithContext(at + ".guards: model " + settings.name);
+    guards = std::move(resolved).value();
+  }
   auto runtime = std::make_shared<ModelRuntime>(ModelRuntime{
-      settings, std::move(model).value(), std::move(network).value(), 0, {}, 0});
+      settings, std::move(model).value(), std::move(network).value(), 0, {}, 0, std::move(guards)});
   runtime->threshold = settings.threshold.value_or(runtime->model.threshold);
   runtime->generation = NextModelGeneration();
   return runtime;
@@ -103,6 +111,7 @@ void RegisterMetrics(ModelRuntime* runtime, Metrics* metrics) {
   }
   info.architecture = ArchitectureText(runtime->model);
   info.lookback = runtime->lookback();
+  info.guards = !runtime->guards.empty();
   runtime->metrics = metrics->ForModel(info, runtime->threshold);
 }
 

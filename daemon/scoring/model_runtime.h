@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lstmad/config/settings.h"
+#include "lstmad/core/guards.h"
 #include "lstmad/core/model.h"
 #include "obs/metrics.h"
 
@@ -23,6 +24,9 @@ struct ModelRuntime {
   // Distinct for every runtime built: per-stream state tied to one model
   // (the anomaly-score detector) restarts when its stream meets a new one.
   uint64_t generation = 0;
+  // One per feature, in the model's order (models[].guards resolved against
+  // the model's feature names); empty: the model has no guards.
+  std::vector<core::FeatureGuard> guards = {};
 
   int lookback() const { return model.architecture.timesteps; }
   int features() const { return model.architecture.features; }

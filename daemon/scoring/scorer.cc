@@ -57,6 +57,12 @@ struct Scorer::Shard {
   core::Matrix<float> input, output, per_feature;
   core::Vector<float> errors;
   std::vector<uint8_t> anomalous;  // per window of the group: above the threshold for the alert
+  // Guards: the newest step's reconstruction in original units [F x batch]
+  // (sized per group, as `input` and `output` are), and one window's observed
+  // and expected values (their capacity stays, so resizing does not allocate
+  // after the first guarded group of the largest model).
+  core::Matrix<float> expected;
+  std::vector<double> guard_observed, guard_expected;
   HistogramBatch error_batch, latency_batch;
 };
 
@@ -204,6 +210,14 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   shard->error_batch.Start(&model.metrics.reconstruction_error_bounds);
   shard->latency_batch.Start(&model.metrics.sample_to_score_bounds);
   shard->anomalous.resize(static_cast<size_t>(count));
+  if (!model.guards.empty()) {
+    // As `lstmad score` computes it (tools/lib/detection_run.cc), so both
+    // give a window the same guard verdict.
+    shard->expected = shard->output.middleCols(static_cast<Eigen::Index>(steps - 1) * count, count);
+    model.model.scaler.Inverse(&shard->expected);
+    shard->guard_observed.resize(static_cast<size_t>(features));
+    shard->guard_expected.resize(static_cast<size_t>(features));
+  }
   for (int b = 0; b < count; ++b) {
     const WindowJob& job = *jobs[b];
     StreamScoringState& stream = *job.stream;
@@ -211,10 +225,12 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     shard->error_batch.Add(error);
     shard->latency_batch.Add(std::chrono::duration<double>(done - job.arrived).count());
     stream.metrics.reconstruction_error->Set(error);
+    const core::Override override = GuardVerdict(model, shard, job, b);
     bool above = error > model.threshold;
     double threshold = model.threshold;
+    if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
     if (model.settings.detector.enabled()) {
-      const core::Detection d = Detect(model, &stream, error);
+      const core::Detection d = Detect(model, &stream, error, override);
       above = d.alarm;
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
@@ -233,14 +249,33 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   scored_.fetch_add(static_cast<uint64_t>(count));
 }
 
-core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* stream, double error) {
+core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b) {
+  if (model.guards.empty()) return core::Override::kNone;
+  const int steps = model.lookback(), features = model.features();
+  const float* newest = job.window.data() + static_cast<ptrdiff_t>(steps - 1) * features;
+  for (int f = 0; f < features; ++f) {
+    const auto i = static_cast<size_t>(f);
+    shard->guard_observed[i] = newest[f];
+    shard->guard_expected[i] = shard->expected(f, b);
+  }
+  const core::Override verdict = core::GuardOverride(model.guards, shard->guard_observed, shard->guard_expected);
+  // Null where the runtime's metrics were never registered (unit tests).
+  prometheus::Counter* counter = verdict == core::Override::kNormal      ? model.metrics.guard_normal
+                                 : verdict == core::Override::kAnomalous ? model.metrics.guard_anomalous
+                                                                         : nullptr;
+  if (counter != nullptr) counter->Increment();
+  return verdict;
+}
+
+core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
+                               core::Override override) {
   if (!stream->detector || stream->detector_generation != model.generation) {
     // First window, or a new model (reload, retraining): its errors are on a
     // new scale, so the detector calibrates afresh on this stream's next ones.
     stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
     stream->detector_generation = model.generation;
   }
-  return stream->detector->Observe(error);
+  return stream->detector->Observe(error, override);
 }
 
 void Scorer::RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,

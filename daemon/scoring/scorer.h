@@ -86,8 +86,13 @@ class Scorer {
   void Enqueue(Shard* shard, std::unique_lock<std::mutex> lock, WindowJob job);
   void ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs);
   void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
-  // The stream's detector's verdict on `error` (the detector made on first use).
-  static core::Detection Detect(const ModelRuntime& model, StreamScoringState* stream, double error);
+  // The stream's detector's verdict on `error` under the guards' `override`
+  // (the detector made on first use).
+  static core::Detection Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
+                                core::Override override);
+  // The model's guards' verdict on window `b` of the group (kNone without
+  // guards), counted in lstmad_guard_overrides_total.
+  static core::Override GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b);
   void RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,
                    double threshold, const float* per_feature);
 

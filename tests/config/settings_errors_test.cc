@@ -114,7 +114,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users, tls)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
        "lstmad.yaml:5: models[0].treshold: unknown key (expected one of: name, path, measurement, "
-       "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain)"},
+       "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain, guards)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n"
        "    alert:\n      for: 2\n      fire: 2\n",
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},

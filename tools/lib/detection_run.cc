@@ -22,6 +22,11 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
   run.errors.resize(static_cast<size_t>(windows));
   run.per_feature.resize(features, windows);
   run.reconstruction.resize(features, windows);
+  run.observed.resize(features, windows);
+  for (int w = 0; w < windows; ++w) {
+    run.observed.col(w) = table.values.col(run.RowOf(w)).cast<float>().cast<double>();
+  }
+  run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
   core::Vector<float> errors;
   core::Matrix<float> per_feature, last;
   ForEachWindowBatch(model, net, table, [&](const WindowBatch& wb) {
@@ -84,7 +89,8 @@ core::WindowSet<float> Collect(const core::WindowSet<float>& raw, const std::deq
 
 core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
                           const core::DetectorOptions& options, int calibrate_before,
-                          const Relearning& relearning, SeriesRun* run, RelearnStats* stats) {
+                          const Relearning& relearning, std::span<const core::FeatureGuard> guards,
+                          SeriesRun* run, RelearnStats* stats) {
   core::Result<core::Network<float>> net = model.MakeNetwork();
   if (!net.ok()) return net.status();
   *run = SeriesRun{};
@@ -94,6 +100,15 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
   run->errors.resize(static_cast<size_t>(windows));
   run->per_feature.resize(features, windows);
   run->reconstruction.resize(features, windows);
+  run->observed.resize(features, windows);
+  for (int w = 0; w < windows; ++w) {
+    run->observed.col(w) = table.values.col(run->RowOf(w)).cast<float>().cast<double>();
+  }
+  run->overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
+  if (!guards.empty() && static_cast<Eigen::Index>(guards.size()) != features) {
+    return core::Status::Invalid(std::to_string(guards.size()) + " guards for " + std::to_string(features) +
+                                 " features");
+  }
   const core::Matrix<float> series = table.values.cast<float>();
   const core::WindowSet<float> raw = core::MakeWindows(series, run->lookback);
   core::Matrix<float> scaled_series = series;
@@ -105,6 +120,13 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, windows);
   run->detections.assign(static_cast<size_t>(windows), core::Detection{});
   ScoreRange(model, *net, scaled, 0, run->calibration_windows, run);
+  auto guard = [&](int w) {
+    if (guards.empty()) return;
+    run->overrides[static_cast<size_t>(w)] = core::GuardOverride(
+        guards, std::span<const double>(run->observed.col(w).data(), guards.size()),
+        std::span<const double>(run->reconstruction.col(w).data(), guards.size()));
+  };
+  for (int w = 0; w < run->calibration_windows; ++w) guard(w);  // AlertVerdicts uses them there too
   if (run->calibration_windows > 0) {
     core::Status status = detector.Calibrate(
         std::span<const double>(run->errors.data(), static_cast<size_t>(run->calibration_windows)));
@@ -120,7 +142,9 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
     const int count = std::min(step, windows - first);
     ScoreRange(model, *net, scaled, first, count, run);
     for (int w = first; w < first + count; ++w) {
-      const core::Detection d = detector.Observe(run->errors[static_cast<size_t>(w)]);
+      const auto i = static_cast<size_t>(w);
+      guard(w);
+      const core::Detection d = detector.Observe(run->errors[i], run->overrides[i]);
       run->detections[static_cast<size_t>(w)] = d;
       alert.Observe(d.alarm, relearning.rule);
       if (!relearning.enabled() || d.alarm || alert.firing()) continue;
@@ -155,7 +179,7 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
 }
 
 core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
-                    int calibrate_before, SeriesRun* run) {
+                    int calibrate_before, SeriesRun* run, std::span<const core::FeatureGuard> guards) {
   core::StreamDetector detector(options, fixed_threshold, run->lookback);
   run->refractory = detector.refractory();
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, run->windows());
@@ -165,9 +189,25 @@ core::Status Detect(const core::DetectorOptions& options, double fixed_threshold
     if (!status.ok()) return status.WithContext("calibrating on the first " +
                                                 std::to_string(run->calibration_windows) + " windows");
   }
+  if (!guards.empty() && (static_cast<Eigen::Index>(guards.size()) != run->observed.rows() ||
+                          run->observed.cols() != run->windows() ||
+                          run->reconstruction.rows() != run->observed.rows() ||
+                          run->reconstruction.cols() != run->windows())) {
+    return core::Status::Invalid(std::to_string(guards.size()) + " guards for a run of " +
+                                 std::to_string(run->observed.rows()) + " observed features");
+  }
+  run->overrides.assign(run->errors.size(), core::Override::kNone);
+  if (!guards.empty()) {
+    for (int w = 0; w < run->windows(); ++w) {
+      run->overrides[static_cast<size_t>(w)] = core::GuardOverride(
+          guards, std::span<const double>(run->observed.col(w).data(), guards.size()),
+          std::span<const double>(run->reconstruction.col(w).data(), guards.size()));
+    }
+  }
   run->detections.assign(run->errors.size(), core::Detection{});
   for (int w = run->calibration_windows; w < run->windows(); ++w) {
-    run->detections[static_cast<size_t>(w)] = detector.Observe(run->errors[static_cast<size_t>(w)]);
+    const auto i = static_cast<size_t>(w);
+    run->detections[i] = detector.Observe(run->errors[i], run->overrides[i]);
   }
   return core::Status::Ok();
 }
@@ -194,8 +234,13 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
   std::vector<uint8_t> verdicts(static_cast<size_t>(run.windows()), 0);
   for (int w = 0; w < run.windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    const bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
-                                                                : run.errors[i] > fixed_threshold;
+    bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
+                                                          : run.errors[i] > fixed_threshold;
+    // The detection's alarm has the override in it already; this is for the
+    // fixed threshold's verdict.
+    if (i < run.overrides.size() && run.overrides[i] != core::Override::kNone) {
+      above = run.overrides[i] == core::Override::kAnomalous;
+    }
     verdicts[i] = above ? 1 : 0;
   }
   return verdicts;

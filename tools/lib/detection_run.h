@@ -5,11 +5,13 @@
 // replayed series gets the verdicts the daemon would give it.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 #include "lstmad/core/csv.h"
+#include "lstmad/core/guards.h"
 #include "lstmad/core/model.h"
 #include "lstmad/core/retraining.h"
 #include "lstmad/core/status.h"
@@ -22,6 +24,10 @@ struct SeriesRun {
   std::vector<double> errors;            // per window, scaled units
   core::Matrix<double> per_feature;      // [F x windows]
   core::Matrix<double> reconstruction;   // [F x windows]: each window's last step, original units
+  // [F x windows]: each window's last step as observed, rounded to float as
+  // the daemon holds samples, so guards see what the daemon's see.
+  core::Matrix<double> observed;
+  std::vector<core::Override> overrides;  // per window: the guards' verdict; kNone without guards
   std::vector<core::Detection> detections;  // per window; default for calibration windows
   int calibration_windows = 0;           // windows that calibrated the detector (no detection)
   int refractory = 0;
@@ -37,9 +43,12 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
 // Runs a detector over the windows in order. The windows ending before row
 // `calibrate_before` calibrate it (explicitly; they get no detection); the
 // rest are observed one by one. With calibrate_before = 0 the detector
-// calibrates itself if options.calibration_windows > 0.
+// calibrates itself if options.calibration_windows > 0. With `guards` (one
+// per feature, core/guards.h) each window's override goes to the detector
+// and into run->overrides.
 core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
-                    int calibrate_before, SeriesRun* run);
+                    int calibrate_before, SeriesRun* run,
+                    std::span<const core::FeatureGuard> guards = {});
 
 // Learning that never stops, replayed as the daemon's retrainer does it
 // (core/retraining.h; docs/retraining.md): the windows judged normal (no
@@ -67,9 +76,11 @@ struct RelearnStats {
 // RunModel and Detect in one pass, in time order, with relearning: each
 // window is scored by the model in force when it arrives. With relearning
 // off it gives exactly RunModel + Detect's run.
+// `guards` as for Detect.
 core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
                           const core::DetectorOptions& options, int calibrate_before,
-                          const Relearning& relearning, SeriesRun* run, RelearnStats* stats);
+                          const Relearning& relearning, std::span<const core::FeatureGuard> guards,
+                          SeriesRun* run, RelearnStats* stats);
 
 // Per row of the series (`rows` long): the anomaly score and the alarm of
 // the window ending there; 0 for rows no scored window ends at.
@@ -80,6 +91,8 @@ std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows);
 // as the daemon decides it (daemon/scoring/scorer.cc): the detector's alarm
 // when `mode` is SPOT or DSPOT, else error > fixed_threshold. Windows that
 // calibrated the detector explicitly (no detection) use the fixed threshold.
+// A guard's override (run.overrides) replaces the fixed threshold's verdict
+// as it replaces the detector's alarm.
 std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mode,
                                    double fixed_threshold);
 

@@ -21,7 +21,9 @@ struct SchemaSection {
 };
 
 // Every fixed-key map of lstmad.yaml, parents before children. Maps keyed by
-// the user (metrics.basic_auth_users: user names) are values, not sections.
+// the user (metrics.basic_auth_users: user names) are values, not sections;
+// where their values are fixed-key maps, the user's key is written as a
+// <placeholder>: "models[].guards.<feature>".
 std::span<const SchemaSection> Schema();
 
 struct SchemaKey {

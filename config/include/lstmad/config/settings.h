@@ -16,6 +16,7 @@
 
 #include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
+#include "lstmad/core/guards.h"
 #include "lstmad/core/status.h"
 
 namespace lstmad::config {
@@ -111,6 +112,9 @@ struct ModelSettings {
   std::string scaler = "none";        // models[i].scaler: what the Keras model was trained on: none|standard|minmax
   std::string keras_output;           // models[i].keras_output: output layer of a multi-output model
   RetrainSettings retrain;            // models[i].retrain: { every, min_windows, ... }; absent: off
+  // models[i].guards: feature name -> { direction, min_deviation, valid_range }, in file order;
+  // empty: none. The names are checked against the model's features when it is loaded.
+  core::NamedGuards guards;
   int line = 0;                     // where the entry is in the file, for later error messages
 };
 
