@@ -232,6 +232,9 @@ int RunEvaluateStream(const std::vector<std::string>& args) {
   if (std::string e = Probation(p, table->rows(), &probation); !e.empty()) return Fail(kCommand, e);
   core::Result<TrainedPrefix> trained = TrainOnPrefix(*table, probation, training);
   if (!trained.ok()) return Fail(kCommand, p.Get("data") + ": " + trained.status().message());
+  for (const std::string& w : trained->warnings) {
+    std::cerr << "lstmad " << kCommand << ": warning: " << p.Get("data") << ": " << w << "\n";
+  }
   core::Result<core::Network<float>> net = trained->model.MakeNetwork();
   if (!net.ok()) return Fail(kCommand, net.status().message(), kExitFailure);
   if (p.Has("save-model")) {

@@ -102,6 +102,9 @@ std::string CalibrateOrFix(const ImportSettings& s, core::Model* model) {
   if (!report.ok()) return s.calibrate + ": " + report.status().message();
   model->metadata["calibration_data"] = s.calibrate;
   model->metadata["calibration_windows"] = std::to_string(report->windows);
+  for (const std::string& w : report->warnings) {
+    std::cerr << "lstmad " << kCommand << ": warning: " << s.calibrate << ": " << w << "\n";
+  }
   return {};
 }
 

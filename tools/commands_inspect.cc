@@ -186,13 +186,14 @@ int RunScore(const std::vector<std::string>& args) {
       "Score every window of the series: CSV with header\n"
       "timestamp,error,threshold,anomaly,<f1>_error,...,anomaly_score,alert one row per window, keyed by\n"
       "its last sample (its timestamp as written, or its 0-based row index without a timestamp\n"
-      "column). error is the window's MSE in scaled units; anomaly is 1 when error > threshold;\n"
+      "column). error is the window's MSE in scaled units; threshold is the model's; anomaly is the\n"
+      "window's verdict (1: above), the one alert counts: the detector's alarm once calibrated,\n"
+      "error > threshold before that and with --threshold-mode fixed;\n"
       "<f>_error is feature f's share of it (MSE over the window's steps); anomaly_score in [0, 1]\n"
       "comes from the streaming detector (docs/detection.md), which calibrates its tail model on\n"
       "the first --calibration windows (the fixed threshold decides until then). alert is the\n"
       "daemon's alert state after the window (1: firing): it fires after --alert-for consecutive\n"
-      "windows above the threshold and resolves after --alert-clear at or below it, where above\n"
-      "is the detector's alarm with --threshold-mode spot or dspot, else error > threshold; with\n"
+      "windows above and resolves after --alert-clear not above (anomaly 0); with\n"
       "--guards, a guard's verdict on the window's newest values replaces it (docs/detection.md).");
   p.AddOption("threshold", "X", "override the model's threshold");
   p.AddOption("calibration", "N", "windows that calibrate the detector's tail model", "500");
@@ -230,7 +231,9 @@ int RunScore(const std::vector<std::string>& args) {
   if (std::string e = ParseGuardFlag(p, d.model.feature_names, &guards); !e.empty()) return Fail("score", e);
   SeriesRun run = RunModel(d.model, *d.net, d.table);
   if (core::Status s = Detect(options, threshold, 0, &run, guards); !s.ok()) return Fail("score", s.message());
-  const std::vector<uint8_t> alert = AlertColumn(AlertVerdicts(run, options.threshold, threshold), rule);
+  // One verdict: the anomaly column is what the alert counts, window by window.
+  const std::vector<uint8_t> verdicts = AlertVerdicts(run, options.threshold, threshold);
+  const std::vector<uint8_t> alert = AlertColumn(verdicts, rule);
   std::FILE* out = stdout;
   std::fputs("timestamp,error,threshold,anomaly", out);
   for (const std::string& f : d.model.feature_names) std::fprintf(out, ",%s_error", f.c_str());
@@ -246,7 +249,7 @@ int RunScore(const std::vector<std::string>& args) {
     PrintNumber(out, error);
     std::fputc(',', out);
     PrintNumber(out, threshold);
-    std::fprintf(out, ",%d", error > threshold ? 1 : 0);
+    std::fprintf(out, ",%d", verdicts[static_cast<size_t>(w)]);
     for (Eigen::Index f = 0; f < run.per_feature.rows(); ++f) {
       std::fputc(',', out);
       PrintNumber(out, run.per_feature(f, w));

@@ -12,6 +12,7 @@
 #include "lstmad/core/model_file.h"
 #include "lstmad/core/threshold.h"
 #include "lstmad/core/trainer.h"
+#include "prefix_training.h"
 #include "lstmad/core/training_recipe.h"
 
 namespace lstmad::tools {
@@ -28,17 +29,18 @@ struct TrainSettings {
 ArgParser MakeParser() {
   ArgParser p(kCommand, "Train an LSTM autoencoder on the windows of a CSV series and write a model.");
   p.AddOption("data", "FILE.csv", "training data: header row, optional timestamp column first");
-  p.AddOption("lookback", "T", "window length in samples (timesteps)");
+  namespace d = training_defaults;
+  p.AddOption("lookback", "T", "window length in samples (timesteps)", d::kLookback);
   p.AddOption("features", "a,b",
               "feature columns to use, in order (default: every non-timestamp column)");
-  p.AddOption("encoder", "UNITS", "LSTM units of the encoder layers", "128,64");
-  p.AddOption("decoder", "UNITS", "LSTM units of the decoder layers", "64,128");
-  p.AddOption("activation", "relu|tanh", "LSTM activation", "relu");
-  p.AddOption("epochs", "N", "maximum number of epochs", "100");
+  p.AddOption("encoder", "UNITS", "LSTM units of the encoder layers", d::kEncoder);
+  p.AddOption("decoder", "UNITS", "LSTM units of the decoder layers", d::kDecoder);
+  p.AddOption("activation", "relu|tanh", "LSTM activation", d::kActivation);
+  p.AddOption("epochs", "N", "maximum number of epochs", d::kEpochs);
   p.AddOption("batch-size", "B", "windows per mini-batch", "32");
   p.AddOption("learning-rate", "LR", "Adam learning rate", "0.001");
   p.AddOption("validation-split", "F", "fraction of windows (the last ones) held out", "0.1");
-  p.AddOption("patience", "P", "early stopping: epochs without a better val_loss (0: off)", "0");
+  p.AddOption("patience", "P", "early stopping: epochs without a better val_loss (0: off)", d::kPatience);
   p.AddOption("scaler", "standard|minmax|none", "feature scaling fitted on the training data",
               "standard");
   p.AddOption("threshold", "SPEC",
@@ -54,7 +56,6 @@ ArgParser MakeParser() {
 std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   if (!p.Has("data")) return "--data is required";
   if (!p.Has("out")) return "--out is required";
-  if (!p.Has("lookback")) return "--lookback is required";
   s->data = p.Get("data");
   s->out = p.Get("out");
   if (p.Has("features")) s->features = SplitList(p.Get("features"));
@@ -157,6 +158,9 @@ int RunTrain(const std::vector<std::string>& args) {
     return core::TrainAutoencoder(table->values, table->feature_names, s.recipe, std::ref(printer));
   }();
   if (!trained.ok()) return Fail(kCommand, trained.status().message(), kExitFailure);
+  for (const std::string& w : trained->warnings) {
+    std::cerr << "lstmad " << kCommand << ": warning: " << s.data << ": " << w << "\n";
+  }
   core::Model& model = trained->model;
   model.metadata["trained_at"] = core::UtcNowIso8601();
   model.metadata["lstmad_version"] = LSTMAD_VERSION;

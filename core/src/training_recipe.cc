@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "lstmad/core/initializers.h"
+#include "lstmad/core/model_checks.h"
 #include "lstmad/core/network.h"
 
 namespace lstmad::core {
@@ -107,9 +108,11 @@ Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
   out.training = std::move(*trained);
 
   const std::vector<int>& calibration = CalibrationWindows(out.training);
-  Result<double> threshold = ComputeThreshold(
-      recipe.threshold, WindowErrors(*net, windows, calibration, model.error_options));
+  std::vector<double> errors = WindowErrors(*net, windows, calibration, model.error_options);
+  Result<double> threshold = ComputeThreshold(recipe.threshold, errors);
   if (!threshold.ok()) return threshold.status();
+  out.warnings = CalibrationWarnings(
+      {recipe.threshold, *threshold, std::move(errors), MeanPredictorError(windows, calibration)});
   model.threshold = *threshold;
   model.threshold_spec = recipe.threshold.ToString();
   model.weights = net->weights();

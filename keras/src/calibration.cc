@@ -7,6 +7,7 @@
 
 #include "lstmad/core/network.h"
 #include "lstmad/core/reconstruction.h"
+#include "lstmad/core/model_checks.h"
 #include "lstmad/core/windows.h"
 
 namespace lstmad::keras {
@@ -43,7 +44,10 @@ Result<CalibrationReport> Calibrate(const core::CsvTable& normal, const Calibrat
   }
   model->threshold = *threshold;
   model->threshold_spec = options.threshold.ToString();
-  return CalibrationReport{windows.count};
+  CalibrationReport report{windows.count, {}};
+  report.warnings = core::CalibrationWarnings(
+      {options.threshold, *threshold, all, core::MeanPredictorError(windows, indices)});
+  return report;
 }
 
 }  // namespace lstmad::keras

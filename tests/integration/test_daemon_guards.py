@@ -62,8 +62,8 @@ def main():
             f.write(",".join(FEATURES) + "\n")
             for v in values:
                 f.write(",".join(f"{x:.6f}" for x in v) + "\n")
-        guarded, anomaly = score(model, csv, "--guards", CLI_GUARDS)
-        unguarded, _ = score(model, csv)
+        guarded, _ = score(model, csv, "--guards", CLI_GUARDS)
+        unguarded, anomaly = score(model, csv)  # anomaly: the model's own verdict, no guard
         windows = len(values) - LOOKBACK + 1
         excursion = range(NORMAL, NORMAL + FAULT - LOOKBACK + 1)  # windows ending inside it
         checks.check("the model alarms on the flow excursion", any(anomaly[w] for w in excursion))

@@ -7,7 +7,7 @@ on the first 450 rows (NAB's probation for 3000 rows) scores it.
 
 The metrics `lstmad evaluate --threshold-mode fixed` prints are checked
 against the same metrics computed here, independently, from `lstmad score`'s
-`anomaly` column (error > the fixed threshold) and the labels.
+`anomaly` column (error > the fixed threshold with --threshold-mode fixed) and the labels.
 """
 import json
 import math
@@ -98,9 +98,11 @@ def main():
         checks.check("score --plot writes a self-contained SVG",
                      root.tag.endswith("svg") and "href" not in open(svg).read())
 
-        # evaluate with the fixed threshold: metrics recomputed from score's anomaly column.
+        # evaluate with the fixed threshold: metrics recomputed from score's
+        # anomaly column under the same threshold mode.
+        _, fixed_rows = read_csv(run("score", "--model", model, "--data", data, "--threshold-mode", "fixed").stdout)
         alarms = [0] * ROWS
-        for k, r in enumerate(rows):
+        for k, r in enumerate(fixed_rows):
             alarms[k + LOOKBACK - 1] = int(r[3])
         labels = [label(i) for i in range(ROWS)]
         points, events = expected_metrics(alarms, labels, PROBATION)

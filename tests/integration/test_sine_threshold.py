@@ -51,7 +51,9 @@ def main():
         test_csv = os.path.join(workdir, "test.csv")
         spike_at = 500
         write_series(test_csv, 1000, spike_at=spike_at)
-        header, rows = read_csv(run("score", "--model", model, "--data", test_csv).stdout)
+        # The model's fixed threshold is what this test is about.
+        header, rows = read_csv(run("score", "--model", model, "--data", test_csv,
+                                    "--threshold-mode", "fixed").stdout)
         checks.check("score header", header == ["timestamp", "error", "threshold", "anomaly",
                                                 "s_error", "c_error", "anomaly_score", "alert"], str(header))
         # Row k is the window ending at sample k + T - 1; it holds the spike

@@ -18,17 +18,19 @@ std::string ParseUnits(const std::string& text, const char* flag, std::vector<in
 }  // namespace
 
 void AddPrefixTrainingFlags(ArgParser* p) {
-  p->AddOption("lookback", "T", "window length in samples", "30");
-  p->AddOption("encoder", "UNITS", "LSTM units of the encoder layers", "32,16");
-  p->AddOption("decoder", "UNITS", "LSTM units of the decoder layers", "16,32");
-  p->AddOption("activation", "relu|tanh", "LSTM activation", "tanh");
-  p->AddOption("epochs", "N", "maximum number of epochs", "20");
-  p->AddOption("patience", "P", "early stopping: epochs without a better val_loss", "3");
+  namespace d = training_defaults;
+  p->AddOption("lookback", "T", "window length in samples", d::kLookback);
+  p->AddOption("encoder", "UNITS", "LSTM units of the encoder layers", d::kEncoder);
+  p->AddOption("decoder", "UNITS", "LSTM units of the decoder layers", d::kDecoder);
+  p->AddOption("activation", "relu|tanh", "LSTM activation", d::kActivation);
+  p->AddOption("epochs", "N", "maximum number of epochs", d::kEpochs);
+  p->AddOption("patience", "P", "early stopping: epochs without a better val_loss", d::kPatience);
   p->AddOption("batch-size", "B", "windows per mini-batch", "32");
   p->AddOption("learning-rate", "LR", "Adam learning rate", "0.001");
   p->AddOption("validation-split", "F", "fraction of the training windows held out", "0.1");
   p->AddOption("scaler", "standard|minmax|none", "feature scaling", "standard");
   p->AddOption("threshold", "SPEC", "the model's fixed threshold (as lstmad train)", "p99.5");
+  p->AddSwitch("last-step-error", "score only the last timestep of each window (as lstmad train)");
   p->AddOption("seed", "S", "random seed", "1");
 }
 
@@ -58,6 +60,7 @@ std::string ParsePrefixTrainingFlags(const ArgParser& p, PrefixTraining* s) {
   auto threshold = core::ThresholdSpec::Parse(p.Get("threshold"));
   if (!threshold.ok()) return "--threshold: " + threshold.status().message();
   s->threshold = *threshold;
+  s->error_options.last_step_only = p.Switch("last-step-error");
   if (!ParseUint64(p.Get("seed"), &s->seed)) return "--seed must be a non-negative integer";
   return {};
 }
@@ -75,6 +78,7 @@ core::Result<TrainedPrefix> TrainOnPrefix(const core::CsvTable& table, int rows,
   out.model = std::move(trained->model);
   out.model.metadata["trained_on"] = context + " (evaluate-stream)";
   out.epochs = static_cast<int>(trained->training.history.size());
+  out.warnings = trained->warnings;
   out.val_loss = trained->training.history.back().val_loss;
   out.seconds = trained->seconds;
   return out;

@@ -17,6 +17,20 @@ namespace lstmad::tools {
 
 using PrefixTraining = core::TrainingRecipe;
 
+// One set of training defaults for `lstmad train` and `lstmad evaluate-stream`
+// (docs/detection.md says why): a model small enough, and stopped early
+// enough, to learn a few hundred windows without memorising them. The
+// tutorial's 128,64 | 64,128 relu for 100 epochs reconstructs NAB's machine
+// temperature with errors in the thousands and misses its failure.
+namespace training_defaults {
+inline constexpr const char* kLookback = "30";
+inline constexpr const char* kEncoder = "32,16";
+inline constexpr const char* kDecoder = "16,32";
+inline constexpr const char* kActivation = "tanh";
+inline constexpr const char* kEpochs = "20";
+inline constexpr const char* kPatience = "3";
+}  // namespace training_defaults
+
 // Flags with evaluate-stream's defaults (docs/detection.md says why).
 void AddPrefixTrainingFlags(ArgParser* parser);
 std::string ParsePrefixTrainingFlags(const ArgParser& parser, PrefixTraining* settings);
@@ -26,6 +40,7 @@ struct TrainedPrefix {
   int epochs = 0;
   double val_loss = -1;
   double seconds = 0;
+  std::vector<std::string> warnings;  // core::CalibrationWarnings
 };
 
 // Trains on the windows that lie entirely in rows [0, rows).

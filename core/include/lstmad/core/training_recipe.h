@@ -65,6 +65,7 @@ struct TrainedModel {
   int calibration_windows = 0;       // windows the threshold was computed from
   bool threshold_calibrated = true;  // FineTuneAutoencoder: false when the spec was kept as is
   double seconds = 0;                // wall time of the whole recipe
+  std::vector<std::string> warnings; // CalibrationWarnings (model_checks.h) of the threshold's windows
 };
 
 // Trains a fresh autoencoder on `series` [features x samples] in original

@@ -9,6 +9,9 @@
 // docs/keras-import.md). Stateless functions; callable from any thread.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "lstmad/core/csv.h"
 #include "lstmad/core/model.h"
 #include "lstmad/core/scaler.h"
@@ -24,6 +27,7 @@ struct CalibrationOptions {
 
 struct CalibrationReport {
   int windows = 0;  // windows whose errors set the threshold
+  std::vector<std::string> warnings;  // core::CalibrationWarnings of those windows
 };
 
 // `normal` must hold the model's features in the model's order (CsvTable

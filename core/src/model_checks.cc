@@ -1,0 +1,72 @@
+#include "lstmad/core/model_checks.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lstmad/core/text.h"
+
+namespace lstmad::core {
+
+double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int>& indices) {
+  if (indices.empty() || windows.features == 0) return 0;
+  const auto t = static_cast<Eigen::Index>(windows.timesteps);
+  double total = 0;
+  for (Eigen::Index f = 0; f < windows.features; ++f) {
+    double sum = 0, sum2 = 0, n = 0;
+    for (int w : indices) {
+      for (Eigen::Index s = 0; s < t; ++s) {
+        const double x = windows.data(f, static_cast<Eigen::Index>(w) * t + s);
+        sum += x;
+        sum2 += x * x;
+        n += 1;
+      }
+    }
+    const double mean = sum / n;
+    total += std::max(sum2 / n - mean * mean, 0.0);
+  }
+  return total / static_cast<double>(windows.features);
+}
+
+std::vector<std::string> CalibrationWarnings(const CalibrationFacts& facts) {
+  std::vector<std::string> out;
+  const auto n = facts.errors.size();
+  if (n == 0) return out;
+  if (std::any_of(facts.errors.begin(), facts.errors.end(), [](double e) { return !std::isfinite(e); })) {
+    out.push_back("some calibration windows' reconstruction errors are not finite: the model's output "
+                  "blew up");
+    return out;
+  }
+  std::vector<double> sorted = facts.errors;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[(n - 1) / 2];
+  // A model that reconstructs its own normal windows worse than a constant
+  // (each feature's mean) has learnt nothing: its verdicts mean nothing.
+  if (facts.baseline_error > 0 && median > facts.baseline_error) {
+    out.push_back("the model reconstructs normal windows worse than a constant would (median error " +
+                  FormatSignificant(median) + " against " + FormatSignificant(facts.baseline_error) +
+                  " for each feature's mean): it has not learnt the data; try a smaller model, "
+                  "fewer epochs with early stopping, or more data");
+  }
+  if (facts.spec.kind == ThresholdSpec::Kind::kPercentile && facts.spec.value < 100) {
+    // The p-th percentile of n values needs about 1 / (1 - p/100) of them
+    // to have one value above it at all.
+    const double needed = std::ceil(1.0 / (1.0 - facts.spec.value / 100.0));
+    if (static_cast<double>(n) < needed) {
+      out.push_back("the threshold " + facts.spec.ToString() + " is computed from " + std::to_string(n) +
+                    " windows; it needs at least " + FormatSignificant(needed) +
+                    " to be more than their maximum: use more data, a larger validation split, or a "
+                    "lower percentile");
+    }
+  }
+  if (!(facts.threshold > 0)) {
+    out.push_back("the threshold is " + FormatSignificant(facts.threshold) +
+                  ": every window will count as anomalous");
+  } else if (facts.baseline_error > 0 && facts.threshold > 10 * facts.baseline_error) {
+    out.push_back("the threshold " + FormatSignificant(facts.threshold) + " is more than 10 times the error of "
+                  "predicting each feature's mean (" + FormatSignificant(facts.baseline_error) +
+                  "): hardly any window can exceed it");
+  }
+  return out;
+}
+
+}  // namespace lstmad::core
