@@ -35,6 +35,8 @@ def load_metrics(out):
     root = os.path.join(out, "metrics")
     for category in sorted(os.listdir(root)):
         for name in sorted(os.listdir(os.path.join(root, category))):
+            if not name.endswith(".json"):
+                continue  # the .log beside it holds evaluate-stream's warnings
             with open(os.path.join(root, category, name)) as f:
                 metrics[f"{category}/{name[:-5]}.csv"] = json.load(f)
     return metrics

@@ -12,17 +12,16 @@ double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int
   const auto t = static_cast<Eigen::Index>(windows.timesteps);
   double total = 0;
   for (Eigen::Index f = 0; f < windows.features; ++f) {
-    double sum = 0, sum2 = 0, n = 0;
+    const double mean = windows.data.row(f).cast<double>().mean();
+    double sum2 = 0, n = 0;
     for (int w : indices) {
       for (Eigen::Index s = 0; s < t; ++s) {
-        const double x = windows.data(f, static_cast<Eigen::Index>(w) * t + s);
-        sum += x;
-        sum2 += x * x;
+        const double d = windows.data(f, static_cast<Eigen::Index>(w) * t + s) - mean;
+        sum2 += d * d;
         n += 1;
       }
     }
-    const double mean = sum / n;
-    total += std::max(sum2 / n - mean * mean, 0.0);
+    total += sum2 / n;
   }
   return total / static_cast<double>(windows.features);
 }

@@ -173,7 +173,7 @@ void Ingestor::RestoreDetector(StreamScoringState* scored, const ModelRuntime& m
         {Field("model", model.name()), Field("stream", scored->key), Field("error", s.message())});
     return;
   }
-  scored->detector_generation = model.generation;
+  scored->detector_generation = model.detector_generation;
 }
 
 size_t Ingestor::Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget) {

@@ -93,6 +93,7 @@ core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::Model
       settings, std::move(model).value(), std::move(network).value(), 0, {}, 0, std::move(guards)});
   runtime->threshold = settings.threshold.value_or(runtime->model.threshold);
   runtime->generation = NextModelGeneration();
+  runtime->detector_generation = runtime->generation;
   return runtime;
 }
 

@@ -21,12 +21,19 @@ struct ModelRuntime {
   core::Network<float> network;
   double threshold = 0;  // the config's override, else the model's
   ModelMetrics metrics;
-  // Distinct for every runtime built: per-stream state tied to one model
-  // (the anomaly-score detector) restarts when its stream meets a new one.
+  // Distinct for every runtime built.
   uint64_t generation = 0;
   // One per feature, in the model's order (models[].guards resolved against
   // the model's feature names); empty: the model has no guards.
   std::vector<core::FeatureGuard> guards = {};
+  // What a stream's detector is tied to: it restarts (calibrates afresh) when
+  // its stream meets a runtime with another one. A loaded model (start,
+  // reload) gets its generation; a retrained one keeps its predecessor's, so
+  // learning never blinds the streams: their detectors carry on, the
+  // likelihood's history and SPOT's tail adapting to the new model's errors
+  // as they adapt to any change (`lstmad evaluate-stream --relearn-every`
+  // replays the same).
+  uint64_t detector_generation = 0;
 
   int lookback() const { return model.architecture.timesteps; }
   int features() const { return model.architecture.features; }

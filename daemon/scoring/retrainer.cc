@@ -275,7 +275,7 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
   outcome->candidate.metadata["retrained_at"] = core::UtcNowIso8601();
   auto runtime = std::make_shared<ModelRuntime>(
       ModelRuntime{current->settings, outcome->candidate, std::move(network).value(), 0, current->metrics,
-                   NextModelGeneration(), current->guards});
+                   NextModelGeneration(), current->guards, current->detector_generation});
   runtime->threshold = current->settings.threshold.value_or(runtime->model.threshold);
   // Counted as swapped or discarded once the io thread has decided (Installed).
   install_(RetrainCandidate{current, std::move(runtime), std::move(outcome).value()});

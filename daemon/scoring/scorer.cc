@@ -269,11 +269,12 @@ core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, con
 
 core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
                                core::Override override) {
-  if (!stream->detector || stream->detector_generation != model.generation) {
-    // First window, or a new model (reload, retraining): its errors are on a
-    // new scale, so the detector calibrates afresh on this stream's next ones.
+  if (!stream->detector || stream->detector_generation != model.detector_generation) {
+    // First window, or a newly loaded model (start, reload): its errors are on
+    // a new scale, so the detector calibrates afresh on this stream's next
+    // ones. A retrained model keeps the detectors (model_runtime.h).
     stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
-    stream->detector_generation = model.generation;
+    stream->detector_generation = model.detector_generation;
   }
   return stream->detector->Observe(error, override);
 }

@@ -33,7 +33,7 @@ struct StreamScoringState {
   core::AlertState alert;
   StreamMetrics metrics;
   std::optional<core::StreamDetector> detector;  // when the model has one (config detector:)
-  uint64_t detector_generation = 0;  // the ModelRuntime::generation it was made for
+  uint64_t detector_generation = 0;  // the ModelRuntime::detector_generation it was made for
   // While the alert fires: the event that fired it (scoring worker), saved
   // in snapshots and checkpoints so that it is re-announced after a restart
   // or handover.

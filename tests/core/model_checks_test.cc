@@ -16,13 +16,13 @@ bool Mentions(const std::vector<std::string>& warnings, const std::string& text)
   return false;
 }
 
-TEST(MeanPredictorErrorTest, IsTheVarianceOverTheWindowsSamples) {
+TEST(MeanPredictorErrorTest, IsTheSquaredDistanceToTheMeanOfAllWindows) {
   Matrix<float> series(2, 3);
-  series << 0, 2, 4,   // feature a: windows (0, 2), (2, 4): samples 0 2 2 4, mean 2, variance 2
-      1, 1, 1;         // feature b: constant, variance 0
+  series << 0, 2, 4,  // feature a: windows (0, 2), (2, 4): samples 0 2 2 4, mean 2
+      1, 1, 1;        // feature b: constant
   const WindowSet<float> windows = MakeWindows(series, 2);
-  EXPECT_DOUBLE_EQ(MeanPredictorError(windows, {0, 1}), 1.0);  // (2 + 0) / 2
-  EXPECT_DOUBLE_EQ(MeanPredictorError(windows, {1}), 0.5);     // a: 2, 4: variance 1
+  EXPECT_DOUBLE_EQ(MeanPredictorError(windows, {0, 1}), 1.0);  // a: (4 + 0 + 0 + 4) / 4 = 2; b: 0
+  EXPECT_DOUBLE_EQ(MeanPredictorError(windows, {1}), 1.0);     // a: samples 2, 4 against 2: (0 + 4) / 2
   EXPECT_EQ(MeanPredictorError(windows, {}), 0.0);
 }
 

@@ -14,9 +14,10 @@
 
 namespace lstmad::core {
 
-// The mean squared error, in the windows' (scaled) units, of predicting each
-// feature's mean over windows `indices`: the error of a model that learnt
-// nothing but the level, the yardstick the checks compare errors with.
+// The mean squared error, in the windows' (scaled) units, over windows
+// `indices`, of predicting each feature's mean over all of `windows` (the
+// data the model learnt from): the error of a model that learnt nothing but
+// the level, the yardstick the checks compare errors with.
 double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int>& indices);
 
 struct CalibrationFacts {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The ablation table of docs/detection.md: scripts/evaluate_nab.sh for each
+# variant below and each training seed (1, 2, 3), then scripts/nab_ablation.py.
+#
+#   scripts/nab_ablation.sh [OUT_DIR]      (about 15 minutes on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-build/nab-ablation}
+NAB=${NAB:-../shared/datasets/nab}
+SEEDS=${SEEDS:-1 2 3}
+variants=(
+  "defaults="
+  "SPOT instead of the likelihood=--threshold-mode spot"
+  "SPOT and the likelihood (both must alarm)=--threshold-mode spot_and_likelihood"
+  "likelihood without the short mean (window 1)=--likelihood-window 1"
+  "likelihood risk 1e-3=--likelihood-risk 1e-3"
+  "likelihood risk 1e-5=--likelihood-risk 1e-5"
+  "likelihood history 1000=--likelihood-history 1000"
+  "newest step's error only (--last-step-error)=--last-step-error"
+  "relearning every 250 windows=--relearn-every 250"
+  "the model's fixed threshold (p99.5)=--threshold-mode fixed"
+)
+args=()
+for v in "${variants[@]}"; do
+  name=${v%%=*}; flags=${v#*=}
+  dirs=()
+  for seed in $SEEDS; do
+    dir="$OUT/$(echo "$name" | tr -c 'a-zA-Z0-9' '_')-$seed"
+    # shellcheck disable=SC2086
+    scripts/evaluate_nab.sh "$dir" $flags --seed "$seed" > /dev/null
+    dirs+=("$dir")
+  done
+  args+=("$name=$(IFS=,; echo "${dirs[*]}")")
+done
+/usr/bin/python3 scripts/nab_ablation.py "$NAB/combined_windows.json" "${args[@]}" | tee "$OUT/ablation.md"
