@@ -17,7 +17,7 @@
 
 #include "cluster/cluster_forwarder.h"
 #include "cluster/forward_queue.h"
-#include "lstmad/core/initializers.h"
+#include "daemon/support/tiny_model.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -104,32 +104,7 @@ TEST(ForwardQueueTest, ConcurrentConsumerSeesFifoOrder) {
   for (int i = 0; i < kItems; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], i);
 }
 
-std::shared_ptr<const ModelSet> PumpModels(Metrics* metrics) {
-  core::AutoencoderSpec spec;
-  spec.timesteps = 3;
-  spec.features = 2;
-  spec.encoder_units = {4};
-  spec.decoder_units = {4};
-  auto arch = core::BuildAutoencoder(spec);
-  EXPECT_TRUE(arch.ok());
-  core::Model model;
-  model.architecture = *arch;
-  model.feature_names = {"a", "b"};
-  model.scaler = core::Scaler::Identity(2);
-  model.threshold = 1e9;
-  model.weights = core::InitializeWeights<float>(*arch, 7);
-  auto network = model.MakeNetwork();
-  EXPECT_TRUE(network.ok()) << network.status().message();
-  config::ModelSettings settings;
-  settings.name = "pump";
-  settings.measurement = "pump";
-  auto runtime = std::make_shared<ModelRuntime>(
-      ModelRuntime{settings, std::move(model), std::move(network).value(), 1e9, {}, 1});
-  RegisterMetrics(runtime.get(), metrics);
-  auto set = std::make_shared<ModelSet>();
-  set->models.push_back(runtime);
-  return set;
-}
+std::shared_ptr<const ModelSet> PumpModels(Metrics* metrics) { return testing::TinyModelSet(metrics); }
 
 // A Publish that records what it stores; `fail` decides per attempt.
 struct FakeNats {

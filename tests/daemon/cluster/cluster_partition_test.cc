@@ -20,7 +20,7 @@
 
 #include "cluster/cluster_partition.h"
 #include "daemon/cluster/support/shared_fake_backend.h"
-#include "daemon/cluster/support/tiny_model.h"
+#include "daemon/support/tiny_model.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {

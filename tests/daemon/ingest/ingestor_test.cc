@@ -13,40 +13,14 @@
 #include <thread>
 
 #include "ingest/ingestor.h"
-#include "lstmad/core/initializers.h"
+#include "daemon/support/tiny_model.h"
 #include "scoring/scorer.h"
 
 namespace lstmad::daemon {
 namespace {
 
-constexpr int kLookback = 3;
-
-std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics) {
-  core::AutoencoderSpec spec;
-  spec.timesteps = kLookback;
-  spec.features = 2;
-  spec.encoder_units = {4};
-  spec.decoder_units = {4};
-  auto arch = core::BuildAutoencoder(spec);
-  EXPECT_TRUE(arch.ok());
-  core::Model model;
-  model.architecture = *arch;
-  model.feature_names = {"a", "b"};
-  model.scaler = core::Scaler::Identity(2);
-  model.threshold = 1e9;  // no alerts: this test is about streams
-  model.weights = core::InitializeWeights<float>(*arch, 7);
-  auto network = model.MakeNetwork();
-  EXPECT_TRUE(network.ok()) << network.status().message();
-  config::ModelSettings settings;
-  settings.name = "pump";
-  settings.measurement = "pump";
-  auto runtime = std::make_shared<ModelRuntime>(
-      ModelRuntime{settings, std::move(model), std::move(network).value(), 1e9, {}, 1});
-  RegisterMetrics(runtime.get(), metrics);
-  auto set = std::make_shared<ModelSet>();
-  set->models.push_back(runtime);
-  return set;
-}
+using testing::kLookback;
+using testing::TinyModelSet;
 
 class IngestorTest : public ::testing::Test {
  protected:

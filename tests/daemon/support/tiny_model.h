@@ -1,6 +1,6 @@
 // A small untrained pump model (T = 3, features a and b, threshold 1e9 so
-// that nothing alerts) for the cluster tests, which are about samples and
-// windows, not scores. Registers its metrics in the given registry.
+// that nothing alerts) for the daemon's unit tests that are about samples,
+// streams and windows, not scores (ingest, cluster). Registers its metrics in the given registry.
 // Thread-safety: the ModelSet is immutable once built.
 #pragma once
 
