@@ -46,7 +46,7 @@ for set in $SETS; do
   case "$set" in
     valve1)
       if [ -n "$FILES" ]; then names=$FILES; else
-        names=$(cd "$SKAB/valve1" && ls -- *.csv | sed 's/\.csv$//' | sort -n); fi
+        names=$(find "$SKAB/valve1" -maxdepth 1 -name '*.csv' -printf '%f\n' | sed 's/\.csv$//' | sort -n); fi
       for n in $names; do jobs+=("valve1 $n $SKAB/valve1/$n.csv $SKAB_TRAIN_ROWS"); done ;;
     anomaly-free)
       jobs+=("anomaly-free anomaly-free $SKAB/anomaly-free/anomaly-free.csv $SKAB_TRAIN_ROWS") ;;
