@@ -87,6 +87,8 @@ class ScoreRun:
             raise ValueError(f"score line {bad[0] + 2}: {len(cells[bad[0]])} cells, the header has {len(header)}")
         self.keys = [c[0] for c in cells]
         self.anomaly = [int(c[3]) for c in cells]
+        # The model's own fixed threshold, for comparison with the detector.
+        self.fixed = [1 if float(c[1]) > float(c[2]) else 0 for c in cells]
         self.feature_errors = [[float(v) for v in c[4:-2]] for c in cells]
         self.score = [float(c[-2]) for c in cells]
         self.alert = [int(c[-1]) for c in cells]
@@ -198,6 +200,7 @@ class FileResult:
         self.lookback = self.run.lookback(self.rows)
         self.alert = rows_from_windows(self.run.alert, self.rows)
         self.anomaly = rows_from_windows(self.run.anomaly, self.rows)
+        self.fixed = rows_from_windows(self.run.fixed, self.rows)
         self.onset_score = rows_from_windows([1 if s >= 0.5 else 0 for s in self.run.score], self.rows)
 
     def confusion(self, column):

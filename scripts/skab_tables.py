@@ -2,8 +2,8 @@
 """Markdown tables of evaluate_skab.sh runs (scripts/skab_score.py does the
 scoring): SKAB valve1 per file and pooled, beside SKAB's published table;
 which features lead the error during the anomalies; the alarms on
-normal-only series. Given several runs (other training seeds), also each
-run's pooled figures and their mean and spread.
+normal-only series. Given several runs (other training seeds or flags), also
+each run's pooled figures, and their mean and spread when only the seed differs.
 
   skab_tables.py OUT_DIR [OUT_DIR...]
 """
@@ -70,6 +70,16 @@ def summary_line(out):
             f"{len(epochs)} models)")
 
 
+def not_learnt(out, set_name, files):
+    """Models whose training data they reconstruct worse than a constant
+    (lstmad train's warning), of those trained."""
+    count = 0
+    for name in files:
+        with open(os.path.join(out, "runs", set_name, name, "train.log")) as f:
+            count += "worse than a constant" in f.read()
+    return count
+
+
 def valve_table(files):
     print("| file | test rows | anomalous | alert F1 | FAR | MAR | first alert (s) | "
           "`anomaly` F1 | FAR | MAR |")
@@ -91,8 +101,10 @@ def comparison_table(files):
     c = pooled(files, "alert")
     everything = {"tp": c["tp"] + c["fn"], "fp": c["fp"] + c["tn"], "fn": 0, "tn": 0}
     rows = [("**lstmad, `alert`** (what an operator sees)", skab_score.metrics(c)),
-            ("lstmad, `anomaly` (error > the model's p99.5 threshold)",
+            ("lstmad, `anomaly` (each window's alarm, before for/clear)",
              skab_score.metrics(pooled(files, "anomaly"))),
+            ("lstmad, error > the model's threshold (p99.5 of training)",
+             skab_score.metrics(pooled(files, "fixed"))),
             ("every row flagged", skab_score.metrics(everything))]
     print("| detector | data | F1 | FAR | MAR |")
     print("|---|---|---:|---:|---:|")
@@ -127,20 +139,29 @@ def attribution_table(files):
 
 def normal_table(sets):
     print("| series | rows after training | alert onsets | alerting rows | windows with score >= 0.5 | "
-          "`anomaly` rows |")
-    print("|---|---:|---:|---:|---:|---:|")
+          "`anomaly` rows | error > threshold rows |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for set_name, files in sets:
         for name, r in files.items():
             after = r.rows - r.start
             alerting = sum(r.alert[r.start:])
             print(f"| {set_name}/{name} | {after} | {skab_score.onsets(r.alert, r.start)} | {alerting} "
                   f"({100 * alerting / after:.1f} %) | {sum(r.onset_score[r.start:])} | "
-                  f"{sum(r.anomaly[r.start:])} |")
+                  f"{sum(r.anomaly[r.start:])} | {sum(r.fixed[r.start:])} |")
     print()
 
 
-def seeds_table(runs):
-    print("| seed | alert F1 | FAR | MAR | `anomaly` F1 | FAR | MAR | normal-only alert onsets |")
+def run_label(settings):
+    label = f"seed {settings['seed']}"
+    for key, name in (("train_flags", "train"), ("score_flags", "score")):
+        if settings[key]:
+            label += f", {name} `{settings[key]}`"
+    return label
+
+
+def runs_table(runs):
+    """Each run's pooled figures; their mean and spread when only the seed differs."""
+    print("| run | alert F1 | FAR | MAR | `anomaly` F1 | FAR | MAR | normal-only alert onsets |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     columns = []
     for results, settings in runs:
@@ -150,8 +171,12 @@ def seeds_table(runs):
                      for r in files.values())
         row = [m["f1"], m["far"], m["mar"], a["f1"], a["far"], a["mar"], normal]
         columns.append(row)
-        print(f"| {settings['seed']} | {num(row[0])} | {pct(row[1])} | {pct(row[2])} | {num(row[3])} | "
+        print(f"| {run_label(settings)} | {num(row[0])} | {pct(row[1])} | {pct(row[2])} | {num(row[3])} | "
               f"{pct(row[4])} | {pct(row[5])} | {normal} |")
+    flags = {(settings["train_flags"], settings["score_flags"]) for _, settings in runs}
+    if len(flags) > 1:
+        print()
+        return
     cells = list(zip(*columns))
     for label, fn in (("mean", statistics.mean), ("sd", statistics.stdev)):
         v = [fn(c) for c in cells]
@@ -168,6 +193,9 @@ def main(argv):
     results, settings = runs[0]
     print(f"Settings: seed {settings['seed']}; {summary_line(argv[0])}; train flags "
           f"`{settings['train_flags'] or '(defaults)'}`; score flags `{settings['score_flags'] or '(defaults)'}`\n")
+    print("Models that reconstruct their training windows worse than a constant (lstmad train's warning): " +
+          ", ".join(f"{not_learnt(argv[0], s, files)} of {len(files)} {s}" for s, files in results.items()) +
+          "\n")
     if "valve1" in results:
         print("#### SKAB valve1: rows after the first 400 of each file\n")
         valve_table(results["valve1"])
@@ -180,8 +208,8 @@ def main(argv):
         print("#### Normal-only series: alarms after the training rows (the target is none)\n")
         normal_table(normal)
     if len(runs) > 1 and all("valve1" in r for r, _ in runs):
-        print("#### Training seeds (pooled valve1; normal-only onsets summed)\n")
-        seeds_table(runs)
+        print("#### The runs side by side (pooled valve1; normal-only alert onsets summed)\n")
+        runs_table(runs)
     return 0
 
 

@@ -11,7 +11,9 @@ The file case: a SKAB file of 403 rows, 400 training rows, T = 3, so 401
 windows; window w ends on row w + 2. Labels: rows 399-401 anomalous, row 402
 normal. Alerts on windows 397 (row 399: training, not scored), 398 (row 400)
 and 400 (row 402): over rows 400-402 TP 1 (row 400), FN 1 (row 401), FP 1
-(row 402), TN 0: F1 0.5, FAR 100 %, MAR 50 %. Attribution: the only alerting
+(row 402), TN 0: F1 0.5, FAR 100 %, MAR 50 %. The anomaly column is 1 from
+window 398 on (rows 400-402): TP 2, FP 1, FN 0, F1 0.8. The error is above the
+threshold 2.5 in every window but 398: TP 1, FP 1, FN 1. Attribution: the only alerting
 window inside the scored anomaly is 398, feature errors Pressure 1, Volume Flow
 RateRMS 3: shares 0.25 and 0.75, ranks 2 and 1.
 """
@@ -84,7 +86,7 @@ def write_score(path):
         for w in range(401):
             alert = 1 if w in (397, 398, 400) else 0
             errors = (1, 3) if w == 398 else (5, 1)
-            f.write(f"{w + 2},{sum(errors) / 2},1.5,{1 if w >= 398 else 0},{errors[0]},{errors[1]},"
+            f.write(f"{w + 2},{sum(errors) / 2},2.5,{1 if w >= 398 else 0},{errors[0]},{errors[1]},"
                     f"{0.7 if w == 398 else 0.1},{alert}\n")
 
 
@@ -115,6 +117,8 @@ def file_case(checks):
         checks.check("file metrics", m == {"f1": 0.5, "far": 1.0, "mar": 0.5}, str(m))
         checks.check("the anomaly column mapped the same way", r.confusion("anomaly") ==
                      {"tp": 2, "fp": 1, "fn": 0, "tn": 0}, str(r.confusion("anomaly")))
+        checks.check("error > threshold mapped the same way", r.confusion("fixed") ==
+                     {"tp": 1, "fp": 1, "fn": 1, "tn": 0}, str(r.confusion("fixed")))
         shares, count = skab_score.attribution(r.run, r.labels, r.start)
         checks.check("attribution over the alerting windows inside the scored anomaly",
                      count == 1 and shares == [0.25, 0.75], f"{shares} {count}")
@@ -126,6 +130,9 @@ def file_case(checks):
 def tables_print(checks, out, dest):
     with open(os.path.join(dest, "summary.txt"), "w") as f:
         f.write(SUMMARY)
+    with open(os.path.join(dest, "train.log"), "w") as f:
+        f.write("lstmad train: warning: train.csv: the model reconstructs normal windows worse than a constant "
+                "would (median error 0.9 against 0.7 for each feature's mean): it has not learnt the data\n")
     with open(os.path.join(out, "settings.json"), "w") as f:
         json.dump({"seed": "1", "train_flags": "", "score_flags": ""}, f)
     text = io.StringIO()
@@ -134,8 +141,13 @@ def tables_print(checks, out, dest):
     lines = text.getvalue().splitlines()
     checks.check("tables: the settings line", lines[0].startswith(
         "Settings: seed 1; Input: 3 timesteps x 2 features; LSTM units 4, 2; tanh; epochs trained 7–7"), lines[0])
+    checks.check("tables: train's warning counted", lines[2] == "Models that reconstruct their training windows "
+                 "worse than a constant (lstmad train's warning): 1 of 1 valve1", lines[2])
     row = "| 0.csv | 3 | 2 | 0.50 | 100.0 % | 50.0 % | 0 | 0.80 | 100.0 % | 0.0 % |"
     checks.check("tables: the file's row", row in lines, "" if row in lines else "\n".join(lines))
+    row = ("| lstmad, error > the model's threshold (p99.5 of training) | valve1 (1 files) | 0.50 | 100.0 % | "
+           "50.0 % |")
+    checks.check("tables: the fixed threshold's row", row in lines)
     checks.check("tables: the attribution row",
                  "| 0.csv | 1 | Volume Flow RateRMS (0.75), Pressure (0.25) | 1 | 2 |" in lines)
     checks.check("tables: two identical runs have mean = the run, spread 0",
