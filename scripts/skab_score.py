@@ -161,6 +161,13 @@ def onsets(flags, start):
     return sum(1 for r in range(start, len(flags)) if flags[r] and (r == 0 or not flags[r - 1]))
 
 
+def onsets_by_label(flags, labels, start):
+    """(onsets on labelled rows, onsets on normal rows), rows >= start."""
+    rows = [r for r in range(start, len(flags)) if flags[r] and (r == 0 or not flags[r - 1])]
+    inside = sum(1 for r in rows if labels[r])
+    return inside, len(rows) - inside
+
+
 def attribution(run, labels, start):
     """(mean share of each feature in the error, windows averaged) over the
     alerting windows whose newest row is labelled anomalous and scored (>= start).

@@ -81,20 +81,23 @@ def not_learnt(out, set_name, files):
 
 
 def valve_table(files):
-    print("| file | test rows | anomalous | alert F1 | FAR | MAR | first alert (s) | "
-          "`anomaly` F1 | FAR | MAR |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| file | test rows | anomalous | alert F1 | FAR | MAR | first alert (s) | alert onsets in / outside "
+          "the anomaly | `anomaly` F1 | FAR | MAR |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    total_onsets = [0, 0]
     for name, r in files.items():
+        onsets = skab_score.onsets_by_label(r.alert, r.labels, r.start)
+        total_onsets = [total_onsets[0] + onsets[0], total_onsets[1] + onsets[1]]
         c, m, a = r.confusion("alert"), skab_score.metrics(r.confusion("alert")), \
             skab_score.metrics(r.confusion("anomaly"))
         delay = skab_score.first_detection_delay(r.alert, r.labels, r.start)
         print(f"| {name}.csv | {r.rows - r.start} | {c['tp'] + c['fn']} | {num(m['f1'])} | {pct(m['far'])} | "
-              f"{pct(m['mar'])} | {'–' if delay is None else delay} | {num(a['f1'])} | {pct(a['far'])} | "
+              f"{pct(m['mar'])} | {'–' if delay is None else delay} | {onsets[0]} / {onsets[1]} | {num(a['f1'])} | {pct(a['far'])} | "
               f"{pct(a['mar'])} |")
     c, ca = pooled(files, "alert"), pooled(files, "anomaly")
     m, a = skab_score.metrics(c), skab_score.metrics(ca)
     print(f"| **pooled ({len(files)})** | {sum(c.values())} | {c['tp'] + c['fn']} | {num(m['f1'])} | "
-          f"{pct(m['far'])} | {pct(m['mar'])} | | {num(a['f1'])} | {pct(a['far'])} | {pct(a['mar'])} |\n")
+          f"{pct(m['far'])} | {pct(m['mar'])} | | {total_onsets[0]} / {total_onsets[1]} | {num(a['f1'])} | {pct(a['far'])} | {pct(a['mar'])} |\n")
 
 
 def comparison_table(files):

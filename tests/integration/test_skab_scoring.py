@@ -11,7 +11,9 @@ The file case: a SKAB file of 403 rows, 400 training rows, T = 3, so 401
 windows; window w ends on row w + 2. Labels: rows 399-401 anomalous, row 402
 normal. Alerts on windows 397 (row 399: training, not scored), 398 (row 400)
 and 400 (row 402): over rows 400-402 TP 1 (row 400), FN 1 (row 401), FP 1
-(row 402), TN 0: F1 0.5, FAR 100 %, MAR 50 %. The anomaly column is 1 from
+(row 402), TN 0: F1 0.5, FAR 100 %, MAR 50 %; first alert 0 rows into the
+anomaly; alert onsets: none inside (row 400 continues the alert raised on row
+399, in training), one outside (row 402). The anomaly column is 1 from
 window 398 on (rows 400-402): TP 2, FP 1, FN 0, F1 0.8. The error is above the
 threshold 2.5 in every window but 398: TP 1, FP 1, FN 1. Attribution: the only alerting
 window inside the scored anomaly is 398, feature errors Pressure 1, Volume Flow
@@ -69,6 +71,9 @@ def window_mapping(checks):
     flags = [1, 1, 0, 1, 0, 0, 1, 1]
     checks.check("onsets from row 0", skab_score.onsets(flags, 0) == 3)
     checks.check("an alert already up at the split is no onset", skab_score.onsets(flags, 1) == 2)
+    checks.check("onsets split by the label of their row",
+                 skab_score.onsets_by_label(flags, [0, 0, 0, 1, 1, 1, 1, 0], 1) == (2, 0) and
+                 skab_score.onsets_by_label(flags, [1, 0, 0, 0, 0, 0, 1, 0], 0) == (2, 1))
 
 
 def write_skab(path, rows):
@@ -143,7 +148,7 @@ def tables_print(checks, out, dest):
         "Settings: seed 1; Input: 3 timesteps x 2 features; LSTM units 4, 2; tanh; epochs trained 7–7"), lines[0])
     checks.check("tables: train's warning counted", lines[2] == "Models that reconstruct their training windows "
                  "worse than a constant (lstmad train's warning): 1 of 1 valve1", lines[2])
-    row = "| 0.csv | 3 | 2 | 0.50 | 100.0 % | 50.0 % | 0 | 0.80 | 100.0 % | 0.0 % |"
+    row = "| 0.csv | 3 | 2 | 0.50 | 100.0 % | 50.0 % | 0 | 0 / 1 | 0.80 | 100.0 % | 0.0 % |"
     checks.check("tables: the file's row", row in lines, "" if row in lines else "\n".join(lines))
     row = ("| lstmad, error > the model's threshold (p99.5 of training) | valve1 (1 files) | 0.50 | 100.0 % | "
            "50.0 % |")
