@@ -106,7 +106,7 @@ def comparison_table(files):
     rows = [("**lstmad, `alert`** (what an operator sees)", skab_score.metrics(c)),
             ("lstmad, `anomaly` (each window's alarm, before for/clear)",
              skab_score.metrics(pooled(files, "anomaly"))),
-            ("lstmad, error > the model's threshold (p99.5 of training)",
+            ("lstmad, error > the model's threshold (p99.5 of validation)",
              skab_score.metrics(pooled(files, "fixed"))),
             ("every row flagged", skab_score.metrics(everything))]
     print("| detector | data | F1 | FAR | MAR |")

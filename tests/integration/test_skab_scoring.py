@@ -150,7 +150,7 @@ def tables_print(checks, out, dest):
                  "worse than a constant (lstmad train's warning): 1 of 1 valve1", lines[2])
     row = "| 0.csv | 3 | 2 | 0.50 | 100.0 % | 50.0 % | 0 | 0 / 1 | 0.80 | 100.0 % | 0.0 % |"
     checks.check("tables: the file's row", row in lines, "" if row in lines else "\n".join(lines))
-    row = ("| lstmad, error > the model's threshold (p99.5 of training) | valve1 (1 files) | 0.50 | 100.0 % | "
+    row = ("| lstmad, error > the model's threshold (p99.5 of validation) | valve1 (1 files) | 0.50 | 100.0 % | "
            "50.0 % |")
     checks.check("tables: the fixed threshold's row", row in lines)
     checks.check("tables: the attribution row",
