@@ -201,9 +201,9 @@ int RunScore(const std::vector<std::string>& args) {
   AddDetectorFlags(&p);
   AddGuardFlag(&p);
   // The daemon's defaults for models[i].alert, from the one place both read.
-  p.AddOption("alert-for", "N", "alert column: consecutive windows above the threshold to fire (alert.for)",
+  p.AddOption("alert-for", "N", "alert column: consecutive windows with anomaly 1 to fire (alert.for)",
               std::to_string(core::AlertRule{}.fire_after));
-  p.AddOption("alert-clear", "N", "alert column: consecutive windows at or below it to resolve (alert.clear)",
+  p.AddOption("alert-clear", "N", "alert column: consecutive windows with anomaly 0 to resolve (alert.clear)",
               std::to_string(core::AlertRule{}.clear_after));
   if (int code = ParseArgsOrExit(&p, args, "score"); code >= 0) return code;
   ModelAndData d;
