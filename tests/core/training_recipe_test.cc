@@ -357,6 +357,37 @@ TEST(TrainingRecipeTest, FineTuningKeepsAThresholdWhoseSpecItCannotRecompute) {
   EXPECT_EQ(tuned->calibration_windows, 0);
 }
 
+TEST(TrainingRecipeTest, FineTuningAModelWithTimeFeaturesTrainsOnItsWholeInputs) {
+  // What the daemon's retrainer and evaluate's relearning hand over: raw
+  // windows of the features followed by the time inputs.
+  TrainingRecipe start = SmallRecipe();
+  start.time_features = TimeFeatures::Parse("daily").value();
+  const std::vector<double> seconds = Hourly(80);
+  const Result<TrainedModel> trained = TrainAutoencoder(Series(), kNames, start, {}, seconds);
+  ASSERT_TRUE(trained.ok()) << trained.status().message();
+  const Matrix<float> raw_series =
+      AppendTimeInputs<float>(Series().cast<float>(), start.time_features, seconds);
+  FineTuneRecipe recipe;
+  recipe.options.epochs = 2;
+  recipe.options.batch_size = 8;
+  recipe.options.validation_split = 0;
+  const Result<TrainedModel> tuned = FineTuneAutoencoder(trained->model, MakeWindows(raw_series, 5), recipe);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().message();
+  const Model& model = tuned->model;
+  EXPECT_EQ(model.time_features, start.time_features);
+  EXPECT_EQ(model.error_options.scored_features, 2);
+  EXPECT_EQ(model.scaler.offset, trained->model.scaler.offset);
+  // The threshold from the features' errors, the time rows left unscaled.
+  Matrix<float> scaled = raw_series;
+  model.scaler.Transform(&scaled);
+  EXPECT_EQ(Matrix<float>(scaled.bottomRows(2)), Matrix<float>(raw_series.bottomRows(2)));
+  const std::vector<double> errors =
+      WindowErrors(*model.MakeNetwork(), MakeWindows(scaled, 5), Range(0, 76), model.error_options);
+  EXPECT_DOUBLE_EQ(model.threshold, HandPercentile(errors, 99.5));
+  // Windows without the time inputs do not fit the model.
+  EXPECT_FALSE(FineTuneAutoencoder(model, ScaledWindows(model, Series()), recipe).ok());
+}
+
 TEST(TrainingRecipeTest, FineTuningRefusesWindowsOfAnotherShape) {
   const Started s = StartedModel();
   const Result<TrainedModel> tuned =
