@@ -22,6 +22,7 @@
 #include "lstmad/core/model_file.h"
 #include "prefix_training.h"
 #include "svg_plot.h"
+#include "time_inputs.h"
 
 namespace lstmad::tools {
 namespace {
@@ -186,6 +187,8 @@ int RunEvaluate(const std::vector<std::string>& args) {
   if (table->rows() < model->architecture.timesteps) {
     return Fail(kCommand, p.Get("data") + ": fewer rows than the model's lookback");
   }
+  if (core::Status s = CheckTimeInputs(*model, *table, p.Get("data")); !s.ok())
+    return Fail(kCommand, s.message());
   core::Result<std::vector<uint8_t>> labels = LoadLabels(p, *table);
   if (!labels.ok()) return Fail(kCommand, labels.status().message());
   int probation = 0;
@@ -230,7 +233,13 @@ int RunEvaluateStream(const std::vector<std::string>& args) {
   if (table->feature_names.empty()) return Fail(kCommand, p.Get("data") + ": no feature columns");
   int probation = 0;
   if (std::string e = Probation(p, table->rows(), &probation); !e.empty()) return Fail(kCommand, e);
-  core::Result<TrainedPrefix> trained = TrainOnPrefix(*table, probation, training);
+  if (!training.time_features.empty()) {
+    if (core::Result<std::vector<double>> t = RowSeconds(*table, p.Get("data"), training.time_features);
+        !t.ok()) {
+      return Fail(kCommand, t.status().message());
+    }
+  }
+  core::Result<TrainedPrefix> trained = TrainOnPrefix(*table, p.Get("data"), probation, training);
   if (!trained.ok()) return Fail(kCommand, p.Get("data") + ": " + trained.status().message());
   for (const std::string& w : trained->warnings) {
     std::cerr << "lstmad " << kCommand << ": warning: " << p.Get("data") << ": " << w << "\n";
@@ -249,8 +258,9 @@ int RunEvaluateStream(const std::vector<std::string>& args) {
                 probation, training.spec.timesteps, p.Get("encoder").c_str(),
                 p.Get("decoder").c_str(), p.Get("activation").c_str(), trained->epochs,
                 trained->val_loss, trained->seconds);
-  return DetectAndReport(p, kCommand, options, trained->model, *table, *labels, probation,
-                         description);
+  std::string trained_on = description;
+  if (!training.time_features.empty()) trained_on += ", time features " + training.time_features.ToString();
+  return DetectAndReport(p, kCommand, options, trained->model, *table, *labels, probation, trained_on);
 }
 
 }  // namespace lstmad::tools

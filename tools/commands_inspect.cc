@@ -14,6 +14,7 @@
 #include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "svg_plot.h"
+#include "time_inputs.h"
 
 namespace lstmad::tools {
 namespace {
@@ -75,6 +76,12 @@ void PrintSummary(const core::Model& model, const std::string& path, std::ostrea
   out << ")\nActivation: "
       << (arch.layers.empty() ? "?" : core::ActivationName(arch.layers[0].activation)) << "\n";
   out << "Scaler: " << core::ScalerKindName(model.scaler.kind) << "\n";
+  out << "Time features: " << model.time_features.ToString();
+  if (!model.time_features.empty()) {
+    out << " (" << model.time_features.inputs()
+        << " inputs after the features: sin, cos of each cycle; not scaled, not in the error)";
+  }
+  out << "\n";
   out << "Threshold: " << model.threshold << " (" << model.threshold_spec << ", window MSE"
       << (model.error_options.last_step_only ? " of the last step" : "") << ", scaled units)\n";
   for (const auto& [key, value] : model.metadata) out << "  " << key << ": " << value << "\n";
@@ -111,6 +118,10 @@ bool LoadModelAndData(const ArgParser& p, const char* command, ModelAndData* out
     return false;
   }
   out->table = std::move(table).value();
+  if (core::Status s = CheckTimeInputs(out->model, out->table, p.Get("data")); !s.ok()) {
+    *exit_code = Fail(command, s.message());
+    return false;
+  }
   if (out->table.rows() < out->model.architecture.timesteps) {
     *exit_code = Fail(command, p.Get("data") + ": " + std::to_string(out->table.rows()) +
                                    " rows, fewer than the model's lookback " +

@@ -14,6 +14,7 @@
 #include "lstmad/core/trainer.h"
 #include "prefix_training.h"
 #include "lstmad/core/training_recipe.h"
+#include "time_inputs.h"
 
 namespace lstmad::tools {
 namespace {
@@ -49,6 +50,10 @@ ArgParser MakeParser() {
               "p99.5");
   p.AddSwitch("last-step-error", "score only the last timestep of each window");
   p.AddOption("seed", "S", "random seed (initialisation and shuffling)", "1");
+  p.AddOption("time-features", "daily,weekly",
+              "also learn with time inputs from the timestamp column: sin and cos of the time of "
+              "day (daily) and of the day of the week (weekly), UTC",
+              "none");
   p.AddOption("out", "MODEL", "where to write the model file");
   return p;
 }
@@ -95,6 +100,9 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   auto threshold = core::ThresholdSpec::Parse(p.Get("threshold"));
   if (!threshold.ok()) return "--threshold: " + threshold.status().message();
   s->recipe.threshold = *threshold;
+  core::Result<core::TimeFeatures> time = core::TimeFeatures::Parse(p.Get("time-features"));
+  if (!time.ok()) return "--time-features: " + time.status().message();
+  s->recipe.time_features = std::move(*time);
   return {};
 }
 
@@ -145,6 +153,12 @@ int RunTrain(const std::vector<std::string>& args) {
   core::Result<core::CsvTable> table = LoadCsv(s.data, s.features);
   if (!table.ok()) return Fail(kCommand, table.status().message());
   s.recipe.error_options.last_step_only = parser.Switch("last-step-error");
+  std::vector<double> seconds;
+  if (!s.recipe.time_features.empty()) {
+    core::Result<std::vector<double>> t = RowSeconds(*table, s.data, s.recipe.time_features);
+    if (!t.ok()) return Fail(kCommand, t.status().message());
+    seconds = std::move(*t);
+  }
   // Bad input (too few rows, a split that leaves no training windows) is told
   // apart from a failed run by planning first.
   core::Result<core::TrainingPlan> plan = core::PlanTraining(
@@ -155,7 +169,7 @@ int RunTrain(const std::vector<std::string>& args) {
             << core::TotalParamCount(plan->architecture) << " parameters)\n";
   core::Result<core::TrainedModel> trained = [&] {
     EpochPrinter printer;
-    return core::TrainAutoencoder(table->values, table->feature_names, s.recipe, std::ref(printer));
+    return core::TrainAutoencoder(table->values, table->feature_names, s.recipe, std::ref(printer), seconds);
   }();
   if (!trained.ok()) return Fail(kCommand, trained.status().message(), kExitFailure);
   for (const std::string& w : trained->warnings) {

@@ -7,11 +7,13 @@
 
 namespace lstmad::core {
 
-double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int>& indices) {
-  if (indices.empty() || windows.features == 0) return 0;
+double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int>& indices,
+                          int scored_features) {
+  const int features = scored_features > 0 ? std::min(scored_features, windows.features) : windows.features;
+  if (indices.empty() || features == 0) return 0;
   const auto t = static_cast<Eigen::Index>(windows.timesteps);
   double total = 0;
-  for (Eigen::Index f = 0; f < windows.features; ++f) {
+  for (Eigen::Index f = 0; f < features; ++f) {
     const double mean = windows.data.row(f).cast<double>().mean();
     double sum2 = 0, n = 0;
     for (int w : indices) {
@@ -23,7 +25,7 @@ double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int
     }
     total += sum2 / n;
   }
-  return total / static_cast<double>(windows.features);
+  return total / static_cast<double>(features);
 }
 
 std::vector<std::string> CalibrationWarnings(const CalibrationFacts& facts) {

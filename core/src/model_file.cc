@@ -197,6 +197,9 @@ std::string EncodeHeader(const Model& model) {
   w.Add("threshold", model.threshold);
   w.Add("threshold_spec", model.threshold_spec);
   w.Add("error.last_step_only", model.error_options.last_step_only);
+  // Only when there are any, so a model without them is written as before
+  // and a reader that predates the key still reads it.
+  if (!model.time_features.empty()) w.Add("time_features", model.time_features.ToString());
   for (const auto& [key, value] : model.metadata) w.Add("metadata." + key, value);
   return w.Take();
 }
@@ -247,6 +250,8 @@ class HeaderFields {
   Status GetInt(const std::string& key, int min, int max, int* out);
   Status GetDouble(const std::string& key, double* out);
   Status GetBool(const std::string& key, bool* out);
+  // An optional key: nullopt when absent.
+  std::optional<std::string> TakeOptional(const std::string& key);
   // An enum spelled by name: `parse` returns nullopt for unknown names,
   // `what` describes the known ones for the error.
   template <typename E>
@@ -304,6 +309,14 @@ Status HeaderFields::Take(const std::string& key, std::string* value) {
 }
 
 Status HeaderFields::GetString(const std::string& key, std::string* out) { return Take(key, out); }
+
+std::optional<std::string> HeaderFields::TakeOptional(const std::string& key) {
+  const auto it = fields_.find(key);
+  if (it == fields_.end()) return std::nullopt;
+  std::string value = std::move(it->second);
+  fields_.erase(it);
+  return value;
+}
 
 Status HeaderFields::GetInt(const std::string& key, int min, int max, int* out) {
   std::string v;
@@ -383,6 +396,26 @@ Status ParseArchitecture(HeaderFields* h, Architecture* arch) {
   return ValidateArchitecture(*arch, /*require_autoencoder=*/true);
 }
 
+// `time_features` is optional: a file without it (every file written before
+// it existed) has none. An unknown cycle refuses the file, as the inputs it
+// needs could not be built.
+Status ParseTimeFeatures(HeaderFields* h, Model* model) {
+  const std::optional<std::string> value = h->TakeOptional("time_features");
+  if (!value) return Status::Ok();
+  Result<TimeFeatures> parsed = TimeFeatures::Parse(*value);
+  if (!parsed.ok() || parsed->empty()) {
+    return Status::Error("header key \"time_features\": " + Quote(*value) +
+                         " is not a list of known time cycles (daily, weekly; each once)");
+  }
+  model->time_features = std::move(*parsed);
+  if (model->time_features.inputs() >= model->architecture.features) {
+    return Status::Error("header key \"time_features\": " + std::to_string(model->time_features.inputs()) +
+                         " time inputs leave no series feature of the " +
+                         std::to_string(model->architecture.features) + " inputs");
+  }
+  return Status::Ok();
+}
+
 // Per-feature fields: `features` is bounded by kMaxDimension and a missing
 // key stops the loop, so a huge count costs one failed lookup, not memory.
 Status ParsePerFeature(HeaderFields* h, int features, Model* model) {
@@ -413,10 +446,13 @@ Status ParseHeader(std::string_view text, Model* model) {
   if (!parsed.ok()) return parsed.status();
   HeaderFields& h = *parsed;
   LSTMAD_RETURN_IF_ERROR(ParseArchitecture(&h, &model->architecture));
-  LSTMAD_RETURN_IF_ERROR(ParsePerFeature(&h, model->architecture.features, model));
+  LSTMAD_RETURN_IF_ERROR(ParseTimeFeatures(&h, model));
+  LSTMAD_RETURN_IF_ERROR(
+      ParsePerFeature(&h, model->architecture.features - model->time_features.inputs(), model));
   LSTMAD_RETURN_IF_ERROR(h.GetDouble("threshold", &model->threshold));
   LSTMAD_RETURN_IF_ERROR(h.GetString("threshold_spec", &model->threshold_spec));
   LSTMAD_RETURN_IF_ERROR(h.GetBool("error.last_step_only", &model->error_options.last_step_only));
+  model->SetTimeFeatures(model->time_features);  // derives error_options.scored_features
   model->metadata = h.TakePrefixed("metadata.");
   return h.CheckNoneLeft();
 }

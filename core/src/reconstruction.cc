@@ -8,14 +8,16 @@ template <typename S>
 void ReconstructionErrors(const Matrix<S>& input, const Matrix<S>& output, int timesteps, int batch,
                           const ErrorOptions& options, Vector<S>* per_window,
                           Matrix<S>* per_feature) {
-  const auto features = input.rows();
+  const Eigen::Index features = options.scored_features > 0
+                                    ? std::min<Eigen::Index>(options.scored_features, input.rows())
+                                    : input.rows();
   const int first_step = options.last_step_only ? timesteps - 1 : 0;
   const int steps = timesteps - first_step;
   // Sum of squared differences per feature and window, over the steps scored.
   Matrix<S> sums = Matrix<S>::Zero(features, batch);
   for (int t = first_step; t < timesteps; ++t) {
     const Eigen::Index col = static_cast<Eigen::Index>(t) * batch;
-    sums += (input.middleCols(col, batch) - output.middleCols(col, batch)).cwiseAbs2();
+    sums += (input.block(0, col, features, batch) - output.block(0, col, features, batch)).cwiseAbs2();
   }
   sums /= S(steps);
   per_window->resize(batch);

@@ -1,5 +1,7 @@
 #include "lstmad/core/scaler.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <string>
 
@@ -54,7 +56,8 @@ Scaler Scaler::Fit(ScalerKind kind, const Matrix<double>& series) {
 template <typename S>
 void Scaler::Transform(Matrix<S>* x) const {
   if (kind == ScalerKind::kNone) return;
-  for (Eigen::Index f = 0; f < x->rows(); ++f) {
+  const Eigen::Index rows = std::min<Eigen::Index>(x->rows(), static_cast<Eigen::Index>(offset.size()));
+  for (Eigen::Index f = 0; f < rows; ++f) {
     const auto i = static_cast<size_t>(f);
     x->row(f).array() = (x->row(f).array() - S(offset[i])) / S(scale[i]);
   }
@@ -63,7 +66,8 @@ void Scaler::Transform(Matrix<S>* x) const {
 template <typename S>
 void Scaler::Inverse(Matrix<S>* x) const {
   if (kind == ScalerKind::kNone) return;
-  for (Eigen::Index f = 0; f < x->rows(); ++f) {
+  const Eigen::Index rows = std::min<Eigen::Index>(x->rows(), static_cast<Eigen::Index>(offset.size()));
+  for (Eigen::Index f = 0; f < rows; ++f) {
     const auto i = static_cast<size_t>(f);
     x->row(f).array() = x->row(f).array() * S(scale[i]) + S(offset[i]);
   }

@@ -38,6 +38,21 @@ Status CheckSeries(const Matrix<double>& series, const std::vector<std::string>&
   return Status::Ok();
 }
 
+Status CheckTimes(const TimeFeatures& time, const Matrix<double>& series, std::span<const double> seconds) {
+  if (time.empty()) return Status::Ok();
+  if (seconds.size() != static_cast<size_t>(series.cols())) {
+    return Status::Error("time features (" + time.ToString() +
+                         ") need one time per sample: " + std::to_string(seconds.size()) + " times for " +
+                         std::to_string(series.cols()) + " samples");
+  }
+  for (size_t s = 0; s < seconds.size(); ++s) {
+    if (!std::isfinite(seconds[s])) {
+      return Status::Error("the time of sample " + std::to_string(s) + " is not finite");
+    }
+  }
+  return Status::Ok();
+}
+
 // The threshold comes from windows the weights were not fitted on when there
 // are any, as Keras users calibrate on validation data.
 const std::vector<int>& CalibrationWindows(const TrainResult& trained) {
@@ -73,7 +88,7 @@ Result<TrainingPlan> PlanTraining(const TrainingRecipe& recipe, int features, in
   }
   plan.scaler_samples = plan.train_windows + timesteps - 1;
   AutoencoderSpec spec = recipe.spec;
-  spec.features = features;
+  spec.features = features + recipe.time_features.inputs();
   Result<Architecture> arch = BuildAutoencoder(spec);
   if (!arch.ok()) return arch.status();
   plan.architecture = std::move(*arch);
@@ -82,9 +97,11 @@ Result<TrainingPlan> PlanTraining(const TrainingRecipe& recipe, int features, in
 
 Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
                                       const std::vector<std::string>& feature_names,
-                                      const TrainingRecipe& recipe, const EpochCallback& on_epoch) {
+                                      const TrainingRecipe& recipe, const EpochCallback& on_epoch,
+                                      std::span<const double> seconds) {
   const auto start = std::chrono::steady_clock::now();
   LSTMAD_RETURN_IF_ERROR(CheckSeries(series, feature_names));
+  LSTMAD_RETURN_IF_ERROR(CheckTimes(recipe.time_features, series, seconds));
   Result<TrainingPlan> plan =
       PlanTraining(recipe, static_cast<int>(series.rows()), static_cast<int>(series.cols()));
   if (!plan.ok()) return plan.status();
@@ -94,8 +111,12 @@ Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
   model.feature_names = feature_names;
   model.scaler = Scaler::Fit(recipe.scaler, series.leftCols(plan->scaler_samples));
   model.error_options = recipe.error_options;
+  model.SetTimeFeatures(recipe.time_features);
   model.architecture = plan->architecture;
-  Matrix<float> scaled = series.cast<float>();
+  // The time inputs follow the features; the scaler scales only the features.
+  Matrix<float> scaled = recipe.time_features.empty()
+                             ? Matrix<float>(series.cast<float>())
+                             : AppendTimeInputs<float>(series.cast<float>(), recipe.time_features, seconds);
   model.scaler.Transform(&scaled);
   const WindowSet<float> windows = MakeWindows(scaled, recipe.spec.timesteps);
   // One generator for initialisation and shuffling: the run is a function of the seed.
@@ -112,7 +133,7 @@ Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
   Result<double> threshold = ComputeThreshold(recipe.threshold, errors);
   if (!threshold.ok()) return threshold.status();
   out.warnings = CalibrationWarnings(
-      {recipe.threshold, *threshold, std::move(errors), MeanPredictorError(windows, calibration)});
+      {recipe.threshold, *threshold, std::move(errors), MeanPredictorError(windows, calibration, model.error_options.scored_features)});
   model.threshold = *threshold;
   model.threshold_spec = recipe.threshold.ToString();
   model.weights = net->weights();

@@ -4,11 +4,38 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <span>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 namespace lstmad::daemon {
+namespace {
+
+// A sample's time in seconds since the epoch, whole seconds converted apart
+// from the fraction so that times with whole seconds are exact: `lstmad
+// score` gets the same seconds from a CSV timestamp.
+double Seconds(int64_t time_ns) {
+  constexpr int64_t kNsPerS = 1'000'000'000;
+  const int64_t whole = time_ns / kNsPerS, rest = time_ns % kNsPerS;
+  return static_cast<double>(whole) + static_cast<double>(rest) * 1e-9;
+}
+
+// Fills the time inputs after each step's values in `window` [T*I] (the
+// room CopyWindow left), from the step's sample time: the same values
+// `lstmad score` computes from the CSV (core::TimeFeatures::Compute).
+void AddTimeInputs(const StreamTable& table, uint32_t id, const ModelRuntime& model, float* window) {
+  const int inputs = model.inputs(), features = model.features();
+  const auto time_inputs = static_cast<size_t>(inputs - features);
+  for (int t = 0; t < model.lookback(); ++t) {
+    float* step = window + static_cast<ptrdiff_t>(t) * inputs;
+    model.model.time_features.Compute(Seconds(table.step_time_ns(id, t)),
+                                      std::span<float>(step + features, time_inputs));
+  }
+}
+
+}  // namespace
+
 Ingestor::Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models,
                    Scorer* scorer, Metrics* metrics)
     : settings_(settings), models_(std::move(models)), scorer_(scorer), metrics_(metrics) {}
@@ -103,8 +130,9 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalle
   job.states = streams.states;
   job.stream = ScoredOf(&streams, id, *model);
   job.shard = ShardOf(hash);
-  job.window.resize(static_cast<size_t>(model->lookback()) * static_cast<size_t>(model->features()));
-  table->CopyWindow(id, job.window.data());
+  job.window.resize(static_cast<size_t>(model->lookback()) * static_cast<size_t>(model->inputs()));
+  table->CopyWindow(id, job.window.data(), model->inputs());
+  if (!model->model.time_features.empty()) AddTimeInputs(*table, id, *model, job.window.data());
   job.start_ns = table->window_start_ns(id);
   job.end_ns = table->window_end_ns(id);
   job.arrived = arrived;

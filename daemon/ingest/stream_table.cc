@@ -97,13 +97,28 @@ bool StreamTable::Append(uint32_t id, const float* sample, int64_t time_ns) {
   return full(m);
 }
 
-void StreamTable::CopyWindow(uint32_t id, float* out) const {
+void StreamTable::CopyWindow(uint32_t id, float* out, int stride) const {
   const Meta& m = *meta_.record(id);
   const float* ring = values_.record(id);
+  if (stride != 0 && stride != features_) {
+    // Room left after each step's values (a model's time inputs).
+    const auto f = static_cast<size_t>(features_);
+    const uint32_t h = head(m), t_count = static_cast<uint32_t>(lookback_);
+    for (uint32_t t = 0; t < t_count; ++t) {
+      const float* sample = ring + static_cast<size_t>((h + t) % t_count) * f;
+      std::copy(sample, sample + f, out + static_cast<size_t>(t) * static_cast<size_t>(stride));
+    }
+    return;
+  }
   const size_t split = static_cast<size_t>(head(m)) * static_cast<size_t>(features_);
   const size_t total = static_cast<size_t>(lookback_) * static_cast<size_t>(features_);
   out = std::copy(ring + split, ring + total, out);
   std::copy(ring, ring + split, out);
+}
+
+int64_t StreamTable::step_time_ns(uint32_t id, int t) const {
+  const uint32_t h = head(*meta_.record(id));
+  return times_.record(id)[(h + static_cast<uint32_t>(t)) % static_cast<uint32_t>(lookback_)];
 }
 
 int64_t StreamTable::window_start_ns(uint32_t id) const { return times_.record(id)[head(*meta_.record(id))]; }

@@ -73,8 +73,11 @@ class StreamTable {
   // Appends one sample (raw values). Returns true when the ring now holds a
   // complete window ending at this sample.
   bool Append(uint32_t id, const float* sample, int64_t time_ns);
-  // The current window oldest-first into `out` [T*F], step-major.
-  void CopyWindow(uint32_t id, float* out) const;
+  // The current window oldest-first into `out`, step-major: step t's F
+  // values at out + t * stride (stride >= F; 0 means F, i.e. [T*F] packed).
+  void CopyWindow(uint32_t id, float* out, int stride = 0) const;
+  // The time of step t of the current window (0: the oldest).
+  int64_t step_time_ns(uint32_t id, int t) const;
   int64_t window_start_ns(uint32_t id) const;
   int64_t window_end_ns(uint32_t id) const;
 

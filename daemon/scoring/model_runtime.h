@@ -36,7 +36,11 @@ struct ModelRuntime {
   uint64_t detector_generation = 0;
 
   int lookback() const { return model.architecture.timesteps; }
-  int features() const { return model.architecture.features; }
+  // What a sample carries: the model's series features.
+  int features() const { return model.series_features(); }
+  // What the network takes per step: the features, then the time inputs
+  // (core/time_features.h) a model with time features adds.
+  int inputs() const { return model.architecture.features; }
   const std::string& name() const { return settings.name; }
 };
 

@@ -98,8 +98,10 @@ void Retrainer::Configure(const ModelSet& models, Clock::time_point now) {
     if (!settings.enabled()) continue;
     std::shared_ptr<WindowRing>& ring = rings[runtime->name()];
     if (ring == nullptr || ring->timesteps() != runtime->lookback() ||
-        ring->features() != runtime->features() || ring->capacity() != settings.max_windows) {
-      ring = std::make_shared<WindowRing>(runtime->lookback(), runtime->features(), settings.max_windows);
+        ring->features() != runtime->inputs() || ring->capacity() != settings.max_windows) {
+      // Whole inputs, time inputs included, as the jobs carry them: a
+      // fine-tune trains on what the network sees.
+      ring = std::make_shared<WindowRing>(runtime->lookback(), runtime->inputs(), settings.max_windows);
     }
   }
   std::lock_guard lock(mutex_);
@@ -149,7 +151,7 @@ void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs
     ring = it->second.ring;
   }
   // A window scored by a model of another shape (across a reload) cannot train this one.
-  if (ring->timesteps() != model.lookback() || ring->features() != model.features()) return;
+  if (ring->timesteps() != model.lookback() || ring->features() != model.inputs()) return;
   // Reused per worker thread: the scoring path does not allocate here once warm.
   thread_local std::vector<const float*> normal;
   normal.clear();

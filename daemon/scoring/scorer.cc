@@ -190,13 +190,13 @@ void Scorer::ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs) {
 
 void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   const ModelRuntime& model = *jobs[0]->model;
-  const int steps = model.lookback(), features = model.features();
-  shard->input.resize(features, static_cast<Eigen::Index>(steps) * count);
+  const int steps = model.lookback(), inputs = model.inputs();
+  shard->input.resize(inputs, static_cast<Eigen::Index>(steps) * count);
   for (int b = 0; b < count; ++b) {
     const float* window = jobs[b]->window.data();
     for (int t = 0; t < steps; ++t) {
       shard->input.col(static_cast<Eigen::Index>(t) * count + b) =
-          Eigen::Map<const core::Vector<float>>(window + static_cast<ptrdiff_t>(t) * features, features);
+          Eigen::Map<const core::Vector<float>>(window + static_cast<ptrdiff_t>(t) * inputs, inputs);
     }
   }
   model.model.scaler.Transform(&shard->input);
@@ -215,8 +215,8 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     // give a window the same guard verdict.
     shard->expected = shard->output.middleCols(static_cast<Eigen::Index>(steps - 1) * count, count);
     model.model.scaler.Inverse(&shard->expected);
-    shard->guard_observed.resize(static_cast<size_t>(features));
-    shard->guard_expected.resize(static_cast<size_t>(features));
+    shard->guard_observed.resize(static_cast<size_t>(model.features()));
+    shard->guard_expected.resize(static_cast<size_t>(model.features()));
   }
   for (int b = 0; b < count; ++b) {
     const WindowJob& job = *jobs[b];
@@ -252,7 +252,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
 core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b) {
   if (model.guards.empty()) return core::Override::kNone;
   const int steps = model.lookback(), features = model.features();
-  const float* newest = job.window.data() + static_cast<ptrdiff_t>(steps - 1) * features;
+  const float* newest = job.window.data() + static_cast<ptrdiff_t>(steps - 1) * model.inputs();
   for (int f = 0; f < features; ++f) {
     const auto i = static_cast<size_t>(f);
     shard->guard_observed[i] = newest[f];

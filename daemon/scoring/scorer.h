@@ -38,7 +38,10 @@ struct WindowJob {
   std::shared_ptr<StreamStates> states;  // keeps `stream` alive across a reload
   StreamScoringState* stream = nullptr;  // owned by the worker of `shard`
   int shard = 0;
-  std::vector<float> window;  // [T*F] raw values, oldest step first
+  // [T*I] the network's inputs in raw units, oldest step first: per step the
+  // sample's F values, then the model's time inputs of the sample's time
+  // (I = ModelRuntime::inputs(); I = F without time features).
+  std::vector<float> window;
   int64_t start_ns = 0;
   int64_t end_ns = 0;
   std::chrono::steady_clock::time_point arrived;  // when the completing sample arrived

@@ -46,7 +46,7 @@ Result<CalibrationReport> Calibrate(const core::CsvTable& normal, const Calibrat
   model->threshold_spec = options.threshold.ToString();
   CalibrationReport report{windows.count, {}};
   report.warnings = core::CalibrationWarnings(
-      {options.threshold, *threshold, all, core::MeanPredictorError(windows, indices)});
+      {options.threshold, *threshold, all, core::MeanPredictorError(windows, indices, model->error_options.scored_features)});
   return report;
 }
 

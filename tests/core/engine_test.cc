@@ -116,6 +116,48 @@ TEST(ReconstructionTest, PerWindowIsMeanOfPerFeature) {
   EXPECT_FLOAT_EQ(per_window(1), 0.0f);
 }
 
+TEST(ReconstructionTest, ScoredFeaturesLeaveTheRowsAfterThemOut) {
+  // 3 rows (2 features and a time input), 2 steps, 1 window.
+  Matrix<float> in = Matrix<float>::Zero(3, 2), out(3, 2);
+  out << 1, 3,  //
+      2, 0,     //
+      100, 100;
+  Vector<float> per_window;
+  Matrix<float> per_feature;
+  ErrorOptions options;
+  options.scored_features = 2;
+  ReconstructionErrors(in, out, 2, 1, options, &per_window, &per_feature);
+  ASSERT_EQ(per_feature.rows(), 2);
+  EXPECT_FLOAT_EQ(per_feature(0, 0), (1 + 9) / 2.0f);
+  EXPECT_FLOAT_EQ(per_feature(1, 0), (4 + 0) / 2.0f);
+  EXPECT_FLOAT_EQ(per_window(0), (5 + 2) / 2.0f);
+  options.last_step_only = true;
+  ReconstructionErrors(in, out, 2, 1, options, &per_window, &per_feature);
+  EXPECT_FLOAT_EQ(per_window(0), 9 / 2.0f);
+  options = ErrorOptions{};  // every row
+  ReconstructionErrors(in, out, 2, 1, options, &per_window, &per_feature);
+  EXPECT_EQ(per_feature.rows(), 3);
+  EXPECT_FLOAT_EQ(per_window(0), (5 + 2 + 10000) / 3.0f);
+}
+
+TEST(ScalerTest, LeavesTheRowsAfterItsFeaturesAlone) {
+  Scaler scaler;
+  scaler.kind = ScalerKind::kStandard;
+  scaler.offset = {10};
+  scaler.scale = {2};
+  Matrix<float> x(2, 2);
+  x << 12, 14,  //
+      0.5f, -1;
+  scaler.Transform(&x);
+  EXPECT_EQ(x(0, 0), 1.0f);
+  EXPECT_EQ(x(0, 1), 2.0f);
+  EXPECT_EQ(x(1, 0), 0.5f);
+  EXPECT_EQ(x(1, 1), -1.0f);
+  scaler.Inverse(&x);
+  EXPECT_EQ(x(0, 1), 14.0f);
+  EXPECT_EQ(x(1, 1), -1.0f);
+}
+
 TEST(ArchitectureTest, SeedModelHasKerasParameterCounts) {
   AutoencoderSpec spec;
   spec.timesteps = 3;

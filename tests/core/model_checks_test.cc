@@ -24,6 +24,7 @@ TEST(MeanPredictorErrorTest, IsTheSquaredDistanceToTheMeanOfAllWindows) {
   EXPECT_DOUBLE_EQ(MeanPredictorError(windows, {0, 1}), 1.0);  // a: (4 + 0 + 0 + 4) / 4 = 2; b: 0
   EXPECT_DOUBLE_EQ(MeanPredictorError(windows, {1}), 1.0);     // a: samples 2, 4 against 2: (0 + 4) / 2
   EXPECT_EQ(MeanPredictorError(windows, {}), 0.0);
+  EXPECT_DOUBLE_EQ(MeanPredictorError(windows, {0, 1}, 1), 2.0);  // feature a only
 }
 
 CalibrationFacts Healthy() {

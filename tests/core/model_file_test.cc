@@ -21,6 +21,7 @@
 #include "lstmad/core/architecture.h"
 #include "lstmad/core/model.h"
 #include "lstmad/core/model_file_format.h"
+#include "lstmad/core/time_features.h"
 
 namespace lstmad::core {
 namespace {
@@ -130,6 +131,8 @@ void ExpectSameModel(const Model& a, const Model& b) {
   EXPECT_EQ(Bits(a.threshold), Bits(b.threshold));
   EXPECT_EQ(a.threshold_spec, b.threshold_spec);
   EXPECT_EQ(a.error_options.last_step_only, b.error_options.last_step_only);
+  EXPECT_EQ(a.error_options.scored_features, b.error_options.scored_features);
+  EXPECT_EQ(a.time_features, b.time_features);
   EXPECT_EQ(a.metadata, b.metadata);
   ExpectSameWeights(a.weights, b.weights);
 }
@@ -284,6 +287,107 @@ TEST(ModelFileTest, RoundTripsEveryActivationAndScalerKind) {
       ExpectSameModel(model, *parsed);
     }
   }
+}
+
+// MakeModel's 3 inputs as 1 series feature and a daily cycle's 2 time inputs.
+Model MakeDailyModel() {
+  Model m = MakeModel();
+  m.feature_names = {"load"};
+  m.scaler.offset = {2.5};
+  m.scaler.scale = {0.5};
+  m.SetTimeFeatures(TimeFeatures::Parse("daily").value());
+  return m;
+}
+
+std::string DailyHeaderWith(const std::string& from, const std::string& to) {
+  std::vector<Section> sections = SplitFile(SerializeModel(MakeDailyModel()));
+  sections[0].second = ReplaceOnce(sections[0].second, from, to);
+  return BuildFile(sections);
+}
+
+TEST(ModelFileTest, RoundTripsTimeFeatures) {
+  const Model model = MakeDailyModel();
+  ASSERT_TRUE(model.Validate().ok()) << model.Validate().message();
+  EXPECT_EQ(model.error_options.scored_features, 1);
+  const std::string file = SerializeModel(model);
+  EXPECT_NE(SplitFile(file)[0].second.find("\nerror.last_step_only=true\ntime_features=daily\n"),
+            std::string::npos);
+  Result<Model> parsed = ParseModel(file, kSource);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ExpectSameModel(model, *parsed);
+  EXPECT_EQ(parsed->time_features.ToString(), "daily");
+  EXPECT_EQ(parsed->error_options.scored_features, 1);
+  EXPECT_EQ(SerializeModel(*parsed), file);
+}
+
+TEST(ModelFileTest, RoundTripsBothCycles) {
+  // 1 series feature + 4 time inputs = 5 inputs: rebuild MakeModel's shape at width 5.
+  AutoencoderSpec spec;
+  spec.timesteps = 3;
+  spec.features = 5;
+  spec.encoder_units = {4};
+  spec.decoder_units = {4};
+  Model m;
+  m.architecture = BuildAutoencoder(spec).value();
+  std::mt19937 rng(7);
+  for (size_t i = 0; i < m.architecture.layers.size(); ++i) {
+    m.weights.layers.emplace_back();
+    for (const TensorShape& shape : LayerTensorShapes(m.architecture, i)) {
+      Matrix<float> t(shape.rows, shape.cols);
+      for (Eigen::Index r = 0; r < t.rows(); ++r)
+        for (Eigen::Index c = 0; c < t.cols(); ++c) t(r, c) = RandomWeight(&rng);
+      m.weights.layers.back().push_back(std::move(t));
+    }
+  }
+  m.feature_names = {"requests"};
+  m.scaler = Scaler::Identity(1);
+  m.SetTimeFeatures(TimeFeatures::Parse("weekly,daily").value());
+  ASSERT_TRUE(m.Validate().ok()) << m.Validate().message();
+  const std::string file = SerializeModel(m);
+  EXPECT_NE(SplitFile(file)[0].second.find("\ntime_features=daily,weekly\n"), std::string::npos);
+  Result<Model> parsed = ParseModel(file, kSource);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ExpectSameModel(m, *parsed);
+  EXPECT_EQ(parsed->time_features.inputs(), 4);
+}
+
+TEST(ModelFileTest, FilesWithoutTheKeyHaveNoTimeFeatures) {
+  // A model without time features is written exactly as before the key
+  // existed, so this is also what every older file looks like.
+  const std::string file = SerializeModel(MakeModel());
+  EXPECT_EQ(SplitFile(file)[0].second.find("time_features"), std::string::npos);
+  Result<Model> parsed = ParseModel(file, kSource);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_TRUE(parsed->time_features.empty());
+  EXPECT_EQ(parsed->error_options.scored_features, 0);
+  EXPECT_EQ(parsed->feature_names.size(), 3u);
+}
+
+TEST(ModelFileTest, RefusesAnUnknownTimeCycleNamingIt) {
+  ExpectRefused(DailyHeaderWith("time_features=daily\n", "time_features=hourly\n"),
+                "header key \"time_features\": \"hourly\" is not a list of known time cycles");
+  ExpectRefused(DailyHeaderWith("time_features=daily\n", "time_features=daily,daily\n"),
+                "header key \"time_features\": \"daily,daily\"");
+  ExpectRefused(DailyHeaderWith("time_features=daily\n", "time_features=none\n"),
+                "header key \"time_features\": \"none\"");
+}
+
+TEST(ModelFileTest, RefusesTimeFeaturesThatDoNotFitTheInputs) {
+  // 4 time inputs of 3 inputs leave no series feature.
+  ExpectRefused(DailyHeaderWith("time_features=daily\n", "time_features=daily,weekly\n"),
+                "4 time inputs leave no series feature of the 3 inputs");
+  // Without the key the three inputs need three feature names.
+  ExpectRefused(DailyHeaderWith("time_features=daily\n", ""), "header key \"feature.1\" is missing");
+}
+
+TEST(ModelFileTest, ValidateChecksTheScoredFeaturesAgainstTheTimeFeatures) {
+  Model m = MakeDailyModel();
+  m.error_options.scored_features = 0;
+  EXPECT_EQ(m.Validate().message(),
+            "the error options score 0 features, the model's time features (daily) imply 1");
+  m = MakeModel();
+  m.error_options.scored_features = 3;
+  EXPECT_FALSE(m.Validate().ok());
 }
 
 class ModelFileDiskTest : public ::testing::Test {

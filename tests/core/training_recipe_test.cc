@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -234,6 +235,71 @@ TEST(TrainingRecipeTest, ErrorsNameTheBadInput) {
   EXPECT_EQ(message(Series(), kNames, recipe), "training cancelled in epoch 1");
 }
 
+// Samples an hour apart from 2024-01-01 00:00 UTC.
+std::vector<double> Hourly(int samples) {
+  std::vector<double> seconds(static_cast<size_t>(samples));
+  for (int i = 0; i < samples; ++i) seconds[static_cast<size_t>(i)] = 1704067200.0 + 3600.0 * i;
+  return seconds;
+}
+
+TEST(TrainingRecipeTest, TimeFeaturesAreInputsThatTheErrorDoesNotCount) {
+  TrainingRecipe recipe = SmallRecipe();
+  recipe.time_features = TimeFeatures::Parse("daily,weekly").value();
+  const Matrix<double> series = Series();
+  const std::vector<double> seconds = Hourly(80);
+  const Result<TrainedModel> trained = TrainAutoencoder(series, kNames, recipe, {}, seconds);
+  ASSERT_TRUE(trained.ok()) << trained.status().message();
+  const Model& model = trained->model;
+  EXPECT_EQ(model.architecture.features, 6);  // 2 features + 2 cycles x (sin, cos)
+  EXPECT_EQ(model.feature_names, kNames);
+  EXPECT_EQ(model.scaler.offset.size(), 2u);
+  EXPECT_EQ(model.time_features.ToString(), "daily,weekly");
+  EXPECT_EQ(model.error_options.scored_features, 2);
+  // The inputs by hand: the scaled features, then the time rows unscaled.
+  Matrix<float> inputs(6, 80);
+  inputs.topRows(2) = series.cast<float>();
+  model.scaler.Transform(&inputs);
+  for (int i = 0; i < 80; ++i) {
+    const double angle_day =
+        2 * std::numbers::pi * std::fmod(seconds[static_cast<size_t>(i)], 86400.0) / 86400.0;
+    const double angle_week =
+        2 * std::numbers::pi * std::fmod(seconds[static_cast<size_t>(i)], 604800.0) / 604800.0;
+    inputs(2, i) = static_cast<float>(std::sin(angle_day));
+    inputs(3, i) = static_cast<float>(std::cos(angle_day));
+    inputs(4, i) = static_cast<float>(std::sin(angle_week));
+    inputs(5, i) = static_cast<float>(std::cos(angle_week));
+  }
+  const WindowSet<float> windows = MakeWindows(inputs, 5);
+  Network<float> net = *model.MakeNetwork();
+  // Each validation window's error over the two series features only.
+  std::vector<double> errors;
+  Network<float>::Workspace workspace;
+  Matrix<float> in, out;
+  for (int w = 57; w < 76; ++w) {
+    GatherBatch(windows, &w, 1, &in);
+    net.Forward(in, 1, &workspace, &out);
+    errors.push_back((in.topRows(2) - out.topRows(2)).cwiseAbs2().mean());
+  }
+  EXPECT_NEAR(model.threshold, HandPercentile(errors, 99.5), 1e-6 * model.threshold);
+}
+
+TEST(TrainingRecipeTest, TimeFeaturesNeedATimePerSample) {
+  TrainingRecipe recipe = SmallRecipe();
+  recipe.time_features = TimeFeatures::Parse("daily").value();
+  const Result<TrainedModel> none = TrainAutoencoder(Series(), kNames, recipe);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(),
+            "time features (daily) need one time per sample: 0 times for 80 samples");
+  std::vector<double> seconds = Hourly(80);
+  seconds[12] = std::numeric_limits<double>::infinity();
+  const Result<TrainedModel> inf = TrainAutoencoder(Series(), kNames, recipe, {}, seconds);
+  ASSERT_FALSE(inf.ok());
+  EXPECT_EQ(inf.status().message(), "the time of sample 12 is not finite");
+  const Result<TrainingPlan> plan = PlanTraining(recipe, 2, 80);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->architecture.features, 4);
+}
+
 TEST(TrainingRecipeTest, PlanMatchesWhatTrainingDoes) {
   const Result<TrainingPlan> plan = PlanTraining(SmallRecipe(), 2, 80);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
@@ -289,6 +355,37 @@ TEST(TrainingRecipeTest, FineTuningKeepsAThresholdWhoseSpecItCannotRecompute) {
   EXPECT_FALSE(tuned->threshold_calibrated);
   EXPECT_EQ(tuned->model.threshold, 0.125);
   EXPECT_EQ(tuned->calibration_windows, 0);
+}
+
+TEST(TrainingRecipeTest, FineTuningAModelWithTimeFeaturesTrainsOnItsWholeInputs) {
+  // What the daemon's retrainer and evaluate's relearning hand over: raw
+  // windows of the features followed by the time inputs.
+  TrainingRecipe start = SmallRecipe();
+  start.time_features = TimeFeatures::Parse("daily").value();
+  const std::vector<double> seconds = Hourly(80);
+  const Result<TrainedModel> trained = TrainAutoencoder(Series(), kNames, start, {}, seconds);
+  ASSERT_TRUE(trained.ok()) << trained.status().message();
+  const Matrix<float> raw_series =
+      AppendTimeInputs<float>(Series().cast<float>(), start.time_features, seconds);
+  FineTuneRecipe recipe;
+  recipe.options.epochs = 2;
+  recipe.options.batch_size = 8;
+  recipe.options.validation_split = 0;
+  const Result<TrainedModel> tuned = FineTuneAutoencoder(trained->model, MakeWindows(raw_series, 5), recipe);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().message();
+  const Model& model = tuned->model;
+  EXPECT_EQ(model.time_features, start.time_features);
+  EXPECT_EQ(model.error_options.scored_features, 2);
+  EXPECT_EQ(model.scaler.offset, trained->model.scaler.offset);
+  // The threshold from the features' errors, the time rows left unscaled.
+  Matrix<float> scaled = raw_series;
+  model.scaler.Transform(&scaled);
+  EXPECT_EQ(Matrix<float>(scaled.bottomRows(2)), Matrix<float>(raw_series.bottomRows(2)));
+  const std::vector<double> errors =
+      WindowErrors(*model.MakeNetwork(), MakeWindows(scaled, 5), Range(0, 76), model.error_options);
+  EXPECT_DOUBLE_EQ(model.threshold, HandPercentile(errors, 99.5));
+  // Windows without the time inputs do not fit the model.
+  EXPECT_FALSE(FineTuneAutoencoder(model, ScaledWindows(model, Series()), recipe).ok());
 }
 
 TEST(TrainingRecipeTest, FineTuningRefusesWindowsOfAnotherShape) {

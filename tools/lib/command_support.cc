@@ -7,6 +7,7 @@
 
 #include "lstmad/core/files.h"
 #include "lstmad/core/windows.h"
+#include "time_inputs.h"
 
 namespace lstmad::tools {
 
@@ -36,7 +37,7 @@ void ForEachWindowBatch(const core::Model& model, const core::Network<float>& ne
                         const core::CsvTable& table,
                         const std::function<void(const WindowBatch&)>& visit) {
   constexpr int kBatch = 256;
-  core::Matrix<float> series = table.values.cast<float>();
+  core::Matrix<float> series = ModelInputSeries(model, table);
   model.scaler.Transform(&series);
   const core::WindowSet<float> windows = core::MakeWindows(series, net.timesteps());
   core::Network<float>::Workspace workspace;

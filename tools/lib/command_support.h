@@ -40,7 +40,9 @@ struct WindowBatch {
   const core::Matrix<float>* output = nullptr;
 };
 
-// Scales `table`'s values with the model's scaler and runs every window.
+// Scales `table`'s values with the model's scaler, appends the model's time
+// inputs (time_inputs.h: the table has passed CheckTimeInputs) and runs
+// every window.
 void ForEachWindowBatch(const core::Model& model, const core::Network<float>& net,
                         const core::CsvTable& table,
                         const std::function<void(const WindowBatch&)>& visit);

@@ -10,6 +10,7 @@
 #include "command_support.h"
 #include "labels.h"
 #include "lstmad/core/reconstruction.h"
+#include "time_inputs.h"
 
 namespace lstmad::tools {
 
@@ -37,7 +38,7 @@ SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
     for (int b = 0; b < wb.batch; ++b) {
       run.errors[static_cast<size_t>(wb.first + b)] = errors[b];
       run.per_feature.col(wb.first + b) = per_feature.col(b).cast<double>();
-      run.reconstruction.col(wb.first + b) = last.col(b).cast<double>();
+      run.reconstruction.col(wb.first + b) = last.col(b).head(features).cast<double>();
     }
   });
   return run;
@@ -67,7 +68,7 @@ void ScoreRange(const core::Model& model, const core::Network<float>& net,
     for (int b = 0; b < batch; ++b) {
       run->errors[static_cast<size_t>(start + b)] = errors[b];
       run->per_feature.col(start + b) = per_feature.col(b).cast<double>();
-      run->reconstruction.col(start + b) = last.col(b).cast<double>();
+      run->reconstruction.col(start + b) = last.col(b).head(run->reconstruction.rows()).cast<double>();
     }
   }
 }
@@ -109,7 +110,9 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
     return core::Status::Invalid(std::to_string(guards.size()) + " guards for " + std::to_string(features) +
                                  " features");
   }
-  const core::Matrix<float> series = table.values.cast<float>();
+  // With time features the raw windows carry the time inputs too: a
+  // relearning fine-tune trains on the model's whole input.
+  const core::Matrix<float> series = ModelInputSeries(model, table);
   const core::WindowSet<float> raw = core::MakeWindows(series, run->lookback);
   core::Matrix<float> scaled_series = series;
   model.scaler.Transform(&scaled_series);  // a retrain keeps the scaler, so this stays valid

@@ -36,7 +36,9 @@ struct SeriesRun {
   int RowOf(int window) const { return window + lookback - 1; }
 };
 
-// Errors, per-feature errors and reconstructions of every window.
+// Errors, per-feature errors and reconstructions of every window. With a
+// model that has time features the table has passed CheckTimeInputs
+// (time_inputs.h), here and in RunAndDetect.
 SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
                    const core::CsvTable& table);
 

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "time_inputs.h"
+
 namespace lstmad::tools {
 namespace {
 
@@ -32,6 +34,8 @@ void AddPrefixTrainingFlags(ArgParser* p) {
   p->AddOption("threshold", "SPEC", "the model's fixed threshold (as lstmad train)", "p99.5");
   p->AddSwitch("last-step-error", "score only the last timestep of each window (as lstmad train)");
   p->AddOption("seed", "S", "random seed", "1");
+  p->AddOption("time-features", "daily,weekly",
+               "time of day / day of week inputs (sin, cos) from the timestamp column", "none");
 }
 
 std::string ParsePrefixTrainingFlags(const ArgParser& p, PrefixTraining* s) {
@@ -62,17 +66,26 @@ std::string ParsePrefixTrainingFlags(const ArgParser& p, PrefixTraining* s) {
   s->threshold = *threshold;
   s->error_options.last_step_only = p.Switch("last-step-error");
   if (!ParseUint64(p.Get("seed"), &s->seed)) return "--seed must be a non-negative integer";
+  core::Result<core::TimeFeatures> time = core::TimeFeatures::Parse(p.Get("time-features"));
+  if (!time.ok()) return "--time-features: " + time.status().message();
+  s->time_features = std::move(*time);
   return {};
 }
 
-core::Result<TrainedPrefix> TrainOnPrefix(const core::CsvTable& table, int rows,
+core::Result<TrainedPrefix> TrainOnPrefix(const core::CsvTable& table, const std::string& path, int rows,
                                           const PrefixTraining& settings) {
   const std::string context = "the first " + std::to_string(rows) + " rows";
   if (rows < 0 || rows > table.rows()) {
     return core::Status::Error(context + ": the series has " + std::to_string(table.rows()));
   }
+  std::vector<double> seconds;
+  if (!settings.time_features.empty()) {
+    core::Result<std::vector<double>> all = RowSeconds(table, path, settings.time_features);
+    if (!all.ok()) return all.status();
+    seconds.assign(all->begin(), all->begin() + rows);
+  }
   core::Result<core::TrainedModel> trained =
-      core::TrainAutoencoder(table.values.leftCols(rows), table.feature_names, settings);
+      core::TrainAutoencoder(table.values.leftCols(rows), table.feature_names, settings, {}, seconds);
   if (!trained.ok()) return trained.status().WithContext(context);
   TrainedPrefix out;
   out.model = std::move(trained->model);

@@ -43,8 +43,9 @@ struct TrainedPrefix {
   std::vector<std::string> warnings;  // core::CalibrationWarnings
 };
 
-// Trains on the windows that lie entirely in rows [0, rows).
-core::Result<TrainedPrefix> TrainOnPrefix(const core::CsvTable& table, int rows,
+// Trains on the windows that lie entirely in rows [0, rows). `path` names
+// the table's file in errors (time features without timestamps).
+core::Result<TrainedPrefix> TrainOnPrefix(const core::CsvTable& table, const std::string& path, int rows,
                                           const PrefixTraining& settings);
 
 }  // namespace lstmad::tools

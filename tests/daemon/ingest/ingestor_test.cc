@@ -2,15 +2,19 @@
 // Forget drops exactly the selected streams and keeps the others' windows,
 // scored state and metric series; Save/Restore round-trips every stream; a
 // window refused by a full queue (overflow: block) waits with its sender and
-// is scored once there is room.
+// is scored once there is room. A model with time features gets each
+// sample's time inputs in its windows, and an error over its features only.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <numbers>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ingest/ingestor.h"
 #include "daemon/support/tiny_model.h"
@@ -179,6 +183,106 @@ TEST(IngestorStallTest, DropOldestNeverStalls) {
   EXPECT_NE(metrics.Scrape().find("lstmad_windows_dropped_total 4"), std::string::npos);
   EXPECT_EQ(scorer.windows_scored(), 2u);  // the first and the newest
   scorer.SetObserver(nullptr);
+}
+
+}  // namespace
+}  // namespace lstmad::daemon
+
+namespace lstmad::daemon {
+namespace {
+
+// Records every scored window and its error.
+class RecordingObserver : public ScoreObserver {
+ public:
+  void OnScored(const ModelRuntime&, const WindowJob* const* jobs, const float* scored_errors, const uint8_t*,
+                int count) override {
+    std::lock_guard lock(mu);
+    for (int b = 0; b < count; ++b) {
+      windows.push_back(jobs[b]->window);
+      errors.push_back(scored_errors[b]);
+    }
+  }
+  std::mutex mu;
+  std::vector<std::vector<float>> windows;
+  std::vector<float> errors;
+};
+
+// A model of one feature and a daily cycle: 3 network inputs per step.
+std::shared_ptr<const ModelSet> DailyModelSet(Metrics* metrics) {
+  core::AutoencoderSpec spec;
+  spec.timesteps = kLookback;
+  spec.features = 3;
+  spec.encoder_units = {4};
+  spec.decoder_units = {4};
+  core::Model model;
+  model.architecture = core::BuildAutoencoder(spec).value();
+  model.feature_names = {"a"};
+  model.scaler.kind = core::ScalerKind::kStandard;
+  model.scaler.offset = {10};
+  model.scaler.scale = {4};
+  model.SetTimeFeatures(core::TimeFeatures::Parse("daily").value());
+  model.threshold = 1e9;
+  model.weights = core::InitializeWeights<float>(model.architecture, 7);
+  auto network = model.MakeNetwork();
+  EXPECT_TRUE(network.ok()) << network.status().message();
+  config::ModelSettings settings;
+  settings.name = "load";
+  settings.measurement = "load";
+  auto runtime = std::make_shared<ModelRuntime>(
+      ModelRuntime{settings, std::move(model), std::move(network).value(), 1e9, {}, 1});
+  RegisterMetrics(runtime.get(), metrics);
+  auto set = std::make_shared<ModelSet>();
+  set->models.push_back(runtime);
+  return set;
+}
+
+TEST(IngestorTimeFeaturesTest, WindowsCarryEachSamplesTimeInputsAndTheErrorCountsTheFeatureOnly) {
+  config::Settings settings;
+  settings.scoring.workers = 1;
+  settings.scoring.max_wait_ms = 0;
+  Metrics metrics("test");
+  RecordingObserver observer;
+  Scorer scorer(settings.scoring, &metrics);
+  scorer.SetObserver(&observer);
+  const std::shared_ptr<const ModelSet> models = DailyModelSet(&metrics);
+  Ingestor ingestor(settings, models, &scorer, &metrics);
+  // 06:00, 12:00, 18:00, 00:00 (+ 0.5 s) on 2024-01-01 UTC, in ns.
+  constexpr int64_t kDay0 = 1704067200;
+  const int64_t times_ns[] = {(kDay0 + 21600) * 1'000'000'000, (kDay0 + 43200) * 1'000'000'000,
+                              (kDay0 + 64800) * 1'000'000'000, (kDay0 + 86400) * 1'000'000'000 + 500'000'000};
+  for (int i = 0; i < 4; ++i) {
+    ingestor.HandleLine("load,site=x a=" + std::to_string(10 + i) + " " + std::to_string(times_ns[i]),
+                        "test");
+  }
+  scorer.Drain();
+  scorer.SetObserver(nullptr);
+  ASSERT_EQ(observer.windows.size(), 2u);
+  // Per step: the raw value, then sin and cos of the time of day.
+  const float quarter = static_cast<float>(std::cos(std::numbers::pi / 2));
+  const float half_second = static_cast<float>(2 * std::numbers::pi * 0.5 / 86400);
+  const float sin_noon = static_cast<float>(std::sin(std::numbers::pi));
+  const float cos_evening = static_cast<float>(std::cos(3 * std::numbers::pi / 2));
+  const std::vector<float> first = {10, 1, quarter, 11, sin_noon, -1, 12, -1, cos_evening};
+  EXPECT_EQ(observer.windows[0], first);
+  const std::vector<float>& second = observer.windows[1];
+  ASSERT_EQ(second.size(), 9u);
+  EXPECT_EQ(second[6], 13);
+  EXPECT_FLOAT_EQ(second[7], half_second);  // sin of half a second past midnight
+  EXPECT_EQ(second[8], 1.0f);
+  // The error by hand: the network on the scaled feature and raw time rows,
+  // the squared differences of the feature row only.
+  const ModelRuntime& runtime = *models->models[0];
+  core::Matrix<float> input(3, kLookback);
+  for (int t = 0; t < kLookback; ++t) {
+    input.col(t) = Eigen::Map<const core::Vector<float>>(first.data() + 3 * t, 3);
+  }
+  input.row(0).array() = (input.row(0).array() - 10.0f) / 4.0f;
+  core::Network<float>::Workspace workspace;
+  core::Matrix<float> output;
+  runtime.network.Forward(input, 1, &workspace, &output);
+  const float want = (input.row(0) - output.row(0)).cwiseAbs2().mean();
+  EXPECT_FLOAT_EQ(observer.errors[0], want);
+  EXPECT_NE(observer.errors[0], (input - output).cwiseAbs2().mean());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // of every length, scored state created lazily.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <random>
 #include <string>
@@ -76,6 +77,18 @@ TEST(StreamTableTest, WindowsFollowTheLastSamplesThroughManyWraps) {
     }
     ASSERT_EQ(table.window_start_ns(a), times.front());
     ASSERT_EQ(table.window_end_ns(a), times.back());
+    // Strided, as for a model with time inputs: each step's values, then
+    // room (here 2 slots) the copy leaves untouched; and each step's time.
+    constexpr int stride = features + 2;
+    float strided[lookback * stride];
+    std::fill(strided, strided + lookback * stride, 99.0f);
+    table.CopyWindow(a, strided, stride);
+    for (size_t t = 0; t < rows; ++t) {
+      for (size_t f = 0; f < cols; ++f) ASSERT_EQ(strided[t * stride + f], recent[t][f]) << i << " " << t;
+      ASSERT_EQ(strided[t * stride + cols], 99.0f);
+      ASSERT_EQ(strided[t * stride + cols + 1], 99.0f);
+      ASSERT_EQ(table.step_time_ns(a, static_cast<int>(t)), times[t]) << i << " " << t;
+    }
     // A snapshot taken now and loaded elsewhere gives the same window.
     const StreamSnapshot saved = table.Save(a, "m");
     ASSERT_EQ(saved.samples, i + 1);  // the total, not just the ring's T

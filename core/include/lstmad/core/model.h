@@ -14,22 +14,33 @@
 #include "lstmad/core/scaler.h"
 #include "lstmad/core/status.h"
 #include "lstmad/core/tensor.h"
+#include "lstmad/core/time_features.h"
 
 namespace lstmad::core {
 
 struct Model {
   Architecture architecture;
-  std::vector<std::string> feature_names;  // one per input feature, in order
-  Scaler scaler;
+  // One per series feature, in order. The network's inputs are these
+  // features followed by time_features.inputs() time inputs, so
+  // architecture.features = feature_names.size() + time_features.inputs().
+  std::vector<std::string> feature_names;
+  Scaler scaler;                           // one entry per series feature; time inputs are not scaled
+  TimeFeatures time_features;              // none by default
   double threshold = 0.0;                  // on the per-window error, scaled units
   std::string threshold_spec;              // how it was computed, e.g. "p99.5"
+  // error_options.scored_features is feature_names.size() with time
+  // features and 0 without (checked by Validate).
   ErrorOptions error_options;
   // Free-form provenance: trained_at, epochs, final loss, data file, seed...
   std::map<std::string, std::string> metadata;
   Weights<float> weights;
 
-  // Checks names, scaler and weights against the architecture.
+  // Checks names, time features, scaler and weights against the architecture.
   Status Validate() const;
+  // The number of series features: what a sample carries, what the errors count.
+  int series_features() const { return static_cast<int>(feature_names.size()); }
+  // Sets the time features and the error options' scored_features to match.
+  void SetTimeFeatures(TimeFeatures time);
   Result<Network<float>> MakeNetwork() const;
 };
 

@@ -17,8 +17,11 @@ namespace lstmad::core {
 // The mean squared error, in the windows' (scaled) units, over windows
 // `indices`, of predicting each feature's mean over all of `windows` (the
 // data the model learnt from): the error of a model that learnt nothing but
-// the level, the yardstick the checks compare errors with.
-double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int>& indices);
+// the level, the yardstick the checks compare errors with. Only the first
+// `scored_features` rows count (0: all), as in ErrorOptions: time inputs are
+// not the series'.
+double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int>& indices,
+                          int scored_features = 0);
 
 struct CalibrationFacts {
   ThresholdSpec spec;          // the threshold asked for

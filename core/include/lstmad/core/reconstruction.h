@@ -14,12 +14,18 @@ struct ErrorOptions {
   // Score only the last timestep of each window (the newest sample) instead of
   // the mean over the whole window.
   bool last_step_only = false;
+  // Count only the first N input rows: the series' features of a model with
+  // time features (core/time_features.h), whose time inputs are known exactly
+  // and would only dilute the error. 0: every row. Not stored in the model
+  // file: a model derives it from its time features (Model::Validate checks).
+  int scored_features = 0;
 };
 
 // `input` and `output` are batches in the network layout [F x T*B].
-// `per_window` becomes [B] (MSE over steps and features); `per_feature`, when
-// not null, becomes [F x B] (MSE over steps, per feature). Mean of
-// per_feature over features equals per_window.
+// `per_window` becomes [B] (MSE over steps and the scored features, the
+// first options.scored_features rows or all F); `per_feature`, when not null,
+// becomes [scored x B] (MSE over steps, per feature). Mean of per_feature
+// over features equals per_window.
 template <typename S>
 void ReconstructionErrors(const Matrix<S>& input, const Matrix<S>& output, int timesteps, int batch,
                           const ErrorOptions& options, Vector<S>* per_window,

@@ -32,7 +32,9 @@ struct Scaler {
   static Scaler Fit(ScalerKind kind, const Matrix<double>& series);
   static Scaler Identity(int features);
 
-  // In place on a [features x n] matrix of any column count.
+  // In place on a [rows x n] matrix of any column count: the first
+  // offset.size() rows (the series' features) are scaled; rows after them,
+  // a model's time inputs (core/time_features.h), are left as they are.
   template <typename S>
   void Transform(Matrix<S>* x) const;
   template <typename S>

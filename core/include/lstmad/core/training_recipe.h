@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "lstmad/core/status.h"
 #include "lstmad/core/tensor.h"
 #include "lstmad/core/threshold.h"
+#include "lstmad/core/time_features.h"
 #include "lstmad/core/trainer.h"
 #include "lstmad/core/windows.h"
 
@@ -35,7 +37,10 @@ struct TrainingRecipe {
   TrainOptions options;
   ScalerKind scaler = ScalerKind::kStandard;
   ThresholdSpec threshold;  // fitted on the validation windows (training windows without any)
-  ErrorOptions error_options;
+  ErrorOptions error_options;  // scored_features is set from time_features
+  // Inputs for daily/weekly cycles after the series' features; they need the
+  // samples' times (TrainAutoencoder's `seconds`).
+  TimeFeatures time_features;
   uint64_t seed = 1;  // one generator for initialisation and shuffling
 };
 
@@ -70,13 +75,16 @@ struct TrainedModel {
 
 // Trains a fresh autoencoder on `series` [features x samples] in original
 // units, one name per feature row. `on_epoch` sees every epoch's report as it
-// ends. Errors: the plan's (above), a non-finite sample or a name count that
-// does not match (naming them), divergence, cancellation, or a threshold that
-// cannot be computed.
+// ends. With recipe.time_features, `seconds` holds each sample's time
+// (seconds since the epoch, UTC) and the network also sees the time inputs
+// (core/time_features.h); otherwise it is ignored. Errors: the plan's
+// (above), a non-finite sample or time, a name or time count that does not
+// match (naming them), divergence, cancellation, or a threshold that cannot
+// be computed.
 Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
                                       const std::vector<std::string>& feature_names,
-                                      const TrainingRecipe& recipe,
-                                      const EpochCallback& on_epoch = {});
+                                      const TrainingRecipe& recipe, const EpochCallback& on_epoch = {},
+                                      std::span<const double> seconds = {});
 
 struct FineTuneRecipe {
   TrainOptions options;  // as in TrainingRecipe (a retrainer holds out its own windows: split 0)
@@ -84,7 +92,8 @@ struct FineTuneRecipe {
 };
 
 // Warm start: continues training `start` on `windows` (original units, the
-// model's shape). The scaler stays the model's (refitting it would change
+// model's shape: time inputs, if the model has any, included as
+// AppendTimeInputs builds them). The scaler stays the model's (refitting it would change
 // what every weight means), and so do the architecture, error options and
 // metadata. The threshold is recomputed with the model's threshold_spec on the
 // validation windows (training windows without any) when the spec parses;
