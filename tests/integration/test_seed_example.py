@@ -18,7 +18,7 @@ KERAS_PARAMS = [67072, 49408, 0, 33024, 98816, 258]
 def train_and_reconstruct(workdir, seed):
     model = os.path.join(workdir, f"seed{seed}.lstmad")
     run("train", "--data", SEED_CSV, "--lookback", 3, "--encoder", "128,64", "--decoder", "64,128",
-        "--activation", "relu", "--epochs", 300, "--batch-size", 5, "--scaler", "none",
+        "--activation", "relu", "--epochs", 300, "--patience", 0, "--batch-size", 5, "--scaler", "none",
         "--validation-split", 0, "--seed", seed, "--out", model)
     header, rows = read_csv(run("reconstruct", "--model", model, "--data", SEED_CSV).stdout)
     assert header == ["window", "step", "x", "x_hat", "x3", "x3_hat"], header
