@@ -14,40 +14,11 @@
 
 namespace lstmad::tools {
 
-SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
-                   const core::CsvTable& table) {
-  SeriesRun run;
-  run.lookback = net.timesteps();
-  const int windows = std::max(table.rows() - run.lookback + 1, 0);
-  const auto features = static_cast<Eigen::Index>(model.feature_names.size());
-  run.errors.resize(static_cast<size_t>(windows));
-  run.per_feature.resize(features, windows);
-  run.reconstruction.resize(features, windows);
-  run.observed.resize(features, windows);
-  for (int w = 0; w < windows; ++w) {
-    run.observed.col(w) = table.values.col(run.RowOf(w)).cast<float>().cast<double>();
-  }
-  run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
-  core::Vector<float> errors;
-  core::Matrix<float> per_feature, last;
-  ForEachWindowBatch(model, net, table, [&](const WindowBatch& wb) {
-    core::ReconstructionErrors(*wb.input, *wb.output, run.lookback, wb.batch,
-                               model.error_options, &errors, &per_feature);
-    last = wb.output->middleCols(static_cast<Eigen::Index>(run.lookback - 1) * wb.batch, wb.batch);
-    model.scaler.Inverse(&last);
-    for (int b = 0; b < wb.batch; ++b) {
-      run.errors[static_cast<size_t>(wb.first + b)] = errors[b];
-      run.per_feature.col(wb.first + b) = per_feature.col(b).cast<double>();
-      run.reconstruction.col(wb.first + b) = last.col(b).head(features).cast<double>();
-    }
-  });
-  return run;
-}
-
 namespace {
 
 // Scores windows [first, first + count) of `scaled` (the model's scaling of
-// the series) with `net` into `run`, in batches of 256 as RunModel does.
+// its input series) with `net` into `run`, in batches of 256 as the daemon
+// scores (max_batch); the errors do not depend on the batching.
 void ScoreRange(const core::Model& model, const core::Network<float>& net,
                 const core::WindowSet<float>& scaled, int first, int count, SeriesRun* run) {
   constexpr int kBatch = 256;
@@ -86,7 +57,34 @@ core::WindowSet<float> Collect(const core::WindowSet<float>& raw, const std::deq
   return out;
 }
 
+// A run of every window of `table` under `model`, sized, with each window's
+// newest observed values filled and no score yet.
+SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lookback) {
+  SeriesRun run;
+  run.lookback = lookback;
+  const int windows = std::max(table.rows() - lookback + 1, 0);
+  const auto features = static_cast<Eigen::Index>(model.feature_names.size());
+  run.errors.resize(static_cast<size_t>(windows));
+  run.per_feature.resize(features, windows);
+  run.reconstruction.resize(features, windows);
+  run.observed.resize(features, windows);
+  for (int w = 0; w < windows; ++w) {
+    run.observed.col(w) = table.values.col(run.RowOf(w)).cast<float>().cast<double>();
+  }
+  run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
+  return run;
+}
+
 }  // namespace
+
+SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
+                   const core::CsvTable& table) {
+  SeriesRun run = SizedRun(model, table, net.timesteps());
+  core::Matrix<float> series = ModelInputSeries(model, table);
+  model.scaler.Transform(&series);
+  ScoreRange(model, net, core::MakeWindows(series, run.lookback), 0, run.windows(), &run);
+  return run;
+}
 
 core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
                           const core::DetectorOptions& options, int calibrate_before,
@@ -94,18 +92,9 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
                           SeriesRun* run, RelearnStats* stats) {
   core::Result<core::Network<float>> net = model.MakeNetwork();
   if (!net.ok()) return net.status();
-  *run = SeriesRun{};
-  run->lookback = net->timesteps();
-  const int windows = std::max(table.rows() - run->lookback + 1, 0);
+  *run = SizedRun(model, table, net->timesteps());
+  const int windows = run->windows();
   const auto features = static_cast<Eigen::Index>(model.feature_names.size());
-  run->errors.resize(static_cast<size_t>(windows));
-  run->per_feature.resize(features, windows);
-  run->reconstruction.resize(features, windows);
-  run->observed.resize(features, windows);
-  for (int w = 0; w < windows; ++w) {
-    run->observed.col(w) = table.values.col(run->RowOf(w)).cast<float>().cast<double>();
-  }
-  run->overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
   if (!guards.empty() && static_cast<Eigen::Index>(guards.size()) != features) {
     return core::Status::Invalid(std::to_string(guards.size()) + " guards for " + std::to_string(features) +
                                  " features");
