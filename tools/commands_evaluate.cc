@@ -142,10 +142,8 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
   std::vector<core::FeatureGuard> guards;
   if (std::string e = ParseGuardFlag(p, model.feature_names, &guards); !e.empty()) return Fail(command, e);
   Relearning relearning;
+  relearning.options = core::RetrainOptionsForModel(model);  // ParseRelearning sets epochs and holdout
   if (std::string e = ParseRelearning(p, &relearning); !e.empty()) return Fail(command, e);
-  relearning.options.batch_size = static_cast<int>(std::lround(
-      std::strtod(model.metadata.count("batch_size") ? model.metadata.at("batch_size").c_str() : "32", nullptr)));
-  if (relearning.options.batch_size < 1) relearning.options.batch_size = 32;
   SeriesRun run;
   RelearnStats stats;
   if (core::Status s = RunAndDetect(model, table, options, probation, relearning, guards, &run, &stats);

@@ -1,6 +1,7 @@
 #include "lstmad/core/retraining.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -9,6 +10,7 @@
 
 #include "lstmad/core/reconstruction.h"
 #include "lstmad/core/text.h"
+#include "lstmad/core/trainer.h"
 #include "lstmad/core/training_recipe.h"
 
 namespace lstmad::core {
@@ -24,7 +26,24 @@ std::vector<int> Range(int first, int end) {
   return out;
 }
 
+template <typename T>
+T MetadataNumber(const Model& model, const char* key, T fallback) {
+  auto it = model.metadata.find(key);
+  if (it == model.metadata.end()) return fallback;
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  if (end == it->second.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0) return fallback;
+  return static_cast<T>(v);
+}
+
 }  // namespace
+
+RetrainOptions RetrainOptionsForModel(const Model& model) {
+  RetrainOptions o;
+  o.batch_size = MetadataNumber<int>(model, "batch_size", TrainOptions().batch_size);
+  o.learning_rate = MetadataNumber<double>(model, "learning_rate", TrainOptions().learning_rate);
+  return o;
+}
 
 Result<RetrainOutcome> RetrainModel(const Model& current, WindowSet<float> raw,
                                           const RetrainOptions& options) {

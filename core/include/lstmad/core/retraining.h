@@ -24,6 +24,11 @@ struct RetrainOptions {
   std::function<bool()> cancelled;  // polled before every mini-batch
 };
 
+// The options with the batch size and learning rate the model was trained
+// with (its metadata), else the trainer's defaults; epochs and holdout are the
+// caller's.
+RetrainOptions RetrainOptionsForModel(const Model& model);
+
 struct RetrainOutcome {
   // Swap: the candidate's mean holdout error is <= the running model's.
   bool swap = false;
