@@ -52,6 +52,7 @@ class ClusterTestPeer {
 
 namespace {
 
+using testing::Eventually;
 using testing::SharedFakeBackend;
 using testing::TinyModelSet;
 using Fault = testing::FakeKvBucket::Fault;
@@ -88,15 +89,6 @@ std::map<uint64_t, std::string> Samples(uint64_t n) {
   return out;
 }
 
-template <typename F>
-bool Eventually(F done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
 
 class CoordinatorTest : public ::testing::Test {
  protected:

@@ -26,6 +26,7 @@
 namespace lstmad::daemon {
 namespace {
 
+using testing::Eventually;
 using testing::SharedFakeBackend;
 using testing::TraceEvent;
 using Kind = TraceEvent::Kind;
@@ -44,16 +45,6 @@ std::map<uint64_t, std::string> Messages(std::vector<uint64_t> sequences) {
   return out;
 }
 
-// Polls until `done` holds (the worker runs on its own thread).
-template <typename F>
-bool Eventually(F done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
 
 class SilentLog : public LogWriter {
  public:

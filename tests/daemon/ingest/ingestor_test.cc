@@ -223,17 +223,7 @@ std::shared_ptr<const ModelSet> DailyModelSet(Metrics* metrics) {
   model.SetTimeFeatures(core::TimeFeatures::Parse("daily").value());
   model.threshold = 1e9;
   model.weights = core::InitializeWeights<float>(model.architecture, 7);
-  auto network = model.MakeNetwork();
-  EXPECT_TRUE(network.ok()) << network.status().message();
-  config::ModelSettings settings;
-  settings.name = "load";
-  settings.measurement = "load";
-  auto runtime = std::make_shared<ModelRuntime>(
-      ModelRuntime{settings, std::move(model), std::move(network).value(), 1e9, {}, 1});
-  RegisterMetrics(runtime.get(), metrics);
-  auto set = std::make_shared<ModelSet>();
-  set->models.push_back(runtime);
-  return set;
+  return testing::OneModelSet(std::move(model), "load", metrics);
 }
 
 TEST(IngestorTimeFeaturesTest, WindowsCarryEachSamplesTimeInputsAndTheErrorCountsTheFeatureOnly) {

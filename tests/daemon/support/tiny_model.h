@@ -1,4 +1,4 @@
-// A small untrained pump model (T = 3, features a and b, threshold 1e9 so
+// Test support for the daemon's unit tests. A small untrained pump model (T = 3, features a and b, threshold 1e9 so
 // that nothing alerts) for the daemon's unit tests that are about samples,
 // streams and windows, not scores (ingest, cluster). Registers its metrics in the given registry.
 // Thread-safety: the ModelSet is immutable once built.
@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
+#include <string>
+#include <thread>
 
 #include "lstmad/core/initializers.h"
 #include "scoring/model_runtime.h"
@@ -14,6 +17,22 @@
 namespace lstmad::daemon::testing {
 
 inline constexpr int kLookback = 3;
+
+// A set of one model serving measurement `name`, its metrics registered.
+inline std::shared_ptr<const ModelSet> OneModelSet(core::Model model, const std::string& name, Metrics* metrics) {
+  auto network = model.MakeNetwork();
+  EXPECT_TRUE(network.ok()) << network.status().message();
+  config::ModelSettings settings;
+  settings.name = name;
+  settings.measurement = name;
+  const double threshold = model.threshold;
+  auto runtime = std::make_shared<ModelRuntime>(
+      ModelRuntime{settings, std::move(model), std::move(network).value(), threshold, {}, 1});
+  RegisterMetrics(runtime.get(), metrics);
+  auto set = std::make_shared<ModelSet>();
+  set->models.push_back(runtime);
+  return set;
+}
 
 inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics) {
   core::AutoencoderSpec spec;
@@ -29,17 +48,18 @@ inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics) {
   model.scaler = core::Scaler::Identity(2);
   model.threshold = 1e9;  // no alerts: these tests are about samples
   model.weights = core::InitializeWeights<float>(*arch, 7);
-  auto network = model.MakeNetwork();
-  EXPECT_TRUE(network.ok()) << network.status().message();
-  config::ModelSettings settings;
-  settings.name = "pump";
-  settings.measurement = "pump";
-  auto runtime = std::make_shared<ModelRuntime>(
-      ModelRuntime{settings, std::move(model), std::move(network).value(), 1e9, {}, 1});
-  RegisterMetrics(runtime.get(), metrics);
-  auto set = std::make_shared<ModelSet>();
-  set->models.push_back(runtime);
-  return set;
+  return OneModelSet(std::move(model), "pump", metrics);
+}
+
+// Polls until `done` holds, for at most 20 s (workers run on their own threads).
+template <typename F>
+bool Eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 }  // namespace lstmad::daemon::testing
