@@ -28,16 +28,22 @@ def pump_values(i, phase=0.0, rng=None):
             0.5 + 0.2 * math.sin(2 * a) + noise(0.02), 120 + 25 * math.sin(a) + noise(1.0)]
 
 
+def write_pump_csv(path, values):
+    """The pump's feature rows as a CSV the CLI reads (header, 6 decimals); returns the path."""
+    with open(path, "w") as f:
+        f.write(",".join(FEATURES) + "\n")
+        for v in values:
+            f.write(",".join(f"{x:.6f}" for x in v) + "\n")
+    return path
+
+
 def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", samples=4000,
                      encoder="32,16", decoder="16,32"):
     """Trains a small pump model through the CLI; returns its path."""
     import random
     rng = random.Random(7)
-    csv = os.path.join(workdir, "pump-train.csv")
-    with open(csv, "w") as f:
-        f.write(",".join(FEATURES) + "\n")
-        for i in range(samples):
-            f.write(",".join(f"{v:.6f}" for v in pump_values(i, 0.0, rng)) + "\n")
+    csv = write_pump_csv(os.path.join(workdir, "pump-train.csv"),
+                         [pump_values(i, 0.0, rng) for i in range(samples)])
     model = os.path.join(workdir, name)
     run("train", "--data", csv, "--lookback", lookback, "--encoder", encoder, "--decoder", decoder,
         "--activation", "tanh", "--epochs", epochs, "--batch-size", 32, "--patience", 4,

@@ -19,7 +19,7 @@ import os
 import random
 import sys
 
-from daemon_harness import FEATURES, Daemon, line, pump_values, total, train_pump_model, write_config
+from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config, write_pump_csv
 from lstmad_cli import Checks, read_csv, run, tempdir
 
 LOOKBACK = 10
@@ -77,11 +77,7 @@ def main():
     with tempdir() as d:
         model = train_pump_model(d, lookback=LOOKBACK)
         values = series()
-        csv = os.path.join(d, "series.csv")
-        with open(csv, "w") as f:
-            f.write(",".join(FEATURES) + "\n")
-            for v in values:
-                f.write(",".join(f"{x:.6f}" for x in v) + "\n")
+        csv = write_pump_csv(os.path.join(d, "series.csv"), values)
         # The offline reference: the same detector settings as the config's.
         out = run("score", "--model", model, "--data", csv, "--threshold-mode", MODE,
                   "--calibration", CALIBRATION, "--spot-max-peaks", 200,

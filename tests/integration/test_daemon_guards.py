@@ -17,7 +17,7 @@ import os
 import random
 import signal
 
-from daemon_harness import FEATURES, Daemon, line, pump_values, total, train_pump_model, write_config
+from daemon_harness import FEATURES, Daemon, line, pump_values, total, train_pump_model, write_config, write_pump_csv
 from test_daemon_anomaly_score import column_transitions, rfc3339_ns
 from lstmad_cli import Checks, read_csv, run, tempdir
 from test_metrics_documented import DOC, documented_families, exported_families
@@ -57,11 +57,7 @@ def main():
     with tempdir() as d:
         model = train_pump_model(d, lookback=LOOKBACK, epochs=8, samples=2000)
         values = series()
-        csv = os.path.join(d, "series.csv")
-        with open(csv, "w") as f:
-            f.write(",".join(FEATURES) + "\n")
-            for v in values:
-                f.write(",".join(f"{x:.6f}" for x in v) + "\n")
+        csv = write_pump_csv(os.path.join(d, "series.csv"), values)
         guarded, _ = score(model, csv, "--guards", CLI_GUARDS)
         unguarded, anomaly = score(model, csv)  # anomaly: the model's own verdict, no guard
         windows = len(values) - LOOKBACK + 1
