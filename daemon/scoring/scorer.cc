@@ -276,6 +276,7 @@ core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* st
     stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
     stream->detector_generation = model.detector_generation;
   }
+  stream->detector->set_fixed_threshold(model.threshold);  // a retrained model's, once swapped in
   return stream->detector->Observe(error, override);
 }
 

@@ -247,6 +247,19 @@ TEST(StreamDetectorLikelihoodTest, SavedStateContinuesIdentically) {
   EXPECT_NE(c.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
 }
 
+TEST(StreamDetectorTest, ANewFixedThresholdDecidesFromTheNextWindow) {
+  DetectorOptions o;
+  o.threshold = ThresholdMode::kFixed;
+  StreamDetector detector(o, /*fixed_threshold=*/2.0, 10);
+  ASSERT_TRUE(detector.Calibrate(Noise(100, 1.0, 10)).ok());
+  EXPECT_TRUE(detector.Observe(3.0).alarm);
+  detector.set_fixed_threshold(4.0);  // a retrained model's
+  EXPECT_EQ(detector.fixed_threshold(), 4.0);
+  const Detection d = detector.Observe(3.0);
+  EXPECT_FALSE(d.alarm);
+  EXPECT_EQ(d.threshold, 4.0);
+}
+
 TEST(StreamDetectorLikelihoodTest, SpotAndLikelihoodNeedsBoth) {
   DetectorOptions o;
   o.threshold = ThresholdMode::kSpotAndLikelihood;

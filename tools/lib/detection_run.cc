@@ -166,6 +166,7 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
     ++stats->swaps;
     model = std::move(outcome->candidate);
     net = std::move(tuned);
+    detector.set_fixed_threshold(model.threshold);  // as the daemon's scorer does after a swap
   }
   return core::Status::Ok();
 }

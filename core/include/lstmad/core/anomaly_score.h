@@ -155,6 +155,10 @@ class StreamDetector {
 
   const Spot& spot() const { return spot_; }
   const ErrorLikelihood& likelihood() const { return likelihood_; }
+  // The model's threshold, which decides in kFixed and until calibrated. A
+  // retrained model brings a new one while the detector carries on.
+  void set_fixed_threshold(double threshold) noexcept { fixed_threshold_ = threshold; }
+  double fixed_threshold() const { return fixed_threshold_; }
   const DetectorOptions& options() const { return options_; }
   int refractory() const { return refractory_; }
 
