@@ -131,6 +131,15 @@ class HeaderWalk {
                                  " claims a data segment of " + std::to_string(size) + " bytes at byte " +
                                  std::to_string(data_address) + ", which the file does not hold");
     }
+    // The segment holds the group's link names, NUL-terminated (its free
+    // blocks end in a little-endian length, whose top byte is 0). HDF5 1.10
+    // strdup()s a name at any offset inside it: without a NUL at the end, a
+    // name runs past the segment it read into memory.
+    if (size > 0 && image_[static_cast<size_t>(data_at + size - 1)] != '\0') {
+      return core::Status::Error("damaged HDF5 file: the local heap at byte " + std::to_string(at) +
+                                 " has a data segment that does not end in a NUL byte, so a link name "
+                                 "in it has no end");
+    }
     return core::Status::Ok();
   }
 

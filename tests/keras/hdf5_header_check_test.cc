@@ -81,6 +81,21 @@ TEST(ObjectHeaderCheckTest, RefusesLocalHeapsLargerThanTheFile) {
       "which the file does not hold");
 }
 
+TEST(ObjectHeaderCheckTest, RefusesLocalHeapsWhoseNamesHaveNoEnd) {
+  // Found by the keras fuzz target: a link name strdup()ed past the heap
+  // segment HDF5 read into memory.
+  std::string image = ImageWithRootMessage(kSymbolTable, 0, 160);
+  image.replace(160, 4, "HEAP");
+  Put(40, 168, 8, &image);   // data segment size: bytes 200 .. 239
+  Put(200, 184, 8, &image);  // data segment address
+  image.replace(200, 5, "abcd");
+  EXPECT_TRUE(CheckRootObjectHeaders(image).ok());  // "abcd" and its NUL; the rest zeros
+  image.replace(205, 35, std::string(35, 'x'));      // the segment's last byte is not NUL
+  EXPECT_EQ(CheckRootObjectHeaders(image).message(),
+            "damaged HDF5 file: the local heap at byte 160 has a data segment that does not end in a NUL "
+            "byte, so a link name in it has no end");
+}
+
 TEST(ObjectHeaderCheckTest, LeavesWhatHdf5RefusesItselfToHdf5) {
   std::string no_header = ImageWithRootMessage(kContinuation, 200, uint64_t{1} << 33);
   no_header[96] = 7;  // no header version 7
