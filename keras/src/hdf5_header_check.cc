@@ -167,8 +167,15 @@ class HeaderWalk {
       return Damaged("has " + at + " larger than its message");
     // Datatype: class and version (1), class bits (3), size (4); a
     // variable-length element is stored as length, address, index.
-    const uint64_t element =
-        (m[type_at] & 0x0f) == kVariableLengthClass ? 8 + sb_.offsets : LittleEndian(m, type_at + 4, 4);
+    const bool variable = (m[type_at] & 0x0f) == kVariableLengthClass;
+    const uint64_t declared = LittleEndian(m, type_at + 4, 4);
+    const uint64_t element = variable ? 8 + sb_.offsets : declared;
+    // HDF5 1.10 sizes the attribute's buffer by the declared size and then
+    // copies the stored size per element: the two must agree.
+    if (variable && declared != element) {
+      return Damaged("has " + at + " whose variable-length elements are declared " + std::to_string(declared) +
+                     " bytes, not the " + std::to_string(element) + " they are stored in");
+    }
     // Dataspace: version (1), rank (1), flags (1), then version 1: 5
     // reserved bytes, version 2: the type (2 is the null space); the sizes.
     const auto space_version = static_cast<uint8_t>(m[space_at]);

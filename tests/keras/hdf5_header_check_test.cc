@@ -147,6 +147,19 @@ TEST(AttributeMessageCheckTest, RefusesValuesLargerThanTheMessage) {
   EXPECT_TRUE(CheckObjectHeader(ImageWithRootAttribute(3), 96).ok());
 }
 
+TEST(AttributeMessageCheckTest, RefusesVariableLengthElementsDeclaredAtAnotherSize) {
+  // Found by the keras fuzz target: HDF5 1.10 sized the buffer by the
+  // declared 12 bytes and copied the 16 a variable-length element is stored in.
+  std::string image = ImageWithRootAttribute(0);
+  image[136] = 0x19;        // datatype: version 1, class 9 (variable-length)
+  Put(16, 140, 4, &image);  // 4 (length) + 8 (collection address) + 4 (index)
+  EXPECT_TRUE(CheckAttributeMessages(image, 96).ok());
+  Put(12, 140, 4, &image);
+  EXPECT_EQ(CheckAttributeMessages(image, 96).message(),
+            "damaged HDF5 file: the object header at byte 96 has an attribute at byte 120 whose variable-length "
+            "elements are declared 12 bytes, not the 16 they are stored in");
+}
+
 TEST(AttributeMessageCheckTest, RefusesSharedAttributes) {
   std::string image = ImageWithRootAttribute(1);
   image[116] = 0x02;  // the message is shared: stored elsewhere
