@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -117,6 +118,8 @@ void Retrainer::Configure(const ModelSet& models, Clock::time_point now) {
     const bool same_schedule = old != entries_.end() && old->second.settings.every_s == settings.every_s;
     entry.due = same_schedule ? old->second.due : now + Every(settings);
     entry.tries = old != entries_.end() ? old->second.tries : 0;
+    // Installed() still comes for a candidate posted before this reload.
+    entry.in_flight = old != entries_.end() ? old->second.in_flight : nullptr;
     entry.settings = settings;
     entry.current = runtime;
     for (RetrainResult r : kResults) {
@@ -186,6 +189,7 @@ void Retrainer::Loop() {
     const Entry* next = nullptr;
     std::string next_name;
     for (const auto& [name, entry] : entries_) {
+      if (entry.in_flight != nullptr) continue;  // Installed() notifies
       if (next == nullptr || entry.due < next->due) {
         next = &entry;
         next_name = name;
@@ -279,6 +283,10 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
       ModelRuntime{current->settings, outcome->candidate, std::move(network).value(), 0, current->metrics,
                    NextModelGeneration(), current->guards, current->detector_generation});
   runtime->threshold = current->settings.threshold.value_or(runtime->model.threshold);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(name); it != entries_.end()) it->second.in_flight = runtime;
+  }
   // Counted as swapped or discarded once the io thread has decided (Installed).
   install_(RetrainCandidate{current, std::move(runtime), std::move(outcome).value()});
   return RetrainResult::kSwapped;
@@ -286,6 +294,17 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
 
 void Retrainer::Installed(const RetrainCandidate& candidate, bool swapped) {
   const std::string& name = candidate.runtime->name();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(name);
+    if (it != entries_.end() && it->second.in_flight == candidate.runtime) {
+      it->second.in_flight = nullptr;
+      // The next try is one `every` after the decision, not after the start
+      // of the fine-tune that produced this candidate.
+      it->second.due = std::max(it->second.due, Clock::now() + Every(it->second.settings));
+    }
+  }
+  wake_.notify_all();
   if (!swapped) {
     Count(name, RetrainResult::kDiscarded);
     Log(LogLevel::kInfo, "retrained model discarded: a reload replaced the model meanwhile",

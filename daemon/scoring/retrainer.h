@@ -90,6 +90,10 @@ class Retrainer : public ScoreObserver {
     std::shared_ptr<const ModelRuntime> current;
     std::shared_ptr<WindowRing> ring;
     Clock::time_point due;
+    // The candidate posted to the io thread and not yet Installed(): no new
+    // try starts meanwhile, since it would train from `current`, which the
+    // candidate is about to replace, and be discarded.
+    std::shared_ptr<const ModelRuntime> in_flight;
     uint64_t tries = 0;
     std::map<RetrainResult, prometheus::Counter*> counters;
   };

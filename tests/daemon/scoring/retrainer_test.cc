@@ -295,6 +295,52 @@ TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
   }
 }
 
+TEST(RetrainerTest, NoNewTryWhileACandidateAwaitsTheIoThread) {
+  // A try that started before the io thread swapped the last candidate in
+  // would train from the runtime being replaced, and its result would be
+  // discarded. The Retrainer waits for Installed() instead.
+  LogCapture log;
+  Metrics metrics("test");
+  auto model = Runtime(&metrics, PatternA(), Every(0.01, 300, 2));
+  ModelSet set;
+  set.models = {model};
+  std::mutex mutex;
+  std::vector<RetrainCandidate> installed;
+  Retrainer retrainer(&metrics, "", [&](RetrainCandidate c) {
+    std::lock_guard lock(mutex);
+    installed.push_back(std::move(c));
+  });
+  retrainer.Configure(set);
+  Feed(&retrainer, model, MakeStream("pump"), RawWindows(Series(600, 0.7, 1.25, 1000)));
+  auto installs = [&] {
+    std::lock_guard lock(mutex);
+    return installed.size();
+  };
+  retrainer.Start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (installs() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(installs(), 1u);
+  // Many `every`s pass; without the wait each would post another candidate.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(installs(), 1u);
+
+  RetrainCandidate candidate;
+  {
+    std::lock_guard lock(mutex);
+    candidate = installed[0];
+  }
+  retrainer.Installed(candidate, true);
+  // The loop goes on: the ring was cleared, so the next try is skipped.
+  EXPECT_TRUE(log.WaitFor("retraining skipped: too few normal windows", std::chrono::seconds(10))) << log.Text();
+  retrainer.Stop();
+  EXPECT_EQ(Counter(metrics, "swapped"), "1");
+  EXPECT_EQ(Counter(metrics, "discarded"), "0");
+  EXPECT_EQ(Counter(metrics, "failed"), "0");
+  EXPECT_EQ(installs(), 1u);
+}
+
 std::string ReadAll(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
