@@ -112,7 +112,12 @@ bool LoadModelAndData(const ArgParser& p, const char* command, ModelAndData* out
     return false;
   }
   out->net.emplace(std::move(net).value());
-  core::Result<core::CsvTable> table = LoadCsv(p.Get("data"), out->model.feature_names);
+  core::Result<core::EmptyCells> fill = FillOf(p);
+  if (!fill.ok()) {
+    *exit_code = Fail(command, fill.status().message());
+    return false;
+  }
+  core::Result<core::CsvTable> table = LoadCsv(p.Get("data"), out->model.feature_names, *fill);
   if (!table.ok()) {
     *exit_code = Fail(command, table.status().message());
     return false;
@@ -135,6 +140,7 @@ ArgParser ModelDataParser(const char* command, const char* summary) {
   ArgParser p(command, summary);
   p.AddOption("model", "MODEL", "an lstmad model file");
   p.AddOption("data", "FILE.csv", "the series (must have the model's feature columns)");
+  AddFillFlag(&p);
   return p;
 }
 

@@ -24,6 +24,7 @@ constexpr const char* kCommand = "train";
 struct TrainSettings {
   std::string data, out;
   std::vector<std::string> features;
+  core::EmptyCells fill = core::EmptyCells::kError;
   core::TrainingRecipe recipe;
 };
 
@@ -55,6 +56,7 @@ ArgParser MakeParser() {
               "day (daily) and of the day of the week (weekly), UTC",
               "none");
   p.AddOption("out", "MODEL", "where to write the model file");
+  AddFillFlag(&p);
   return p;
 }
 
@@ -64,6 +66,9 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   s->data = p.Get("data");
   s->out = p.Get("out");
   if (p.Has("features")) s->features = SplitList(p.Get("features"));
+  core::Result<core::EmptyCells> fill = FillOf(p);
+  if (!fill.ok()) return fill.status().message();
+  s->fill = *fill;
   if (!ParseInt(p.Get("lookback"), &s->recipe.spec.timesteps) || s->recipe.spec.timesteps < 1) {
     return "--lookback must be a positive integer";
   }
@@ -150,7 +155,7 @@ int RunTrain(const std::vector<std::string>& args) {
   TrainSettings s;
   if (error = CheckSettings(parser, &s); !error.empty()) return Fail(kCommand, error);
 
-  core::Result<core::CsvTable> table = LoadCsv(s.data, s.features);
+  core::Result<core::CsvTable> table = LoadCsv(s.data, s.features, s.fill);
   if (!table.ok()) return Fail(kCommand, table.status().message());
   s.recipe.error_options.last_step_only = parser.Switch("last-step-error");
   std::vector<double> seconds;

@@ -1,11 +1,14 @@
 // lstmad: streaming anomaly detection with LSTM autoencoders.
 // main only dispatches to the subcommands.
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "command_support.h"
+#include "lstmad/core/suggest.h"
+#include "lstmad/core/text.h"
 
 namespace {
 
@@ -59,7 +62,11 @@ int main(int argc, char** argv) {
   for (const Subcommand& s : kSubcommands) {
     if (args[0] == s.name) return s.run({args.begin() + 1, args.end()});
   }
-  std::cerr << "lstmad: unknown subcommand \"" << args[0] << "\"\n\n";
+  std::vector<std::string> names;
+  for (const Subcommand& s : kSubcommands) names.emplace_back(s.name);
+  const std::optional<std::string> meant = lstmad::core::ClosestMatch(args[0], names);
+  std::cerr << "lstmad: unknown subcommand " << lstmad::core::Quote(args[0])
+            << (meant ? " (did you mean \"" + *meant + "\"?)" : "") << "\n\n";
   PrintUsage(std::cerr);
   return lstmad::tools::kExitBadInput;
 }

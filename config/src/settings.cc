@@ -545,6 +545,37 @@ int SecondDocumentLine(std::string_view yaml) {
   return 0;
 }
 
+// yaml-cpp's syntax messages name the parser's state ("end of map not found",
+// "illegal map value"), not the mistake, which is nearly always indentation:
+// a hint in plain words, pointing at a tab if the file indents with one.
+std::string SyntaxHint(std::string_view yaml, const std::string& message) {
+  int line = 1;
+  for (size_t start = 0; start < yaml.size(); ++line) {
+    size_t end = yaml.find('\n', start);
+    if (end == std::string_view::npos) end = yaml.size();
+    const std::string_view text = yaml.substr(start, end - start);
+    const size_t content = text.find_first_not_of(" \t");
+    if (content != std::string_view::npos && text.substr(0, content).find('\t') != std::string_view::npos) {
+      return " (hint: line " + std::to_string(line) +
+             " indents with a tab; YAML indents with spaces only)";
+    }
+    start = end + 1;
+  }
+  if (message == "illegal map value") {
+    return " (hint: a \"key: value\" where none can be: is this line indented deeper than the key"
+           " above it, or is a value containing \": \" missing its quotes?)";
+  }
+  if (message.starts_with("end of map") || message.starts_with("end of sequence") ||
+      message == "illegal block entry" || message.find("indentation") != std::string::npos) {
+    if (message.find("flow") != std::string::npos) {
+      return " (hint: a [ or { is not closed, or a quote is not closed inside it)";
+    }
+    return " (hint: check the indentation here and on the lines above: the keys of one map,"
+           " and the - items of one list, start in the same column)";
+  }
+  return "";
+}
+
 std::string Position(const std::string& source, const YAML::Mark& mark) {
   if (mark.is_null()) return source;
   return source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
@@ -570,7 +601,7 @@ core::Result<Settings> ParseSettings(std::string_view yaml, const std::string& s
     const Field root{YAML::Load(std::string(yaml)), 1, ""};
     LSTMAD_RETURN_IF_ERROR(ParseRoot(reader, root, base_dir, &settings));
   } catch (const YAML::Exception& e) {
-    return Status::Error(Position(source, e.mark) + ": " + e.msg);
+    return Status::Error(Position(source, e.mark) + ": " + e.msg + SyntaxHint(yaml, e.msg));
   } catch (const std::exception& e) {
     return Status::Error(source + ": " + e.what());
   }

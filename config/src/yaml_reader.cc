@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "lstmad/core/suggest.h"
 #include "lstmad/core/text.h"
 #include "endpoint_parse.h"
 
@@ -93,7 +95,11 @@ core::Status Reader::ForEachField(const Field& map, std::span<const std::string_
     const std::string& name = key.Scalar();
     const std::string path = JoinPath(map.path, name);
     if (!keys.empty() && std::find(keys.begin(), keys.end(), name) == keys.end()) {
-      return Error(line, path, "unknown key (expected one of: " + Join(keys) + ")");
+      const std::optional<std::string> meant =
+          core::ClosestMatch(name, std::vector<std::string>(keys.begin(), keys.end()));
+      return Error(line, path,
+                   std::string("unknown key") + (meant ? ", did you mean \"" + *meant + "\"?" : "") +
+                       " (expected one of: " + Join(keys) + ")");
     }
     const auto first = std::find_if(seen.begin(), seen.end(),
                                     [&](const auto& s) { return s.first == name; });

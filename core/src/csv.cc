@@ -81,8 +81,16 @@ std::string At(const std::string& source, std::size_t line, std::size_t column,
   return At(source, line) + ":" + std::to_string(column) + " (column " + QuoteCell(name) + ")";
 }
 
-std::size_t CountFields(std::string_view line) {
-  return static_cast<std::size_t>(std::count(line.begin(), line.end(), ',')) + 1;
+std::size_t CountFields(std::string_view line, char separator) {
+  return static_cast<std::size_t>(std::count(line.begin(), line.end(), separator)) + 1;
+}
+
+// A comma, unless the header has none but has a semicolon or a tab.
+char SeparatorOf(std::string_view header) {
+  if (header.find(',') != std::string_view::npos) return ',';
+  if (header.find(';') != std::string_view::npos) return ';';
+  if (header.find('\t') != std::string_view::npos) return '\t';
+  return ',';
 }
 
 Status RaggedRow(const std::string& source, std::size_t line, std::size_t expected,
@@ -155,7 +163,7 @@ std::string Describe(CellProblem problem, std::string_view cell) {
   std::string quoted = QuoteCell(Trim(cell));
   switch (problem) {
     case CellProblem::kEmpty:
-      return "empty cell";
+      return "empty cell (a gap: fill it from the row before, or drop its row: lstmad's --fill forward|drop)";
     case CellProblem::kNotNumber:
       return "not a number: " + quoted;
     case CellProblem::kNaN:
@@ -268,6 +276,8 @@ bool IsEpochSeconds(std::string_view s) {
 // --- Header and column selection ----------------------------------------------
 
 struct Layout {
+  char separator = ',';
+  EmptyCells empty_cells = EmptyCells::kError;
   std::vector<std::string> names;  // every column of the header
   bool has_timestamp = false;
   std::vector<int> target;  // per column: row of `values`, or -1 when not kept
@@ -291,8 +301,9 @@ Status ReadHeader(std::string_view line, const std::string& source, std::size_t 
                   Layout* layout) {
   std::unordered_map<std::string, std::size_t> first_seen;
   std::size_t column = 0;
+  layout->separator = SeparatorOf(line);
   for (std::size_t pos = 0;; ++column) {
-    std::size_t comma = line.find(',', pos);
+    std::size_t comma = line.find(layout->separator, pos);
     std::string where = At(source, line_number) + ":" + std::to_string(column + 1);
     Result<std::string> name = HeaderName(line.substr(pos, comma - pos), where);
     if (!name.ok()) return name.status();
@@ -380,7 +391,7 @@ struct RowContext {
 // the real problem. Counting fields only here keeps the happy path one pass.
 Status CellError(const RowContext& row, std::string_view line, std::size_t column,
                  std::string message) {
-  std::size_t fields = CountFields(line);
+  std::size_t fields = CountFields(line, row.layout.separator);
   if (fields != row.layout.names.size()) {
     return RaggedRow(row.source, row.line_number, row.layout.names.size(), fields);
   }
@@ -399,23 +410,50 @@ Status ReadTimestamp(const RowContext& row, std::string_view line, std::string_v
   return Status::Ok();
 }
 
-// Parses one data line into `out` (one column of `values`).
-Status ReadRow(const RowContext& row, std::string_view line, double* out,
-               std::vector<std::string>* timestamps) {
+// "1,5" in a file separated by semicolons or tabs: a decimal comma.
+std::string DecimalCommaHint(const Layout& layout, std::string_view cell) {
+  if (layout.separator == ',' || cell.find(',') == std::string_view::npos) return "";
+  return " (a decimal comma? numbers take a decimal point: 1.5, not 1,5)";
+}
+
+// Parses one data line into `out` (one column of `values`); `previous` is the
+// row before (null for the first), for EmptyCells::kForward. Sets `*dropped`
+// instead of reading on when an empty cell drops the row (EmptyCells::kDrop).
+Status ReadRow(const RowContext& row, std::string_view line, double* out, const double* previous,
+               std::vector<std::string>* timestamps, bool* dropped) {
   const std::size_t expected = row.layout.names.size();
+  const char separator = row.layout.separator;
+  const std::size_t stamps_before = timestamps->size();
+  *dropped = false;
   std::size_t column = 0;
   for (std::size_t pos = 0;; ++column) {
     if (column == expected) {
-      return RaggedRow(row.source, row.line_number, expected, CountFields(line));
+      return RaggedRow(row.source, row.line_number, expected, CountFields(line, separator));
     }
-    std::size_t comma = line.find(',', pos);
+    std::size_t comma = line.find(separator, pos);
     std::string_view cell = line.substr(pos, comma - pos);
     if (column == 0 && row.layout.has_timestamp) {
       LSTMAD_RETURN_IF_ERROR(ReadTimestamp(row, line, cell, timestamps));
     } else if (int target = row.layout.target[column]; target >= 0) {
       CellProblem problem = ParseNumber(cell, &out[target]);
+      if (problem == CellProblem::kEmpty && row.layout.empty_cells == EmptyCells::kDrop) {
+        // The row still has to be well formed: a ragged one is an error.
+        if (CountFields(line, separator) != expected) {
+          return RaggedRow(row.source, row.line_number, expected, CountFields(line, separator));
+        }
+        timestamps->resize(stamps_before);
+        *dropped = true;
+        return Status::Ok();
+      }
+      if (problem == CellProblem::kEmpty && row.layout.empty_cells == EmptyCells::kForward) {
+        if (previous == nullptr) {
+          return CellError(row, line, column, "empty cell in the first data row: no value before it to fill forward");
+        }
+        out[target] = previous[target];
+        problem = CellProblem::kNone;
+      }
       if (problem != CellProblem::kNone) {
-        return CellError(row, line, column, Describe(problem, cell));
+        return CellError(row, line, column, Describe(problem, cell) + DecimalCommaHint(row.layout, cell));
       }
     }
     if (comma == std::string_view::npos) break;
@@ -434,10 +472,13 @@ Status ReadRows(LineReader& reader, const std::string& source, const Layout& lay
   std::string_view line;
   while (reader.NextNonBlank(&line)) {
     RowContext row{source, layout, reader.line_number()};
-    LSTMAD_RETURN_IF_ERROR(ReadRow(row, line, table->values.col(rows).data(), &table->timestamps));
-    ++rows;
+    const double* previous = rows > 0 ? table->values.col(rows - 1).data() : nullptr;
+    bool dropped = false;
+    LSTMAD_RETURN_IF_ERROR(
+        ReadRow(row, line, table->values.col(rows).data(), previous, &table->timestamps, &dropped));
+    if (!dropped) ++rows;
   }
-  // Only blank lines make the count fall short; realloc keeps the prefix.
+  // Blank and dropped lines make the count fall short; realloc keeps the prefix.
   if (rows != max_rows) table->values.conservativeResize(n_features, rows);
   return Status::Ok();
 }
@@ -445,7 +486,7 @@ Status ReadRows(LineReader& reader, const std::string& source, const Layout& lay
 }  // namespace
 
 Result<CsvTable> ParseCsv(std::string_view text, const std::string& source,
-                          const std::vector<std::string>& features) {
+                          const std::vector<std::string>& features, EmptyCells empty_cells) {
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   LineReader reader(text);
   std::string_view header;
@@ -453,6 +494,7 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& source,
   const std::size_t header_line = reader.line_number();
 
   Layout layout;
+  layout.empty_cells = empty_cells;
   LSTMAD_RETURN_IF_ERROR(ReadHeader(header, source, header_line, &layout));
   LSTMAD_RETURN_IF_ERROR(SelectColumns(features, At(source, header_line), &layout));
 
@@ -466,7 +508,8 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& source,
   CsvTable table;
   LSTMAD_RETURN_IF_ERROR(ReadRows(reader, source, layout, max_rows, &table));
   if (table.rows() == 0) {
-    return Status::Error(At(source, header_line) + ": no data rows after the header");
+    return Status::Error(At(source, header_line) + ": no data rows after the header" +
+                         (empty_cells == EmptyCells::kDrop ? " (every row had an empty cell, and was dropped)" : ""));
   }
   table.feature_names = std::move(layout.features);
   return table;

@@ -24,7 +24,10 @@ TEST(CliArgsTest, UnknownFlagIsAnErrorNamingIt) {
   ArgParser p = Parser();
   std::string error;
   EXPECT_FALSE(p.Parse({"--data", "x.csv", "--epoch", "3"}, &error));
-  EXPECT_EQ(error, "unknown flag --epoch (see lstmad demo --help)");
+  EXPECT_EQ(error, "unknown flag --epoch (did you mean --epochs?) (see lstmad demo --help)");
+  ArgParser q = Parser();
+  EXPECT_FALSE(q.Parse({"--frobnicate"}, &error));
+  EXPECT_EQ(error, "unknown flag --frobnicate (see lstmad demo --help)");  // nothing near
 }
 
 TEST(CliArgsTest, ValuesBySpaceOrEqualsAndDefaults) {

@@ -79,7 +79,7 @@ TEST_F(RetrainSettingsTest, ErrorsNameTheKeyAndLine) {
       {"{ every: 1h, min_windows: 100, epochs: 0 }",
        "lstmad.yaml:5: models[0].retrain.epochs: must be from 1 to 1000, got 0"},
       {"{ every: 1h, min_window: 100 }",
-       "lstmad.yaml:5: models[0].retrain.min_window: unknown key (expected one of: every, "
+       "lstmad.yaml:5: models[0].retrain.min_window: unknown key, did you mean \"min_windows\"? (expected one of: every, "
        "min_windows, max_windows, epochs, holdout)"},
   };
   for (const auto& [retrain, error] : cases) EXPECT_EQ(ErrorOf(retrain), error) << retrain;

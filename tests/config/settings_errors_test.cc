@@ -106,23 +106,23 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   const std::string m = kModels;
   ExpectErrors({
       {m + "ingset: {}\n",
-       "lstmad.yaml:3: ingset: unknown key (expected one of: ingest, metrics, models, limits, "
+       "lstmad.yaml:3: ingset: unknown key, did you mean \"ingest\"? (expected one of: ingest, metrics, models, limits, "
        "scoring, events, alertmanager, state, log, nats)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
-       "lstmad.yaml:5: ingest.lisen: unknown key (expected one of: listen, precision, idle_timeout, allow, tls)"},
+       "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, idle_timeout, allow, tls)"},
       {m + "metrics: { port: 9108 }\n",
        "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users, tls)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
-       "lstmad.yaml:5: models[0].treshold: unknown key (expected one of: name, path, measurement, "
+       "lstmad.yaml:5: models[0].treshold: unknown key, did you mean \"threshold\"? (expected one of: name, path, measurement, "
        "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain, guards)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n"
        "    alert:\n      for: 2\n      fire: 2\n",
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},
       {m + "limits: { max_stream: 1 }\n",
-       "lstmad.yaml:3: limits.max_stream: unknown key (expected one of: max_streams, "
+       "lstmad.yaml:3: limits.max_stream: unknown key, did you mean \"max_streams\"? (expected one of: max_streams, "
        "max_line_bytes, max_connections)"},
       {m + "scoring:\n  worker: 2\n",
-       "lstmad.yaml:4: scoring.worker: unknown key (expected one of: max_batch, max_wait_ms, "
+       "lstmad.yaml:4: scoring.worker: unknown key, did you mean \"workers\"? (expected one of: max_batch, max_wait_ms, "
        "workers, queue_windows, overflow)"},
       {m + "events: { file: x }\n",
        "lstmad.yaml:3: events.file: unknown key (expected one of: path)"},
@@ -314,11 +314,20 @@ TEST_F(SettingsErrorTest, ModelFileMustExist) {
 TEST_F(SettingsErrorTest, SyntaxErrorsCarryLineAndColumn) {
   const std::string m = kModels;
   ExpectErrors({
-      {m + "ingest: [1\nlog: {}\n", "lstmad.yaml:4:4: end of sequence flow not found"},
-      {m + "log: level: info\n", "lstmad.yaml:3:11: illegal map value"},
-      {m + "log:\n  level: info\n format: json\n", "lstmad.yaml:5:2: end of map not found"},
-      {m + "log: { level: \"info }\n", "lstmad.yaml:4:1: end of map flow not found"},
-      {m + "log: 'info' debug\n", "lstmad.yaml:3:13: end of map not found"},
+      {m + "ingest: [1\nlog: {}\n", "lstmad.yaml:4:4: end of sequence flow not found"
+       " (hint: a [ or { is not closed, or a quote is not closed inside it)"},
+      {m + "log: level: info\n", "lstmad.yaml:3:11: illegal map value"
+       " (hint: a \"key: value\" where none can be: is this line indented deeper than the key above it, or is a value containing \": \" missing its quotes?)"},
+      {m + "log:\n  level: info\n format: json\n", "lstmad.yaml:5:2: end of map not found"
+       " (hint: check the indentation here and on the lines above: the keys of one map, and the - items of one list, start in the same column)"},
+      {m + "log: { level: \"info }\n", "lstmad.yaml:4:1: end of map flow not found"
+       " (hint: a [ or { is not closed, or a quote is not closed inside it)"},
+      {m + "log: 'info' debug\n", "lstmad.yaml:3:13: end of map not found"
+       " (hint: check the indentation here and on the lines above: the keys of one map, and the - items of one list, start in the same column)"},
+      {m + "log:\n\tlevel: info\n", "lstmad.yaml:4:7: illegal map value"
+       " (hint: line 4 indents with a tab; YAML indents with spaces only)"},
+      {m + "log:\n  level: info\n\t format: json\n", "lstmad.yaml:5:1: illegal tab when looking for indentation"
+       " (hint: line 5 indents with a tab; YAML indents with spaces only)"},
       {m + "ingest: *nowhere\n", "lstmad.yaml:3:9: the referenced anchor is not defined"},
       {m + "---\nlog: {}\n", "lstmad.yaml:3: expected one YAML document; a second one starts here"},
   });

@@ -353,9 +353,66 @@ TEST(ParseCsvTest, RejectsMalformedNumbers) {
 }
 
 TEST(ParseCsvTest, RejectsEmptyCells) {
-  EXPECT_EQ(ErrorOf("a,b\n1,\n"), "data.csv:2:2 (column \"b\"): empty cell");
-  EXPECT_EQ(ErrorOf("a,b\n  ,1\n"), "data.csv:2:1 (column \"a\"): empty cell");
+  const std::string empty = "empty cell (a gap: fill it from the row before, or drop its row: lstmad's --fill forward|drop)";
+  EXPECT_EQ(ErrorOf("a,b\n1,\n"), "data.csv:2:2 (column \"b\"): " + empty);
+  EXPECT_EQ(ErrorOf("a,b\n  ,1\n"), "data.csv:2:1 (column \"a\"): " + empty);
   EXPECT_EQ(ErrorOf("timestamp,a\n ,1\n"), "data.csv:2:1 (column \"timestamp\"): empty timestamp");
+}
+
+TEST(ParseCsvTest, FillsEmptyCellsForwardWhenAsked) {
+  Result<CsvTable> t = ParseCsv("timestamp,a,b\n1,1,2\n2,,4\n3,5,\n4,,\n", "data.csv", {}, EmptyCells::kForward);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_EQ(t->rows(), 4);
+  const double a[] = {1, 1, 5, 5}, b[] = {2, 4, 4, 4};
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(t->values(0, r), a[r]) << r;
+    EXPECT_EQ(t->values(1, r), b[r]) << r;
+  }
+  EXPECT_EQ(t->timestamps, (Names{"1", "2", "3", "4"}));
+  Result<CsvTable> first = ParseCsv("a,b\n,2\n", "data.csv", {}, EmptyCells::kForward);
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().message(),
+            "data.csv:2:1 (column \"a\"): empty cell in the first data row: no value before it to fill forward");
+  // Not a gap: still refused.
+  Result<CsvTable> text = ParseCsv("a\n1\nx\n", "data.csv", {}, EmptyCells::kForward);
+  EXPECT_EQ(text.status().message(), "data.csv:3:1 (column \"a\"): not a number: \"x\"");
+}
+
+TEST(ParseCsvTest, DropsRowsWithEmptyCellsWhenAsked) {
+  Result<CsvTable> t = ParseCsv("timestamp,a,b\n1,1,2\n2,,4\n3,5,6\n4,7,\n", "data.csv", {}, EmptyCells::kDrop);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_EQ(t->rows(), 2);
+  EXPECT_EQ(t->timestamps, (Names{"1", "3"}));
+  EXPECT_EQ(t->values(0, 1), 5.0);
+  EXPECT_EQ(t->values(1, 1), 6.0);
+  // A gap in a column that is not selected drops nothing.
+  Result<CsvTable> unselected = ParseCsv("a,b\n1,\n2,3\n", "data.csv", {"a"}, EmptyCells::kDrop);
+  ASSERT_TRUE(unselected.ok());
+  EXPECT_EQ(unselected->rows(), 2);
+  // A dropped row must still be well formed.
+  Result<CsvTable> ragged = ParseCsv("a,b\n1,2\n,2,3\n", "data.csv", {}, EmptyCells::kDrop);
+  EXPECT_EQ(ragged.status().message(), "data.csv:3: ragged row: expected 2 fields as in the header, got 3");
+  Result<CsvTable> none = ParseCsv("a,b\n1,\n,2\n", "data.csv", {}, EmptyCells::kDrop);
+  EXPECT_EQ(none.status().message(),
+            "data.csv:1: no data rows after the header (every row had an empty cell, and was dropped)");
+}
+
+TEST(ParseCsvTest, DetectsSemicolonAndTabSeparators) {
+  CsvTable semi = Parse("timestamp;a;b\n2024-01-01;1.5;2\n2024-01-02;3;-4e1\n");
+  EXPECT_EQ(semi.feature_names, (Names{"a", "b"}));
+  EXPECT_EQ(semi.timestamps, (Names{"2024-01-01", "2024-01-02"}));
+  EXPECT_EQ(semi.values(0, 0), 1.5);
+  EXPECT_EQ(semi.values(1, 1), -40.0);
+  CsvTable tab = Parse("a\tb\n1\t2\n");
+  EXPECT_EQ(tab.feature_names, (Names{"a", "b"}));
+  EXPECT_EQ(tab.values(1, 0), 2.0);
+  // A comma in the header makes it the separator, whatever else is there.
+  EXPECT_EQ(Parse("a;x,b\n1,2\n").feature_names, (Names{"a;x", "b"}));
+  EXPECT_EQ(ErrorOf("a;b\n1;2;3\n"), "data.csv:2: ragged row: expected 2 fields as in the header, got 3");
+  // A spreadsheet's decimal comma gets a hint.
+  EXPECT_EQ(ErrorOf("a;b\n1,5;2\n"),
+            "data.csv:2:1 (column \"a\"): not a number: \"1,5\" (a decimal comma? numbers take a decimal point: "
+            "1.5, not 1,5)");
 }
 
 TEST(ParseCsvTest, RejectsNonFiniteValuesWithDistinctMessages) {

@@ -35,9 +35,11 @@ def main():
                      "data", "lookback", "features", "encoder", "decoder", "activation", "epochs",
                      "batch-size", "learning-rate", "validation-split", "patience", "scaler",
                      "threshold", "seed", "out")))
-    expect_bad(checks, "unknown subcommand", ["frobnicate"], "unknown subcommand")
+    expect_bad(checks, "unknown subcommand", ["frobnicate"], 'unknown subcommand "frobnicate"\n')
+    expect_bad(checks, "unknown subcommand suggests the near one", ["trian"],
+               'unknown subcommand "trian" (did you mean "train"?)')
     expect_bad(checks, "unknown flag", ["train", "--data", SEED_CSV, "--lookbak", "3"],
-               "unknown flag --lookbak")
+               "unknown flag --lookbak (did you mean --lookback?) (see lstmad train --help)")
     expect_bad(checks, "flag without value", ["train", "--data"], "--data needs a value")
 
     with tempdir() as d:
@@ -47,6 +49,20 @@ def main():
         ragged = write(os.path.join(d, "ragged.csv"), "x,x3\n0.1,0.2\n0.3\n")
         expect_bad(checks, "ragged row names file and line", ["score", "--model", model, "--data", ragged],
                    f"{ragged}:3", "ragged row")
+        gap = write(os.path.join(d, "gap.csv"), "x,x3\n0.1,0.2\n0.3,\n0.5,0.6\n0.7,0.8\n")
+        expect_bad(checks, "empty cell suggests --fill", ["score", "--model", model, "--data", gap],
+                   f'{gap}:3:2 (column "x3"): empty cell (a gap: fill it from the row before, or drop its row: '
+                   "lstmad's --fill forward|drop)")
+        expect_bad(checks, "bad --fill", ["score", "--model", model, "--data", gap, "--fill", "zero"],
+                   '--fill must be error, forward or drop, got "zero"')
+        for fill, windows in (("forward", 2), ("drop", 1)):
+            proc = run("score", "--model", model, "--data", gap, "--fill", fill, check=False)
+            rows = [l for l in proc.stdout.splitlines() if l and l[0].isdigit()]
+            checks.check(f"score --fill {fill}: {windows} window(s) of 3", proc.returncode == 0 and len(rows) == windows,
+                         f"exit {proc.returncode}, stdout {proc.stdout!r}, stderr {proc.stderr!r}")
+        semi = write(os.path.join(d, "semi.csv"), "x;x3\n0.1;0.2\n0.3;0.4\n0.5;0.6\n")
+        proc = run("score", "--model", model, "--data", semi, check=False)
+        checks.check("score reads a semicolon-separated CSV", proc.returncode == 0, proc.stderr)
         text = write(os.path.join(d, "text.csv"), "x,x3\n0.1,0.2\n0.3,abc\n")
         expect_bad(checks, "non-numeric cell names file, line and column",
                    ["score", "--model", model, "--data", text], f"{text}:3:2", "x3")

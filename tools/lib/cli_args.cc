@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "lstmad/core/suggest.h"
+
 namespace lstmad::tools {
 
 ArgParser::ArgParser(std::string command, std::string summary)
@@ -44,7 +46,9 @@ bool ArgParser::Parse(const std::vector<std::string>& args, std::string* error) 
     }
     auto it = options_.find(name);
     if (it == options_.end()) {
-      *error = "unknown flag --" + name + " (see lstmad " + command_ + " --help)";
+      const std::optional<std::string> meant = core::ClosestMatch(name, order_);
+      *error = "unknown flag --" + name + (meant ? " (did you mean --" + *meant + "?)" : "") +
+               " (see lstmad " + command_ + " --help)";
       return false;
     }
     if (it->second.is_switch) {

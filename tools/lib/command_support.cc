@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "lstmad/core/files.h"
+#include "lstmad/core/text.h"
 #include "lstmad/core/windows.h"
 #include "time_inputs.h"
 
@@ -27,10 +28,26 @@ int ParseArgsOrExit(ArgParser* parser, const std::vector<std::string>& args, con
 }
 
 core::Result<core::CsvTable> LoadCsv(const std::string& path,
-                                     const std::vector<std::string>& features) {
+                                     const std::vector<std::string>& features,
+                                     core::EmptyCells empty_cells) {
   core::Result<std::string> text = core::ReadFileBounded(path, kMaxInputFileBytes);
   if (!text.ok()) return text.status();
-  return core::ParseCsv(*text, path, features);
+  return core::ParseCsv(*text, path, features, empty_cells);
+}
+
+void AddFillFlag(ArgParser* parser) {
+  parser->AddOption("fill", "error|forward|drop",
+                    "an empty cell of --data: an error, the value of the row before, or its row "
+                    "left out",
+                    "error");
+}
+
+core::Result<core::EmptyCells> FillOf(const ArgParser& parser) {
+  const std::string fill = parser.Get("fill");
+  if (fill == "error") return core::EmptyCells::kError;
+  if (fill == "forward") return core::EmptyCells::kForward;
+  if (fill == "drop") return core::EmptyCells::kDrop;
+  return core::Status::Invalid("--fill must be error, forward or drop, got " + core::Quote(fill));
 }
 
 void ForEachWindowBatch(const core::Model& model, const core::Network<float>& net,

@@ -28,7 +28,12 @@ int Fail(const std::string& command, const std::string& message, int code = kExi
 // wrong path (a disk image, /dev/zero) before it exhausts memory.
 inline constexpr uint64_t kMaxInputFileBytes = uint64_t{4} << 30;
 core::Result<core::CsvTable> LoadCsv(const std::string& path,
-                                     const std::vector<std::string>& features);
+                                     const std::vector<std::string>& features,
+                                     core::EmptyCells empty_cells = core::EmptyCells::kError);
+
+// --fill error|forward|drop: what an empty cell of --data does (core/csv.h).
+void AddFillFlag(ArgParser* parser);
+core::Result<core::EmptyCells> FillOf(const ArgParser& parser);
 
 // One batch of consecutive windows: `input` and `output` in the network
 // layout, scaled units; window `first + b` ends at series sample
