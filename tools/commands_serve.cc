@@ -20,9 +20,9 @@ int RunServe(const std::vector<std::string>& args) {
   if (const int code = ParseArgsOrExit(&p, args, "serve"); code >= 0) return code;
   if (!p.Has("config")) return Fail("serve", "--config is required");
   if (p.Switch("check")) {
-    core::Status status = daemon::CheckConfig(p.Get("config"));
-    if (!status.ok()) return Fail("serve", status.message());
-    std::cout << p.Get("config") << ": OK\n";
+    core::Result<std::string> report = daemon::CheckConfig(p.Get("config"));
+    if (!report.ok()) return Fail("serve", report.status().message());
+    std::cout << *report;
     return kExitOk;
   }
   auto settings = config::LoadSettings(p.Get("config"));

@@ -1,5 +1,6 @@
 #include "app/daemon.h"
 
+
 #include <csignal>
 #include <filesystem>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "scoring/scorer.h"
 #include "ingest/snapshot.h"
 #include "obs/systemd_notify.h"
+#include "lstmad/core/text.h"
 
 #ifndef LSTMAD_VERSION
 #define LSTMAD_VERSION "dev"
@@ -349,12 +351,75 @@ void Daemon::Impl::ScheduleSnapshot() {
   });
 }
 
-core::Status CheckConfig(const std::string& path) {
+namespace {
+
+std::string Seconds(double s) { return core::FormatSignificant(s) + " s"; }
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// One line per model: what routes to it and how it judges.
+std::string DescribeModel(const ModelRuntime& m) {
+  const config::ModelSettings& s = m.settings;
+  std::string line = "  model " + m.name() + ": measurement " + core::Quote(s.measurement) + ", " +
+                     std::to_string(m.features()) + " features (" + JoinNames(m.model.feature_names) +
+                     "), lookback " + std::to_string(m.lookback()) + ", threshold " +
+                     core::FormatSignificant(m.threshold) +
+                     (s.threshold ? " (from the config)" : " (from the model file)") + ", detector " +
+                     std::string(core::ThresholdModeName(s.detector.options.threshold)) + ", alert for " +
+                     std::to_string(s.alert.fire_after) + " / clear " + std::to_string(s.alert.clear_after) +
+                     " windows";
+  if (!m.model.time_features.empty()) line += ", time features " + m.model.time_features.ToString();
+  if (s.retrain.enabled()) line += ", retrain every " + Seconds(s.retrain.every_s);
+  if (!s.guards.empty()) {
+    std::vector<std::string> guarded;
+    for (const auto& [feature, guard] : s.guards) guarded.push_back(feature);
+    line += ", guards on " + JoinNames(guarded);
+  }
+  return line + "\n";
+}
+
+std::string DescribeSettings(const config::Settings& s, const ModelSet& models) {
+  std::string out;
+  out += "  ingest:       " + s.ingest.listen.ToString() + ", line protocol, timestamps in " +
+         std::string(config::PrecisionName(s.ingest.precision)) +
+         (s.ingest.tls.enabled() ? (s.ingest.tls.client_ca.empty() ? ", TLS" : ", mutual TLS") : ", plain TCP") +
+         (s.ingest.allow.empty() ? "" : ", from " + JoinNames(s.ingest.allow)) + "\n";
+  out += "  metrics:      " + s.metrics.listen.ToString() + " (/metrics, /healthz, /readyz)" +
+         (s.metrics.tls.enabled() ? ", HTTPS" : ", plain HTTP") +
+         (s.metrics.basic_auth_users.empty() ? "" : ", basic auth") + "\n";
+  out += "  state:        " +
+         (s.state.path.empty() ? std::string("off (streams restart empty)")
+                               : s.state.path + ", a snapshot every " + Seconds(s.state.interval_s)) +
+         "\n";
+  out += "  events:       " + (s.events.path.empty() ? std::string("off") : s.events.path) + "\n";
+  out += "  alertmanager: " +
+         (s.alertmanager.enabled() ? JoinNames(s.alertmanager.urls) + ", firing alerts re-sent every " +
+                                         Seconds(s.alertmanager.resend_interval_s)
+                                   : std::string("off (alerts go to the log and the events file)")) +
+         "\n";
+  if (s.nats) {
+    out += "  cluster:      NATS " + JoinNames(s.nats->servers) + ", stream " + s.nats->stream + ", " +
+           std::to_string(s.nats->partitions) + " partitions\n";
+  }
+  out += "  limits:       " + std::to_string(s.limits.max_streams) + " streams, " +
+         std::to_string(s.limits.max_connections) + " connections, lines up to " +
+         std::to_string(s.limits.max_line_bytes) + " bytes\n";
+  for (const auto& model : models.models) out += DescribeModel(*model);
+  return out;
+}
+
+}  // namespace
+
+core::Result<std::string> CheckConfig(const std::string& path) {
   auto settings = config::LoadSettings(path);
   if (!settings.ok()) return settings.status();
   auto models = LoadModelSet(*settings, nullptr);
   if (!models.ok()) return models.status().WithContext(path);
-  return core::Status::Ok();
+  return path + ": OK\n" + DescribeSettings(*settings, **models);
 }
 
 }  // namespace lstmad::daemon

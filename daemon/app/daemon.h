@@ -35,7 +35,9 @@ class Daemon {
   std::unique_ptr<Impl> impl_;
 };
 
-// `lstmad serve --check`: validates the file and loads its models.
-core::Status CheckConfig(const std::string& path);
+// `lstmad serve --check`: validates the file and loads its models; on
+// success, what the daemon would run (listeners, outputs, each model's
+// features, lookback, threshold and detector), as lines for a person.
+core::Result<std::string> CheckConfig(const std::string& path);
 
 }  // namespace lstmad::daemon

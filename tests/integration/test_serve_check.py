@@ -1,0 +1,47 @@
+"""`lstmad serve --check` says what the daemon would run, not only "OK":
+listeners, state, events, Alertmanager, limits, and per model its
+measurement, features, lookback, threshold (and where it comes from),
+detector and alert rule. The text is compared exactly."""
+import os
+import subprocess
+
+from daemon_harness import train_pump_model, write_config
+from lstmad_cli import BIN, Checks, tempdir
+
+
+def main():
+    checks = Checks()
+    with tempdir() as d:
+        model = train_pump_model(d, lookback=5, epochs=1, samples=300)
+        summary = subprocess.run([BIN, "summary", model], capture_output=True, text=True, timeout=60).stdout
+        threshold = next(line.split()[1] for line in summary.splitlines() if line.startswith("Threshold:"))
+        cfg = write_config(
+            os.path.join(d, "lstmad.yaml"),
+            [{"name": "pump", "path": model, "measurement": "pump", "for": 2, "clear": 4},
+             {"name": "fixed", "path": model, "measurement": "tank", "threshold": 0.25,
+              "detector": "{ threshold: spot }", "retrain": "{ every: 1h, min_windows: 100 }",
+              "guards": "{ flow: { direction: above } }"}],
+            extra=f"state:\n  path: {d}/state\n  interval: 1m\nevents:\n  path: {d}/events.jsonl\n"
+                  "alertmanager:\n  urls: [\"http://127.0.0.1:9093\"]\n",
+            ingest="precision: ms")
+        proc = subprocess.run([BIN, "serve", "--config", cfg, "--check"], capture_output=True, text=True, timeout=60)
+        expected = (
+            f"{cfg}: OK\n"
+            "  ingest:       127.0.0.1:0, line protocol, timestamps in ms, plain TCP\n"
+            "  metrics:      127.0.0.1:0 (/metrics, /healthz, /readyz), plain HTTP\n"
+            f"  state:        {d}/state, a snapshot every 60 s\n"
+            f"  events:       {d}/events.jsonl\n"
+            "  alertmanager: http://127.0.0.1:9093, firing alerts re-sent every 60 s\n"
+            "  limits:       10000 streams, 1024 connections, lines up to 65536 bytes\n"
+            "  model pump: measurement \"pump\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
+            f"threshold {threshold} (from the model file), detector likelihood, alert for 2 / clear 4 windows\n"
+            "  model fixed: measurement \"tank\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
+            "threshold 0.25 (from the config), detector spot, alert for 3 / clear 3 windows, "
+            "retrain every 3600 s, guards on flow\n")
+        checks.check("serve --check describes the configuration", proc.returncode == 0 and proc.stdout == expected,
+                     f"exit {proc.returncode}\n--- got\n{proc.stdout}--- expected\n{expected}{proc.stderr}")
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
