@@ -110,6 +110,72 @@ TEST(SvgPlotTest, AtMostFourFeaturePanels) {
   EXPECT_EQ(Paths(svg).size(), 2u * kMaxPlottedFeatures + 3);
 }
 
+// The y pixel of every point of a path ("M12.0,34.5L...").
+std::vector<double> Ys(const std::string& path) {
+  std::vector<double> ys;
+  for (size_t comma = path.find(','); comma != std::string::npos; comma = path.find(',', comma + 1)) {
+    ys.push_back(std::stod(path.substr(comma + 1)));
+  }
+  return ys;
+}
+
+// A long quiet series: errors around 0.01 with one of `spike` at row 100.
+PlotData Quiet(double spike) {
+  PlotData d;
+  d.title = "quiet";
+  const size_t n = 400;
+  for (size_t i = 0; i < n; ++i) d.time.push_back(static_cast<double>(i));
+  d.feature_names = {"x"};
+  d.values = {std::vector<double>(n, 1.0)};
+  d.reconstruction = {std::vector<double>(n, 1.0)};
+  for (size_t i = 0; i < n; ++i) d.error.push_back(0.01 + 0.01 * static_cast<double>(i % 10) / 10);
+  d.error[100] = spike;
+  d.threshold.assign(n, 0.05);
+  d.fixed_threshold = 0.05;
+  d.score.assign(n, 0);
+  d.alarms.assign(n, 0);
+  d.onsets.assign(n, 0);
+  return d;
+}
+
+// How many pixels the errors other than the spike spread over.
+double QuietSpread(const PlotData& d) {
+  const std::string svg = RenderSvg(d);
+  EXPECT_EQ(testing::CheckXml(svg), "") << svg;
+  std::vector<double> ys = Ys(Paths(svg)[2]);  // series, reconstruction, then the error
+  std::sort(ys.begin(), ys.end());
+  // Drop the spike's column (its min and max) at the top of the panel.
+  return ys[ys.size() - 3] - ys[0];
+}
+
+TEST(SvgPlotTest, OneHugeErrorDoesNotFlattenTheOthers) {
+  // 0.01..0.019 on a linear axis up to 1.2e5 would be one pixel row.
+  PlotData d = Quiet(1.2e5);
+  const std::string svg = RenderSvg(d);
+  EXPECT_NE(svg.find("window error (MSE, scaled units), log scale"), std::string::npos);
+  EXPECT_GT(QuietSpread(d), 10.0);
+  EXPECT_GT(QuietSpread(Quiet(0.5)), 10.0);  // a modest spike: still readable
+}
+
+TEST(SvgPlotTest, ARunawayThresholdIsClippedAndSaidSo) {
+  PlotData d = Quiet(0.03);
+  for (size_t i = 200; i < 260; ++i) d.threshold[i] = 1e12;  // the adaptive threshold ran away
+  const std::string svg = RenderSvg(d);
+  EXPECT_NE(svg.find("the red threshold leaves the panel (up to 1e+12)"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("dashed grey: the model's fixed threshold (0.05)"), std::string::npos);
+  EXPECT_GT(QuietSpread(d), 40.0);  // the errors keep the panel (150 px)
+}
+
+TEST(SvgPlotTest, ATimeNoteIsShownAndTheAxisSaysRow) {
+  PlotData d = Tiny();
+  d.time_note = "timestamps go backwards at data row 3 (b, then a): the x axis is the row number";
+  const std::string svg = RenderSvg(d);
+  ASSERT_EQ(testing::CheckXml(svg), "") << svg;
+  EXPECT_NE(svg.find(">timestamps go backwards at data row 3 (b, then a): the x axis is the row number</text>"),
+            std::string::npos);
+  EXPECT_NE(svg.find(">row (see the note at the top)</text>"), std::string::npos);
+}
+
 TEST(SvgPlotTest, EmptySeriesDrawsNothing) { EXPECT_EQ(RenderSvg(PlotData{}), ""); }
 
 }  // namespace

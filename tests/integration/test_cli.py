@@ -60,6 +60,18 @@ def main():
             rows = [l for l in proc.stdout.splitlines() if l and l[0].isdigit()]
             checks.check(f"score --fill {fill}: {windows} window(s) of 3", proc.returncode == 0 and len(rows) == windows,
                          f"exit {proc.returncode}, stdout {proc.stdout!r}, stderr {proc.stderr!r}")
+        stamps = ["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z",
+                  "2024-01-01T00:01:30Z", "2024-01-01T00:04:00Z", "2024-01-01T00:05:00Z"]
+        back = write(os.path.join(d, "back.csv"),
+                     "timestamp,x,x3\n" + "".join(f"{t},0.{i},0.{i + 1}\n" for i, t in enumerate(stamps)))
+        svg = os.path.join(d, "back.svg")
+        proc = run("score", "--model", model, "--data", back, "--plot", svg, check=False)
+        with open(svg) as f:
+            drawn = f.read()
+        note = ("timestamps go backwards at data row 4 (2024-01-01T00:02:00Z, then 2024-01-01T00:01:30Z): "
+                "the x axis is the row number")
+        checks.check("score --plot says why the x axis is rows", proc.returncode == 0 and note in drawn,
+                     proc.stderr)
         semi = write(os.path.join(d, "semi.csv"), "x;x3\n0.1;0.2\n0.3;0.4\n0.5;0.6\n")
         proc = run("score", "--model", model, "--data", semi, check=False)
         checks.check("score reads a semicolon-separated CSV", proc.returncode == 0, proc.stderr)

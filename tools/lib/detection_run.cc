@@ -10,6 +10,7 @@
 #include "command_support.h"
 #include "labels.h"
 #include "lstmad/core/reconstruction.h"
+#include "lstmad/core/text.h"
 #include "time_inputs.h"
 
 namespace lstmad::tools {
@@ -263,6 +264,15 @@ PlotData MakePlot(const std::string& title, const core::CsvTable& table, const S
     const std::optional<double> t = ParseTimestamp(table.timestamps[i]);
     p.time_is_epoch = t.has_value() && (i == 0 || *t > p.time[i - 1]);
     p.time[i] = t.value_or(0);
+    // Said on the plot: a silent switch to rows would read as a bug.
+    if (!t) {
+      p.time_note = "timestamp " + core::Quote(table.timestamps[i]) + " at data row " + std::to_string(i + 1) +
+                    " is not a time: the x axis is the row number";
+    } else if (!p.time_is_epoch) {
+      p.time_note = std::string("timestamps ") + (*t == p.time[i - 1] ? "repeat" : "go backwards") +
+                    " at data row " + std::to_string(i + 1) + " (" + table.timestamps[i - 1] + ", then " +
+                    table.timestamps[i] + "): the x axis is the row number";
+    }
   }
   if (!p.time_is_epoch) {
     for (size_t i = 0; i < n; ++i) p.time[i] = static_cast<double>(i);

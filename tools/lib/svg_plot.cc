@@ -77,6 +77,55 @@ YAxis FitY(const std::vector<const std::vector<double>*>& series, double top, do
   return y;
 }
 
+// The error panel's axis: from the errors (their 1st percentile of positive
+// values up to their maximum), the model's fixed threshold and the median of
+// the threshold in force, not from every threshold value: an adaptive
+// threshold that runs away for a while is clipped at the top and `*clipped`
+// says how far it went (0: not clipped).
+YAxis FitErrorY(const PlotData& d, double top, double height, double* clipped) {
+  std::vector<double> positive, thresholds;
+  double highest = 0;
+  for (double v : d.error) {
+    if (!std::isfinite(v)) continue;
+    highest = std::max(highest, v);
+    if (v > 0) positive.push_back(v);
+  }
+  for (double t : d.threshold) {
+    if (std::isfinite(t)) thresholds.push_back(t);
+  }
+  *clipped = 0;
+  if (positive.empty()) return FitY({&d.error, &d.threshold}, top, height, true);
+  std::sort(positive.begin(), positive.end());
+  double low = positive[(positive.size() - 1) / 100];
+  if (!thresholds.empty()) {
+    std::nth_element(thresholds.begin(), thresholds.begin() + static_cast<std::ptrdiff_t>(thresholds.size() / 2),
+                     thresholds.end());
+    const double median = thresholds[thresholds.size() / 2];
+    if (median > 0) {
+      highest = std::max(highest, median);
+      low = std::min(low, median);
+    }
+  }
+  if (d.fixed_threshold > 0 && std::isfinite(d.fixed_threshold)) {
+    highest = std::max(highest, d.fixed_threshold);
+    low = std::min(low, d.fixed_threshold);
+  }
+  YAxis y{top, height, 0, 1, false};
+  if (highest / low > 100) {
+    y.log = true;
+    y.lo = std::log10(low) - 0.3;  // a factor of two below, so the low errors are not on the frame
+    y.hi = std::log10(highest) + 0.05;
+  } else {
+    y.lo = 0;
+    y.hi = highest * 1.05;
+  }
+  const double panel_top = y.log ? std::pow(10.0, y.hi) : y.hi;
+  for (double t : d.threshold) {
+    if (std::isfinite(t) && t > panel_top) *clipped = std::max(*clipped, t);
+  }
+  return y;
+}
+
 // A polyline through (time, value), one min and one max per pixel column so
 // long series keep their spikes; NaN breaks the line.
 std::string Path(const std::vector<double>& time, const std::vector<double>& v, const XAxis& x,
@@ -197,7 +246,9 @@ class Writer {
       Text(px, y + 16, TimeLabel(t, d_.time_is_epoch, span), k == 0 ? "start" : k == 6 ? "end" : "middle",
            "#444", false);
     }
-    Text(kLeft + kPlotWidth / 2, y + 32, d_.time_is_epoch ? "time (UTC)" : "row", "middle", "#444", false);
+    Text(kLeft + kPlotWidth / 2, y + 32,
+         d_.time_is_epoch ? "time (UTC)" : d_.time_note.empty() ? "row" : "row (see the note at the top)", "middle",
+         "#444", false);
   }
 
   void Legend(double y) {
@@ -252,6 +303,7 @@ std::string RenderSvg(const PlotData& data) {
   if (data.time.empty()) return {};
   Writer w(data, height);
   w.Text(kLeft, 20, data.title, "start", "#000", true);
+  if (!data.time_note.empty()) w.Text(kLeft + kPlotWidth, 20, data.time_note, "end", "#b35900", true);
   w.Legend(40);
   const double bottom = height - kBottom;
   w.Shading(kTop, bottom);
@@ -263,15 +315,23 @@ std::string RenderSvg(const PlotData& data) {
     w.Line(data.reconstruction[f], y, "#e07b00", 1.0);
     top += kFeatureHeight + kGap;
   }
-  const YAxis ye = FitY({&data.error, &data.threshold}, top, kErrorHeight, true);
+  double clipped = 0;
+  const YAxis ye = FitErrorY(data, top, kErrorHeight, &clipped);
   w.Panel(ye, std::string("window error (MSE, scaled units)") + (ye.log ? ", log scale" : ""));
   w.Line(data.error, ye, "#333", 1.0);
   bool fixed_differs = false;
   for (double t : data.threshold) fixed_differs = fixed_differs || (std::isfinite(t) && t != data.fixed_threshold);
+  std::string note;
   if (fixed_differs) {
     w.Line(std::vector<double>(data.time.size(), data.fixed_threshold), ye, "#888", 1.0, "6,4");
-    w.Text(kLeft + kPlotWidth - 4, ye.top + 12, "dashed grey: the model's fixed threshold", "end", "#666", false);
+    note = "red: the threshold in force; dashed grey: the model's fixed threshold (" +
+           Fmt(data.fixed_threshold, "%.3g") + ")";
   }
+  if (clipped > 0) {
+    note += (note.empty() ? "" : "; ") + std::string("the red threshold leaves the panel (up to ") +
+            Fmt(clipped, "%.3g") + ")";
+  }
+  if (!note.empty()) w.Text(kLeft + kPlotWidth - 4, ye.top + 12, note, "end", "#666", false);
   w.Line(data.threshold, ye, "#c00000", 1.3);
   top += kErrorHeight + kGap;
   const YAxis ys{top, kScoreHeight, 0, 1, false};

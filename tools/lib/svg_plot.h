@@ -5,7 +5,10 @@
 //   - the anomaly score with the onsets marked,
 // with alert periods (runs of alarms) shaded red, labelled anomaly windows
 // shaded green and the calibration (probationary) period grey across all
-// panels. Long series are drawn with a min/max per pixel column, so a spike
+// panels. The error panel's range comes from the errors' own spread (a log
+// axis from their 1st percentile when they span more than two decades), so
+// one huge error or a runaway threshold cannot flatten the rest; a threshold
+// beyond the panel is said so in words. Long series are drawn with a min/max per pixel column, so a spike
 // one sample wide stays visible. No scripts, fonts or external references:
 // it opens in any browser.
 #pragma once
@@ -24,6 +27,10 @@ struct PlotData {
   std::string title;
   std::vector<double> time;  // seconds since the epoch, or the row index
   bool time_is_epoch = false;
+  // Why the time axis is the row index although the series has timestamps
+  // ("timestamps go backwards at row 10150 ..."), shown on the plot; empty:
+  // nothing to say.
+  std::string time_note;
   std::vector<std::string> feature_names;
   std::vector<std::vector<double>> values;          // [feature][row]
   std::vector<std::vector<double>> reconstruction;  // [feature][row]
