@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that lstmad's build, tests and benchmarks need.
-# With --runtime, only the shared libraries the lstmad binary needs to run (the
-# container's runtime stage uses this).
+# Installs the Debian 12 packages lstmad needs. Modes:
+#   (none)      everything the build, the tests and the benchmarks need;
+#   --build     only what building and running the lstmad binary needs, and
+#               curl (scripts/demo.sh): no fuzzing compiler, Python, test
+#               servers or test libraries;
+#   --runtime   only the shared libraries the lstmad binary needs to run (the
+#               container's runtime stage uses this).
+# With --list after the mode, prints the packages instead of installing them.
 # Idempotent: packages already present are skipped by apt. Run as root (or via sudo).
 set -euo pipefail
 
@@ -10,26 +15,41 @@ runtime_packages=(
   libsystemd0 libhdf5-103-1 libhdf5-hl-100 libzip4 libssl3 libnats3.4 ca-certificates
 )
 
-packages=(
+build_packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git
-  # fuzzing (libFuzzer): clang and its sanitizer runtimes
-  clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config
   # libraries
   libeigen3-dev libboost-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev nlohmann-json3-dev
+  # the demo polls /metrics
+  curl
+)
+
+packages=(
+  "${build_packages[@]}" git
+  # fuzzing (libFuzzer): clang and its sanitizer runtimes
+  clang libclang-rt-14-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # references the tests compare against (Debian's python, not the one first on PATH)
   python3 python3-numpy python3-torch python3-h5py libopenblas0-pthread
   # real servers and tools the integration tests talk to
-  prometheus prometheus-alertmanager nats-server curl
+  prometheus prometheus-alertmanager nats-server
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
   # unit's ExecReload (procps), strace, YAML for Python
   systemd procps strace python3-yaml
 )
 
-if [[ ${1:-} == --runtime ]]; then packages=("${runtime_packages[@]}"); fi
+case ${1:-} in
+  --runtime) packages=("${runtime_packages[@]}"); shift ;;
+  --build) packages=("${build_packages[@]}"); shift ;;
+  --list | "") ;;
+  *) echo "usage: scripts/install-deps.sh [--build|--runtime] [--list]" >&2; exit 2 ;;
+esac
+if [[ ${1:-} == --list ]]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi

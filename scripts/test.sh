@@ -21,7 +21,8 @@ bash scripts/install-deps.sh
 
 jobs=$(nproc)
 echo "== release build (warnings are errors)"
-cmake --preset release >/dev/null
+# Explicitly on: scripts/demo.sh configures the same build directory without them.
+cmake --preset release -DLSTMAD_BUILD_TESTS=ON -DLSTMAD_BUILD_BENCH=ON >/dev/null
 cmake --build build/release -j "$jobs"
 if ((quick)); then
   echo "== unit tests, release build (--quick: the rest of the run is skipped)"

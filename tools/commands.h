@@ -16,5 +16,6 @@ int RunEvaluateStream(const std::vector<std::string>& args);
 int RunImportKeras(const std::vector<std::string>& args);
 int RunServe(const std::vector<std::string>& args);
 int RunSimulate(const std::vector<std::string>& args);
+int RunSend(const std::vector<std::string>& args);
 
 }  // namespace lstmad::tools

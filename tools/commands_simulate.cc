@@ -1,8 +1,6 @@
 // `lstmad simulate`: stream simulated pumps to a daemon over TCP in line
 // protocol, with occasional injected faults; or write one pump's normal
 // series as CSV (--csv) to train the demo model on.
-#include <netdb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,47 +15,10 @@
 #include "commands.h"
 #include "lstmad/core/files.h"
 #include "simulator.h"
+#include "tcp_client.h"
 
 namespace lstmad::tools {
 namespace {
-
-// Connects to "host:port"; returns the socket or -1 with `error` set.
-int Connect(const std::string& address, std::string* error) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    *error = "--connect: expected HOST:PORT, got \"" + address + "\"";
-    return -1;
-  }
-  std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  addrinfo hints{}, *result = nullptr;
-  hints.ai_socktype = SOCK_STREAM;
-  if (int rc = getaddrinfo(host.c_str(), address.substr(colon + 1).c_str(), &hints, &result); rc != 0) {
-    *error = "--connect " + address + ": " + gai_strerror(rc);
-    return -1;
-  }
-  int fd = -1;
-  for (addrinfo* ai = result; ai != nullptr && fd < 0; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(result);
-  if (fd < 0) *error = "--connect " + address + ": connection refused";
-  return fd;
-}
-
-bool SendAll(int fd, const std::string& data) {
-  size_t sent = 0;
-  while (sent < data.size()) {
-    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 int WriteCsv(const std::string& path, int samples, uint64_t seed) {
   std::string csv = CsvHeader();
@@ -99,7 +60,7 @@ int RunSimulate(const std::vector<std::string>& args) {
   if (p.Has("csv")) return WriteCsv(p.Get("csv"), samples, seed);
   if (!p.Has("connect")) return Fail("simulate", "--connect (or --csv) is required");
 
-  const int fd = Connect(p.Get("connect"), &error);
+  const int fd = ConnectTcp(p.Get("connect"), &error);
   if (fd < 0) return Fail("simulate", error, kExitFailure);
   std::vector<SimulatedPump> pumps;
   for (int i = 0; i < streams; ++i) pumps.emplace_back(i, seed);
@@ -117,7 +78,10 @@ int RunSimulate(const std::vector<std::string>& args) {
       const auto kind = static_cast<FaultKind>(rng() % 3);
       const int feature = static_cast<int>(rng() % 4);
       pumps[static_cast<size_t>(target)].InjectFault(kind, feature, 2 * kSimulatedPeriod);
-      std::cerr << "simulate: injecting " << FaultName(kind) << " into pump=p" << target << " "
+      // Named as the lines name the pump (p0008), so the log and the alerts agree.
+      char pump[16];
+      std::snprintf(pump, sizeof pump, "p%04d", target);
+      std::cerr << "simulate: injecting " << FaultName(kind) << " into pump=" << pump << " "
                 << kSimulatedFeatures[static_cast<size_t>(feature)] << "\n";
       next_fault += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(fault_every));
     }
