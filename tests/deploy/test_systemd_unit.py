@@ -182,6 +182,12 @@ def check_example_config(checks, d):
     proc = run_tool([BIN, "serve", "--config", config, "--check"])
     checks.check("deploy/systemd/lstmad.yaml passes `lstmad serve --check`", proc.returncode == 0,
                  (proc.stdout + proc.stderr).strip())
+    # What docs/operations.md says the shipped configuration turns on.
+    checks.check("the shipped configuration keeps state across restarts",
+                 f"  state:        {state}/state, a snapshot every 30 s\n" in proc.stdout, proc.stdout)
+    checks.check("the shipped configuration notifies the local Alertmanager",
+                 "  alertmanager: http://127.0.0.1:9093, firing alerts re-sent every 60 s\n" in proc.stdout,
+                 proc.stdout)
 
 
 def main():
