@@ -103,6 +103,9 @@ def check_contents(checks, dashboard):
                  some(lambda e: all(m in e for m in ("lstmad_stream_reconstruction_error", "lstmad_model_threshold",
                                                      "lstmad_stream_anomalous"))))
     checks.check("alert periods per stream", some(lambda e: e.startswith("max by (model, stream) (lstmad_stream_anomalous")))
+    # Not the error over the model's fixed threshold: wrong for streams on the likelihood or SPOT.
+    checks.check("every stream's anomaly score, whatever its detector",
+                 exprs.get("Anomaly score, every stream", "").startswith("max by (model, stream) (lstmad_stream_anomaly_score"))
     checks.check("ingestion rate", some(lambda e: "rate(lstmad_samples_received_total" in e))
     checks.check("rejection rate by reason", some(lambda e: "by (reason) (rate(lstmad_samples_rejected_total" in e))
     checks.check("inference latency", some(lambda e: "lstmad_inference_duration_seconds_bucket" in e))
