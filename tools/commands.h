@@ -17,5 +17,6 @@ int RunImportKeras(const std::vector<std::string>& args);
 int RunServe(const std::vector<std::string>& args);
 int RunSimulate(const std::vector<std::string>& args);
 int RunSend(const std::vector<std::string>& args);
+int RunReplay(const std::vector<std::string>& args);
 
 }  // namespace lstmad::tools

@@ -29,6 +29,7 @@ constexpr Subcommand kSubcommands[] = {
     {"import-keras", lstmad::tools::RunImportKeras, "import a model saved by Keras (.h5, .keras)"},
     {"serve", lstmad::tools::RunServe, "run the daemon: TCP ingestion, scoring, metrics, alerts"},
     {"simulate", lstmad::tools::RunSimulate, "stream simulated sensor data (with faults) to a daemon"},
+    {"replay", lstmad::tools::RunReplay, "stream a CSV recording into a daemon as line protocol"},
     {"send", lstmad::tools::RunSend, "send line-protocol lines (a flag's or stdin's) to a daemon"},
 };
 

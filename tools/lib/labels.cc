@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 
 #include "command_support.h"
@@ -66,12 +67,41 @@ core::Result<std::map<std::string, WindowList>> ParseNabWindows(const std::strin
 
 }  // namespace
 
-std::optional<double> ParseTimestamp(const std::string& text) {
-  double number = 0;
-  const char* end = text.data() + text.size();
-  if (auto [p, ec] = std::from_chars(text.data(), end, number); ec == std::errc() && p == end) {
-    return number;
+namespace {
+
+// Up to nine digits of a fraction as nanoseconds; false on a non-digit.
+bool FractionNanos(const std::string& text, size_t at, size_t* end, int64_t* nanos) {
+  int64_t scale = 100000000;
+  size_t i = at;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10) {
+    *nanos += (text[i] - '0') * scale;
   }
+  *end = i;
+  return i > at;
+}
+
+// Epoch seconds written as -?D+(.D+)?, exactly.
+std::optional<TimestampParts> EpochParts(const std::string& text) {
+  size_t i = text.empty() || text[0] != '-' ? 0 : 1;
+  const size_t digits = i;
+  int64_t whole = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (whole > (std::numeric_limits<int64_t>::max() - 9) / 10) return std::nullopt;
+    whole = whole * 10 + (text[i] - '0');
+  }
+  if (i == digits) return std::nullopt;
+  int64_t nanos = 0;
+  if (i < text.size() && text[i] == '.' && !FractionNanos(text, i + 1, &i, &nanos)) return std::nullopt;
+  if (i != text.size()) return std::nullopt;
+  if (digits == 0) return TimestampParts{whole, nanos};
+  // -1.25 is 1.25 s before the epoch: second -2, plus 0.75 s.
+  return nanos == 0 ? TimestampParts{-whole, 0} : TimestampParts{-whole - 1, 1000000000 - nanos};
+}
+
+}  // namespace
+
+std::optional<TimestampParts> ParseTimestampParts(const std::string& text) {
+  if (std::optional<TimestampParts> epoch = EpochParts(text)) return epoch;
   int y, mo, d, h, mi, sec;
   if (!Digits(text, 0, 4, &y) || text.size() < 19 || text[4] != '-' || !Digits(text, 5, 2, &mo) ||
       text[7] != '-' || !Digits(text, 8, 2, &d) || (text[10] != ' ' && text[10] != 'T') ||
@@ -79,17 +109,24 @@ std::optional<double> ParseTimestamp(const std::string& text) {
       text[16] != ':' || !Digits(text, 17, 2, &sec)) {
     return std::nullopt;
   }
-  double frac = 0;
+  int64_t nanos = 0;
   size_t i = 19;
-  if (i < text.size() && text[i] == '.') {
-    double scale = 0.1;
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10) {
-      frac += (text[i] - '0') * scale;
-    }
-  }
+  if (i < text.size() && text[i] == '.' && !FractionNanos(text, i + 1, &i, &nanos)) return std::nullopt;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;  // past nanoseconds
   if (i < text.size() && text[i] == 'Z') ++i;
   if (i != text.size()) return std::nullopt;
-  return static_cast<double>(DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) + frac;
+  return TimestampParts{DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec, nanos};
+}
+
+std::optional<double> ParseTimestamp(const std::string& text) {
+  double number = 0;
+  const char* end = text.data() + text.size();
+  if (auto [p, ec] = std::from_chars(text.data(), end, number); ec == std::errc() && p == end) {
+    return number;
+  }
+  std::optional<TimestampParts> parts = ParseTimestampParts(text);
+  if (!parts) return std::nullopt;
+  return static_cast<double>(parts->seconds) + static_cast<double>(parts->nanos) * 1e-9;
 }
 
 core::Result<std::vector<uint8_t>> LoadLabelColumn(const std::string& path,

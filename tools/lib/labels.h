@@ -16,6 +16,14 @@ namespace lstmad::tools {
 // a plain number (epoch seconds); nullopt for anything else.
 std::optional<double> ParseTimestamp(const std::string& text);
 
+// The same, exactly: whole seconds since the epoch (floor) and the
+// nanoseconds after them, in [0, 1e9); digits past the ninth are dropped.
+struct TimestampParts {
+  int64_t seconds = 0;
+  int64_t nanos = 0;
+};
+std::optional<TimestampParts> ParseTimestampParts(const std::string& text);
+
 // The `column` of `path` as 0/1 labels (any non-zero number is 1).
 core::Result<std::vector<uint8_t>> LoadLabelColumn(const std::string& path,
                                                    const std::string& column);
