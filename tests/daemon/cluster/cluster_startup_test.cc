@@ -2,13 +2,15 @@
 // 5 s cap, jitter keeping at least half of each step), and the retry loop
 // over a fake clock: retried while kUnavailable, a permanent error returned
 // at once, the deadline honoured with a message naming what was waited for,
-// retries logged at most every log_every, a stop request ending the wait.
+// retries logged at most every log_every, a stop request ending the wait;
+// which NATS failures at start count as transient (retried, exit 69).
 #include <gtest/gtest.h>
 
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_nats.h"
 #include "cluster/cluster_startup.h"
 #include "obs/logging.h"
 
@@ -180,6 +182,30 @@ TEST(InterruptibleSleepTest, SleepsOrWakesOnAStopRequest) {
   // Woken by the request, not the minute (a generous bound for a loaded machine).
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(20));
   EXPECT_FALSE(sleep(milliseconds(60000)));  // already stopped: returns at once
+}
+
+TEST(TransientStartErrorTest, NoServerOrJetStreamNotReadyIsTransient) {
+  const auto none = static_cast<jsErrCode>(0);
+  EXPECT_TRUE(TransientStartError(NATS_NO_SERVER, none, ""));
+  EXPECT_TRUE(TransientStartError(NATS_TIMEOUT, none, ""));  // a stream lookup nobody answered
+  EXPECT_TRUE(TransientStartError(NATS_NO_RESPONDERS, none, ""));
+  EXPECT_TRUE(TransientStartError(NATS_ERR, JSClusterNotAvailErr, ""));
+  EXPECT_TRUE(TransientStartError(NATS_ERR, JSClusterNoPeersErr, ""));
+  EXPECT_TRUE(TransientStartError(NATS_ERR, JSStreamOfflineErr, ""));
+  // js_CreateKeyValue keeps only the server's description.
+  EXPECT_TRUE(TransientStartError(NATS_ERR, none, "JetStream system temporarily unavailable"));
+  EXPECT_TRUE(TransientStartError(NATS_ERR, none, "no suitable peers for placement"));
+  EXPECT_TRUE(TransientStartError(NATS_ERR, none, "insufficient resources"));
+}
+
+TEST(TransientStartErrorTest, WhatNoRetryFixesIsNot) {
+  const auto none = static_cast<jsErrCode>(0);
+  EXPECT_FALSE(TransientStartError(NATS_NOT_PERMITTED, none, "Authorization Violation"));
+  EXPECT_FALSE(TransientStartError(NATS_SSL_ERROR, none, ""));
+  EXPECT_FALSE(TransientStartError(NATS_ERR, JSStreamNameExistErr, "stream name already in use"));
+  EXPECT_FALSE(TransientStartError(NATS_ERR, none, "stream name already in use with a different configuration"));
+  // A description is only trusted where the code was dropped.
+  EXPECT_FALSE(TransientStartError(NATS_ERR, JSStreamSubjectOverlapErr, "insufficient resources"));
 }
 
 }  // namespace
