@@ -33,16 +33,16 @@ std::string DefaultInstanceId() {
 std::string StartupWhat(const config::NatsSettings& nats) {
   std::string servers;
   for (const std::string& url : nats.servers) servers += (servers.empty() ? "" : ",") + url;
-  return "NATS at " + servers + " (connection, stream " + nats.stream + ", buckets " + nats.stream + "_leases and " +
-         nats.stream + "_state)";
+  return "NATS at " + servers + " (connection, stream " + nats.stream + ", buckets " + nats.stream +
+         "_leases and " + nats.stream + "_state)";
 }
 
 }  // namespace
 
 core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& settings,
-                                                      std::shared_ptr<const ModelSet> models, Scorer* scorer,
-                                                      Metrics* metrics, AlertmanagerClient* alertmanager,
-                                                      std::stop_token stop) {
+                                                       std::shared_ptr<const ModelSet> models, Scorer* scorer,
+                                                       Metrics* metrics, AlertmanagerClient* alertmanager,
+                                                       std::stop_token stop) {
   const config::NatsSettings& nats = *settings.nats;
   std::string instance_id = nats.instance_id.empty() ? DefaultInstanceId() : nats.instance_id;
   NatsLink* link = nullptr;

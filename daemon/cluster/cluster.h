@@ -39,9 +39,9 @@ class Cluster {
   // TLS, a conflicting stream or bucket) are returned at once. A stop
   // request (SIGTERM during start-up) ends the wait with kUnavailable.
   static core::Result<std::unique_ptr<Cluster>> Create(const config::Settings& settings,
-                                                      std::shared_ptr<const ModelSet> models, Scorer* scorer,
-                                                      Metrics* metrics, AlertmanagerClient* alertmanager,
-                                                      std::stop_token stop = {});
+                                                       std::shared_ptr<const ModelSet> models, Scorer* scorer,
+                                                       Metrics* metrics, AlertmanagerClient* alertmanager,
+                                                       std::stop_token stop = {});
   ~Cluster();
 
   void Start();

@@ -25,8 +25,9 @@ core::Status StartError(const std::string& what, natsStatus s, jsErrCode js = st
   std::string message = NatsError(what, s, js);
   natsStatus last = NATS_OK;
   const char* detail = nats_GetLastError(&last);
-  return TransientStartError(s, js, detail != nullptr ? detail : "") ? core::Status::Unavailable(std::move(message))
-                                                                     : core::Status::Error(std::move(message));
+  return TransientStartError(s, js, detail != nullptr ? detail : "")
+             ? core::Status::Unavailable(std::move(message))
+             : core::Status::Error(std::move(message));
 }
 
 core::Result<NatsPtr<natsOptions>> BuildOptions(const config::NatsSettings& settings, const std::string& name) {
@@ -75,10 +76,8 @@ bool TransientStartError(natsStatus s, jsErrCode js, std::string_view detail) {
     case NATS_STALE_CONNECTION:
     case NATS_TIMEOUT:
     case NATS_NOT_YET_CONNECTED:
-    case NATS_NO_RESPONDERS:
-      return true;
-    default:
-      break;
+    case NATS_NO_RESPONDERS: return true;
+    default: break;
   }
   if (js == JSClusterNoPeersErr || js == JSClusterNotAvailErr || js == JSClusterNotLeaderErr ||
       js == JSInsufficientResourcesErr || js == JSStreamOfflineErr) {

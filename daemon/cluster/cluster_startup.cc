@@ -41,7 +41,8 @@ std::function<bool(std::chrono::milliseconds)> InterruptibleSleep(std::stop_toke
 core::Status RetryAtStart(const StartupRetry& retry, const std::stop_token& stop,
                           const std::function<core::Status()>& attempt) {
   const auto start = retry.now();
-  const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(retry.timeout);
+  const auto deadline =
+      start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(retry.timeout);
   auto last_log = start;
   for (int failures = 1;; ++failures) {
     if (stop.stop_requested()) return core::Status::Unavailable("stopped while waiting for " + retry.what);

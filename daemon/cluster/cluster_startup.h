@@ -30,8 +30,8 @@ struct BackoffPolicy {
 std::chrono::milliseconds BackoffDelay(const BackoffPolicy& policy, int failures, double jitter);
 
 struct StartupRetry {
-  std::string what;                        // what is waited for, for the log and the error
-  std::chrono::duration<double> timeout;   // nats.startup_timeout
+  std::string what;                       // what is waited for, for the log and the error
+  std::chrono::duration<double> timeout;  // nats.startup_timeout
   BackoffPolicy backoff;
   // Time, randomness and sleeping come from the caller (tests pass fakes).
   std::function<std::chrono::steady_clock::time_point()> now;

@@ -133,9 +133,11 @@ TEST_F(NatsSettingsTest, ErrorsNameTheKeyAndLine) {
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], forward_timeout: 10ms }\n").rfind("lstmad.yaml:3: nats.forward_timeout: ", 0),
             0u);
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], startup_timeout: 2h }\n"),
-            "lstmad.yaml:3: nats.startup_timeout: expected a duration like 30s, 5m or 1h from 0s to 3600s, got \"2h\"");
+            "lstmad.yaml:3: nats.startup_timeout: expected a duration like 30s, 5m or 1h from 0s to 3600s, "
+            "got \"2h\"");
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], startup_timeout: -1s }\n"),
-            "lstmad.yaml:3: nats.startup_timeout: expected a duration like 30s, 5m or 1h from 0s to 3600s, got \"-1s\"");
+            "lstmad.yaml:3: nats.startup_timeout: expected a duration like 30s, 5m or 1h from 0s to 3600s, "
+            "got \"-1s\"");
 }
 
 }  // namespace

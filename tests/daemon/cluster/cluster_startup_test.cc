@@ -77,7 +77,8 @@ class RetryAtStartTest : public ::testing::Test {
     retry_.sleep = [this](milliseconds d) {
       sleeps_.push_back(d.count());
       now_ += d;
-      if (stop_after_sleeps_ > 0 && static_cast<int>(sleeps_.size()) >= stop_after_sleeps_) stop_.request_stop();
+      if (stop_after_sleeps_ > 0 && static_cast<int>(sleeps_.size()) >= stop_after_sleeps_)
+        stop_.request_stop();
       return !stop_.stop_requested();
     };
   }
@@ -140,7 +141,8 @@ TEST_F(RetryAtStartTest, GivesUpAtTheDeadlineNamingWhatItWaitedFor) {
   EXPECT_EQ(sleeps_, (std::vector<int64_t>{250, 500, 1000, 1250}));
   EXPECT_EQ(attempts_, 5);
   EXPECT_EQ(s.message(),
-            "NATS (stream S) not ready after 3.0 s (5 attempts, nats.startup_timeout 3.0 s); last error: nats: boom 5");
+            "NATS (stream S) not ready after 3.0 s (5 attempts, nats.startup_timeout 3.0 s); last error: "
+            "nats: boom 5");
 }
 
 TEST_F(RetryAtStartTest, RetriesAreLoggedAtMostEveryLogEvery) {
@@ -203,7 +205,8 @@ TEST(TransientStartErrorTest, WhatNoRetryFixesIsNot) {
   EXPECT_FALSE(TransientStartError(NATS_NOT_PERMITTED, none, "Authorization Violation"));
   EXPECT_FALSE(TransientStartError(NATS_SSL_ERROR, none, ""));
   EXPECT_FALSE(TransientStartError(NATS_ERR, JSStreamNameExistErr, "stream name already in use"));
-  EXPECT_FALSE(TransientStartError(NATS_ERR, none, "stream name already in use with a different configuration"));
+  EXPECT_FALSE(
+      TransientStartError(NATS_ERR, none, "stream name already in use with a different configuration"));
   // A description is only trusted where the code was dropped.
   EXPECT_FALSE(TransientStartError(NATS_ERR, JSStreamSubjectOverlapErr, "insufficient resources"));
 }
