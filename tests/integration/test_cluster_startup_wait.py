@@ -9,7 +9,7 @@ start instead of exiting on the first failure.
 (b) NATS never comes: it exits 69 (the unit restarts on it) after
     nats.startup_timeout, naming what it waited for and the last error, with
     a backoff (a handful of attempts, one retry log line).
-(c) SIGTERM during the wait: exit 0 at once, logged.
+(c) SIGHUP during the wait: ignored; SIGTERM: exit 0 at once, logged.
 Every wait is bounded."""
 import os
 import re
@@ -141,6 +141,10 @@ def sigterm_while_waiting(checks, d, model):
         try:
             waiting = wait_for_file_text(log_path, "not ready yet; retrying", proc)
             checks.check("waiting for NATS", waiting)
+            proc.send_signal(signal.SIGHUP)
+            checks.check("SIGHUP during the wait is ignored (logged), the wait goes on",
+                         wait_for_file_text(log_path, "SIGHUP during start-up ignored", proc)
+                         and proc.poll() is None)
             start = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=30)
