@@ -95,6 +95,7 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
     if (key == "tcp_ingest") return r.ReadEnum<TcpIngest>(v, kTcpIngest, &out->tcp_ingest);
     if (key == "forward_queue") return r.ReadInt(v, 1, 10000000, &out->forward_queue);
     if (key == "forward_timeout") return ReadDuration(r, v, 0.1, 600, &out->forward_timeout_s);
+    if (key == "startup_timeout") return ReadDuration(r, v, 0, 3600, &out->startup_timeout_s);
     return ReadToken(r, v, false, &out->instance_id);
   });
   if (!s.ok()) return s;

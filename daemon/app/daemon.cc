@@ -4,6 +4,8 @@
 #include <csignal>
 #include <filesystem>
 #include <optional>
+#include <stop_token>
+#include <thread>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -41,6 +43,58 @@ core::Result<std::shared_ptr<EventLog>> OpenEvents(const config::EventsSettings&
   return std::shared_ptr<EventLog>(std::move(log).value());
 }
 
+// Runs the io_context on a thread of its own while start-up blocks the
+// calling thread waiting for NATS, so that SIGTERM or SIGINT end that wait
+// (through `stop`) instead of waiting with it; SIGHUP is ignored until
+// serving. On destruction the signal wait is cancelled on the io thread,
+// which is joined: the io_context is then free for Run().
+class StartupSignals {
+ public:
+  StartupSignals(asio::io_context& io, asio::signal_set& signals, std::stop_source stop)
+      : io_(io), signals_(signals), stop_(std::move(stop)), work_(asio::make_work_guard(io)) {
+    Arm();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~StartupSignals() { Finish(); }
+  StartupSignals(const StartupSignals&) = delete;
+  StartupSignals& operator=(const StartupSignals&) = delete;
+
+  // Ends the signal wait and joins the io thread. The signal that asked
+  // start-up to stop (one that arrives later stays queued for Run); 0: none.
+  int Finish() {
+    if (thread_.joinable()) {
+      asio::post(io_, [this] {
+        signals_.cancel();
+        work_.reset();
+      });
+      thread_.join();
+      io_.restart();
+    }
+    return signal_;
+  }
+
+ private:
+  void Arm() {
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        Log(LogLevel::kWarn, "SIGHUP during start-up ignored; nothing to reload yet");
+        Arm();
+        return;
+      }
+      signal_ = signal;
+      stop_.request_stop();
+    });
+  }
+
+  asio::io_context& io_;
+  asio::signal_set& signals_;
+  std::stop_source stop_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  int signal_ = 0;  // written on the io thread, read after it is joined
+  std::thread thread_;
+};
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -65,6 +119,7 @@ struct Daemon::Impl {
   asio::steady_timer snapshot_timer{io};
   std::optional<std::chrono::microseconds> watchdog_interval;
   bool stopping = false;
+  int stopped_at_start = 0;  // the signal that stopped start-up's wait for NATS; 0: none
 
   void WaitForSignal();
   void Reload();
@@ -112,8 +167,18 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->RestoreSnapshot();
   if (impl->settings.nats) {
+    std::stop_source startup_stop;
+    StartupSignals signals(impl->io, impl->signals, startup_stop);
     auto cluster = Cluster::Create(impl->settings, impl->models, impl->scorer.get(), &impl->metrics,
-                                   impl->alertmanager.get());
+                                   impl->alertmanager.get(), startup_stop.get_token());
+    const int signal = signals.Finish();
+    if (signal != 0) {
+      // A stop asked for while waiting for NATS (or just as it ended): a
+      // clean stop, not a failure. A cluster just created goes with its
+      // heartbeat; it owned nothing yet.
+      impl->stopped_at_start = signal;
+      return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+    }
     if (!cluster.ok()) return cluster.status();
     impl->cluster = std::move(cluster).value();
     if (impl->settings.nats->tcp_ingest == config::TcpIngest::kForward) {
@@ -135,6 +200,13 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
 
 core::Status Daemon::Run() {
   Impl& d = *impl_;
+  if (d.stopped_at_start != 0) {
+    systemd::NotifyStopping();
+    Log(LogLevel::kInfo, "stopped during start-up, before serving",
+        {Field("signal", d.stopped_at_start == SIGTERM ? "SIGTERM" : "SIGINT")});
+    FlushLogs();
+    return core::Status::Ok();
+  }
   const config::Endpoint& metrics_at = d.settings.metrics.listen;
   d.http->set_basic_auth(d.settings.metrics.basic_auth_users);
   // Certificates that do not load and bad ingest settings are the

@@ -18,8 +18,11 @@ namespace lstmad::daemon {
 class Daemon {
  public:
   // Loads the models, opens the events file and, in cluster mode, connects
-  // to NATS; binds nothing yet. Errors are bad configuration or models,
-  // except kUnavailable ones: NATS unreachable or JetStream not ready.
+  // to NATS, waiting for it up to nats.startup_timeout; binds nothing yet.
+  // Errors are bad configuration or models, except kUnavailable ones: NATS
+  // unreachable or JetStream not ready when that time is up. SIGTERM or
+  // SIGINT during the wait ends it: the Daemon returned then serves nothing
+  // and its Run() returns OK at once.
   static core::Result<std::unique_ptr<Daemon>> Create(config::Settings settings);
   ~Daemon();
 

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 #include "cluster/cluster_nats_backend.h"
+#include "cluster/cluster_startup.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
@@ -27,19 +29,43 @@ std::string DefaultInstanceId() {
   return id;
 }
 
+// What start-up waits for, as the log and the final error name it.
+std::string StartupWhat(const config::NatsSettings& nats) {
+  std::string servers;
+  for (const std::string& url : nats.servers) servers += (servers.empty() ? "" : ",") + url;
+  return "NATS at " + servers + " (connection, stream " + nats.stream + ", buckets " + nats.stream +
+         "_leases and " + nats.stream + "_state)";
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<Cluster>> Cluster::Create(const config::Settings& settings,
-                                                      std::shared_ptr<const ModelSet> models, Scorer* scorer,
-                                                      Metrics* metrics, AlertmanagerClient* alertmanager) {
+                                                       std::shared_ptr<const ModelSet> models, Scorer* scorer,
+                                                       Metrics* metrics, AlertmanagerClient* alertmanager,
+                                                       std::stop_token stop) {
   const config::NatsSettings& nats = *settings.nats;
   std::string instance_id = nats.instance_id.empty() ? DefaultInstanceId() : nats.instance_id;
   NatsLink* link = nullptr;
-  auto backend = ConnectNatsBackend(nats, instance_id, &link);
-  if (!backend.ok()) return backend.status();
+  std::unique_ptr<ClusterBackend> backend;
+  std::mt19937 random(std::random_device{}());
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  StartupRetry retry;
+  retry.what = StartupWhat(nats);
+  retry.timeout = std::chrono::duration<double>(nats.startup_timeout_s);
+  retry.now = [] { return std::chrono::steady_clock::now(); };
+  retry.jitter = [&] { return uniform(random); };
+  retry.sleep = InterruptibleSleep(stop);
+  // Each attempt starts from a fresh connection: what a failed one left
+  // behind (a half-made JetStream context) goes with it.
+  LSTMAD_RETURN_IF_ERROR(RetryAtStart(retry, stop, [&]() -> core::Status {
+    auto connected = ConnectNatsBackend(nats, instance_id, &link);
+    if (!connected.ok()) return connected.status();
+    backend = std::move(connected).value();
+    return core::Status::Ok();
+  }));
   std::unique_ptr<Cluster> c =
       Assemble(settings, std::move(models), scorer, metrics, alertmanager, std::move(instance_id),
-               std::move(backend).value(), [] { return std::chrono::steady_clock::now(); });
+               std::move(backend), [] { return std::chrono::steady_clock::now(); });
   c->link_ = link;
   return c;
 }

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -31,10 +32,16 @@ class NatsLink;
 
 class Cluster {
  public:
-  // Connects to NATS and creates the stream and buckets when missing.
+  // Connects to NATS and creates the stream and buckets when missing,
+  // retrying what a later attempt can get past (no server answering,
+  // JetStream not ready) with backoff for up to nats.startup_timeout
+  // (cluster_startup.h): then kUnavailable. Other failures (credentials,
+  // TLS, a conflicting stream or bucket) are returned at once. A stop
+  // request (SIGTERM during start-up) ends the wait with kUnavailable.
   static core::Result<std::unique_ptr<Cluster>> Create(const config::Settings& settings,
-                                                      std::shared_ptr<const ModelSet> models, Scorer* scorer,
-                                                      Metrics* metrics, AlertmanagerClient* alertmanager);
+                                                       std::shared_ptr<const ModelSet> models, Scorer* scorer,
+                                                       Metrics* metrics, AlertmanagerClient* alertmanager,
+                                                       std::stop_token stop = {});
   ~Cluster();
 
   void Start();

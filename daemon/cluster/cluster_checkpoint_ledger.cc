@@ -22,8 +22,12 @@ core::Status CheckpointLedger::TakeOver(PartitionConsumer* consumer, Checkpoint*
   BackendStatus s = state_->Get(key_, &stored);
   if (s.not_found()) {
     // First owner ever: an empty checkpoint, created only if nobody else did.
-    checkpoint->owner = instance_id_;
-    const std::string empty = EncodeCheckpoint(*checkpoint);
+    // It is stored as ours, but what is returned had no owner before us
+    // (the worker logs the returned owner as the previous one).
+    Checkpoint ours = *checkpoint;
+    ours.owner = instance_id_;
+    const std::string empty = EncodeCheckpoint(ours);
+    checkpoint->owner.clear();
     s = state_->Create(key_, empty, &revision_);
     if (!s.ok()) return core::Status::Error("creating checkpoint " + key_ + ": " + s.error);
     generation_ = 0;

@@ -40,7 +40,9 @@ class CheckpointLedger {
   // Reads the partition's checkpoint and fences it. A checkpoint that cannot
   // be used (damaged, chunks missing or mixed) is refused (logged, counted)
   // and the partition starts empty from the consumer's ack floor. Errors are
-  // the bucket's (the takeover is retried).
+  // the bucket's (the takeover is retried). checkpoint->owner is the
+  // instance that wrote it: "" when the partition never had an owner or its
+  // checkpoint was refused.
   core::Status TakeOver(PartitionConsumer* consumer, Checkpoint* checkpoint);
   // Writes `checkpoint` (owner and sequences as given).
   Commit Save(const Checkpoint& checkpoint);

@@ -21,31 +21,13 @@ core::Status Check(natsStatus s, const std::string& what, jsErrCode js = static_
   return s == NATS_OK ? core::Status::Ok() : core::Status::Error(NatsError(what, s, js));
 }
 
-// A failure at start-up that a later attempt can get past: no server
-// answering yet, JetStream still electing leaders or short of peers. It is
-// kUnavailable, so `lstmad serve` exits 69 and systemd restarts it; the rest
-// (credentials or TLS refused, a conflicting stream) stays kError: exit 2.
-bool Transient(natsStatus s, jsErrCode js) {
-  switch (s) {
-    case NATS_IO_ERROR:
-    case NATS_CONNECTION_CLOSED:
-    case NATS_CONNECTION_DISCONNECTED:
-    case NATS_NO_SERVER:
-    case NATS_STALE_CONNECTION:
-    case NATS_TIMEOUT:
-    case NATS_NOT_YET_CONNECTED:
-    case NATS_NO_RESPONDERS:
-      return true;
-    default:
-      break;
-  }
-  return js == JSClusterNoPeersErr || js == JSClusterNotAvailErr || js == JSClusterNotLeaderErr ||
-         js == JSInsufficientResourcesErr || js == JSStreamOfflineErr;
-}
-
 core::Status StartError(const std::string& what, natsStatus s, jsErrCode js = static_cast<jsErrCode>(0)) {
   std::string message = NatsError(what, s, js);
-  return Transient(s, js) ? core::Status::Unavailable(std::move(message)) : core::Status::Error(std::move(message));
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  return TransientStartError(s, js, detail != nullptr ? detail : "")
+             ? core::Status::Unavailable(std::move(message))
+             : core::Status::Error(std::move(message));
 }
 
 core::Result<NatsPtr<natsOptions>> BuildOptions(const config::NatsSettings& settings, const std::string& name) {
@@ -84,6 +66,34 @@ core::Result<NatsPtr<natsOptions>> BuildOptions(const config::NatsSettings& sett
 }
 
 }  // namespace
+
+bool TransientStartError(natsStatus s, jsErrCode js, std::string_view detail) {
+  switch (s) {
+    case NATS_IO_ERROR:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_SERVER:
+    case NATS_STALE_CONNECTION:
+    case NATS_TIMEOUT:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_NO_RESPONDERS: return true;
+    default: break;
+  }
+  if (js == JSClusterNoPeersErr || js == JSClusterNotAvailErr || js == JSClusterNotLeaderErr ||
+      js == JSInsufficientResourcesErr || js == JSStreamOfflineErr) {
+    return true;
+  }
+  // js_CreateKeyValue drops the JetStream error code and keeps only the
+  // server's description: the same errors, recognised by their text.
+  if (s != NATS_ERR || js != 0) return false;
+  static constexpr std::string_view kTransientDescriptions[] = {
+      "no suitable peers for placement", "JetStream system temporarily unavailable",
+      "JetStream cluster can not handle request", "insufficient resources", "stream is offline"};
+  for (std::string_view d : kTransientDescriptions) {
+    if (detail.find(d) != std::string_view::npos) return true;
+  }
+  return false;
+}
 
 std::string NatsError(const std::string& what, natsStatus s, jsErrCode js) {
   std::string out = "nats: " + what + ": " + natsStatus_GetText(s);

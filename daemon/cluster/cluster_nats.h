@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nats/nats.h>
 
@@ -37,6 +38,15 @@ using NatsPtr = std::unique_ptr<T, NatsDeleter>;
 
 // "nats: <what>: <status text> (<last error>)".
 std::string NatsError(const std::string& what, natsStatus s, jsErrCode js = static_cast<jsErrCode>(0));
+
+// Whether a failure at start-up is one a later attempt can get past: no
+// server answering yet, JetStream still electing leaders or short of peers
+// (`detail`: the client's last error text, for calls that drop the
+// JetStream error code). Those are kUnavailable: start-up retries them for
+// up to nats.startup_timeout, then `lstmad serve` exits 69, which systemd
+// restarts. The rest (credentials or TLS refused, a conflicting stream)
+// are kError: exit 2 at once.
+bool TransientStartError(natsStatus s, jsErrCode js, std::string_view detail);
 
 // Subject and name layout derived from the settings (docs/cluster.md).
 struct ClusterNames {

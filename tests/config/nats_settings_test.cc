@@ -53,6 +53,7 @@ TEST_F(NatsSettingsTest, ServersAloneTakeDefaults) {
   EXPECT_EQ(n.tcp_ingest, TcpIngest::kForward);
   EXPECT_EQ(n.forward_queue, 100000);
   EXPECT_EQ(n.forward_timeout_s, 5);
+  EXPECT_EQ(n.startup_timeout_s, 60);
 }
 
 TEST_F(NatsSettingsTest, ReadsEveryKey) {
@@ -74,6 +75,7 @@ TEST_F(NatsSettingsTest, ReadsEveryKey) {
   tcp_ingest: local
   forward_queue: 500
   forward_timeout: 1500ms
+  startup_timeout: 90s
 )");
   ASSERT_TRUE(s.ok()) << s.status().message();
   const NatsSettings& n = *s->nats;
@@ -96,6 +98,13 @@ TEST_F(NatsSettingsTest, ReadsEveryKey) {
   EXPECT_EQ(n.tcp_ingest, TcpIngest::kLocal);
   EXPECT_EQ(n.forward_queue, 500);
   EXPECT_DOUBLE_EQ(n.forward_timeout_s, 1.5);
+  EXPECT_EQ(n.startup_timeout_s, 90);
+}
+
+TEST_F(NatsSettingsTest, StartupTimeoutZeroMeansOneAttempt) {
+  const auto s = Parse("nats: { servers: [nats://a:1], startup_timeout: 0 }\n");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->nats->startup_timeout_s, 0);
 }
 
 TEST_F(NatsSettingsTest, ErrorsNameTheKeyAndLine) {
@@ -123,6 +132,12 @@ TEST_F(NatsSettingsTest, ErrorsNameTheKeyAndLine) {
             0u);
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], forward_timeout: 10ms }\n").rfind("lstmad.yaml:3: nats.forward_timeout: ", 0),
             0u);
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], startup_timeout: 2h }\n"),
+            "lstmad.yaml:3: nats.startup_timeout: expected a duration like 30s, 5m or 1h from 0s to 3600s, "
+            "got \"2h\"");
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], startup_timeout: -1s }\n"),
+            "lstmad.yaml:3: nats.startup_timeout: expected a duration like 30s, 5m or 1h from 0s to 3600s, "
+            "got \"-1s\"");
 }
 
 }  // namespace

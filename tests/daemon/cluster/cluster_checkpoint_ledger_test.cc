@@ -102,6 +102,7 @@ TEST_F(CheckpointLedgerTest, FirstOwnerCreatesAnEmptyCheckpoint) {
   ASSERT_TRUE(a.TakeOver(&consumer_, &got).ok());
   EXPECT_EQ(got.sequence, 0u);
   EXPECT_TRUE(got.streams.empty());
+  EXPECT_EQ(got.owner, "");  // nobody owned it before: not node-a itself
   EXPECT_EQ(StoredHead().owner, "node-a");
   EXPECT_EQ(a.revision(), state_.last_revision());
   // A bucket that cannot be read fails the takeover (the worker retries).

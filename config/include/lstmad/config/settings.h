@@ -185,6 +185,7 @@ struct NatsSettings {
   TcpIngest tcp_ingest = TcpIngest::kForward;  // nats.tcp_ingest: forward|local
   int forward_queue = 100000;         // nats.forward_queue: lines waiting to be published at most (1..10^7)
   double forward_timeout_s = 5;       // nats.forward_timeout: a line's publish is retried this long
+  double startup_timeout_s = 60;      // nats.startup_timeout: NATS waited for at start (0: one attempt)
 };
 
 enum class LogFormat { kText, kJson };
