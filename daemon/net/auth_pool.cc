@@ -1,5 +1,6 @@
 #include "net/auth_pool.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ size_t AuthPool::queued() const {
 }
 
 void AuthPool::Run() {
+  pthread_setname_np(pthread_self(), "lstmad-auth");  // for top -H and /proc/PID/task
   // Linux applies a nice value to the calling thread alone. A failure only
   // leaves the thread at the daemon's priority.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
