@@ -12,10 +12,12 @@ namespace lstmad::config::detail::keys {
 inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models", "limits", "scoring",
                                              "events", "alertmanager", "state",  "log",    "nats"};
 
-inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout", "allow", "tls"};
+inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
+                                               "allow",  "tls",       "handshake_timeout"};
 // ingest.tls and metrics.tls.
 inline constexpr std::string_view kTls[] = {"cert", "key", "client_ca"};
-inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "tls"};
+inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "tls",
+                                                "max_connections_per_peer", "max_auth_failures_per_minute"};
 
 inline constexpr std::string_view kModel[] = {"name",         "path",     "measurement", "threshold",
                                               "alert",        "features", "calibrate",   "scaler",
@@ -30,7 +32,8 @@ inline constexpr std::string_view kDetector[] = {
 inline constexpr std::string_view kGuard[] = {"direction", "min_deviation", "valid_range"};
 inline constexpr std::string_view kRetrain[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
 
-inline constexpr std::string_view kLimits[] = {"max_streams", "max_line_bytes", "max_connections"};
+inline constexpr std::string_view kLimits[] = {"max_streams", "max_line_bytes", "max_connections",
+                                               "max_connections_per_peer"};
 inline constexpr std::string_view kScoring[] = {"max_batch", "max_wait_ms", "workers", "queue_windows",
                                                 "overflow"};
 inline constexpr std::string_view kEvents[] = {"path"};

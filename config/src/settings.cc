@@ -152,6 +152,7 @@ Status ParseIngest(const Reader& r, const Field& f, const std::string& base_dir,
     if (key == "listen") return r.ReadEndpoint(v, &out->listen);
     if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
     if (key == "idle_timeout") return ReadDuration(r, v, 0, 86400, &out->idle_timeout_s);
+    if (key == "handshake_timeout") return ReadDuration(r, v, 1, 300, &out->handshake_timeout_s);
     if (key == "allow") {
       return r.ForEachItem(v, [&](size_t, const Field& item) {
         std::string cidr;
@@ -182,6 +183,11 @@ Status ParseMetrics(const Reader& r, const Field& f, const std::string& base_dir
   return r.ForEachField(f, keys::kMetrics, [&](std::string_view key, const Field& v) {
     if (key == "basic_auth_users") return ParseBasicAuthUsers(r, v, out);
     if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
+    // The metrics port holds 64 connections in all (net/http_server.cc).
+    if (key == "max_connections_per_peer") return r.ReadInt(v, 1, 64, &out->max_connections_per_peer);
+    if (key == "max_auth_failures_per_minute") {
+      return r.ReadInt(v, 1, kUnbounded, &out->max_auth_failures_per_minute);
+    }
     return r.ReadEndpoint(v, &out->listen);
   });
 }
@@ -408,9 +414,10 @@ Status ParseModels(const Reader& r, const Field& f, const std::string& base_dir,
 
 Status ParseLimits(const Reader& r, const Field& f, LimitSettings* out) {
   return r.ForEachField(f, keys::kLimits, [&](std::string_view key, const Field& v) {
-    int* target = key == "max_streams"      ? &out->max_streams
-                  : key == "max_line_bytes" ? &out->max_line_bytes
-                                            : &out->max_connections;
+    int* target = key == "max_streams"                ? &out->max_streams
+                  : key == "max_line_bytes"           ? &out->max_line_bytes
+                  : key == "max_connections_per_peer" ? &out->max_connections_per_peer
+                                                      : &out->max_connections;
     return r.ReadInt(v, 1, kUnbounded, target);
   });
 }

@@ -208,7 +208,7 @@ core::Status Daemon::Run() {
     return core::Status::Ok();
   }
   const config::Endpoint& metrics_at = d.settings.metrics.listen;
-  d.http->set_basic_auth(d.settings.metrics.basic_auth_users);
+  d.http->Configure(d.settings.metrics);
   // Certificates that do not load and bad ingest settings are the
   // configuration's fault; ListenOn classifies its own failures.
   if (core::Status s = d.http->set_tls(d.settings.metrics.tls); !s.ok()) {
@@ -307,7 +307,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
   alerts->SetEventLog(next_events);
   alertmanager->Reconfigure(next->alertmanager);
   server->set_limits(next->limits);
-  http->set_basic_auth(next->metrics.basic_auth_users);
+  http->Configure(next->metrics);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
   const std::string source = settings.source;
   settings = std::move(next).value();

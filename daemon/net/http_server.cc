@@ -7,6 +7,7 @@
 #include <prometheus/counter.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -16,17 +17,32 @@ namespace {
 constexpr size_t kMaxRequestHead = 8192;
 constexpr int kMaxOpenConnections = 64;
 constexpr auto kDeadline = std::chrono::seconds(10);
+// Password checks: two threads (a check is ~0.25 s of one core) and at most
+// eight waiting, so a check waits at most ~1 s; guessers beyond get 503.
+constexpr int kAuthThreads = 2;
+constexpr size_t kAuthQueue = 8;
 
 std::string Reply(int status, const char* reason, std::string_view content_type, std::string body,
-                  bool head_only) {
+                  bool head_only, std::string_view extra_headers = {}) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
+  out += extra_headers;
   out += "Content-Type: " + std::string(content_type) + "\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
   if (!head_only) out += body;
   return out;
 }
 
-// The value of header `name` (case-insensitive) in a request head, or "".
+std::string MetricsReply(const HttpServer::ScrapeFn& scrape, bool head_only) {
+  return Reply(200, "OK", "text/plain; version=0.0.4; charset=utf-8", scrape(), head_only);
+}
+
+std::string UnauthorizedReply(bool head_only) {
+  return Reply(401, "Unauthorized", "text/plain", "unauthorized\n", head_only,
+               "WWW-Authenticate: Basic realm=\"lstmad\"\r\n");
+}
+
+// The value of header `name` (case-insensitive) in a request head, or "";
+// without the whitespace around it.
 std::string_view HeaderValue(std::string_view head, std::string_view name) {
   size_t pos = head.find('\n');
   while (pos != std::string_view::npos && pos + 1 < head.size()) {
@@ -37,7 +53,8 @@ std::string_view HeaderValue(std::string_view head, std::string_view name) {
     const size_t colon = line.find(':');
     if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
       std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
       return value;
     }
     pos = end == std::string_view::npos ? end : pos + 1 + end;
@@ -45,88 +62,176 @@ std::string_view HeaderValue(std::string_view head, std::string_view name) {
   return {};
 }
 
+// "HTTP/" DIGIT "." DIGIT (RFC 9112 section 2.3).
+bool IsHttpVersion(std::string_view v) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v.size() == 8 && v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]);
+}
+
+// What a request head asks for: an answer now, or one that depends on the
+// credentials in `authorization` (/metrics with basic auth on).
+struct Routed {
+  std::string response;
+  bool needs_auth = false;
+  bool head_only = false;
+  std::string_view authorization;
+};
+
+Routed Answer(std::string response) {
+  Routed r;
+  r.response = std::move(response);
+  return r;
+}
+
+Routed Route(std::string_view request_head, bool ready, const HttpServer::ScrapeFn& scrape,
+             bool auth_enabled) {
+  std::string_view request_line = request_head.substr(0, request_head.find('\n'));
+  if (!request_line.empty() && request_line.back() == '\r') request_line.remove_suffix(1);
+  const size_t sp1 = request_line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
+  const std::string_view version = sp2 == std::string_view::npos ? "" : request_line.substr(sp2 + 1);
+  // One space between the three parts, and a version that is one.
+  if (sp2 == std::string_view::npos || sp1 == 0 || sp2 == sp1 + 1 || !IsHttpVersion(version)) {
+    return Answer(Reply(400, "Bad Request", "text/plain", "bad request\n", false));
+  }
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+    return Answer(
+        Reply(505, "HTTP Version Not Supported", "text/plain", "HTTP/1.0 and HTTP/1.1 only\n", false));
+  }
+  const std::string_view method = request_line.substr(0, sp1);
+  std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+  target = target.substr(0, target.find('?'));
+  const bool head = method == "HEAD";
+  if (method != "GET" && !head) {
+    return Answer(Reply(405, "Method Not Allowed", "text/plain", "only GET and HEAD\n", false));
+  }
+  if (target == "/metrics") {
+    if (auth_enabled) return Routed{{}, true, head, HeaderValue(request_head, "Authorization")};
+    return Answer(MetricsReply(scrape, head));
+  }
+  if (target == "/healthz") return Answer(Reply(200, "OK", "text/plain", "ok\n", head));
+  if (target == "/readyz") {
+    return Answer(ready ? Reply(200, "OK", "text/plain", "ready\n", head)
+                        : Reply(503, "Service Unavailable", "text/plain", "not ready\n", head));
+  }
+  return Answer(
+      Reply(404, "Not Found", "text/plain", "not found: try /metrics, /healthz or /readyz\n", head));
+}
+
 }  // namespace
 
-std::string Base64Decode(std::string_view text) {
+std::optional<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  const std::string_view data = text.substr(0, text.size() - padding);
   std::string out;
   uint32_t buffer = 0;
   int bits = 0;
-  for (const char c : text) {
+  for (const char c : data) {
     int v;
     if (c >= 'A' && c <= 'Z') v = c - 'A';
     else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
     else if (c >= '0' && c <= '9') v = c - '0' + 52;
     else if (c == '+') v = 62;
     else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else return {};
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    else
+      return std::nullopt;  // also a third '=' or one inside
+    buffer = ((buffer << 6) | static_cast<uint32_t>(v)) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
       out += static_cast<char>((buffer >> bits) & 0xff);
     }
   }
+  // What is left over must be zero: "YQ==" is "a", "YR==" is refused.
+  if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
 
-bool BasicAuth::Check(std::string_view header) {
-  if (header.size() < 6 || strncasecmp(header.data(), "Basic ", 6) != 0) return false;
-  if (!last_accepted_.empty() && header == last_accepted_) return true;
-  const std::string decoded = Base64Decode(header.substr(6));
-  const size_t colon = decoded.find(':');
-  if (colon == std::string::npos) return false;
-  const std::string user = decoded.substr(0, colon), password = decoded.substr(colon + 1);
-  for (const auto& [name, hash] : users_) {
-    if (name != user) continue;
-    crypt_data data{};
-    const char* result = crypt_r(password.c_str(), hash.c_str(), &data);
-    if (result != nullptr && hash == result) {
-      last_accepted_ = std::string(header);
-      return true;
+BasicAuth::BasicAuth(std::vector<std::pair<std::string, std::string>> users)
+    : users_(std::move(users)), last_accepted_(users_.size()) {}
+
+BasicAuth::Verdict BasicAuth::Prepare(std::string_view header, PendingCheck* check) const {
+  if (header.size() < 6 || strncasecmp(header.data(), "Basic ", 6) != 0) return Verdict::kRejected;
+  for (const std::string& accepted : last_accepted_) {
+    if (!accepted.empty() && header == accepted) return Verdict::kAccepted;
+  }
+  const std::optional<std::string> decoded = Base64Decode(header.substr(6));
+  if (!decoded) return Verdict::kRejected;
+  // RFC 7617: neither part holds a control character. A NUL would end the
+  // password for crypt(), which would then accept "right\0anything".
+  if (std::any_of(decoded->begin(), decoded->end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return Verdict::kRejected;
+  }
+  const size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return Verdict::kRejected;
+  const std::string_view user = std::string_view(*decoded).substr(0, colon);
+  check->header = std::string(header);
+  check->password = decoded->substr(colon + 1);
+  check->user = -1;
+  check->hash = users_.front().second;
+  for (size_t i = 0; i < users_.size(); ++i) {
+    if (users_[i].first == user) {
+      check->user = static_cast<int>(i);
+      check->hash = users_[i].second;
+      break;
     }
   }
-  return false;
+  return Verdict::kVerify;
+}
+
+bool BasicAuth::Verify(const PendingCheck& check) {
+  crypt_data data{};
+  const char* result = crypt_r(check.password.c_str(), check.hash.c_str(), &data);
+  const bool match = result != nullptr && check.hash == result;
+  return match && check.user >= 0;
+}
+
+void BasicAuth::Remember(const PendingCheck& check) {
+  if (check.user >= 0 && static_cast<size_t>(check.user) < last_accepted_.size()) {
+    last_accepted_[static_cast<size_t>(check.user)] = check.header;
+  }
+}
+
+bool BasicAuth::Check(std::string_view header) {
+  PendingCheck check;
+  switch (Prepare(header, &check)) {
+    case Verdict::kAccepted: return true;
+    case Verdict::kRejected: return false;
+    case Verdict::kVerify: break;
+  }
+  if (!Verify(check)) return false;
+  Remember(check);
+  return true;
 }
 
 std::string HttpResponse(std::string_view request_head, bool ready,
                          const HttpServer::ScrapeFn& scrape, BasicAuth* auth) {
-  std::string_view request_line = request_head.substr(0, request_head.find('\n'));
-  if (!request_line.empty() && request_line.back() == '\r') request_line.remove_suffix(1);
-  const size_t sp1 = request_line.find(' ');
-  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) return Reply(400, "Bad Request", "text/plain", "bad request\n", false);
-  const std::string_view method = request_line.substr(0, sp1);
-  std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
-  target = target.substr(0, target.find('?'));
-  const bool head = method == "HEAD";
-  if (method != "GET" && !head) {
-    return Reply(405, "Method Not Allowed", "text/plain", "only GET and HEAD\n", false);
-  }
-  if (target == "/metrics") {
-    if (auth != nullptr && auth->enabled() && !auth->Check(HeaderValue(request_head, "Authorization"))) {
-      return "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"lstmad\"\r\n"
-             "Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\n" +
-             std::string(head ? "" : "unauthorized\n");
-    }
-    return Reply(200, "OK", "text/plain; version=0.0.4; charset=utf-8", scrape(), head);
-  }
-  if (target == "/healthz") return Reply(200, "OK", "text/plain", "ok\n", head);
-  if (target == "/readyz") {
-    return ready ? Reply(200, "OK", "text/plain", "ready\n", head)
-                 : Reply(503, "Service Unavailable", "text/plain", "not ready\n", head);
-  }
-  return Reply(404, "Not Found", "text/plain", "not found: try /metrics, /healthz or /readyz\n", head);
+  Routed routed = Route(request_head, ready, scrape, auth != nullptr && auth->enabled());
+  if (!routed.needs_auth) return std::move(routed.response);
+  return auth->Check(routed.authorization) ? MetricsReply(scrape, routed.head_only)
+                                           : UnauthorizedReply(routed.head_only);
 }
 
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(HttpServer* server, asio::ip::tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(server->io_), auth_(server->auth_),
-        tls_context_(server->tls_), open_connections_(server->open_connections_) {}
+  Connection(HttpServer* server, asio::ip::tcp::socket socket, asio::ip::address peer)
+      : server_(server),
+        socket_(std::move(socket)),
+        timer_(server->io_),
+        auth_(server->auth_),
+        tls_context_(server->tls_),
+        open_connections_(server->open_connections_),
+        peers_(server->peers_),
+        peer_(std::move(peer)) {}
   // May run after the server is gone (pending handlers are destroyed with the
   // io_context), so it touches only what the connection shares.
-  ~Connection() { --*open_connections_; }
+  ~Connection() {
+    --*open_connections_;
+    peers_->Remove(peer_);
+  }
 
   void Start() {
     timer_.expires_after(kDeadline);
@@ -175,7 +280,61 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       if (head_.size() > kMaxRequestHead) return Respond(Reply(431, "Request Header Fields Too Large", "text/plain", "too large\n", false));
       return Read();
     }
-    Respond(HttpResponse(head_, server_->ready_, server_->scrape_, auth_.get()));
+    Routed routed = Route(head_, server_->ready_, server_->scrape_, auth_->enabled());
+    if (!routed.needs_auth) return Respond(std::move(routed.response));
+    head_only_ = routed.head_only;
+    Authorize(routed.authorization);
+  }
+
+  // /metrics with basic auth: a peer over its failure budget gets 429 at
+  // once; remembered credentials are answered at once; anything else is
+  // checked on the AuthPool (503 when its queue is full), the io thread
+  // going on meanwhile.
+  void Authorize(std::string_view authorization) {
+    FailureWindow::Clock::duration wait{};
+    if (server_->auth_failures_.Blocked(peer_, FailureWindow::Clock::now(), &wait)) {
+      const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+      return Respond(Reply(429, "Too Many Requests", "text/plain", "too many failed logins\n", head_only_,
+                           "Retry-After: " + std::to_string(std::max<long long>(1, seconds)) + "\r\n"));
+    }
+    BasicAuth::PendingCheck check;
+    switch (auth_->Prepare(authorization, &check)) {
+      case BasicAuth::Verdict::kAccepted: return Respond(MetricsReply(server_->scrape_, head_only_));
+      case BasicAuth::Verdict::kRejected:
+        // No header is how a browser asks which scheme to use: no failure.
+        if (!authorization.empty()) AuthFailed("malformed credentials");
+        return Respond(UnauthorizedReply(head_only_));
+      case BasicAuth::Verdict::kVerify: break;
+    }
+    auto job = [self = shared_from_this(), check = std::move(check), io = &server_->io_]() mutable {
+      const bool ok = BasicAuth::Verify(check);
+      asio::post(*io, [self = std::move(self), check = std::move(check), ok] { self->Verified(check, ok); });
+    };
+    if (!server_->auth_pool_.TrySubmit(std::move(job))) {
+      return Respond(Reply(503, "Service Unavailable", "text/plain", "busy checking passwords\n", head_only_,
+                           "Retry-After: 1\r\n"));
+    }
+  }
+
+  // Back on the io thread (the server still exists: it outlives io.run()).
+  void Verified(const BasicAuth::PendingCheck& check, bool ok) {
+    if (!socket_.is_open()) return;  // the deadline passed meanwhile
+    if (ok) {
+      auth_->Remember(check);
+      return Respond(MetricsReply(server_->scrape_, head_only_));
+    }
+    AuthFailed("wrong user name or password");
+    Respond(UnauthorizedReply(head_only_));
+  }
+
+  void AuthFailed(const char* why) {
+    server_->auth_failures_.RecordFailure(peer_, FailureWindow::Clock::now());
+    uint64_t suppressed = 0;
+    if (server_->auth_log_limiter_.Allow(&suppressed)) {
+      Log(LogLevel::kWarn, "metrics endpoint: basic auth failed",
+          {Field("peer", peer_.to_string()), Field("reason", why),
+           Field("suppressed_since_last", suppressed)});
+    }
   }
 
   void Respond(std::string response) {
@@ -210,10 +369,23 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   std::shared_ptr<std::atomic<int>> open_connections_;
+  std::shared_ptr<PeerCounts> peers_;
+  asio::ip::address peer_;
+  bool head_only_ = false;
 };
 
 HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics)
-    : io_(io), acceptor_(io), scrape_(std::move(scrape)), metrics_(metrics) {}
+    : io_(io),
+      acceptor_(io),
+      scrape_(std::move(scrape)),
+      metrics_(metrics),
+      auth_pool_(kAuthThreads, kAuthQueue) {}
+
+void HttpServer::Configure(const config::MetricsSettings& metrics) {
+  set_basic_auth(metrics.basic_auth_users);
+  max_connections_per_peer_ = metrics.max_connections_per_peer;
+  auth_failures_.set_limit(metrics.max_auth_failures_per_minute);
+}
 
 core::Status HttpServer::set_tls(const config::TlsSettings& tls) {
   if (!tls.enabled()) {
@@ -243,19 +415,38 @@ void HttpServer::Accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
-      if (*open_connections_ >= kMaxOpenConnections) {
-        if (metrics_ != nullptr) {
-          metrics_->MetricsConnectionClosed(Metrics::MetricsCloseReason::kTooManyConnections).Increment();
-        }
+      boost::system::error_code peer_ec;
+      const asio::ip::address peer = socket.remote_endpoint(peer_ec).address();
+      if (peer_ec) {
         boost::system::error_code ignored;
-        socket.close(ignored);
+        socket.close(ignored);  // gone already
+      } else if (*open_connections_ >= kMaxOpenConnections) {
+        Refuse(&socket, "metrics endpoint: 64 connections open; closing a new one", peer);
+      } else if (peers_->count(peer) >= max_connections_per_peer_) {
+        // Decided per peer so that one address (a pod, a host) cannot take
+        // the slots the probes and the scraper need.
+        Refuse(&socket, "metrics endpoint: metrics.max_connections_per_peer reached; closing a new one",
+               peer);
       } else {
         ++*open_connections_;
-        std::make_shared<Connection>(this, std::move(socket))->Start();
+        peers_->Add(peer);
+        std::make_shared<Connection>(this, std::move(socket), peer)->Start();
       }
     }
     Accept();
   });
+}
+
+void HttpServer::Refuse(asio::ip::tcp::socket* socket, const char* why, const asio::ip::address& peer) {
+  if (metrics_ != nullptr) {
+    metrics_->MetricsConnectionClosed(Metrics::MetricsCloseReason::kTooManyConnections).Increment();
+  }
+  uint64_t suppressed = 0;
+  if (refuse_log_limiter_.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, why, {Field("peer", peer.to_string()), Field("suppressed_since_last", suppressed)});
+  }
+  boost::system::error_code ignored;
+  socket->close(ignored);
 }
 
 void HttpServer::Stop() {

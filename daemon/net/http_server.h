@@ -1,16 +1,20 @@
 // HttpServer: the daemon's small HTTP endpoint beside the ingest port —
 // GET /metrics (Prometheus text exposition), /healthz (liveness: the event
 // loop answers) and /readyz (readiness: 200 once serving, 503 while starting
-// or stopping). HTTP/1.1 with one request per connection; request heads are
-// bounded (8 KiB) and each connection has a 10 s deadline (TLS handshake
-// included). With metrics.tls set it speaks HTTPS only, optionally requiring
-// client certificates; basic auth applies on top. Runs on the io_context's
-// thread.
+// or stopping). HTTP/1.0 and HTTP/1.1 with one request per connection;
+// request heads are bounded (8 KiB) and each connection has a 10 s deadline
+// (TLS handshake included). At most 64 connections are open, and at most
+// metrics.max_connections_per_peer from one client address, so one peer
+// cannot lock the probes out. With metrics.tls set it speaks HTTPS only,
+// optionally requiring client certificates; basic auth applies on top, its
+// password checks on an AuthPool so that they never stall the io thread.
+// Runs on the io_context's thread.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,23 +22,45 @@
 #include "lstmad/config/settings.h"
 #include "lstmad/core/status.h"
 #include "net/asio.h"
+#include "net/auth_pool.h"
+#include "net/peer_limits.h"
+#include "obs/logging.h"
 #include "obs/metrics.h"
 
 namespace lstmad::daemon {
 
 // HTTP basic auth against bcrypt hashes (metrics.basic_auth_users). A
 // bcrypt check costs ~0.25 s by design, so the last accepted Authorization
-// value is remembered. Thread-compatible; used on the io thread.
+// value of each user is remembered and accepted without one. A name that is
+// no user's still costs one bcrypt check (against a configured user's hash,
+// then refused whatever its result), so that the time of a refusal does not
+// tell which names exist. Prepare and Remember are thread-compatible (the io
+// thread); Verify is thread-safe (the AuthPool's threads).
 class BasicAuth {
  public:
-  explicit BasicAuth(std::vector<std::pair<std::string, std::string>> users) : users_(std::move(users)) {}
+  explicit BasicAuth(std::vector<std::pair<std::string, std::string>> users);
   bool enabled() const { return !users_.empty(); }
-  // `header` is the Authorization header's value ("Basic ...").
+
+  // One password check to run.
+  struct PendingCheck {
+    std::string header;    // the Authorization value, remembered when accepted
+    std::string password;  // as decoded
+    std::string hash;      // the user's bcrypt hash, or a configured user's for an unknown name
+    int user = -1;         // index into the users; -1: unknown name, refused whatever the check says
+  };
+  enum class Verdict { kAccepted, kRejected, kVerify };
+  // `header` is the Authorization header's value ("Basic ..."). kAccepted:
+  // remembered; kRejected: malformed (not Basic, not canonical base64, no
+  // colon, a control character); kVerify: fills `check`, to run with Verify.
+  Verdict Prepare(std::string_view header, PendingCheck* check) const;
+  static bool Verify(const PendingCheck& check);
+  void Remember(const PendingCheck& check);
+  // Prepare, Verify and Remember at once, on the calling thread.
   bool Check(std::string_view header);
 
  private:
   std::vector<std::pair<std::string, std::string>> users_;
-  std::string last_accepted_;
+  std::vector<std::string> last_accepted_;  // per user
 };
 
 class HttpServer {
@@ -50,6 +76,10 @@ class HttpServer {
   void set_basic_auth(std::vector<std::pair<std::string, std::string>> users) {
     auth_ = std::make_shared<BasicAuth>(std::move(users));
   }
+  // Basic-auth users, the per-peer connection cap and the auth-failure limit
+  // of `metrics`; apply to connections accepted from now on (the failures
+  // counted so far are kept). Not the listen address nor TLS.
+  void Configure(const config::MetricsSettings& metrics);
   // metrics.tls: certificates are (re-)read here and apply to connections
   // accepted from now on; disabled settings mean plain HTTP. Fails, keeping
   // the old context, when the certificates cannot be loaded.
@@ -59,6 +89,7 @@ class HttpServer {
  private:
   class Connection;
   void Accept();
+  void Refuse(asio::ip::tcp::socket* socket, const char* why, const asio::ip::address& peer);
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
@@ -66,17 +97,28 @@ class HttpServer {
   Metrics* metrics_;
   std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   std::atomic<bool> ready_{false};
+  int max_connections_per_peer_ = config::MetricsSettings{}.max_connections_per_peer;
+  FailureWindow auth_failures_{config::MetricsSettings{}.max_auth_failures_per_minute};
+  RateLimiter refuse_log_limiter_{1};
+  RateLimiter auth_log_limiter_{1};
   // Shared with the connections: a connection still waiting when the server
   // is destroyed is destroyed later, with the io_context, and counts itself
   // out here rather than in the server.
   std::shared_ptr<std::atomic<int>> open_connections_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<PeerCounts> peers_ = std::make_shared<PeerCounts>();
   std::shared_ptr<BasicAuth> auth_ = std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{});
+  // Last: destroyed first, joining its threads while the rest still exists.
+  AuthPool auth_pool_;
 };
 
 // The response to a request head ("GET /metrics HTTP/1.1\r\nHeader: v..."),
-// headers included. `auth` may be null (no authentication).
+// headers included, with the password checked on the calling thread. `auth`
+// may be null (no authentication).
 std::string HttpResponse(std::string_view request_head, bool ready, const HttpServer::ScrapeFn& scrape,
                          BasicAuth* auth = nullptr);
-std::string Base64Decode(std::string_view text);
+// Standard base64 with its padding (RFC 4648 section 4), nothing before or
+// after it, and zero padding bits: one string has one encoding. Nullopt for
+// anything else.
+std::optional<std::string> Base64Decode(std::string_view text);
 
 }  // namespace lstmad::daemon

@@ -14,16 +14,23 @@ namespace lstmad::daemon {
 
 class IngestServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(IngestServer* server, asio::ip::tcp::socket socket, size_t max_line_bytes, double idle_timeout_s,
+  Connection(IngestServer* server, asio::ip::tcp::socket socket, asio::ip::address address,
+             size_t max_line_bytes, const config::IngestSettings& ingest,
              std::shared_ptr<asio::ssl::context> tls)
-      : server_(server), socket_(std::move(socket)), tls_context_(std::move(tls)), splitter_(max_line_bytes),
+      : server_(server),
+        socket_(std::move(socket)),
+        address_(std::move(address)),
+        tls_context_(std::move(tls)),
+        splitter_(max_line_bytes),
         idle_timer_(server->io_),
-        idle_timeout_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(idle_timeout_s))) {
+        handshake_timer_(server->io_),
+        idle_timeout_(Duration(ingest.idle_timeout_s)),
+        handshake_timeout_(Duration(ingest.handshake_timeout_s)) {
     boost::system::error_code ec;
     const auto remote = socket_.remote_endpoint(ec);
     peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
   }
+  const asio::ip::address& address() const { return address_; }
 
   void Start() {
     // The sink calls this from another thread once the queue stalled work
@@ -36,9 +43,23 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
     };
     ArmIdleTimer();
     if (!tls_context_) return Read();
+    // A client that connects and never finishes the handshake would hold its
+    // slot (of max_connections and of its peer's) for idle_timeout; the
+    // handshake gets ingest.handshake_timeout. Closing the socket fails the
+    // handshake, whose handler below counts and forgets the connection.
+    handshake_timer_.expires_after(handshake_timeout_);
+    handshake_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->handshake_timed_out_ = true;
+      self->Close();
+    });
     tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
-    tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
+    tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](
+                                                              boost::system::error_code ec) {
+      self->handshake_timer_.cancel();
       if (!ec) return self->Read();
+      if (self->handshake_timed_out_) ec = asio::error::timed_out;
       // No certificate, an untrusted one, or not TLS at all.
       self->server_->metrics_->ConnectionClosed(Metrics::CloseReason::kTlsHandshake).Increment();
       static RateLimiter limiter(1);
@@ -54,6 +75,7 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
   void Close() {
     boost::system::error_code ignored;
     idle_timer_.cancel();
+    handshake_timer_.cancel();
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
   }
@@ -142,14 +164,23 @@ class IngestServer::Connection : public std::enable_shared_from_this<Connection>
     Process(rest);
   }
 
+  static std::chrono::steady_clock::duration Duration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds));
+  }
+
   IngestServer* server_;
   asio::ip::tcp::socket socket_;
+  asio::ip::address address_;  // the peer's, as counted in the server's PeerCounts
   std::shared_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   LineSplitter splitter_;
   std::string peer_;
   asio::steady_timer idle_timer_;
+  asio::steady_timer handshake_timer_;
   std::chrono::steady_clock::duration idle_timeout_;
+  std::chrono::steady_clock::duration handshake_timeout_;
+  bool handshake_timed_out_ = false;
   LineSink::Stalled stalled_;  // work its sink had no room for, while paused
   std::string_view rest_;      // while stalled: the bytes of buffer_ not yet split
   std::array<char, 16384> buffer_;
@@ -242,20 +273,17 @@ void IngestServer::Accept() {
         boost::system::error_code ignored;
         socket.close(ignored);
       } else if (connections_.size() >= static_cast<size_t>(limits_.max_connections)) {
-        metrics_->ConnectionClosed(Metrics::CloseReason::kTooManyConnections).Increment();
-        uint64_t suppressed = 0;
-        if (refuse_log_limiter_.Allow(&suppressed)) {
-          Log(LogLevel::kWarn, "connection refused: limits.max_connections reached",
-              {Field("max_connections", limits_.max_connections),
-               Field("suppressed_since_last", suppressed)});
-        }
-        boost::system::error_code ignored;
-        socket.close(ignored);
+        RefuseTooMany(&socket, "connection refused: limits.max_connections reached", remote.address());
+      } else if (peers_.count(remote.address()) >= limits_.max_connections_per_peer) {
+        // So that one address cannot take every slot from the others.
+        RefuseTooMany(&socket, "connection refused: limits.max_connections_per_peer reached",
+                      remote.address());
       } else {
-        auto connection = std::make_shared<Connection>(this, std::move(socket),
-                                                       static_cast<size_t>(limits_.max_line_bytes),
-                                                       ingest_.idle_timeout_s, tls_);
+        auto connection =
+            std::make_shared<Connection>(this, std::move(socket), remote.address(),
+                                         static_cast<size_t>(limits_.max_line_bytes), ingest_, tls_);
         connections_.insert(connection);
+        peers_.Add(connection->address());
         metrics_->connections().Set(static_cast<double>(connections_.size()));
         connection->Start();
       }
@@ -264,9 +292,24 @@ void IngestServer::Accept() {
   });
 }
 
+void IngestServer::RefuseTooMany(asio::ip::tcp::socket* socket, const char* why,
+                                 const asio::ip::address& peer) {
+  metrics_->ConnectionClosed(Metrics::CloseReason::kTooManyConnections).Increment();
+  uint64_t suppressed = 0;
+  if (refuse_log_limiter_.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, why,
+        {Field("peer", peer.to_string()), Field("max_connections", limits_.max_connections),
+         Field("max_connections_per_peer", limits_.max_connections_per_peer),
+         Field("suppressed_since_last", suppressed)});
+  }
+  boost::system::error_code ignored;
+  socket->close(ignored);
+}
+
 void IngestServer::Closed(Connection* connection) {
   for (auto it = connections_.begin(); it != connections_.end(); ++it) {
     if (it->get() == connection) {
+      peers_.Remove(connection->address());
       connections_.erase(it);
       break;
     }
@@ -285,6 +328,7 @@ void IngestServer::CloseAll() {
     connection->Close();
   }
   connections_.clear();
+  peers_.Clear();
   metrics_->connections().Set(0);
 }
 

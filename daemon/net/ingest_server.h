@@ -2,8 +2,10 @@
 // io_context thread). Each connection reads into a bounded buffer, splits
 // lines (a line longer than limits.max_line_bytes closes the connection) and
 // hands them to its LineSink (the Ingestor, or the ClusterForwarder in
-// cluster mode). Connections beyond limits.max_connections are accepted and
-// closed at once. A line counts only once its newline arrives: a client that
+// cluster mode). Connections beyond limits.max_connections, or beyond
+// limits.max_connections_per_peer from one client address, are accepted and
+// closed at once; under ingest.tls a handshake not done within
+// ingest.handshake_timeout closes its connection. A line counts only once its newline arrives: a client that
 // disconnects mid-line loses that partial line. When a window's scoring
 // queue is full (scoring.overflow: block), that connection alone pauses,
 // with no read pending (TCP slows its sender), and goes on when the queue has
@@ -18,9 +20,10 @@
 #include <string>
 
 #include "ingest/line_sink.h"
-#include "obs/logging.h"
 #include "lstmad/config/settings.h"
 #include "net/asio.h"
+#include "net/peer_limits.h"
+#include "obs/logging.h"
 #include "obs/metrics.h"
 
 namespace lstmad::daemon {
@@ -47,6 +50,7 @@ class IngestServer {
   class Connection;
   void Accept();
   void Closed(Connection* connection);
+  void RefuseTooMany(asio::ip::tcp::socket* socket, const char* why, const asio::ip::address& peer);
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
@@ -64,6 +68,7 @@ class IngestServer {
   std::shared_ptr<asio::ssl::context> tls_;
   bool Allowed(const asio::ip::address& peer) const;
   std::set<std::shared_ptr<Connection>> connections_;
+  PeerCounts peers_;  // of connections_
   RateLimiter refuse_log_limiter_{1};
 };
 

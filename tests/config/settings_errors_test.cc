@@ -109,9 +109,11 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:3: ingset: unknown key, did you mean \"ingest\"? (expected one of: ingest, metrics, models, limits, "
        "scoring, events, alertmanager, state, log, nats)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
-       "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, idle_timeout, allow, tls)"},
+       "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, "
+       "idle_timeout, allow, tls, handshake_timeout)"},
       {m + "metrics: { port: 9108 }\n",
-       "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users, tls)"},
+       "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users, tls, "
+       "max_connections_per_peer, max_auth_failures_per_minute)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
        "lstmad.yaml:5: models[0].treshold: unknown key, did you mean \"threshold\"? (expected one of: name, path, measurement, "
        "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain, guards)"},
@@ -120,7 +122,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},
       {m + "limits: { max_stream: 1 }\n",
        "lstmad.yaml:3: limits.max_stream: unknown key, did you mean \"max_streams\"? (expected one of: max_streams, "
-       "max_line_bytes, max_connections)"},
+       "max_line_bytes, max_connections, max_connections_per_peer)"},
       {m + "scoring:\n  worker: 2\n",
        "lstmad.yaml:4: scoring.worker: unknown key, did you mean \"workers\"? (expected one of: max_batch, max_wait_ms, "
        "workers, queue_windows, overflow)"},
@@ -209,6 +211,20 @@ TEST_F(SettingsErrorTest, OutOfRangeNumbers) {
        "lstmad.yaml:3: limits.max_line_bytes: must be >= 1, got -5"},
       {m + "limits: { max_connections: 0 }\n",
        "lstmad.yaml:3: limits.max_connections: must be >= 1, got 0"},
+      {m + "limits: { max_connections_per_peer: 0 }\n",
+       "lstmad.yaml:3: limits.max_connections_per_peer: must be >= 1, got 0"},
+      {m + "metrics: { max_connections_per_peer: 65 }\n",
+       "lstmad.yaml:3: metrics.max_connections_per_peer: must be from 1 to 64, got 65"},
+      {m + "metrics: { max_connections_per_peer: 0 }\n",
+       "lstmad.yaml:3: metrics.max_connections_per_peer: must be from 1 to 64, got 0"},
+      {m + "metrics: { max_auth_failures_per_minute: 0 }\n",
+       "lstmad.yaml:3: metrics.max_auth_failures_per_minute: must be >= 1, got 0"},
+      {m + "ingest: { handshake_timeout: 0s }\n",
+       "lstmad.yaml:3: ingest.handshake_timeout: expected a duration like 30s, 5m or 1h from 1s to 300s, "
+       "got \"0s\""},
+      {m + "ingest: { handshake_timeout: 301s }\n",
+       "lstmad.yaml:3: ingest.handshake_timeout: expected a duration like 30s, 5m or 1h from 1s to 300s, "
+       "got \"301s\""},
       {m + "limits: { max_streams: 99999999999 }\n",
        "lstmad.yaml:3: limits.max_streams: must be >= 1, got 99999999999"},
       {m + "scoring: { max_batch: 0 }\n", "lstmad.yaml:3: scoring.max_batch: must be >= 1, got 0"},

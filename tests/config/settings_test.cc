@@ -31,6 +31,10 @@ void ExpectDefaultsBesideModels(const Settings& s) {
   EXPECT_EQ(s.limits.max_streams, defaults.limits.max_streams);
   EXPECT_EQ(s.limits.max_line_bytes, defaults.limits.max_line_bytes);
   EXPECT_EQ(s.limits.max_connections, defaults.limits.max_connections);
+  EXPECT_EQ(s.limits.max_connections_per_peer, defaults.limits.max_connections_per_peer);
+  EXPECT_EQ(s.ingest.handshake_timeout_s, defaults.ingest.handshake_timeout_s);
+  EXPECT_EQ(s.metrics.max_connections_per_peer, defaults.metrics.max_connections_per_peer);
+  EXPECT_EQ(s.metrics.max_auth_failures_per_minute, defaults.metrics.max_auth_failures_per_minute);
   EXPECT_EQ(s.scoring.max_batch, defaults.scoring.max_batch);
   EXPECT_EQ(s.scoring.max_wait_ms, defaults.scoring.max_wait_ms);
   EXPECT_EQ(s.scoring.workers, defaults.scoring.workers);
@@ -62,6 +66,10 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(s.limits.max_streams, 10000);
   EXPECT_EQ(s.limits.max_line_bytes, 65536);
   EXPECT_EQ(s.limits.max_connections, 1024);
+  EXPECT_EQ(s.limits.max_connections_per_peer, 64);
+  EXPECT_EQ(s.ingest.handshake_timeout_s, 10);
+  EXPECT_EQ(s.metrics.max_connections_per_peer, 8);
+  EXPECT_EQ(s.metrics.max_auth_failures_per_minute, 10);
   EXPECT_EQ(s.scoring.max_batch, 256);
   EXPECT_EQ(s.scoring.max_wait_ms, 0.25);
   EXPECT_EQ(s.scoring.workers, 1);
@@ -102,7 +110,8 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
   for (const char* key :
        {"ingest:", "listen:", "precision:", "metrics:", "models:", "name:", "path:",
         "measurement:", "threshold:", "alert:", "for:", "clear:", "limits:", "max_streams:",
-        "max_line_bytes:", "max_connections:", "scoring:", "max_batch:", "max_wait_ms:",
+        "max_line_bytes:", "max_connections:", "max_connections_per_peer:", "handshake_timeout:",
+        "max_auth_failures_per_minute:", "scoring:", "max_batch:", "max_wait_ms:",
         "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
         "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
         "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
@@ -324,6 +333,21 @@ TEST(SettingsTest, ReadsHardeningKeys) {
   EXPECT_EQ(s->ingest.allow, (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1", "fd00::/8"}));
   EXPECT_EQ(s->scoring.queue_windows, 64);
   EXPECT_EQ(s->scoring.overflow, OverflowPolicy::kDropOldest);
+}
+
+TEST(SettingsTest, ReadsPerPeerLimits) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  const std::string yaml = std::string(kMinimal) +
+                           "ingest: { handshake_timeout: 3s }\n"
+                           "metrics: { max_connections_per_peer: 64, max_auth_failures_per_minute: 1 }\n"
+                           "limits: { max_connections_per_peer: 2 }\n";
+  const core::Result<Settings> s = ParseSettings(yaml, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->ingest.handshake_timeout_s, 3);
+  EXPECT_EQ(s->metrics.max_connections_per_peer, 64);
+  EXPECT_EQ(s->metrics.max_auth_failures_per_minute, 1);
+  EXPECT_EQ(s->limits.max_connections_per_peer, 2);
 }
 
 TEST(SettingsTest, ReadsTlsAndBasicAuth) {

@@ -101,6 +101,11 @@ def check_volumes(checks, docs, spec, c, lstmad_config):
     written = [lstmad_config.get("events", {}).get("path", "")] + [m["path"] for m in lstmad_config["models"]]
     checks.check("models and events live on the state volume (the root filesystem is read-only)",
                  bool(state) and all(p.startswith(state[0] + "/") for p in written if p), f"{written}")
+    # Issue 18: without state a restarted pod (e.g. one whose liveness probe
+    # was locked out) lost every window and alert.
+    state_path = lstmad_config.get("state", {}).get("path", "")
+    checks.check("state.path is set, on the state volume",
+                 bool(state) and (state_path == state[0] or state_path.startswith(state[0] + "/")), f"{state_path!r}")
 
 
 def check_service_and_monitor(checks, docs, pod_labels, ports):

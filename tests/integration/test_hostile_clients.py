@@ -12,8 +12,15 @@ inflates the resident size) runs every attack with smaller counts: 10,000
 distinct tag sets instead of 50,000 and 6,000 back-pressure samples instead
 of 30,000, trains the small model briefly, and does not hold the resident
 memory to the documented bound.
+
+Issue 18: per-peer connection caps. Idle connections from one address take
+at most limits.max_connections_per_peer of the ingest port and
+metrics.max_connections_per_peer of the metrics port: before, 64 idle
+connections locked every prober out of /healthz and /readyz. Other peers are
+simulated with source addresses in 127/8 (all local on Linux).
 """
 import errno
+import http.client
 import os
 import socket
 import time
@@ -232,6 +239,74 @@ def sigterm_while_paused(checks, d, model):
         sock.close()
 
 
+def http_get(port, path, source):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        conn.close()
+
+
+def closed_within(sock, timeout):
+    """True when the daemon closes `sock` within `timeout` seconds (a timeout is not a close)."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def connect_from(port, source):
+    return socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+
+
+def per_peer_caps(checks, d, model):
+    cfg = write_config(os.path.join(d, "per-peer.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
+                       extra="limits: { max_connections: 16, max_connections_per_peer: 4 }\n")
+    with Daemon(cfg) as daemon:
+        # The harness scrapes from an address of its own.
+        daemon.scrape_text = lambda: http_get(daemon.metrics_port, "/metrics", "127.0.0.3")[1]
+        # Metrics port: 70 idle connections from one address (the default cap
+        # is 8 per address of 64 in all).
+        idle = [connect_from(daemon.metrics_port, "127.0.0.1") for _ in range(70)]
+        closed = sum(1 for s in idle if closed_within(s, 0.5))
+        checks.check("metrics port: one address keeps 8 idle connections, the other 62 are closed at once",
+                     closed == 62, f"{closed} closed")
+        for probe, expected in (("/healthz", 200), ("/readyz", 200)):
+            began = time.time()
+            status = http_get(daemon.metrics_port, probe, "127.0.0.2")[0]
+            seconds = time.time() - began
+            checks.check(f"{probe} answers another address while one holds its connections (before: refused)",
+                         status == expected and seconds < 0.5, f"{status} in {seconds:.3f} s")
+        ok, m = daemon.poll(lambda m: total(m, "lstmad_metrics_connections_closed_total",
+                                            reason="too_many_connections") == 62)
+        checks.check("and the refused ones are counted", ok,
+                     f"{total(m, 'lstmad_metrics_connections_closed_total', reason='too_many_connections'):.0f}")
+        for s in idle:
+            s.close()
+        # Ingest port: 10 connections from one address, cap 4.
+        flood = [connect_from(daemon.ingest_port, "127.0.0.1") for _ in range(10)]
+        refused = sum(1 for s in flood if closed_within(s, 0.5))
+        checks.check("ingest: one address keeps limits.max_connections_per_peer (4), the other 6 are closed",
+                     refused == 6, f"{refused} closed")
+        ok, m = daemon.poll(lambda m: total(m, "lstmad_connections_closed_total", reason="too_many_connections") == 6)
+        checks.check("and counted as too_many_connections", ok,
+                     f"{total(m, 'lstmad_connections_closed_total', reason='too_many_connections'):.0f}")
+        other = connect_from(daemon.ingest_port, "127.0.0.2")
+        other.sendall(line("pump", {"pump": "other"}, pump_values(0)).encode())
+        ok, m = daemon.poll(lambda m: total(m, "lstmad_samples_received_total") == 1)
+        checks.check("another address is still served on the ingest port", ok,
+                     f"{total(m, 'lstmad_samples_received_total'):.0f} received")
+        other.close()
+        for s in flood:
+            s.close()
+        checks.check("exit 0", daemon.stop() == 0)
+
+
 def main():
     checks = Checks()
     with tempdir() as d:
@@ -246,6 +321,7 @@ def main():
             hostile(checks, daemon)
             checks.check("exit 0", daemon.stop() == 0)
         allow_list(checks, d, model)
+        per_peer_caps(checks, d, model)
         # A model slow enough (~0.1 ms a window) that scoring falls behind a flood.
         big = train_pump_model(d, lookback=30, epochs=1, name="big.lstmad", samples=600,
                                encoder="128,64", decoder="64,128")

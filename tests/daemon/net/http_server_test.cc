@@ -22,6 +22,22 @@ TEST(HttpResponseTest, ReadinessFollowsTheFlagAndHealthAlwaysAnswers) {
   EXPECT_EQ(HttpResponse("GET /healthz HTTP/1.1", false, kScrape).rfind("HTTP/1.1 200", 0), 0u);
 }
 
+TEST(HttpResponseTest, AnswersHttp10And11OnlyAndRefusesOtherVersions) {
+  EXPECT_EQ(HttpResponse("GET /healthz HTTP/1.0\r\n\r\n", true, kScrape).rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(HttpResponse("GET /healthz HTTP/1.1\r\n\r\n", true, kScrape).rfind("HTTP/1.1 200", 0), 0u);
+  for (const char* version : {"HTTP/2.0", "HTTP/0.9", "HTTP/1.2", "HTTP/9.9"}) {
+    const std::string r = HttpResponse(std::string("GET /healthz ") + version + "\r\n\r\n", true, kScrape);
+    EXPECT_EQ(r.rfind("HTTP/1.1 505 HTTP Version Not Supported\r\n", 0), 0u) << version << ": " << r;
+  }
+  for (const char* line :
+       {"GET /healthz FOO", "GET /healthz HTTP/1.1x", "GET /healthz http/1.1", "GET /healthz HTTP/11",
+        "GET /healthz HTTP/1.", "GET /healthz  HTTP/1.1", "GET  /healthz HTTP/1.1", " GET /healthz HTTP/1.1",
+        "GET /healthz HTTP/1.1 x", "GET /healthz"}) {
+    const std::string r = HttpResponse(std::string(line) + "\r\n\r\n", true, kScrape);
+    EXPECT_EQ(r.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << line << ": " << r;
+  }
+}
+
 TEST(HttpResponseTest, RejectsOtherPathsMethodsAndGarbage) {
   EXPECT_EQ(HttpResponse("GET /other HTTP/1.1", true, kScrape).rfind("HTTP/1.1 404", 0), 0u);
   EXPECT_EQ(HttpResponse("POST /metrics HTTP/1.1", true, kScrape).rfind("HTTP/1.1 405", 0), 0u);
@@ -52,6 +68,82 @@ TEST(BasicAuthTest, MetricsNeedTheRightCredentialsHealthDoesNot) {
   EXPECT_NE(none.find("WWW-Authenticate: Basic realm=\"lstmad\""), std::string::npos);
   EXPECT_EQ(HttpResponse("GET /healthz HTTP/1.1\r\n\r\n", true, kScrape, &auth).rfind("HTTP/1.1 200", 0), 0u);
   EXPECT_EQ(Base64Decode("cHJvbWV0aGV1czpzZWNyZXQ="), "prometheus:secret");
+}
+
+std::string AuthHeader(std::string_view user_password) {
+  // Encoded here by hand (RFC 4648), not with the decoder under test.
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out = "Basic ";
+  for (size_t i = 0; i < user_password.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(user_password[i])) << 16;
+    if (i + 1 < user_password.size())
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(user_password[i + 1])) << 8;
+    if (i + 2 < user_password.size())
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(user_password[i + 2]));
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < user_password.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < user_password.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+TEST(Base64DecodeTest, AcceptsOnlyTheCanonicalPaddedEncoding) {
+  EXPECT_EQ(Base64Decode(""), "");
+  EXPECT_EQ(Base64Decode("YQ=="), "a");
+  EXPECT_EQ(Base64Decode("YWI="), "ab");
+  EXPECT_EQ(Base64Decode("YWJj"), "abc");
+  EXPECT_EQ(Base64Decode("AA=="), std::string(1, '\0'));
+  EXPECT_EQ(Base64Decode("YQ"), std::nullopt);        // no padding
+  EXPECT_EQ(Base64Decode("YQ==YWJj"), std::nullopt);  // junk after the padding (issue 18)
+  EXPECT_EQ(Base64Decode("YQ==\n"), std::nullopt);
+  EXPECT_EQ(Base64Decode("YQ=a"), std::nullopt);
+  EXPECT_EQ(Base64Decode("Y==="), std::nullopt);
+  EXPECT_EQ(Base64Decode("YR=="), std::nullopt);  // padding bits not zero: "YQ==" is the one "a"
+  EXPECT_EQ(Base64Decode("YWJ=="), std::nullopt);
+  EXPECT_EQ(Base64Decode("YW Jj"), std::nullopt);
+  EXPECT_EQ(Base64Decode("YW-j"), std::nullopt);  // the URL alphabet is not basic auth's
+}
+
+TEST(BasicAuthTest, RefusesANulAndJunkAfterTheRightPassword) {
+  BasicAuth auth(std::vector<std::pair<std::string, std::string>>{{"prometheus", kHash}});
+  using namespace std::string_literals;
+  EXPECT_TRUE(auth.Check(AuthHeader("prometheus:secret")));
+  // crypt() stops at a NUL: "secret\0junk" used to pass (issue 18).
+  EXPECT_FALSE(auth.Check(AuthHeader("prometheus:secret\0junk"s)));
+  EXPECT_FALSE(auth.Check(AuthHeader("prometheus:secret\0"s)));
+  EXPECT_FALSE(auth.Check(AuthHeader("prometheus:secret\n")));
+  EXPECT_FALSE(auth.Check(AuthHeader("prometheus:secret") + "AAAA"));
+  EXPECT_FALSE(auth.Check(AuthHeader("prometheus:secret") + "=="));
+  EXPECT_FALSE(auth.Check("Basic cHJvbWV0aGV1czpzZWNyZXQ=junk"));
+  EXPECT_FALSE(auth.Check("Bearer cHJvbWV0aGV1czpzZWNyZXQ="));
+  EXPECT_FALSE(auth.Check(AuthHeader("prometheus")));  // no colon
+  EXPECT_TRUE(auth.Check(AuthHeader("prometheus:secret")));
+}
+
+TEST(BasicAuthTest, AnUnknownNameCostsTheSamePasswordCheckAsAKnownOne) {
+  BasicAuth auth(std::vector<std::pair<std::string, std::string>>{{"prometheus", kHash}});
+  BasicAuth::PendingCheck known, unknown;
+  ASSERT_EQ(auth.Prepare(AuthHeader("prometheus:guess"), &known), BasicAuth::Verdict::kVerify);
+  ASSERT_EQ(auth.Prepare(AuthHeader("nobody:guess"), &unknown), BasicAuth::Verdict::kVerify);
+  EXPECT_EQ(known.user, 0);
+  EXPECT_EQ(unknown.user, -1);
+  // The same bcrypt (same hash, so same cost and salt) runs for both.
+  EXPECT_EQ(unknown.hash, kHash);
+  EXPECT_EQ(known.hash, kHash);
+  EXPECT_FALSE(BasicAuth::Verify(known));
+  EXPECT_FALSE(BasicAuth::Verify(unknown));
+  // An unknown name with the known user's password is still refused.
+  ASSERT_EQ(auth.Prepare(AuthHeader("nobody:secret"), &unknown), BasicAuth::Verdict::kVerify);
+  EXPECT_FALSE(BasicAuth::Verify(unknown));
+  // Accepted credentials are remembered: no check the next time.
+  BasicAuth::PendingCheck right;
+  ASSERT_EQ(auth.Prepare(AuthHeader("prometheus:secret"), &right), BasicAuth::Verdict::kVerify);
+  ASSERT_TRUE(BasicAuth::Verify(right));
+  auth.Remember(right);
+  BasicAuth::PendingCheck again;
+  EXPECT_EQ(auth.Prepare(AuthHeader("prometheus:secret"), &again), BasicAuth::Verdict::kAccepted);
+  EXPECT_EQ(auth.Prepare(AuthHeader("prometheus:secret\n"), &again), BasicAuth::Verdict::kRejected);
 }
 
 }  // namespace

@@ -45,6 +45,10 @@ struct IngestSettings {
   double idle_timeout_s = 300;  // ingest.idle_timeout: close a connection silent this long (0: never)
   std::vector<std::string> allow;  // ingest.allow: client networks (CIDR) allowed; empty: any
   TlsSettings tls;  // ingest.tls: { cert, key, client_ca }; absent: plain TCP
+  // ingest.handshake_timeout: a TLS handshake not finished this long after
+  // the connection was accepted closes it (a half-open handshake would
+  // otherwise hold a connection slot for idle_timeout).
+  double handshake_timeout_s = 10;
 };
 
 struct MetricsSettings {
@@ -53,6 +57,14 @@ struct MetricsSettings {
   // when set, /metrics needs HTTP basic auth (/healthz and /readyz do not).
   std::vector<std::pair<std::string, std::string>> basic_auth_users;
   TlsSettings tls;  // metrics.tls: { cert, key, client_ca } as ingest.tls; absent: plain HTTP
+  // metrics.max_connections_per_peer: connections one client address may hold
+  // open on the metrics port (of 64 in all); more are closed at once, so one
+  // peer cannot lock the probes out.
+  int max_connections_per_peer = 8;
+  // metrics.max_auth_failures_per_minute: failed basic-auth attempts one
+  // client address may make in a minute; beyond, /metrics answers 429 at
+  // once, without checking the password.
+  int max_auth_failures_per_minute = 10;
 };
 
 // Defaults from core::AlertRule, which `lstmad score` also uses, so the
@@ -122,6 +134,7 @@ struct LimitSettings {
   int max_streams = 10000;      // limits.max_streams: over all models; new streams beyond are rejected
   int max_line_bytes = 65536;   // limits.max_line_bytes: a longer line closes its connection
   int max_connections = 1024;   // limits.max_connections: further connections are refused
+  int max_connections_per_peer = 64;  // limits.max_connections_per_peer: the same, per client address
 };
 
 enum class OverflowPolicy {
