@@ -27,9 +27,10 @@ using prometheus::Labels;
 using Buckets = Histogram::BucketBoundaries;
 
 // In enum order: Rejected() indexes by the enum's value.
-constexpr std::array<RejectReason, 6> kRejectReasons = {
+constexpr std::array<RejectReason, 7> kRejectReasons = {
     RejectReason::kParseError, RejectReason::kUnknownMeasurement, RejectReason::kMissingField,
     RejectReason::kNonFinite,  RejectReason::kTooManyStreams,     RejectReason::kLineTooLong,
+    RejectReason::kFormatControl,
 };
 static_assert([] {
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -155,6 +156,7 @@ const char* RejectReasonName(RejectReason reason) {
     case RejectReason::kNonFinite: return "non_finite";
     case RejectReason::kTooManyStreams: return "too_many_streams";
     case RejectReason::kLineTooLong: return "line_too_long";
+    case RejectReason::kFormatControl: return "format_control";
   }
   return "unknown";
 }

@@ -35,6 +35,7 @@ enum class RejectReason {
   kNonFinite,
   kTooManyStreams,
   kLineTooLong,
+  kFormatControl,  // a Unicode bidi or format control in a name (line_protocol.h)
 };
 const char* RejectReasonName(RejectReason reason);
 

@@ -91,7 +91,7 @@ TEST(MetricsTest, PreCreatesReasonsResultsAndGlobals) {
   Metrics metrics("1.2.3");
   const std::string text = metrics.Scrape();
   for (const char* reason : {"parse_error", "unknown_measurement", "missing_field", "non_finite",
-                             "too_many_streams", "line_too_long"}) {
+                             "too_many_streams", "line_too_long", "format_control"}) {
     EXPECT_TRUE(
         Contains(text, std::string("lstmad_samples_rejected_total{reason=\"") + reason + "\"} 0\n"))
         << reason;
