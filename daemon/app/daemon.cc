@@ -195,14 +195,19 @@ bool Daemon::Impl::TryReload(std::string* error) {
     *error = next.status().message();
     return false;
   }
+  // Reopened on every reload, not only when the path changes, so that "move
+  // it away and reload" rotates it. The same path failing to reopen keeps the
+  // open file (and says so); a new path failing fails the reload.
   std::shared_ptr<EventLog> next_events = events;
-  if (next->events.path != settings.events.path) {
-    auto opened = OpenEvents(next->events);
-    if (!opened.ok()) {
-      *error = opened.status().message();
-      return false;
-    }
+  if (auto opened = OpenEvents(next->events); opened.ok()) {
     next_events = std::move(opened).value();
+  } else if (next->events.path != settings.events.path) {
+    *error = opened.status().message();
+    return false;
+  } else {
+    metrics.EventWriteFailures().Increment();
+    Log(LogLevel::kError, "cannot reopen the events file; appending to the one open",
+        {Field("error", opened.status().message())});
   }
   // Certificates are re-read here (a bad one fails the reload).
   if (core::Status s = server->set_ingest(next->ingest); !s.ok()) {
