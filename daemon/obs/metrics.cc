@@ -189,6 +189,7 @@ struct Metrics::Impl {
   Family<Counter>& alert_deliveries;
   Family<Counter>& windows_dropped;
   Family<Counter>& connection_pauses;
+  Family<Counter>& streams_expired;
   Family<Counter>& connections_closed;
   Family<Counter>& metrics_connections_closed;
 
@@ -199,6 +200,7 @@ struct Metrics::Impl {
   std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
   Counter* windows_dropped_total = nullptr;
   Counter* connection_pauses_total = nullptr;
+  Counter* streams_expired_total = nullptr;
   std::array<Counter*, 5> connections_closed_by_reason{};
   std::array<Counter*, 2> metrics_connections_closed_by_reason{};  // too_many_connections, tls_handshake
   Gauge* connections_now = nullptr;
@@ -265,6 +267,8 @@ Metrics::Impl::Impl(const std::string& version)
                                  "Times an ingest connection stopped being read until scoring had room "
                                  "(scoring.overflow: block).",
                                  *registry)),
+      streams_expired(Register(prometheus::BuildCounter(), "lstmad_streams_expired_total",
+                               "Streams dropped after limits.stream_expiry_s without a sample.", *registry)),
       connections_closed(Register(prometheus::BuildCounter(), "lstmad_connections_closed_total",
                                   "Ingest connections closed or refused by lstmad, by reason.",
                                   *registry)),
@@ -285,6 +289,7 @@ Metrics::Impl::Impl(const std::string& version)
   connections_now = &connections.Add({});
   windows_dropped_total = &windows_dropped.Add({});
   connection_pauses_total = &connection_pauses.Add({});
+  streams_expired_total = &streams_expired.Add({});
   int i = 0;
   for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections", "tls_handshake"}) {
     connections_closed_by_reason[static_cast<size_t>(i++)] = &connections_closed.Add({{"reason", reason}});
@@ -345,6 +350,15 @@ StreamMetrics Metrics::ForStream(const std::string& model, const std::string& st
                        anomaly_score ? &impl_->stream_anomaly_score.Add(labels) : nullptr};
 }
 
+void Metrics::RemoveStream(StreamMetrics* stream) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (stream->reconstruction_error != nullptr) impl_->stream_error.Remove(stream->reconstruction_error);
+  if (stream->anomalous != nullptr) impl_->stream_anomalous.Remove(stream->anomalous);
+  if (stream->anomalies != nullptr) impl_->stream_anomalies.Remove(stream->anomalies);
+  if (stream->anomaly_score != nullptr) impl_->stream_anomaly_score.Remove(stream->anomaly_score);
+  *stream = StreamMetrics{};
+}
+
 prometheus::Counter& Metrics::Rejected(RejectReason reason) {
   return *impl_->rejected_by_reason[static_cast<size_t>(reason)];
 }
@@ -359,6 +373,7 @@ prometheus::Counter& Metrics::EventWriteFailures() { return *impl_->event_write_
 
 prometheus::Counter& Metrics::WindowsDropped() { return *impl_->windows_dropped_total; }
 prometheus::Counter& Metrics::ConnectionPauses() { return *impl_->connection_pauses_total; }
+prometheus::Counter& Metrics::StreamsExpired() { return *impl_->streams_expired_total; }
 
 prometheus::Counter& Metrics::ConnectionClosed(CloseReason reason) {
   return *impl_->connections_closed_by_reason[static_cast<size_t>(reason)];

@@ -97,6 +97,9 @@ class Metrics {
   // buckets are placed around `threshold`.
   ModelMetrics ForModel(const ModelInfo& info, double threshold);
   StreamMetrics ForStream(const std::string& model, const std::string& stream, bool anomaly_score);
+  // Unregisters a stream's series (the stream went away) and nulls the
+  // handles. No thread may use them any more: they are freed here.
+  void RemoveStream(StreamMetrics* stream);
 
   prometheus::Counter& Rejected(RejectReason reason);
   prometheus::Gauge& connections();                    // lstmad_connections
@@ -104,6 +107,7 @@ class Metrics {
   prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total
   prometheus::Counter& WindowsDropped();               // lstmad_windows_dropped_total
   prometheus::Counter& ConnectionPauses();             // lstmad_connection_pauses_total
+  prometheus::Counter& StreamsExpired();               // lstmad_streams_expired_total
   enum class CloseReason { kIdleTimeout, kLineTooLong, kNotAllowed, kTooManyConnections, kTlsHandshake };
   prometheus::Counter& ConnectionClosed(CloseReason reason);  // lstmad_connections_closed_total{reason}
   // The metrics endpoint's own refusals (its listener is not an ingest one).

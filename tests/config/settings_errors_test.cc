@@ -120,7 +120,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},
       {m + "limits: { max_stream: 1 }\n",
        "lstmad.yaml:3: limits.max_stream: unknown key (expected one of: max_streams, "
-       "max_line_bytes, max_connections)"},
+       "max_line_bytes, max_connections, stream_expiry_s)"},
       {m + "scoring:\n  worker: 2\n",
        "lstmad.yaml:4: scoring.worker: unknown key (expected one of: max_batch, max_wait_ms, "
        "workers, queue_windows, overflow)"},
@@ -209,6 +209,10 @@ TEST_F(SettingsErrorTest, OutOfRangeNumbers) {
        "lstmad.yaml:3: limits.max_line_bytes: must be >= 1, got -5"},
       {m + "limits: { max_connections: 0 }\n",
        "lstmad.yaml:3: limits.max_connections: must be >= 1, got 0"},
+      {m + "limits: { stream_expiry_s: -1 }\n",
+       "lstmad.yaml:3: limits.stream_expiry_s: must be from 0 to 315360000, got -1"},
+      {m + "limits: { stream_expiry_s: .nan }\n",
+       "lstmad.yaml:3: limits.stream_expiry_s: expected a finite number, got \".nan\""},
       {m + "limits: { max_streams: 99999999999 }\n",
        "lstmad.yaml:3: limits.max_streams: must be >= 1, got 99999999999"},
       {m + "scoring: { max_batch: 0 }\n", "lstmad.yaml:3: scoring.max_batch: must be >= 1, got 0"},
