@@ -254,7 +254,8 @@ bool Parser::ReadName(Name name, std::string_view what, std::string* out) {
   const size_t bad = InvalidUtf8At(line_.substr(begin, pos_ - begin));
   if (bad != std::string_view::npos) return Fail(begin + bad, "invalid UTF-8 in " + std::string(what));
   uint32_t cp = 0;
-  if (const size_t at = FormatControlAt(line_.substr(begin, pos_ - begin), &cp); at != std::string_view::npos) {
+  if (const size_t at = FormatControlAt(line_.substr(begin, pos_ - begin), &cp);
+      at != std::string_view::npos) {
     char text[16];
     std::snprintf(text, sizeof text, "U+%04X", static_cast<unsigned>(cp));
     Fail(begin + at, "Unicode format control " + std::string(text) + " in " + std::string(what));

@@ -375,7 +375,7 @@ TEST(LineProtocolTest, ReportsTagErrors) {
 TEST(LineProtocolTest, RefusesUnicodeFormatControlsInNames) {
   ParsedLine point;
   ParseError error;
-  ASSERT_EQ(ParseLine("m,t=ab\xe2\x80\xae" "cd f=1", &point, &error), ParseResult::kError);
+  ASSERT_EQ(ParseLine("m,t=ab\u202Ecd f=1", &point, &error), ParseResult::kError);  // UTF-8 E2 80 AE
   EXPECT_EQ(error.column, 7u);
   EXPECT_EQ(error.message, "Unicode format control U+202E in tag value");
   EXPECT_TRUE(error.format_control);
@@ -394,9 +394,10 @@ TEST(LineProtocolTest, RefusesUnicodeFormatControlsInNames) {
   ASSERT_EQ(ParseLine("m,t= f=1", &point, &error), ParseResult::kError);
   EXPECT_FALSE(error.format_control);
   // Accepted: Latin, CJK, an emoji, U+00A0, U+200A (a space, not a control), U+2030 and U+FFFC.
-  ASSERT_EQ(ParseLine("m,t=\xc3\xa9\xe6\xb0\xb4\xf0\x9f\x92\xa7\xc2\xa0\xe2\x80\x8a\xe2\x80\xb0\xef\xbf\xbc f=1",
-                      &point, &error),
-            ParseResult::kPoint)
+  ASSERT_EQ(
+      ParseLine("m,t=\xc3\xa9\xe6\xb0\xb4\xf0\x9f\x92\xa7\xc2\xa0\xe2\x80\x8a\xe2\x80\xb0\xef\xbf\xbc f=1",
+                &point, &error),
+      ParseResult::kPoint)
       << error.message;
   // The whole refused set, and the code points either side of each range.
   const std::vector<std::pair<uint32_t, uint32_t>> refused = {
