@@ -16,6 +16,8 @@
 #include <functional>
 #include <utility>
 
+#include "obs/stream_series.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -120,16 +122,18 @@ class ErrorHistograms : public prometheus::Collectable {
   std::vector<std::unique_ptr<Histogram>> retired_;
 };
 
-// What /metrics serves: the registry plus the error histograms, by name.
+// What /metrics serves: the registry plus the error histograms and the
+// per-stream series, by name.
 class Exposition : public prometheus::Collectable {
  public:
-  Exposition(std::shared_ptr<prometheus::Registry> registry,
-             std::shared_ptr<ErrorHistograms> errors)
-      : registry_(std::move(registry)), errors_(std::move(errors)) {}
+  Exposition(std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<ErrorHistograms> errors,
+             std::shared_ptr<StreamSeries> streams)
+      : registry_(std::move(registry)), errors_(std::move(errors)), streams_(std::move(streams)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> families = registry_->Collect();
     for (auto& family : errors_->Collect()) families.push_back(std::move(family));
+    for (auto& family : streams_->Collect()) families.push_back(std::move(family));
     std::stable_sort(families.begin(), families.end(),
                      [](const auto& a, const auto& b) { return a.name < b.name; });
     return families;
@@ -138,6 +142,7 @@ class Exposition : public prometheus::Collectable {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ErrorHistograms> errors_;
+  std::shared_ptr<StreamSeries> streams_;
 };
 
 template <typename Builder>
@@ -166,15 +171,12 @@ struct Metrics::Impl {
 
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ErrorHistograms> errors = std::make_shared<ErrorHistograms>();
-  std::shared_ptr<Exposition> exposition = std::make_shared<Exposition>(registry, errors);
+  std::shared_ptr<StreamSeries> stream_series = std::make_shared<StreamSeries>();
+  std::shared_ptr<Exposition> exposition = std::make_shared<Exposition>(registry, errors, stream_series);
 
   Family<Counter>& samples_received;
   Family<Counter>& rejected;
   Family<Counter>& windows_scored;
-  Family<Gauge>& stream_error;
-  Family<Gauge>& stream_anomalous;
-  Family<Gauge>& stream_anomaly_score;
-  Family<Counter>& stream_anomalies;
   Family<Gauge>& threshold;
   Family<Gauge>& model_info;
   Family<Histogram>& inference_duration;
@@ -216,17 +218,6 @@ Metrics::Impl::Impl(const std::string& version)
                         "Samples rejected, by reason.", *registry)),
       windows_scored(Register(prometheus::BuildCounter(), "lstmad_windows_scored_total",
                               "Windows run through the model and scored.", *registry)),
-      stream_error(Register(prometheus::BuildGauge(), "lstmad_stream_reconstruction_error",
-                            "Reconstruction error of the stream's latest window (scaled units).",
-                            *registry)),
-      stream_anomalous(Register(prometheus::BuildGauge(), "lstmad_stream_anomalous",
-                                "1 while the stream's alert is firing, else 0.", *registry)),
-      stream_anomaly_score(Register(prometheus::BuildGauge(), "lstmad_stream_anomaly_score",
-                                    "Anomaly score of the stream's latest window in [0, 1]: at or above "
-                                    "0.5 when a new excursion starts there (docs/detection.md).",
-                                    *registry)),
-      stream_anomalies(Register(prometheus::BuildCounter(), "lstmad_stream_anomalies_total",
-                                "Times the stream's alert fired.", *registry)),
       threshold(Register(prometheus::BuildGauge(), "lstmad_model_threshold",
                          "Reconstruction-error threshold in use for the model (scaled units).",
                          *registry)),
@@ -343,20 +334,14 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
 }
 
 StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream, bool anomaly_score) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  const Labels labels{{"model", model}, {"stream", stream}};
-  return StreamMetrics{&impl_->stream_error.Add(labels), &impl_->stream_anomalous.Add(labels),
-                       &impl_->stream_anomalies.Add(labels),
-                       anomaly_score ? &impl_->stream_anomaly_score.Add(labels) : nullptr};
+  const StreamSeries::Handles h =
+      impl_->stream_series->Add({{"model", model}, {"stream", stream}}, anomaly_score);
+  return StreamMetrics{h.reconstruction_error, h.anomalous, h.anomalies, h.anomaly_score};
 }
 
-void Metrics::RemoveStream(StreamMetrics* stream) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  if (stream->reconstruction_error != nullptr) impl_->stream_error.Remove(stream->reconstruction_error);
-  if (stream->anomalous != nullptr) impl_->stream_anomalous.Remove(stream->anomalous);
-  if (stream->anomalies != nullptr) impl_->stream_anomalies.Remove(stream->anomalies);
-  if (stream->anomaly_score != nullptr) impl_->stream_anomaly_score.Remove(stream->anomaly_score);
-  *stream = StreamMetrics{};
+void Metrics::RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles) {
+  impl_->stream_series->Remove({{"model", model}, {"stream", stream}});
+  *handles = StreamMetrics{};
 }
 
 prometheus::Counter& Metrics::Rejected(RejectReason reason) {

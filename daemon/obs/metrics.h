@@ -3,9 +3,9 @@
 // in one prometheus-cpp registry; net/http_server.h serves Scrape() at /metrics.
 //
 // Handles returned by ForModel()/ForStream() stay valid for the Metrics'
-// lifetime; prometheus-cpp's counters, gauges and histograms are thread-safe,
-// and so are the lookups here (they take an internal mutex; callers cache
-// the handles so the hot path does not look them up).
+// lifetime (a stream's until RemoveStream()); prometheus-cpp's counters, gauges and histograms are
+// thread-safe, and so are the lookups here (they take an internal mutex; callers cache the handles so the hot
+// path does not look them up).
 #pragma once
 
 #include <map>
@@ -97,9 +97,9 @@ class Metrics {
   // buckets are placed around `threshold`.
   ModelMetrics ForModel(const ModelInfo& info, double threshold);
   StreamMetrics ForStream(const std::string& model, const std::string& stream, bool anomaly_score);
-  // Unregisters a stream's series (the stream went away) and nulls the
-  // handles. No thread may use them any more: they are freed here.
-  void RemoveStream(StreamMetrics* stream);
+  // Unregisters the stream's series (it went away; constant time) and nulls
+  // `handles`. No thread may use them any more: they are freed here.
+  void RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles);
 
   prometheus::Counter& Rejected(RejectReason reason);
   prometheus::Gauge& connections();                    // lstmad_connections

@@ -332,7 +332,8 @@ size_t Scorer::Retire(const DroppedStreams& dropped) {
       ++resolved;
       if (sink != nullptr) sink->OnAlert(event);
     }
-    metrics_->RemoveStream(&stream.metrics);
+    if (stream.metrics.anomalous != nullptr)
+      metrics_->RemoveStream(dropped.model, stream.key, &stream.metrics);
     stream.retired = true;
   });
   return resolved;

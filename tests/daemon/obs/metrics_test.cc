@@ -168,7 +168,7 @@ TEST(MetricsTest, RemoveStreamUnregistersEverySeriesOfThatStreamOnly) {
   gone.anomalous->Set(1);
   gone.anomalies->Increment();
   kept.anomalies->Increment();
-  metrics.RemoveStream(&gone);
+  metrics.RemoveStream("cpu", "cpu,host=a", &gone);
   EXPECT_EQ(gone.reconstruction_error, nullptr);
   EXPECT_EQ(gone.anomalous, nullptr);
   EXPECT_EQ(gone.anomalies, nullptr);
@@ -177,7 +177,7 @@ TEST(MetricsTest, RemoveStreamUnregistersEverySeriesOfThatStreamOnly) {
   EXPECT_FALSE(Contains(text, "host=a")) << text;
   EXPECT_EQ(CountOf(text, "stream=\"cpu,host=b\""), 4) << text;
   EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{model=\"cpu\",stream=\"cpu,host=b\"} 1\n"));
-  metrics.RemoveStream(&gone);  // nothing left to remove: no effect
+  metrics.RemoveStream("cpu", "cpu,host=a", &gone);  // nothing left to remove: no effect
   const StreamMetrics back = metrics.ForStream("cpu", "cpu,host=a", false);
   text = metrics.Scrape();
   EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{model=\"cpu\",stream=\"cpu,host=a\"} 0\n"))
