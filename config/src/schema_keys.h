@@ -33,7 +33,7 @@ inline constexpr std::string_view kGuard[] = {"direction", "min_deviation", "val
 inline constexpr std::string_view kRetrain[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
 
 inline constexpr std::string_view kLimits[] = {"max_streams", "max_line_bytes", "max_connections",
-                                               "max_connections_per_peer"};
+                                               "max_connections_per_peer", "stream_expiry_s"};
 inline constexpr std::string_view kScoring[] = {"max_batch", "max_wait_ms", "workers", "queue_windows",
                                                 "overflow"};
 inline constexpr std::string_view kEvents[] = {"path"};

@@ -36,6 +36,9 @@ namespace keys = detail::keys;
 
 constexpr int kUnbounded = std::numeric_limits<int>::max();
 constexpr double kMaxWaitMs = 10000.0;
+// limits.stream_expiry_s: ten years, so the sweep interval and steady-clock
+// arithmetic stay far from overflow.
+constexpr double kMaxStreamExpiryS = 10.0 * 365 * 86400;
 constexpr int kMaxWorkers = 64;
 // A configuration is a few kilobytes; this only stops a wrong path (a log,
 // a disk image) from being read whole.
@@ -414,6 +417,7 @@ Status ParseModels(const Reader& r, const Field& f, const std::string& base_dir,
 
 Status ParseLimits(const Reader& r, const Field& f, LimitSettings* out) {
   return r.ForEachField(f, keys::kLimits, [&](std::string_view key, const Field& v) {
+    if (key == "stream_expiry_s") return r.ReadDouble(v, 0.0, kMaxStreamExpiryS, &out->stream_expiry_s);
     int* target = key == "max_streams"                ? &out->max_streams
                   : key == "max_line_bytes"           ? &out->max_line_bytes
                   : key == "max_connections_per_peer" ? &out->max_connections_per_peer

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 
@@ -28,10 +29,19 @@ void AlertDispatcher::SetEventLog(std::shared_ptr<EventLog> events) {
 
 void AlertDispatcher::OnAlert(const AlertEvent& event) {
   const bool fired = event.kind == "fired";
-  Log(fired ? LogLevel::kWarn : LogLevel::kInfo, fired ? "alert fired" : "alert resolved",
-      {Field("model", event.model), Field("stream", event.stream), Field("error", event.error),
-       Field("threshold", event.threshold), Field("window_start_ns", event.window_start_ns),
-       Field("window_end_ns", event.window_end_ns), Field("top_features", TopFeaturesText(event))});
+  if (uint64_t suppressed = 0; alert_log_.Allow(&suppressed)) {
+    std::vector<LogField> fields = {Field("model", event.model),
+                                    Field("stream", event.stream),
+                                    Field("error", event.error),
+                                    Field("threshold", event.threshold),
+                                    Field("window_start_ns", event.window_start_ns),
+                                    Field("window_end_ns", event.window_end_ns),
+                                    Field("top_features", TopFeaturesText(event))};
+    if (!event.reason.empty()) fields.push_back(Field("reason", event.reason));
+    // Alert lines left out since the last one logged (fired and resolved alike).
+    if (suppressed > 0) fields.push_back(Field("suppressed", suppressed));
+    Log(fired ? LogLevel::kWarn : LogLevel::kInfo, fired ? "alert fired" : "alert resolved", fields);
+  }
   if (AlertmanagerClient* client = alertmanager_.load()) client->Notify(event);
   Append(event);
 }

@@ -1,7 +1,9 @@
 // AlertDispatcher: the AlertSink of a running daemon. Each transition is
-// logged (warn when fired, info when resolved, with the top features),
-// appended to the events file when one is configured, and handed to the
-// Alertmanager client when one is set. A failed events-file write is counted
+// logged (warn when fired, info when resolved, with the top features; at
+// most kLogLinesPerSecond lines a second, the next one counting those
+// suppressed), appended to the events file when one is configured, and
+// handed to the Alertmanager client when one is set: those two get every
+// transition. A failed events-file write is counted
 // (lstmad_event_write_failures_total) and logged at most once a second; it
 // never stops the others. Thread-safe: the events file and the client may be
 // swapped on reload while scoring workers call OnAlert.
@@ -21,6 +23,11 @@ namespace lstmad::daemon {
 
 class AlertDispatcher final : public AlertSink {
  public:
+  // Alert log lines a second at most: a flood of streams crossing the
+  // threshold together (or a client writing to many streams) must not flood
+  // the journal; the events file and Alertmanager still get every one.
+  static constexpr int kLogLinesPerSecond = 10;
+
   explicit AlertDispatcher(Metrics* metrics) : metrics_(metrics) {}
 
   void OnAlert(const AlertEvent& event) override;
@@ -36,6 +43,7 @@ class AlertDispatcher final : public AlertSink {
   std::shared_ptr<EventLog> events_;
   std::atomic<AlertmanagerClient*> alertmanager_{nullptr};
   RateLimiter write_failure_log_{1};
+  RateLimiter alert_log_{kLogLinesPerSecond};
 };
 
 }  // namespace lstmad::daemon

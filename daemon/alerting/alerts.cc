@@ -44,6 +44,7 @@ std::string AlertEventJson(const AlertEvent& event) {
     item["share"] = Number(share);
     line["top_features"].push_back(std::move(item));
   }
+  if (!event.reason.empty()) line["reason"] = event.reason;
   // Strings as obs/json_text.h writes them (the same nlohmann options):
   // valid UTF-8 kept readable, each ill-formed sequence a U+FFFD, so the line
   // is valid JSON whatever bytes the stream's tags held.

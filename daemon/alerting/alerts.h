@@ -30,6 +30,11 @@ struct AlertEvent {
   int64_t window_end_ns = 0;
   // Features by share of the window's error, largest first (share in [0, 1]).
   std::vector<std::pair<std::string, double>> top_features;
+  // Set when the stream went away rather than a window resolving its alert:
+  // "model_reshaped", "model_removed" or "stream_expired". Such a resolution
+  // carries the firing event's window, threshold and features and no error
+  // (NaN). Empty for transitions decided by a window.
+  std::string reason;
 };
 
 // One JSON object, no trailing newline: the events file's line (its format
@@ -39,6 +44,7 @@ struct AlertEvent {
 // valid JSON whatever the stream's tags held. Numbers are rounded to 9
 // significant digits and written in nlohmann's spelling (1.0, 12345678900.0,
 // 1e-12), null when not finite; times are RFC 3339 UTC with nanoseconds.
+// A `reason` key comes last, only when the event has one.
 std::string AlertEventJson(const AlertEvent& event);
 
 }  // namespace lstmad::daemon

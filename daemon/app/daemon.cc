@@ -1,6 +1,6 @@
 #include "app/daemon.h"
 
-
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <optional>
@@ -117,6 +117,7 @@ struct Daemon::Impl {
   asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer watchdog{io};
   asio::steady_timer snapshot_timer{io};
+  asio::steady_timer expiry_timer{io};
   std::optional<std::chrono::microseconds> watchdog_interval;
   bool stopping = false;
   int stopped_at_start = 0;  // the signal that stopped start-up's wait for NATS; 0: none
@@ -129,6 +130,9 @@ struct Daemon::Impl {
   void RestoreSnapshot();
   void SaveSnapshot(const char* why);
   void ScheduleSnapshot();
+  void ScheduleExpiry();
+  void ExpireIdleStreams();
+  void RetireStreams(const std::vector<DroppedStreams>& dropped);
   void InstallRetrained(const RetrainCandidate& candidate);
 };
 
@@ -233,6 +237,7 @@ core::Status Daemon::Run() {
   d.watchdog_interval = systemd::WatchdogInterval();
   d.KickWatchdog();
   d.ScheduleSnapshot();
+  d.ScheduleExpiry();
   d.http->set_ready(true);
   systemd::NotifyReady();
   d.retrainer->Start();
@@ -269,14 +274,19 @@ bool Daemon::Impl::TryReload(std::string* error) {
     *error = next.status().message();
     return false;
   }
+  // Reopened on every reload, not only when the path changes, so that "move
+  // it away and reload" rotates it. The same path failing to reopen keeps the
+  // open file (and says so); a new path failing fails the reload.
   std::shared_ptr<EventLog> next_events = events;
-  if (next->events.path != settings.events.path) {
-    auto opened = OpenEvents(next->events);
-    if (!opened.ok()) {
-      *error = opened.status().message();
-      return false;
-    }
+  if (auto opened = OpenEvents(next->events); opened.ok()) {
     next_events = std::move(opened).value();
+  } else if (next->events.path != settings.events.path) {
+    *error = opened.status().message();
+    return false;
+  } else {
+    metrics.EventWriteFailures().Increment();
+    Log(LogLevel::kError, "cannot reopen the events file; appending to the one open",
+        {Field("error", opened.status().message())});
   }
   // Certificates are re-read here (a bad one fails the reload).
   if (core::Status s = server->set_ingest(next->ingest); !s.ok()) {
@@ -301,7 +311,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
       next->scoring.workers != settings.scoring.workers) {
     Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
   }
-  ingestor->Reload(*next, *next_models);
+  const std::vector<DroppedStreams> dropped = ingestor->Reload(*next, *next_models);
   if (cluster) cluster->Reload(*next, *next_models);
   if (forwarder) forwarder->Reload(*next, *next_models);
   alerts->SetEventLog(next_events);
@@ -315,6 +325,8 @@ bool Daemon::Impl::TryReload(std::string* error) {
   models = std::move(next_models).value();
   events = std::move(next_events);
   retrainer->Configure(*models);
+  RetireStreams(dropped);
+  ScheduleExpiry();  // limits.stream_expiry_s may have changed
   return true;
 }
 
@@ -359,6 +371,7 @@ void Daemon::Impl::Stop(int signal) {
   if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();
   snapshot_timer.cancel();
+  expiry_timer.cancel();
   SaveSnapshot("shutdown");
   alertmanager->Flush(std::chrono::milliseconds(static_cast<int64_t>(settings.alertmanager.timeout_s * 1000)));
   watchdog.cancel();
@@ -420,6 +433,57 @@ void Daemon::Impl::ScheduleSnapshot() {
     if (ec) return;
     SaveSnapshot("periodic");
     ScheduleSnapshot();
+  });
+}
+
+// Streams that went away (a reshaped or removed model, an expiry): once the
+// windows queued for them are scored, nothing else points into their states,
+// so their alerts are resolved and their series removed from here.
+void Daemon::Impl::RetireStreams(const std::vector<DroppedStreams>& dropped) {
+  if (dropped.empty()) return;
+  scorer->Drain();
+  for (const DroppedStreams& d : dropped) {
+    const size_t resolved = scorer->Retire(d);
+    Log(LogLevel::kInfo, "streams reset",
+        {Field("model", d.model), Field("reason", d.reason),
+         Field("streams", static_cast<int64_t>(d.streams)),
+         Field("resolved_alerts", static_cast<int64_t>(resolved))});
+  }
+}
+
+// On the io thread, which owns the stream tables; the scorer is drained
+// only when some stream is due, so an idle sweep costs one pass over the
+// tables' timestamps.
+void Daemon::Impl::ExpireIdleStreams() {
+  const auto idle = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(settings.limits.stream_expiry_s));
+  const int64_t cutoff = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count() -
+                         idle.count();
+  if (ingestor->CountIdle(cutoff) == 0) return;
+  scorer->Drain();  // Expire moves the kept streams' scoring state
+  const std::vector<DroppedStreams> dropped = ingestor->Expire(cutoff);
+  RetireStreams(dropped);
+  // Now, not at the next periodic snapshot: a crash before it would
+  // otherwise bring the expired streams back. Counted after it, so that a
+  // scrape that sees the count sees a snapshot without them.
+  SaveSnapshot("expiry");
+  for (const DroppedStreams& d : dropped) metrics.StreamsExpired().Increment(static_cast<double>(d.streams));
+}
+
+void Daemon::Impl::ScheduleExpiry() {
+  expiry_timer.cancel();
+  if (settings.limits.stream_expiry_s <= 0 || stopping) return;
+  // A quarter of the expiry time (a stream goes at most 25% late), at least
+  // every minute, at most 20 times a second.
+  const double every = std::clamp(settings.limits.stream_expiry_s / 4, 0.05, 60.0);
+  expiry_timer.expires_after(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(every)));
+  expiry_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping) return;
+    ExpireIdleStreams();
+    ScheduleExpiry();
   });
 }
 

@@ -122,6 +122,7 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalle
     ++stream_count_;
     model->metrics.streams->Increment();
   }
+  table->Touch(id, std::chrono::duration_cast<std::chrono::nanoseconds>(arrived.time_since_epoch()).count());
   ++received_;
   model->metrics.samples_received->Increment();
   if (!table->Append(id, sample_.data(), time_ns)) return;
@@ -178,6 +179,12 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector
     const uint32_t id = table->Insert(s.key, hash);
     if (id == StreamTable::kNone) continue;
     LoadStream(s, id, table, model_streams.states.get());
+    // A restored stream's idle time counts from the restart (the snapshot
+    // does not say when it last had a sample); streams that expired before
+    // the last snapshot are not in it.
+    table->Touch(id, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count());
     if (!s.detector_state.empty() && model->settings.detector.enabled()) {
       RestoreDetector(model_streams.states->GetOrCreate(id, s.key), *model, s.detector_state);
     }
@@ -205,29 +212,61 @@ void Ingestor::RestoreDetector(StreamScoringState* scored, const ModelRuntime& m
 }
 
 size_t Ingestor::Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget) {
-  // Tables only grow, so forgetting rebuilds the tables that lose streams.
+  return Drop([&](const std::string& model, const StreamTable& table,
+                  uint32_t id) { return forget(model, table.key(id)); },
+              nullptr);
+}
+
+size_t Ingestor::CountIdle(int64_t cutoff_ns) const {
+  size_t idle = 0;
+  for (const auto& [name, streams] : streams_) {
+    for (uint32_t id = 0; id < streams.table->size(); ++id) {
+      if (streams.table->last_active_ns(id) < cutoff_ns) ++idle;
+    }
+  }
+  return idle;
+}
+
+std::vector<DroppedStreams> Ingestor::Expire(int64_t cutoff_ns) {
+  std::vector<DroppedStreams> dropped;
+  Drop([&](const std::string&, const StreamTable& table,
+           uint32_t id) { return table.last_active_ns(id) < cutoff_ns; },
+       &dropped);
+  for (DroppedStreams& d : dropped) d.reason = "stream_expired";
+  return dropped;
+}
+
+size_t Ingestor::Drop(
+    const std::function<bool(const std::string& model, const StreamTable& table, uint32_t id)>& drop,
+    std::vector<DroppedStreams>* dropped) {
+  // Tables only grow, so dropping rebuilds the tables that lose streams.
   size_t forgotten = 0;
   for (auto& [name, streams] : streams_) {
     const StreamTable& table = *streams.table;
-    std::vector<uint32_t> kept;
-    for (uint32_t id = 0; id < table.size(); ++id) {
-      if (!forget(name, table.key(id))) kept.push_back(id);
-    }
-    const size_t dropped = table.size() - kept.size();
-    if (dropped == 0) continue;
+    std::vector<uint32_t> kept, gone;
+    for (uint32_t id = 0; id < table.size(); ++id) (drop(name, table, id) ? gone : kept).push_back(id);
+    if (gone.empty()) continue;
     ModelStreams rebuilt{std::make_shared<StreamTable>(table.lookback(), table.features()),
                          std::make_shared<StreamStates>()};
     for (const uint32_t old_id : kept) {
       const std::string_view key = table.key(old_id);
       const uint32_t id = rebuilt.table->Insert(key, StreamTable::Hash(key));
       rebuilt.table->Load(id, table.Save(old_id, name));
-      // Scoring state (series handles, alert, detector) moves with the stream.
+      rebuilt.table->Touch(id, table.last_active_ns(old_id));
+      // Scoring state (series handles, alert, detector) moves with the stream;
+      // what is left behind is retired, so that a window a paused connection
+      // still holds for it cannot write through the copied series handles.
       if (StreamScoringState* old = streams.states->Find(old_id)) {
         *rebuilt.states->GetOrCreate(id, key) = std::move(*old);
+        *old = StreamScoringState{};
+        old->retired = true;
       }
     }
+    // The dropped streams' states stay where they are (jobs may point at
+    // them): the old StreamStates now holds them and retired leftovers.
+    if (dropped != nullptr) dropped->push_back(DroppedStreams{name, "", gone.size(), streams.states});
     streams = std::move(rebuilt);
-    forgotten += dropped;
+    forgotten += gone.size();
   }
   stream_count_ -= forgotten;
   for (const auto& model : models_->models) {
@@ -237,7 +276,8 @@ size_t Ingestor::Forget(const std::function<bool(std::string_view model, std::st
   return forgotten;
 }
 
-void Ingestor::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
+std::vector<DroppedStreams> Ingestor::Reload(const config::Settings& settings,
+                                             std::shared_ptr<const ModelSet> models) {
   std::unordered_map<std::string, ModelStreams> kept;
   size_t count = 0;
   for (const auto& model : models->models) {
@@ -246,14 +286,25 @@ void Ingestor::Reload(const config::Settings& settings, std::shared_ptr<const Mo
     count += old->second.table->size();
     model->metrics.streams->Set(static_cast<double>(old->second.table->size()));
     kept.emplace(model->name(), std::move(old->second));
+    streams_.erase(old);
   }
   for (const auto& old_model : models_->models) {
     if (kept.count(old_model->name()) == 0) old_model->metrics.streams->Set(0);
+  }
+  // What is left went away with its model's old shape (or with the model).
+  std::vector<DroppedStreams> dropped;
+  for (auto& [name, streams] : streams_) {
+    if (streams.table->size() == 0) continue;
+    bool still_loaded = false;
+    for (const auto& model : models->models) still_loaded = still_loaded || model->name() == name;
+    dropped.push_back(DroppedStreams{name, still_loaded ? "model_reshaped" : "model_removed",
+                                     streams.table->size(), std::move(streams.states)});
   }
   settings_ = settings;
   models_ = std::move(models);
   streams_ = std::move(kept);
   stream_count_ = count;
+  return dropped;
 }
 
 }  // namespace lstmad::daemon

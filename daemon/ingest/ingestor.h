@@ -39,8 +39,20 @@ class Ingestor : public LineSink {
 
   // Switches to new settings and models. Streams of a model that keeps its
   // name, lookback and feature count keep their buffered samples and alert
-  // state; the others start afresh.
-  void Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models);
+  // state; the others start afresh, and are returned (one entry per model
+  // that lost streams, reason "model_reshaped" or "model_removed") for the
+  // caller to retire (Scorer::Retire) once the scorer is drained: queued
+  // windows may still be scoring them.
+  std::vector<DroppedStreams> Reload(const config::Settings& settings,
+                                     std::shared_ptr<const ModelSet> models);
+
+  // Streams without a sample since `cutoff_ns` (the clock HandleLine
+  // touches them with: steady_clock, ns): how many, so that the caller only
+  // drains the scorer when there is something to expire.
+  size_t CountIdle(int64_t cutoff_ns) const;
+  // Drops those streams and returns them (reason "stream_expired") for
+  // Scorer::Retire. Call with the scorer drained.
+  std::vector<DroppedStreams> Expire(int64_t cutoff_ns);
 
   // Every stream's window and alert state (call with the scorer drained).
   std::vector<StreamSnapshot> Save() const;
@@ -73,6 +85,13 @@ class Ingestor : public LineSink {
   StreamScoringState* ScoredOf(ModelStreams* streams, uint32_t id, const ModelRuntime& model);
   // Puts a snapshot's detector state back, if it fits the model's detector settings.
   void RestoreDetector(StreamScoringState* state, const ModelRuntime& model, const std::string& detector_state);
+  // Rebuilds each model's table without the streams `drop(model, id)`
+  // selects; per model that lost some, `dropped` (null: discarded) gets the
+  // old StreamStates: the dropped streams' states where they were, the kept
+  // ones' moved out and retired. Returns how many.
+  size_t Drop(
+      const std::function<bool(const std::string& model, const StreamTable& table, uint32_t id)>& drop,
+      std::vector<DroppedStreams>* dropped);
 
   config::Settings settings_;
   std::shared_ptr<const ModelSet> models_;

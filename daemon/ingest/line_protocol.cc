@@ -39,6 +39,32 @@ size_t InvalidUtf8At(std::string_view s) {
   return std::string_view::npos;
 }
 
+// The code point of the valid UTF-8 sequence of `len` bytes at s[i].
+uint32_t DecodeUtf8(std::string_view s, size_t i, size_t len) {
+  const auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(s[i + k])); };
+  if (len == 1) return byte(0);
+  uint32_t cp = byte(0) & (0x7fu >> len);
+  for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (byte(k) & 0x3fu);
+  return cp;
+}
+
+// Offset of the first refused format control in valid UTF-8 `s`, or npos;
+// `*code_point` receives it.
+size_t FormatControlAt(std::string_view s, uint32_t* code_point) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = core::Utf8SequenceLength(s, i);
+    if (len > 1) {  // every refused code point is beyond ASCII
+      const uint32_t cp = DecodeUtf8(s, i, len);
+      if (IsFormatControl(cp)) {
+        *code_point = cp;
+        return i;
+      }
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 // Appends a name in its canonical escaped form, which ParseLine reads back as
 // the same name: specials get a backslash, and so does a backslash that would
 // otherwise escape what follows it (or end the name).
@@ -227,6 +253,15 @@ bool Parser::ReadName(Name name, std::string_view what, std::string* out) {
   out->append(line_.substr(run, pos_ - run));
   const size_t bad = InvalidUtf8At(line_.substr(begin, pos_ - begin));
   if (bad != std::string_view::npos) return Fail(begin + bad, "invalid UTF-8 in " + std::string(what));
+  uint32_t cp = 0;
+  if (const size_t at = FormatControlAt(line_.substr(begin, pos_ - begin), &cp);
+      at != std::string_view::npos) {
+    char text[16];
+    std::snprintf(text, sizeof text, "U+%04X", static_cast<unsigned>(cp));
+    Fail(begin + at, "Unicode format control " + std::string(text) + " in " + std::string(what));
+    error_->format_control = true;
+    return false;
+  }
   return true;
 }
 
@@ -432,7 +467,14 @@ const FieldValue* ParsedLine::FindField(std::string_view key) const {
   return nullptr;
 }
 
+bool IsFormatControl(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || (cp >= 0x200b && cp <= 0x200f) ||
+         (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff ||
+         (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
 ParseResult ParseLine(std::string_view line, ParsedLine* out, ParseError* error) {
+  error->format_control = false;
   out->tag_count = 0;
   out->field_count = 0;
   out->timestamp.reset();

@@ -54,9 +54,22 @@ enum class ParseResult {
 struct ParseError {
   std::string message;  // what is wrong, e.g. "missing field set"
   size_t column = 0;    // 1-based byte offset in the line where it went wrong
+  // The line is well-formed but a name holds a Unicode control that
+  // IsFormatControl() refuses (counted apart: reason format_control).
+  bool format_control = false;
 };
 
+// Code points refused in measurements, tag keys, tag values and field keys:
+// they reach metric labels, log lines, the events file and Alertmanager, where
+// they could make a stream key display as another (bidi overrides, U+202E) or
+// hide characters (zero-width, tag characters). C1 controls U+0080..U+009F,
+// U+061C, U+200B..U+200F, U+2028..U+202E, U+2060..U+206F, U+FEFF,
+// U+FFF9..U+FFFB and U+E0000..U+E007F (docs/wire-protocol.md). C0 controls
+// and DEL are refused as parse errors already.
+bool IsFormatControl(uint32_t code_point);
+
 // `line` excludes the trailing newline ("\r" before it is tolerated).
+// A refused format control is an error with `error->format_control` set.
 ParseResult ParseLine(std::string_view line, ParsedLine* out, ParseError* error);
 
 // Splits a byte stream into lines, however the bytes are chunked. A line

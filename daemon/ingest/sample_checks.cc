@@ -13,8 +13,9 @@ LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLi
   switch (ParseLine(line, point, error)) {
     case ParseResult::kSkipped: return verdict;
     case ParseResult::kError:
-      verdict.refused = Refusal{RejectReason::kParseError,
-                                "column " + std::to_string(error->column) + ": " + error->message};
+      verdict.refused =
+          Refusal{error->format_control ? RejectReason::kFormatControl : RejectReason::kParseError,
+                  "column " + std::to_string(error->column) + ": " + error->message};
       return verdict;
     case ParseResult::kPoint: break;
   }

@@ -72,7 +72,7 @@ uint32_t StreamTable::Insert(std::string_view key, uint64_t hash) {
   std::memcpy(at, &length, kKeyLengthBytes);
   if (!key.empty()) std::memcpy(at + kKeyLengthBytes, key.data(), key.size());
   key_used_ += static_cast<uint32_t>(need);
-  *meta_.record(id) = Meta{offset, 0, 0};
+  *meta_.record(id) = Meta{offset, 0, 0, 0};
   const size_t mask = index_.size() - 1;
   size_t slot = hash & mask;
   while (index_[slot] != kNone) slot = (slot + 1) & mask;

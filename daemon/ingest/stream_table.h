@@ -81,6 +81,11 @@ class StreamTable {
   int64_t window_start_ns(uint32_t id) const;
   int64_t window_end_ns(uint32_t id) const;
 
+  // When the stream last had a sample, on the caller's monotonic clock (ns;
+  // 0 for a stream inserted and never touched): what an expiry sweep reads.
+  void Touch(uint32_t id, int64_t now_ns) { meta_.record(id)->last_active_ns = now_ns; }
+  int64_t last_active_ns(uint32_t id) const { return meta_.record(id)->last_active_ns; }
+
   // The stream's window and sample count in a snapshot (the alert and
   // detector fields are scoring's, left empty) and back. Load needs the
   // same shape.
@@ -96,6 +101,7 @@ class StreamTable {
     // Samples appended after the ring was full (`written` counts only up
     // to T), so snapshots carry the stream's total.
     uint64_t after_full;
+    int64_t last_active_ns;  // Touch(): what limits.stream_expiry_s measures
   };
   uint32_t head(const Meta& m) const;  // the slot of the oldest sample (full ring)
   bool full(const Meta& m) const { return m.written >= static_cast<uint32_t>(lookback_); }

@@ -16,6 +16,8 @@
 #include <functional>
 #include <utility>
 
+#include "obs/stream_series.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -27,9 +29,10 @@ using prometheus::Labels;
 using Buckets = Histogram::BucketBoundaries;
 
 // In enum order: Rejected() indexes by the enum's value.
-constexpr std::array<RejectReason, 6> kRejectReasons = {
+constexpr std::array<RejectReason, 7> kRejectReasons = {
     RejectReason::kParseError, RejectReason::kUnknownMeasurement, RejectReason::kMissingField,
     RejectReason::kNonFinite,  RejectReason::kTooManyStreams,     RejectReason::kLineTooLong,
+    RejectReason::kFormatControl,
 };
 static_assert([] {
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -119,16 +122,18 @@ class ErrorHistograms : public prometheus::Collectable {
   std::vector<std::unique_ptr<Histogram>> retired_;
 };
 
-// What /metrics serves: the registry plus the error histograms, by name.
+// What /metrics serves: the registry plus the error histograms and the
+// per-stream series, by name.
 class Exposition : public prometheus::Collectable {
  public:
-  Exposition(std::shared_ptr<prometheus::Registry> registry,
-             std::shared_ptr<ErrorHistograms> errors)
-      : registry_(std::move(registry)), errors_(std::move(errors)) {}
+  Exposition(std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<ErrorHistograms> errors,
+             std::shared_ptr<StreamSeries> streams)
+      : registry_(std::move(registry)), errors_(std::move(errors)), streams_(std::move(streams)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> families = registry_->Collect();
     for (auto& family : errors_->Collect()) families.push_back(std::move(family));
+    for (auto& family : streams_->Collect()) families.push_back(std::move(family));
     std::stable_sort(families.begin(), families.end(),
                      [](const auto& a, const auto& b) { return a.name < b.name; });
     return families;
@@ -137,6 +142,7 @@ class Exposition : public prometheus::Collectable {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ErrorHistograms> errors_;
+  std::shared_ptr<StreamSeries> streams_;
 };
 
 template <typename Builder>
@@ -155,6 +161,7 @@ const char* RejectReasonName(RejectReason reason) {
     case RejectReason::kNonFinite: return "non_finite";
     case RejectReason::kTooManyStreams: return "too_many_streams";
     case RejectReason::kLineTooLong: return "line_too_long";
+    case RejectReason::kFormatControl: return "format_control";
   }
   return "unknown";
 }
@@ -164,15 +171,12 @@ struct Metrics::Impl {
 
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ErrorHistograms> errors = std::make_shared<ErrorHistograms>();
-  std::shared_ptr<Exposition> exposition = std::make_shared<Exposition>(registry, errors);
+  std::shared_ptr<StreamSeries> stream_series = std::make_shared<StreamSeries>();
+  std::shared_ptr<Exposition> exposition = std::make_shared<Exposition>(registry, errors, stream_series);
 
   Family<Counter>& samples_received;
   Family<Counter>& rejected;
   Family<Counter>& windows_scored;
-  Family<Gauge>& stream_error;
-  Family<Gauge>& stream_anomalous;
-  Family<Gauge>& stream_anomaly_score;
-  Family<Counter>& stream_anomalies;
   Family<Gauge>& threshold;
   Family<Gauge>& model_info;
   Family<Histogram>& inference_duration;
@@ -187,6 +191,7 @@ struct Metrics::Impl {
   Family<Counter>& alert_deliveries;
   Family<Counter>& windows_dropped;
   Family<Counter>& connection_pauses;
+  Family<Counter>& streams_expired;
   Family<Counter>& connections_closed;
   Family<Counter>& metrics_connections_closed;
 
@@ -197,6 +202,7 @@ struct Metrics::Impl {
   std::array<Counter*, 3> alert_delivery_results{};  // success, failure, dropped
   Counter* windows_dropped_total = nullptr;
   Counter* connection_pauses_total = nullptr;
+  Counter* streams_expired_total = nullptr;
   std::array<Counter*, 5> connections_closed_by_reason{};
   std::array<Counter*, 2> metrics_connections_closed_by_reason{};  // too_many_connections, tls_handshake
   Gauge* connections_now = nullptr;
@@ -212,17 +218,6 @@ Metrics::Impl::Impl(const std::string& version)
                         "Samples rejected, by reason.", *registry)),
       windows_scored(Register(prometheus::BuildCounter(), "lstmad_windows_scored_total",
                               "Windows run through the model and scored.", *registry)),
-      stream_error(Register(prometheus::BuildGauge(), "lstmad_stream_reconstruction_error",
-                            "Reconstruction error of the stream's latest window (scaled units).",
-                            *registry)),
-      stream_anomalous(Register(prometheus::BuildGauge(), "lstmad_stream_anomalous",
-                                "1 while the stream's alert is firing, else 0.", *registry)),
-      stream_anomaly_score(Register(prometheus::BuildGauge(), "lstmad_stream_anomaly_score",
-                                    "Anomaly score of the stream's latest window in [0, 1]: at or above "
-                                    "0.5 when a new excursion starts there (docs/detection.md).",
-                                    *registry)),
-      stream_anomalies(Register(prometheus::BuildCounter(), "lstmad_stream_anomalies_total",
-                                "Times the stream's alert fired.", *registry)),
       threshold(Register(prometheus::BuildGauge(), "lstmad_model_threshold",
                          "Reconstruction-error threshold in use for the model (scaled units).",
                          *registry)),
@@ -263,6 +258,8 @@ Metrics::Impl::Impl(const std::string& version)
                                  "Times an ingest connection stopped being read until scoring had room "
                                  "(scoring.overflow: block).",
                                  *registry)),
+      streams_expired(Register(prometheus::BuildCounter(), "lstmad_streams_expired_total",
+                               "Streams dropped after limits.stream_expiry_s without a sample.", *registry)),
       connections_closed(Register(prometheus::BuildCounter(), "lstmad_connections_closed_total",
                                   "Ingest connections closed or refused by lstmad, by reason.",
                                   *registry)),
@@ -283,6 +280,7 @@ Metrics::Impl::Impl(const std::string& version)
   connections_now = &connections.Add({});
   windows_dropped_total = &windows_dropped.Add({});
   connection_pauses_total = &connection_pauses.Add({});
+  streams_expired_total = &streams_expired.Add({});
   int i = 0;
   for (const char* reason : {"idle_timeout", "line_too_long", "not_allowed", "too_many_connections", "tls_handshake"}) {
     connections_closed_by_reason[static_cast<size_t>(i++)] = &connections_closed.Add({{"reason", reason}});
@@ -336,11 +334,14 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
 }
 
 StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream, bool anomaly_score) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  const Labels labels{{"model", model}, {"stream", stream}};
-  return StreamMetrics{&impl_->stream_error.Add(labels), &impl_->stream_anomalous.Add(labels),
-                       &impl_->stream_anomalies.Add(labels),
-                       anomaly_score ? &impl_->stream_anomaly_score.Add(labels) : nullptr};
+  const StreamSeries::Handles h =
+      impl_->stream_series->Add({{"model", model}, {"stream", stream}}, anomaly_score);
+  return StreamMetrics{h.reconstruction_error, h.anomalous, h.anomalies, h.anomaly_score};
+}
+
+void Metrics::RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles) {
+  impl_->stream_series->Remove({{"model", model}, {"stream", stream}});
+  *handles = StreamMetrics{};
 }
 
 prometheus::Counter& Metrics::Rejected(RejectReason reason) {
@@ -357,6 +358,7 @@ prometheus::Counter& Metrics::EventWriteFailures() { return *impl_->event_write_
 
 prometheus::Counter& Metrics::WindowsDropped() { return *impl_->windows_dropped_total; }
 prometheus::Counter& Metrics::ConnectionPauses() { return *impl_->connection_pauses_total; }
+prometheus::Counter& Metrics::StreamsExpired() { return *impl_->streams_expired_total; }
 
 prometheus::Counter& Metrics::ConnectionClosed(CloseReason reason) {
   return *impl_->connections_closed_by_reason[static_cast<size_t>(reason)];

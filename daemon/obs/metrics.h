@@ -3,9 +3,9 @@
 // in one prometheus-cpp registry; net/http_server.h serves Scrape() at /metrics.
 //
 // Handles returned by ForModel()/ForStream() stay valid for the Metrics'
-// lifetime; prometheus-cpp's counters, gauges and histograms are thread-safe,
-// and so are the lookups here (they take an internal mutex; callers cache
-// the handles so the hot path does not look them up).
+// lifetime (a stream's until RemoveStream()); prometheus-cpp's counters, gauges and histograms are
+// thread-safe, and so are the lookups here (they take an internal mutex; callers cache the handles so the hot
+// path does not look them up).
 #pragma once
 
 #include <map>
@@ -35,6 +35,7 @@ enum class RejectReason {
   kNonFinite,
   kTooManyStreams,
   kLineTooLong,
+  kFormatControl,  // a Unicode bidi or format control in a name (line_protocol.h)
 };
 const char* RejectReasonName(RejectReason reason);
 
@@ -96,6 +97,9 @@ class Metrics {
   // buckets are placed around `threshold`.
   ModelMetrics ForModel(const ModelInfo& info, double threshold);
   StreamMetrics ForStream(const std::string& model, const std::string& stream, bool anomaly_score);
+  // Unregisters the stream's series (it went away; constant time) and nulls
+  // `handles`. No thread may use them any more: they are freed here.
+  void RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles);
 
   prometheus::Counter& Rejected(RejectReason reason);
   prometheus::Gauge& connections();                    // lstmad_connections
@@ -103,6 +107,7 @@ class Metrics {
   prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total
   prometheus::Counter& WindowsDropped();               // lstmad_windows_dropped_total
   prometheus::Counter& ConnectionPauses();             // lstmad_connection_pauses_total
+  prometheus::Counter& StreamsExpired();               // lstmad_streams_expired_total
   enum class CloseReason { kIdleTimeout, kLineTooLong, kNotAllowed, kTooManyConnections, kTlsHandshake };
   prometheus::Counter& ConnectionClosed(CloseReason reason);  // lstmad_connections_closed_total{reason}
   // The metrics endpoint's own refusals (its listener is not an ingest one).

@@ -1,6 +1,7 @@
 #include "scoring/scorer.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include <prometheus/counter.h>
@@ -224,6 +225,13 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     const double error = shard->errors[b];
     shard->error_batch.Add(error);
     shard->latency_batch.Add(std::chrono::duration<double>(done - job.arrived).count());
+    if (stream.retired) {
+      // Its window waited in a paused connection while the stream went away:
+      // scored for the model's histograms, but it neither touches the
+      // stream's series (removed) nor raises an alert for a stream that is gone.
+      shard->anomalous[static_cast<size_t>(b)] = error > model.threshold ? 1 : 0;
+      continue;
+    }
     stream.metrics.reconstruction_error->Set(error);
     const core::Override override = GuardVerdict(model, shard, job, b);
     bool above = error > model.threshold;
@@ -303,6 +311,32 @@ void Scorer::RecordAlert(const WindowJob& job, core::AlertState::Transition tran
     stream.fired.reset();
   }
   if (AlertSink* sink = alert_sink_.load()) sink->OnAlert(event);
+}
+
+size_t Scorer::Retire(const DroppedStreams& dropped) {
+  size_t resolved = 0;
+  AlertSink* sink = alert_sink_.load();
+  dropped.states->ForEach([&](StreamScoringState& stream) {
+    if (stream.retired) return;  // moved to a rebuilt table, or retired before
+    if (stream.alert.firing()) {
+      // No window resolves it: say so with the reason, and carry what fired it.
+      AlertEvent event = stream.fired ? *stream.fired : AlertEvent{};
+      event.kind = "resolved";
+      event.time_ns = WallNowNs();
+      event.model = dropped.model;
+      event.stream = stream.key;
+      event.error = std::numeric_limits<double>::quiet_NaN();
+      event.reason = dropped.reason;
+      stream.alert = core::AlertState{};
+      stream.fired.reset();
+      ++resolved;
+      if (sink != nullptr) sink->OnAlert(event);
+    }
+    if (stream.metrics.anomalous != nullptr)
+      metrics_->RemoveStream(dropped.model, stream.key, &stream.metrics);
+    stream.retired = true;
+  });
+  return resolved;
 }
 
 }  // namespace lstmad::daemon

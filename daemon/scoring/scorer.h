@@ -81,6 +81,12 @@ class Scorer {
   // Not owned; must outlive the Scorer. Null: none.
   void SetObserver(ScoreObserver* observer) { observer_ = observer; }
   uint64_t windows_scored() const { return scored_.load(); }
+  // Streams that went away: resolves each firing alert (a "resolved" event
+  // with `dropped.reason` and the firing event's window, to the AlertSink)
+  // and unregisters each stream's series. Call with the scorer drained and
+  // no queued job pointing into `dropped.states` (the caller's thread then
+  // owns them). Returns how many alerts it resolved.
+  size_t Retire(const DroppedStreams& dropped);
 
  private:
   struct Shard;

@@ -38,6 +38,11 @@ struct StreamScoringState {
   // in snapshots and checkpoints so that it is re-announced after a restart
   // or handover.
   std::shared_ptr<const AlertEvent> fired;
+  // The stream went away (Scorer::Retire), or this entry's contents moved to
+  // a rebuilt table: a window still held by a paused connection (it holds
+  // the StreamStates alive, not in the scorer's queue, so a drain does not
+  // wait for it) is then scored without touching this entry.
+  bool retired = false;
 };
 
 class StreamStates {
@@ -55,10 +60,28 @@ class StreamStates {
     slot_[id] = static_cast<uint32_t>(states_.size());
     return states_.back().get();
   }
+  // Every entry, in creation order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) {
+    for (const auto& state : states_) fn(*state);
+  }
 
  private:
   std::vector<uint32_t> slot_;  // by stream number: index + 1 into states_, 0 when none
   std::vector<std::unique_ptr<StreamScoringState>> states_;
+};
+
+// Streams that went away together (a reload that reshaped or removed their
+// model, an expiry sweep): their scoring state, to be retired by
+// Scorer::Retire once no worker can touch it any more. `streams` counts every
+// dropped stream, scored or not; `states` holds those that had scoring state
+// (beside retired entries, which Retire skips).
+struct DroppedStreams {
+  std::string model;
+  // The resolved events' reason: "model_reshaped", "model_removed" or "stream_expired".
+  const char* reason = "";
+  size_t streams = 0;
+  std::shared_ptr<StreamStates> states;
 };
 
 }  // namespace lstmad::daemon

@@ -122,7 +122,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},
       {m + "limits: { max_stream: 1 }\n",
        "lstmad.yaml:3: limits.max_stream: unknown key, did you mean \"max_streams\"? (expected one of: max_streams, "
-       "max_line_bytes, max_connections, max_connections_per_peer)"},
+       "max_line_bytes, max_connections, max_connections_per_peer, stream_expiry_s)"},
       {m + "scoring:\n  worker: 2\n",
        "lstmad.yaml:4: scoring.worker: unknown key, did you mean \"workers\"? (expected one of: max_batch, max_wait_ms, "
        "workers, queue_windows, overflow)"},
@@ -225,6 +225,10 @@ TEST_F(SettingsErrorTest, OutOfRangeNumbers) {
       {m + "ingest: { handshake_timeout: 301s }\n",
        "lstmad.yaml:3: ingest.handshake_timeout: expected a duration like 30s, 5m or 1h from 1s to 300s, "
        "got \"301s\""},
+      {m + "limits: { stream_expiry_s: -1 }\n",
+       "lstmad.yaml:3: limits.stream_expiry_s: must be from 0 to 315360000, got -1"},
+      {m + "limits: { stream_expiry_s: .nan }\n",
+       "lstmad.yaml:3: limits.stream_expiry_s: expected a finite number, got \".nan\""},
       {m + "limits: { max_streams: 99999999999 }\n",
        "lstmad.yaml:3: limits.max_streams: must be >= 1, got 99999999999"},
       {m + "scoring: { max_batch: 0 }\n", "lstmad.yaml:3: scoring.max_batch: must be >= 1, got 0"},

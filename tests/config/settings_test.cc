@@ -35,6 +35,7 @@ void ExpectDefaultsBesideModels(const Settings& s) {
   EXPECT_EQ(s.ingest.handshake_timeout_s, defaults.ingest.handshake_timeout_s);
   EXPECT_EQ(s.metrics.max_connections_per_peer, defaults.metrics.max_connections_per_peer);
   EXPECT_EQ(s.metrics.max_auth_failures_per_minute, defaults.metrics.max_auth_failures_per_minute);
+  EXPECT_EQ(s.limits.stream_expiry_s, defaults.limits.stream_expiry_s);
   EXPECT_EQ(s.scoring.max_batch, defaults.scoring.max_batch);
   EXPECT_EQ(s.scoring.max_wait_ms, defaults.scoring.max_wait_ms);
   EXPECT_EQ(s.scoring.workers, defaults.scoring.workers);
@@ -70,6 +71,7 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(s.ingest.handshake_timeout_s, 10);
   EXPECT_EQ(s.metrics.max_connections_per_peer, 8);
   EXPECT_EQ(s.metrics.max_auth_failures_per_minute, 10);
+  EXPECT_EQ(s.limits.stream_expiry_s, 86400.0);
   EXPECT_EQ(s.scoring.max_batch, 256);
   EXPECT_EQ(s.scoring.max_wait_ms, 0.25);
   EXPECT_EQ(s.scoring.workers, 1);
@@ -110,7 +112,7 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
   for (const char* key :
        {"ingest:", "listen:", "precision:", "metrics:", "models:", "name:", "path:",
         "measurement:", "threshold:", "alert:", "for:", "clear:", "limits:", "max_streams:",
-        "max_line_bytes:", "max_connections:", "max_connections_per_peer:", "handshake_timeout:",
+        "max_line_bytes:", "max_connections:", "max_connections_per_peer:", "stream_expiry_s:", "handshake_timeout:",
         "max_auth_failures_per_minute:", "scoring:", "max_batch:", "max_wait_ms:",
         "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
         "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
@@ -169,7 +171,7 @@ models:
       calibration_windows: 100
       score: level
   - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3 }
-limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3 }
+limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3, stream_expiry_s: 0.5 }
 scoring: { max_batch: 64, max_wait_ms: 0.5, workers: 64 }
 events: { path: /var/lib/lstmad/events.jsonl }
 log: { level: debug, format: json }
@@ -208,6 +210,7 @@ log: { level: debug, format: json }
   EXPECT_EQ(s->limits.max_streams, 1);
   EXPECT_EQ(s->limits.max_line_bytes, 2);
   EXPECT_EQ(s->limits.max_connections, 3);
+  EXPECT_EQ(s->limits.stream_expiry_s, 0.5);
   EXPECT_EQ(s->scoring.max_batch, 64);
   EXPECT_EQ(s->scoring.max_wait_ms, 0.5);
   EXPECT_EQ(s->scoring.workers, 64);

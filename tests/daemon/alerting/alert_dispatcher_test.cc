@@ -1,5 +1,7 @@
 // AlertDispatcher: every transition is logged and appended to the events
 // file; a failing events file is counted and logged, and the others go on.
+// The log lines are rate-limited (the events file still gets every one), and
+// a resolution without a window says why.
 #include "alerting/alert_dispatcher.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace lstmad::daemon {
 namespace {
@@ -114,6 +117,55 @@ TEST(AlertDispatcherTest, WithoutAnEventsFileOnlyLogs) {
   dispatcher.OnAlert(Fired());
   EXPECT_NE(log.Text().find("alert fired"), std::string::npos);
   EXPECT_EQ(Value(metrics, "lstmad_event_write_failures_total"), "0");
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(AlertDispatcherTest, AlertLogLinesAreRateLimitedButEveryEventIsWritten) {
+  std::string dir = ::testing::TempDir() + "alert_dispatcher_test.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr) << std::strerror(errno);
+  const std::string path = dir + "/events.jsonl";
+  auto events = EventLog::Open(path);
+  ASSERT_TRUE(events.ok()) << events.status().message();
+  Metrics metrics("test");
+  AlertDispatcher dispatcher(&metrics);
+  dispatcher.SetEventLog(std::shared_ptr<EventLog>(std::move(events).value()));
+  LogCapture log;
+  constexpr int kFlood = 500;
+  for (int i = 0; i < kFlood; ++i) dispatcher.OnAlert(Fired());
+  // The limiter's window is a whole second: a flood that straddles two gets
+  // at most two windows' worth.
+  const size_t logged = Count(log.Text(), "alert fired");
+  EXPECT_GE(logged, static_cast<size_t>(AlertDispatcher::kLogLinesPerSecond));
+  EXPECT_LE(logged, static_cast<size_t>(2 * AlertDispatcher::kLogLinesPerSecond));
+  std::ifstream in(path);
+  std::string line;
+  int written = 0;
+  while (std::getline(in, line)) written += line == AlertEventJson(Fired()) ? 1 : 0;
+  EXPECT_EQ(written, kFlood);
+  // The next line allowed counts the ones left out (a second later: a new window).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  dispatcher.OnAlert(Fired());
+  const std::string text = log.Text();
+  EXPECT_NE(text.find(" suppressed=" + std::to_string(kFlood - logged) + "\n"), std::string::npos) << text;
+  EXPECT_EQ(Count(text, "alert fired"), logged + 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AlertDispatcherTest, AResolutionWithoutAWindowLogsItsReason) {
+  Metrics metrics("test");
+  AlertDispatcher dispatcher(&metrics);
+  LogCapture log;
+  AlertEvent event = Fired();
+  event.kind = "resolved";
+  event.reason = "stream_expired";
+  dispatcher.OnAlert(event);
+  EXPECT_NE(log.Text().find("info alert resolved model=pump stream=\"pump,pump=p0001\""), std::string::npos);
+  EXPECT_NE(log.Text().find(" reason=stream_expired\n"), std::string::npos) << log.Text();
 }
 
 }  // namespace

@@ -55,6 +55,21 @@ TEST(AlertEventJsonTest, WritesTheExactDocument) {
             R"({"feature":"usage_system","share":0.25}]})");
 }
 
+// A stream that went away is resolved without a window: error null, the
+// reason last.
+TEST(AlertEventJsonTest, AResolutionWithAReasonEndsWithIt) {
+  AlertEvent e = SampleEvent();
+  e.kind = "resolved";
+  e.error = std::numeric_limits<double>::quiet_NaN();
+  e.reason = "model_reshaped";
+  EXPECT_EQ(AlertEventJson(e), R"({"kind":"resolved","time":"2024-05-01T12:00:00.123456789Z","model":"cpu",)"
+                               R"("stream":"cpu,host=a","error":null,"threshold":0.1,)"
+                               R"("window_start":"2024-05-01T11:59:30.000000000Z",)"
+                               R"("window_end":"2024-05-01T11:59:59.000000001Z",)"
+                               R"("top_features":[{"feature":"usage_user","share":0.75},)"
+                               R"({"feature":"usage_system","share":0.25}],"reason":"model_reshaped"})");
+}
+
 TEST(AlertEventJsonTest, KeysComeInTheDocumentedOrder) {
   const nlohmann::ordered_json json = ParseJson(AlertEventJson(SampleEvent()));
   ASSERT_TRUE(json.is_object());

@@ -2,7 +2,9 @@
 // Forget drops exactly the selected streams and keeps the others' windows,
 // scored state and metric series; Save/Restore round-trips every stream; a
 // window refused by a full queue (overflow: block) waits with its sender and
-// is scored once there is room. A model with time features gets each
+// is scored once there is room. Streams dropped by a reload that reshapes
+// their model, or by expiry, come back for Scorer::Retire, which resolves
+// their firing alerts (with the reason) and removes their series. A model with time features gets each
 // sample's time inputs in its windows, and an error over its features only.
 #include <gtest/gtest.h>
 
@@ -69,6 +71,126 @@ TEST_F(IngestorTest, ForgetDropsOnlyTheSelectedStreams) {
   // A kept partial stream keeps its one sample: two more complete its window.
   Send("7", 2, 1);
   EXPECT_EQ(scorer_->windows_scored(), before + 2);
+}
+
+// Records the alert transitions scoring hands out.
+class RecordingSink final : public AlertSink {
+ public:
+  void OnAlert(const AlertEvent& event) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+  }
+  std::vector<AlertEvent> events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<AlertEvent> events_;
+};
+
+// An ingestor whose model flags every window (threshold 0): alert.for is 3,
+// so a stream's alert fires on its third window.
+class AlertingIngestorTest : public IngestorTest {
+ protected:
+  AlertingIngestorTest() {
+    ingestor_ = std::make_unique<Ingestor>(settings_, TinyModelSet(&metrics_, 0.0), scorer_.get(), &metrics_);
+    scorer_->SetAlertSink(&sink_);
+  }
+  RecordingSink sink_;
+};
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST_F(AlertingIngestorTest, AReshapingReloadHandsBackItsStreamsAndRetireResolvesTheirAlerts) {
+  Send("firing", kLookback + 2);  // three windows: fired
+  Send("quiet", kLookback);       // one window: scored, not firing
+  Send("partial", 1);             // never scored
+  ASSERT_EQ(sink_.events().size(), 1u);
+  ASSERT_EQ(sink_.events()[0].kind, "fired");
+  const AlertEvent fired = sink_.events()[0];
+  ASSERT_NE(metrics_.Scrape().find("lstmad_stream_anomalous{model=\"pump\",stream=\"pump,id=firing\"} 1"),
+            std::string::npos);
+
+  Metrics next_metrics("next");  // the reloaded model's own registry, as a reload re-registers
+  const std::vector<DroppedStreams> dropped =
+      ingestor_->Reload(settings_, TinyModelSet(&next_metrics, 0.0, kLookback + 1));
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].model, "pump");
+  EXPECT_STREQ(dropped[0].reason, "model_reshaped");
+  EXPECT_EQ(dropped[0].streams, 3u);
+  EXPECT_EQ(ingestor_->stream_count(), 0u);
+  scorer_->Drain();
+  EXPECT_EQ(scorer_->Retire(dropped[0]), 1u);
+
+  const std::vector<AlertEvent> events = sink_.events();
+  ASSERT_EQ(events.size(), 2u);
+  const AlertEvent& resolved = events[1];
+  EXPECT_EQ(resolved.kind, "resolved");
+  EXPECT_EQ(resolved.reason, "model_reshaped");
+  EXPECT_EQ(resolved.model, "pump");
+  EXPECT_EQ(resolved.stream, "pump,id=firing");
+  EXPECT_TRUE(std::isnan(resolved.error));
+  EXPECT_EQ(resolved.threshold, fired.threshold);
+  EXPECT_EQ(resolved.window_end_ns, fired.window_end_ns);
+  EXPECT_GE(resolved.time_ns, fired.time_ns);
+  // Every per-stream series of the dropped streams is gone.
+  const std::string scrape = metrics_.Scrape();
+  EXPECT_EQ(scrape.find("stream=\"pump,id="), std::string::npos) << scrape;
+  // Retiring again finds nothing left to resolve or remove.
+  EXPECT_EQ(scorer_->Retire(dropped[0]), 0u);
+  EXPECT_EQ(sink_.events().size(), 2u);
+}
+
+TEST_F(AlertingIngestorTest, AReloadThatKeepsTheShapeDropsNothing) {
+  Send("firing", kLookback + 2);
+  Metrics next_metrics("next");
+  EXPECT_TRUE(ingestor_->Reload(settings_, TinyModelSet(&next_metrics, 0.0)).empty());
+  EXPECT_EQ(ingestor_->stream_count(), 1u);
+}
+
+TEST_F(AlertingIngestorTest, ExpireDropsOnlyStreamsIdleSinceTheCutoffAndRetireResolvesThem) {
+  Send("old", kLookback + 2);  // fired
+  Send("old-quiet", 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const int64_t cutoff = SteadyNowNs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  Send("new", kLookback + 2);  // fired too, after the cutoff
+  ASSERT_EQ(sink_.events().size(), 2u);
+  EXPECT_EQ(ingestor_->CountIdle(cutoff), 2u);
+  EXPECT_EQ(ingestor_->CountIdle(0), 0u);
+
+  const std::vector<DroppedStreams> dropped = ingestor_->Expire(cutoff);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_STREQ(dropped[0].reason, "stream_expired");
+  EXPECT_EQ(dropped[0].streams, 2u);
+  EXPECT_EQ(ingestor_->stream_count(), 1u);
+  EXPECT_EQ(ingestor_->CountIdle(cutoff), 0u);
+  EXPECT_EQ(scorer_->Retire(dropped[0]), 1u);
+  const std::vector<AlertEvent> events = sink_.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].kind, "resolved");
+  EXPECT_EQ(events[2].stream, "pump,id=old");
+  EXPECT_EQ(events[2].reason, "stream_expired");
+  const std::string scrape = metrics_.Scrape();
+  EXPECT_EQ(scrape.find("stream=\"pump,id=old"), std::string::npos) << scrape;
+  EXPECT_NE(scrape.find("lstmad_stream_anomalous{model=\"pump\",stream=\"pump,id=new\"} 1"),
+            std::string::npos);
+  EXPECT_NE(scrape.find("lstmad_streams{model=\"pump\"} 1"), std::string::npos);
+  // The kept stream keeps its window and its firing alert: one more anomalous
+  // window changes nothing, and no second "fired" follows.
+  const uint64_t before = scorer_->windows_scored();
+  Send("new", 1, kLookback + 2);
+  EXPECT_EQ(scorer_->windows_scored(), before + 1);
+  EXPECT_EQ(sink_.events().size(), 3u);
+  // An expired stream that comes back starts afresh (a new window to fill).
+  Send("old", kLookback - 1, 100);
+  EXPECT_EQ(scorer_->windows_scored(), before + 1);
 }
 
 TEST_F(IngestorTest, SaveAndRestoreKeepEveryStream) {
@@ -153,6 +275,56 @@ TEST(IngestorStallTest, AFullQueueStallsTheWindowUntilThereIsRoom) {
   stalled.retry = nullptr;
   scorer.Drain();
   EXPECT_EQ(scorer.windows_scored(), 4u);  // nothing lost
+  scorer.SetObserver(nullptr);
+}
+
+// A window that waited in a paused connection while a reload dropped its
+// stream is scored when the connection goes on, but touches neither the
+// stream's removed series nor its alert (it would have been the third
+// anomalous window in a row: a "fired" for a stream that is gone).
+TEST(IngestorStallTest, AHeldWindowOfAStreamThatWentAwayTouchesNothing) {
+  config::Settings settings;
+  settings.scoring.workers = 1;
+  settings.scoring.max_batch = 1;
+  settings.scoring.max_wait_ms = 0;
+  settings.scoring.queue_windows = 1;
+  settings.scoring.overflow = config::OverflowPolicy::kBlock;
+  Metrics metrics("test");
+  GateObserver gate;
+  Scorer scorer(settings.scoring, &metrics);
+  scorer.SetObserver(&gate);
+  RecordingSink sink;
+  scorer.SetAlertSink(&sink);
+  Ingestor ingestor(settings, TinyModelSet(&metrics, 0.0), &scorer, &metrics);
+  LineSink::Stalled stalled;
+  stalled.on_room = [] {};
+  auto send = [&](int i) {
+    ingestor.HandleLine("pump,id=x a=" + std::to_string(i) + ",b=1 " + std::to_string(1000 + i), "test",
+                        &stalled);
+  };
+  for (int i = 0; i < kLookback; ++i) send(i);  // window 1: held at the gate
+  gate.WaitEntered();
+  send(kLookback);      // window 2: queued; the queue is full
+  send(kLookback + 1);  // window 3: no room, held by the connection
+  ASSERT_TRUE(stalled.stalled());
+  gate.Open();
+  scorer.Drain();
+  ASSERT_EQ(scorer.windows_scored(), 2u);
+  ASSERT_TRUE(sink.events().empty());  // two anomalous windows: not fired yet
+
+  const std::vector<DroppedStreams> dropped =
+      ingestor.Reload(settings, TinyModelSet(&metrics, 0.0, kLookback + 1));
+  ASSERT_EQ(dropped.size(), 1u);
+  scorer.Drain();
+  EXPECT_EQ(scorer.Retire(dropped[0]), 0u);
+  EXPECT_EQ(metrics.Scrape().find("stream=\"pump,id=x\""), std::string::npos);
+
+  EXPECT_TRUE(stalled.retry(true));
+  stalled.retry = nullptr;
+  scorer.Drain();
+  EXPECT_EQ(scorer.windows_scored(), 3u);
+  EXPECT_TRUE(sink.events().empty());
+  EXPECT_EQ(metrics.Scrape().find("stream=\"pump,id=x\""), std::string::npos);
   scorer.SetObserver(nullptr);
 }
 

@@ -368,6 +368,48 @@ TEST(LineProtocolTest, ReportsTagErrors) {
   });
 }
 
+// U+202E (RIGHT-TO-LEFT OVERRIDE) and its kind reach metric labels, logs,
+// events and Alertmanager through stream keys: every refused code point is
+// refused in every name, at its column, with format_control set; its
+// neighbours and ordinary non-ASCII text are accepted.
+TEST(LineProtocolTest, RefusesUnicodeFormatControlsInNames) {
+  ParsedLine point;
+  ParseError error;
+  ASSERT_EQ(ParseLine("m,t=ab\u202Ecd f=1", &point, &error), ParseResult::kError);  // UTF-8 E2 80 AE
+  EXPECT_EQ(error.column, 7u);
+  EXPECT_EQ(error.message, "Unicode format control U+202E in tag value");
+  EXPECT_TRUE(error.format_control);
+  ASSERT_EQ(ParseLine("m,\xe2\x81\xa6k=v f=1", &point, &error), ParseResult::kError);
+  EXPECT_EQ(error.message, "Unicode format control U+2066 in tag key");
+  ASSERT_EQ(ParseLine("\xef\xbb\xbfm f=1", &point, &error), ParseResult::kError);
+  EXPECT_EQ(error.message, "Unicode format control U+FEFF in measurement");
+  EXPECT_EQ(error.column, 1u);
+  ASSERT_EQ(ParseLine("m f\xe2\x80\x8b=1", &point, &error), ParseResult::kError);
+  EXPECT_EQ(error.message, "Unicode format control U+200B in field key");
+  ASSERT_EQ(ParseLine("m,t=\xf3\xa0\x80\x81 f=1", &point, &error), ParseResult::kError);
+  EXPECT_EQ(error.message, "Unicode format control U+E0001 in tag value");
+  ASSERT_EQ(ParseLine("m,t=\xc2\x85 f=1", &point, &error), ParseResult::kError);
+  EXPECT_EQ(error.message, "Unicode format control U+0085 in tag value");
+  // A later syntax error is not a format control.
+  ASSERT_EQ(ParseLine("m,t= f=1", &point, &error), ParseResult::kError);
+  EXPECT_FALSE(error.format_control);
+  // Accepted: Latin, CJK, an emoji, U+00A0, U+200A (a space, not a control), U+2030 and U+FFFC.
+  ASSERT_EQ(
+      ParseLine("m,t=\xc3\xa9\xe6\xb0\xb4\xf0\x9f\x92\xa7\xc2\xa0\xe2\x80\x8a\xe2\x80\xb0\xef\xbf\xbc f=1",
+                &point, &error),
+      ParseResult::kPoint)
+      << error.message;
+  // The whole refused set, and the code points either side of each range.
+  const std::vector<std::pair<uint32_t, uint32_t>> refused = {
+      {0x80, 0x9f},     {0x61c, 0x61c},   {0x200b, 0x200f}, {0x2028, 0x202e},
+      {0x2060, 0x206f}, {0xfeff, 0xfeff}, {0xfff9, 0xfffb}, {0xe0000, 0xe007f}};
+  for (const auto& [first, last] : refused) {
+    for (uint32_t cp = first; cp <= last; ++cp) EXPECT_TRUE(IsFormatControl(cp)) << std::hex << cp;
+    EXPECT_FALSE(IsFormatControl(first - 1)) << std::hex << first - 1;
+    EXPECT_FALSE(IsFormatControl(last + 1)) << std::hex << last + 1;
+  }
+}
+
 TEST(LineProtocolTest, ReportsFieldSetErrors) {
   ExpectAll({
       {"m", "error 2: missing field set"},

@@ -69,6 +69,7 @@ const Family kFamilies[] = {
     {"lstmad_alert_deliveries_total", "counter"},
     {"lstmad_windows_dropped_total", "counter"},
     {"lstmad_connection_pauses_total", "counter"},
+    {"lstmad_streams_expired_total", "counter"},
     {"lstmad_connections_closed_total", "counter"},
     {"lstmad_metrics_connections_closed_total", "counter"},
 };
@@ -91,7 +92,7 @@ TEST(MetricsTest, PreCreatesReasonsResultsAndGlobals) {
   Metrics metrics("1.2.3");
   const std::string text = metrics.Scrape();
   for (const char* reason : {"parse_error", "unknown_measurement", "missing_field", "non_finite",
-                             "too_many_streams", "line_too_long"}) {
+                             "too_many_streams", "line_too_long", "format_control"}) {
     EXPECT_TRUE(
         Contains(text, std::string("lstmad_samples_rejected_total{reason=\"") + reason + "\"} 0\n"))
         << reason;
@@ -156,6 +157,33 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
       << text;
   EXPECT_EQ(RejectReasonName(RejectReason::kUnknownMeasurement),
             std::string("unknown_measurement"));
+}
+
+// A stream that went away loses all four series; the other stream keeps its
+// own, and the same stream coming back starts from 0.
+TEST(MetricsTest, RemoveStreamUnregistersEverySeriesOfThatStreamOnly) {
+  Metrics metrics("1.2.3");
+  StreamMetrics gone = metrics.ForStream("cpu", "cpu,host=a", true);
+  StreamMetrics kept = metrics.ForStream("cpu", "cpu,host=b", true);
+  gone.anomalous->Set(1);
+  gone.anomalies->Increment();
+  kept.anomalies->Increment();
+  metrics.RemoveStream("cpu", "cpu,host=a", &gone);
+  EXPECT_EQ(gone.reconstruction_error, nullptr);
+  EXPECT_EQ(gone.anomalous, nullptr);
+  EXPECT_EQ(gone.anomalies, nullptr);
+  EXPECT_EQ(gone.anomaly_score, nullptr);
+  std::string text = metrics.Scrape();
+  EXPECT_FALSE(Contains(text, "host=a")) << text;
+  EXPECT_EQ(CountOf(text, "stream=\"cpu,host=b\""), 4) << text;
+  EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{model=\"cpu\",stream=\"cpu,host=b\"} 1\n"));
+  metrics.RemoveStream("cpu", "cpu,host=a", &gone);  // nothing left to remove: no effect
+  const StreamMetrics back = metrics.ForStream("cpu", "cpu,host=a", false);
+  text = metrics.Scrape();
+  EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{model=\"cpu\",stream=\"cpu,host=a\"} 0\n"))
+      << text;
+  EXPECT_EQ(CountOf(text, "stream=\"cpu,host=a\""), 3) << text;
+  EXPECT_EQ(back.anomaly_score, nullptr);
 }
 
 TEST(MetricsTest, FixedBucketRangesForLatencyAndBatchSize) {

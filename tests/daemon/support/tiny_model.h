@@ -34,9 +34,12 @@ inline std::shared_ptr<const ModelSet> OneModelSet(core::Model model, const std:
   return set;
 }
 
-inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics) {
+// `threshold` 0 makes every window anomalous (alerts fire after alert.for
+// windows); `lookback` another shape for reload tests.
+inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics, double threshold = 1e9,
+                                                    int lookback = kLookback) {
   core::AutoencoderSpec spec;
-  spec.timesteps = kLookback;
+  spec.timesteps = lookback;
   spec.features = 2;
   spec.encoder_units = {4};
   spec.decoder_units = {4};
@@ -46,7 +49,7 @@ inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics) {
   model.architecture = *arch;
   model.feature_names = {"a", "b"};
   model.scaler = core::Scaler::Identity(2);
-  model.threshold = 1e9;  // no alerts: these tests are about samples
+  model.threshold = threshold;  // 1e9 by default: no alerts, these tests are about samples
   model.weights = core::InitializeWeights<float>(*arch, 7);
   return OneModelSet(std::move(model), "pump", metrics);
 }

@@ -135,6 +135,11 @@ struct LimitSettings {
   int max_line_bytes = 65536;   // limits.max_line_bytes: a longer line closes its connection
   int max_connections = 1024;   // limits.max_connections: further connections are refused
   int max_connections_per_peer = 64;  // limits.max_connections_per_peer: the same, per client address
+  // limits.stream_expiry_s: a stream that has had no sample for this long is
+  // dropped (its alert resolved, its series removed); 0: never. A day: far
+  // beyond any sensor's reporting interval, short enough that junk tag sets
+  // do not hold max_streams for ever.
+  double stream_expiry_s = 86400;
 };
 
 enum class OverflowPolicy {
