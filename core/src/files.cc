@@ -130,11 +130,16 @@ Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes)
   return bytes;
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view bytes, uint32_t permissions) {
+Status CheckReplaceable(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    return Status::Error(NotRegular(path, st.st_mode) + ": refusing to replace it");
+    return Status::Invalid(NotRegular(path, st.st_mode) + ": refusing to replace it");
   }
+  return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes, uint32_t permissions) {
+  LSTMAD_RETURN_IF_ERROR(CheckReplaceable(path));
   const std::string tmp = path + ".tmp";
   if (Status written = WriteTmp(tmp, bytes, permissions); !written.ok()) {
     ::unlink(tmp.c_str());

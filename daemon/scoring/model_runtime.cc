@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include <filesystem>
 #include <fstream>
 
 #include "lstmad/core/csv.h"
@@ -64,6 +65,10 @@ core::Result<core::Model> LoadKerasModel(const config::ModelSettings& settings, 
 }
 
 bool IsKerasFile(const std::string& path) {
+  // Opening a FIFO for reading would wait for a writer, and the io thread with
+  // it; anything but a regular file goes to core::LoadModel, which refuses it.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream in(path, std::ios::binary);
   char head[8] = {};
   in.read(head, sizeof head);

@@ -2,6 +2,7 @@
 // temporary directory.
 #include "lstmad/core/files.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -102,6 +103,31 @@ TEST_F(FilesTest, WriteRefusesToReplaceADeviceOrADirectory) {
   EXPECT_EQ(directory.message(), sub + ": not a regular file (a directory): refusing to replace it");
   EXPECT_TRUE(fs::is_directory(sub));
   EXPECT_FALSE(fs::exists(sub + ".tmp"));
+}
+
+TEST_F(FilesTest, WriteRefusalIsInvalidInputSoCommandsExitWithTwo) {
+  const Status device = WriteFileAtomically("/dev/null", "bytes");
+  EXPECT_TRUE(device.IsInvalid());
+}
+
+TEST_F(FilesTest, CheckReplaceableAcceptsOnlyAbsentOrRegularPaths) {
+  EXPECT_TRUE(CheckReplaceable(Path("absent")).ok());
+  const std::string regular = Path("regular");
+  Put(regular, "x");
+  EXPECT_TRUE(CheckReplaceable(regular).ok());
+  // A symlink is judged by its target: whoever names it means the device.
+  const std::string link = Path("null-link");
+  fs::create_symlink("/dev/null", link);
+  const Status via_link = CheckReplaceable(link);
+  EXPECT_TRUE(via_link.IsInvalid());
+  EXPECT_EQ(via_link.message(), link + ": not a regular file (a character device): refusing to replace it");
+  const std::string fifo = Path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const Status written = WriteFileAtomically(fifo, "bytes");
+  EXPECT_TRUE(written.IsInvalid());
+  EXPECT_EQ(written.message(), fifo + ": not a regular file (a FIFO): refusing to replace it");
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_FALSE(fs::exists(fifo + ".tmp"));
 }
 
 TEST_F(FilesTest, ReadNamesAMissingFile) {

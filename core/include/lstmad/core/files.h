@@ -24,10 +24,19 @@ namespace lstmad::core {
 // bytes are ever held.
 Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes);
 
+// Ok when WriteFileAtomically may write `path`: it does not exist or is a
+// regular file (a symlink counts as what it points to). Otherwise an Invalid
+// status, "PATH: not a regular file (a character device): refusing to
+// replace it": renaming a new file over a device, FIFO or socket would swap
+// it for a plain file for every other user of the machine (as root,
+// `--out /dev/null` would break /dev/null). Commands call it before long work
+// so that a bad destination fails at once instead of after training.
+Status CheckReplaceable(const std::string& path);
+
 // Replaces `path` with `bytes`: writes `path`.tmp in the same directory,
 // fsyncs it, renames it over `path` and fsyncs the directory. Refuses a `path`
-// that exists and is not a regular file (so `--out /dev/null` leaves
-// /dev/null alone). On any failure the .tmp file is removed and an existing
+// that exists and is not a regular file with CheckReplaceable's Invalid
+// status (so `--out /dev/null` leaves /dev/null alone). On any failure the .tmp file is removed and an existing
 // `path` is left as it was. The new file gets `permissions` less the umask
 // (0600 for files only their owner may read, such as the daemon's snapshot).
 inline constexpr uint32_t kDefaultFilePermissions = 0666;
