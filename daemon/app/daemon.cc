@@ -300,12 +300,14 @@ void Daemon::Impl::Stop(int signal) {
 
 void Daemon::Impl::RestoreSnapshot() {
   if (settings.state.path.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(settings.state.path, ec);
-  if (ec) {
+  // Both series from the first scrape: a rule on them sees 0, not nothing.
+  metrics.SnapshotFailures();
+  metrics.SnapshotLastSuccess();
+  if (core::Status made = EnsureStateDirectory(settings.state.path); !made.ok()) {
     Log(LogLevel::kError, "cannot create the state directory",
-        {Field("path", settings.state.path), Field("error", ec.message())});
+        {Field("path", settings.state.path), Field("error", made.message())});
   }
+  std::error_code ec;
   const std::string path = SnapshotPath(settings.state.path);
   if (!std::filesystem::exists(path, ec)) return;  // first start: nothing to restore
   auto streams = ReadSnapshot(path);
@@ -329,10 +331,13 @@ void Daemon::Impl::SaveSnapshot(const char* why) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<StreamSnapshot> streams = ingestor->Save();
   const std::string path = SnapshotPath(settings.state.path);
-  if (core::Status s = WriteSnapshot(path, streams); !s.ok()) {
+  if (core::Status s = WriteSnapshotIn(settings.state.path, streams); !s.ok()) {
+    metrics.SnapshotFailures().Increment();
     Log(LogLevel::kError, "writing the snapshot failed", {Field("error", s.message()), Field("reason", why)});
     return;
   }
+  metrics.SnapshotLastSuccess().Set(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   Log(LogLevel::kDebug, "snapshot written",
       {Field("path", path), Field("streams", static_cast<int64_t>(streams.size())), Field("reason", why),
        Field("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())});
