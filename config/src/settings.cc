@@ -442,12 +442,20 @@ Status CheckAlertmanagerUrl(const Reader& r, const Field& f, const std::string& 
   if (url.rfind("https://", 0) == 0) {
     return r.Error(f, "https is not supported yet; reach Alertmanager over http (e.g. a local proxy)");
   }
-  if (url.rfind("http://", 0) != 0) return r.Error(f, "expected http://HOST:PORT[/PATH], got " + core::Quote(url));
+  // Quoted redacted: a password in the URL must not reach the error either.
+  const std::string shown = core::Quote(core::RedactUrlCredentials(url));
+  if (url.rfind("http://", 0) != 0) return r.Error(f, "expected http://HOST:PORT[/PATH], got " + shown);
+  // Alertmanager never sees user information in a URL (the client sends only
+  // the Authorization header), and the URL is logged on every failed try.
+  if (core::UrlHasCredentials(url)) {
+    return r.Error(f, "credentials in the URL are refused (they would be logged, never sent); use "
+                      "alertmanager.basic_auth or alertmanager.bearer_token, got " + shown);
+  }
   const std::string rest = url.substr(7);
   const std::string authority = rest.substr(0, rest.find('/'));
   const size_t colon = authority.rfind(':');
   if (authority.empty() || colon == std::string::npos || colon + 1 == authority.size() || colon == 0) {
-    return r.Error(f, "expected http://HOST:PORT[/PATH] with an explicit port, got " + core::Quote(url));
+    return r.Error(f, "expected http://HOST:PORT[/PATH] with an explicit port, got " + shown);
   }
   return Status::Ok();
 }

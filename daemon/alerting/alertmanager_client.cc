@@ -127,7 +127,7 @@ bool AlertmanagerClient::SendBatch(const std::string& body) {
       uint64_t suppressed = 0;
       if (limiter.Allow(&suppressed)) {
         Log(LogLevel::kWarn, "alert delivery to Alertmanager failed; will retry",
-            {Field("url", url),
+            {Field("url", core::RedactUrlCredentials(url)),
              Field("error", status.ok() ? "HTTP status " + std::to_string(*status) : status.status().message()),
              Field("suppressed_since_last", suppressed)});
       }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lstmad/core/text.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -58,6 +60,11 @@ int ConnectTo(const HttpUrl& url, Clock::time_point deadline, std::string* error
 }  // namespace
 
 core::Result<HttpUrl> ParseHttpUrl(const std::string& url) {
+  // Configuration refuses credentials in the URL; this keeps them out of
+  // error messages and requests should such a URL arrive another way.
+  if (core::UrlHasCredentials(url)) {
+    return core::Status::Error(core::RedactUrlCredentials(url) + ": credentials in the URL are not supported");
+  }
   if (url.rfind("http://", 0) != 0) return core::Status::Error(url + ": only http:// URLs are supported");
   const std::string rest = url.substr(7);
   const size_t slash = rest.find('/');

@@ -4,10 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <chrono>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "alerting/alertmanager_client.h"
 #include "alerting/http_client.h"
+#include "obs/logging.h"
+#include "obs/metrics.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -24,6 +29,61 @@ TEST(HttpClientTest, ParsesHttpUrls) {
   EXPECT_EQ(u->path, "");
   EXPECT_FALSE(ParseHttpUrl("https://am:9093").ok());
   EXPECT_FALSE(ParseHttpUrl("http://am").ok());
+}
+
+TEST(HttpClientTest, RefusesCredentialsInTheUrlWithoutRepeatingThem) {
+  const auto u = ParseHttpUrl("http://alice:s3cret@am:9093/prefix");
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.status().message(), "http://REDACTED@am:9093/prefix: credentials in the URL are not supported");
+}
+
+// Logs every line it is given, for the test to read back.
+class LogCapture final : public LogWriter {
+ public:
+  LogCapture() { SetLogWriter(this); }
+  ~LogCapture() override { SetLogWriter(nullptr); }
+  void Write(LogLevel, std::string_view line) override {
+    std::lock_guard lock(mutex_);
+    text_.append(line).append("\n");
+  }
+  void Flush() override {}
+  std::string Text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
+// A URL with credentials that reached the client anyway (configuration
+// refuses it) is logged redacted on every failed try.
+TEST(AlertmanagerClientTest, FailedDeliveryLogsTheUrlWithoutItsPassword) {
+  LogCapture log;
+  Metrics metrics("test");
+  config::AlertmanagerSettings settings;
+  settings.urls = {"http://alice:s3cret@127.0.0.1:9"};
+  settings.timeout_s = 1;
+  AlertmanagerClient client(settings, &metrics);
+  AlertEvent e;
+  e.kind = "fired";
+  e.time_ns = 1700000000123456789;
+  e.model = "pump";
+  e.stream = "pump,site=a";
+  client.Notify(e);
+  // The failure log is rate-limited to one a second across the process: wait
+  // for it rather than assume the first try is logged.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (log.Text().find("will retry") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string text = log.Text();
+  EXPECT_NE(text.find("url=http://REDACTED@127.0.0.1:9"), std::string::npos) << text;
+  EXPECT_NE(text.find("http://REDACTED@127.0.0.1:9: credentials in the URL are not supported"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
+  EXPECT_EQ(text.find("alice"), std::string::npos) << text;
 }
 
 TEST(HttpClientTest, Base64MatchesRfc4648Vectors) {
