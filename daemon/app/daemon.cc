@@ -2,7 +2,9 @@
 
 #include <csignal>
 #include <filesystem>
+#include <memory>
 #include <optional>
+#include <thread>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -63,10 +65,27 @@ struct Daemon::Impl {
   asio::steady_timer snapshot_timer{io};
   std::optional<std::chrono::microseconds> watchdog_interval;
   bool stopping = false;
+  // SIGHUP reads and parses the configuration and the model files on
+  // `loader`, off the io thread, so /metrics and ingestion are served during
+  // a slow load; FinishReload applies the result on the io thread. A SIGHUP
+  // during a load asks for one more load after it. io-thread state.
+  struct PreparedReload {
+    core::Result<config::Settings> settings;
+    core::Result<std::vector<std::shared_ptr<ModelRuntime>>> models;
+  };
+  std::thread loader;
+  bool reload_running = false;
+  bool reload_again = false;
 
+  ~Impl() {
+    // A load still running posts its result to the stopped io_context, which
+    // drops it; wait for it so it outlives nothing it uses.
+    if (loader.joinable()) loader.join();
+  }
   void WaitForSignal();
   void Reload();
-  bool TryReload(std::string* error);
+  void FinishReload(PreparedReload prepared);
+  bool TryReload(PreparedReload prepared, std::string* error);
   void Stop(int signal);
   void KickWatchdog();
   void RestoreSnapshot();
@@ -189,10 +208,14 @@ void Daemon::Impl::KickWatchdog() {
   });
 }
 
-bool Daemon::Impl::TryReload(std::string* error) {
-  auto next = config::LoadSettings(settings.source);
+bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
+  auto& next = prepared.settings;
   if (!next.ok()) {
     *error = next.status().message();
+    return false;
+  }
+  if (!prepared.models.ok()) {
+    *error = prepared.models.status().message();
     return false;
   }
   std::shared_ptr<EventLog> next_events = events;
@@ -214,14 +237,9 @@ bool Daemon::Impl::TryReload(std::string* error) {
     (void)server->set_ingest(settings.ingest);
     return false;
   }
-  // Last of the steps that can fail: it registers the new models' metrics.
-  auto next_models = LoadModelSet(*next, &metrics);
-  if (!next_models.ok()) {
-    *error = next_models.status().message();
-    (void)server->set_ingest(settings.ingest);  // back to the running TLS and allow-list
-    (void)http->set_tls(settings.metrics.tls);
-    return false;
-  }
+  // Every step that can fail is behind us: register the new models' metrics.
+  core::Result<std::shared_ptr<const ModelSet>> next_models =
+      MakeModelSet(std::move(prepared.models).value(), &metrics);
   if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
       next->metrics.listen.ToString() != settings.metrics.listen.ToString() ||
       next->scoring.workers != settings.scoring.workers) {
@@ -259,9 +277,27 @@ void Daemon::Impl::InstallRetrained(const RetrainCandidate& candidate) {
 }
 
 void Daemon::Impl::Reload() {
+  if (reload_running) {
+    reload_again = true;
+    return;
+  }
+  reload_running = true;
   systemd::NotifyReloading();
+  Log(LogLevel::kInfo, "reloading the configuration", {Field("config", settings.source)});
+  if (loader.joinable()) loader.join();  // the previous load, which has finished
+  loader = std::thread([this, source = settings.source] {
+    auto prepared = std::make_shared<PreparedReload>(PreparedReload{config::LoadSettings(source),
+                                                                    core::Status::Error("not loaded")});
+    if (prepared->settings.ok()) prepared->models = LoadModelRuntimes(*prepared->settings);
+    asio::post(io, [this, prepared] { FinishReload(std::move(*prepared)); });
+  });
+}
+
+void Daemon::Impl::FinishReload(PreparedReload prepared) {
+  reload_running = false;
+  if (stopping) return;
   std::string error;
-  if (TryReload(&error)) {
+  if (TryReload(std::move(prepared), &error)) {
     metrics.ConfigReload(true).Increment();
     Log(LogLevel::kInfo, "configuration reloaded", {Field("config", settings.source), Field("models", static_cast<int64_t>(models->models.size()))});
   } else {
@@ -270,6 +306,10 @@ void Daemon::Impl::Reload() {
         {Field("config", settings.source), Field("error", error)});
   }
   systemd::NotifyReady();
+  if (reload_again) {
+    reload_again = false;
+    Reload();
+  }
 }
 
 void Daemon::Impl::Stop(int signal) {

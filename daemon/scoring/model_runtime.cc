@@ -128,20 +128,30 @@ const std::shared_ptr<const ModelRuntime>* ModelSet::FindByMeasurement(std::stri
   return nullptr;
 }
 
-core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Settings& settings,
-                                                           Metrics* metrics) {
+core::Result<std::vector<std::shared_ptr<ModelRuntime>>> LoadModelRuntimes(const config::Settings& settings) {
   std::vector<std::shared_ptr<ModelRuntime>> loaded;
   for (size_t i = 0; i < settings.models.size(); ++i) {
     auto runtime = LoadModelRuntime(settings.models[i], i);
     if (!runtime.ok()) return runtime.status();
     loaded.push_back(std::move(runtime).value());
   }
+  return loaded;
+}
+
+std::shared_ptr<const ModelSet> MakeModelSet(std::vector<std::shared_ptr<ModelRuntime>> loaded, Metrics* metrics) {
   auto set = std::make_shared<ModelSet>();
   for (auto& runtime : loaded) {
     if (metrics != nullptr) RegisterMetrics(runtime.get(), metrics);
     set->models.push_back(std::move(runtime));
   }
-  return std::shared_ptr<const ModelSet>(std::move(set));
+  return set;
+}
+
+core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Settings& settings,
+                                                           Metrics* metrics) {
+  auto loaded = LoadModelRuntimes(settings);
+  if (!loaded.ok()) return loaded.status();
+  return MakeModelSet(std::move(loaded).value(), metrics);
 }
 
 }  // namespace lstmad::daemon

@@ -130,6 +130,21 @@ TEST_F(FilesTest, CheckReplaceableAcceptsOnlyAbsentOrRegularPaths) {
   EXPECT_FALSE(fs::exists(fifo + ".tmp"));
 }
 
+TEST_F(FilesTest, ReadPrefixGivesTheFirstBytesAndTheFileSize) {
+  const std::string path = Path("prefix");
+  Put(path, "0123456789");
+  Result<FilePrefix> head = ReadFilePrefix(path, 4);
+  ASSERT_TRUE(head.ok()) << head.status().message();
+  EXPECT_EQ(head->bytes, "0123");
+  EXPECT_EQ(head->file_size, 10u);
+  head = ReadFilePrefix(path, 64);  // a file shorter than asked
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->bytes, "0123456789");
+  Result<FilePrefix> zero = ReadFilePrefix("/dev/zero", 4);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.status().message(), "/dev/zero: not a regular file (a character device)");
+}
+
 TEST_F(FilesTest, ReadNamesAMissingFile) {
   const std::string path = Path("absent");
   Result<std::string> bytes = ReadFileBounded(path, 100);

@@ -4,8 +4,9 @@ output paths that are not regular files refused before anything is written.
 """
 import os
 import stat
+import subprocess
 
-from lstmad_cli import REPO, Checks, run, tempdir
+from lstmad_cli import BIN, REPO, Checks, run, tempdir
 
 SEED_CSV = os.path.join(REPO, "examples", "seed", "timeseries.csv")
 
@@ -77,6 +78,36 @@ def destinations(checks, d, model):
     checks.check("...and the link still points at /dev/null", os.readlink(link) == "/dev/null")
 
 
+def run_measured(*args):
+    """Runs lstmad; returns (exit code, stderr, peak resident memory in MB)
+    of that one child, from wait4's rusage."""
+    proc = subprocess.Popen([BIN, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, stderr, usage.ru_maxrss / 1024
+
+
+def huge_model_files(checks, d):
+    """Issue 18, finding 9: a model path naming a device, or a huge file that
+    is not a model, is refused at once, with bounded memory (it used to peak
+    at 4.2 GB for /dev/zero)."""
+    code, err, peak = run_measured("summary", "/dev/zero")
+    checks.check("summary /dev/zero: exit 2, named a device",
+                 code == 2 and err == "lstmad summary: error: /dev/zero: not a regular file (a character device)\n",
+                 f"exit {code}: {err!r}")
+    checks.check("...in bounded memory", peak < 300, f"{peak:.0f} MB")
+    sparse = os.path.join(d, "huge.lstmad")
+    with open(sparse, "wb") as f:
+        f.truncate((2 << 30) - 1)  # just under the 2 GiB limit; sparse, so nothing is written
+    code, err, peak = run_measured("summary", sparse)
+    checks.check("summary of a 2 GiB file of zeros: exit 2, not a model file",
+                 code == 2 and err == f"lstmad summary: error: {sparse}: not an lstmad model file (no LSTMADMF magic)\n",
+                 f"exit {code}: {err!r}")
+    checks.check("...refused by its header, without reading it", peak < 300, f"{peak:.0f} MB")
+    os.unlink(sparse)
+
+
 def main():
     checks = Checks()
     top = run("--help")
@@ -133,6 +164,7 @@ def main():
         expect_bad(checks, "wrong version refused", ["summary", path], path, "version")
         expect_bad(checks, "missing model file", ["summary", d + "/absent.lstmad"], "absent.lstmad")
         destinations(checks, d, model)
+        huge_model_files(checks, d)
 
         # A timestamp column is used as the score's key and never as a feature.
         stamped = write(os.path.join(d, "stamped.csv"),

@@ -1,16 +1,26 @@
-"""Issue 18, finding 10: snapshot failures are visible and heal. A snapshot
-that cannot be written is counted in lstmad_snapshot_failures_total (not
-only logged), lstmad_snapshot_last_success_timestamp_seconds says when one
-last succeeded, and a state directory that disappeared is created again (0700)
-at the next try instead of failing every snapshot until a restart.
+"""Files the daemon writes and reads, issue 18.
+
+Finding 10: snapshot failures are visible and heal. A snapshot that cannot be
+written is counted in lstmad_snapshot_failures_total (not only logged),
+lstmad_snapshot_last_success_timestamp_seconds says when one last succeeded,
+and a state directory that disappeared is created again (0700) at the next
+try instead of failing every snapshot until a restart.
+
+Finding 9: a SIGHUP reload reads and parses the model files off the io
+thread, so /metrics and ingestion are served during a slow load (here a
+Keras model calibrated on a long CSV, several seconds of work).
 """
+import math
 import os
 import shutil
+import signal
 import stat
 import time
 
-from daemon_harness import Daemon, train_pump_model, write_config
-from lstmad_cli import Checks, tempdir
+from daemon_harness import Daemon, line, pump_values, train_pump_model, write_config
+from lstmad_cli import REPO, Checks, tempdir
+
+KERAS = os.path.join(REPO, "..", "shared", "keras-models", "fariha-masters-thesis", "lstm_autoencoder.h5")
 
 FAILURES = "lstmad_snapshot_failures_total"
 LAST_SUCCESS = "lstmad_snapshot_last_success_timestamp_seconds"
@@ -74,11 +84,47 @@ def snapshot_health(checks, d, model):
                      FAILURES not in text and LAST_SUCCESS not in text)
 
 
+def slow_reload(checks, d, model):
+    cfg = write_config(os.path.join(d, "reload.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}])
+    normal = os.path.join(d, "normal.csv")
+    with open(normal, "w") as f:  # about 5 s of calibration on a quiet machine
+        f.write("value\n" + "".join(f"{0.5 + 0.4 * math.sin(i / 5):.6f}\n" for i in range(40000)))
+    with Daemon(cfg) as daemon:
+        sock = daemon.connect()
+        with open(cfg, "a") as f:
+            f.write(f"  - name: thesis\n    path: {KERAS}\n    measurement: sensor\n"
+                    f"    features: [value]\n    calibrate: {normal}\n    scaler: none\n")
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_log("reloading the configuration")
+        # While the loader works, the io thread answers /metrics and reads
+        # samples: scrapes that return with the reload not yet counted, and
+        # samples counted in one of them, prove it (the old code ran the load
+        # on the io thread, so no scrape could return before the counter moved).
+        sock.sendall("".join(line("pump", {"pump": "r"}, pump_values(i)) for i in range(3)).encode())
+        during = []
+        deadline = time.time() + 300
+        while time.time() < deadline and not any("configuration reloaded" in x for x in daemon.logs()):
+            m = daemon.metrics()
+            if m.get('lstmad_config_reloads_total{result="success"}') == 0:
+                during.append(m)
+            time.sleep(0.05)
+        checks.check("/metrics answers while the models load", len(during) >= 2, f"{len(during)} scrapes")
+        checks.check("...and samples sent during the load are read",
+                     any(m.get('lstmad_samples_received_total{model="pump"}') == 3 for m in during),
+                     str([m.get('lstmad_samples_received_total{model="pump"}') for m in during][-3:]))
+        ok, m = daemon.poll(lambda m: m.get('lstmad_config_reloads_total{result="success"}') == 1, timeout=10)
+        checks.check("the reload then succeeds with the new model",
+                     ok and m.get('lstmad_model_threshold{model="thesis"}', 0) > 0)
+        sock.close()
+        checks.check("exit 0", daemon.stop() == 0)
+
+
 def main():
     checks = Checks()
     with tempdir() as d:
         model = train_pump_model(d, lookback=5, epochs=1, samples=400, encoder="8", decoder="8")
         snapshot_health(checks, d, model)
+        slow_reload(checks, d, model)
     checks.finish()
 
 

@@ -24,6 +24,16 @@ namespace lstmad::core {
 // bytes are ever held.
 Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes);
 
+// The first bytes of a regular file and its size, so a format's fixed header
+// can be checked against the file before the whole file is read (and
+// allocated for). Refuses what ReadFileBounded refuses for not being a
+// regular file; `bytes` is shorter than asked only when the file is.
+struct FilePrefix {
+  std::string bytes;
+  uint64_t file_size = 0;
+};
+Result<FilePrefix> ReadFilePrefix(const std::string& path, size_t max_bytes);
+
 // Ok when WriteFileAtomically may write `path`: it does not exist or is a
 // regular file (a symlink counts as what it points to). Otherwise an Invalid
 // status, "PATH: not a regular file (a character device): refusing to
