@@ -15,6 +15,7 @@
 #include "cluster/cluster_forwarder.h"
 #include "net/http_server.h"
 #include "net/ingest_server.h"
+#include "net/tls_client.h"
 #include "ingest/ingestor.h"
 #include "obs/logging.h"
 #include "obs/spdlog_writer.h"
@@ -39,6 +40,14 @@ core::Result<std::shared_ptr<EventLog>> OpenEvents(const config::EventsSettings&
   auto log = EventLog::Open(events.path);
   if (!log.ok()) return log.status().WithContext("events.path");
   return std::shared_ptr<EventLog>(std::move(log).value());
+}
+
+// The TLS client for https:// Alertmanager URLs; none without one.
+core::Result<TlsTransport> AlertmanagerTls(const config::AlertmanagerSettings& am) {
+  if (!am.https()) return TlsTransport{};
+  auto client = MakeTlsClient(am.tls_ca, am.tls_cert, am.tls_key, "alertmanager.tls");
+  if (!client.ok()) return core::Status::Invalid(client.status().message());
+  return TlsTransport(std::move(client).value());
 }
 
 }  // namespace
@@ -114,7 +123,10 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
     Log(LogLevel::kError, "cannot open the events file; alert events go to the log only",
         {Field("error", events.status().message())});
   }
-  impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics);
+  auto am_tls = AlertmanagerTls(impl->settings.alertmanager);
+  if (!am_tls.ok()) return am_tls.status();
+  impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics,
+                                                            std::move(am_tls).value());
   impl->alerts = std::make_unique<AlertDispatcher>(&impl->metrics);
   impl->alerts->SetEventLog(impl->events);
   impl->alerts->SetAlertmanager(impl->alertmanager.get());
@@ -218,6 +230,11 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
     *error = prepared.models.status().message();
     return false;
   }
+  auto am_tls = AlertmanagerTls(next->alertmanager);
+  if (!am_tls.ok()) {
+    *error = am_tls.status().message();
+    return false;
+  }
   std::shared_ptr<EventLog> next_events = events;
   if (next->events.path != settings.events.path) {
     auto opened = OpenEvents(next->events);
@@ -249,7 +266,7 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   if (cluster) cluster->Reload(*next, *next_models);
   if (forwarder) forwarder->Reload(*next, *next_models);
   alerts->SetEventLog(next_events);
-  alertmanager->Reconfigure(next->alertmanager);
+  alertmanager->Reconfigure(next->alertmanager, std::move(am_tls).value());
   server->set_limits(next->limits);
   http->set_basic_auth(next->metrics.basic_auth_users);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
@@ -399,6 +416,8 @@ core::Status CheckConfig(const std::string& path) {
   if (!settings.ok()) return settings.status();
   auto models = LoadModelSet(*settings, nullptr);
   if (!models.ok()) return models.status().WithContext(path);
+  // Certificates and keys that do not load fail here, not at start.
+  if (auto tls = AlertmanagerTls(settings->alertmanager); !tls.ok()) return tls.status().WithContext(path);
   return core::Status::Ok();
 }
 

@@ -27,8 +27,39 @@ TEST(HttpClientTest, ParsesHttpUrls) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->path, "");
-  EXPECT_FALSE(ParseHttpUrl("https://am:9093").ok());
+  EXPECT_FALSE(u->https);
+  u = ParseHttpUrl("https://am:9443/x");
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->https);
+  EXPECT_EQ(u->host, "am");
+  EXPECT_EQ(u->port, "9443");
+  EXPECT_EQ(u->path, "/x");
+  EXPECT_FALSE(ParseHttpUrl("ftp://am:21").ok());
   EXPECT_FALSE(ParseHttpUrl("http://am").ok());
+}
+
+TEST(HttpClientTest, HttpsGoesThroughTheTlsTransportOrFails) {
+  const auto u = ParseHttpUrl("https://am:9443/prefix");
+  ASSERT_TRUE(u.ok());
+  const auto none = HttpPost(*u, "/api/v2/alerts", "[]", "", std::chrono::milliseconds(100));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(), "https://am:9443/prefix/api/v2/alerts: https needs a TLS client (alertmanager.tls)");
+  std::string host, port, request;
+  const TlsTransport fake = [&](const std::string& h, const std::string& p, const std::string& r,
+                                std::chrono::milliseconds) -> core::Result<std::string> {
+    host = h;
+    port = p;
+    request = r;
+    return std::string("HTTP/1.1 202 Accepted\r\n");
+  };
+  const auto status = HttpPost(*u, "/api/v2/alerts", "[]", "Bearer t", std::chrono::milliseconds(100), fake);
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(*status, 202);
+  EXPECT_EQ(host, "am");
+  EXPECT_EQ(port, "9443");
+  EXPECT_EQ(request,
+            "POST /prefix/api/v2/alerts HTTP/1.1\r\nHost: am:9443\r\nContent-Type: application/json\r\n"
+            "Content-Length: 2\r\nConnection: close\r\nUser-Agent: lstmad\r\nAuthorization: Bearer t\r\n\r\n[]");
 }
 
 TEST(HttpClientTest, RefusesCredentialsInTheUrlWithoutRepeatingThem) {
