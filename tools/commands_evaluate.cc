@@ -250,7 +250,8 @@ int RunEvaluateStream(const std::vector<std::string>& args) {
   core::Result<core::Network<float>> net = trained->model.MakeNetwork();
   if (!net.ok()) return Fail(kCommand, net.status().message(), kExitFailure);
   if (p.Has("save-model")) {
-    if (core::Status s = core::SaveModel(trained->model, p.Get("save-model")); !s.ok()) return FailWrite(kCommand, s);
+    if (core::Status s = core::SaveModel(trained->model, p.Get("save-model")); !s.ok())
+      return FailWrite(kCommand, s);
   }
   char description[256];
   std::snprintf(description, sizeof description,

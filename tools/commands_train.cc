@@ -13,8 +13,8 @@
 #include "lstmad/core/model_file.h"
 #include "lstmad/core/threshold.h"
 #include "lstmad/core/trainer.h"
-#include "prefix_training.h"
 #include "lstmad/core/training_recipe.h"
+#include "prefix_training.h"
 #include "time_inputs.h"
 
 namespace lstmad::tools {

@@ -448,8 +448,10 @@ Status CheckAlertmanagerUrl(const Reader& r, const Field& f, const std::string& 
   // Alertmanager never sees user information in a URL (the client sends only
   // the Authorization header), and the URL is logged on every failed try.
   if (core::UrlHasCredentials(url)) {
-    return r.Error(f, "credentials in the URL are refused (they would be logged, never sent); use "
-                      "alertmanager.basic_auth or alertmanager.bearer_token, got " + shown);
+    return r.Error(f,
+                   "credentials in the URL are refused (they would be logged, never sent); use "
+                   "alertmanager.basic_auth or alertmanager.bearer_token, got " +
+                       shown);
   }
   const std::string rest = url.substr(https ? 8 : 7);
   const std::string authority = rest.substr(0, rest.find('/'));

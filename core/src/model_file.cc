@@ -560,8 +560,8 @@ Status CheckFixedHeader(std::string_view head, uint64_t file_size) {
     }
   }
   if (file_size < mf::kMinFileSize) {
-    return Status::Error("truncated: " + std::to_string(file_size) +
-                         " bytes, a model file has at least " + std::to_string(mf::kMinFileSize));
+    return Status::Error("truncated: " + std::to_string(file_size) + " bytes, a model file has at least " +
+                         std::to_string(mf::kMinFileSize));
   }
   if (head.size() < mf::kFixedHeaderSize) {  // the file shrank after its size was taken
     return Status::Error("truncated: " + std::to_string(head.size()) + " bytes read of " +
@@ -569,9 +569,8 @@ Status CheckFixedHeader(std::string_view head, uint64_t file_size) {
   }
   const uint64_t declared = bytes::GetAt<uint64_t>(head, mf::kFileSizeOffset);
   if (declared != file_size) {
-    return Status::Error((declared > file_size ? "truncated: " : "corrupt: ") +
-                         std::to_string(file_size) + " bytes, the file header says " +
-                         std::to_string(declared));
+    return Status::Error((declared > file_size ? "truncated: " : "corrupt: ") + std::to_string(file_size) +
+                         " bytes, the file header says " + std::to_string(declared));
   }
   return Status::Ok();
 }

@@ -151,9 +151,8 @@ std::pair<size_t, size_t> UserInfoSpan(std::string_view url) {
   if (scheme_end == std::string_view::npos) return {std::string_view::npos, 0};
   const size_t begin = scheme_end + 3;
   const size_t authority_end = url.find_first_of("/?#", begin);
-  const std::string_view authority = url.substr(begin, authority_end == std::string_view::npos
-                                                           ? std::string_view::npos
-                                                           : authority_end - begin);
+  const std::string_view authority = url.substr(
+      begin, authority_end == std::string_view::npos ? std::string_view::npos : authority_end - begin);
   const size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return {std::string_view::npos, 0};
   return {begin, begin + at + 1};

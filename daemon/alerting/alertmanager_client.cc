@@ -121,8 +121,9 @@ bool AlertmanagerClient::SendBatch(const std::string& body) {
   bool all = true;
   for (const std::string& url : urls) {
     core::Result<HttpUrl> parsed = ParseHttpUrl(url);
-    core::Result<int> status = parsed.ok() ? HttpPost(*parsed, "/api/v2/alerts", body, authorization, timeout, tls)
-                                           : core::Result<int>(parsed.status());
+    core::Result<int> status = parsed.ok()
+                                   ? HttpPost(*parsed, "/api/v2/alerts", body, authorization, timeout, tls)
+                                   : core::Result<int>(parsed.status());
     const bool ok = status.ok() && *status >= 200 && *status < 300;
     metrics_->AlertDelivery(ok ? Metrics::DeliveryResult::kSuccess : Metrics::DeliveryResult::kFailure)
         .Increment();
@@ -133,7 +134,8 @@ bool AlertmanagerClient::SendBatch(const std::string& body) {
       if (limiter.Allow(&suppressed)) {
         Log(LogLevel::kWarn, "alert delivery to Alertmanager failed; will retry",
             {Field("url", core::RedactUrlCredentials(url)),
-             Field("error", status.ok() ? "HTTP status " + std::to_string(*status) : status.status().message()),
+             Field("error",
+                   status.ok() ? "HTTP status " + std::to_string(*status) : status.status().message()),
              Field("suppressed_since_last", suppressed)});
       }
     }

@@ -63,7 +63,8 @@ core::Result<HttpUrl> ParseHttpUrl(const std::string& url) {
   // Configuration refuses credentials in the URL; this keeps them out of
   // error messages and requests should such a URL arrive another way.
   if (core::UrlHasCredentials(url)) {
-    return core::Status::Error(core::RedactUrlCredentials(url) + ": credentials in the URL are not supported");
+    return core::Status::Error(core::RedactUrlCredentials(url) +
+                               ": credentials in the URL are not supported");
   }
   HttpUrl out;
   out.https = url.rfind("https://", 0) == 0;
@@ -76,7 +77,8 @@ core::Result<HttpUrl> ParseHttpUrl(const std::string& url) {
   out.path = slash == std::string::npos ? "" : rest.substr(slash);
   while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
   const size_t colon = authority.rfind(':');
-  if (colon == std::string::npos || colon == 0) return core::Status::Error(url + ": expected http[s]://HOST:PORT");
+  if (colon == std::string::npos || colon == 0)
+    return core::Status::Error(url + ": expected http[s]://HOST:PORT");
   out.host = authority.substr(0, colon);
   if (out.host.size() > 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
   out.port = authority.substr(colon + 1);
@@ -99,7 +101,8 @@ core::Result<int> StatusOf(const std::string& response, const std::string& where
 core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const std::string& body,
                            const std::string& authorization, std::chrono::milliseconds timeout,
                            const TlsTransport& tls) {
-  const std::string where = (url.https ? "https://" : "http://") + url.host + ":" + url.port + url.path + path;
+  const std::string where =
+      (url.https ? "https://" : "http://") + url.host + ":" + url.port + url.path + path;
   std::string request = "POST " + url.path + path + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
                         "\r\nContent-Type: application/json\r\nContent-Length: " +
                         std::to_string(body.size()) + "\r\nConnection: close\r\nUser-Agent: lstmad\r\n";

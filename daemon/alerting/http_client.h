@@ -23,8 +23,9 @@ core::Result<HttpUrl> ParseHttpUrl(const std::string& url);
 
 // Sends a whole request to host:port over TLS and returns the start of the
 // response (at least its status line): net::TlsRequestFn's signature.
-using TlsTransport = std::function<core::Result<std::string>(
-    const std::string& host, const std::string& port, const std::string& request, std::chrono::milliseconds timeout)>;
+using TlsTransport =
+    std::function<core::Result<std::string>(const std::string& host, const std::string& port,
+                                            const std::string& request, std::chrono::milliseconds timeout)>;
 
 // POSTs `body` (application/json) to url.path + `path`; returns the status
 // code, or an error naming the URL and what failed. An https URL goes

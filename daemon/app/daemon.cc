@@ -303,8 +303,8 @@ void Daemon::Impl::Reload() {
   Log(LogLevel::kInfo, "reloading the configuration", {Field("config", settings.source)});
   if (loader.joinable()) loader.join();  // the previous load, which has finished
   loader = std::thread([this, source = settings.source] {
-    auto prepared = std::make_shared<PreparedReload>(PreparedReload{config::LoadSettings(source),
-                                                                    core::Status::Error("not loaded")});
+    auto prepared = std::make_shared<PreparedReload>(
+        PreparedReload{config::LoadSettings(source), core::Status::Error("not loaded")});
     if (prepared->settings.ok()) prepared->models = LoadModelRuntimes(*prepared->settings);
     asio::post(io, [this, prepared] { FinishReload(std::move(*prepared)); });
   });

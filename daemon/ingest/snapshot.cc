@@ -149,7 +149,9 @@ core::Status EnsureStateDirectory(const std::string& state_dir) {
   if (ec) return core::Status::Error(state_dir + ": cannot create the state directory: " + ec.message());
   // create_directories used 0777 less the umask.
   fs::permissions(state_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  if (ec) return core::Status::Error(state_dir + ": cannot make the state directory private: " + ec.message());
+  if (ec) {
+    return core::Status::Error(state_dir + ": cannot make the state directory private: " + ec.message());
+  }
   return core::Status::Ok();
 }
 

@@ -31,7 +31,8 @@ bool WaitFor(int fd, short events, Clock::time_point deadline) {
 }
 
 // A non-blocking TCP connection within the deadline; -1 with `error` set.
-int Connect(const std::string& host, const std::string& port, Clock::time_point deadline, std::string* error) {
+int Connect(const std::string& host, const std::string& port, Clock::time_point deadline,
+            std::string* error) {
   addrinfo hints{}, *result = nullptr;
   hints.ai_socktype = SOCK_STREAM;
   if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &result); rc != 0) {
@@ -93,7 +94,8 @@ struct SslDeleter {
 // Binds the server's name (or IP address) to the certificate check and SNI.
 bool ExpectPeer(SSL* ssl, const std::string& host) {
   unsigned char address[16];
-  const bool is_ip = ::inet_pton(AF_INET, host.c_str(), address) == 1 || ::inet_pton(AF_INET6, host.c_str(), address) == 1;
+  const bool is_ip =
+      ::inet_pton(AF_INET, host.c_str(), address) == 1 || ::inet_pton(AF_INET6, host.c_str(), address) == 1;
   if (is_ip) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
   return SSL_set1_host(ssl, host.c_str()) == 1 && SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
 }
@@ -109,15 +111,19 @@ core::Result<std::string> Exchange(SSL_CTX* context, const std::string& host, co
     ::close(fd);
     return core::Status::Error(std::move(message));
   };
-  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1 || !ExpectPeer(ssl.get(), host)) return fail("cannot set up TLS");
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1 || !ExpectPeer(ssl.get(), host))
+    return fail("cannot set up TLS");
   int rc = 0;
-  if (!Drive(ssl.get(), fd, deadline, [&] { return SSL_connect(ssl.get()); }, &rc)) {
+  if (!Drive(
+          ssl.get(), fd, deadline, [&] { return SSL_connect(ssl.get()); }, &rc)) {
     return fail(Clock::now() >= deadline ? "TLS handshake timed out" : TlsError(ssl.get(), "TLS handshake"));
   }
   size_t sent = 0;
   while (sent < request.size()) {
     const int chunk = static_cast<int>(std::min<size_t>(request.size() - sent, 1 << 20));
-    if (!Drive(ssl.get(), fd, deadline, [&] { return SSL_write(ssl.get(), request.data() + sent, chunk); }, &rc)) {
+    if (!Drive(
+            ssl.get(), fd, deadline, [&] { return SSL_write(ssl.get(), request.data() + sent, chunk); },
+            &rc)) {
       return fail(Clock::now() >= deadline ? "send timed out" : TlsError(ssl.get(), "send"));
     }
     sent += static_cast<size_t>(rc);
@@ -125,7 +131,9 @@ core::Result<std::string> Exchange(SSL_CTX* context, const std::string& host, co
   std::string response;
   char buf[1024];
   while (response.find("\r\n") == std::string::npos && response.size() < 8192) {
-    if (!Drive(ssl.get(), fd, deadline, [&] { return SSL_read(ssl.get(), buf, sizeof buf); }, &rc)) break;
+    if (!Drive(
+            ssl.get(), fd, deadline, [&] { return SSL_read(ssl.get(), buf, sizeof buf); }, &rc))
+      break;
     response.append(buf, static_cast<size_t>(rc));
   }
   ERR_clear_error();

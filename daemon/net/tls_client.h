@@ -19,8 +19,9 @@ namespace lstmad::daemon {
 // host:port and returns the start of the response (at least its status
 // line), all within `timeout`. The server's certificate must chain to the
 // CA and name `host` (DNS name or IP address).
-using TlsRequestFn = std::function<core::Result<std::string>(
-    const std::string& host, const std::string& port, const std::string& request, std::chrono::milliseconds timeout)>;
+using TlsRequestFn =
+    std::function<core::Result<std::string>(const std::string& host, const std::string& port,
+                                            const std::string& request, std::chrono::milliseconds timeout)>;
 
 // TLS 1.2 or later. `ca_file`: PEM CAs that verify the server (empty: the
 // system's); `cert_file` and `key_file`: a client certificate, or both empty.

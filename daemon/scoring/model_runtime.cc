@@ -138,7 +138,8 @@ core::Result<std::vector<std::shared_ptr<ModelRuntime>>> LoadModelRuntimes(const
   return loaded;
 }
 
-std::shared_ptr<const ModelSet> MakeModelSet(std::vector<std::shared_ptr<ModelRuntime>> loaded, Metrics* metrics) {
+std::shared_ptr<const ModelSet> MakeModelSet(std::vector<std::shared_ptr<ModelRuntime>> loaded,
+                                             Metrics* metrics) {
   auto set = std::make_shared<ModelSet>();
   for (auto& runtime : loaded) {
     if (metrics != nullptr) RegisterMetrics(runtime.get(), metrics);

@@ -70,6 +70,7 @@ core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Setting
 core::Result<std::vector<std::shared_ptr<ModelRuntime>>> LoadModelRuntimes(const config::Settings& settings);
 // The other half: registers the models' metrics (unless `metrics` is null)
 // and makes them a set.
-std::shared_ptr<const ModelSet> MakeModelSet(std::vector<std::shared_ptr<ModelRuntime>> loaded, Metrics* metrics);
+std::shared_ptr<const ModelSet> MakeModelSet(std::vector<std::shared_ptr<ModelRuntime>> loaded,
+                                             Metrics* metrics);
 
 }  // namespace lstmad::daemon

@@ -464,7 +464,8 @@ TEST_F(ModelFileDiskTest, RefusesAHugeFileByItsHeaderWithoutReadingIt) {
   Result<Model> other_size = LoadModel(wrong_size);
   ASSERT_FALSE(other_size.ok());
   EXPECT_EQ(other_size.status().message(), wrong_size + ": corrupt: " + std::to_string(kSize) +
-                                               " bytes, the file header says " + std::to_string(model.size()));
+                                               " bytes, the file header says " +
+                                               std::to_string(model.size()));
   EXPECT_LT(PeakRssMib(), before + 64) << "read the files instead of their headers";
 }
 

@@ -3,9 +3,9 @@
 // tests/integration/test_alertmanager.py).
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <chrono>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -43,7 +43,8 @@ TEST(HttpClientTest, HttpsGoesThroughTheTlsTransportOrFails) {
   ASSERT_TRUE(u.ok());
   const auto none = HttpPost(*u, "/api/v2/alerts", "[]", "", std::chrono::milliseconds(100));
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.status().message(), "https://am:9443/prefix/api/v2/alerts: https needs a TLS client (alertmanager.tls)");
+  EXPECT_EQ(none.status().message(),
+            "https://am:9443/prefix/api/v2/alerts: https needs a TLS client (alertmanager.tls)");
   std::string host, port, request;
   const TlsTransport fake = [&](const std::string& h, const std::string& p, const std::string& r,
                                 std::chrono::milliseconds) -> core::Result<std::string> {
@@ -57,9 +58,10 @@ TEST(HttpClientTest, HttpsGoesThroughTheTlsTransportOrFails) {
   EXPECT_EQ(*status, 202);
   EXPECT_EQ(host, "am");
   EXPECT_EQ(port, "9443");
-  EXPECT_EQ(request,
-            "POST /prefix/api/v2/alerts HTTP/1.1\r\nHost: am:9443\r\nContent-Type: application/json\r\n"
-            "Content-Length: 2\r\nConnection: close\r\nUser-Agent: lstmad\r\nAuthorization: Bearer t\r\n\r\n[]");
+  EXPECT_EQ(
+      request,
+      "POST /prefix/api/v2/alerts HTTP/1.1\r\nHost: am:9443\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nConnection: close\r\nUser-Agent: lstmad\r\nAuthorization: Bearer t\r\n\r\n[]");
 }
 
 TEST(HttpClientTest, RefusesCredentialsInTheUrlWithoutRepeatingThem) {
@@ -111,7 +113,8 @@ TEST(AlertmanagerClientTest, FailedDeliveryLogsTheUrlWithoutItsPassword) {
   }
   const std::string text = log.Text();
   EXPECT_NE(text.find("url=http://REDACTED@127.0.0.1:9"), std::string::npos) << text;
-  EXPECT_NE(text.find("http://REDACTED@127.0.0.1:9: credentials in the URL are not supported"), std::string::npos)
+  EXPECT_NE(text.find("http://REDACTED@127.0.0.1:9: credentials in the URL are not supported"),
+            std::string::npos)
       << text;
   EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
   EXPECT_EQ(text.find("alice"), std::string::npos) << text;

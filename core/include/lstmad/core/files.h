@@ -46,9 +46,9 @@ Status CheckReplaceable(const std::string& path);
 // Replaces `path` with `bytes`: writes `path`.tmp in the same directory,
 // fsyncs it, renames it over `path` and fsyncs the directory. Refuses a `path`
 // that exists and is not a regular file with CheckReplaceable's Invalid
-// status (so `--out /dev/null` leaves /dev/null alone). On any failure the .tmp file is removed and an existing
-// `path` is left as it was. The new file gets `permissions` less the umask
-// (0600 for files only their owner may read, such as the daemon's snapshot).
+// status (so `--out /dev/null` leaves /dev/null alone). On any failure the .tmp file is removed and an
+// existing `path` is left as it was. The new file gets `permissions` less the umask (0600 for files only
+// their owner may read, such as the daemon's snapshot).
 inline constexpr uint32_t kDefaultFilePermissions = 0666;
 Status WriteFileAtomically(const std::string& path, std::string_view bytes,
                            uint32_t permissions = kDefaultFilePermissions);
