@@ -6,10 +6,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <memory>
 
@@ -102,6 +104,13 @@ bool ExpectPeer(SSL* ssl, const std::string& host) {
 
 core::Result<std::string> Exchange(SSL_CTX* context, const std::string& host, const std::string& port,
                                    const std::string& request, std::chrono::milliseconds timeout) {
+  // OpenSSL writes with write(2), which raises SIGPIPE when the server has
+  // closed the connection, and SIGPIPE ends the daemon. Blocked on this
+  // thread it stays pending here instead and the write fails with EPIPE.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   const Clock::time_point deadline = Clock::now() + timeout;
   std::string error;
   const int fd = Connect(host, port, deadline, &error);

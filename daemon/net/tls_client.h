@@ -18,7 +18,8 @@ namespace lstmad::daemon {
 // Sends `request` (a whole HTTP/1.1 request) over a new TLS connection to
 // host:port and returns the start of the response (at least its status
 // line), all within `timeout`. The server's certificate must chain to the
-// CA and name `host` (DNS name or IP address).
+// CA and name `host` (DNS name or IP address). Blocks SIGPIPE on the calling
+// thread (OpenSSL writes with write(2)).
 using TlsRequestFn =
     std::function<core::Result<std::string>(const std::string& host, const std::string& port,
                                             const std::string& request, std::chrono::milliseconds timeout)>;

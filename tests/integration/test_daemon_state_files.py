@@ -87,8 +87,11 @@ def snapshot_health(checks, d, model):
 def slow_reload(checks, d, model):
     cfg = write_config(os.path.join(d, "reload.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}])
     normal = os.path.join(d, "normal.csv")
-    with open(normal, "w") as f:  # about 5 s of calibration on a quiet machine
-        f.write("value\n" + "".join(f"{0.5 + 0.4 * math.sin(i / 5):.6f}\n" for i in range(40000)))
+    # About 2.5 s of calibration on a quiet machine; a sanitizer build is
+    # slower by itself.
+    rows = 8000 if os.environ.get("LSTMAD_UNDER_SANITIZER") else 40000
+    with open(normal, "w") as f:
+        f.write("value\n" + "".join(f"{0.5 + 0.4 * math.sin(i / 5):.6f}\n" for i in range(rows)))
     with Daemon(cfg) as daemon:
         sock = daemon.connect()
         with open(cfg, "a") as f:
