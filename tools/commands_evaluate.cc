@@ -76,6 +76,11 @@ std::string ParseRelearning(const ArgParser& p, Relearning* r) {
 int ParseOrExit(ArgParser* p, const std::vector<std::string>& args, const char* command) {
   if (const int code = ParseArgsOrExit(p, args, command); code >= 0) return code;
   if (!p->Has("data")) return Fail(command, "--data is required");
+  // Output paths are checked before the (possibly long) run.
+  for (const char* flag : {"plot", "save-model"}) {
+    if (!p->Has(flag)) continue;
+    if (core::Status ok = core::CheckReplaceable(p->Get(flag)); !ok.ok()) return Fail(command, ok.message());
+  }
   return -1;
 }
 
@@ -121,13 +126,13 @@ int Report(const ArgParser& p, const char* command, const Outcome& o) {
     for (int i = 0; i < rows; ++i) values[static_cast<size_t>(i)] = o.table->values(0, i);
     core::Status written = WriteNabResults(p.Get("nab-results"), p.Get("detector-name"), p.Get("data"),
                                            o.table->timestamps, values, scores, *o.labels);
-    if (!written.ok()) return Fail(command, written.message(), kExitFailure);
+    if (!written.ok()) return FailWrite(command, written);
   }
   if (p.Has("plot")) {
     const PlotData plot = MakePlot("lstmad " + std::string(command) + ": " + p.Get("data"), *o.table,
                                    *o.run, o.fixed_threshold, *o.labels, o.probation);
     const core::Status written = core::WriteFileAtomically(p.Get("plot"), RenderSvg(plot));
-    if (!written.ok()) return Fail(command, written.message(), kExitFailure);
+    if (!written.ok()) return FailWrite(command, written);
   }
   return std::cout.flush() ? kExitOk : Fail(command, "writing stdout failed", kExitFailure);
 }
@@ -245,9 +250,8 @@ int RunEvaluateStream(const std::vector<std::string>& args) {
   core::Result<core::Network<float>> net = trained->model.MakeNetwork();
   if (!net.ok()) return Fail(kCommand, net.status().message(), kExitFailure);
   if (p.Has("save-model")) {
-    if (core::Status s = core::SaveModel(trained->model, p.Get("save-model")); !s.ok()) {
-      return Fail(kCommand, s.message(), kExitFailure);
-    }
+    if (core::Status s = core::SaveModel(trained->model, p.Get("save-model")); !s.ok())
+      return FailWrite(kCommand, s);
   }
   char description[256];
   std::snprintf(description, sizeof description,

@@ -8,6 +8,7 @@
 #include "cli_args.h"
 #include "command_support.h"
 #include "commands.h"
+#include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "lstmad/keras/calibration.h"
 #include "lstmad/keras/import.h"
@@ -56,6 +57,7 @@ std::string CheckSettings(const ArgParser& p, ImportSettings* s) {
   if (!p.Has("out")) return "--out is required";
   s->file = p.positionals()[0];
   s->out = p.Get("out");
+  if (core::Status ok = core::CheckReplaceable(s->out); !ok.ok()) return ok.message();
   s->features = SplitList(p.Get("features"));
   if (p.Has("output")) s->import.output = p.Get("output");
   if (p.Has("timesteps") && (!ParseInt(p.Get("timesteps"), &s->import.timesteps) ||
@@ -122,9 +124,7 @@ int RunImportKeras(const std::vector<std::string>& args) {
   if (error = CalibrateOrFix(s, &*model); !error.empty()) return Fail(kCommand, error);
   model->metadata["imported_at"] = core::UtcNowIso8601();
   model->metadata["lstmad_version"] = LSTMAD_VERSION;
-  if (core::Status saved = core::SaveModel(*model, s.out); !saved.ok()) {
-    return Fail(kCommand, saved.message(), kExitFailure);
-  }
+  if (core::Status saved = core::SaveModel(*model, s.out); !saved.ok()) return FailWrite(kCommand, saved);
   const core::Architecture& arch = model->architecture;
   std::cerr << "imported " << s.file << " (" << model->metadata["keras_model"] << ", Keras "
             << model->metadata["keras_version"] << ", " << model->metadata["keras_format"]

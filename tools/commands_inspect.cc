@@ -278,7 +278,7 @@ int RunScore(const std::vector<std::string>& args) {
   if (p.Has("plot")) {
     const core::Status written = core::WriteFileAtomically(
         p.Get("plot"), RenderSvg(MakePlot("lstmad score: " + p.Get("data"), d.table, run, threshold, {}, 0)));
-    if (!written.ok()) return Fail("score", written.message(), kExitFailure);
+    if (!written.ok()) return FailWrite("score", written);
   }
   return std::fflush(out) == 0 ? kExitOk : Fail("score", "writing stdout failed", kExitFailure);
 }

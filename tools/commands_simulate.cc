@@ -25,7 +25,7 @@ int WriteCsv(const std::string& path, int samples, uint64_t seed) {
   SimulatedPump pump(0, seed);
   for (int i = 0; i < samples; ++i) csv += CsvRow(pump.Next());
   const core::Status written = core::WriteFileAtomically(path, csv);
-  return written.ok() ? kExitOk : Fail("simulate", written.message(), kExitFailure);
+  return written.ok() ? kExitOk : FailWrite("simulate", written);
 }
 
 }  // namespace

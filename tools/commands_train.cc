@@ -9,11 +9,12 @@
 #include "cli_args.h"
 #include "command_support.h"
 #include "commands.h"
+#include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "lstmad/core/threshold.h"
 #include "lstmad/core/trainer.h"
-#include "prefix_training.h"
 #include "lstmad/core/training_recipe.h"
+#include "prefix_training.h"
 #include "time_inputs.h"
 
 namespace lstmad::tools {
@@ -65,6 +66,8 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   if (!p.Has("out")) return "--out is required";
   s->data = p.Get("data");
   s->out = p.Get("out");
+  // Before training, not after: a device named by --out is refused at once.
+  if (core::Status ok = core::CheckReplaceable(s->out); !ok.ok()) return ok.message();
   if (p.Has("features")) s->features = SplitList(p.Get("features"));
   core::Result<core::EmptyCells> fill = FillOf(p);
   if (!fill.ok()) return fill.status().message();
@@ -184,9 +187,7 @@ int RunTrain(const std::vector<std::string>& args) {
   model.metadata["trained_at"] = core::UtcNowIso8601();
   model.metadata["lstmad_version"] = LSTMAD_VERSION;
   model.metadata["data"] = s.data;
-  if (core::Status saved = core::SaveModel(model, s.out); !saved.ok()) {
-    return Fail(kCommand, saved.message(), kExitFailure);
-  }
+  if (core::Status saved = core::SaveModel(model, s.out); !saved.ok()) return FailWrite(kCommand, saved);
   std::cerr << "threshold " << model.threshold << " (" << model.threshold_spec << " of "
             << trained->calibration_windows << " " << model.metadata["threshold_windows"]
             << " windows); model written to " << s.out << "\n";

@@ -25,6 +25,7 @@ constexpr SchemaSection kSections[] = {
     {"events", keys::kEvents},
     {"alertmanager", keys::kAlertmanager},
     {"alertmanager.basic_auth", keys::kBasicAuth},
+    {"alertmanager.tls", keys::kNatsTls},
     {"state", keys::kState},
     {"log", keys::kLog},
     {"nats", keys::kNats},

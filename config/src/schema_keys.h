@@ -38,7 +38,7 @@ inline constexpr std::string_view kScoring[] = {"max_batch", "max_wait_ms", "wor
                                                 "overflow"};
 inline constexpr std::string_view kEvents[] = {"path"};
 inline constexpr std::string_view kAlertmanager[] = {
-    "urls", "timeout_s", "resend_interval_s", "basic_auth", "bearer_token", "severity", "max_pending"};
+    "urls", "timeout_s", "resend_interval_s", "basic_auth", "bearer_token", "severity", "max_pending", "tls"};
 inline constexpr std::string_view kBasicAuth[] = {"username", "password"};
 inline constexpr std::string_view kState[] = {"path", "interval"};
 inline constexpr std::string_view kLog[] = {"level", "format"};
@@ -47,6 +47,7 @@ inline constexpr std::string_view kNats[] = {
     "servers",         "credentials", "tls",        "stream",        "subject_prefix",      "consumer_prefix",
     "partitions",      "replicas",    "max_age",    "lease_ttl",     "checkpoint_interval", "fetch_batch",
     "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout", "startup_timeout"};
+// nats.tls and alertmanager.tls: lstmad as a TLS client.
 inline constexpr std::string_view kNatsTls[] = {"ca", "cert", "key"};
 
 }  // namespace lstmad::config::detail::keys

@@ -448,17 +448,27 @@ Status ParseEvents(const Reader& r, const Field& f, const std::string& base_dir,
   });
 }
 
-// http://host:port[/prefix]; https needs TLS, which the client does not speak yet.
+// http[s]://host:port[/prefix]
 Status CheckAlertmanagerUrl(const Reader& r, const Field& f, const std::string& url) {
-  if (url.rfind("https://", 0) == 0) {
-    return r.Error(f, "https is not supported yet; reach Alertmanager over http (e.g. a local proxy)");
+  // Quoted redacted: a password in the URL must not reach the error either.
+  const std::string shown = core::Quote(core::RedactUrlCredentials(url));
+  const bool https = url.rfind("https://", 0) == 0;
+  if (!https && url.rfind("http://", 0) != 0) {
+    return r.Error(f, "expected http[s]://HOST:PORT[/PATH], got " + shown);
   }
-  if (url.rfind("http://", 0) != 0) return r.Error(f, "expected http://HOST:PORT[/PATH], got " + core::Quote(url));
-  const std::string rest = url.substr(7);
+  // Alertmanager never sees user information in a URL (the client sends only
+  // the Authorization header), and the URL is logged on every failed try.
+  if (core::UrlHasCredentials(url)) {
+    return r.Error(f,
+                   "credentials in the URL are refused (they would be logged, never sent); use "
+                   "alertmanager.basic_auth or alertmanager.bearer_token, got " +
+                       shown);
+  }
+  const std::string rest = url.substr(https ? 8 : 7);
   const std::string authority = rest.substr(0, rest.find('/'));
   const size_t colon = authority.rfind(':');
   if (authority.empty() || colon == std::string::npos || colon + 1 == authority.size() || colon == 0) {
-    return r.Error(f, "expected http://HOST:PORT[/PATH] with an explicit port, got " + core::Quote(url));
+    return r.Error(f, "expected http[s]://HOST:PORT[/PATH] with an explicit port, got " + shown);
   }
   return Status::Ok();
 }
@@ -472,7 +482,21 @@ Status ParseBasicAuth(const Reader& r, const Field& f, AlertmanagerSettings* out
   return Status::Ok();
 }
 
-Status ParseAlertmanager(const Reader& r, const Field& f, AlertmanagerSettings* out) {
+Status ParseAlertmanagerTls(const Reader& r, const Field& f, const std::string& base_dir,
+                            AlertmanagerSettings* out) {
+  const Status s = r.ForEachField(f, keys::kNatsTls, [&](std::string_view key, const Field& v) {
+    std::string* target = key == "ca" ? &out->tls_ca : key == "cert" ? &out->tls_cert : &out->tls_key;
+    return ReadExistingFile(r, v, base_dir, target);
+  });
+  if (!s.ok()) return s;
+  if (out->tls_cert.empty() != out->tls_key.empty()) {
+    return r.Error(f, "a client certificate needs both cert and key");
+  }
+  return Status::Ok();
+}
+
+Status ParseAlertmanager(const Reader& r, const Field& f, const std::string& base_dir,
+                         AlertmanagerSettings* out) {
   const Status s = r.ForEachField(f, keys::kAlertmanager, [&](std::string_view key, const Field& v) {
     if (key == "urls") {
       return r.ForEachItem(v, [&](size_t, const Field& item) {
@@ -488,6 +512,7 @@ Status ParseAlertmanager(const Reader& r, const Field& f, AlertmanagerSettings* 
     if (key == "basic_auth") return ParseBasicAuth(r, v, out);
     if (key == "bearer_token") return r.ReadString(v, &out->bearer_token);
     if (key == "severity") return r.ReadString(v, &out->severity);
+    if (key == "tls") return ParseAlertmanagerTls(r, v, base_dir, out);
     return r.ReadInt(v, 1, kUnbounded, &out->max_pending);
   });
   if (!s.ok()) return s;
@@ -525,7 +550,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "scoring") return ParseScoring(r, v, &out->scoring);
     if (key == "events") return ParseEvents(r, v, base_dir, &out->events);
     if (key == "log") return ParseLog(r, v, &out->log);
-    if (key == "alertmanager") return ParseAlertmanager(r, v, &out->alertmanager);
+    if (key == "alertmanager") return ParseAlertmanager(r, v, base_dir, &out->alertmanager);
     if (key == "state") return ParseState(r, v, base_dir, &out->state);
     if (key == "nats") return detail::ParseNats(r, v, base_dir, &out->nats.emplace());
     has_models = true;

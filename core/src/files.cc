@@ -24,6 +24,12 @@ class Fd {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
+  // Hands the descriptor to the caller, who closes it.
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   bool valid() const { return fd_ >= 0; }
   // Returns 0 or the errno of close().
   int Close() {
@@ -102,16 +108,45 @@ Status WriteTmp(const std::string& tmp, std::string_view bytes, uint32_t permiss
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes) {
+// Opens `path` for reading if it is a regular file: `fd_out` gets the
+// descriptor (the caller closes it), `size` the file's size.
+Status OpenRegular(const std::string& path, int* fd_out, uint64_t* size) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it.
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return Status::Error(path + ": cannot open: " + ErrnoText(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Status::Error(path + ": cannot stat: " + ErrnoText(errno));
   if (!S_ISREG(st.st_mode)) return Status::Error(NotRegular(path, st.st_mode));
-  const auto size = static_cast<uint64_t>(st.st_size);
+  *size = static_cast<uint64_t>(st.st_size);
+  *fd_out = fd.Release();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<FilePrefix> ReadFilePrefix(const std::string& path, size_t max_bytes) {
+  int raw = -1;
+  FilePrefix out;
+  LSTMAD_RETURN_IF_ERROR(OpenRegular(path, &raw, &out.file_size));
+  Fd fd(raw);
+  out.bytes.resize(max_bytes);
+  size_t got = 0;
+  while (got < max_bytes) {
+    const ssize_t n = ::read(fd.get(), out.bytes.data() + got, max_bytes - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Error(path + ": read failed: " + ErrnoText(errno));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.bytes.resize(got);
+  return out;
+}
+
+Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes) {
+  int raw = -1;
+  uint64_t size = 0;
+  LSTMAD_RETURN_IF_ERROR(OpenRegular(path, &raw, &size));
+  Fd fd(raw);
   if (size > max_bytes) return Status::Error(OverLimit(path, max_bytes));
   std::string bytes;
   bytes.reserve(static_cast<size_t>(size));
@@ -130,11 +165,16 @@ Result<std::string> ReadFileBounded(const std::string& path, uint64_t max_bytes)
   return bytes;
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view bytes, uint32_t permissions) {
+Status CheckReplaceable(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    return Status::Error(NotRegular(path, st.st_mode) + ": refusing to replace it");
+    return Status::Invalid(NotRegular(path, st.st_mode) + ": refusing to replace it");
   }
+  return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes, uint32_t permissions) {
+  LSTMAD_RETURN_IF_ERROR(CheckReplaceable(path));
   const std::string tmp = path + ".tmp";
   if (Status written = WriteTmp(tmp, bytes, permissions); !written.ok()) {
     ::unlink(tmp.c_str());

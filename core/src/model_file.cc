@@ -541,31 +541,42 @@ std::string Hex32(uint32_t v) {
   return std::string(buf.data(), static_cast<size_t>(n));
 }
 
-// Checked in this order so each kind of damage gets its own message: a file
-// cut short is reported as truncated rather than as a checksum mismatch.
-Status CheckFrame(std::string_view bytes) {
-  if (bytes.empty()) return Status::Error("the file is empty");
-  const size_t magic_size = std::min(bytes.size(), mf::kMagic.size());
-  if (bytes.substr(0, magic_size) != mf::kMagic.substr(0, magic_size)) {
+// The fixed header (magic, version, file size) of a file of `file_size`
+// bytes; `head` is its first kFixedHeaderSize bytes, or all of a shorter file.
+// Here and in CheckFrame the checks run in this order so each kind of damage
+// gets its own message: a file cut short is reported as truncated rather than
+// as a checksum mismatch.
+Status CheckFixedHeader(std::string_view head, uint64_t file_size) {
+  if (file_size == 0) return Status::Error("the file is empty");
+  const size_t magic_size = std::min(head.size(), mf::kMagic.size());
+  if (head.substr(0, magic_size) != mf::kMagic.substr(0, magic_size)) {
     return Status::Error("not an lstmad model file (no LSTMADMF magic)");
   }
-  if (bytes.size() >= mf::kVersionOffset + 4) {
-    const auto version = bytes::GetAt<uint32_t>(bytes, mf::kVersionOffset);
+  if (head.size() >= mf::kVersionOffset + 4) {
+    const auto version = bytes::GetAt<uint32_t>(head, mf::kVersionOffset);
     if (version != mf::kVersion) {
       return Status::Error("unsupported model file version " + std::to_string(version) +
                            " (this build reads version " + std::to_string(mf::kVersion) + ")");
     }
   }
-  if (bytes.size() < mf::kMinFileSize) {
-    return Status::Error("truncated: " + std::to_string(bytes.size()) +
-                         " bytes, a model file has at least " + std::to_string(mf::kMinFileSize));
+  if (file_size < mf::kMinFileSize) {
+    return Status::Error("truncated: " + std::to_string(file_size) + " bytes, a model file has at least " +
+                         std::to_string(mf::kMinFileSize));
   }
-  const uint64_t declared = bytes::GetAt<uint64_t>(bytes, mf::kFileSizeOffset);
-  if (declared != bytes.size()) {
-    return Status::Error((declared > bytes.size() ? "truncated: " : "corrupt: ") +
-                         std::to_string(bytes.size()) + " bytes, the file header says " +
-                         std::to_string(declared));
+  if (head.size() < mf::kFixedHeaderSize) {  // the file shrank after its size was taken
+    return Status::Error("truncated: " + std::to_string(head.size()) + " bytes read of " +
+                         std::to_string(file_size));
   }
+  const uint64_t declared = bytes::GetAt<uint64_t>(head, mf::kFileSizeOffset);
+  if (declared != file_size) {
+    return Status::Error((declared > file_size ? "truncated: " : "corrupt: ") + std::to_string(file_size) +
+                         " bytes, the file header says " + std::to_string(declared));
+  }
+  return Status::Ok();
+}
+
+Status CheckFrame(std::string_view bytes) {
+  LSTMAD_RETURN_IF_ERROR(CheckFixedHeader(bytes.substr(0, mf::kFixedHeaderSize), bytes.size()));
   const size_t body_end = bytes.size() - mf::kTrailerSize;
   const auto stored = bytes::GetAt<uint32_t>(bytes, body_end);
   const uint32_t computed = mf::Crc32c(bytes.substr(0, body_end));
@@ -656,7 +667,13 @@ Status SaveModel(const Model& model, const std::string& path) {
 }
 
 Result<Model> LoadModel(const std::string& path) {
-  // A bound, so pointing the daemon at /dev/zero fails instead of eating memory.
+  // The fixed header first: a file that is not a model file, or whose size is
+  // not the one its header declares, is refused after reading 20 bytes rather
+  // than after reading (and allocating for) up to kMaxFileBytes. The bound
+  // still holds for a file that grows meanwhile; devices are refused by both.
+  Result<FilePrefix> head = ReadFilePrefix(path, mf::kFixedHeaderSize);
+  if (!head.ok()) return head.status();
+  LSTMAD_RETURN_IF_ERROR(CheckFixedHeader(head->bytes, head->file_size).WithContext(path));
   Result<std::string> bytes = ReadFileBounded(path, mf::kMaxFileBytes);
   if (!bytes.ok()) return bytes.status();
   return ParseModel(*bytes, path);

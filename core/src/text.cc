@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 namespace lstmad::core {
 namespace {
@@ -140,6 +141,31 @@ std::string Quote(std::string_view value, size_t max_bytes) {
   out += '"';
   if (i < value.size()) out += "...";
   return out;
+}
+
+namespace {
+
+// [begin, end) of the user information including its '@', or npos.
+std::pair<size_t, size_t> UserInfoSpan(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {std::string_view::npos, 0};
+  const size_t begin = scheme_end + 3;
+  const size_t authority_end = url.find_first_of("/?#", begin);
+  const std::string_view authority = url.substr(
+      begin, authority_end == std::string_view::npos ? std::string_view::npos : authority_end - begin);
+  const size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return {std::string_view::npos, 0};
+  return {begin, begin + at + 1};
+}
+
+}  // namespace
+
+bool UrlHasCredentials(std::string_view url) { return UserInfoSpan(url).first != std::string_view::npos; }
+
+std::string RedactUrlCredentials(std::string_view url) {
+  const auto [begin, end] = UserInfoSpan(url);
+  if (begin == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, begin)) + "REDACTED@" + std::string(url.substr(end));
 }
 
 }  // namespace lstmad::core

@@ -1,6 +1,7 @@
 #include "alerting/alertmanager_client.h"
 
 #include <cstdio>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
@@ -46,8 +47,9 @@ std::string AlertmanagerAlertJson(const AlertEvent& event, const std::string& se
   return alert.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-AlertmanagerClient::AlertmanagerClient(const config::AlertmanagerSettings& settings, Metrics* metrics)
-    : settings_(settings), metrics_(metrics), next_resend_(Clock::now()) {
+AlertmanagerClient::AlertmanagerClient(const config::AlertmanagerSettings& settings, Metrics* metrics,
+                                       TlsTransport tls)
+    : settings_(settings), tls_(std::move(tls)), metrics_(metrics), next_resend_(Clock::now()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -60,9 +62,10 @@ AlertmanagerClient::~AlertmanagerClient() {
   thread_.join();
 }
 
-void AlertmanagerClient::Reconfigure(const config::AlertmanagerSettings& settings) {
+void AlertmanagerClient::Reconfigure(const config::AlertmanagerSettings& settings, TlsTransport tls) {
   std::lock_guard lock(mutex_);
   settings_ = settings;
+  tls_ = std::move(tls);
 }
 
 void AlertmanagerClient::Notify(const AlertEvent& event) {
@@ -109,17 +112,20 @@ bool AlertmanagerClient::SendBatch(const std::string& body) {
   std::vector<std::string> urls;
   std::string authorization;
   std::chrono::milliseconds timeout;
+  TlsTransport tls;
   {
     std::lock_guard lock(mutex_);
     urls = settings_.urls;
+    tls = tls_;
     authorization = Authorization();
     timeout = std::chrono::milliseconds(static_cast<int64_t>(settings_.timeout_s * 1000));
   }
   bool all = true;
   for (const std::string& url : urls) {
     core::Result<HttpUrl> parsed = ParseHttpUrl(url);
-    core::Result<int> status = parsed.ok() ? HttpPost(*parsed, "/api/v2/alerts", body, authorization, timeout)
-                                           : core::Result<int>(parsed.status());
+    core::Result<int> status = parsed.ok()
+                                   ? HttpPost(*parsed, "/api/v2/alerts", body, authorization, timeout, tls)
+                                   : core::Result<int>(parsed.status());
     const bool ok = status.ok() && *status >= 200 && *status < 300;
     metrics_->AlertDelivery(ok ? Metrics::DeliveryResult::kSuccess : Metrics::DeliveryResult::kFailure)
         .Increment();
@@ -129,8 +135,9 @@ bool AlertmanagerClient::SendBatch(const std::string& body) {
       uint64_t suppressed = 0;
       if (limiter.Allow(&suppressed)) {
         Log(LogLevel::kWarn, "alert delivery to Alertmanager failed; will retry",
-            {Field("url", url),
-             Field("error", status.ok() ? "HTTP status " + std::to_string(*status) : status.status().message()),
+            {Field("url", core::RedactUrlCredentials(url)),
+             Field("error",
+                   status.ok() ? "HTTP status " + std::to_string(*status) : status.status().message()),
              Field("suppressed_since_last", suppressed)});
       }
     }

@@ -26,7 +26,9 @@ namespace lstmad::daemon {
 
 class AlertmanagerClient {
  public:
-  AlertmanagerClient(const config::AlertmanagerSettings& settings, Metrics* metrics);
+  // `tls` carries requests to https:// URLs (built from alertmanager.tls by
+  // the daemon); without it they fail and are counted like any failure.
+  AlertmanagerClient(const config::AlertmanagerSettings& settings, Metrics* metrics, TlsTransport tls = {});
   ~AlertmanagerClient();
   AlertmanagerClient(const AlertmanagerClient&) = delete;
   AlertmanagerClient& operator=(const AlertmanagerClient&) = delete;
@@ -39,7 +41,7 @@ class AlertmanagerClient {
   // Cluster mode: the stream moved to another instance, which now owns its
   // alert; this one stops re-sending it.
   void Forget(const std::string& model, const std::string& stream);
-  void Reconfigure(const config::AlertmanagerSettings& settings);
+  void Reconfigure(const config::AlertmanagerSettings& settings, TlsTransport tls = {});
   // Sends what is queued now (bounded by the timeout); used on shutdown.
   void Flush(std::chrono::milliseconds budget);
 
@@ -51,6 +53,7 @@ class AlertmanagerClient {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   config::AlertmanagerSettings settings_;
+  TlsTransport tls_;
   Metrics* metrics_;
   std::deque<std::string> pending_;             // alert JSON objects not yet delivered
   struct Firing {

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lstmad/core/text.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -58,33 +60,64 @@ int ConnectTo(const HttpUrl& url, Clock::time_point deadline, std::string* error
 }  // namespace
 
 core::Result<HttpUrl> ParseHttpUrl(const std::string& url) {
-  if (url.rfind("http://", 0) != 0) return core::Status::Error(url + ": only http:// URLs are supported");
-  const std::string rest = url.substr(7);
+  // Configuration refuses credentials in the URL; this keeps them out of
+  // error messages and requests should such a URL arrive another way.
+  if (core::UrlHasCredentials(url)) {
+    return core::Status::Error(core::RedactUrlCredentials(url) +
+                               ": credentials in the URL are not supported");
+  }
+  HttpUrl out;
+  out.https = url.rfind("https://", 0) == 0;
+  if (!out.https && url.rfind("http://", 0) != 0) {
+    return core::Status::Error(url + ": only http:// and https:// URLs are supported");
+  }
+  const std::string rest = url.substr(out.https ? 8 : 7);
   const size_t slash = rest.find('/');
   const std::string authority = rest.substr(0, slash);
-  HttpUrl out;
   out.path = slash == std::string::npos ? "" : rest.substr(slash);
   while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
   const size_t colon = authority.rfind(':');
-  if (colon == std::string::npos || colon == 0) return core::Status::Error(url + ": expected http://HOST:PORT");
+  if (colon == std::string::npos || colon == 0)
+    return core::Status::Error(url + ": expected http[s]://HOST:PORT");
   out.host = authority.substr(0, colon);
   if (out.host.size() > 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
   out.port = authority.substr(colon + 1);
   return out;
 }
 
+namespace {
+
+// "HTTP/1.1 200 OK" -> 200.
+core::Result<int> StatusOf(const std::string& response, const std::string& where) {
+  if (response.size() < 12 || response.rfind("HTTP/", 0) != 0) {
+    return core::Status::Error(where + ": no HTTP response");
+  }
+  const size_t space = response.find(' ');
+  return std::atoi(response.c_str() + space + 1);
+}
+
+}  // namespace
+
 core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const std::string& body,
-                           const std::string& authorization, std::chrono::milliseconds timeout) {
-  const std::string where = "http://" + url.host + ":" + url.port + url.path + path;
-  const Clock::time_point deadline = Clock::now() + timeout;
-  std::string error;
-  const int fd = ConnectTo(url, deadline, &error);
-  if (fd < 0) return core::Status::Error(where + ": " + error);
+                           const std::string& authorization, std::chrono::milliseconds timeout,
+                           const TlsTransport& tls) {
+  const std::string where =
+      (url.https ? "https://" : "http://") + url.host + ":" + url.port + url.path + path;
   std::string request = "POST " + url.path + path + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
                         "\r\nContent-Type: application/json\r\nContent-Length: " +
                         std::to_string(body.size()) + "\r\nConnection: close\r\nUser-Agent: lstmad\r\n";
   if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
   request += "\r\n" + body;
+  if (url.https) {
+    if (!tls) return core::Status::Error(where + ": https needs a TLS client (alertmanager.tls)");
+    core::Result<std::string> response = tls(url.host, url.port, request, timeout);
+    if (!response.ok()) return core::Status::Error(where + ": " + response.status().message());
+    return StatusOf(*response, where);
+  }
+  const Clock::time_point deadline = Clock::now() + timeout;
+  std::string error;
+  const int fd = ConnectTo(url, deadline, &error);
+  if (fd < 0) return core::Status::Error(where + ": " + error);
   size_t sent = 0;
   while (sent < request.size()) {
     if (!WaitFor(fd, POLLOUT, deadline)) {
@@ -107,12 +140,7 @@ core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const st
     response.append(buf, static_cast<size_t>(n));
   }
   close(fd);
-  // "HTTP/1.1 200 OK"
-  if (response.size() < 12 || response.rfind("HTTP/", 0) != 0) {
-    return core::Status::Error(where + ": no HTTP response");
-  }
-  const size_t space = response.find(' ');
-  return std::atoi(response.c_str() + space + 1);
+  return StatusOf(response, where);
 }
 
 std::string Base64(const std::string& text) {

@@ -1,9 +1,12 @@
 // A minimal blocking HTTP/1.1 client for pushing alerts: one POST per
-// connection, with a deadline on connect, send and receive. Only plain
-// http:// URLs. Reentrant; used from the Alertmanager client's thread.
+// connection, with a deadline on connect, send and receive. http:// URLs
+// directly; https:// through a TLS transport handed in (daemon/net's
+// MakeTlsClient: alerting may not use OpenSSL). Reentrant; used from the
+// Alertmanager client's thread.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "lstmad/core/status.h"
@@ -11,16 +14,25 @@
 namespace lstmad::daemon {
 
 struct HttpUrl {
+  bool https = false;
   std::string host;
   std::string port;
   std::string path;  // without a trailing slash; "" for the root
 };
 core::Result<HttpUrl> ParseHttpUrl(const std::string& url);
 
+// Sends a whole request to host:port over TLS and returns the start of the
+// response (at least its status line): net::TlsRequestFn's signature.
+using TlsTransport =
+    std::function<core::Result<std::string>(const std::string& host, const std::string& port,
+                                            const std::string& request, std::chrono::milliseconds timeout)>;
+
 // POSTs `body` (application/json) to url.path + `path`; returns the status
-// code, or an error naming the URL and what failed.
+// code, or an error naming the URL and what failed. An https URL goes
+// through `tls`, and fails when there is none.
 core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const std::string& body,
-                           const std::string& authorization, std::chrono::milliseconds timeout);
+                           const std::string& authorization, std::chrono::milliseconds timeout,
+                           const TlsTransport& tls = {});
 
 std::string Base64(const std::string& text);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "cluster/cluster_forwarder.h"
 #include "net/http_server.h"
 #include "net/ingest_server.h"
+#include "net/tls_client.h"
 #include "ingest/ingestor.h"
 #include "obs/logging.h"
 #include "obs/spdlog_writer.h"
@@ -95,6 +97,14 @@ class StartupSignals {
   std::thread thread_;
 };
 
+// The TLS client for https:// Alertmanager URLs; none without one.
+core::Result<TlsTransport> AlertmanagerTls(const config::AlertmanagerSettings& am) {
+  if (!am.https()) return TlsTransport{};
+  auto client = MakeTlsClient(am.tls_ca, am.tls_cert, am.tls_key, "alertmanager.tls");
+  if (!client.ok()) return core::Status::Invalid(client.status().message());
+  return TlsTransport(std::move(client).value());
+}
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -121,10 +131,27 @@ struct Daemon::Impl {
   std::optional<std::chrono::microseconds> watchdog_interval;
   bool stopping = false;
   int stopped_at_start = 0;  // the signal that stopped start-up's wait for NATS; 0: none
+  // SIGHUP reads and parses the configuration and the model files on
+  // `loader`, off the io thread, so /metrics and ingestion are served during
+  // a slow load; FinishReload applies the result on the io thread. A SIGHUP
+  // during a load asks for one more load after it. io-thread state.
+  struct PreparedReload {
+    core::Result<config::Settings> settings;
+    core::Result<std::vector<std::shared_ptr<ModelRuntime>>> models;
+  };
+  std::thread loader;
+  bool reload_running = false;
+  bool reload_again = false;
 
+  ~Impl() {
+    // A load still running posts its result to the stopped io_context, which
+    // drops it; wait for it so it outlives nothing it uses.
+    if (loader.joinable()) loader.join();
+  }
   void WaitForSignal();
   void Reload();
-  bool TryReload(std::string* error);
+  void FinishReload(PreparedReload prepared);
+  bool TryReload(PreparedReload prepared, std::string* error);
   void Stop(int signal);
   void KickWatchdog();
   void RestoreSnapshot();
@@ -156,7 +183,10 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
     Log(LogLevel::kError, "cannot open the events file; alert events go to the log only",
         {Field("error", events.status().message())});
   }
-  impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics);
+  auto am_tls = AlertmanagerTls(impl->settings.alertmanager);
+  if (!am_tls.ok()) return am_tls.status();
+  impl->alertmanager = std::make_unique<AlertmanagerClient>(impl->settings.alertmanager, &impl->metrics,
+                                                            std::move(am_tls).value());
   impl->alerts = std::make_unique<AlertDispatcher>(&impl->metrics);
   impl->alerts->SetEventLog(impl->events);
   impl->alerts->SetAlertmanager(impl->alertmanager.get());
@@ -268,10 +298,19 @@ void Daemon::Impl::KickWatchdog() {
   });
 }
 
-bool Daemon::Impl::TryReload(std::string* error) {
-  auto next = config::LoadSettings(settings.source);
+bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
+  auto& next = prepared.settings;
   if (!next.ok()) {
     *error = next.status().message();
+    return false;
+  }
+  if (!prepared.models.ok()) {
+    *error = prepared.models.status().message();
+    return false;
+  }
+  auto am_tls = AlertmanagerTls(next->alertmanager);
+  if (!am_tls.ok()) {
+    *error = am_tls.status().message();
     return false;
   }
   // Reopened on every reload, not only when the path changes, so that "move
@@ -298,14 +337,9 @@ bool Daemon::Impl::TryReload(std::string* error) {
     (void)server->set_ingest(settings.ingest);
     return false;
   }
-  // Last of the steps that can fail: it registers the new models' metrics.
-  auto next_models = LoadModelSet(*next, &metrics);
-  if (!next_models.ok()) {
-    *error = next_models.status().message();
-    (void)server->set_ingest(settings.ingest);  // back to the running TLS and allow-list
-    (void)http->set_tls(settings.metrics.tls);
-    return false;
-  }
+  // Every step that can fail is behind us: register the new models' metrics.
+  core::Result<std::shared_ptr<const ModelSet>> next_models =
+      MakeModelSet(std::move(prepared.models).value(), &metrics);
   if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
       next->metrics.listen.ToString() != settings.metrics.listen.ToString() ||
       next->scoring.workers != settings.scoring.workers) {
@@ -315,7 +349,7 @@ bool Daemon::Impl::TryReload(std::string* error) {
   if (cluster) cluster->Reload(*next, *next_models);
   if (forwarder) forwarder->Reload(*next, *next_models);
   alerts->SetEventLog(next_events);
-  alertmanager->Reconfigure(next->alertmanager);
+  alertmanager->Reconfigure(next->alertmanager, std::move(am_tls).value());
   server->set_limits(next->limits);
   http->Configure(next->metrics);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
@@ -345,9 +379,27 @@ void Daemon::Impl::InstallRetrained(const RetrainCandidate& candidate) {
 }
 
 void Daemon::Impl::Reload() {
+  if (reload_running) {
+    reload_again = true;
+    return;
+  }
+  reload_running = true;
   systemd::NotifyReloading();
+  Log(LogLevel::kInfo, "reloading the configuration", {Field("config", settings.source)});
+  if (loader.joinable()) loader.join();  // the previous load, which has finished
+  loader = std::thread([this, source = settings.source] {
+    auto prepared = std::make_shared<PreparedReload>(
+        PreparedReload{config::LoadSettings(source), core::Status::Error("not loaded")});
+    if (prepared->settings.ok()) prepared->models = LoadModelRuntimes(*prepared->settings);
+    asio::post(io, [this, prepared] { FinishReload(std::move(*prepared)); });
+  });
+}
+
+void Daemon::Impl::FinishReload(PreparedReload prepared) {
+  reload_running = false;
+  if (stopping) return;
   std::string error;
-  if (TryReload(&error)) {
+  if (TryReload(std::move(prepared), &error)) {
     metrics.ConfigReload(true).Increment();
     Log(LogLevel::kInfo, "configuration reloaded", {Field("config", settings.source), Field("models", static_cast<int64_t>(models->models.size()))});
   } else {
@@ -356,6 +408,10 @@ void Daemon::Impl::Reload() {
         {Field("config", settings.source), Field("error", error)});
   }
   systemd::NotifyReady();
+  if (reload_again) {
+    reload_again = false;
+    Reload();
+  }
 }
 
 void Daemon::Impl::Stop(int signal) {
@@ -387,12 +443,14 @@ void Daemon::Impl::Stop(int signal) {
 
 void Daemon::Impl::RestoreSnapshot() {
   if (settings.state.path.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(settings.state.path, ec);
-  if (ec) {
+  // Both series from the first scrape: a rule on them sees 0, not nothing.
+  metrics.SnapshotFailures();
+  metrics.SnapshotLastSuccess();
+  if (core::Status made = EnsureStateDirectory(settings.state.path); !made.ok()) {
     Log(LogLevel::kError, "cannot create the state directory",
-        {Field("path", settings.state.path), Field("error", ec.message())});
+        {Field("path", settings.state.path), Field("error", made.message())});
   }
+  std::error_code ec;
   const std::string path = SnapshotPath(settings.state.path);
   if (!std::filesystem::exists(path, ec)) return;  // first start: nothing to restore
   auto streams = ReadSnapshot(path);
@@ -416,10 +474,13 @@ void Daemon::Impl::SaveSnapshot(const char* why) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<StreamSnapshot> streams = ingestor->Save();
   const std::string path = SnapshotPath(settings.state.path);
-  if (core::Status s = WriteSnapshot(path, streams); !s.ok()) {
+  if (core::Status s = WriteSnapshotIn(settings.state.path, streams); !s.ok()) {
+    metrics.SnapshotFailures().Increment();
     Log(LogLevel::kError, "writing the snapshot failed", {Field("error", s.message()), Field("reason", why)});
     return;
   }
+  metrics.SnapshotLastSuccess().Set(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   Log(LogLevel::kDebug, "snapshot written",
       {Field("path", path), Field("streams", static_cast<int64_t>(streams.size())), Field("reason", why),
        Field("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())});
@@ -555,6 +616,8 @@ core::Result<std::string> CheckConfig(const std::string& path) {
   if (!settings.ok()) return settings.status();
   auto models = LoadModelSet(*settings, nullptr);
   if (!models.ok()) return models.status().WithContext(path);
+  // Certificates and keys that do not load fail here, not at start.
+  if (auto tls = AlertmanagerTls(settings->alertmanager); !tls.ok()) return tls.status().WithContext(path);
   return path + ": OK\n" + DescribeSettings(*settings, **models);
 }
 

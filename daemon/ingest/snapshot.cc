@@ -1,6 +1,7 @@
 #include "ingest/snapshot.h"
 
 #include <cstring>
+#include <filesystem>
 
 #include "lstmad/core/byte_codec.h"
 #include "lstmad/core/crc32c.h"
@@ -138,6 +139,25 @@ std::string SnapshotPath(const std::string& state_dir) { return state_dir + "/st
 
 core::Status WriteSnapshot(const std::string& path, const std::vector<StreamSnapshot>& streams) {
   return core::WriteFileAtomically(path, EncodeSnapshot(streams), kSnapshotPermissions);
+}
+
+core::Status EnsureStateDirectory(const std::string& state_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(state_dir, ec)) return core::Status::Ok();
+  fs::create_directories(state_dir, ec);
+  if (ec) return core::Status::Error(state_dir + ": cannot create the state directory: " + ec.message());
+  // create_directories used 0777 less the umask.
+  fs::permissions(state_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) {
+    return core::Status::Error(state_dir + ": cannot make the state directory private: " + ec.message());
+  }
+  return core::Status::Ok();
+}
+
+core::Status WriteSnapshotIn(const std::string& state_dir, const std::vector<StreamSnapshot>& streams) {
+  LSTMAD_RETURN_IF_ERROR(EnsureStateDirectory(state_dir));
+  return WriteSnapshot(SnapshotPath(state_dir), streams);
 }
 
 core::Result<std::vector<StreamSnapshot>> ReadSnapshot(const std::string& path) {

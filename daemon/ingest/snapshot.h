@@ -57,6 +57,15 @@ inline constexpr uint64_t kMaxSnapshotBytes = uint64_t{16} << 30;
 // Writes the snapshot to `path` atomically (core::WriteFileAtomically: a
 // crash leaves the old snapshot or the new one), with kSnapshotPermissions.
 core::Status WriteSnapshot(const std::string& path, const std::vector<StreamSnapshot>& streams);
+// Creates `state_dir` (0700: it holds the streams' samples) with its parents
+// when it is not a directory yet; an existing one is left as it is.
+core::Status EnsureStateDirectory(const std::string& state_dir);
+// Writes the snapshot to SnapshotPath(`state_dir`), first calling
+// EnsureStateDirectory: a state directory removed, or a volume remounted
+// empty, heals at the next snapshot instead of failing every one until a
+// restart. Refuses, like WriteSnapshot, a snapshot path that is not a
+// regular file.
+core::Status WriteSnapshotIn(const std::string& state_dir, const std::vector<StreamSnapshot>& streams);
 // Reads and decodes the snapshot at `path` (at most kMaxSnapshotBytes).
 core::Result<std::vector<StreamSnapshot>> ReadSnapshot(const std::string& path);
 

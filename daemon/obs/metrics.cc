@@ -194,6 +194,8 @@ struct Metrics::Impl {
   Family<Counter>& streams_expired;
   Family<Counter>& connections_closed;
   Family<Counter>& metrics_connections_closed;
+  Family<Counter>& snapshot_failures;
+  Family<Gauge>& snapshot_last_success;
 
   std::array<Counter*, kRejectReasons.size()> rejected_by_reason{};
   Counter* reload_success = nullptr;
@@ -265,7 +267,13 @@ Metrics::Impl::Impl(const std::string& version)
                                   *registry)),
       metrics_connections_closed(Register(prometheus::BuildCounter(), "lstmad_metrics_connections_closed_total",
                                           "Connections to the metrics endpoint refused by lstmad, by reason.",
-                                          *registry)) {
+                                          *registry)),
+      snapshot_failures(Register(prometheus::BuildCounter(), "lstmad_snapshot_failures_total",
+                                 "Snapshots of the streams' state (state.path) that could not be written.",
+                                 *registry)),
+      snapshot_last_success(Register(prometheus::BuildGauge(), "lstmad_snapshot_last_success_timestamp_seconds",
+                                     "Unix time of the last snapshot written to state.path (0: none yet).",
+                                     *registry)) {
   // Pre-created so every series exists at 0 from the first scrape; rate() and
   // absent() then behave without special cases.
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -355,6 +363,11 @@ prometheus::Counter& Metrics::ConfigReload(bool success) {
 }
 
 prometheus::Counter& Metrics::EventWriteFailures() { return *impl_->event_write_failures_total; }
+
+// Family::Add returns the existing series when called again, so these stay
+// cheap and create the series on first use only.
+prometheus::Counter& Metrics::SnapshotFailures() { return impl_->snapshot_failures.Add({}); }
+prometheus::Gauge& Metrics::SnapshotLastSuccess() { return impl_->snapshot_last_success.Add({}); }
 
 prometheus::Counter& Metrics::WindowsDropped() { return *impl_->windows_dropped_total; }
 prometheus::Counter& Metrics::ConnectionPauses() { return *impl_->connection_pauses_total; }

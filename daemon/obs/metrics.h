@@ -113,6 +113,10 @@ class Metrics {
   // The metrics endpoint's own refusals (its listener is not an ingest one).
   enum class MetricsCloseReason { kTooManyConnections, kTlsHandshake };
   prometheus::Counter& MetricsConnectionClosed(MetricsCloseReason reason);  // lstmad_metrics_connections_closed_total{reason}
+  // Snapshots of the state directory (state.path). The series exist only once
+  // the daemon asks for them, so a daemon without state.path exports neither.
+  prometheus::Counter& SnapshotFailures();   // lstmad_snapshot_failures_total
+  prometheus::Gauge& SnapshotLastSuccess();  // lstmad_snapshot_last_success_timestamp_seconds
   enum class DeliveryResult { kSuccess, kFailure, kDropped };
   prometheus::Counter& AlertDelivery(DeliveryResult result);  // lstmad_alert_deliveries_total{result}
 

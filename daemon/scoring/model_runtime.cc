@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include <filesystem>
 #include <fstream>
 
 #include "lstmad/core/csv.h"
@@ -64,6 +65,10 @@ core::Result<core::Model> LoadKerasModel(const config::ModelSettings& settings, 
 }
 
 bool IsKerasFile(const std::string& path) {
+  // Opening a FIFO for reading would wait for a writer, and the io thread with
+  // it; anything but a regular file goes to core::LoadModel, which refuses it.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream in(path, std::ios::binary);
   char head[8] = {};
   in.read(head, sizeof head);
@@ -123,20 +128,31 @@ const std::shared_ptr<const ModelRuntime>* ModelSet::FindByMeasurement(std::stri
   return nullptr;
 }
 
-core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Settings& settings,
-                                                           Metrics* metrics) {
+core::Result<std::vector<std::shared_ptr<ModelRuntime>>> LoadModelRuntimes(const config::Settings& settings) {
   std::vector<std::shared_ptr<ModelRuntime>> loaded;
   for (size_t i = 0; i < settings.models.size(); ++i) {
     auto runtime = LoadModelRuntime(settings.models[i], i);
     if (!runtime.ok()) return runtime.status();
     loaded.push_back(std::move(runtime).value());
   }
+  return loaded;
+}
+
+std::shared_ptr<const ModelSet> MakeModelSet(std::vector<std::shared_ptr<ModelRuntime>> loaded,
+                                             Metrics* metrics) {
   auto set = std::make_shared<ModelSet>();
   for (auto& runtime : loaded) {
     if (metrics != nullptr) RegisterMetrics(runtime.get(), metrics);
     set->models.push_back(std::move(runtime));
   }
-  return std::shared_ptr<const ModelSet>(std::move(set));
+  return set;
+}
+
+core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Settings& settings,
+                                                           Metrics* metrics) {
+  auto loaded = LoadModelRuntimes(settings);
+  if (!loaded.ok()) return loaded.status();
+  return MakeModelSet(std::move(loaded).value(), metrics);
 }
 
 }  // namespace lstmad::daemon

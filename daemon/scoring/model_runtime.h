@@ -62,8 +62,15 @@ struct ModelSet {
 
 // Loads every model; only when all load are their metrics registered (when
 // `metrics` is not null: --check passes null), so a failed reload leaves the
-// exported metrics untouched.
+// exported metrics untouched. LoadModelRuntimes then MakeModelSet.
 core::Result<std::shared_ptr<const ModelSet>> LoadModelSet(const config::Settings& settings,
                                                            Metrics* metrics);
+// The slow half of LoadModelSet (reading, parsing, calibrating every model):
+// it touches no shared state, so a reload runs it off the io thread.
+core::Result<std::vector<std::shared_ptr<ModelRuntime>>> LoadModelRuntimes(const config::Settings& settings);
+// The other half: registers the models' metrics (unless `metrics` is null)
+// and makes them a set.
+std::shared_ptr<const ModelSet> MakeModelSet(std::vector<std::shared_ptr<ModelRuntime>> loaded,
+                                             Metrics* metrics);
 
 }  // namespace lstmad::daemon

@@ -46,13 +46,13 @@ class SettingsErrorTest : public ::testing::Test {
 TEST_F(SettingsErrorTest, AlertmanagerSectionIsChecked) {
   const std::string m = kModels;
   ExpectErrors({
-      {m + "alertmanager: { urls: [https://am:9093] }\n",
-       "lstmad.yaml:3: alertmanager.urls[0]: https is not supported yet; reach Alertmanager over "
-       "http (e.g. a local proxy)"},
+      {m + "alertmanager: { urls: [\"https://am\"] }\n",
+       "lstmad.yaml:3: alertmanager.urls[0]: expected http[s]://HOST:PORT[/PATH] with an explicit "
+       "port, got \"https://am\""},
       {m + "alertmanager: { urls: [am:9093] }\n",
-       "lstmad.yaml:3: alertmanager.urls[0]: expected http://HOST:PORT[/PATH], got \"am:9093\""},
+       "lstmad.yaml:3: alertmanager.urls[0]: expected http[s]://HOST:PORT[/PATH], got \"am:9093\""},
       {m + "alertmanager: { urls: [\"http://am\"] }\n",
-       "lstmad.yaml:3: alertmanager.urls[0]: expected http://HOST:PORT[/PATH] with an explicit "
+       "lstmad.yaml:3: alertmanager.urls[0]: expected http[s]://HOST:PORT[/PATH] with an explicit "
        "port, got \"http://am\""},
       {m + "alertmanager: { timeout_s: 0 }\n",
        "lstmad.yaml:3: alertmanager.timeout_s: must be from 0.001 to 60, got 0"},

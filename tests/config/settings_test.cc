@@ -311,6 +311,51 @@ TEST(SettingsTest, ReadsTheAlertmanagerSection) {
   EXPECT_EQ(s->alertmanager.max_pending, 50);
 }
 
+TEST(SettingsTest, ReadsAlertmanagerHttpsAndItsTls) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  dir.Write("ca.pem", "ca");
+  dir.Write("client.pem", "cert");
+  dir.Write("client.key", "key");
+  const std::string yaml = std::string(kMinimal) +
+                           "alertmanager:\n  urls: [\"https://am:9093\", \"http://127.0.0.1:9093\"]\n"
+                           "  tls: { ca: ca.pem, cert: client.pem, key: client.key }\n";
+  const core::Result<Settings> s = ParseSettings(yaml, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->alertmanager.https());
+  EXPECT_EQ(s->alertmanager.tls_ca, dir.path() + "/ca.pem");
+  EXPECT_EQ(s->alertmanager.tls_cert, dir.path() + "/client.pem");
+  EXPECT_EQ(s->alertmanager.tls_key, dir.path() + "/client.key");
+  const core::Result<Settings> half = ParseSettings(
+      std::string(kMinimal) + "alertmanager:\n  tls: { cert: client.pem }\n", "lstmad.yaml", dir.path());
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.status().message().find("alertmanager.tls: a client certificate needs both cert and key"),
+            std::string::npos)
+      << half.status().message();
+}
+
+TEST(SettingsTest, RefusesCredentialsInAlertmanagerUrlsWithoutRepeatingThem) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "stand-in");
+  const std::string yaml =
+      std::string(kMinimal) + "alertmanager:\n  urls: [\"http://alice:s3cret@am:9093\"]\n";
+  const core::Result<Settings> s = ParseSettings(yaml, "lstmad.yaml", dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(
+      s.status().message().find(
+          "alertmanager.urls[0]: credentials in the URL are refused (they would be logged, never sent); use "
+          "alertmanager.basic_auth or alertmanager.bearer_token, got \"http://REDACTED@am:9093\""),
+      std::string::npos)
+      << s.status().message();
+  EXPECT_EQ(s.status().message().find("s3cret"), std::string::npos);
+  // Another scheme with credentials: the other error, still redacted.
+  const core::Result<Settings> ftp =
+      ParseSettings(std::string(kMinimal) + "alertmanager:\n  urls: [\"ftp://u:s3cret@am:21\"]\n",
+                    "lstmad.yaml", dir.path());
+  ASSERT_FALSE(ftp.ok());
+  EXPECT_EQ(ftp.status().message().find("s3cret"), std::string::npos) << ftp.status().message();
+}
+
 TEST(SettingsTest, ReadsTheStateSection) {
   const TempDir dir;
   dir.Write("pump.lstmad", "stand-in");

@@ -2,6 +2,7 @@
 // temporary directory.
 #include "lstmad/core/files.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -102,6 +103,46 @@ TEST_F(FilesTest, WriteRefusesToReplaceADeviceOrADirectory) {
   EXPECT_EQ(directory.message(), sub + ": not a regular file (a directory): refusing to replace it");
   EXPECT_TRUE(fs::is_directory(sub));
   EXPECT_FALSE(fs::exists(sub + ".tmp"));
+}
+
+TEST_F(FilesTest, WriteRefusalIsInvalidInputSoCommandsExitWithTwo) {
+  const Status device = WriteFileAtomically("/dev/null", "bytes");
+  EXPECT_TRUE(device.IsInvalid());
+}
+
+TEST_F(FilesTest, CheckReplaceableAcceptsOnlyAbsentOrRegularPaths) {
+  EXPECT_TRUE(CheckReplaceable(Path("absent")).ok());
+  const std::string regular = Path("regular");
+  Put(regular, "x");
+  EXPECT_TRUE(CheckReplaceable(regular).ok());
+  // A symlink is judged by its target: whoever names it means the device.
+  const std::string link = Path("null-link");
+  fs::create_symlink("/dev/null", link);
+  const Status via_link = CheckReplaceable(link);
+  EXPECT_TRUE(via_link.IsInvalid());
+  EXPECT_EQ(via_link.message(), link + ": not a regular file (a character device): refusing to replace it");
+  const std::string fifo = Path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const Status written = WriteFileAtomically(fifo, "bytes");
+  EXPECT_TRUE(written.IsInvalid());
+  EXPECT_EQ(written.message(), fifo + ": not a regular file (a FIFO): refusing to replace it");
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_FALSE(fs::exists(fifo + ".tmp"));
+}
+
+TEST_F(FilesTest, ReadPrefixGivesTheFirstBytesAndTheFileSize) {
+  const std::string path = Path("prefix");
+  Put(path, "0123456789");
+  Result<FilePrefix> head = ReadFilePrefix(path, 4);
+  ASSERT_TRUE(head.ok()) << head.status().message();
+  EXPECT_EQ(head->bytes, "0123");
+  EXPECT_EQ(head->file_size, 10u);
+  head = ReadFilePrefix(path, 64);  // a file shorter than asked
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->bytes, "0123456789");
+  Result<FilePrefix> zero = ReadFilePrefix("/dev/zero", 4);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.status().message(), "/dev/zero: not a regular file (a character device)");
 }
 
 TEST_F(FilesTest, ReadNamesAMissingFile) {

@@ -3,6 +3,7 @@
 // an error that names the source.
 #include "lstmad/core/model_file.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <bit>
@@ -434,6 +435,38 @@ TEST_F(ModelFileDiskTest, LoadingADamagedFileNamesThePath) {
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().message().rfind(path + ": corrupt", 0), 0u)
       << loaded.status().message();
+}
+
+// Peak resident memory of this process so far, in MiB.
+long PeakRssMib() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+// Issue 18, finding 9: a 1.5 GiB file (sparse, so the test writes nothing)
+// that is not a model, or whose header declares another size, is refused by
+// its first 20 bytes, not after reading all of it into memory.
+TEST_F(ModelFileDiskTest, RefusesAHugeFileByItsHeaderWithoutReadingIt) {
+  constexpr uint64_t kSize = uint64_t{3} << 29;
+  const std::string zeros = (dir_ / "zeros.lsm").string();
+  std::ofstream(zeros, std::ios::binary).close();
+  std::filesystem::resize_file(zeros, kSize);
+  const std::string model = SerializeModel(MakeModel());
+  const std::string wrong_size = (dir_ / "wrong_size.lsm").string();
+  std::ofstream(wrong_size, std::ios::binary) << model.substr(0, mf::kFixedHeaderSize);
+  std::filesystem::resize_file(wrong_size, kSize);
+  const long before = PeakRssMib();
+
+  Result<Model> not_a_model = LoadModel(zeros);
+  ASSERT_FALSE(not_a_model.ok());
+  EXPECT_EQ(not_a_model.status().message(), zeros + ": not an lstmad model file (no LSTMADMF magic)");
+  Result<Model> other_size = LoadModel(wrong_size);
+  ASSERT_FALSE(other_size.ok());
+  EXPECT_EQ(other_size.status().message(), wrong_size + ": corrupt: " + std::to_string(kSize) +
+                                               " bytes, the file header says " +
+                                               std::to_string(model.size()));
+  EXPECT_LT(PeakRssMib(), before + 64) << "read the files instead of their headers";
 }
 
 TEST_F(ModelFileDiskTest, SavingIntoAMissingDirectoryNamesThePath) {

@@ -114,6 +114,20 @@ TEST(QuoteTest, CutsLongValuesAtACharacterBoundary) {
   EXPECT_EQ(Quote("\n\n\n\n", 2), "\"\\n\\n\"...");
 }
 
+TEST(RedactUrlCredentialsTest, ReplacesUserInformationOnly) {
+  EXPECT_EQ(RedactUrlCredentials("http://user:s3cret@am:9093/prefix"), "http://REDACTED@am:9093/prefix");
+  EXPECT_EQ(RedactUrlCredentials("https://token@am:9093"), "https://REDACTED@am:9093");
+  // A password with an '@' in it: the user information ends at the last one.
+  EXPECT_EQ(RedactUrlCredentials("http://u:p@ss@[::1]:9093?q=a@b"), "http://REDACTED@[::1]:9093?q=a@b");
+  // An '@' after the authority is not user information.
+  EXPECT_EQ(RedactUrlCredentials("http://am:9093/path@x"), "http://am:9093/path@x");
+  EXPECT_EQ(RedactUrlCredentials("http://am:9093#frag@x"), "http://am:9093#frag@x");
+  EXPECT_EQ(RedactUrlCredentials("not a url u:p@host"), "not a url u:p@host");
+  EXPECT_EQ(RedactUrlCredentials(""), "");
+  EXPECT_TRUE(UrlHasCredentials("http://:p@am:9093"));
+  EXPECT_FALSE(UrlHasCredentials("http://am:9093/@"));
+}
+
 TEST(FormatSignificantTest, SixSignificantDigitsInPrintfGStyle) {
   EXPECT_EQ(FormatSignificant(0.0005), "0.0005");
   EXPECT_EQ(FormatSignificant(1234567.0), "1.23457e+06");

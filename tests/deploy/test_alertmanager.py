@@ -31,6 +31,7 @@ EXPECTED = {
     "LstmadStreamLimitReached": "lstmad-operations",
     "LstmadConfigReloadFailed": "lstmad-operations",
     "LstmadRetrainingFailed": "lstmad-operations",
+    "LstmadSnapshotsFailing": "lstmad-operations",
     "LstmadEventWriteFailures": "lstmad-operations",
     "LstmadScoringSlow": "lstmad-operations",
 }

@@ -1,9 +1,12 @@
 """The command line's contract: help, unknown flags, exit codes, bad CSV
-input named by file, line and column, and corrupt model files refused by name.
+input named by file, line and column, corrupt model files refused by name, and
+output paths that are not regular files refused before anything is written.
 """
 import os
+import stat
+import subprocess
 
-from lstmad_cli import REPO, Checks, run, tempdir
+from lstmad_cli import BIN, REPO, Checks, run, tempdir
 
 SEED_CSV = os.path.join(REPO, "examples", "seed", "timeseries.csv")
 
@@ -19,6 +22,90 @@ def write(path, text, mode="w"):
     with open(path, mode) as f:
         f.write(text)
     return path
+
+
+def refused_destination(checks, name, args, path, kind, command):
+    """`args` names `path` (a device, directory or FIFO, maybe through a symlink)
+    as an output: exit 2 at once, one exact error line, `path` left as it was."""
+    before = os.stat(path)
+    proc = run(*args, check=False, timeout=60)
+    after = os.stat(path)
+    expected = f"lstmad {command}: error: {path}: not a regular file ({kind}): refusing to replace it\n"
+    checks.check(f"{name}: exit 2 with one exact message", proc.returncode == 2 and
+                 proc.stderr.endswith(expected), f"exit {proc.returncode}, stderr {proc.stderr[-300:]!r}")
+    checks.check(f"{name}: the destination is untouched",
+                 stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode) and after.st_ino == before.st_ino
+                 and after.st_rdev == before.st_rdev and not os.path.lexists(path + ".tmp"))
+    return proc
+
+
+def destinations(checks, d, model):
+    """Every writer goes through core::WriteFileAtomically, which will not
+    rename a file over a device: as root, `--out /dev/null` would otherwise
+    replace /dev/null for the whole machine (issue 18, finding 5)."""
+    proc = refused_destination(checks, "train --out /dev/null",
+                               ["train", "--data", SEED_CSV, "--lookback", 3, "--encoder", "8", "--decoder", "8",
+                                "--epochs", 50, "--validation-split", 0, "--out", "/dev/null"],
+                               "/dev/null", "a character device", "train")
+    checks.check("train --out /dev/null is refused before training", "loss" not in proc.stderr, proc.stderr[:200])
+    checks.check("/dev/null is still a character device", stat.S_ISCHR(os.stat("/dev/null").st_mode))
+    folder = os.path.join(d, "folder")
+    os.mkdir(folder)
+    refused_destination(checks, "train --out DIRECTORY",
+                        ["train", "--data", SEED_CSV, "--lookback", 3, "--out", folder], folder, "a directory", "train")
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    refused_destination(checks, "score --plot FIFO", ["score", "--model", model, "--data", SEED_CSV, "--plot", fifo],
+                        fifo, "a FIFO", "score")
+    refused_destination(checks, "simulate --csv /dev/null", ["simulate", "--csv", "/dev/null"],
+                        "/dev/null", "a character device", "simulate")
+    labelled = write(os.path.join(d, "labelled.csv"),
+                     "x,x3,label\n" + "".join(f"{i / 10},{(i / 10) ** 3},{int(i == 7)}\n" for i in range(1, 10)))
+    refused_destination(checks, "evaluate --plot /dev/null",
+                        ["evaluate", "--model", model, "--data", labelled, "--plot", "/dev/null"],
+                        "/dev/null", "a character device", "evaluate")
+    refused_destination(checks, "evaluate-stream --save-model /dev/null",
+                        ["evaluate-stream", "--data", labelled, "--save-model", "/dev/null"],
+                        "/dev/null", "a character device", "evaluate-stream")
+    # NAB results: DIR/<category>/<detector>_<file>; a symlink there to /dev/null.
+    nab = os.path.join(d, "nab")
+    os.makedirs(os.path.join(nab, os.path.basename(d)))
+    link = os.path.join(nab, os.path.basename(d), "lstmad_labelled.csv")
+    os.symlink("/dev/null", link)
+    refused_destination(checks, "evaluate --nab-results onto a link to /dev/null",
+                        ["evaluate", "--model", model, "--data", labelled, "--nab-results", nab],
+                        link, "a character device", "evaluate")
+    checks.check("...and the link still points at /dev/null", os.readlink(link) == "/dev/null")
+
+
+def run_measured(*args):
+    """Runs lstmad; returns (exit code, stderr, peak resident memory in MB)
+    of that one child, from wait4's rusage."""
+    proc = subprocess.Popen([BIN, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, stderr, usage.ru_maxrss / 1024
+
+
+def huge_model_files(checks, d):
+    """Issue 18, finding 9: a model path naming a device, or a huge file that
+    is not a model, is refused at once, with bounded memory (it used to peak
+    at 4.2 GB for /dev/zero)."""
+    code, err, peak = run_measured("summary", "/dev/zero")
+    checks.check("summary /dev/zero: exit 2, named a device",
+                 code == 2 and err == "lstmad summary: error: /dev/zero: not a regular file (a character device)\n",
+                 f"exit {code}: {err!r}")
+    checks.check("...in bounded memory", peak < 300, f"{peak:.0f} MB")
+    sparse = os.path.join(d, "huge.lstmad")
+    with open(sparse, "wb") as f:
+        f.truncate((2 << 30) - 1)  # just under the 2 GiB limit; sparse, so nothing is written
+    code, err, peak = run_measured("summary", sparse)
+    checks.check("summary of a 2 GiB file of zeros: exit 2, not a model file",
+                 code == 2 and err == f"lstmad summary: error: {sparse}: not an lstmad model file (no LSTMADMF magic)\n",
+                 f"exit {code}: {err!r}")
+    checks.check("...refused by its header, without reading it", peak < 300, f"{peak:.0f} MB")
+    os.unlink(sparse)
 
 
 def main():
@@ -104,6 +191,8 @@ def main():
         path = write(os.path.join(d, "version.lstmad"), bytes(version), "wb")
         expect_bad(checks, "wrong version refused", ["summary", path], path, "version")
         expect_bad(checks, "missing model file", ["summary", d + "/absent.lstmad"], "absent.lstmad")
+        destinations(checks, d, model)
+        huge_model_files(checks, d)
 
         # A timestamp column is used as the score's key and never as a feature.
         stamped = write(os.path.join(d, "stamped.csv"),

@@ -17,6 +17,10 @@ int Fail(const std::string& command, const std::string& message, int code) {
   return code;
 }
 
+int FailWrite(const std::string& command, const core::Status& written) {
+  return Fail(command, written.message(), ExitCodeFor(written, kExitFailure));
+}
+
 int ParseArgsOrExit(ArgParser* parser, const std::vector<std::string>& args, const char* command) {
   std::string error;
   if (!parser->Parse(args, &error)) return Fail(command, error);

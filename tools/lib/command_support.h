@@ -24,6 +24,11 @@ int ParseArgsOrExit(ArgParser* parser, const std::vector<std::string>& args, con
 // Prints "lstmad COMMAND: error: MESSAGE" to stderr and returns `code`.
 int Fail(const std::string& command, const std::string& message, int code = kExitBadInput);
 
+// A failed write of an output file: exit 2 when the destination can never be
+// written (core::CheckReplaceable refused a device or directory), 1 otherwise
+// (disk full, no permission: running again may work).
+int FailWrite(const std::string& command, const core::Status& written);
+
 // Input files (CSV data, NAB windows) are read whole; this only refuses a
 // wrong path (a disk image, /dev/zero) before it exhausts memory.
 inline constexpr uint64_t kMaxInputFileBytes = uint64_t{4} << 30;

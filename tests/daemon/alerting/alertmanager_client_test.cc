@@ -3,11 +3,16 @@
 // tests/integration/test_alertmanager.py).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "alerting/alertmanager_client.h"
 #include "alerting/http_client.h"
+#include "obs/logging.h"
+#include "obs/metrics.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -22,8 +27,97 @@ TEST(HttpClientTest, ParsesHttpUrls) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->path, "");
-  EXPECT_FALSE(ParseHttpUrl("https://am:9093").ok());
+  EXPECT_FALSE(u->https);
+  u = ParseHttpUrl("https://am:9443/x");
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->https);
+  EXPECT_EQ(u->host, "am");
+  EXPECT_EQ(u->port, "9443");
+  EXPECT_EQ(u->path, "/x");
+  EXPECT_FALSE(ParseHttpUrl("ftp://am:21").ok());
   EXPECT_FALSE(ParseHttpUrl("http://am").ok());
+}
+
+TEST(HttpClientTest, HttpsGoesThroughTheTlsTransportOrFails) {
+  const auto u = ParseHttpUrl("https://am:9443/prefix");
+  ASSERT_TRUE(u.ok());
+  const auto none = HttpPost(*u, "/api/v2/alerts", "[]", "", std::chrono::milliseconds(100));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(),
+            "https://am:9443/prefix/api/v2/alerts: https needs a TLS client (alertmanager.tls)");
+  std::string host, port, request;
+  const TlsTransport fake = [&](const std::string& h, const std::string& p, const std::string& r,
+                                std::chrono::milliseconds) -> core::Result<std::string> {
+    host = h;
+    port = p;
+    request = r;
+    return std::string("HTTP/1.1 202 Accepted\r\n");
+  };
+  const auto status = HttpPost(*u, "/api/v2/alerts", "[]", "Bearer t", std::chrono::milliseconds(100), fake);
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(*status, 202);
+  EXPECT_EQ(host, "am");
+  EXPECT_EQ(port, "9443");
+  EXPECT_EQ(
+      request,
+      "POST /prefix/api/v2/alerts HTTP/1.1\r\nHost: am:9443\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nConnection: close\r\nUser-Agent: lstmad\r\nAuthorization: Bearer t\r\n\r\n[]");
+}
+
+TEST(HttpClientTest, RefusesCredentialsInTheUrlWithoutRepeatingThem) {
+  const auto u = ParseHttpUrl("http://alice:s3cret@am:9093/prefix");
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.status().message(), "http://REDACTED@am:9093/prefix: credentials in the URL are not supported");
+}
+
+// Logs every line it is given, for the test to read back.
+class LogCapture final : public LogWriter {
+ public:
+  LogCapture() { SetLogWriter(this); }
+  ~LogCapture() override { SetLogWriter(nullptr); }
+  void Write(LogLevel, std::string_view line) override {
+    std::lock_guard lock(mutex_);
+    text_.append(line).append("\n");
+  }
+  void Flush() override {}
+  std::string Text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
+// A URL with credentials that reached the client anyway (configuration
+// refuses it) is logged redacted on every failed try.
+TEST(AlertmanagerClientTest, FailedDeliveryLogsTheUrlWithoutItsPassword) {
+  LogCapture log;
+  Metrics metrics("test");
+  config::AlertmanagerSettings settings;
+  settings.urls = {"http://alice:s3cret@127.0.0.1:9"};
+  settings.timeout_s = 1;
+  AlertmanagerClient client(settings, &metrics);
+  AlertEvent e;
+  e.kind = "fired";
+  e.time_ns = 1700000000123456789;
+  e.model = "pump";
+  e.stream = "pump,site=a";
+  client.Notify(e);
+  // The failure log is rate-limited to one a second across the process: wait
+  // for it rather than assume the first try is logged.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (log.Text().find("will retry") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string text = log.Text();
+  EXPECT_NE(text.find("url=http://REDACTED@127.0.0.1:9"), std::string::npos) << text;
+  EXPECT_NE(text.find("http://REDACTED@127.0.0.1:9: credentials in the URL are not supported"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
+  EXPECT_EQ(text.find("alice"), std::string::npos) << text;
 }
 
 TEST(HttpClientTest, Base64MatchesRfc4648Vectors) {

@@ -183,5 +183,36 @@ TEST_F(SnapshotFileTest, RefusesWhatIsNotASnapshotFile) {
   EXPECT_NE(ReadSnapshot(path).status().message().find("not an lstmad snapshot"), std::string::npos);
 }
 
+TEST_F(SnapshotFileTest, WriteInCreatesAMissingStateDirectoryOwnerOnly) {
+  // The state directory vanished while the daemon ran (issue 18, finding 10).
+  const std::filesystem::path state = dir_ / "gone" / "state";
+  ASSERT_TRUE(WriteSnapshotIn(state.string(), Sample()).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(state.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  auto read = ReadSnapshot(SnapshotPath(state.string()));
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(EncodeSnapshot(*read), EncodeSnapshot(Sample()));
+}
+
+TEST_F(SnapshotFileTest, WriteInNamesAStateDirectoryItCannotCreate) {
+  const std::string squatter = (dir_ / "state").string();
+  { std::ofstream(squatter) << "a file where the directory should be"; }
+  const core::Status written = WriteSnapshotIn(squatter, Sample());
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.message(), squatter + ": cannot create the state directory: Not a directory");
+}
+
+TEST_F(SnapshotFileTest, NeverReplacesADeviceAtTheSnapshotPath) {
+  const std::string path = SnapshotPath(dir_.string());
+  std::filesystem::create_symlink("/dev/null", path);
+  const core::Status written = WriteSnapshotIn(dir_.string(), Sample());
+  EXPECT_TRUE(written.IsInvalid());
+  EXPECT_EQ(written.message(), path + ": not a regular file (a character device): refusing to replace it");
+  EXPECT_EQ(std::filesystem::read_symlink(path), "/dev/null");
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+}
+
 }  // namespace
 }  // namespace lstmad::daemon

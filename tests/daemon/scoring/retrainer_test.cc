@@ -378,5 +378,25 @@ TEST(RetrainerTest, WritesTheSwappedInModelOnceAndReplacesTheOldFileAtomically) 
   std::filesystem::remove_all(state);
 }
 
+TEST(RetrainedModelFile, NeverReplacesADeviceOrADirectory) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() / ("lstmad_retrainer_dev_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(state);
+  std::filesystem::create_directories(state / "models");
+  const std::string path = RetrainedModelPath(state.string(), "pump");
+  std::filesystem::create_symlink("/dev/null", path);
+  const core::Status to_device = SaveRetrainedModel(state.string(), "pump", PatternA());
+  EXPECT_TRUE(to_device.IsInvalid());
+  EXPECT_EQ(to_device.message(), path + ": not a regular file (a character device): refusing to replace it");
+  EXPECT_EQ(std::filesystem::read_symlink(path), "/dev/null");
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+  std::filesystem::remove(path);
+  std::filesystem::create_directories(path);
+  const core::Status to_directory = SaveRetrainedModel(state.string(), "pump", PatternA());
+  EXPECT_EQ(to_directory.message(), path + ": not a regular file (a directory): refusing to replace it");
+  EXPECT_TRUE(std::filesystem::is_directory(path));
+  std::filesystem::remove_all(state);
+}
+
 }  // namespace
 }  // namespace lstmad::daemon

@@ -167,14 +167,24 @@ struct StateSettings {
 
 // Direct alert delivery to Alertmanager's v2 API (POST /api/v2/alerts).
 struct AlertmanagerSettings {
-  std::vector<std::string> urls;    // alertmanager.urls: ["http://host:port[/prefix]", ...]; empty: off
+  std::vector<std::string> urls;    // alertmanager.urls: ["http[s]://host:port[/prefix]", ...]; empty: off
   double timeout_s = 5;             // alertmanager.timeout_s: per request (0 < t <= 60)
   double resend_interval_s = 60;    // alertmanager.resend_interval_s: firing alerts are re-sent this often
   std::string username, password;   // alertmanager.basic_auth: { username, password }; optional
   std::string bearer_token;         // alertmanager.bearer_token: optional (not with basic_auth)
   std::string severity = "warning"; // alertmanager.severity: the severity label
   int max_pending = 10000;          // alertmanager.max_pending: queued notifications; beyond, oldest dropped
+  // alertmanager.tls: { ca, cert, key } for https:// URLs; PEM files. `ca`
+  // verifies Alertmanager's certificate (empty: the system's CAs); `cert`
+  // and `key` together are lstmad's client certificate (optional).
+  std::string tls_ca, tls_cert, tls_key;
   bool enabled() const { return !urls.empty(); }
+  bool https() const {
+    for (const std::string& url : urls) {
+      if (url.rfind("https://", 0) == 0) return true;
+    }
+    return false;
+  }
 };
 
 // Cluster mode (docs/cluster.md): several instances share the partitions of

@@ -47,4 +47,14 @@ std::string FormatSignificant(double value);
 inline constexpr size_t kQuoteMaxBytes = 64;
 std::string Quote(std::string_view value, size_t max_bytes = kQuoteMaxBytes);
 
+// The user information of a URL (`scheme://USER:PASSWORD@host...`) replaced
+// by REDACTED, so a password never reaches a log line or an error message:
+// "http://u:p@am:9093/x" -> "http://REDACTED@am:9093/x". The authority ends
+// at the first '/', '?' or '#' after "://", and the user information at its
+// last '@' (a password may hold a stray '@'). Anything else is returned as
+// it is.
+std::string RedactUrlCredentials(std::string_view url);
+// The `scheme://` URL's authority holds user information ('@').
+bool UrlHasCredentials(std::string_view url);
+
 }  // namespace lstmad::core
