@@ -8,6 +8,7 @@
 
 #include "lstmad/core/text.h"
 #include "obs/logging.h"
+#include "obs/stream_labels.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -25,10 +26,15 @@ std::string AlertmanagerAlertJson(const AlertEvent& event, const std::string& se
   // ordered_json keeps the keys in the order written, so the body reads as
   // Alertmanager's API documents an alert.
   nlohmann::ordered_json alert;
-  alert["labels"] = {{"alertname", "LstmadStreamAnomalous"},
-                     {"model", event.model},
-                     {"stream", event.stream},
-                     {"severity", severity}};
+  // The stream's tags as labels, as on /metrics, so routes can match `site`.
+  alert["labels"] = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : StreamLabels({{"alertname", "LstmadStreamAnomalous"},
+                                                 {"model", event.model},
+                                                 {"stream", event.stream},
+                                                 {"severity", severity}},
+                                                event.stream)) {
+    alert["labels"][name] = value;
+  }
   alert["annotations"] = {
       {"summary", "Stream " + event.stream + " of model " + event.model + " is anomalous"},
       {"description", "Reconstruction error " + core::FormatSignificant(event.error) + " above the threshold " +

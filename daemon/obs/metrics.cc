@@ -1,4 +1,5 @@
 #include "obs/metrics.h"
+#include "obs/stream_labels.h"
 
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
@@ -341,14 +342,27 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   return out;
 }
 
+namespace {
+
+// model, stream, and the stream's tags as labels too, so rules and routes
+// can select on them (obs/stream_labels.h).
+Labels SeriesLabels(const std::string& model, const std::string& stream) {
+  Labels labels;
+  for (auto& [name, value] : StreamLabels({{"model", model}, {"stream", stream}}, stream)) {
+    labels.emplace(std::move(name), std::move(value));
+  }
+  return labels;
+}
+
+}  // namespace
+
 StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream, bool anomaly_score) {
-  const StreamSeries::Handles h =
-      impl_->stream_series->Add({{"model", model}, {"stream", stream}}, anomaly_score);
+  const StreamSeries::Handles h = impl_->stream_series->Add(SeriesLabels(model, stream), anomaly_score);
   return StreamMetrics{h.reconstruction_error, h.anomalous, h.anomalies, h.anomaly_score};
 }
 
 void Metrics::RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles) {
-  impl_->stream_series->Remove({{"model", model}, {"stream", stream}});
+  impl_->stream_series->Remove(SeriesLabels(model, stream));
   *handles = StreamMetrics{};
 }
 

@@ -54,8 +54,8 @@ def main():
             checks.check("every window scored", total(m, "lstmad_windows_scored_total") == expected)
             for s in STREAMS:
                 key = f"pump,pump={s}"
-                fired = m.get(f'lstmad_stream_anomalies_total{{model="pump",stream="{key}"}}', 0)
-                state = m.get(f'lstmad_stream_anomalous{{model="pump",stream="{key}"}}', -1)
+                fired = m.get(f'lstmad_stream_anomalies_total{{model="pump",pump="{s}",stream="{key}"}}', 0)
+                state = m.get(f'lstmad_stream_anomalous{{model="pump",pump="{s}",stream="{key}"}}', -1)
                 want = 0 if s == "p0" else 1
                 checks.check(f"{s}: fired {want} time(s)", fired == want, f"anomalies_total={fired}")
                 checks.check(f"{s}: resolved by the end", state == 0, f"anomalous={state}")

@@ -100,7 +100,7 @@ def main():
         # excursion's every window, and the return to normal.
         probes = sorted({50, CALIBRATION - 1, CALIBRATION, 200, NORMAL - LOOKBACK} |
                         set(range(NORMAL - LOOKBACK + 1, NORMAL + FAULT + 2)) | {len(want) - 1})
-        key = 'lstmad_stream_anomaly_score{model="pump",stream="pump,pump=a"}'
+        key = 'lstmad_stream_anomaly_score{model="pump",pump="a",stream="pump,pump=a"}'
         got = {}
         t0 = T0
         restart_after = 200  # a window past calibration (120)

@@ -38,7 +38,7 @@ def main():
             send(daemon, "f", 25, fault=range(15, 40))  # fires at sample 16 and is still firing
             daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") == 6 + 16, what="windows before stop")
             checks.check("the fault stream fires before shutdown",
-                         daemon.value("lstmad_stream_anomalous", model="pump", stream="pump,pump=f") == 1)
+                         daemon.value("lstmad_stream_anomalous", model="pump", pump="f", stream="pump,pump=f") == 1)
             checks.check("SIGTERM exits 0", daemon.stop() == 0)
         checks.check("a snapshot file is written", os.path.exists(os.path.join(state, "streams.snapshot")))
 
@@ -46,16 +46,16 @@ def main():
             daemon.wait_for_log("snapshot restored")
             checks.check("both streams restored", any("streams=2" in x for x in daemon.logs() if "snapshot restored" in x))
             checks.check("the firing alert is still firing after the restart",
-                         daemon.value("lstmad_stream_anomalous", model="pump", stream="pump,pump=f") == 1)
+                         daemon.value("lstmad_stream_anomalous", model="pump", pump="f", stream="pump,pump=f") == 1)
             send(daemon, "k", 1, start=15)
             ok, m = daemon.poll(lambda m: total(m, "lstmad_windows_scored_total") == 1)
             checks.check("scoring continues at the first new sample", ok,
                          f"{total(m, 'lstmad_windows_scored_total'):.0f} windows of 1")
             send(daemon, "f", 20, start=40)  # normal again: the alert resolves, without a new firing
-            daemon.wait_for(lambda m: daemon.value("lstmad_stream_anomalous", model="pump", stream="pump,pump=f") == 0,
+            daemon.wait_for(lambda m: daemon.value("lstmad_stream_anomalous", model="pump", pump="f", stream="pump,pump=f") == 0,
                             what="resolution after restart")
             checks.check("it resolves without firing again",
-                         daemon.value("lstmad_stream_anomalies_total", model="pump", stream="pump,pump=f") == 0)
+                         daemon.value("lstmad_stream_anomalies_total", model="pump", pump="f", stream="pump,pump=f") == 0)
             # SIGKILL after a periodic snapshot: what it saved is kept.
             send(daemon, "k", 5, start=16)
             daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == 1 + 20 + 5, what="samples in")

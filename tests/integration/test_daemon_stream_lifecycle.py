@@ -77,7 +77,7 @@ def reshape_test(checks, d, short, long):
         with Daemon(cfg) as daemon:
             send_samples(daemon, "x", 5 + FIRE_AFTER)  # fires
             send_samples(daemon, "y", 2)              # a partial window, never scored
-            daemon.wait_for(lambda m: m.get('lstmad_stream_anomalous{model="pump",stream="pump,pump=x"}') == 1,
+            daemon.wait_for(lambda m: m.get('lstmad_stream_anomalous{model="pump",pump="x",stream="pump,pump=x"}') == 1,
                             what="x firing")
             checks.check("before the reload: Alertmanager has x's alert", bool(wait(lambda: am_alerts(am_port))))
 
@@ -100,7 +100,7 @@ def reshape_test(checks, d, short, long):
             checks.check("the resolved alert is not re-sent", am_alerts(am_port) == [], str(am_alerts(am_port)))
             # The same stream under the new shape starts afresh and can fire again.
             send_samples(daemon, "x", 6 + FIRE_AFTER - 1)
-            daemon.wait_for(lambda m: m.get('lstmad_stream_anomalous{model="pump",stream="pump,pump=x"}') == 1,
+            daemon.wait_for(lambda m: m.get('lstmad_stream_anomalous{model="pump",pump="x",stream="pump,pump=x"}') == 1,
                             what="x firing under the new model")
             checks.check("exit 0", daemon.stop() == 0)
         kinds = [(e["kind"], e["stream"], e.get("reason")) for e in read_events(events)]
@@ -127,7 +127,7 @@ def expiry_test(checks, d, short):
         # 1. x fires and is saved in the shutdown snapshot.
         with Daemon(long_cfg) as daemon:
             send_samples(daemon, "x", 5 + FIRE_AFTER)
-            daemon.wait_for(lambda m: m.get('lstmad_stream_anomalous{model="pump",stream="pump,pump=x"}') == 1,
+            daemon.wait_for(lambda m: m.get('lstmad_stream_anomalous{model="pump",pump="x",stream="pump,pump=x"}') == 1,
                             what="x firing")
             checks.check("x's alert reaches Alertmanager", bool(wait(lambda: am_alerts(am_port))))
             checks.check("exit 0", daemon.stop() == 0)

@@ -72,7 +72,7 @@ def main():
             samples = [[float(x) for x in row.split(",")] for row in f.read().splitlines()[1:]]
 
         cfg = write_config(os.path.join(d, "lstmad.yaml"), [{"name": "load", "path": model, "measurement": "load"}])
-        key = 'lstmad_stream_reconstruction_error{model="load",stream="load,site=a"}'
+        key = 'lstmad_stream_reconstruction_error{model="load",site="a",stream="load,site=a"}'
         # Windows across midnight, noon and the second day.
         probes = [0, 1, 17, 40, 63, 88, 95, 120, 150, len(want) - 1]
         got, sent = {}, 0

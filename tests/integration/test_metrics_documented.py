@@ -75,7 +75,12 @@ def exported_families(text):
                            or (name.startswith(f) and name[len(f):] in SUFFIXES.get(k, ()))), None)
             if family is None:
                 raise AssertionError(f"sample without a TYPE line: {line}")
-            names = set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', m.group(2) or ""))
+            pairs = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+            names = set(pairs)
+            # A stream's tags are labels too; the doc names them `<tag>`.
+            tags = {kv.split("=", 1)[0] for kv in pairs.get("stream", "").split(",")[1:] if "=" in kv}
+            if names & tags:
+                names = (names - tags) | {"<tag>"}
             labels[family] |= names - TYPE_LABELS.get(types[family], set())
     return {name: (kind, labels[name]) for name, kind in types.items()}, helps
 

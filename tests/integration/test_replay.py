@@ -44,7 +44,7 @@ def main():
             ok, m = daemon.poll(lambda m: m.get(key, 0) >= ROWS - LOOKBACK + 1, timeout=30)
             checks.check(f"every window is scored: {ROWS - LOOKBACK + 1}", ok and m.get(key) == ROWS - LOOKBACK + 1,
                          str(m.get(key)))
-            error = m.get('lstmad_stream_reconstruction_error{model="pump",stream="pump,pump=rec1"}')
+            error = m.get('lstmad_stream_reconstruction_error{model="pump",pump="rec1",stream="pump,pump=rec1"}')
             checks.check("the daemon's last error equals lstmad score's", error is not None and
                          abs(error - last_error) <= 1e-6 * max(1.0, abs(last_error)), f"{error} vs {last_error}")
             checks.check("nothing rejected", all(v == 0 for k, v in m.items()

@@ -140,7 +140,7 @@ TEST(AlertmanagerJsonTest, FiringAndResolvedAlerts) {
   e.top_features = {{"flow", 0.75}, {"temperature", 0.25}};
   const std::string fired = AlertmanagerAlertJson(e, "warning", e.time_ns);
   EXPECT_NE(fired.find("\"labels\":{\"alertname\":\"LstmadStreamAnomalous\",\"model\":\"pump\","
-                       "\"stream\":\"pump,site=\\\"a\\\"\",\"severity\":\"warning\"}"),
+                       "\"stream\":\"pump,site=\\\"a\\\"\",\"severity\":\"warning\",\"site\":\"\\\"a\\\"\"}"),
             std::string::npos)
       << fired;
   EXPECT_NE(fired.find("\"startsAt\":\"2023-11-14T22:13:20.123456789Z\""), std::string::npos) << fired;
@@ -221,9 +221,15 @@ TEST(AlertmanagerJsonTest, KeysComeInAlertmanagersOrder) {
       "critical", 1));
   std::vector<std::string> keys;
   for (const auto& [k, v] : alert.items()) keys.push_back(k);
+  // A tag named like one of the alert's own labels is exported_, as on /metrics.
+  AlertEvent clash = PumpEvent();
+  clash.stream = "pump,alertname=x,severity=low";
+  EXPECT_EQ(nlohmann::ordered_json::parse(AlertmanagerAlertJson(clash, "warning", 1))["labels"].dump(),
+            R"({"alertname":"LstmadStreamAnomalous","model":"pump","stream":"pump,alertname=x,severity=low",)"
+            R"("severity":"warning","exported_alertname":"x","exported_severity":"low"})");
   EXPECT_EQ(keys, (std::vector<std::string>{"labels", "annotations", "startsAt", "endsAt"}));
   EXPECT_EQ(alert["labels"].dump(),
-            R"({"alertname":"LstmadStreamAnomalous","model":"pump","stream":"pump,site=a","severity":"critical"})");
+            R"({"alertname":"LstmadStreamAnomalous","model":"pump","stream":"pump,site=a","severity":"critical","site":"a"})");
   EXPECT_EQ(alert["annotations"]["description"],
             "Reconstruction error 0.5 above the threshold 0.1; top features: flow 100%");
 }

@@ -114,7 +114,7 @@ TEST_F(AlertingIngestorTest, AReshapingReloadHandsBackItsStreamsAndRetireResolve
   ASSERT_EQ(sink_.events().size(), 1u);
   ASSERT_EQ(sink_.events()[0].kind, "fired");
   const AlertEvent fired = sink_.events()[0];
-  ASSERT_NE(metrics_.Scrape().find("lstmad_stream_anomalous{model=\"pump\",stream=\"pump,id=firing\"} 1"),
+  ASSERT_NE(metrics_.Scrape().find("lstmad_stream_anomalous{id=\"firing\",model=\"pump\",stream=\"pump,id=firing\"} 1"),
             std::string::npos);
 
   Metrics next_metrics("next");  // the reloaded model's own registry, as a reload re-registers
@@ -179,7 +179,7 @@ TEST_F(AlertingIngestorTest, ExpireDropsOnlyStreamsIdleSinceTheCutoffAndRetireRe
   EXPECT_EQ(events[2].reason, "stream_expired");
   const std::string scrape = metrics_.Scrape();
   EXPECT_EQ(scrape.find("stream=\"pump,id=old"), std::string::npos) << scrape;
-  EXPECT_NE(scrape.find("lstmad_stream_anomalous{model=\"pump\",stream=\"pump,id=new\"} 1"),
+  EXPECT_NE(scrape.find("lstmad_stream_anomalous{id=\"new\",model=\"pump\",stream=\"pump,id=new\"} 1"),
             std::string::npos);
   EXPECT_NE(scrape.find("lstmad_streams{model=\"pump\"} 1"), std::string::npos);
   // The kept stream keeps its window and its firing alert: one more anomalous

@@ -138,14 +138,14 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   EXPECT_TRUE(Contains(text, "lstmad_samples_received_total{model=\"cpu\"} 7\n"));
   EXPECT_TRUE(Contains(text, "lstmad_windows_scored_total{model=\"cpu\"} 4\n"));
   EXPECT_TRUE(Contains(text, "lstmad_streams{model=\"cpu\"} 2\n"));
-  EXPECT_TRUE(Contains(text, "lstmad_stream_anomaly_score{model=\"cpu\",stream=\"cpu,host=a\"} 0.625\n"));
-  EXPECT_FALSE(Contains(text, "lstmad_stream_anomaly_score{model=\"cpu\",stream=\"cpu,host=b\"}"));
+  EXPECT_TRUE(Contains(text, "lstmad_stream_anomaly_score{host=\"a\",model=\"cpu\",stream=\"cpu,host=a\"} 0.625\n"));
+  EXPECT_FALSE(Contains(text, "lstmad_stream_anomaly_score{host=\"b\",model=\"cpu\",stream=\"cpu,host=b\"}"));
   EXPECT_TRUE(Contains(text, "lstmad_model_threshold{model=\"cpu\"} 0.5\n"));
   EXPECT_TRUE(Contains(text, "lstmad_inference_duration_seconds_count{model=\"cpu\"} 1\n"));
   EXPECT_TRUE(
       Contains(text, "lstmad_inference_duration_seconds_bucket{model=\"cpu\",le=\"0.0025\"} 1\n"));
   EXPECT_TRUE(Contains(text, "lstmad_inference_batch_size_bucket{model=\"cpu\",le=\"4\"} 1\n"));
-  const std::string stream = "{model=\"cpu\",stream=\"cpu,host=a\"}";
+  const std::string stream = "{host=\"a\",model=\"cpu\",stream=\"cpu,host=a\"}";
   EXPECT_TRUE(Contains(text, "lstmad_stream_reconstruction_error" + stream + " 0.75\n"));
   EXPECT_TRUE(Contains(text, "lstmad_stream_anomalous" + stream + " 1\n"));
   EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total" + stream + " 1\n"));
@@ -176,11 +176,11 @@ TEST(MetricsTest, RemoveStreamUnregistersEverySeriesOfThatStreamOnly) {
   std::string text = metrics.Scrape();
   EXPECT_FALSE(Contains(text, "host=a")) << text;
   EXPECT_EQ(CountOf(text, "stream=\"cpu,host=b\""), 4) << text;
-  EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{model=\"cpu\",stream=\"cpu,host=b\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{host=\"b\",model=\"cpu\",stream=\"cpu,host=b\"} 1\n"));
   metrics.RemoveStream("cpu", "cpu,host=a", &gone);  // nothing left to remove: no effect
   const StreamMetrics back = metrics.ForStream("cpu", "cpu,host=a", false);
   text = metrics.Scrape();
-  EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{model=\"cpu\",stream=\"cpu,host=a\"} 0\n"))
+  EXPECT_TRUE(Contains(text, "lstmad_stream_anomalies_total{host=\"a\",model=\"cpu\",stream=\"cpu,host=a\"} 0\n"))
       << text;
   EXPECT_EQ(CountOf(text, "stream=\"cpu,host=a\""), 3) << text;
   EXPECT_EQ(back.anomaly_score, nullptr);
