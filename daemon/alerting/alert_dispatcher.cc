@@ -6,6 +6,8 @@
 
 #include <prometheus/counter.h>
 
+#include "lstmad/core/text.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -34,8 +36,9 @@ void AlertDispatcher::OnAlert(const AlertEvent& event) {
                                     Field("stream", event.stream),
                                     Field("error", event.error),
                                     Field("threshold", event.threshold),
-                                    Field("window_start_ns", event.window_start_ns),
-                                    Field("window_end_ns", event.window_end_ns),
+                                    // As the events file writes them: RFC 3339, UTC.
+                                    Field("window_start", core::FormatRfc3339Nanos(event.window_start_ns)),
+                                    Field("window_end", core::FormatRfc3339Nanos(event.window_end_ns)),
                                     Field("top_features", TopFeaturesText(event))};
     if (!event.reason.empty()) fields.push_back(Field("reason", event.reason));
     // Alert lines left out since the last one logged (fired and resolved alike).

@@ -86,7 +86,7 @@ TEST(AlertDispatcherTest, LogsAndAppendsEachTransition) {
   EXPECT_EQ(lines.str(), AlertEventJson(fired) + "\n" + AlertEventJson(resolved) + "\n");
   const std::string text = log.Text();
   EXPECT_NE(text.find("warn alert fired model=pump stream=\"pump,pump=p0001\" error=0.75 threshold=0.25 "
-                      "window_start_ns=1000 window_end_ns=2000 top_features=flow:0.62,pressure:0.38\n"),
+                      "window_start=1970-01-01T00:00:00.000001000Z window_end=1970-01-01T00:00:00.000002000Z top_features=flow:0.62,pressure:0.38\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("info alert resolved model=pump"), std::string::npos) << text;
