@@ -85,6 +85,11 @@ def check_structure(checks, dashboard):
     v = variables(dashboard)
     checks.check("variables datasource, instance, model, stream",
                  v.get("datasource", {}).get("type") == "datasource" and {"instance", "model", "stream"} <= set(v))
+    # Streams' tags are labels (site, pump...), different per deployment: an ad hoc filter
+    # applies any of them to every query of the Prometheus data source.
+    checks.check("an ad hoc filter on any label (the streams' tags)",
+                 v.get("filters", {}).get("type") == "adhoc"
+                 and v["filters"].get("datasource") == {"type": "prometheus", "uid": "${datasource}"})
     repeats = [p for p in panels(dashboard) if p.get("repeat")]
     checks.check("a panel repeats per stream", any(p["repeat"] == "stream" for p in repeats)
                  and v["stream"].get("multi") is True)
