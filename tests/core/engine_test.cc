@@ -74,6 +74,14 @@ TEST(ScalerTest, MinMaxMapsTrainingRangeToUnitInterval) {
   EXPECT_FLOAT_EQ(y(0, 2), 1.0f);
 }
 
+TEST(ThresholdTest, ANaNErrorExceedsAnyThreshold) {
+  EXPECT_TRUE(ExceedsThreshold(std::nan(""), 1.0));
+  EXPECT_TRUE(ExceedsThreshold(HUGE_VAL, 1.0));
+  EXPECT_TRUE(ExceedsThreshold(1.5, 1.0));
+  EXPECT_FALSE(ExceedsThreshold(1.0, 1.0));
+  EXPECT_FALSE(ExceedsThreshold(0.5, 1.0));
+}
+
 TEST(ThresholdTest, ParsesTheThreeSpellings) {
   EXPECT_EQ(ThresholdSpec::Parse("p99.9")->kind, ThresholdSpec::Kind::kPercentile);
   EXPECT_DOUBLE_EQ(ThresholdSpec::Parse("p99.9")->value, 99.9);

@@ -26,6 +26,10 @@ struct ThresholdSpec {
 // Errors must be non-empty unless the spec is fixed.
 Result<double> ComputeThreshold(const ThresholdSpec& spec, std::vector<double> errors);
 
+// Whether a window's error is above the fixed threshold. A NaN error (a
+// reconstruction that overflowed) is: it is the least normal window there is.
+inline bool ExceedsThreshold(double error, double threshold) { return !(error <= threshold); }
+
 // NumPy's default (linear) percentile, p in [0, 100]; `values` non-empty.
 double Percentile(std::vector<double> values, double p);
 // The same of values already sorted ascending (not empty): no copy, no sort.
