@@ -29,8 +29,16 @@ std::optional<ScalerKind> ParseScalerKind(std::string_view name);
 // sample beyond it (`out_of_range`) instead of scoring an overflowed window.
 inline constexpr double kMaxScaledMagnitude = 1e15;
 
-// scaled = (x - offset) / scale, per feature. A constant feature gets scale 1
-// so it maps to 0 instead of dividing by zero.
+// The rows of `series` [features x samples] that are constant as the
+// network sees them: minimum and maximum are the same float32 value. (A
+// constant column's standard deviation computed in double is rounding noise,
+// ~1e-16 of its level, not 0; dividing by it turned a change of 0.001 into
+// an error of 1e19.)
+std::vector<int> ConstantFeatures(const Matrix<double>& series);
+
+// scaled = (x - offset) / scale, per feature. A constant feature (above) gets
+// scale 1, so it maps to x - offset in its own units instead of dividing by
+// (about) zero.
 struct Scaler {
   ScalerKind kind = ScalerKind::kNone;
   std::vector<double> offset;

@@ -23,7 +23,14 @@ struct ThresholdSpec {
   std::string ToString() const;
 };
 
-// Errors must be non-empty unless the spec is fixed.
+// The least threshold ComputeThreshold gives for a percentile or mean+k std:
+// an RMS reconstruction error of 0.001 scaled units. Windows reconstructed
+// exactly (a constant series) would otherwise give a threshold of 0, and
+// every later window that differs by a rounding step would be an anomaly.
+inline constexpr double kMinComputedThreshold = 1e-6;
+
+// Errors must be non-empty unless the spec is fixed. A computed threshold is
+// at least kMinComputedThreshold; a fixed one is as given.
 Result<double> ComputeThreshold(const ThresholdSpec& spec, std::vector<double> errors);
 
 // Whether a window's error is above the fixed threshold. A NaN error (a
