@@ -241,7 +241,8 @@ int RunScore(const std::vector<std::string>& args) {
   }
   core::AlertRule rule;
   if (std::string e = IntFlag(p, "alert-for", 1, kMax, &rule.fire_after); !e.empty()) return Fail("score", e);
-  if (std::string e = IntFlag(p, "alert-clear", 1, kMax, &rule.clear_after); !e.empty()) return Fail("score", e);
+  if (std::string e = IntFlag(p, "alert-clear", 1, kMax, &rule.clear_after); !e.empty())
+    return Fail("score", e);
   std::vector<core::FeatureGuard> guards;
   if (std::string e = ParseGuardFlag(p, d.model.feature_names, &guards); !e.empty()) return Fail("score", e);
   SeriesRun run = RunModel(d.model, *d.net, d.table);

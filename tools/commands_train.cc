@@ -1,11 +1,11 @@
 // `lstmad train`: fit a scaler and an LSTM autoencoder on a CSV series,
 // compute the anomaly threshold, and write the model file.
-#include <limits>
 #include <unistd.h>
 
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
 
 #include "cli_args.h"
 #include "command_support.h"

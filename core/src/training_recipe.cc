@@ -133,9 +133,9 @@ Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
   Result<double> threshold = ComputeThreshold(recipe.threshold, errors);
   if (!threshold.ok()) return threshold.status();
   out.warnings = ConstantFeatureWarnings(series.leftCols(plan->scaler_samples), feature_names);
-  for (std::string& w : CalibrationWarnings({recipe.threshold, *threshold, std::move(errors),
-                                             MeanPredictorError(windows, calibration,
-                                                                model.error_options.scored_features)})) {
+  for (std::string& w :
+       CalibrationWarnings({recipe.threshold, *threshold, std::move(errors),
+                            MeanPredictorError(windows, calibration, model.error_options.scored_features)})) {
     out.warnings.push_back(std::move(w));
   }
   model.threshold = *threshold;

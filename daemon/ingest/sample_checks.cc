@@ -57,10 +57,10 @@ std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLi
     // overflow the window's error (core/scaler.h).
     const double scaled = model.model.scaler.Scaled(static_cast<int>(f), v);
     if (!(std::abs(scaled) <= core::kMaxScaledMagnitude)) {
-      return Refusal{RejectReason::kOutOfRange, "field \"" + names[f] + "\" is " + core::FormatSignificant(v) +
-                                                    ", beyond what model " + model.name() + " can score (" +
-                                                    core::FormatSignificant(core::kMaxScaledMagnitude) +
-                                                    " of its scale units from its training data)"};
+      return Refusal{RejectReason::kOutOfRange,
+                     "field \"" + names[f] + "\" is " + core::FormatSignificant(v) + ", beyond what model " +
+                         model.name() + " can score (" + core::FormatSignificant(core::kMaxScaledMagnitude) +
+                         " of its scale units from its training data)"};
     }
     if (sample != nullptr) (*sample)[f] = static_cast<float>(v);
   }

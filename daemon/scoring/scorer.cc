@@ -257,7 +257,8 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       shard->anomalous[static_cast<size_t>(b)] = core::ExceedsThreshold(error, model.threshold) ? 1 : 0;
       continue;
     }
-    stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity() : error);
+    stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity()
+                                                               : error);
     const core::Override override = GuardVerdict(model, shard, job, b);
     bool above = core::ExceedsThreshold(error, model.threshold);
     double threshold = model.threshold;

@@ -135,7 +135,8 @@ TEST(CliArgsTest, IntegerFlagsSayWhetherOutOfRangeOrNotAnInteger) {
   ASSERT_TRUE(p.Parse({"--epochs", "2147483647"}, &error));
   EXPECT_EQ(IntFlag(p, "epochs", 1, max, &value), "");
   EXPECT_EQ(value, max);
-  EXPECT_EQ(IntValue("encoder", "0", 1, 64, &value), "--encoder must be an integer from 1 to 64; \"0\" is out of range");
+  EXPECT_EQ(IntValue("encoder", "0", 1, 64, &value),
+            "--encoder must be an integer from 1 to 64; \"0\" is out of range");
   EXPECT_EQ(IntValue("encoder", "64", 1, 64, &value), "");
   EXPECT_EQ(value, 64);
 }
@@ -149,8 +150,9 @@ TEST(CliArgsTest, Uint64FlagsTakeTheWholeRange) {
   EXPECT_EQ(Uint64Flag(p, "seed", &seed), "");
   EXPECT_EQ(seed, std::numeric_limits<uint64_t>::max());
   ASSERT_TRUE(p.Parse({"--seed", "18446744073709551616"}, &error));
-  EXPECT_EQ(Uint64Flag(p, "seed", &seed),
-            "--seed must be an integer from 0 to 18446744073709551615; \"18446744073709551616\" is out of range");
+  EXPECT_EQ(
+      Uint64Flag(p, "seed", &seed),
+      "--seed must be an integer from 0 to 18446744073709551615; \"18446744073709551616\" is out of range");
   ASSERT_TRUE(p.Parse({"--seed", "-1"}, &error));
   EXPECT_EQ(Uint64Flag(p, "seed", &seed),
             "--seed must be an integer from 0 to 18446744073709551615; \"-1\" is not an integer");

@@ -51,7 +51,7 @@ TEST(ExtremeValuesTest, WindowsHoldingAValueBeyondTheScaleScoreInfinite) {
   const core::Network<float> net = *model.MakeNetwork();
   core::CsvTable table = Table(12);
   const SeriesRun clean = RunModel(model, net, table);
-  table.values(0, 5) = 1e20;                 // far beyond 1e15 scale units: windows 3, 4, 5 hold it
+  table.values(0, 5) = 1e20;                       // far beyond 1e15 scale units: windows 3, 4, 5 hold it
   table.values(1, 8) = core::kMaxScaledMagnitude;  // at the bound: scored as it is
   const SeriesRun dirty = RunModel(model, net, table);
   ASSERT_EQ(dirty.errors.size(), 10u);

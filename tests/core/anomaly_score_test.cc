@@ -30,7 +30,7 @@ TEST(EwmaTest, MatchesPandasSpanConvention) {
 }
 
 TEST(EwmaTest, NonFiniteValuesPassThroughWithoutEnteringTheAverage) {
-  Ewma ewma(3);  // alpha 0.5
+  Ewma ewma(3);                                        // alpha 0.5
   EXPECT_TRUE(std::isnan(ewma.Update(std::nan(""))));  // before the first value: still not started
   EXPECT_FALSE(ewma.started());
   EXPECT_EQ(ewma.Update(4.0), 4.0);

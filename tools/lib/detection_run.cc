@@ -56,8 +56,9 @@ void ScoreRange(const core::Model& model, const core::Network<float>& net,
     last = output.middleCols(static_cast<Eigen::Index>(run->lookback - 1) * batch, batch);
     model.scaler.Inverse(&last);
     for (int b = 0; b < batch; ++b) {
-      run->errors[static_cast<size_t>(start + b)] =
-          WithinScale(model, input, run->lookback, batch, b) ? errors[b] : std::numeric_limits<double>::infinity();
+      run->errors[static_cast<size_t>(start + b)] = WithinScale(model, input, run->lookback, batch, b)
+                                                        ? errors[b]
+                                                        : std::numeric_limits<double>::infinity();
       run->per_feature.col(start + b) = per_feature.col(b).cast<double>();
       run->reconstruction.col(start + b) = last.col(b).head(run->reconstruction.rows()).cast<double>();
     }
@@ -247,8 +248,9 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
   std::vector<uint8_t> verdicts(static_cast<size_t>(run.windows()), 0);
   for (int w = 0; w < run.windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
-                                                          : core::ExceedsThreshold(run.errors[i], fixed_threshold);
+    bool above = adaptive && w >= run.calibration_windows
+                     ? run.detections[i].alarm
+                     : core::ExceedsThreshold(run.errors[i], fixed_threshold);
     // The detection's alarm has the override in it already; this is for the
     // fixed threshold's verdict.
     if (i < run.overrides.size() && run.overrides[i] != core::Override::kNone) {

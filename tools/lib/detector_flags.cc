@@ -66,7 +66,8 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   if (std::string e = IntFlag(p, "spot-max-peaks", 1, kMax, &o->spot.max_peaks); !e.empty()) return e;
   if (std::string e = IntFlag(p, "dspot-depth", 0, kMax, &o->dspot_depth); !e.empty()) return e;
   if (!ParseDouble(p.Get("smoothing"), &o->smoothing_span)) return "--smoothing must be a number";
-  if (std::string e = IntFlag(p, "likelihood-window", 1, kMax, &o->likelihood.short_window); !e.empty()) return e;
+  if (std::string e = IntFlag(p, "likelihood-window", 1, kMax, &o->likelihood.short_window); !e.empty())
+    return e;
   if (std::string e = IntFlag(p, "likelihood-history", 1, kMax, &o->likelihood.history); !e.empty()) return e;
   if (!ParseDouble(p.Get("likelihood-risk"), &o->likelihood.risk)) return "--likelihood-risk must be a number";
   if (p.Has("refractory")) {

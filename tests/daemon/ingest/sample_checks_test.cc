@@ -26,7 +26,8 @@ std::shared_ptr<const ModelRuntime> ScaledModel(Metrics* metrics) {
   return runtime;
 }
 
-std::optional<Refusal> Check(const ModelRuntime& model, const std::string& fields, std::vector<float>* sample) {
+std::optional<Refusal> Check(const ModelRuntime& model, const std::string& fields,
+                             std::vector<float>* sample) {
   ParsedLine point;
   ParseError error;
   EXPECT_EQ(ParseLine("pump,id=x " + fields, &point, &error), ParseResult::kPoint) << fields;
@@ -47,8 +48,9 @@ TEST(ExtractFeaturesTest, RefusesValuesTheModelCannotScore) {
     EXPECT_EQ(r->reason, RejectReason::kOutOfRange) << fields;
   }
   const std::optional<Refusal> r = Check(*model, "a=1e20,b=0", nullptr);
-  EXPECT_EQ(r->detail, "field \"a\" is 1e+20, beyond what model pump can score (1e+15 of its scale units from "
-                       "its training data)");
+  EXPECT_EQ(r->detail,
+            "field \"a\" is 1e+20, beyond what model pump can score (1e+15 of its scale units from "
+            "its training data)");
   EXPECT_EQ(std::string(RejectReasonName(r->reason)), "out_of_range");
   // Beyond float: non_finite, as before.
   EXPECT_EQ(Check(*model, "a=1e39,b=0", nullptr)->reason, RejectReason::kNonFinite);

@@ -22,8 +22,8 @@ using testing::kLookback;
 // Records what the worker decided, per window, in scoring order.
 class Recorder : public ScoreObserver {
  public:
-  void OnScored(const ModelRuntime&, const WindowJob* const*, const float* scored_errors, const uint8_t* verdicts,
-                int count) override {
+  void OnScored(const ModelRuntime&, const WindowJob* const*, const float* scored_errors,
+                const uint8_t* verdicts, int count) override {
     for (int b = 0; b < count; ++b) {
       errors.push_back(scored_errors[b]);
       anomalous.push_back(verdicts[b]);
@@ -138,7 +138,8 @@ TEST_P(ScorerNonFiniteTest, AnOverflowedWindowIsAnAnomalyThatLeavesNoTrace) {
     ASSERT_TRUE(attacked->detector.has_value());
     // The detector learnt from the same two windows on both streams, and its
     // state (no NaN in it) restores.
-    EXPECT_EQ(attacked->detector->likelihood().history_count(), clean->detector->likelihood().history_count());
+    EXPECT_EQ(attacked->detector->likelihood().history_count(),
+              clean->detector->likelihood().history_count());
     core::StreamDetector restored(model_->settings.detector.options, 1.0, kLookback);
     EXPECT_TRUE(restored.RestoreState(attacked->detector->SaveState()).ok());
   }
