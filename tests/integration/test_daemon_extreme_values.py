@@ -72,8 +72,8 @@ def main():
             for name in MODELS:
                 for s in ("clean", "attacked"):
                     key = f"{name},pump={s}"
-                    fired = m.get(f'lstmad_stream_anomalies_total{{model="{name}",stream="{key}"}}', 0)
-                    state = m.get(f'lstmad_stream_anomalous{{model="{name}",stream="{key}"}}', -1)
+                    fired = m.get(f'lstmad_stream_anomalies_total{{model="{name}",pump="{s}",stream="{key}"}}', 0)
+                    state = m.get(f'lstmad_stream_anomalous{{model="{name}",pump="{s}",stream="{key}"}}', -1)
                     checks.check(f"{key}: the fault fired once", fired == 1, f"anomalies_total={fired}")
                     checks.check(f"{key}: resolved by the end", state == 0, f"anomalous={state}")
             sock.close()

@@ -131,8 +131,8 @@ TEST_P(ScorerNonFiniteTest, AnOverflowedWindowIsAnAnomalyThatLeavesNoTrace) {
   const double value = std::stod(scrape.substr(sum + 46));
   EXPECT_TRUE(std::isfinite(value)) << value;
   // The alert (for: 1, clear: 1) fired on the attack and resolved after it.
-  EXPECT_TRUE(Exported("lstmad_stream_anomalies_total{model=\"pump\",stream=\"pump,id=attacked\"} 1"));
-  EXPECT_TRUE(Exported("lstmad_stream_anomalous{model=\"pump\",stream=\"pump,id=attacked\"} 0"));
+  EXPECT_TRUE(Exported("lstmad_stream_anomalies_total{id=\"attacked\",model=\"pump\",stream=\"pump,id=attacked\"} 1"));
+  EXPECT_TRUE(Exported("lstmad_stream_anomalous{id=\"attacked\",model=\"pump\",stream=\"pump,id=attacked\"} 0"));
 
   if (GetParam()) {
     ASSERT_TRUE(attacked->detector.has_value());
@@ -148,9 +148,9 @@ TEST_P(ScorerNonFiniteTest, AnOverflowedWindowIsAnAnomalyThatLeavesNoTrace) {
 TEST_P(ScorerNonFiniteTest, TheStreamGaugeShowsAnOverflowAsInfinity) {
   StreamScoringState* s = Stream(0, "pump,id=x");
   Score(s, 1e20f);
-  EXPECT_TRUE(Exported("lstmad_stream_reconstruction_error{model=\"pump\",stream=\"pump,id=x\"} +Inf"));
+  EXPECT_TRUE(Exported("lstmad_stream_reconstruction_error{id=\"x\",model=\"pump\",stream=\"pump,id=x\"} +Inf"));
   Score(s, 0.2f);
-  EXPECT_FALSE(Exported("lstmad_stream_reconstruction_error{model=\"pump\",stream=\"pump,id=x\"} +Inf"));
+  EXPECT_FALSE(Exported("lstmad_stream_reconstruction_error{id=\"x\",model=\"pump\",stream=\"pump,id=x\"} +Inf"));
 }
 
 INSTANTIATE_TEST_SUITE_P(DetectorOrFixed, ScorerNonFiniteTest, ::testing::Bool(),
