@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "cli_args.h"
 #include "command_support.h"
@@ -54,18 +55,14 @@ void AddCommonFlags(ArgParser* p) {
 }
 
 std::string ParseRelearning(const ArgParser& p, Relearning* r) {
-  if (!ParseInt(p.Get("relearn-every"), &r->every) || r->every < 0) {
-    return "--relearn-every must be an integer >= 0";
+  constexpr int kMax = std::numeric_limits<int>::max();
+  if (std::string e = IntFlag(p, "relearn-every", 0, kMax, &r->every); !e.empty()) return e;
+  if (std::string e = IntFlag(p, "relearn-min-windows", 10, kMax, &r->min_windows); !e.empty()) return e;
+  // At least --relearn-min-windows.
+  if (std::string e = IntFlag(p, "relearn-max-windows", r->min_windows, kMax, &r->max_windows); !e.empty()) {
+    return e;
   }
-  if (!ParseInt(p.Get("relearn-min-windows"), &r->min_windows) || r->min_windows < 10) {
-    return "--relearn-min-windows must be an integer >= 10";
-  }
-  if (!ParseInt(p.Get("relearn-max-windows"), &r->max_windows) || r->max_windows < r->min_windows) {
-    return "--relearn-max-windows must be an integer >= --relearn-min-windows";
-  }
-  if (!ParseInt(p.Get("relearn-epochs"), &r->options.epochs) || r->options.epochs < 1) {
-    return "--relearn-epochs must be an integer >= 1";
-  }
+  if (std::string e = IntFlag(p, "relearn-epochs", 1, kMax, &r->options.epochs); !e.empty()) return e;
   if (!ParseDouble(p.Get("relearn-holdout"), &r->options.holdout) || !(r->options.holdout >= 0.05) ||
       !(r->options.holdout <= 0.5)) {
     return "--relearn-holdout must be in [0.05, 0.5]";
@@ -92,10 +89,7 @@ core::Result<std::vector<uint8_t>> LoadLabels(const ArgParser& p, const core::Cs
 // Probation rows from the flag or NAB's rule; an error message or "".
 std::string Probation(const ArgParser& p, int rows, int* probation) {
   *probation = core::NabProbationaryRows(rows);
-  if (p.Has("probation-rows") &&
-      (!ParseInt(p.Get("probation-rows"), probation) || *probation < 0 || *probation >= rows)) {
-    return "--probation-rows must be in [0, rows)";
-  }
+  if (p.Has("probation-rows")) return IntFlag(p, "probation-rows", 0, rows - 1, probation);  // [0, rows)
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <limits>
 
 #include "cli_args.h"
 #include "command_support.h"
@@ -60,9 +61,9 @@ std::string CheckSettings(const ArgParser& p, ImportSettings* s) {
   if (core::Status ok = core::CheckReplaceable(s->out); !ok.ok()) return ok.message();
   s->features = SplitList(p.Get("features"));
   if (p.Has("output")) s->import.output = p.Get("output");
-  if (p.Has("timesteps") && (!ParseInt(p.Get("timesteps"), &s->import.timesteps) ||
-                             s->import.timesteps < 1)) {
-    return "--timesteps must be a positive integer";
+  if (p.Has("timesteps")) {
+    const int max = std::numeric_limits<int>::max();
+    if (std::string e = IntFlag(p, "timesteps", 1, max, &s->import.timesteps); !e.empty()) return e;
   }
   if (p.Has("calibrate")) s->calibrate = p.Get("calibrate");
   if (p.Has("scaler")) {

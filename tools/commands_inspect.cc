@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 
 #include "cli_args.h"
 #include "command_support.h"
@@ -232,18 +233,16 @@ int RunScore(const std::vector<std::string>& args) {
   }
   core::DetectorOptions options;
   if (std::string e = ParseDetectorFlags(p, &options); !e.empty()) return Fail("score", e);
-  if (!ParseInt(p.Get("calibration"), &options.calibration_windows) ||
-      options.calibration_windows < core::kMinSpotCalibration + options.dspot_depth) {
-    return Fail("score", "--calibration must be an integer >= " +
-                             std::to_string(core::kMinSpotCalibration + options.dspot_depth));
+  constexpr int kMax = std::numeric_limits<int>::max();
+  if (std::string e = IntFlag(p, "calibration", core::kMinSpotCalibration + options.dspot_depth, kMax,
+                              &options.calibration_windows);
+      !e.empty()) {
+    return Fail("score", e);
   }
   core::AlertRule rule;
-  if (!ParseInt(p.Get("alert-for"), &rule.fire_after) || rule.fire_after < 1) {
-    return Fail("score", "--alert-for must be an integer >= 1");
-  }
-  if (!ParseInt(p.Get("alert-clear"), &rule.clear_after) || rule.clear_after < 1) {
-    return Fail("score", "--alert-clear must be an integer >= 1");
-  }
+  if (std::string e = IntFlag(p, "alert-for", 1, kMax, &rule.fire_after); !e.empty()) return Fail("score", e);
+  if (std::string e = IntFlag(p, "alert-clear", 1, kMax, &rule.clear_after); !e.empty())
+    return Fail("score", e);
   std::vector<core::FeatureGuard> guards;
   if (std::string e = ParseGuardFlag(p, d.model.feature_names, &guards); !e.empty()) return Fail("score", e);
   SeriesRun run = RunModel(d.model, *d.net, d.table);

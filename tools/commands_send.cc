@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,7 +38,9 @@ int RunSend(const std::vector<std::string>& args) {
   if (const int code = ParseArgsOrExit(&p, args, "send"); code >= 0) return code;
   int repeat = 0;
   double interval = 0;
-  if (!ParseInt(p.Get("repeat"), &repeat) || repeat < 1) return Fail("send", "--repeat must be a positive integer");
+  if (std::string e = IntFlag(p, "repeat", 1, std::numeric_limits<int>::max(), &repeat); !e.empty()) {
+    return Fail("send", e);
+  }
   if (!ParseDouble(p.Get("interval"), &interval) || interval < 0 || interval > 3600) {
     return Fail("send", "--interval must be from 0 to 3600 seconds");
   }

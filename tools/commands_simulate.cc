@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <thread>
 #include <vector>
@@ -49,14 +50,15 @@ int RunSimulate(const std::vector<std::string>& args) {
   int streams = 0, samples = 0;
   double rate = 0, duration = 0, fault_every = 0;
   uint64_t seed = 0;
-  if (!ParseInt(p.Get("streams"), &streams) || streams < 1) return Fail("simulate", "--streams must be >= 1");
+  constexpr int kMax = std::numeric_limits<int>::max();
+  if (std::string e = IntFlag(p, "streams", 1, kMax, &streams); !e.empty()) return Fail("simulate", e);
   if (!ParseDouble(p.Get("rate"), &rate) || rate <= 0) return Fail("simulate", "--rate must be > 0");
   if (!ParseDouble(p.Get("duration"), &duration) || duration < 0) return Fail("simulate", "--duration must be >= 0");
   if (!ParseDouble(p.Get("fault-every"), &fault_every) || fault_every < 0) {
     return Fail("simulate", "--fault-every must be >= 0");
   }
-  if (!ParseUint64(p.Get("seed"), &seed)) return Fail("simulate", "--seed must be an integer");
-  if (!ParseInt(p.Get("samples"), &samples) || samples < 1) return Fail("simulate", "--samples must be >= 1");
+  if (std::string e = Uint64Flag(p, "seed", &seed); !e.empty()) return Fail("simulate", e);
+  if (std::string e = IntFlag(p, "samples", 1, kMax, &samples); !e.empty()) return Fail("simulate", e);
   if (p.Has("csv")) return WriteCsv(p.Get("csv"), samples, seed);
   if (!p.Has("connect")) return Fail("simulate", "--connect (or --csv) is required");
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
 
 #include "cli_args.h"
 #include "command_support.h"
@@ -72,15 +73,14 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   core::Result<core::EmptyCells> fill = FillOf(p);
   if (!fill.ok()) return fill.status().message();
   s->fill = *fill;
-  if (!ParseInt(p.Get("lookback"), &s->recipe.spec.timesteps) || s->recipe.spec.timesteps < 1) {
-    return "--lookback must be a positive integer";
-  }
+  constexpr int kMax = std::numeric_limits<int>::max();
+  if (std::string e = IntFlag(p, "lookback", 1, kMax, &s->recipe.spec.timesteps); !e.empty()) return e;
   for (auto [flag, units] : {std::pair{"encoder", &s->recipe.spec.encoder_units},
                              std::pair{"decoder", &s->recipe.spec.decoder_units}}) {
     units->clear();
     for (const std::string& item : SplitList(p.Get(flag))) {
       int u = 0;
-      if (!ParseInt(item, &u) || u < 1) return std::string("--") + flag + ": bad units \"" + item + "\"";
+      if (std::string e = IntValue(flag, item, 1, kMax, &u); !e.empty()) return e;
       units->push_back(u);
     }
     if (units->empty()) return std::string("--") + flag + " needs at least one layer";
@@ -89,10 +89,8 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
   if (act != "relu" && act != "tanh") return "--activation must be relu or tanh";
   s->recipe.spec.activation = *core::ParseActivation(act);
   core::TrainOptions& o = s->recipe.options;
-  if (!ParseInt(p.Get("epochs"), &o.epochs) || o.epochs < 1) return "--epochs must be >= 1";
-  if (!ParseInt(p.Get("batch-size"), &o.batch_size) || o.batch_size < 1) {
-    return "--batch-size must be >= 1";
-  }
+  if (std::string e = IntFlag(p, "epochs", 1, kMax, &o.epochs); !e.empty()) return e;
+  if (std::string e = IntFlag(p, "batch-size", 1, kMax, &o.batch_size); !e.empty()) return e;
   if (!ParseDouble(p.Get("learning-rate"), &o.learning_rate) || o.learning_rate <= 0) {
     return "--learning-rate must be a positive number";
   }
@@ -100,8 +98,8 @@ std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
       o.validation_split >= 1) {
     return "--validation-split must be in [0, 1)";
   }
-  if (!ParseInt(p.Get("patience"), &o.patience) || o.patience < 0) return "--patience must be >= 0";
-  if (!ParseUint64(p.Get("seed"), &s->recipe.seed)) return "--seed must be a non-negative integer";
+  if (std::string e = IntFlag(p, "patience", 0, kMax, &o.patience); !e.empty()) return e;
+  if (std::string e = Uint64Flag(p, "seed", &s->recipe.seed); !e.empty()) return e;
   auto scaler = core::ParseScalerKind(p.Get("scaler"));
   if (!scaler) return "--scaler must be standard, minmax or none";
   s->recipe.scaler = *scaler;

@@ -78,14 +78,17 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
       gate_(refractory_),
       spot_(SpotFor(options)),
       likelihood_(options.likelihood),
-      likelihood_z_(NormalTailInverse(options.likelihood.risk)) {
+      likelihood_z_(NormalTailInverse(options.likelihood.risk)),
+      likelihood_threshold_(fixed_threshold) {
   if (options.uses_spot()) warmup_.reserve(static_cast<size_t>(options.calibration_windows));
 }
 
 Status StreamDetector::Calibrate(std::span<const double> errors) {
   std::vector<double> smoothed;
   smoothed.reserve(errors.size());
-  for (double e : errors) smoothed.push_back(ewma_.Update(e));
+  for (double e : errors) {
+    if (std::isfinite(e)) smoothed.push_back(ewma_.Update(e));
+  }
   warmup_.clear();
   if (options_.uses_spot()) LSTMAD_RETURN_IF_ERROR(spot_.Calibrate(smoothed));
   if (options_.uses_likelihood()) {
@@ -142,6 +145,7 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     if (options_.threshold == ThresholdMode::kLikelihood) {
       // The short mean that would alarm, as an error level for plots and events.
       d.threshold = step.mean + step.stdev * likelihood_z_;
+      likelihood_threshold_ = d.threshold;
     }
   }
   switch (options_.threshold) {
@@ -157,9 +161,24 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
   return d;
 }
 
+Detection StreamDetector::NonFinite() const noexcept {
+  Detection d;
+  d.tail = 0;
+  d.alarm = true;
+  if (!calibrated_ || options_.threshold == ThresholdMode::kFixed) {
+    d.threshold = fixed_threshold_;
+  } else if (options_.threshold == ThresholdMode::kLikelihood) {
+    d.threshold = likelihood_threshold_;
+  } else {
+    d.threshold = spot_.threshold();
+  }
+  return d;
+}
+
 Detection StreamDetector::Observe(double error, Override override) noexcept {
-  const double smoothed = ewma_.Update(error);
-  Detection d = calibrated_ ? Calibrated(smoothed) : Warmup(smoothed);
+  const bool finite = std::isfinite(error);
+  const double smoothed = finite ? ewma_.Update(error) : error;
+  Detection d = !finite ? NonFinite() : calibrated_ ? Calibrated(smoothed) : Warmup(smoothed);
   if (override != Override::kNone) d.alarm = override == Override::kAnomalous;
   d.tail = std::clamp(d.tail, 0.0, 1.0);
   d.level = 1.0 - d.tail;

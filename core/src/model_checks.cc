@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lstmad/core/scaler.h"
 #include "lstmad/core/text.h"
 
 namespace lstmad::core {
@@ -26,6 +27,19 @@ double MeanPredictorError(const WindowSet<float>& windows, const std::vector<int
     total += sum2 / n;
   }
   return total / static_cast<double>(features);
+}
+
+std::vector<std::string> ConstantFeatureWarnings(const Matrix<double>& series,
+                                                 const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (int f : ConstantFeatures(series)) {
+    const auto i = static_cast<size_t>(f);
+    out.push_back("feature " + Quote(i < names.size() ? names[i] : std::to_string(f)) +
+                  " is constant in the training data (" + FormatSignificant(series(f, 0)) +
+                  "): the model cannot learn how it varies, and any change in it adds to the error in its "
+                  "own units (it is not scaled)");
+  }
+  return out;
 }
 
 std::vector<std::string> CalibrationWarnings(const CalibrationFacts& facts) {
@@ -58,6 +72,12 @@ std::vector<std::string> CalibrationWarnings(const CalibrationFacts& facts) {
                     " to be more than their maximum: use more data, a larger validation split, or a "
                     "lower percentile");
     }
+  }
+  if (facts.spec.kind != ThresholdSpec::Kind::kFixed && facts.threshold == kMinComputedThreshold &&
+      sorted.back() < kMinComputedThreshold) {
+    out.push_back("the calibration windows are reconstructed almost exactly (largest error " +
+                  FormatSignificant(sorted.back()) + "): the threshold is raised to " +
+                  FormatSignificant(kMinComputedThreshold) + ", the least lstmad computes");
   }
   if (!(facts.threshold > 0)) {
     out.push_back("the threshold is " + FormatSignificant(facts.threshold) +

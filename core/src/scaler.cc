@@ -31,6 +31,23 @@ Scaler Scaler::Identity(int features) {
   return s;
 }
 
+namespace {
+
+bool IsConstant(const Matrix<double>& series, Eigen::Index f) {
+  return static_cast<float>(series.row(f).minCoeff()) == static_cast<float>(series.row(f).maxCoeff());
+}
+
+}  // namespace
+
+std::vector<int> ConstantFeatures(const Matrix<double>& series) {
+  std::vector<int> out;
+  if (series.cols() == 0) return out;
+  for (Eigen::Index f = 0; f < series.rows(); ++f) {
+    if (IsConstant(series, f)) out.push_back(static_cast<int>(f));
+  }
+  return out;
+}
+
 Scaler Scaler::Fit(ScalerKind kind, const Matrix<double>& series) {
   Scaler s = Identity(static_cast<int>(series.rows()));
   s.kind = kind;
@@ -45,8 +62,8 @@ Scaler Scaler::Fit(ScalerKind kind, const Matrix<double>& series) {
       offset = row.minCoeff();
       scale = row.maxCoeff() - offset;
     }
-    // A constant feature would divide by zero; map it to 0 instead.
-    if (!(scale > 0) || !std::isfinite(scale)) scale = 1;
+    // A constant feature would divide by (about) zero; keep its own units.
+    if (IsConstant(series, f) || !(scale > 0) || !std::isfinite(scale)) scale = 1;
     s.offset[static_cast<size_t>(f)] = offset;
     s.scale[static_cast<size_t>(f)] = scale;
   }

@@ -73,14 +73,18 @@ double PercentileOfSorted(std::span<const double> sorted, double p) {
 Result<double> ComputeThreshold(const ThresholdSpec& spec, std::vector<double> errors) {
   if (spec.kind == ThresholdSpec::Kind::kFixed) return spec.value;
   if (errors.empty()) return Status::Error("no windows to compute the threshold from");
-  if (spec.kind == ThresholdSpec::Kind::kPercentile) return Percentile(std::move(errors), spec.value);
+  if (spec.kind == ThresholdSpec::Kind::kPercentile) {
+    return std::max(Percentile(std::move(errors), spec.value), kMinComputedThreshold);
+  }
   double mean = 0;
   for (double e : errors) mean += e;
   mean /= static_cast<double>(errors.size());
   double var = 0;
   for (double e : errors) var += (e - mean) * (e - mean);
   var /= static_cast<double>(errors.size());
-  return mean + spec.value * std::sqrt(var);
+  // A NaN (errors that overflowed) stays NaN: the floor must not hide it.
+  const double threshold = mean + spec.value * std::sqrt(var);
+  return threshold < kMinComputedThreshold ? kMinComputedThreshold : threshold;
 }
 
 }  // namespace lstmad::core

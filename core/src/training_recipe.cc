@@ -132,8 +132,12 @@ Result<TrainedModel> TrainAutoencoder(const Matrix<double>& series,
   std::vector<double> errors = WindowErrors(*net, windows, calibration, model.error_options);
   Result<double> threshold = ComputeThreshold(recipe.threshold, errors);
   if (!threshold.ok()) return threshold.status();
-  out.warnings = CalibrationWarnings(
-      {recipe.threshold, *threshold, std::move(errors), MeanPredictorError(windows, calibration, model.error_options.scored_features)});
+  out.warnings = ConstantFeatureWarnings(series.leftCols(plan->scaler_samples), feature_names);
+  for (std::string& w :
+       CalibrationWarnings({recipe.threshold, *threshold, std::move(errors),
+                            MeanPredictorError(windows, calibration, model.error_options.scored_features)})) {
+    out.warnings.push_back(std::move(w));
+  }
   model.threshold = *threshold;
   model.threshold_spec = recipe.threshold.ToString();
   model.weights = net->weights();

@@ -6,6 +6,9 @@
 
 #include <prometheus/counter.h>
 
+#include "lstmad/core/scaler.h"
+#include "lstmad/core/text.h"
+
 namespace lstmad::daemon {
 
 LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLine* point, ParseError* error) {
@@ -49,6 +52,15 @@ std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLi
     const double v = value->number;
     if (!std::isfinite(v) || std::abs(v) > std::numeric_limits<float>::max()) {
       return Refusal{RejectReason::kNonFinite, "field \"" + names[f] + "\" is not a finite float"};
+    }
+    // A value the model's scaler takes this far from the training data would
+    // overflow the window's error (core/scaler.h).
+    const double scaled = model.model.scaler.Scaled(static_cast<int>(f), v);
+    if (!(std::abs(scaled) <= core::kMaxScaledMagnitude)) {
+      return Refusal{RejectReason::kOutOfRange,
+                     "field \"" + names[f] + "\" is " + core::FormatSignificant(v) + ", beyond what model " +
+                         model.name() + " can score (" + core::FormatSignificant(core::kMaxScaledMagnitude) +
+                         " of its scale units from its training data)"};
     }
     if (sample != nullptr) (*sample)[f] = static_cast<float>(v);
   }

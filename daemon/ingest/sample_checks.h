@@ -38,8 +38,9 @@ LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLi
 int64_t PrecisionToNs(config::TimestampPrecision precision);
 
 // The model's features of `point`, in the model's order, into `*sample`
-// (resized; null: check only). Refused: a feature missing, a string, or not
-// finite as a float.
+// (resized; null: check only). Refused: a feature missing, a string, not
+// finite as a float (`non_finite`), or scaled by the model's scaler beyond
+// core::kMaxScaledMagnitude (`out_of_range`).
 std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLine& point,
                                        std::vector<float>* sample);
 

@@ -30,10 +30,10 @@ using prometheus::Labels;
 using Buckets = Histogram::BucketBoundaries;
 
 // In enum order: Rejected() indexes by the enum's value.
-constexpr std::array<RejectReason, 7> kRejectReasons = {
+constexpr std::array<RejectReason, 8> kRejectReasons = {
     RejectReason::kParseError, RejectReason::kUnknownMeasurement, RejectReason::kMissingField,
     RejectReason::kNonFinite,  RejectReason::kTooManyStreams,     RejectReason::kLineTooLong,
-    RejectReason::kFormatControl,
+    RejectReason::kFormatControl, RejectReason::kOutOfRange,
 };
 static_assert([] {
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -163,6 +163,7 @@ const char* RejectReasonName(RejectReason reason) {
     case RejectReason::kTooManyStreams: return "too_many_streams";
     case RejectReason::kLineTooLong: return "line_too_long";
     case RejectReason::kFormatControl: return "format_control";
+    case RejectReason::kOutOfRange: return "out_of_range";
   }
   return "unknown";
 }
@@ -178,6 +179,7 @@ struct Metrics::Impl {
   Family<Counter>& samples_received;
   Family<Counter>& rejected;
   Family<Counter>& windows_scored;
+  Family<Counter>& windows_nonfinite;
   Family<Gauge>& threshold;
   Family<Gauge>& model_info;
   Family<Histogram>& inference_duration;
@@ -221,6 +223,11 @@ Metrics::Impl::Impl(const std::string& version)
                         "Samples rejected, by reason.", *registry)),
       windows_scored(Register(prometheus::BuildCounter(), "lstmad_windows_scored_total",
                               "Windows run through the model and scored.", *registry)),
+      windows_nonfinite(Register(prometheus::BuildCounter(), "lstmad_windows_nonfinite_total",
+                                 "Scored windows whose reconstruction error was not finite (a value far "
+                                 "beyond the training data): anomalous, and kept out of the detector and "
+                                 "of lstmad_reconstruction_error.",
+                                 *registry)),
       threshold(Register(prometheus::BuildGauge(), "lstmad_model_threshold",
                          "Reconstruction-error threshold in use for the model (scaled units).",
                          *registry)),
@@ -312,6 +319,7 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   // gets the same handles (and counters keep counting).
   out.samples_received = &m.samples_received.Add(model);
   out.windows_scored = &m.windows_scored.Add(model);
+  out.windows_nonfinite = &m.windows_nonfinite.Add(model);
   out.reconstruction_error_bounds = ErrorBuckets(threshold);
   out.sample_to_score_bounds = LogBuckets(1e-4, 10);
   out.reconstruction_error = m.errors->Get(info.name, out.reconstruction_error_bounds);

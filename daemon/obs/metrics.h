@@ -36,12 +36,15 @@ enum class RejectReason {
   kTooManyStreams,
   kLineTooLong,
   kFormatControl,  // a Unicode bidi or format control in a name (line_protocol.h)
+  kOutOfRange,
 };
 const char* RejectReasonName(RejectReason reason);
 
 struct ModelMetrics {
   prometheus::Counter* samples_received = nullptr;   // lstmad_samples_received_total{model}
   prometheus::Counter* windows_scored = nullptr;     // lstmad_windows_scored_total{model}
+  // lstmad_windows_nonfinite_total{model}: scored windows whose error was not finite.
+  prometheus::Counter* windows_nonfinite = nullptr;
   prometheus::Histogram* reconstruction_error = nullptr;  // lstmad_reconstruction_error{model}
   prometheus::Gauge* threshold = nullptr;            // lstmad_model_threshold{model}
   prometheus::Histogram* inference_duration = nullptr;    // lstmad_inference_duration_seconds{model}

@@ -1,6 +1,7 @@
 #include "scoring/scorer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 
@@ -9,6 +10,7 @@
 #include <prometheus/histogram.h>
 
 #include "lstmad/core/reconstruction.h"
+#include "lstmad/core/threshold.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -21,20 +23,34 @@ int64_t WallNowNs() {
       .count();
 }
 
-// Features by share of the window's error, largest first, at most three.
+// A feature's error for ranking and sharing: a NaN one (an overflow inside
+// the network) counts as infinite, so the sort below has a strict order.
+double RankedError(float e) { return std::isnan(e) ? std::numeric_limits<double>::infinity() : e; }
+
+// Features by share of the window's error, largest first, at most three. When
+// some features' errors are infinite they share the whole error equally.
 std::vector<std::pair<std::string, double>> TopFeatures(const ModelRuntime& model,
                                                         const float* per_feature) {
   const int n = model.features();
   double total = 0;
-  for (int f = 0; f < n; ++f) total += per_feature[f];
+  int infinite = 0;
+  for (int f = 0; f < n; ++f) {
+    const double e = RankedError(per_feature[f]);
+    total += e;
+    if (std::isinf(e)) ++infinite;
+  }
+  auto share = [&](double e) {
+    if (infinite > 0) return std::isinf(e) ? 1.0 / infinite : 0.0;
+    return total > 0 ? e / total : 0.0;
+  };
   std::vector<int> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return per_feature[a] > per_feature[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return RankedError(per_feature[a]) > RankedError(per_feature[b]); });
   std::vector<std::pair<std::string, double>> top;
   for (int i = 0; i < std::min(n, 3); ++i) {
     const int f = order[static_cast<size_t>(i)];
-    top.emplace_back(model.model.feature_names[static_cast<size_t>(f)],
-                     total > 0 ? per_feature[f] / total : 0.0);
+    top.emplace_back(model.model.feature_names[static_cast<size_t>(f)], share(RankedError(per_feature[f])));
   }
   return top;
 }
@@ -219,22 +235,32 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     shard->guard_observed.resize(static_cast<size_t>(model.features()));
     shard->guard_expected.resize(static_cast<size_t>(model.features()));
   }
+  int nonfinite = 0;
   for (int b = 0; b < count; ++b) {
     const WindowJob& job = *jobs[b];
     StreamScoringState& stream = *job.stream;
     const double error = shard->errors[b];
-    shard->error_batch.Add(error);
+    // A non-finite error (the reconstruction overflowed on a value far beyond
+    // training) is an anomaly, but would make the histogram's sum NaN or
+    // infinite for good: it is counted apart instead. The stream's gauge
+    // shows it as +Inf, which PromQL compares as above any threshold.
+    if (std::isfinite(error)) {
+      shard->error_batch.Add(error);
+    } else {
+      ++nonfinite;
+    }
     shard->latency_batch.Add(std::chrono::duration<double>(done - job.arrived).count());
     if (stream.retired) {
       // Its window waited in a paused connection while the stream went away:
       // scored for the model's histograms, but it neither touches the
       // stream's series (removed) nor raises an alert for a stream that is gone.
-      shard->anomalous[static_cast<size_t>(b)] = error > model.threshold ? 1 : 0;
+      shard->anomalous[static_cast<size_t>(b)] = core::ExceedsThreshold(error, model.threshold) ? 1 : 0;
       continue;
     }
-    stream.metrics.reconstruction_error->Set(error);
+    stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity()
+                                                               : error);
     const core::Override override = GuardVerdict(model, shard, job, b);
-    bool above = error > model.threshold;
+    bool above = core::ExceedsThreshold(error, model.threshold);
     double threshold = model.threshold;
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
     if (model.settings.detector.enabled()) {
@@ -253,6 +279,10 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   shard->error_batch.Flush(model.metrics.reconstruction_error);
   shard->latency_batch.Flush(model.metrics.sample_to_score);
   model.metrics.windows_scored->Increment(count);
+  // Null where the runtime's metrics were never registered (unit tests).
+  if (nonfinite > 0 && model.metrics.windows_nonfinite != nullptr) {
+    model.metrics.windows_nonfinite->Increment(nonfinite);
+  }
   if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), shard->anomalous.data(), count);
   scored_.fetch_add(static_cast<uint64_t>(count));
 }

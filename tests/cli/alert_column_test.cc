@@ -47,9 +47,10 @@ SeriesRun DisagreeingRun() {
 }
 
 TEST(AlertVerdictsTest, FixedModeComparesErrorWithThreshold) {
-  // NaN is not above the threshold: the daemon's `error > threshold`.
+  // NaN (a reconstruction that overflowed) is above any threshold, as in the
+  // daemon (core::ExceedsThreshold): it used to count as normal.
   EXPECT_EQ(AlertVerdicts(DisagreeingRun(), core::ThresholdMode::kFixed, 1.0),
-            (std::vector<uint8_t>{0, 1, 0, 1}));
+            (std::vector<uint8_t>{0, 1, 1, 1}));
 }
 
 TEST(AlertVerdictsTest, SpotAndDspotUseTheDetectorsAlarm) {
@@ -66,7 +67,7 @@ TEST(AlertVerdictsTest, ExplicitCalibrationWindowsUseTheFixedThreshold) {
 
 TEST(AlertVerdictsTest, ThresholdOverrideChangesFixedVerdicts) {
   EXPECT_EQ(AlertVerdicts(DisagreeingRun(), core::ThresholdMode::kFixed, 1.6),
-            (std::vector<uint8_t>{0, 1, 0, 0}));
+            (std::vector<uint8_t>{0, 1, 1, 0}));
 }
 
 }  // namespace

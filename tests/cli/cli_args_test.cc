@@ -108,6 +108,56 @@ TEST(CliArgsTest, NumberParsersRejectPartialAndNonFiniteText) {
   EXPECT_FALSE(ParseUint64("-1", &u));
 }
 
+// Issue 18: `--lookback 2147483648` said "must be a positive integer"; an
+// integer flag's error now gives its range and says what is wrong.
+TEST(CliArgsTest, IntegerFlagsSayWhetherOutOfRangeOrNotAnInteger) {
+  ArgParser p = Parser();
+  std::string error;
+  int value = 7;
+  const int max = std::numeric_limits<int>::max();
+  const std::string rule = "--epochs must be an integer from 1 to 2147483647; ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"2147483648", rule + "\"2147483648\" is out of range"},
+      {"99999999999999999999999", rule + "\"99999999999999999999999\" is out of range"},
+      {"0", rule + "\"0\" is out of range"},
+      {"-5", rule + "\"-5\" is out of range"},
+      {"-2147483649", rule + "\"-2147483649\" is out of range"},
+      {"12x", rule + "\"12x\" is not an integer"},
+      {"1.5", rule + "\"1.5\" is not an integer"},
+      {"", rule + "\"\" is not an integer"},
+      {"+3", rule + "\"+3\" is not an integer"},
+  };
+  for (const auto& [text, message] : cases) {
+    ASSERT_TRUE(p.Parse({"--epochs=" + text}, &error)) << error;
+    EXPECT_EQ(IntFlag(p, "epochs", 1, max, &value), message) << text;
+    EXPECT_EQ(value, 7) << text;  // untouched on error
+  }
+  ASSERT_TRUE(p.Parse({"--epochs", "2147483647"}, &error));
+  EXPECT_EQ(IntFlag(p, "epochs", 1, max, &value), "");
+  EXPECT_EQ(value, max);
+  EXPECT_EQ(IntValue("encoder", "0", 1, 64, &value),
+            "--encoder must be an integer from 1 to 64; \"0\" is out of range");
+  EXPECT_EQ(IntValue("encoder", "64", 1, 64, &value), "");
+  EXPECT_EQ(value, 64);
+}
+
+TEST(CliArgsTest, Uint64FlagsTakeTheWholeRange) {
+  ArgParser p("demo", "A demo command.");
+  p.AddOption("seed", "S", "seed", "1");
+  std::string error;
+  uint64_t seed = 0;
+  ASSERT_TRUE(p.Parse({"--seed", "18446744073709551615"}, &error));
+  EXPECT_EQ(Uint64Flag(p, "seed", &seed), "");
+  EXPECT_EQ(seed, std::numeric_limits<uint64_t>::max());
+  ASSERT_TRUE(p.Parse({"--seed", "18446744073709551616"}, &error));
+  EXPECT_EQ(
+      Uint64Flag(p, "seed", &seed),
+      "--seed must be an integer from 0 to 18446744073709551615; \"18446744073709551616\" is out of range");
+  ASSERT_TRUE(p.Parse({"--seed", "-1"}, &error));
+  EXPECT_EQ(Uint64Flag(p, "seed", &seed),
+            "--seed must be an integer from 0 to 18446744073709551615; \"-1\" is not an integer");
+}
+
 TEST(CliArgsTest, SplitListKeepsEmptyItems) {
   EXPECT_EQ(SplitList("a,b"), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(SplitList("128,,64"), (std::vector<std::string>{"128", "", "64"}));

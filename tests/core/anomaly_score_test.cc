@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace lstmad::core {
@@ -26,6 +27,17 @@ TEST(EwmaTest, MatchesPandasSpanConvention) {
   Ewma off(1);
   EXPECT_EQ(off.Update(7.0), 7.0);
   EXPECT_EQ(off.Update(1.0), 1.0);
+}
+
+TEST(EwmaTest, NonFiniteValuesPassThroughWithoutEnteringTheAverage) {
+  Ewma ewma(3);                                        // alpha 0.5
+  EXPECT_TRUE(std::isnan(ewma.Update(std::nan(""))));  // before the first value: still not started
+  EXPECT_FALSE(ewma.started());
+  EXPECT_EQ(ewma.Update(4.0), 4.0);
+  EXPECT_EQ(ewma.Update(HUGE_VAL), HUGE_VAL);
+  EXPECT_TRUE(std::isnan(ewma.Update(std::nan(""))));
+  EXPECT_EQ(ewma.value(), 4.0);
+  EXPECT_EQ(ewma.Update(0.0), 2.0);  // as if the two had not come
 }
 
 TEST(OnsetGateTest, OneOnsetPerExcursionAndRefractoryGaps) {
@@ -119,6 +131,65 @@ TEST(StreamDetectorTest, SmoothingDelaysAndDampensASpike) {
   const Detection d = detector.Observe(6.0);
   EXPECT_DOUBLE_EQ(d.smoothed, 0.2 * 6.0 + 0.8 * 1.0);
   EXPECT_EQ(d.error, 6.0);
+}
+
+// The attack of issue 18: one value far beyond training overflows a window's
+// error to +inf (or NaN); it used to make the EWMA NaN for good, so the stream
+// never alarmed again (or, calibrated in fixed mode, never stopped).
+TEST(StreamDetectorTest, ANonFiniteErrorIsAnAnomalyAndLeavesNoTrace) {
+  const double kNaN = std::nan("");
+  for (ThresholdMode mode : {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot,
+                             ThresholdMode::kLikelihood, ThresholdMode::kSpotAndLikelihood}) {
+    SCOPED_TRACE(std::string(ThresholdModeName(mode)));
+    DetectorOptions o = Options(mode);
+    o.smoothing_span = 5;
+    o.calibration_windows = 200;  // self-calibrates: the warm-up must not count the bad windows
+    StreamDetector clean(o, 3.0, 5), attacked(o, 3.0, 5);
+    const std::vector<double> v = Exponential(1000, 8);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i == 10 || i == 300) {  // one burst during the warm-up, one after calibration
+        int k = 0;
+        for (double bad : {HUGE_VAL, kNaN, HUGE_VAL, kNaN, HUGE_VAL}) {
+          const Detection d = attacked.Observe(bad);
+          EXPECT_TRUE(d.alarm);
+          EXPECT_EQ(d.tail, 0.0);
+          EXPECT_EQ(d.level, 1.0);
+          // An onset scores 1; inside the excursion the burst started, the ceiling.
+          EXPECT_EQ(d.score, d.onset ? 1.0 : kQuietScoreCeiling);
+          if (k++ > 0) {
+            EXPECT_FALSE(d.onset);
+          }
+          EXPECT_TRUE(std::isfinite(d.threshold));
+        }
+      }
+      const Detection a = clean.Observe(v[i]), b = attacked.Observe(v[i]);
+      ASSERT_EQ(a.smoothed, b.smoothed) << i;
+      ASSERT_EQ(a.threshold, b.threshold) << i;
+      ASSERT_EQ(a.tail, b.tail) << i;
+      ASSERT_EQ(a.alarm, b.alarm) << i;
+    }
+    EXPECT_TRUE(attacked.calibrated());
+    // Its state is all finite: a snapshot of it restores.
+    StreamDetector restored(o, 3.0, 5);
+    EXPECT_TRUE(restored.RestoreState(attacked.SaveState()).ok());
+    // And a real excursion after the attack alarms as on the clean stream.
+    const Detection a = clean.Observe(60.0), b = attacked.Observe(60.0);
+    EXPECT_TRUE(b.alarm);
+    EXPECT_EQ(a.smoothed, b.smoothed);
+    EXPECT_EQ(a.alarm, b.alarm);
+  }
+}
+
+TEST(StreamDetectorTest, CalibrationLeavesNonFiniteErrorsOut) {
+  DetectorOptions o = Options(ThresholdMode::kSpot);
+  o.smoothing_span = 3;
+  std::vector<double> errors = Exponential(500, 9);
+  StreamDetector clean(o, 3.0, 5), dirty(o, 3.0, 5);
+  ASSERT_TRUE(clean.Calibrate(errors).ok());
+  errors.insert(errors.begin() + 100, {HUGE_VAL, std::nan("")});
+  ASSERT_TRUE(dirty.Calibrate(errors).ok());
+  EXPECT_EQ(clean.spot().threshold(), dirty.spot().threshold());
+  EXPECT_EQ(clean.Observe(1.5).smoothed, dirty.Observe(1.5).smoothed);
 }
 
 TEST(DetectorOptionsTest, ValidatesAndParsesNames) {

@@ -74,6 +74,49 @@ TEST(ScalerTest, MinMaxMapsTrainingRangeToUnitInterval) {
   EXPECT_FLOAT_EQ(y(0, 2), 1.0f);
 }
 
+// A constant column's standard deviation in double is rounding noise (about
+// 1e-15 for 20.1), not 0: dividing by it made a change of 0.001 an error of 1e19.
+TEST(ScalerTest, AConstantColumnKeepsItsOwnUnits) {
+  Matrix<double> x(3, 600);
+  for (Eigen::Index i = 0; i < x.cols(); ++i) {
+    x(0, i) = 20.1;
+    x(1, i) = static_cast<double>(i % 7);
+    x(2, i) = i % 2 == 0 ? 1.0 : 1.0 + 1e-12;  // differs, but not as a float
+  }
+  EXPECT_EQ(ConstantFeatures(x), (std::vector<int>{0, 2}));
+  for (ScalerKind kind : {ScalerKind::kStandard, ScalerKind::kMinMax}) {
+    const Scaler s = Scaler::Fit(kind, x);
+    EXPECT_EQ(s.scale[0], 1.0);
+    EXPECT_EQ(s.scale[2], 1.0);
+    EXPECT_NE(s.scale[1], 1.0);
+    Matrix<float> y(3, 2);
+    y << 20.1f, 20.2f, 3, 3, 1, 1;
+    s.Transform(&y);
+    EXPECT_NEAR(y(0, 0), 0.0f, 2e-6f);  // float(20.1) against the offset 20.1
+    EXPECT_NEAR(y(0, 1), 0.1f, 2e-6f);
+    EXPECT_NEAR(s.Scaled(0, 20.2), 0.1, 1e-9);
+  }
+  Matrix<double> empty(1, 0);
+  EXPECT_TRUE(ConstantFeatures(empty).empty());
+}
+
+TEST(ThresholdTest, ACalibratedThresholdIsNeverBelowTheFloor) {
+  const std::vector<double> zeros(100, 0.0);
+  EXPECT_EQ(*ComputeThreshold(*ThresholdSpec::Parse("p99.5"), zeros), kMinComputedThreshold);
+  EXPECT_EQ(*ComputeThreshold(*ThresholdSpec::Parse("mean+4std"), zeros), kMinComputedThreshold);
+  EXPECT_EQ(*ComputeThreshold(*ThresholdSpec::Parse("0"), zeros), 0.0);  // fixed: as given
+  EXPECT_EQ(*ComputeThreshold(*ThresholdSpec::Parse("p50"), {1e-7, 2e-6, 3e-6}), 2e-6);
+  EXPECT_TRUE(std::isnan(*ComputeThreshold(*ThresholdSpec::Parse("mean+4std"), {1.0, std::nan("")})));
+}
+
+TEST(ThresholdTest, ANaNErrorExceedsAnyThreshold) {
+  EXPECT_TRUE(ExceedsThreshold(std::nan(""), 1.0));
+  EXPECT_TRUE(ExceedsThreshold(HUGE_VAL, 1.0));
+  EXPECT_TRUE(ExceedsThreshold(1.5, 1.0));
+  EXPECT_FALSE(ExceedsThreshold(1.0, 1.0));
+  EXPECT_FALSE(ExceedsThreshold(0.5, 1.0));
+}
+
 TEST(ThresholdTest, ParsesTheThreeSpellings) {
   EXPECT_EQ(ThresholdSpec::Parse("p99.9")->kind, ThresholdSpec::Kind::kPercentile);
   EXPECT_DOUBLE_EQ(ThresholdSpec::Parse("p99.9")->value, 99.9);

@@ -70,5 +70,27 @@ TEST(CalibrationWarningsTest, AbsurdThresholds) {
   EXPECT_TRUE(Mentions(CalibrationWarnings(f), "more than 10 times the error of predicting"));
 }
 
+TEST(ConstantFeatureWarningsTest, NamesEachConstantFeature) {
+  Matrix<double> series(3, 4);
+  series << 20.1, 20.1, 20.1, 20.1,  //
+      1, 2, 3, 4,                    //
+      -7, -7, -7, -7;
+  const std::vector<std::string> w = ConstantFeatureWarnings(series, {"setpoint", "flow", "mode"});
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_TRUE(Mentions(w, "feature \"setpoint\" is constant in the training data (20.1)"));
+  EXPECT_TRUE(Mentions(w, "feature \"mode\" is constant in the training data (-7)"));
+}
+
+TEST(CalibrationWarningsTest, SaysWhenTheThresholdIsRaisedToTheFloor) {
+  CalibrationFacts f = Healthy();
+  // Every window reconstructed exactly: the threshold is the floor, and says so.
+  f.errors.assign(200, 0.0);
+  f.threshold = kMinComputedThreshold;
+  EXPECT_TRUE(Mentions(CalibrationWarnings(f), "the threshold is raised to 1e-06"));
+  f.errors.assign(200, 2e-6);  // above the floor: the threshold is the data's
+  f.threshold = 2e-6;
+  EXPECT_FALSE(Mentions(CalibrationWarnings(f), "raised"));
+}
+
 }  // namespace
 }  // namespace lstmad::core

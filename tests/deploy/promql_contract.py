@@ -10,7 +10,7 @@ from deploy_support import contract_metrics
 TARGET_LABELS = {"job", "instance"}
 LABEL_VALUES = {
     "reason": {"parse_error", "unknown_measurement", "missing_field", "non_finite", "too_many_streams",
-               "line_too_long"},
+               "line_too_long", "out_of_range"},
     "result": {"success", "failure",  # lstmad_config_reloads_total
                "swapped", "rejected", "skipped", "failed", "discarded"},  # lstmad_model_retrains_total
 }

@@ -48,6 +48,7 @@ REJECTED = [
     (5, "pump,site=a level=0.1,flow=0.2 1700000005\n", "unknown_measurement"),
     (7, "tank,site=a level=0.5 1700000007\n", "missing_field"),
     (9, "tank,site=a level=1e39,flow=0.5 1700000009\n", "non_finite"),  # beyond float
+    (10, "tank,site=a level=1e20,flow=0.5 1700000010\n", "out_of_range"),  # its error would overflow
     (11, "tank,site=c level=0.1,flow=0.2 1700000011\n", "too_many_streams"),
 ]
 

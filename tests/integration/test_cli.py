@@ -128,6 +128,13 @@ def main():
     expect_bad(checks, "unknown flag", ["train", "--data", SEED_CSV, "--lookbak", "3"],
                "unknown flag --lookbak (did you mean --lookback?) (see lstmad train --help)")
     expect_bad(checks, "flag without value", ["train", "--data"], "--data needs a value")
+    # Issue 18: an integer beyond int said "must be a positive integer".
+    expect_bad(checks, "integer flag out of range gives the range",
+               ["train", "--data", SEED_CSV, "--out", "x", "--lookback", "2147483648"],
+               '--lookback must be an integer from 1 to 2147483647; "2147483648" is out of range')
+    expect_bad(checks, "integer flag not an integer",
+               ["train", "--data", SEED_CSV, "--out", "x", "--epochs", "3x"],
+               '--epochs must be an integer from 1 to 2147483647; "3x" is not an integer')
 
     with tempdir() as d:
         model = os.path.join(d, "m.lstmad")

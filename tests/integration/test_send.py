@@ -46,7 +46,8 @@ def main():
                      proc.stderr == f"lstmad send: error: --connect {closed}: Connection refused\n", proc.stderr)
         proc = send("--repeat", "0", "--line", LINE)
         checks.check("--repeat 0 is refused", proc.returncode == 2 and
-                     "--repeat must be a positive integer" in proc.stderr, proc.stderr)
+                     '--repeat must be an integer from 1 to 2147483647; "0" is out of range' in proc.stderr,
+                     proc.stderr)
     checks.finish()
 
 

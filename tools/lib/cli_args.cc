@@ -2,9 +2,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "lstmad/core/suggest.h"
+#include "lstmad/core/text.h"
 
 namespace lstmad::tools {
 
@@ -116,6 +118,39 @@ std::string ArgParser::Help() const {
 bool ParseInt(const std::string& text, int* out) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+namespace {
+
+// The rule and what broke it, for IntValue and Uint64Flag.
+template <typename T>
+std::string IntegerProblem(const std::string& name, const std::string& text, T min, T max, T* out) {
+  const std::string rule = "--" + name + " must be an integer from " + std::to_string(min) + " to " +
+                           std::to_string(max) + "; " + core::Quote(text);
+  T value{};
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ptr != text.data() + text.size() ||
+      (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+    return rule + " is not an integer";
+  }
+  // from_chars reports a value beyond T as out of range and stops at its end.
+  if (ec == std::errc::result_out_of_range || value < min || value > max) return rule + " is out of range";
+  *out = value;
+  return "";
+}
+
+}  // namespace
+
+std::string IntValue(const std::string& name, const std::string& text, int min, int max, int* out) {
+  return IntegerProblem(name, text, min, max, out);
+}
+
+std::string IntFlag(const ArgParser& p, const std::string& name, int min, int max, int* out) {
+  return IntValue(name, p.Get(name), min, max, out);
+}
+
+std::string Uint64Flag(const ArgParser& p, const std::string& name, uint64_t* out) {
+  return IntegerProblem<uint64_t>(name, p.Get(name), 0, std::numeric_limits<uint64_t>::max(), out);
 }
 
 bool ParseUint64(const std::string& text, uint64_t* out) {

@@ -3,6 +3,7 @@
 // boolean switches, positional arguments, and generated --help text.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,6 +47,15 @@ class ArgParser {
   std::vector<std::string> positional_values_;
   bool help_requested_ = false;
 };
+
+// Integer flags: the value of `--name` (or, for IntValue, `text`, an item of
+// list flag `--name`) as an integer in [min, max] into `*out`. Returns the
+// error message, empty when it parsed; the message gives the range and says
+// whether the text is not an integer or out of range (an int's too:
+// "--lookback must be an integer from 1 to 2147483647; "2147483648" is out of range").
+std::string IntValue(const std::string& name, const std::string& text, int min, int max, int* out);
+std::string IntFlag(const ArgParser& p, const std::string& name, int min, int max, int* out);
+std::string Uint64Flag(const ArgParser& p, const std::string& name, uint64_t* out);
 
 // Parsers for flag values; they return false on malformed text.
 bool ParseInt(const std::string& text, int* out);

@@ -10,12 +10,30 @@
 #include "command_support.h"
 #include "labels.h"
 #include "lstmad/core/reconstruction.h"
+#include "lstmad/core/scaler.h"
 #include "lstmad/core/text.h"
+#include "lstmad/core/threshold.h"
 #include "time_inputs.h"
 
 namespace lstmad::tools {
 
 namespace {
+
+// Whether window `b` of a scaled batch (column t * batch + b for step t) holds
+// only values the model can score (core::kMaxScaledMagnitude). The daemon
+// refuses a sample beyond it; here, where a row cannot be left out without
+// shifting every window, each window holding it is given an infinite error:
+// an anomaly that enters no detector state. Otherwise its huge but finite
+// error would enter the calibration and blind SPOT's tail for good.
+bool WithinScale(const core::Model& model, const core::Matrix<float>& input, int steps, int batch, int b) {
+  const auto features = static_cast<Eigen::Index>(model.scaler.offset.size());
+  const auto bound = static_cast<float>(core::kMaxScaledMagnitude);
+  for (int t = 0; t < steps; ++t) {
+    const auto column = input.col(static_cast<Eigen::Index>(t) * batch + b).head(features).array();
+    if (!(column.abs() <= bound).all()) return false;
+  }
+  return true;
+}
 
 // Scores windows [first, first + count) of `scaled` (the model's scaling of
 // its input series) with `net` into `run`, in batches of 256 as the daemon
@@ -38,7 +56,9 @@ void ScoreRange(const core::Model& model, const core::Network<float>& net,
     last = output.middleCols(static_cast<Eigen::Index>(run->lookback - 1) * batch, batch);
     model.scaler.Inverse(&last);
     for (int b = 0; b < batch; ++b) {
-      run->errors[static_cast<size_t>(start + b)] = errors[b];
+      run->errors[static_cast<size_t>(start + b)] = WithinScale(model, input, run->lookback, batch, b)
+                                                        ? errors[b]
+                                                        : std::numeric_limits<double>::infinity();
       run->per_feature.col(start + b) = per_feature.col(b).cast<double>();
       run->reconstruction.col(start + b) = last.col(b).head(run->reconstruction.rows()).cast<double>();
     }
@@ -228,8 +248,9 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
   std::vector<uint8_t> verdicts(static_cast<size_t>(run.windows()), 0);
   for (int w = 0; w < run.windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
-                                                          : run.errors[i] > fixed_threshold;
+    bool above = adaptive && w >= run.calibration_windows
+                     ? run.detections[i].alarm
+                     : core::ExceedsThreshold(run.errors[i], fixed_threshold);
     // The detection's alarm has the override in it already; this is for the
     // fixed threshold's verdict.
     if (i < run.overrides.size() && run.overrides[i] != core::Override::kNone) {

@@ -1,5 +1,7 @@
 #include "detector_flags.h"
 
+#include <limits>
+
 #include "lstmad/core/text.h"
 
 namespace lstmad::tools {
@@ -60,18 +62,16 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   o->score = *score;
   if (!ParseDouble(p.Get("risk"), &o->spot.risk)) return "--risk must be a number";
   if (!ParseDouble(p.Get("spot-level"), &o->spot.initial_level)) return "--spot-level must be a number";
-  if (!ParseInt(p.Get("spot-max-peaks"), &o->spot.max_peaks)) return "--spot-max-peaks must be an integer";
-  if (!ParseInt(p.Get("dspot-depth"), &o->dspot_depth)) return "--dspot-depth must be an integer";
+  constexpr int kMax = std::numeric_limits<int>::max();
+  if (std::string e = IntFlag(p, "spot-max-peaks", 1, kMax, &o->spot.max_peaks); !e.empty()) return e;
+  if (std::string e = IntFlag(p, "dspot-depth", 0, kMax, &o->dspot_depth); !e.empty()) return e;
   if (!ParseDouble(p.Get("smoothing"), &o->smoothing_span)) return "--smoothing must be a number";
-  if (!ParseInt(p.Get("likelihood-window"), &o->likelihood.short_window)) {
-    return "--likelihood-window must be an integer";
-  }
-  if (!ParseInt(p.Get("likelihood-history"), &o->likelihood.history)) {
-    return "--likelihood-history must be an integer";
-  }
+  if (std::string e = IntFlag(p, "likelihood-window", 1, kMax, &o->likelihood.short_window); !e.empty())
+    return e;
+  if (std::string e = IntFlag(p, "likelihood-history", 1, kMax, &o->likelihood.history); !e.empty()) return e;
   if (!ParseDouble(p.Get("likelihood-risk"), &o->likelihood.risk)) return "--likelihood-risk must be a number";
-  if (p.Has("refractory") && (!ParseInt(p.Get("refractory"), &o->refractory) || o->refractory < 1)) {
-    return "--refractory must be a positive integer";
+  if (p.Has("refractory")) {
+    if (std::string e = IntFlag(p, "refractory", 1, kMax, &o->refractory); !e.empty()) return e;
   }
   if (core::Status s = o->Validate(); !s.ok()) return s.message();
   return {};

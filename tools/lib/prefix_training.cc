@@ -1,5 +1,6 @@
 #include "prefix_training.h"
 
+#include <limits>
 #include <utility>
 
 #include "time_inputs.h"
@@ -11,7 +12,7 @@ std::string ParseUnits(const std::string& text, const char* flag, std::vector<in
   units->clear();
   for (const std::string& item : SplitList(text)) {
     int u = 0;
-    if (!ParseInt(item, &u) || u < 1) return std::string("--") + flag + ": bad units \"" + item + "\"";
+    if (std::string e = IntValue(flag, item, 1, std::numeric_limits<int>::max(), &u); !e.empty()) return e;
     units->push_back(u);
   }
   return units->empty() ? std::string("--") + flag + " needs at least one layer" : "";
@@ -39,18 +40,17 @@ void AddPrefixTrainingFlags(ArgParser* p) {
 }
 
 std::string ParsePrefixTrainingFlags(const ArgParser& p, PrefixTraining* s) {
-  if (!ParseInt(p.Get("lookback"), &s->spec.timesteps) || s->spec.timesteps < 1) {
-    return "--lookback must be a positive integer";
-  }
+  constexpr int kMax = std::numeric_limits<int>::max();
+  if (std::string e = IntFlag(p, "lookback", 1, kMax, &s->spec.timesteps); !e.empty()) return e;
   if (auto e = ParseUnits(p.Get("encoder"), "encoder", &s->spec.encoder_units); !e.empty()) return e;
   if (auto e = ParseUnits(p.Get("decoder"), "decoder", &s->spec.decoder_units); !e.empty()) return e;
   const std::string act = p.Get("activation");
   if (act != "relu" && act != "tanh") return "--activation must be relu or tanh";
   s->spec.activation = *core::ParseActivation(act);
   core::TrainOptions& o = s->options;
-  if (!ParseInt(p.Get("epochs"), &o.epochs) || o.epochs < 1) return "--epochs must be >= 1";
-  if (!ParseInt(p.Get("patience"), &o.patience) || o.patience < 0) return "--patience must be >= 0";
-  if (!ParseInt(p.Get("batch-size"), &o.batch_size) || o.batch_size < 1) return "--batch-size must be >= 1";
+  if (std::string e = IntFlag(p, "epochs", 1, kMax, &o.epochs); !e.empty()) return e;
+  if (std::string e = IntFlag(p, "patience", 0, kMax, &o.patience); !e.empty()) return e;
+  if (std::string e = IntFlag(p, "batch-size", 1, kMax, &o.batch_size); !e.empty()) return e;
   if (!ParseDouble(p.Get("learning-rate"), &o.learning_rate) || o.learning_rate <= 0) {
     return "--learning-rate must be a positive number";
   }
@@ -65,7 +65,7 @@ std::string ParsePrefixTrainingFlags(const ArgParser& p, PrefixTraining* s) {
   if (!threshold.ok()) return "--threshold: " + threshold.status().message();
   s->threshold = *threshold;
   s->error_options.last_step_only = p.Switch("last-step-error");
-  if (!ParseUint64(p.Get("seed"), &s->seed)) return "--seed must be a non-negative integer";
+  if (std::string e = Uint64Flag(p, "seed", &s->seed); !e.empty()) return e;
   core::Result<core::TimeFeatures> time = core::TimeFeatures::Parse(p.Get("time-features"));
   if (!time.ok()) return "--time-features: " + time.status().message();
   s->time_features = std::move(*time);

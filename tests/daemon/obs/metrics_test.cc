@@ -52,6 +52,7 @@ const Family kFamilies[] = {
     {"lstmad_samples_received_total", "counter"},
     {"lstmad_samples_rejected_total", "counter"},
     {"lstmad_windows_scored_total", "counter"},
+    {"lstmad_windows_nonfinite_total", "counter"},
     {"lstmad_stream_reconstruction_error", "gauge"},
     {"lstmad_stream_anomalous", "gauge"},
     {"lstmad_stream_anomalies_total", "counter"},
@@ -92,7 +93,7 @@ TEST(MetricsTest, PreCreatesReasonsResultsAndGlobals) {
   Metrics metrics("1.2.3");
   const std::string text = metrics.Scrape();
   for (const char* reason : {"parse_error", "unknown_measurement", "missing_field", "non_finite",
-                             "too_many_streams", "line_too_long", "format_control"}) {
+                             "too_many_streams", "line_too_long", "format_control", "out_of_range"}) {
     EXPECT_TRUE(
         Contains(text, std::string("lstmad_samples_rejected_total{reason=\"") + reason + "\"} 0\n"))
         << reason;

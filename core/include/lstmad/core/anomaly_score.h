@@ -31,6 +31,13 @@
 //   positive and a flood of false positives. kLevel
 //   outputs the level itself (for comparison).
 //
+// A window whose error is not finite (the reconstruction overflowed: a value
+// far beyond anything seen in training, or a network that blew up) is an
+// anomaly: alarm, tail 0, level 1 (score 1 at an onset, 0.49 inside an
+// excursion), unless a guard overrides it. It enters none of the detector's
+// state (EWMA, SPOT, likelihood history, self-calibration), so the next
+// finite window is judged exactly as if it had not come.
+//
 // Calibration: Calibrate() with errors of normal windows (evaluate-stream
 // passes the probationary period's), or self-calibration on the first
 // `calibration_windows` windows observed; until then the fixed threshold
@@ -40,6 +47,7 @@
 // allocation-free once calibrated.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -53,11 +61,14 @@
 
 namespace lstmad::core {
 
-// Exponentially weighted moving average; the first value passes through.
+// Exponentially weighted moving average; the first value passes through. A
+// non-finite x is returned as it is and does not enter the average: one
+// overflowed window would otherwise make every later value NaN or infinite.
 class Ewma {
  public:
   explicit Ewma(double span) : alpha_(span <= 1 ? 1.0 : 2.0 / (span + 1.0)) {}
   double Update(double x) noexcept {
+    if (!std::isfinite(x)) return x;
     value_ = started_ ? alpha_ * x + (1 - alpha_) * value_ : x;
     started_ = true;
     return value_;
@@ -147,7 +158,8 @@ class StreamDetector {
   StreamDetector(const DetectorOptions& options, double fixed_threshold, int lookback);
 
   // Fits the tail model on the errors of normal windows, in time order (they
-  // also run through the EWMA). Errors: see Spot::Calibrate.
+  // also run through the EWMA); non-finite errors are left out (such a window
+  // is no normal one). Errors: see Spot::Calibrate.
   Status Calibrate(std::span<const double> errors);
   bool calibrated() const { return calibrated_; }
 
@@ -173,6 +185,8 @@ class StreamDetector {
  private:
   Detection Warmup(double smoothed) noexcept;
   Detection Calibrated(double smoothed) noexcept;
+  // The verdict on a non-finite error, which touches no state but the gate's.
+  Detection NonFinite() const noexcept;
 
   DetectorOptions options_;
   double fixed_threshold_;
@@ -182,6 +196,7 @@ class StreamDetector {
   Spot spot_;
   ErrorLikelihood likelihood_;
   double likelihood_z_;  // Q^-1(likelihood risk): the z at which the likelihood alarms
+  double likelihood_threshold_ = 0;  // kLikelihood: the last finite window's threshold, for NonFinite()
   bool calibrated_ = false;
   int64_t warmup_count_ = 0;    // windows seen before self-calibration
   std::vector<double> warmup_;  // smoothed errors until self-calibration (SPOT only)

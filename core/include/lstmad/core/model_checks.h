@@ -33,4 +33,9 @@ struct CalibrationFacts {
 // One sentence per problem, naming the numbers; empty when all is well.
 std::vector<std::string> CalibrationWarnings(const CalibrationFacts& facts);
 
+// One sentence per feature of `series` [features x samples] that is constant
+// (scaler.h's ConstantFeatures), naming it (`names`: the features' names).
+std::vector<std::string> ConstantFeatureWarnings(const Matrix<double>& series,
+                                                 const std::vector<std::string>& names);
+
 }  // namespace lstmad::core

@@ -23,8 +23,19 @@ struct ThresholdSpec {
   std::string ToString() const;
 };
 
-// Errors must be non-empty unless the spec is fixed.
+// The least threshold ComputeThreshold gives for a percentile or mean+k std:
+// an RMS reconstruction error of 0.001 scaled units. Windows reconstructed
+// exactly (a constant series) would otherwise give a threshold of 0, and
+// every later window that differs by a rounding step would be an anomaly.
+inline constexpr double kMinComputedThreshold = 1e-6;
+
+// Errors must be non-empty unless the spec is fixed. A computed threshold is
+// at least kMinComputedThreshold; a fixed one is as given.
 Result<double> ComputeThreshold(const ThresholdSpec& spec, std::vector<double> errors);
+
+// Whether a window's error is above the fixed threshold. A NaN error (a
+// reconstruction that overflowed) is: it is the least normal window there is.
+inline bool ExceedsThreshold(double error, double threshold) { return !(error <= threshold); }
 
 // NumPy's default (linear) percentile, p in [0, 100]; `values` non-empty.
 double Percentile(std::vector<double> values, double p);
