@@ -129,8 +129,8 @@ void ClusterForwarder::Reload(const config::Settings& settings, std::shared_ptr<
 }
 
 void ClusterForwarder::Reject(RejectReason reason, std::string_view line, const std::string& peer,
-                              std::string_view detail) {
-  RecordRefusal(metrics_, &reject_log_limiter_, Refusal{reason, std::string(detail)}, line, peer);
+                              std::string_view detail, std::string_view measurement) {
+  RecordRefusal(metrics_, &reject_log_limiter_, Refusal{reason, std::string(detail), std::string(measurement)}, line, peer);
 }
 
 void ClusterForwarder::LineTooLong(const std::string& peer) {
@@ -161,7 +161,8 @@ void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer
   if (key_.size() > StreamTable::kMaxKeyBytes || item.subject.size() > kMaxSubjectBytes) {
     Reject(RejectReason::kTooManyStreams, line, peer,
            "stream key of " + std::to_string(key_.size()) + " bytes makes a NATS subject of " +
-               std::to_string(item.subject.size()) + " bytes (at most " + std::to_string(kMaxSubjectBytes) + ")");
+               std::to_string(item.subject.size()) + " bytes (at most " + std::to_string(kMaxSubjectBytes) + ")",
+           parsed_.measurement);
     return;
   }
   while (!line.empty() && IsBlank(line.back())) line.remove_suffix(1);

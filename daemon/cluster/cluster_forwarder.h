@@ -94,7 +94,8 @@ class ClusterForwarder : public LineSink {
   uint64_t queue_full() const { return queue_full_count_; }
 
  private:
-  void Reject(RejectReason reason, std::string_view line, const std::string& peer, std::string_view detail);
+  void Reject(RejectReason reason, std::string_view line, const std::string& peer, std::string_view detail,
+              std::string_view measurement = {});
   // A line that will not be forwarded: counted as queue_full and logged.
   void Refuse(const ForwardItem& item, const std::string& peer);
   bool Validate(const ModelRuntime& model, std::string_view line, const std::string& peer);

@@ -41,9 +41,9 @@ Ingestor::Ingestor(const config::Settings& settings, std::shared_ptr<const Model
     : settings_(settings), models_(std::move(models)), scorer_(scorer), metrics_(metrics) {}
 
 void Ingestor::Reject(RejectReason reason, std::string_view line, const std::string& peer,
-                      std::string_view detail) {
+                      std::string_view detail, std::string_view measurement) {
   ++rejected_;
-  RecordRefusal(metrics_, &reject_log_limiter_, Refusal{reason, std::string(detail)}, line, peer);
+  RecordRefusal(metrics_, &reject_log_limiter_, Refusal{reason, std::string(detail), std::string(measurement)}, line, peer);
 }
 
 void Ingestor::LineTooLong(const std::string& peer) {
@@ -82,7 +82,9 @@ StreamScoringState* Ingestor::ScoredOf(ModelStreams* streams, uint32_t id, const
 void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalled* stalled) {
   const auto arrived = std::chrono::steady_clock::now();
   const LineVerdict verdict = ClassifyLine(line, *models_, &parsed_, &parse_error_);
-  if (verdict.refused) return Reject(verdict.refused->reason, line, peer, verdict.refused->detail);
+  if (verdict.refused) {
+    return Reject(verdict.refused->reason, line, peer, verdict.refused->detail, verdict.refused->measurement);
+  }
   if (verdict.model == nullptr) return;  // blank or comment
   const std::shared_ptr<const ModelRuntime>* found = verdict.model;
   const ModelRuntime* model = found->get();
@@ -109,14 +111,15 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalle
   if (id == StreamTable::kNone) {
     if (stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
       Reject(RejectReason::kTooManyStreams, line, peer,
-             "limits.max_streams=" + std::to_string(settings_.limits.max_streams) + " reached");
+             "limits.max_streams=" + std::to_string(settings_.limits.max_streams) + " reached", parsed_.measurement);
       return;
     }
     id = table->Insert(key_, hash);
     if (id == StreamTable::kNone) {
       Reject(RejectReason::kTooManyStreams, line, peer,
              "stream key of " + std::to_string(key_.size()) + " bytes (at most " +
-                 std::to_string(StreamTable::kMaxKeyBytes) + ")");
+                 std::to_string(StreamTable::kMaxKeyBytes) + ")",
+             parsed_.measurement);
       return;
     }
     ++stream_count_;

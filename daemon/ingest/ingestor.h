@@ -71,7 +71,7 @@ class Ingestor : public LineSink {
 
  private:
   void Reject(RejectReason reason, std::string_view line, const std::string& peer,
-              std::string_view detail);
+              std::string_view detail, std::string_view measurement = {});
   int ShardOf(uint64_t hash) const;
   // One model's streams: ingest's table (keys, windows) and scoring's
   // state of the same streams, by the same numbers.

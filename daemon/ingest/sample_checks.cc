@@ -7,9 +7,33 @@
 #include <prometheus/counter.h>
 
 #include "lstmad/core/scaler.h"
+#include "lstmad/core/suggest.h"
 #include "lstmad/core/text.h"
 
 namespace lstmad::daemon {
+
+namespace {
+
+// The precision a timestamp that overflows ingest.precision was most likely
+// written in: the coarsest finer unit that puts it between 2000 and 2100.
+std::string TimestampOutOfRange(int64_t ts, config::TimestampPrecision precision) {
+  std::string message = "timestamp " + std::to_string(ts) + " out of range for ingest.precision " +
+                        std::string(config::PrecisionName(precision)) + " (signed 64-bit nanoseconds)";
+  constexpr int64_t kFrom = 946684800LL * 1000000000;   // 2000-01-01
+  constexpr int64_t kUntil = 4102444800LL * 1000000000;  // 2100-01-01
+  for (auto unit : {config::TimestampPrecision::kSeconds, config::TimestampPrecision::kMilliseconds,
+                    config::TimestampPrecision::kMicroseconds, config::TimestampPrecision::kNanoseconds}) {
+    const int64_t scale = PrecisionToNs(unit);
+    if (scale >= PrecisionToNs(precision) || ts > kUntil / scale || ts < kFrom / scale) continue;
+    return message + "; it reads as " + core::FormatRfc3339Seconds(ts * scale / 1000000000) + " in " +
+           std::string(config::PrecisionName(unit)) + ": set ingest.precision: " +
+           std::string(config::PrecisionName(unit)) + ", or send " +
+           std::string(config::PrecisionName(precision));
+  }
+  return message;
+}
+
+}  // namespace
 
 LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLine* point, ParseError* error) {
   LineVerdict verdict;
@@ -24,8 +48,13 @@ LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLi
   }
   verdict.model = models.FindByMeasurement(point->measurement);
   if (verdict.model == nullptr) {
-    verdict.refused =
-        Refusal{RejectReason::kUnknownMeasurement, "no model for measurement \"" + point->measurement + "\""};
+    std::vector<std::string> known;
+    for (const auto& model : models.models) known.push_back(model->settings.measurement);
+    const std::optional<std::string> meant = core::ClosestMatch(point->measurement, known);
+    verdict.refused = Refusal{RejectReason::kUnknownMeasurement,
+                              "no model for measurement " + core::Quote(point->measurement) +
+                                  (meant ? " (did you mean \"" + *meant + "\"?)" : ""),
+                              point->measurement};
   }
   return verdict;
 }
@@ -47,11 +76,12 @@ std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLi
   for (size_t f = 0; f < names.size(); ++f) {
     const FieldValue* value = point.FindField(names[f]);
     if (value == nullptr || value->kind == FieldValue::Kind::kString) {
-      return Refusal{RejectReason::kMissingField, "no numeric field \"" + names[f] + "\" (model " + model.name() + ")"};
+      return Refusal{RejectReason::kMissingField, "no numeric field \"" + names[f] + "\" (model " + model.name() + ")",
+                     point.measurement};
     }
     const double v = value->number;
     if (!std::isfinite(v) || std::abs(v) > std::numeric_limits<float>::max()) {
-      return Refusal{RejectReason::kNonFinite, "field \"" + names[f] + "\" is not a finite float"};
+      return Refusal{RejectReason::kNonFinite, "field \"" + names[f] + "\" is not a finite float", point.measurement};
     }
     // A value the model's scaler takes this far from the training data would
     // overflow the window's error (core/scaler.h).
@@ -60,7 +90,8 @@ std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLi
       return Refusal{RejectReason::kOutOfRange,
                      "field \"" + names[f] + "\" is " + core::FormatSignificant(v) + ", beyond what model " +
                          model.name() + " can score (" + core::FormatSignificant(core::kMaxScaledMagnitude) +
-                         " of its scale units from its training data)"};
+                         " of its scale units from its training data)",
+                     point.measurement};
     }
     if (sample != nullptr) (*sample)[f] = static_cast<float>(v);
   }
@@ -72,7 +103,7 @@ std::optional<Refusal> TimestampNs(const ParsedLine& point, config::TimestampPre
   const int64_t scale = PrecisionToNs(precision);
   const int64_t ts = *point.timestamp;
   if (ts > std::numeric_limits<int64_t>::max() / scale || ts < std::numeric_limits<int64_t>::min() / scale) {
-    return Refusal{RejectReason::kParseError, "timestamp out of range for its precision"};
+    return Refusal{RejectReason::kParseError, TimestampOutOfRange(ts, precision), point.measurement};
   }
   *ns = ts * scale;
   return std::nullopt;
@@ -96,7 +127,7 @@ std::string Snippet(std::string_view line, size_t max_bytes) {
 
 void RecordRefusal(Metrics* metrics, RateLimiter* limiter, const Refusal& refusal, std::string_view line,
                    const std::string& peer) {
-  metrics->Rejected(refusal.reason).Increment();
+  metrics->Rejected(refusal.reason, refusal.measurement).Increment();
   uint64_t suppressed = 0;
   if (limiter->Allow(&suppressed)) {
     Log(LogLevel::kWarn, "sample rejected",

@@ -23,6 +23,9 @@ namespace lstmad::daemon {
 struct Refusal {
   RejectReason reason;
   std::string detail;
+  // The line's measurement when it parsed that far (a label of the rejected
+  // counter, so a stray sender can be found from metrics); "" otherwise.
+  std::string measurement = {};
 };
 
 // What a line is: a point of a model (`model` set), refused (a parse error

@@ -15,6 +15,9 @@
 #include <cmath>
 #include <exception>
 #include <functional>
+#include <map>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "obs/stream_series.h"
@@ -201,6 +204,10 @@ struct Metrics::Impl {
   Family<Gauge>& snapshot_last_success;
 
   std::array<Counter*, kRejectReasons.size()> rejected_by_reason{};
+  // lstmad_samples_rejected_total by reason and measurement (Rejected()),
+  // under `mutex`; `rejected_measurements` holds the distinct names counted.
+  std::set<std::string> rejected_measurements;
+  std::map<std::pair<size_t, std::string>, Counter*> rejected_by_measurement;
   Counter* reload_success = nullptr;
   Counter* reload_failure = nullptr;
   Counter* event_write_failures_total = nullptr;
@@ -311,6 +318,10 @@ Metrics::Metrics(const std::string& version) : impl_(std::make_unique<Impl>(vers
 Metrics::~Metrics() = default;
 
 ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
+  // The model's measurement's rejection series exist at 0 from the start, as
+  // the ones by reason alone do, so increase() sees their first rejection
+  // (LstmadStreamLimitReached). Stray measurements appear when first refused.
+  for (RejectReason reason : kRejectReasons) Rejected(reason, info.measurement);
   std::lock_guard<std::mutex> lock(impl_->mutex);
   Impl& m = *impl_;
   const Labels model{{"model", info.name}};
@@ -374,8 +385,24 @@ void Metrics::RemoveStream(const std::string& model, const std::string& stream, 
   *handles = StreamMetrics{};
 }
 
-prometheus::Counter& Metrics::Rejected(RejectReason reason) {
-  return *impl_->rejected_by_reason[static_cast<size_t>(reason)];
+prometheus::Counter& Metrics::Rejected(RejectReason reason, std::string_view measurement) {
+  const size_t i = static_cast<size_t>(reason);
+  if (measurement.empty()) return *impl_->rejected_by_reason[i];
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  auto& names = impl_->rejected_measurements;
+  std::string name(measurement);
+  if (names.find(name) == names.end()) {
+    if (names.size() < kMaxRejectedMeasurements) {
+      names.insert(name);
+    } else {
+      name = "(other)";
+    }
+  }
+  Counter*& counter = impl_->rejected_by_measurement[{i, name}];
+  if (counter == nullptr) {
+    counter = &impl_->rejected.Add({{"reason", RejectReasonName(reason)}, {"measurement", name}});
+  }
+  return *counter;
 }
 
 prometheus::Gauge& Metrics::connections() { return *impl_->connections_now; }

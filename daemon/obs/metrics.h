@@ -104,7 +104,13 @@ class Metrics {
   // `handles`. No thread may use them any more: they are freed here.
   void RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles);
 
-  prometheus::Counter& Rejected(RejectReason reason);
+  // lstmad_samples_rejected_total{reason[,measurement]}: `measurement` as the
+  // line named it ("" when it did not parse that far: no label). The first
+  // kMaxRejectedMeasurements distinct names get their own series, the rest
+  // share measurement="(other)", so a sender of random names cannot grow the
+  // exposition. Thread-safe.
+  static constexpr size_t kMaxRejectedMeasurements = 100;
+  prometheus::Counter& Rejected(RejectReason reason, std::string_view measurement = {});
   prometheus::Gauge& connections();                    // lstmad_connections
   prometheus::Counter& ConfigReload(bool success);     // lstmad_config_reloads_total{result}
   prometheus::Counter& EventWriteFailures();           // lstmad_event_write_failures_total

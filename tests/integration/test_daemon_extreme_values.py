@@ -61,7 +61,7 @@ def main():
             checks.check("every window of the four streams scored",
                          total(m, "lstmad_windows_scored_total") == expected,
                          f"{total(m, 'lstmad_windows_scored_total'):.0f} of {expected}")
-            rejected = m.get('lstmad_samples_rejected_total{reason="out_of_range"}', 0)
+            rejected = total(m, "lstmad_samples_rejected_total", reason="out_of_range")
             checks.check("the 1e20 samples are refused as out_of_range",
                          rejected == len(MODELS) * ATTACK_SAMPLES, f"{rejected}")
             checks.check("the refusal is logged",

@@ -189,9 +189,9 @@ def hostile_names_test(checks, d, short):
     with Daemon(cfg) as daemon:
         # U+202E in a tag value would display "pump=x\u202egnp.exe" as another name.
         daemon.send(line("pump", {"pump": "x\u202egnp.exe"}, pump_values(0)).encode())
-        ok, m = daemon.poll(lambda m: m.get('lstmad_samples_rejected_total{reason="format_control"}', 0) == 1)
+        ok, m = daemon.poll(lambda m: total(m, "lstmad_samples_rejected_total", reason="format_control") == 1)
         checks.check("a tag with U+202E is refused as format_control", ok,
-                     str(m.get('lstmad_samples_rejected_total{reason="format_control"}')))
+                     str(total(m, "lstmad_samples_rejected_total", reason="format_control")))
         checks.check("and creates no stream", m.get('lstmad_streams{model="pump"}', 0) == 0 and
                      total(m, "lstmad_samples_received_total") == 0)
         checks.check("the reject log names the code point", daemon.logged("Unicode format control U+202E in tag value"))

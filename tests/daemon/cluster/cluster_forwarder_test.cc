@@ -5,6 +5,7 @@
 // queue refused and counted, SIGTERM's bounded flush.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -171,8 +172,14 @@ class ClusterForwarderTest : public ::testing::Test {
   double Forwarded(const std::string& result) const {
     return Metric("lstmad_cluster_forwarded_samples_total{result=\"" + result + "\"}");
   }
+  // Over every series of the reason: with a measurement label when the line
+  // named one, without when it did not parse that far.
   double Rejected(const std::string& reason) const {
-    return Metric("lstmad_samples_rejected_total{reason=\"" + reason + "\"}");
+    double sum = 0;
+    for (const char* labels : {"", "measurement=\"pump\",", "measurement=\"fan\","}) {
+      sum += std::max(0.0, Metric(std::string("lstmad_samples_rejected_total{") + labels + "reason=\"" + reason + "\"}"));
+    }
+    return sum;
   }
 
   config::Settings settings_;
@@ -242,6 +249,8 @@ TEST_F(ClusterForwarderTest, RejectsBadLinesWithTheIngestorsReasonsAndForwardsNo
   EXPECT_EQ(nats_.stored.size(), 1u);
   EXPECT_EQ(Rejected("parse_error"), 2);
   EXPECT_EQ(Rejected("unknown_measurement"), 1);
+  // The measurement a stray sender used is a label, so it can be found.
+  EXPECT_EQ(Metric("lstmad_samples_rejected_total{measurement=\"fan\",reason=\"unknown_measurement\"}"), 1);
   EXPECT_EQ(Rejected("missing_field"), 2);
   EXPECT_EQ(Rejected("non_finite"), 1);
   EXPECT_EQ(Rejected("line_too_long"), 1);

@@ -63,5 +63,52 @@ TEST(ExtractFeaturesTest, WithoutAScalerTheBoundIsInRawUnits) {
   EXPECT_EQ(Check(*set->models[0], "a=1.1e15,b=0", nullptr)->reason, RejectReason::kOutOfRange);
 }
 
+TEST(ClassifyLineTest, AnUnknownMeasurementGetsTheNearestOneOffered) {
+  Metrics metrics("test");
+  std::shared_ptr<const ModelSet> set = testing::TinyModelSet(&metrics);
+  ParsedLine point;
+  ParseError error;
+  const LineVerdict typo = ClassifyLine("pumpp,id=x a=1,b=2", *set, &point, &error);
+  ASSERT_TRUE(typo.refused);
+  EXPECT_EQ(typo.refused->reason, RejectReason::kUnknownMeasurement);
+  EXPECT_EQ(typo.refused->detail, "no model for measurement \"pumpp\" (did you mean \"pump\"?)");
+  EXPECT_EQ(typo.refused->measurement, "pumpp");
+  const LineVerdict other = ClassifyLine("weather,id=x a=1,b=2", *set, &point, &error);
+  ASSERT_TRUE(other.refused);
+  EXPECT_EQ(other.refused->detail, "no model for measurement \"weather\"");
+}
+
+TEST(TimestampNsTest, AnOverflowNamesThePrecisionAndGuessesTheOneMeant) {
+  ParsedLine point;
+  ParseError error;
+  int64_t ns = 0;
+  // Nanoseconds sent to a listener in seconds.
+  ASSERT_EQ(ParseLine("pump,id=x a=1 1714564800000000000", &point, &error), ParseResult::kPoint);
+  std::optional<Refusal> r = TimestampNs(point, config::TimestampPrecision::kSeconds, &ns);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, RejectReason::kParseError);
+  EXPECT_EQ(r->measurement, "pump");
+  EXPECT_EQ(r->detail,
+            "timestamp 1714564800000000000 out of range for ingest.precision s (signed 64-bit nanoseconds); it "
+            "reads as 2024-05-01T12:00:00Z in ns: set ingest.precision: ns, or send s");
+  // Milliseconds sent to a listener in seconds: ms is the coarsest unit that reads as a date.
+  ASSERT_EQ(ParseLine("pump,id=x a=1 1714564800000", &point, &error), ParseResult::kPoint);
+  r = TimestampNs(point, config::TimestampPrecision::kSeconds, &ns);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->detail,
+            "timestamp 1714564800000 out of range for ingest.precision s (signed 64-bit nanoseconds); it reads as "
+            "2024-05-01T12:00:00Z in ms: set ingest.precision: ms, or send s");
+  // Nothing plausible: no guess.
+  ASSERT_EQ(ParseLine("pump,id=x a=1 -9000000000000000000", &point, &error), ParseResult::kPoint);
+  r = TimestampNs(point, config::TimestampPrecision::kMilliseconds, &ns);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->detail,
+            "timestamp -9000000000000000000 out of range for ingest.precision ms (signed 64-bit nanoseconds)");
+  // In range: no refusal.
+  ASSERT_EQ(ParseLine("pump,id=x a=1 1714564800", &point, &error), ParseResult::kPoint);
+  EXPECT_FALSE(TimestampNs(point, config::TimestampPrecision::kSeconds, &ns));
+  EXPECT_EQ(ns, 1714564800000000000);
+}
+
 }  // namespace
 }  // namespace lstmad::daemon

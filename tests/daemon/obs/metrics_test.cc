@@ -107,6 +107,28 @@ TEST(MetricsTest, PreCreatesReasonsResultsAndGlobals) {
   EXPECT_TRUE(Contains(text, "lstmad_metrics_connections_closed_total{reason=\"too_many_connections\"} 0\n"));
 }
 
+TEST(MetricsTest, RejectedSamplesNameTheirMeasurementUpToABound) {
+  Metrics metrics("test");
+  metrics.Rejected(RejectReason::kUnknownMeasurement, "pumpp").Increment();
+  metrics.Rejected(RejectReason::kUnknownMeasurement, "pumpp").Increment();
+  metrics.Rejected(RejectReason::kMissingField, "pumpp").Increment();
+  metrics.Rejected(RejectReason::kParseError).Increment();  // did not parse as far as a measurement
+  for (size_t i = 1; i < Metrics::kMaxRejectedMeasurements + 5; ++i) {
+    metrics.Rejected(RejectReason::kUnknownMeasurement, "m" + std::to_string(i)).Increment();
+  }
+  const std::string text = metrics.Scrape();
+  EXPECT_TRUE(Contains(text, "lstmad_samples_rejected_total{measurement=\"pumpp\",reason=\"unknown_measurement\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_samples_rejected_total{measurement=\"pumpp\",reason=\"missing_field\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_samples_rejected_total{reason=\"parse_error\"} 1\n"));
+  // pumpp and m1..m99 fill the 100 names; m100..m104 share one series.
+  EXPECT_TRUE(Contains(text, "lstmad_samples_rejected_total{measurement=\"m99\",reason=\"unknown_measurement\"} 1\n"));
+  EXPECT_FALSE(Contains(text, "measurement=\"m100\""));
+  EXPECT_TRUE(Contains(text, "lstmad_samples_rejected_total{measurement=\"(other)\",reason=\"unknown_measurement\"} 5\n"));
+  // A name counted before keeps its series once the bound is reached.
+  metrics.Rejected(RejectReason::kNonFinite, "m7").Increment();
+  EXPECT_TRUE(Contains(metrics.Scrape(), "lstmad_samples_rejected_total{measurement=\"m7\",reason=\"non_finite\"} 1\n"));
+}
+
 TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   Metrics metrics("dev");
   metrics.Rejected(RejectReason::kLineTooLong).Increment();
