@@ -310,8 +310,12 @@ def guessing_does_not_stall(checks, d, model, hashed):
               f"{worst * 1000:.0f} ms of {len(health)}, guesses answered {answers}", flush=True)
         checks.check("the guessers were busy (401s and 503s from the full pool)",
                      answers.get(401, 0) > 0 and answers.get(503, 0) > 0, str(answers))
-        checks.check(f"{n} lines are received within 5 s while 16 clients guess (before: 12.8 s)",
-                     received and ingest_seconds < 5, f"{ingest_seconds:.2f} s")
+        # Under a sanitizer (CI's ASan step, tests in parallel) the same lines
+        # take 5 to 10 s even without guessers; the bound still fails the
+        # old behaviour there, where bcrypt ran on the io thread.
+        limit = 30 if os.environ.get("LSTMAD_UNDER_SANITIZER") else 5
+        checks.check(f"{n} lines are received within {limit} s while 16 clients guess (before: 12.8 s)",
+                     received and ingest_seconds < limit, f"{ingest_seconds:.2f} s")
         checks.check("/healthz answers within 0.5 s throughout (before: 4.4-4.8 s)",
                      all(st == 200 for st, _ in health) and worst < 0.5, f"worst {worst:.3f} s")
         checks.check("the right credentials still get 200", http_get(port, "/metrics", "127.0.0.5", AUTH)[0] == 200)
