@@ -39,8 +39,20 @@ void PartitionWorker::Stop(bool graceful) {
 }
 
 void PartitionWorker::Reload(const config::Settings& settings, std::shared_ptr<const ModelSet> models) {
-  std::lock_guard lock(ingest_mu_);
-  if (ingestor_) ingestor_->Reload(settings, std::move(models));
+  std::lock_guard lock(ingest_mu_);  // no new windows of this partition meanwhile
+  if (!ingestor_) return;
+  const std::vector<DroppedStreams> dropped = ingestor_->Reload(settings, std::move(models));
+  if (dropped.empty()) return;
+  // As in single-node mode (app/daemon.cc): the streams of a reshaped or
+  // removed model resolve their alerts and lose their series, once the
+  // windows queued for them are scored.
+  shared_->scorer->Drain();
+  for (const DroppedStreams& d : dropped) {
+    const size_t resolved = shared_->scorer->Retire(d);
+    Log(LogLevel::kInfo, "streams reset",
+        {Field("partition", partition_), Field("model", d.model), Field("reason", d.reason),
+         Field("streams", static_cast<int64_t>(d.streams)), Field("resolved_alerts", static_cast<int64_t>(resolved))});
+  }
 }
 
 std::map<std::string, size_t> PartitionWorker::StreamsByModel() {

@@ -18,6 +18,7 @@
 
 #include <prometheus/counter.h>
 
+#include "alerting/alert_sink.h"
 #include "cluster/cluster_partition.h"
 #include "daemon/cluster/support/shared_fake_backend.h"
 #include "daemon/support/tiny_model.h"
@@ -80,6 +81,23 @@ struct Instance {
   ClusterMetrics cluster_metrics;
   std::unique_ptr<Scorer> scorer;
   ClusterShared shared;
+};
+
+// Alert transitions, recorded (scoring workers call it).
+class RecordingSink final : public AlertSink {
+ public:
+  void OnAlert(const AlertEvent& event) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+  }
+  std::vector<AlertEvent> events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<AlertEvent> events_;
 };
 
 class PartitionWorkerTest : public ::testing::Test {
@@ -284,6 +302,34 @@ TEST_F(PartitionWorkerTest, AFencedWorkerStopsWithoutAckingOrCheckpointing) {
   const Checkpoint cp = Stored();
   EXPECT_EQ(cp.owner, "b");
   EXPECT_EQ(cp.sequence, 4u);
+}
+
+// Issue 18, finding 3, in cluster mode: a reload that reshapes the model
+// resolves the partition's firing alerts and removes their series, as in
+// single-node mode.
+TEST_F(PartitionWorkerTest, AReshapingReloadResolvesThePartitionsAlerts) {
+  Instance a("a", &backend_);
+  RecordingSink sink;
+  a.scorer->SetAlertSink(&sink);
+  a.shared.models = TinyModelSet(&a.metrics, 0.0);  // every window anomalous: fires on the third
+  backend_.Publish(kPartition, Messages({1, 2, 3, 4, 5, 6}));
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return sink.events().size() == 1; }));
+  ASSERT_EQ(sink.events()[0].kind, "fired");
+  const std::string series = "lstmad_stream_anomalous{id=\"s\",model=\"pump\",stream=\"pump,id=s\"} 1";
+  ASSERT_NE(a.metrics.Scrape().find(series), std::string::npos);
+
+  Metrics next_metrics("next");
+  worker.Reload(a.settings, TinyModelSet(&next_metrics, 0.0, kLookback + 1));
+  const std::vector<AlertEvent> events = sink.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].kind, "resolved");
+  EXPECT_EQ(events[1].reason, "model_reshaped");
+  EXPECT_EQ(events[1].stream, "pump,id=s");
+  EXPECT_EQ(a.metrics.Scrape().find("stream=\"pump,id=s\""), std::string::npos);
+  worker.Stop(true);
+  a.scorer->SetAlertSink(nullptr);
 }
 
 }  // namespace
