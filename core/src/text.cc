@@ -168,4 +168,23 @@ std::string RedactUrlCredentials(std::string_view url) {
   return std::string(url.substr(0, begin)) + "REDACTED@" + std::string(url.substr(end));
 }
 
+std::string Base64Encode(std::string_view text) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const auto n = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8) |
+                   static_cast<unsigned char>(text[i + 2]);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], kAlphabet[n & 63]};
+  }
+  if (i + 1 == text.size()) {
+    const auto n = static_cast<unsigned char>(text[i]) << 16;
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == text.size()) {
+    const auto n = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
+  }
+  return out;
+}
+
 }  // namespace lstmad::core

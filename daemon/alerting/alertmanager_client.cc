@@ -110,7 +110,7 @@ void AlertmanagerClient::Forget(const std::string& model, const std::string& str
 
 std::string AlertmanagerClient::Authorization() const {
   if (!settings_.bearer_token.empty()) return "Bearer " + settings_.bearer_token;
-  if (!settings_.username.empty()) return "Basic " + Base64(settings_.username + ":" + settings_.password);
+  if (!settings_.username.empty()) return "Basic " + core::Base64Encode(settings_.username + ":" + settings_.password);
   return {};
 }
 

@@ -143,23 +143,56 @@ core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const st
   return StatusOf(response, where);
 }
 
-std::string Base64(const std::string& text) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    const auto n = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8) |
-                   static_cast<unsigned char>(text[i + 2]);
-    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], kAlphabet[n & 63]};
+core::Result<HttpGetResponse> HttpGet(const HttpUrl& url, const std::string& path_and_query,
+                                   const std::string& authorization, std::chrono::milliseconds timeout,
+                                   size_t max_bytes) {
+  const std::string path = path_and_query.substr(0, path_and_query.find('?'));
+  const std::string where = "http://" + url.host + ":" + url.port + url.path + path;
+  if (url.https) return core::Status::Error(where + ": https is not supported here (plain http only)");
+  std::string request = "GET " + url.path + path_and_query + " HTTP/1.0\r\nHost: " + url.host + ":" + url.port +
+                        "\r\nConnection: close\r\nUser-Agent: lstmad\r\nAccept: application/json\r\n";
+  if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
+  request += "\r\n";
+  const Clock::time_point deadline = Clock::now() + timeout;
+  std::string error;
+  const int fd = ConnectTo(url, deadline, &error);
+  if (fd < 0) return core::Status::Error(where + ": " + error);
+  size_t sent = 0;
+  while (sent < request.size()) {
+    if (!WaitFor(fd, POLLOUT, deadline)) {
+      close(fd);
+      return core::Status::Error(where + ": send timed out");
+    }
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      close(fd);
+      return core::Status::Error(where + ": send: " + std::strerror(errno));
+    }
+    if (n > 0) sent += static_cast<size_t>(n);
   }
-  if (i + 1 == text.size()) {
-    const auto n = static_cast<unsigned char>(text[i]) << 16;
-    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
-  } else if (i + 2 == text.size()) {
-    const auto n = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8);
-    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
+  std::string response;
+  char buf[65536];
+  for (;;) {
+    if (!WaitFor(fd, POLLIN, deadline)) {
+      close(fd);
+      return core::Status::Error(where + ": no complete response within " +
+                                 std::to_string(timeout.count()) + " ms");
+    }
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) break;
+    response.append(buf, static_cast<size_t>(n));
+    if (response.size() > max_bytes) {
+      close(fd);
+      return core::Status::Error(where + ": response larger than " + std::to_string(max_bytes) + " bytes");
+    }
   }
-  return out;
+  close(fd);
+  core::Result<int> status = StatusOf(response, where);
+  if (!status.ok()) return status.status();
+  const size_t body = response.find("\r\n\r\n");
+  if (body == std::string::npos) return core::Status::Error(where + ": response without a header end");
+  return HttpGetResponse{*status, response.substr(body + 4)};
 }
 
 }  // namespace lstmad::daemon

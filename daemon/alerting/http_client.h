@@ -1,4 +1,5 @@
-// A minimal blocking HTTP/1.1 client for pushing alerts: one POST per
+// A minimal blocking HTTP/1.1 client for pushing alerts (and, with HttpGet,
+// reading a Prometheus source for `lstmad train`): one request per
 // connection, with a deadline on connect, send and receive. http:// URLs
 // directly; https:// through a TLS transport handed in (daemon/net's
 // MakeTlsClient: alerting may not use OpenSSL). Reentrant; used from the
@@ -34,6 +35,19 @@ core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const st
                            const std::string& authorization, std::chrono::milliseconds timeout,
                            const TlsTransport& tls = {});
 
-std::string Base64(const std::string& text);
+// An HTTP response read whole.
+struct HttpGetResponse {
+  int status = 0;
+  std::string body;
+};
+
+// GETs url.path + `path_and_query` (HTTP/1.0, so the body ends at the close:
+// no chunked encoding) and reads the response whole, at most `max_bytes`;
+// http:// only. For `lstmad train --prometheus` (query_range). Errors name the
+// URL without its query and what failed.
+core::Result<HttpGetResponse> HttpGet(const HttpUrl& url, const std::string& path_and_query,
+                                   const std::string& authorization, std::chrono::milliseconds timeout,
+                                   size_t max_bytes);
+
 
 }  // namespace lstmad::daemon

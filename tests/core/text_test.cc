@@ -138,5 +138,15 @@ TEST(FormatSignificantTest, SixSignificantDigitsInPrintfGStyle) {
   EXPECT_EQ(FormatSignificant(std::nan("")), "nan");
 }
 
+TEST(TextTest, Base64EncodeMatchesRfc4648Vectors) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("lstmad:secret"), "bHN0bWFkOnNlY3JldA==");
+  EXPECT_EQ(Base64Encode(std::string("\xff\x00\x80", 3)), "/wCA");
+}
+
 }  // namespace
 }  // namespace lstmad::core

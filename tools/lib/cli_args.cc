@@ -24,6 +24,11 @@ void ArgParser::AddSwitch(const std::string& name, const std::string& help) {
   options_[name] = Option{"", help, std::nullopt, true};
 }
 
+void ArgParser::AddRepeatable(const std::string& name, const std::string& value_name, const std::string& help) {
+  order_.push_back(name);
+  options_[name] = Option{value_name, help, std::nullopt, false, true};
+}
+
 void ArgParser::AddPositional(const std::string& name, const std::string& help) {
   positionals_.emplace_back(name, help);
 }
@@ -68,6 +73,7 @@ bool ArgParser::Parse(const std::vector<std::string>& args, std::string* error) 
       }
       value = args[++i];
     }
+    if (it->second.repeatable) all_values_[name].push_back(value);
     values_[name] = value;
   }
   if (positional_values_.size() != positionals_.size()) {
@@ -93,6 +99,11 @@ std::string ArgParser::Get(const std::string& name) const {
   return {};
 }
 
+std::vector<std::string> ArgParser::GetAll(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
+}
+
 std::string ArgParser::Help() const {
   std::ostringstream out;
   out << "usage: lstmad " << command_;
@@ -108,6 +119,7 @@ std::string ArgParser::Help() const {
     out << "  --" << name;
     if (!o.is_switch) out << " " << o.value_name;
     out << "\n      " << o.help;
+    if (o.repeatable) out << " (repeatable)";
     if (o.default_value && !o.default_value->empty()) out << " (default: " << *o.default_value << ")";
     out << "\n";
   }

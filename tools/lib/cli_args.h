@@ -19,6 +19,9 @@ class ArgParser {
   void AddOption(const std::string& name, const std::string& value_name, const std::string& help,
                  std::optional<std::string> default_value = std::nullopt);
   void AddSwitch(const std::string& name, const std::string& help);
+  // A flag that may be given several times (`--query a=x --query b=y`); GetAll
+  // returns every value in order.
+  void AddRepeatable(const std::string& name, const std::string& value_name, const std::string& help);
   void AddPositional(const std::string& name, const std::string& help);
 
   // Returns false with `error` set on unknown flags, missing values or a
@@ -29,6 +32,7 @@ class ArgParser {
 
   bool Has(const std::string& name) const;  // given on the command line or defaulted
   std::string Get(const std::string& name) const;
+  std::vector<std::string> GetAll(const std::string& name) const;
   bool Switch(const std::string& name) const { return switches_set_.count(name) > 0; }
   const std::vector<std::string>& positionals() const { return positional_values_; }
 
@@ -37,12 +41,14 @@ class ArgParser {
     std::string value_name, help;
     std::optional<std::string> default_value;
     bool is_switch = false;
+    bool repeatable = false;
   };
   std::string command_, summary_;
   std::vector<std::string> order_;
   std::map<std::string, Option> options_;
   std::vector<std::pair<std::string, std::string>> positionals_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;  // repeatable flags
   std::map<std::string, bool> switches_set_;
   std::vector<std::string> positional_values_;
   bool help_requested_ = false;

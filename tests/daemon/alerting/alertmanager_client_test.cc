@@ -120,15 +120,6 @@ TEST(AlertmanagerClientTest, FailedDeliveryLogsTheUrlWithoutItsPassword) {
   EXPECT_EQ(text.find("alice"), std::string::npos) << text;
 }
 
-TEST(HttpClientTest, Base64MatchesRfc4648Vectors) {
-  EXPECT_EQ(Base64(""), "");
-  EXPECT_EQ(Base64("f"), "Zg==");
-  EXPECT_EQ(Base64("fo"), "Zm8=");
-  EXPECT_EQ(Base64("foo"), "Zm9v");
-  EXPECT_EQ(Base64("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(Base64("lstmad:secret"), "bHN0bWFkOnNlY3JldA==");
-}
-
 TEST(AlertmanagerJsonTest, FiringAndResolvedAlerts) {
   AlertEvent e;
   e.kind = "fired";

@@ -32,6 +32,10 @@ std::string FormatRfc3339Nanos(int64_t time_ns);
 // 0000-01-01 to 9999-12-31.
 std::string FormatRfc3339Seconds(int64_t time_s);
 
+// RFC 4648 base64 (with padding) of `bytes`, as HTTP basic auth sends
+// "user:password".
+std::string Base64Encode(std::string_view bytes);
+
 // A number with six significant digits in printf's %g style (0.0005,
 // 1.23457e+06, nan, inf), for metadata and messages people read; not for
 // values that must read back exactly.
