@@ -87,6 +87,29 @@ core::Result<HttpUrl> ParseHttpUrl(const std::string& url) {
 
 namespace {
 
+// Connects and writes all of `request` before `deadline`; the socket, or an
+// error naming `where` (the socket closed).
+core::Result<int> Send(const HttpUrl& url, const std::string& request, Clock::time_point deadline,
+                       const std::string& where) {
+  std::string error;
+  const int fd = ConnectTo(url, deadline, &error);
+  if (fd < 0) return core::Status::Error(where + ": " + error);
+  size_t sent = 0;
+  while (sent < request.size()) {
+    if (!WaitFor(fd, POLLOUT, deadline)) {
+      close(fd);
+      return core::Status::Error(where + ": send timed out");
+    }
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      close(fd);
+      return core::Status::Error(where + ": send: " + std::strerror(errno));
+    }
+    if (n > 0) sent += static_cast<size_t>(n);
+  }
+  return fd;
+}
+
 // "HTTP/1.1 200 OK" -> 200.
 core::Result<int> StatusOf(const std::string& response, const std::string& where) {
   if (response.size() < 12 || response.rfind("HTTP/", 0) != 0) {
@@ -115,22 +138,9 @@ core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const st
     return StatusOf(*response, where);
   }
   const Clock::time_point deadline = Clock::now() + timeout;
-  std::string error;
-  const int fd = ConnectTo(url, deadline, &error);
-  if (fd < 0) return core::Status::Error(where + ": " + error);
-  size_t sent = 0;
-  while (sent < request.size()) {
-    if (!WaitFor(fd, POLLOUT, deadline)) {
-      close(fd);
-      return core::Status::Error(where + ": send timed out");
-    }
-    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      close(fd);
-      return core::Status::Error(where + ": send: " + std::strerror(errno));
-    }
-    if (n > 0) sent += static_cast<size_t>(n);
-  }
+  core::Result<int> connected = Send(url, request, deadline, where);
+  if (!connected.ok()) return connected.status();
+  const int fd = *connected;
   std::string response;
   char buf[1024];
   while (response.find("\r\n") == std::string::npos && response.size() < 8192) {
@@ -154,22 +164,9 @@ core::Result<HttpGetResponse> HttpGet(const HttpUrl& url, const std::string& pat
   if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
   request += "\r\n";
   const Clock::time_point deadline = Clock::now() + timeout;
-  std::string error;
-  const int fd = ConnectTo(url, deadline, &error);
-  if (fd < 0) return core::Status::Error(where + ": " + error);
-  size_t sent = 0;
-  while (sent < request.size()) {
-    if (!WaitFor(fd, POLLOUT, deadline)) {
-      close(fd);
-      return core::Status::Error(where + ": send timed out");
-    }
-    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      close(fd);
-      return core::Status::Error(where + ": send: " + std::strerror(errno));
-    }
-    if (n > 0) sent += static_cast<size_t>(n);
-  }
+  core::Result<int> connected = Send(url, request, deadline, where);
+  if (!connected.ok()) return connected.status();
+  const int fd = *connected;
   std::string response;
   char buf[65536];
   for (;;) {

@@ -18,9 +18,9 @@
 
 #include <prometheus/counter.h>
 
-#include "alerting/alert_sink.h"
 #include "cluster/cluster_partition.h"
 #include "daemon/cluster/support/shared_fake_backend.h"
+#include "daemon/support/recording_sink.h"
 #include "daemon/support/tiny_model.h"
 #include "obs/logging.h"
 
@@ -34,6 +34,7 @@ using Kind = TraceEvent::Kind;
 
 using testing::kLookback;
 using testing::TinyModelSet;
+using testing::RecordingSink;
 constexpr int kPartition = 0;
 
 // Sample `seq` of the one stream: a = seq, at time 1000 + seq.
@@ -81,23 +82,6 @@ struct Instance {
   ClusterMetrics cluster_metrics;
   std::unique_ptr<Scorer> scorer;
   ClusterShared shared;
-};
-
-// Alert transitions, recorded (scoring workers call it).
-class RecordingSink final : public AlertSink {
- public:
-  void OnAlert(const AlertEvent& event) override {
-    std::lock_guard lock(mutex_);
-    events_.push_back(event);
-  }
-  std::vector<AlertEvent> events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<AlertEvent> events_;
 };
 
 class PartitionWorkerTest : public ::testing::Test {

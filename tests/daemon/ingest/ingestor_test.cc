@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ingest/ingestor.h"
+#include "daemon/support/recording_sink.h"
 #include "daemon/support/tiny_model.h"
 #include "scoring/scorer.h"
 
@@ -26,6 +27,7 @@ namespace lstmad::daemon {
 namespace {
 
 using testing::kLookback;
+using testing::RecordingSink;
 using testing::TinyModelSet;
 
 class IngestorTest : public ::testing::Test {
@@ -74,22 +76,6 @@ TEST_F(IngestorTest, ForgetDropsOnlyTheSelectedStreams) {
 }
 
 // Records the alert transitions scoring hands out.
-class RecordingSink final : public AlertSink {
- public:
-  void OnAlert(const AlertEvent& event) override {
-    std::lock_guard lock(mutex_);
-    events_.push_back(event);
-  }
-  std::vector<AlertEvent> events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<AlertEvent> events_;
-};
-
 // An ingestor whose model flags every window (threshold 0): alert.for is 3,
 // so a stream's alert fires on its third window.
 class AlertingIngestorTest : public IngestorTest {
