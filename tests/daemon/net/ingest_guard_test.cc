@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/net/support/loopback_client.h"
 #include "net/ingest_server.h"
 
 namespace lstmad::daemon {
@@ -38,24 +39,6 @@ class RecordingSink : public LineSink {
   mutable std::mutex mutex_;
   std::vector<std::string> lines_;
 };
-
-int Connect(uint16_t port, const char* source) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &from.sin_addr);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Whether the server closes `fd` within `ms` milliseconds.
 bool ClosedWithin(int fd, int ms) {
@@ -79,13 +62,13 @@ TEST(IngestGuardTest, OnePeerHoldsAtMostItsShareOfTheConnections) {
   std::thread thread([&] { io.run(); });
 
   std::vector<int> mine;
-  for (int i = 0; i < 5; ++i) mine.push_back(Connect(server.port(), "127.0.0.1"));
+  for (int i = 0; i < 5; ++i) mine.push_back(testing::ConnectFrom(server.port(), "127.0.0.1"));
   int closed = 0;
   for (const int fd : mine) closed += ClosedWithin(fd, 300) ? 1 : 0;
   EXPECT_EQ(closed, 2);
   EXPECT_EQ(metrics.ConnectionClosed(Metrics::CloseReason::kTooManyConnections).Value(), 2);
 
-  const int other = Connect(server.port(), "127.0.0.2");
+  const int other = testing::ConnectFrom(server.port(), "127.0.0.2");
   ASSERT_GE(other, 0);
   const std::string line = "pump,pump=a temperature=1\n";
   ASSERT_EQ(::send(other, line.data(), line.size(), MSG_NOSIGNAL), static_cast<ssize_t>(line.size()));
@@ -101,7 +84,7 @@ TEST(IngestGuardTest, OnePeerHoldsAtMostItsShareOfTheConnections) {
     if (open.get_future().get() == 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  const int again = Connect(server.port(), "127.0.0.1");
+  const int again = testing::ConnectFrom(server.port(), "127.0.0.1");
   EXPECT_FALSE(ClosedWithin(again, 300));
   EXPECT_EQ(metrics.ConnectionClosed(Metrics::CloseReason::kTooManyConnections).Value(), 2);
 

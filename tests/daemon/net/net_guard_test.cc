@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/net/support/loopback_client.h"
 #include "net/auth_pool.h"
 #include "net/http_server.h"
 #include "net/peer_limits.h"
@@ -32,26 +33,6 @@ constexpr char kWrong[] = "Basic cHJvbWV0aGV1czp4";          // prometheus:x
 constexpr char kNobody[] = "Basic bm9ib2R5Ong=";             // nobody:x
 
 // A connected socket from `source` (an address of 127/8) to 127.0.0.1:port; -1 on failure.
-int Connect(uint16_t port, const char* source = "127.0.0.1") {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &from.sin_addr);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 void Send(int fd, const std::string& target, const std::string& authorization = "") {
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
@@ -71,7 +52,7 @@ std::string ReadAll(int fd) {
 
 std::string Get(uint16_t port, const std::string& target, const std::string& authorization = "",
                 const char* source = "127.0.0.1") {
-  const int fd = Connect(port, source);
+  const int fd = testing::ConnectFrom(port, source);
   if (fd < 0) return "connect failed";
   Send(fd, target, authorization);
   return ReadAll(fd);
@@ -187,7 +168,7 @@ TEST(AuthPoolTest, RefusesWorkBeyondItsQueueAndRunsTheRest) {
 // while a wrong password was being checked answered only after it.
 TEST(HttpServerGuardTest, HealthAnswersWhileAPasswordIsChecked) {
   Served served(WithAuth());
-  const int guess = Connect(served.port());
+  const int guess = testing::ConnectFrom(served.port());
   ASSERT_GE(guess, 0);
   Send(guess, "/metrics", kWrong);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the check start
@@ -220,7 +201,7 @@ TEST(HttpServerGuardTest, ChecksBeyondThePoolsQueueGet503AtOnce) {
   Served served(WithAuth(1000, /*per_peer=*/16));
   std::vector<int> guesses;
   for (int i = 0; i < 14; ++i) {
-    const int fd = Connect(served.port());
+    const int fd = testing::ConnectFrom(served.port());
     ASSERT_GE(fd, 0);
     Send(fd, "/metrics", kWrong);
     guesses.push_back(fd);
@@ -246,7 +227,7 @@ TEST(HttpServerGuardTest, OnePeersIdleConnectionsLeaveRoomForOthers) {
   Served served(settings);
   std::vector<int> idle;
   for (int i = 0; i < 70; ++i) {
-    const int fd = Connect(served.port());
+    const int fd = testing::ConnectFrom(served.port());
     if (fd >= 0) idle.push_back(fd);
   }
   ASSERT_EQ(idle.size(), 70u);  // accepted by the kernel; lstmad closes those beyond the cap
