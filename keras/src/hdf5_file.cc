@@ -128,6 +128,14 @@ Status VetStoredStrings(hid_t attr, std::string_view image, uint64_t count) {
 
 Result<std::vector<std::string>> ReadVariableStrings(hid_t attr, hid_t type, hid_t space, uint64_t count,
                                                      std::string_view image) {
+  // The file stores the character type too, and HDF5 sizes its conversion
+  // buffers by it: a damaged one-byte char of 1 MB asked for gigabytes.
+  Handle character(H5Tget_super(type), H5Tclose);
+  if (!character.ok()) return Status::Error("unreadable string type");
+  if (H5Tget_size(character.get()) != 1) {
+    return Status::Error("damaged HDF5 file: a variable-length string of " +
+                         std::to_string(H5Tget_size(character.get())) + "-byte characters");
+  }
   LSTMAD_RETURN_IF_ERROR(VetStoredStrings(attr, image, count));
   Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
   const H5T_cset_t cset = H5Tget_cset(type);

@@ -96,6 +96,28 @@ TEST(GlobalHeapCheckTest, ImporterRefusesTheEndlessHeapInsteadOfHanging) {
                                           std::to_string(at + 16) + " of size 0");
 }
 
+// Found by the keras fuzz target: the file stores a variable-length string's
+// character type as well, and HDF5 sizes its conversion buffers by it, so a
+// 1 MB "character" made one model_config read allocate gigabytes.
+TEST(GlobalHeapCheckTest, ImporterRefusesStringsOfWideCharacters) {
+  std::string bytes = ReadBytes("danielbarbosa-bearing/lstm_autoencoder.h5");
+  // A variable-length string type (class 9, version 1, 16-byte elements)
+  // whose base is a one-byte unsigned integer of 8 bits.
+  const std::string one_byte_char("\x10\0\0\0\x01\0\0\0\0\0\x08\0", 12);
+  size_t patched = 0;
+  for (size_t at = bytes.find(one_byte_char); at != std::string::npos; at = bytes.find(one_byte_char, at + 1)) {
+    if (at < 8 || static_cast<unsigned char>(bytes[at - 8]) != 0x19) continue;
+    Put(uint64_t{1} << 20, at + 4, 4, &bytes);
+    ++patched;
+  }
+  ASSERT_GT(patched, 0u);
+  auto model = ImportKerasModelFromBytes(bytes, "m.h5", {"a"});
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("damaged HDF5 file: a variable-length string of 1048576-byte characters"),
+            std::string::npos)
+      << model.status().message();
+}
+
 // A stored variable-length string element: length, address, index (8-byte
 // addresses, as in ImageWithCollection).
 std::string Element(uint64_t length, uint64_t address, uint64_t index) {
