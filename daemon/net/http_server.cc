@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 
 namespace lstmad::daemon {
@@ -32,8 +33,10 @@ std::string Reply(int status, const char* reason, std::string_view content_type,
   return out;
 }
 
-std::string MetricsReply(const HttpServer::ScrapeFn& scrape, bool head_only) {
-  return Reply(200, "OK", "text/plain; version=0.0.4; charset=utf-8", scrape(), head_only);
+std::string Serialize(const HttpReply& reply, bool head_only) {
+  std::string extra;
+  for (const auto& [name, value] : reply.headers) extra += name + ": " + value + "\r\n";
+  return Reply(reply.status, HttpReason(reply.status), reply.content_type, reply.body, head_only, extra);
 }
 
 std::string UnauthorizedReply(bool head_only) {
@@ -41,25 +44,10 @@ std::string UnauthorizedReply(bool head_only) {
                "WWW-Authenticate: Basic realm=\"lstmad\"\r\n");
 }
 
-// The value of header `name` (case-insensitive) in a request head, or "";
-// without the whitespace around it.
-std::string_view HeaderValue(std::string_view head, std::string_view name) {
-  size_t pos = head.find('\n');
-  while (pos != std::string_view::npos && pos + 1 < head.size()) {
-    std::string_view line = head.substr(pos + 1);
-    const size_t end = line.find('\n');
-    line = line.substr(0, end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t colon = line.find(':');
-    if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-      return value;
-    }
-    pos = end == std::string_view::npos ? end : pos + 1 + end;
-  }
-  return {};
+std::string_view Trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
 }
 
 // "HTTP/" DIGIT "." DIGIT (RFC 9112 section 2.3).
@@ -68,54 +56,117 @@ bool IsHttpVersion(std::string_view v) {
   return v.size() == 8 && v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]);
 }
 
-// What a request head asks for: an answer now, or one that depends on the
-// credentials in `authorization` (/metrics with basic auth on).
-struct Routed {
-  std::string response;
-  bool needs_auth = false;
-  bool head_only = false;
-  std::string_view authorization;
+// A request head parsed, or the response that refuses it.
+struct ParsedHead {
+  HttpRequest request;
+  bool head_only = false;      // HEAD: answered as GET without the body
+  size_t content_length = 0;
+  std::string refusal;         // non-empty: answer this and close
 };
 
-Routed Answer(std::string response) {
-  Routed r;
-  r.response = std::move(response);
-  return r;
-}
-
-Routed Route(std::string_view request_head, bool ready, const HttpServer::ScrapeFn& scrape,
-             bool auth_enabled) {
-  std::string_view request_line = request_head.substr(0, request_head.find('\n'));
+ParsedHead ParseHead(std::string_view head) {
+  ParsedHead parsed;
+  const auto refuse = [&](int status, std::string body) {
+    parsed.refusal = Reply(status, HttpReason(status), "text/plain", std::move(body), false);
+    return std::move(parsed);
+  };
+  std::string_view request_line = head.substr(0, head.find('\n'));
   if (!request_line.empty() && request_line.back() == '\r') request_line.remove_suffix(1);
   const size_t sp1 = request_line.find(' ');
   const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
   const std::string_view version = sp2 == std::string_view::npos ? "" : request_line.substr(sp2 + 1);
   // One space between the three parts, and a version that is one.
   if (sp2 == std::string_view::npos || sp1 == 0 || sp2 == sp1 + 1 || !IsHttpVersion(version)) {
-    return Answer(Reply(400, "Bad Request", "text/plain", "bad request\n", false));
+    return refuse(400, "bad request\n");
   }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
-    return Answer(
-        Reply(505, "HTTP Version Not Supported", "text/plain", "HTTP/1.0 and HTTP/1.1 only\n", false));
-  }
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return refuse(505, "HTTP/1.0 and HTTP/1.1 only\n");
   const std::string_view method = request_line.substr(0, sp1);
-  std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
-  target = target.substr(0, target.find('?'));
-  const bool head = method == "HEAD";
-  if (method != "GET" && !head) {
-    return Answer(Reply(405, "Method Not Allowed", "text/plain", "only GET and HEAD\n", false));
+  const std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+  parsed.head_only = method == "HEAD";
+  parsed.request.method = parsed.head_only ? "GET" : std::string(method);
+  const size_t question = target.find('?');
+  parsed.request.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) parsed.request.query = std::string(target.substr(question + 1));
+
+  size_t pos = head.find('\n');
+  while (pos != std::string_view::npos && pos + 1 < head.size()) {
+    std::string_view line = head.substr(pos + 1);
+    const size_t end = line.find('\n');
+    line = line.substr(0, end);
+    pos = end == std::string_view::npos ? end : pos + 1 + end;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // end of the head
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return refuse(400, "bad request: malformed header\n");
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    parsed.request.headers.emplace_back(std::move(name), std::string(Trim(line.substr(colon + 1))));
   }
-  if (target == "/metrics") {
-    if (auth_enabled) return Routed{{}, true, head, HeaderValue(request_head, "Authorization")};
-    return Answer(MetricsReply(scrape, head));
+  if (parsed.request.Header("transfer-encoding")) {
+    return refuse(411, "send the body with a Content-Length\n");
   }
-  if (target == "/healthz") return Answer(Reply(200, "OK", "text/plain", "ok\n", head));
-  if (target == "/readyz") {
-    return Answer(ready ? Reply(200, "OK", "text/plain", "ready\n", head)
-                        : Reply(503, "Service Unavailable", "text/plain", "not ready\n", head));
+  if (const auto length = parsed.request.Header("content-length")) {
+    size_t n = 0;
+    const auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), n);
+    if (ec != std::errc() || end != length->data() + length->size() || length->empty()) {
+      return refuse(400, "bad request: Content-Length\n");
+    }
+    parsed.content_length = n;
   }
-  return Answer(
-      Reply(404, "Not Found", "text/plain", "not found: try /metrics, /healthz or /readyz\n", head));
+  return parsed;
+}
+
+// The route for `path`: an exact one, else the longest prefix route.
+const HttpRoute* FindRoute(const std::vector<HttpRoute>& routes, std::string_view path) {
+  const HttpRoute* best = nullptr;
+  for (const HttpRoute& route : routes) {
+    if (route.path == path) return &route;
+    if (!route.path.empty() && route.path.back() == '/' && path.substr(0, route.path.size()) == route.path &&
+        (best == nullptr || route.path.size() > best->path.size())) {
+      best = &route;
+    }
+  }
+  return best;
+}
+
+// What a parsed head leads to before any body or credentials: a refusal, or
+// the route to call.
+const HttpRoute* Admit(const std::vector<HttpRoute>& routes, ParsedHead* parsed) {
+  const HttpRoute* route = FindRoute(routes, parsed->request.path);
+  if (route == nullptr) {
+    std::string paths;
+    for (const HttpRoute& r : routes) paths += (paths.empty() ? "" : ", ") + r.path;
+    parsed->refusal = Reply(404, "Not Found", "text/plain", "not found: try " + paths + "\n", parsed->head_only);
+    return nullptr;
+  }
+  if (std::find(route->methods.begin(), route->methods.end(), parsed->request.method) == route->methods.end()) {
+    std::string allow;
+    for (const std::string& m : route->methods) allow += (allow.empty() ? "" : ", ") + m + (m == "GET" ? ", HEAD" : "");
+    parsed->refusal = Reply(405, "Method Not Allowed", "text/plain", "allowed: " + allow + "\n", false,
+                            "Allow: " + allow + "\r\n");
+    return nullptr;
+  }
+  if (parsed->content_length > route->max_body) {
+    parsed->refusal = Reply(413, HttpReason(413), "text/plain",
+                            route->max_body == 0 ? "no body expected\n"
+                                                 : "body over " + std::to_string(route->max_body) + " bytes\n",
+                            false);
+    return nullptr;
+  }
+  return route;
+}
+
+std::vector<HttpRoute> DefaultRoutes(const HttpServer::ScrapeFn& scrape, std::function<bool()> ready) {
+  std::vector<HttpRoute> routes;
+  routes.push_back({"/metrics", {"GET"}, true, 0, [scrape](const HttpRequest&) {
+                      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", scrape(), {}};
+                    }});
+  routes.push_back({"/healthz", {"GET"}, false, 0, [](const HttpRequest&) { return HttpReply{200, "text/plain", "ok\n", {}}; }});
+  routes.push_back({"/readyz", {"GET"}, false, 0, [ready = std::move(ready)](const HttpRequest&) {
+                      return ready() ? HttpReply{200, "text/plain", "ready\n", {}}
+                                     : HttpReply{503, "text/plain", "not ready\n", {}};
+                    }});
+  return routes;
 }
 
 }  // namespace
@@ -209,10 +260,16 @@ bool BasicAuth::Check(std::string_view header) {
 
 std::string HttpResponse(std::string_view request_head, bool ready,
                          const HttpServer::ScrapeFn& scrape, BasicAuth* auth) {
-  Routed routed = Route(request_head, ready, scrape, auth != nullptr && auth->enabled());
-  if (!routed.needs_auth) return std::move(routed.response);
-  return auth->Check(routed.authorization) ? MetricsReply(scrape, routed.head_only)
-                                           : UnauthorizedReply(routed.head_only);
+  const std::vector<HttpRoute> routes = DefaultRoutes(scrape, [ready] { return ready; });
+  ParsedHead parsed = ParseHead(request_head);
+  if (!parsed.refusal.empty()) return parsed.refusal;
+  const HttpRoute* route = Admit(routes, &parsed);
+  if (route == nullptr) return parsed.refusal;
+  if (route->authenticated && auth != nullptr && auth->enabled() &&
+      !auth->Check(parsed.request.Header("authorization").value_or(""))) {
+    return UnauthorizedReply(parsed.head_only);
+  }
+  return Serialize(route->handler(parsed.request), parsed.head_only);
 }
 
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
@@ -275,22 +332,55 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void OnRead(boost::system::error_code ec, size_t n) {
     if (ec) return Close();
+    if (route_ != nullptr) return OnBody(n);
     head_.append(chunk_.data(), n);
-    if (head_.find("\r\n\r\n") == std::string::npos && head_.find("\n\n") == std::string::npos) {
+    size_t head_end = head_.find("\r\n\r\n");
+    size_t separator = 4;
+    if (const size_t lf = head_.find("\n\n"); lf != std::string::npos && (head_end == std::string::npos || lf < head_end)) {
+      head_end = lf;
+      separator = 2;
+    }
+    if (head_end == std::string::npos) {
       if (head_.size() > kMaxRequestHead) return Respond(Reply(431, "Request Header Fields Too Large", "text/plain", "too large\n", false));
       return Read();
     }
-    Routed routed = Route(head_, server_->ready_, server_->scrape_, auth_->enabled());
-    if (!routed.needs_auth) return Respond(std::move(routed.response));
-    head_only_ = routed.head_only;
-    Authorize(routed.authorization);
+    ParsedHead parsed = ParseHead(std::string_view(head_).substr(0, head_end + separator));
+    if (!parsed.refusal.empty()) return Respond(std::move(parsed.refusal));
+    const HttpRoute* route = Admit(server_->routes_, &parsed);
+    if (route == nullptr) return Respond(std::move(parsed.refusal));
+    route_ = route;
+    head_only_ = parsed.head_only;
+    content_length_ = parsed.content_length;
+    request_ = std::move(parsed.request);
+    request_.peer = peer_;
+    request_.body = head_.substr(std::min(head_.size(), head_end + separator));
+    head_.clear();
+    if (request_.body.size() > content_length_) request_.body.resize(content_length_);  // no pipelining
+    if (request_.body.size() < content_length_) return Read();
+    Dispatch();
   }
+
+  // More of a body whose length the head gave (and Admit bounded).
+  void OnBody(size_t n) {
+    request_.body.append(chunk_.data(), std::min(n, content_length_ - request_.body.size()));
+    if (request_.body.size() < content_length_) return Read();
+    Dispatch();
+  }
+
+  void Dispatch() {
+    if (route_->authenticated && auth_->enabled()) {
+      return Authorize(std::string(request_.Header("authorization").value_or("")));
+    }
+    Answer();
+  }
+
+  void Answer() { Respond(Serialize(route_->handler(request_), head_only_)); }
 
   // /metrics with basic auth: a peer over its failure budget gets 429 at
   // once; remembered credentials are answered at once; anything else is
   // checked on the AuthPool (503 when its queue is full), the io thread
   // going on meanwhile.
-  void Authorize(std::string_view authorization) {
+  void Authorize(const std::string& authorization) {
     FailureWindow::Clock::duration wait{};
     if (server_->auth_failures_.Blocked(peer_, FailureWindow::Clock::now(), &wait)) {
       const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
@@ -299,7 +389,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     BasicAuth::PendingCheck check;
     switch (auth_->Prepare(authorization, &check)) {
-      case BasicAuth::Verdict::kAccepted: return Respond(MetricsReply(server_->scrape_, head_only_));
+      case BasicAuth::Verdict::kAccepted: return Answer();
       case BasicAuth::Verdict::kRejected:
         // No header is how a browser asks which scheme to use: no failure.
         if (!authorization.empty()) AuthFailed("malformed credentials");
@@ -321,7 +411,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     if (!socket_.is_open()) return;  // the deadline passed meanwhile
     if (ok) {
       auth_->Remember(check);
-      return Respond(MetricsReply(server_->scrape_, head_only_));
+      return Answer();
     }
     AuthFailed("wrong user name or password");
     Respond(UnauthorizedReply(head_only_));
@@ -364,6 +454,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer timer_;
   std::array<char, 2048> chunk_;
   std::string head_, response_;
+  HttpRequest request_;
+  const HttpRoute* route_ = nullptr;  // the request's, once its head is read
+  size_t content_length_ = 0;
   std::shared_ptr<BasicAuth> auth_;
   // Kept for the connection's lifetime: a reload may replace the server's.
   std::shared_ptr<asio::ssl::context> tls_context_;
@@ -377,9 +470,20 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics)
     : io_(io),
       acceptor_(io),
-      scrape_(std::move(scrape)),
       metrics_(metrics),
+      routes_(DefaultRoutes(std::move(scrape), [this] { return ready_.load(); })),
       auth_pool_(kAuthThreads, kAuthQueue) {}
+
+void HttpServer::AddRoute(HttpRoute route) {
+  // Replaces a route of the same path, so a caller can take over a default.
+  for (HttpRoute& r : routes_) {
+    if (r.path == route.path) {
+      r = std::move(route);
+      return;
+    }
+  }
+  routes_.push_back(std::move(route));
+}
 
 void HttpServer::Configure(const config::MetricsSettings& metrics) {
   set_basic_auth(metrics.basic_auth_users);

@@ -1,8 +1,9 @@
 // HttpServer: the daemon's small HTTP endpoint beside the ingest port —
 // GET /metrics (Prometheus text exposition), /healthz (liveness: the event
 // loop answers) and /readyz (readiness: 200 once serving, 503 while starting
-// or stopping). HTTP/1.0 and HTTP/1.1 with one request per connection;
-// request heads are bounded (8 KiB) and each connection has a 10 s deadline
+// or stopping), plus the routes others add (http_route.h). HTTP/1.0 and
+// HTTP/1.1 with one request per connection; request heads are bounded
+// (8 KiB), bodies need a Content-Length within their route's max_body and each connection has a 10 s deadline
 // (TLS handshake included). At most 64 connections are open, and at most
 // metrics.max_connections_per_peer from one client address, so one peer
 // cannot lock the probes out. With metrics.tls set it speaks HTTPS only,
@@ -23,6 +24,7 @@
 #include "lstmad/core/status.h"
 #include "net/asio.h"
 #include "net/auth_pool.h"
+#include "net/http_route.h"
 #include "net/peer_limits.h"
 #include "obs/logging.h"
 #include "obs/metrics.h"
@@ -70,6 +72,9 @@ class HttpServer {
   HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics = nullptr);
   ~HttpServer();
 
+  // Adds a route (http_route.h), replacing one of the same path. Call before
+  // Listen: connections read the table without a lock.
+  void AddRoute(HttpRoute route);
   core::Status Listen(const config::Endpoint& endpoint);
   uint16_t port() const;
   void set_ready(bool ready) { ready_ = ready; }
@@ -93,10 +98,10 @@ class HttpServer {
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
-  ScrapeFn scrape_;
   Metrics* metrics_;
   std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   std::atomic<bool> ready_{false};
+  std::vector<HttpRoute> routes_;
   int max_connections_per_peer_ = config::MetricsSettings{}.max_connections_per_peer;
   FailureWindow auth_failures_{config::MetricsSettings{}.max_auth_failures_per_minute};
   RateLimiter refuse_log_limiter_{1};
