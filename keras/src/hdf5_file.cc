@@ -452,6 +452,31 @@ Result<std::vector<uint64_t>> Hdf5File::DatasetDims(const std::string& normalize
   return std::vector<uint64_t>(dims.begin(), dims.end());
 }
 
+namespace {
+
+// A chunked dataset's chunk, which HDF5 reads whole, holds no more elements
+// than the dataset (or 2^20, for the small ones).
+Status CheckChunkSize(hid_t dataset, uint64_t count, const std::string& path) {
+  Handle plist(H5Dget_create_plist(dataset), H5Pclose);
+  if (!plist.ok()) return Status::Error("cannot open dataset " + path);
+  if (H5Pget_layout(plist.get()) != H5D_CHUNKED) return Status::Ok();
+  std::vector<hsize_t> chunk(H5S_MAX_RANK);
+  const int rank = H5Pget_chunk(plist.get(), H5S_MAX_RANK, chunk.data());
+  if (rank < 0) return Status::Error("damaged HDF5 file: unreadable chunk shape of dataset " + path);
+  const uint64_t limit = std::max<uint64_t>(count, uint64_t{1} << 20);
+  uint64_t elements = 1;
+  for (int i = 0; i < rank; ++i) {
+    const uint64_t d = chunk[static_cast<size_t>(i)];
+    if (d != 0 && elements > limit / d) {
+      return Status::Error("damaged HDF5 file: dataset " + path + " has chunks larger than itself");
+    }
+    elements *= d;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<FloatArray> Hdf5File::ReadFloats(const std::string& normalized_path,
                                         const std::vector<uint64_t>& want) const {
   Result<std::vector<uint64_t>> dims = DatasetDims(normalized_path);
@@ -473,6 +498,14 @@ Result<FloatArray> Hdf5File::ReadFloats(const std::string& normalized_path,
   if (H5Tget_class(type.get()) != H5T_FLOAT) {
     return Status::Error("dataset " + normalized_path + " does not hold floating-point numbers");
   }
+  // HDF5 sizes its conversion and chunk buffers by what the file says: a
+  // damaged element size or chunk shape would ask for gigabytes.
+  const size_t element_size = H5Tget_size(type.get());
+  if (element_size != 2 && element_size != 4 && element_size != 8) {
+    return Status::Error("damaged HDF5 file: dataset " + normalized_path + " stores " +
+                         std::to_string(element_size) + "-byte floating-point numbers");
+  }
+  LSTMAD_RETURN_IF_ERROR(CheckChunkSize(dataset.get(), count, normalized_path));
   FloatArray out{*dims, std::vector<float>(count)};
   if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                            out.values.data()) < 0) {

@@ -118,6 +118,25 @@ TEST(GlobalHeapCheckTest, ImporterRefusesStringsOfWideCharacters) {
       << model.status().message();
 }
 
+// Found by the keras fuzz target: HDF5 sizes a dataset read's conversion
+// buffer by the element size the file states, so a float of 2^32 - 9 bytes
+// made one weight read allocate 4 GB.
+TEST(GlobalHeapCheckTest, ImporterRefusesFloatsOfImpossibleSizes) {
+  std::string bytes = ReadBytes("danielbarbosa-bearing/lstm_autoencoder.h5");
+  // A little-endian IEEE float datatype (class 1, version 1) of 4 bytes.
+  const std::string float32("\x11\x20\x1f\0\x04\0\0\0", 8);
+  size_t patched = 0;
+  for (size_t at = bytes.find(float32); at != std::string::npos; at = bytes.find(float32, at + 1)) {
+    Put(0xfffffff7u, at + 4, 4, &bytes);
+    ++patched;
+  }
+  ASSERT_GT(patched, 0u);
+  auto model = ImportKerasModelFromBytes(bytes, "m.h5", {"a", "b", "c", "d", "e", "f", "g"});
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("stores 4294967287-byte floating-point numbers"), std::string::npos)
+      << model.status().message();
+}
+
 // A stored variable-length string element: length, address, index (8-byte
 // addresses, as in ImageWithCollection).
 std::string Element(uint64_t length, uint64_t address, uint64_t index) {
