@@ -13,6 +13,7 @@ set -euo pipefail
 runtime_packages=(
   libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9
   libsystemd0 libhdf5-103-1 libhdf5-hl-100 libzip4 libssl3 libnats3.4 ca-certificates
+  libprotobuf-lite32 libsnappy1v5
 )
 
 build_packages=(
@@ -21,6 +22,8 @@ build_packages=(
   # libraries
   libeigen3-dev libboost-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev nlohmann-json3-dev
+  # Prometheus remote write: protobuf (compiler and lite runtime), snappy
+  libprotobuf-dev protobuf-compiler libsnappy-dev
   # the demo polls /metrics
   curl
 )

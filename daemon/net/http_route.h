@@ -3,7 +3,8 @@
 // a body it accepts, and a handler that turns a parsed request into a reply.
 // Handlers run on the io thread and must be quick (no blocking I/O, no
 // password checks): the server authenticates before it calls them, and has
-// read the whole body (at most max_body bytes) by then.
+// read the whole body (at most max_body bytes) by then. No Asio here: the
+// subsystems that serve pages include this header only.
 #pragma once
 
 #include <cstddef>
@@ -14,8 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "net/asio.h"
-
 namespace lstmad::daemon {
 
 struct HttpRequest {
@@ -24,7 +23,7 @@ struct HttpRequest {
   std::string query;   // after '?', raw
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, values trimmed
   std::string body;
-  asio::ip::address peer;
+  std::string peer;  // the client's IP address, as text
 
   // The first header named `lower_name`, or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

@@ -352,7 +352,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     head_only_ = parsed.head_only;
     content_length_ = parsed.content_length;
     request_ = std::move(parsed.request);
-    request_.peer = peer_;
+    request_.peer = peer_.to_string();
     request_.body = head_.substr(std::min(head_.size(), head_end + separator));
     head_.clear();
     if (request_.body.size() > content_length_) request_.body.resize(content_length_);  // no pipelining

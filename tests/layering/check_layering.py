@@ -25,13 +25,14 @@ ALLOWED = {
     "daemon/obs": {"core", "config"},
     "daemon/alerting": {"core", "config", "daemon/obs"},
     "daemon/scoring": {"core", "config", "keras", "daemon/obs", "daemon/alerting"},
-    "daemon/ingest": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring"},
+    "daemon/ingest": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring", "daemon/remote"},
     "daemon/cluster": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring",
                        "daemon/ingest"},
-    "daemon/net": {"core", "config", "daemon/obs", "daemon/ingest"},
+    "daemon/remote": {"core"},
+    "daemon/net": {"core", "config", "daemon/obs", "daemon/ingest", "daemon/remote"},
     "daemon/app": {"core", "config", "keras", "daemon/obs", "daemon/alerting", "daemon/scoring",
-                   "daemon/ingest", "daemon/cluster", "daemon/net"},
-    "tools": {"core", "config", "keras", "daemon/app", "daemon/ingest", "daemon/obs"},
+                   "daemon/ingest", "daemon/cluster", "daemon/net", "daemon/remote"},
+    "tools": {"core", "config", "keras", "daemon/app", "daemon/ingest", "daemon/obs", "daemon/remote"},
 }
 
 # Third-party headers (by the first component of the <path>) and the parts
@@ -53,6 +54,8 @@ LIBRARIES = {
     "hdf5.h": {"keras"},
     "H5Cpp.h": {"keras"},
     "zip.h": {"keras"},
+    "snappy.h": {"daemon/remote"},
+    "google": {"daemon/remote"},
     "Eigen": {"core", "keras", "daemon/scoring", "tools"},
 }
 
@@ -68,6 +71,7 @@ QUOTED_PREFIXES = [
     ("cluster/", "daemon/cluster"),
     ("net/", "daemon/net"),
     ("app/", "daemon/app"),
+    ("remote/", "daemon/remote"),
 ]
 
 # Folders on the include path besides each file's own (tools/CMakeLists.txt:
