@@ -1,6 +1,7 @@
 #include "hdf5_file.h"
 #include "hdf5_header_check.h"
 #include "hdf5_heap_check.h"
+#include "hdf5_tree_check.h"
 
 #include <hdf5.h>
 
@@ -323,6 +324,7 @@ Result<Hdf5File> Hdf5File::OpenImage(std::string_view image) {
   // Before HDF5 sees the bytes: its heap decoder can loop forever on them.
   LSTMAD_RETURN_IF_ERROR(CheckGlobalHeapCollections(image));
   LSTMAD_RETURN_IF_ERROR(CheckRootObjectHeaders(image));
+  LSTMAD_RETURN_IF_ERROR(CheckGroupTrees(image));
   auto source = std::make_unique<ImageSource>(ImageSource{image.data(), image.size()});
   const hid_t file = OpenFileImage(source.get());
   if (file < 0) return Status::Error("damaged HDF5 file (the HDF5 library cannot open it)");
