@@ -6,13 +6,14 @@ POST /api/v2/write with the token (204) and a wrong one (401); bodies over
 ingest.http.max_body_bytes and a gzip bomb get 413; /ping and /health answer
 as InfluxDB's do.
 """
+import base64
 import gzip
 import json
+import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
+import tomllib
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config
 from lstmad_cli import Checks, tempdir
@@ -25,6 +26,7 @@ except ImportError:
     sys.exit(1)
 
 LOOKBACK, SAMPLES, TOKEN = 10, 30, "s3cret-token"
+TELEGRAF_CONF = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "telegraf", "telegraf.conf")
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, in seconds
 
 
@@ -56,11 +58,15 @@ def stream_lines(pump, precision_scale=1):
 
 def main():
     checks = Checks()
+    # Telegraf is not in Debian 12: its shipped configuration is parsed, and
+    # what its outputs.influxdb sends with it is sent below.
+    with open(TELEGRAF_CONF, "rb") as f:
+        telegraf = tomllib.load(f)["outputs"]["influxdb"][0]
     with tempdir() as d:
         model = train_pump_model(d, lookback=LOOKBACK, epochs=2, samples=800)
         config = write_config(f"{d}/lstmad.yaml", [{"name": "pump", "path": model, "measurement": "pump"}],
                               ingest="http:\n  listen: 127.0.0.1:0\n  max_body_bytes: 65536\n"
-                                     f"  tokens: [\"{TOKEN}\"]")
+                                     f"  tokens: [\"{TOKEN}\", \"{telegraf['password']}\"]")
         with Daemon(config) as daemon:
             port = http_port(daemon)
             plain = InfluxDBClient("127.0.0.1", port, "lstmad", TOKEN, "lstmad", retries=1, timeout=20)
@@ -113,6 +119,19 @@ def main():
                          total(m, "lstmad_windows_scored_total") == windows * 3 / 2,
                          str(total(m, "lstmad_samples_received_total")))
 
+            # As Telegraf's outputs.influxdb posts with deploy/telegraf/telegraf.conf.
+            auth = base64.b64encode(f"{telegraf['username']}:{telegraf['password']}".encode()).decode()
+            status, _, body = curl(port, f"/write?db={telegraf['database']}",
+                                   gzip.compress("\n".join(stream_lines("d", 10**9)).encode() + b"\n"),
+                                   [f"Authorization: Basic {auth}", "Content-Encoding: gzip",
+                                    "User-Agent: Telegraf/1.28"])
+            checks.check("Telegraf's request (deploy/telegraf/telegraf.conf) gets 204",
+                         telegraf["content_encoding"] == "gzip" and status == 204, f"{status} {body}")
+            m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") >= windows * 2,
+                                timeout=60, what="Telegraf's windows scored")
+            checks.check("Telegraf's samples are scored", total(m, "lstmad_samples_received_total") == 120 and
+                         total(m, "lstmad_windows_scored_total") == windows * 2)
+
             status, _, _ = curl(port, "/write?db=x", b"x" * 70000, [f"Authorization: Token {TOKEN}"])
             checks.check("a body over max_body_bytes gets 413", status == 413, str(status))
             bomb = gzip.compress(b"\0" * (8 << 20))
@@ -122,7 +141,7 @@ def main():
             checks.check("/ping: 204 with X-Influxdb-Version", status == 204 and "X-Influxdb-Version" in head)
             status, _, body = curl(port, "/health", method="GET")
             checks.check("/health: 200 JSON passing", status == 200 and json.loads(body)["status"] == "pass", body)
-            checks.check("nothing else was counted", total(daemon.metrics(), "lstmad_samples_received_total") == 90)
+            checks.check("nothing else was counted", total(daemon.metrics(), "lstmad_samples_received_total") == 120)
     checks.finish()
 
 

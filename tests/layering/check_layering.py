@@ -53,6 +53,8 @@ LIBRARIES = {
     "hdf5.h": {"keras"},
     "H5Cpp.h": {"keras"},
     "zip.h": {"keras"},
+    # gzip request bodies (daemon/net/gzip.cc).
+    "zlib.h": {"daemon/net"},
     "Eigen": {"core", "keras", "daemon/scoring", "tools"},
 }
 
