@@ -502,8 +502,26 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       // The handler sees the body as sent before encoding.
       std::erase_if(request_.headers, [](const auto& h) { return h.first == "content-encoding"; });
     }
+    for (const auto& [path, deferred] : server_->deferred_) {
+      if (path == route_->path) return deferred(std::move(request_), std::make_shared<Responder>(shared_from_this()));
+    }
     Respond(Serialize(route_->handler(request_), head_only_, keep_alive_));
   }
+
+  // A deferred route's way back to this connection.
+  class Responder : public HttpResponder {
+   public:
+    explicit Responder(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
+    bool open() const override { return connection_ && connection_->socket_.is_open(); }
+    void Send(HttpReply reply) override {
+      if (!open()) return;
+      connection_->Respond(Serialize(reply, connection_->head_only_, connection_->keep_alive_));
+      connection_.reset();
+    }
+
+   private:
+    std::shared_ptr<Connection> connection_;
+  };
 
   // A route behind basic auth: a peer over its failure budget gets 429 at
   // once; remembered credentials are answered at once; anything else is
@@ -618,6 +636,7 @@ HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics)
       auth_pool_(kAuthThreads, kAuthQueue) {}
 
 void HttpServer::AddRoute(HttpRoute route) {
+  std::erase_if(deferred_, [&](const auto& d) { return d.first == route.path; });
   // Replaces a route of the same path, so a caller can take over a default.
   for (HttpRoute& r : routes_) {
     if (r.path == route.path) {
@@ -626,6 +645,12 @@ void HttpServer::AddRoute(HttpRoute route) {
     }
   }
   routes_.push_back(std::move(route));
+}
+
+void HttpServer::AddDeferredRoute(HttpRoute route, HttpDeferredHandler deferred) {
+  std::erase_if(deferred_, [&](const auto& d) { return d.first == route.path; });
+  deferred_.emplace_back(route.path, std::move(deferred));
+  AddRoute(std::move(route));
 }
 
 void HttpServer::Configure(const config::MetricsSettings& metrics) {

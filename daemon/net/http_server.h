@@ -82,6 +82,9 @@ class HttpServer {
   // Adds a route (http_route.h), replacing one of the same path. Call before
   // Listen: connections read the table without a lock.
   void AddRoute(HttpRoute route);
+  // As AddRoute, but requests are answered through `deferred` (http_route.h),
+  // now or later; `route.handler` is not called.
+  void AddDeferredRoute(HttpRoute route, HttpDeferredHandler deferred);
   core::Status Listen(const config::Endpoint& endpoint);
   uint16_t port() const;
   void set_ready(bool ready) { ready_ = ready; }
@@ -120,6 +123,7 @@ class HttpServer {
   std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   std::atomic<bool> ready_{false};
   std::vector<HttpRoute> routes_;
+  std::vector<std::pair<std::string, HttpDeferredHandler>> deferred_;  // by route path
   int max_connections_per_peer_ = config::MetricsSettings{}.max_connections_per_peer;
   FailureWindow auth_failures_{config::MetricsSettings{}.max_auth_failures_per_minute};
   int keep_alive_requests_ = 1;

@@ -78,9 +78,13 @@ InfluxWrite::~InfluxWrite() { *self_ = nullptr; }
 
 void InfluxWrite::AddRoutes(HttpServer* server) {
   // Credentials are the write API's own (tokens), so the server's basic auth is off for these routes.
-  server->AddRoute({"/write", {"POST"}, false, max_body_, [this](const HttpRequest& r) { return Write(r, WriteApi::kV1); }});
-  server->AddRoute(
-      {"/api/v2/write", {"POST"}, false, max_body_, [this](const HttpRequest& r) { return Write(r, WriteApi::kV2); }});
+  for (const auto& [path, api] : {std::pair{"/write", WriteApi::kV1}, std::pair{"/api/v2/write", WriteApi::kV2}}) {
+    server->AddDeferredRoute(
+        {path, {"POST"}, false, max_body_, [this, api = api](const HttpRequest& r) { return Write(r, api); }},
+        [this, api = api](HttpRequest r, std::shared_ptr<HttpResponder> responder) {
+          WriteWhenRoom(std::move(r), api, std::move(responder));
+        });
+  }
   server->AddRoute({"/ping", {"GET"}, false, 0, [](const HttpRequest&) {
                       return HttpReply{204, "text/plain", "", {{"X-Influxdb-Version", kVersion}}};
                     }});
@@ -170,6 +174,12 @@ HttpReply InfluxWrite::Write(const HttpRequest& request, WriteApi api) {
   return HttpReply{204, "text/plain", "", {{"X-Influxdb-Version", kVersion}}};
 }
 
+void InfluxWrite::WriteWhenRoom(HttpRequest request, WriteApi api, std::shared_ptr<HttpResponder> responder) {
+  if (!held_ || !Authorized(request, api)) return responder->Send(Write(request, api));
+  if (waiting_.size() >= kMaxWaiting) return responder->Send(Write(request, api));  // 503
+  waiting_.push_back({std::move(request), api, std::move(responder)});
+}
+
 void InfluxWrite::Resume() {
   if (!held_ || !stalled_.stalled() || !stalled_.retry(false)) return;  // still no room: on_room comes again
   stalled_.retry = nullptr;
@@ -182,6 +192,14 @@ void InfluxWrite::FeedHeld() {
     if (stalled_.stalled()) return;
   }
   held_.reset();
+  // The waiting requests, in order, until one stalls again. One whose client
+  // gave up (its deadline passed) is dropped unread: it saw no answer, so it
+  // will send its lines again.
+  while (!held_ && !waiting_.empty()) {
+    Waiting next = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (next.responder->open()) next.responder->Send(Write(next.request, next.api));
+  }
 }
 
 void InfluxWrite::Finish() {
@@ -190,6 +208,11 @@ void InfluxWrite::Finish() {
   stalled_.retry = nullptr;
   while (held_->next < held_->lines.size()) sink_->HandleLine(held_->lines[held_->next++], held_->peer);
   held_.reset();
+  for (Waiting& w : waiting_) {
+    HttpReply busy = Error(w.api, 503, "unavailable", "lstmad is stopping");
+    w.responder->Send(std::move(busy));
+  }
+  waiting_.clear();
 }
 
 }  // namespace lstmad::daemon

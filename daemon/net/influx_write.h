@@ -11,6 +11,8 @@
 // another thread and is posted back.
 #pragma once
 
+#include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,12 +37,24 @@ class InfluxWrite {
 
   // /write, /api/v2/write, /ping and /health, bodies up to ingest.http.max_body_bytes.
   void AddRoutes(HttpServer* server);
+  // Writes now, or (lines held) answers 503: the synchronous form.
   HttpReply Write(const HttpRequest& request, WriteApi api);
-  // Shutdown: lines still held go in now, waiting for room as the sink allows.
+  // Writes now, or once the held lines are in (the routes' form).
+  void WriteWhenRoom(HttpRequest request, WriteApi api, std::shared_ptr<HttpResponder> responder);
+  // Shutdown: lines still held go in now, waiting for room as the sink allows;
+  // requests still waiting get 503.
   void Finish();
+
+  // Requests that may wait for the held lines; the rest get 503 at once.
+  static constexpr size_t kMaxWaiting = 4;
 
  private:
   struct Held;
+  struct Waiting {
+    HttpRequest request;
+    WriteApi api;
+    std::shared_ptr<HttpResponder> responder;
+  };
   bool Authorized(const HttpRequest& request, WriteApi api) const;
   // Feeds held_'s lines from its cursor until done or the sink stalls again.
   void FeedHeld();
@@ -56,6 +70,7 @@ class InfluxWrite {
   ParsedLine parsed_;
   LineSink::Stalled stalled_;   // what the sink had no room for, while held_
   std::unique_ptr<Held> held_;  // non-null: lines waiting for room
+  std::deque<Waiting> waiting_;  // requests waiting for held_ to go in, in arrival order
   // What on_room posts to: reset when this object goes, so a late on_room does nothing.
   std::shared_ptr<InfluxWrite*> self_ = std::make_shared<InfluxWrite*>(this);
 };

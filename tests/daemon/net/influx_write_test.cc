@@ -159,6 +159,40 @@ TEST_F(InfluxWriteTest, HoldsTheRestOfARequestAndAnswers503UntilRoom) {
   EXPECT_EQ(sink_.lines.back(), "m f=4");
 }
 
+// Records the answer a deferred write gets.
+class FakeResponder : public HttpResponder {
+ public:
+  bool open() const override { return is_open; }
+  void Send(HttpReply reply) override { replies.push_back(reply.status); }
+  bool is_open = true;
+  std::vector<int> replies;
+};
+
+TEST_F(InfluxWriteTest, LaterRequestsWaitForRoomUnansweredThenGoInInOrder) {
+  sink_.full = true;
+  auto first = std::make_shared<FakeResponder>();
+  write_.WriteWhenRoom(Post("m f=1\nm f=2"), WriteApi::kV1, first);
+  EXPECT_EQ(first->replies, std::vector<int>{204});  // its lines are all taken (held)
+  std::vector<std::shared_ptr<FakeResponder>> waiting;
+  for (size_t i = 0; i < InfluxWrite::kMaxWaiting + 1; ++i) {
+    waiting.push_back(std::make_shared<FakeResponder>());
+    write_.WriteWhenRoom(Post("m f=" + std::to_string(3 + i)), WriteApi::kV1, waiting.back());
+  }
+  for (size_t i = 0; i < InfluxWrite::kMaxWaiting; ++i) EXPECT_TRUE(waiting[i]->replies.empty()) << i;
+  EXPECT_EQ(waiting.back()->replies, std::vector<int>{503});  // beyond the bound: 503 at once
+  auto wrong = std::make_shared<FakeResponder>();
+  write_.WriteWhenRoom(Post("m f=9", "db=x", "Token nope"), WriteApi::kV1, wrong);
+  EXPECT_EQ(wrong->replies, std::vector<int>{401});  // credentials do not wait
+  waiting[1]->is_open = false;  // its client gave up: dropped unread
+  sink_.full = false;
+  sink_.on_room();
+  io_.run();
+  EXPECT_EQ(sink_.lines, (std::vector<std::string>{"m f=1", "m f=2", "m f=3", "m f=5", "m f=6"}));
+  EXPECT_EQ(waiting[0]->replies, std::vector<int>{204});
+  EXPECT_TRUE(waiting[1]->replies.empty());
+  EXPECT_EQ(waiting[3]->replies, std::vector<int>{204});
+}
+
 TEST_F(InfluxWriteTest, FinishFeedsWhatIsHeld) {
   sink_.full = true;
   EXPECT_EQ(write_.Write(Post("m f=1\nm f=2"), WriteApi::kV1).status, 204);
