@@ -12,7 +12,7 @@ set -euo pipefail
 
 runtime_packages=(
   libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9
-  libsystemd0 libhdf5-103-1 libhdf5-hl-100 libzip4 libssl3 libnats3.4 ca-certificates
+  libsystemd0 libhdf5-103-1 libhdf5-hl-100 libzip4 libssl3 libnats3.4 zlib1g ca-certificates
   libprotobuf-lite32 libsnappy1v5
 )
 
@@ -21,7 +21,7 @@ build_packages=(
   build-essential cmake ninja-build pkg-config
   # libraries
   libeigen3-dev libboost-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
-  libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev nlohmann-json3-dev
+  libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev nlohmann-json3-dev zlib1g-dev
   # Prometheus remote write: protobuf (compiler and lite runtime), snappy
   libprotobuf-dev protobuf-compiler libsnappy-dev
   # the demo polls /metrics
@@ -36,6 +36,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # references the tests compare against (Debian's python, not the one first on PATH)
   python3 python3-numpy python3-torch python3-h5py libopenblas0-pthread
+  # a real InfluxDB client writes through the HTTP write API
+  python3-influxdb
   # real servers and tools the integration tests talk to
   prometheus prometheus-alertmanager nats-server
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the

@@ -13,6 +13,8 @@ constexpr SchemaSection kSections[] = {
     {"", keys::kRoot},
     {"ingest", keys::kIngest},
     {"ingest.tls", keys::kTls},
+    {"ingest.http", keys::kIngestHttp},
+    {"ingest.http.tls", keys::kTls},
     {"metrics", keys::kMetrics},
     {"metrics.tls", keys::kTls},
     {"models[]", keys::kModel},

@@ -13,7 +13,11 @@ inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models",
                                              "events", "alertmanager", "state",  "log",    "nats"};
 
 inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
-                                               "allow",  "tls",       "handshake_timeout"};
+                                               "allow",  "tls",       "handshake_timeout", "http"};
+inline constexpr std::string_view kIngestHttp[] = {"listen",         "tls",
+                                                   "tokens",         "max_body_bytes",
+                                                   "max_connections_per_peer", "max_requests_per_connection",
+                                                   "idle_timeout"};
 // ingest.tls and metrics.tls.
 inline constexpr std::string_view kTls[] = {"cert", "key", "client_ca"};
 inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "tls",

@@ -150,9 +150,31 @@ Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, Tl
   return Status::Ok();
 }
 
+Status ParseHttpIngest(const Reader& r, const Field& f, const std::string& base_dir, HttpIngestSettings* out) {
+  return r.ForEachField(f, keys::kIngestHttp, [&](std::string_view key, const Field& v) {
+    if (key == "listen") return r.ReadEndpoint(v, &out->listen.emplace());
+    if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
+    if (key == "tokens") {
+      return r.ForEachItem(v, [&](size_t, const Field& item) {
+        std::string token;
+        LSTMAD_RETURN_IF_ERROR(r.ReadString(item, &token));
+        if (token.empty()) return r.Error(item, "an empty token would accept anyone");
+        out->tokens.push_back(std::move(token));
+        return Status::Ok();
+      });
+    }
+    if (key == "max_body_bytes") return r.ReadInt(v, 1024, 1 << 30, &out->max_body_bytes);
+    // The listener holds 64 connections in all (net/http_server.cc).
+    if (key == "max_connections_per_peer") return r.ReadInt(v, 1, 64, &out->max_connections_per_peer);
+    if (key == "max_requests_per_connection") return r.ReadInt(v, 1, kUnbounded, &out->max_requests_per_connection);
+    return ReadDuration(r, v, 0.1, 3600, &out->idle_timeout_s);
+  });
+}
+
 Status ParseIngest(const Reader& r, const Field& f, const std::string& base_dir, IngestSettings* out) {
   return r.ForEachField(f, keys::kIngest, [&](std::string_view key, const Field& v) {
     if (key == "listen") return r.ReadEndpoint(v, &out->listen);
+    if (key == "http") return ParseHttpIngest(r, v, base_dir, &out->http);
     if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
     if (key == "idle_timeout") return ReadDuration(r, v, 0, 86400, &out->idle_timeout_s);
     if (key == "handshake_timeout") return ReadDuration(r, v, 1, 300, &out->handshake_timeout_s);

@@ -16,6 +16,7 @@
 #include "cluster/cluster.h"
 #include "cluster/cluster_forwarder.h"
 #include "net/http_server.h"
+#include "net/influx_write.h"
 #include "net/ingest_server.h"
 #include "net/tls_client.h"
 #include "ingest/ingestor.h"
@@ -124,6 +125,10 @@ struct Daemon::Impl {
   asio::io_context io{1};
   std::unique_ptr<IngestServer> server;
   std::unique_ptr<HttpServer> http;
+  // ingest.http: the InfluxDB write API; its routes call `influx`, so the
+  // server is declared after it (destroyed first).
+  std::unique_ptr<InfluxWrite> influx;
+  std::unique_ptr<HttpServer> http_ingest;
   asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer watchdog{io};
   asio::steady_timer snapshot_timer{io};
@@ -151,6 +156,7 @@ struct Daemon::Impl {
   void WaitForSignal();
   void Reload();
   void FinishReload(PreparedReload prepared);
+  core::Status ServeHttpIngest();
   bool TryReload(PreparedReload prepared, std::string* error);
   void Stop(int signal);
   void KickWatchdog();
@@ -255,6 +261,7 @@ core::Status Daemon::Run() {
   if (core::Status s = d.server->Listen(d.settings.ingest.listen); !s.ok()) {
     return s.WithContext("cannot listen for samples");
   }
+  if (core::Status s = d.ServeHttpIngest(); !s.ok()) return s;
   std::string names;
   for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
   Log(LogLevel::kInfo, "lstmad serving",
@@ -269,6 +276,7 @@ core::Status Daemon::Run() {
   d.ScheduleSnapshot();
   d.ScheduleExpiry();
   d.http->set_ready(true);
+  if (d.http_ingest) d.http_ingest->set_ready(true);
   systemd::NotifyReady();
   d.retrainer->Start();
   d.io.run();
@@ -414,6 +422,36 @@ void Daemon::Impl::FinishReload(PreparedReload prepared) {
   }
 }
 
+// ingest.http: a second HttpServer with the InfluxDB write routes, feeding
+// the same sink as the TCP listener.
+core::Status Daemon::Impl::ServeHttpIngest() {
+  const config::HttpIngestSettings& http_settings = settings.ingest.http;
+  if (!http_settings.listen) return core::Status::Ok();
+  LineSink* sink = forwarder ? static_cast<LineSink*>(forwarder.get()) : ingestor.get();
+  influx = std::make_unique<InfluxWrite>(io, sink, &metrics, settings.ingest,
+                                         static_cast<size_t>(settings.limits.max_line_bytes));
+  http_ingest = std::make_unique<HttpServer>(io, [] { return std::string(); });
+  http_ingest->set_identity("http ingest endpoint", "ingest.http");
+  http_ingest->set_limits(http_settings.max_connections_per_peer, config::MetricsSettings{}.max_auth_failures_per_minute);
+  http_ingest->set_keep_alive(http_settings.max_requests_per_connection,
+                              std::chrono::milliseconds(static_cast<int64_t>(http_settings.idle_timeout_s * 1000)));
+  influx->AddRoutes(http_ingest.get());
+  // The exposition lives on metrics.listen only.
+  http_ingest->AddRoute({"/metrics", {"GET"}, false, 0, [](const HttpRequest&) {
+                           return HttpReply{404, "text/plain", "metrics are served on metrics.listen\n", {}};
+                         }});
+  if (core::Status s = http_ingest->set_tls(http_settings.tls); !s.ok()) {
+    return core::Status::Invalid(s.message()).WithContext("cannot serve the HTTP write API");
+  }
+  if (core::Status s = http_ingest->Listen(*http_settings.listen); !s.ok()) {
+    return s.WithContext("cannot serve the HTTP write API");
+  }
+  Log(LogLevel::kInfo, "serving the InfluxDB write API",
+      {Field("listen", http_settings.listen->host + ":" + std::to_string(http_ingest->port())),
+       Field("tls", http_settings.tls.enabled() ? "on" : "off"), Field("tokens", static_cast<int64_t>(http_settings.tokens.size()))});
+  return core::Status::Ok();
+}
+
 void Daemon::Impl::Stop(int signal) {
   stopping = true;
   http->set_ready(false);
@@ -423,6 +461,8 @@ void Daemon::Impl::Stop(int signal) {
   // Every line already read has been handed to the scorer; score them all.
   server->StopAccepting();
   server->CloseAll();
+  if (http_ingest) http_ingest->Stop();
+  if (influx) influx->Finish();  // lines a write request left waiting for room
   if (forwarder) forwarder->Stop();  // publishes what TCP clients sent, for at most nats.forward_timeout
   if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,19 @@ struct HttpReply {
 };
 
 using HttpHandler = std::function<HttpReply(const HttpRequest&)>;
+
+// The answer to a request a route defers (HttpRoute::deferred). Used on the
+// io thread only. open(): the client still waits (the connection's deadline
+// has not passed); Send() answers, once (a no-op once the connection is gone).
+class HttpResponder {
+ public:
+  virtual ~HttpResponder() = default;
+  virtual bool open() const = 0;
+  virtual void Send(HttpReply reply) = 0;
+};
+// Takes the request (body included) and answers through the responder, now
+// or later (e.g. once a queue has room), on the io thread.
+using HttpDeferredHandler = std::function<void(HttpRequest, std::shared_ptr<HttpResponder>)>;
 
 struct HttpRoute {
   // Exact path, or, when it ends with '/', every path under it (the longest

@@ -1,7 +1,10 @@
 #include "net/http_server.h"
+
+#include "net/beast.h"
+#include "net/gzip.h"
 #include "net/listen.h"
-#include "obs/logging.h"
 #include "net/tls.h"
+#include "obs/logging.h"
 
 #include <crypt.h>
 #include <prometheus/counter.h>
@@ -11,6 +14,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 namespace lstmad::daemon {
 namespace {
@@ -24,19 +28,20 @@ constexpr int kAuthThreads = 2;
 constexpr size_t kAuthQueue = 8;
 
 std::string Reply(int status, const char* reason, std::string_view content_type, std::string body,
-                  bool head_only, std::string_view extra_headers = {}) {
+                  bool head_only, std::string_view extra_headers = {}, bool keep_alive = false) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
   out += extra_headers;
   out += "Content-Type: " + std::string(content_type) + "\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: " +
+         (keep_alive ? "keep-alive" : "close") + "\r\n\r\n";
   if (!head_only) out += body;
   return out;
 }
 
-std::string Serialize(const HttpReply& reply, bool head_only) {
+std::string Serialize(const HttpReply& reply, bool head_only, bool keep_alive = false) {
   std::string extra;
   for (const auto& [name, value] : reply.headers) extra += name + ": " + value + "\r\n";
-  return Reply(reply.status, HttpReason(reply.status), reply.content_type, reply.body, head_only, extra);
+  return Reply(reply.status, HttpReason(reply.status), reply.content_type, reply.body, head_only, extra, keep_alive);
 }
 
 std::string UnauthorizedReply(bool head_only) {
@@ -56,6 +61,24 @@ bool IsHttpVersion(std::string_view v) {
   return v.size() == 8 && v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]);
 }
 
+// The refusal of a request line ("GET /x HTTP/1.1", without its line end)
+// that is not one of HTTP/1.0 or HTTP/1.1; empty when it is one. Checked
+// before Beast parses the head, which would wait for more bytes after a short
+// line like "GET / FOO" and calls HTTP/2.0 malformed rather than unsupported.
+std::string RefuseRequestLine(std::string_view request_line) {
+  const size_t sp1 = request_line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
+  const std::string_view version = sp2 == std::string_view::npos ? "" : request_line.substr(sp2 + 1);
+  // One space between the three parts, and a version that is one.
+  if (sp2 == std::string_view::npos || sp1 == 0 || sp2 == sp1 + 1 || !IsHttpVersion(version)) {
+    return Reply(400, HttpReason(400), "text/plain", "bad request\n", false);
+  }
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+    return Reply(505, HttpReason(505), "text/plain", "HTTP/1.0 and HTTP/1.1 only\n", false);
+  }
+  return {};
+}
+
 // A request head parsed, or the response that refuses it.
 struct ParsedHead {
   HttpRequest request;
@@ -72,14 +95,10 @@ ParsedHead ParseHead(std::string_view head) {
   };
   std::string_view request_line = head.substr(0, head.find('\n'));
   if (!request_line.empty() && request_line.back() == '\r') request_line.remove_suffix(1);
+  parsed.refusal = RefuseRequestLine(request_line);
+  if (!parsed.refusal.empty()) return parsed;
   const size_t sp1 = request_line.find(' ');
-  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
-  const std::string_view version = sp2 == std::string_view::npos ? "" : request_line.substr(sp2 + 1);
-  // One space between the three parts, and a version that is one.
-  if (sp2 == std::string_view::npos || sp1 == 0 || sp2 == sp1 + 1 || !IsHttpVersion(version)) {
-    return refuse(400, "bad request\n");
-  }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return refuse(505, "HTTP/1.0 and HTTP/1.1 only\n");
+  const size_t sp2 = request_line.find(' ', sp1 + 1);
   const std::string_view method = request_line.substr(0, sp1);
   const std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
   parsed.head_only = method == "HEAD";
@@ -114,6 +133,11 @@ ParsedHead ParseHead(std::string_view head) {
     parsed.content_length = n;
   }
   return parsed;
+}
+
+// Beast's parse errors (a malformed request), as opposed to socket errors.
+bool IsParseError(boost::system::error_code ec) {
+  return ec.category() == boost::system::error_code(http::error::bad_target).category();
 }
 
 // The route for `path`: an exact one, else the longest prefix route.
@@ -282,7 +306,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
         tls_context_(server->tls_),
         open_connections_(server->open_connections_),
         peers_(server->peers_),
-        peer_(std::move(peer)) {}
+        peer_(std::move(peer)),
+        requests_left_(server->keep_alive_requests_),
+        idle_timeout_(server->idle_timeout_) {}
   // May run after the server is gone (pending handlers are destroyed with the
   // io_context), so it touches only what the connection shares.
   ~Connection() {
@@ -291,95 +317,216 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Start() {
-    timer_.expires_after(kDeadline);
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec) self->Close();
-    });
-    if (!tls_context_) return Read();
+    ArmTimer(kDeadline);
+    if (!tls_context_) return ReadHead();
     tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
     tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec) return self->Read();
+      if (!ec) return self->ReadHead();
       self->HandshakeFailed(ec);
     });
   }
 
  private:
+  // Runs `f` on the plain socket or on the TLS stream over it.
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
+  }
+
+  void ArmTimer(std::chrono::steady_clock::duration after) {
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->Close();
+    });
+  }
+
   // Plain HTTP, no certificate, an untrusted one, or the deadline passed.
   void HandshakeFailed(boost::system::error_code ec) {
     if (server_->metrics_ != nullptr) {
       server_->metrics_->MetricsConnectionClosed(Metrics::MetricsCloseReason::kTlsHandshake).Increment();
     }
-    static RateLimiter limiter(1);
     uint64_t suppressed = 0;
-    if (limiter.Allow(&suppressed)) {
-      boost::system::error_code peer_ec;
-      const auto remote = socket_.remote_endpoint(peer_ec);
-      Log(LogLevel::kWarn, "metrics endpoint: TLS handshake failed; closing",
-          {Field("peer", peer_ec ? std::string("unknown") : remote.address().to_string()),
-           Field("error", ec.message()), Field("suppressed_since_last", suppressed)});
+    if (server_->handshake_log_limiter_.Allow(&suppressed)) {
+      Log(LogLevel::kWarn, server_->log_name_ + ": TLS handshake failed; closing",
+          {Field("peer", peer_.to_string()), Field("error", ec.message()),
+           Field("suppressed_since_last", suppressed)});
     }
     Close();
   }
 
-  void Read() {
-    auto handler = [self = shared_from_this()](boost::system::error_code ec, size_t n) { self->OnRead(ec, n); };
-    if (tls_) {
-      tls_->async_read_some(asio::buffer(chunk_), std::move(handler));
-    } else {
-      socket_.async_read_some(asio::buffer(chunk_), std::move(handler));
+  // The request line first (RefuseRequestLine), read into buffer_ where
+  // Beast's parser then finds it.
+  void ReadHead() {
+    const std::string_view buffered(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const size_t eol = buffered.find('\n');
+    if (eol == std::string_view::npos) {
+      if (buffered.size() > kMaxRequestHead) {
+        return Respond(Reply(431, "Request Header Fields Too Large", "text/plain", "too large\n", false));
+      }
+      return WithStream([&](auto& stream) {
+        stream.async_read_some(buffer_.prepare(2048), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          if (ec) return self->Close();
+          self->buffer_.commit(n);
+          self->ReadHead();
+        });
+      });
     }
+    std::string_view line = buffered.substr(0, eol);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (std::string refusal = RefuseRequestLine(line); !refusal.empty()) return Respond(std::move(refusal));
+    ParseHeadWithBeast();
   }
 
-  void OnRead(boost::system::error_code ec, size_t n) {
-    if (ec) return Close();
-    if (route_ != nullptr) return OnBody(n);
-    head_.append(chunk_.data(), n);
-    size_t head_end = head_.find("\r\n\r\n");
-    size_t separator = 4;
-    if (const size_t lf = head_.find("\n\n"); lf != std::string::npos && (head_end == std::string::npos || lf < head_end)) {
-      head_end = lf;
-      separator = 2;
+  void ParseHeadWithBeast() {
+    parser_.emplace();
+    parser_->header_limit(kMaxRequestHead);
+    // The route's bound applies once the head names the route (OnHead).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    WithStream([&](auto& stream) {
+      http::async_read_header(stream, buffer_, *parser_,
+                              [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                                self->OnHead(ec);
+                              });
+    });
+  }
+
+  void OnHead(boost::system::error_code ec) {
+    if (ec == http::error::header_limit) {
+      return Respond(Reply(431, "Request Header Fields Too Large", "text/plain", "too large\n", false));
     }
-    if (head_end == std::string::npos) {
-      if (head_.size() > kMaxRequestHead) return Respond(Reply(431, "Request Header Fields Too Large", "text/plain", "too large\n", false));
-      return Read();
+    if (ec == http::error::body_limit) return Respond(Reply(413, HttpReason(413), "text/plain", "body too large\n", false));
+    // The peer closed, the deadline passed, or the bytes are not HTTP.
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || !socket_.is_open()) return Close();
+    if (ec == http::error::partial_message || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+      return Close();
     }
-    ParsedHead parsed = ParseHead(std::string_view(head_).substr(0, head_end + separator));
-    if (!parsed.refusal.empty()) return Respond(std::move(parsed.refusal));
+    if (ec && !IsParseError(ec)) return Close();  // a socket error
+    if (ec) return Respond(Reply(400, "Bad Request", "text/plain", "bad request\n", false));
+    if (requests_served_ > 0) ArmTimer(kDeadline);  // the idle wait is over: this request's own 10 s
+    ++requests_served_;
+    const auto& head = parser_->get();
+    if (head.version() != 10 && head.version() != 11) {
+      return Respond(Reply(505, "HTTP Version Not Supported", "text/plain", "HTTP/1.0 and HTTP/1.1 only\n", false));
+    }
+    ParsedHead parsed;
+    parsed.head_only = head.method() == http::verb::head;
+    parsed.request.method = parsed.head_only ? "GET" : std::string(head.method_string());
+    const std::string_view target(head.target().data(), head.target().size());
+    const size_t question = target.find('?');
+    parsed.request.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) parsed.request.query = std::string(target.substr(question + 1));
+    for (const auto& field : head) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      parsed.request.headers.emplace_back(std::move(name), std::string(Trim({field.value().data(), field.value().size()})));
+    }
+    // A transfer coding other than chunked (last) leaves the body's end unknown.
+    if (parsed.request.Header("transfer-encoding") && !parser_->chunked()) {
+      return Respond(Reply(400, "Bad Request", "text/plain", "bad request: Transfer-Encoding must end in chunked\n", false));
+    }
+    parsed.content_length = static_cast<size_t>(parser_->content_length().value_or(0));
+    head_only_ = parsed.head_only;
     const HttpRoute* route = Admit(server_->routes_, &parsed);
     if (route == nullptr) return Respond(std::move(parsed.refusal));
     route_ = route;
-    head_only_ = parsed.head_only;
-    content_length_ = parsed.content_length;
     request_ = std::move(parsed.request);
     request_.peer = peer_.to_string();
-    request_.body = head_.substr(std::min(head_.size(), head_end + separator));
-    head_.clear();
-    if (request_.body.size() > content_length_) request_.body.resize(content_length_);  // no pipelining
-    if (request_.body.size() < content_length_) return Read();
-    Dispatch();
-  }
-
-  // More of a body whose length the head gave (and Admit bounded).
-  void OnBody(size_t n) {
-    request_.body.append(chunk_.data(), std::min(n, content_length_ - request_.body.size()));
-    if (request_.body.size() < content_length_) return Read();
-    Dispatch();
-  }
-
-  void Dispatch() {
+    keep_alive_ = parser_->keep_alive() && --requests_left_ > 0;
+    parser_->body_limit(route->max_body);
     if (route_->authenticated && auth_->enabled()) {
       return Authorize(std::string(request_.Header("authorization").value_or("")));
     }
+    ReadBody();
+  }
+
+  // After the head is admitted (and its credentials accepted): the body,
+  // announced to a client that waits for `100 Continue`.
+  void ReadBody() {
+    if (parser_->is_done()) return Answer();
+    const auto expect = request_.Header("expect");
+    if (expect && strcasecmp(std::string(*expect).c_str(), "100-continue") == 0 && parser_->get().version() == 11) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return WithStream([&](auto& stream) {
+        asio::async_write(stream, asio::buffer(kContinue), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+          if (ec) return self->Close();
+          self->ReadRest();
+        });
+      });
+    }
+    ReadRest();
+  }
+
+  void ReadRest() {
+    WithStream([&](auto& stream) {
+      http::async_read(stream, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+        self->OnBody(ec);
+      });
+    });
+  }
+
+  void OnBody(boost::system::error_code ec) {
+    keep_alive_ = keep_alive_ && !ec;
+    if (ec == http::error::body_limit) {
+      return Respond(Reply(413, HttpReason(413), "text/plain",
+                           "body over " + std::to_string(route_->max_body) + " bytes\n", false));
+    }
+    if (ec && IsParseError(ec) && ec != http::error::partial_message &&
+        ec != http::error::end_of_stream) {
+      return Respond(Reply(400, "Bad Request", "text/plain", "bad request: " + ec.message() + "\n", false));
+    }
+    if (ec) return Close();
     Answer();
   }
 
-  void Answer() { Respond(Serialize(route_->handler(request_), head_only_)); }
+  // The whole body is in: decoded when gzip, then handed to the route.
+  void Answer() {
+    request_.body = std::move(parser_->get().body());
+    const auto encoding = request_.Header("content-encoding");
+    if (encoding && strcasecmp(std::string(*encoding).c_str(), "gzip") == 0) {
+      std::string decoded, error;
+      switch (Gunzip(request_.body, route_->max_body, &decoded, &error)) {
+        case GunzipResult::kOk: break;
+        case GunzipResult::kTooLarge:
+          keep_alive_ = false;
+          return Respond(Reply(413, HttpReason(413), "text/plain",
+                               "gzip body decodes to over " + std::to_string(route_->max_body) + " bytes\n", false));
+        case GunzipResult::kCorrupt:
+          keep_alive_ = false;
+          return Respond(Reply(400, "Bad Request", "text/plain", "bad request: gzip body: " + error + "\n", false));
+      }
+      request_.body = std::move(decoded);
+      // The handler sees the body as sent before encoding.
+      std::erase_if(request_.headers, [](const auto& h) { return h.first == "content-encoding"; });
+    }
+    for (const auto& [path, deferred] : server_->deferred_) {
+      if (path == route_->path) return deferred(std::move(request_), std::make_shared<Responder>(shared_from_this()));
+    }
+    Respond(Serialize(route_->handler(request_), head_only_, keep_alive_));
+  }
 
-  // /metrics with basic auth: a peer over its failure budget gets 429 at
+  // A deferred route's way back to this connection.
+  class Responder : public HttpResponder {
+   public:
+    explicit Responder(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
+    bool open() const override { return connection_ && connection_->socket_.is_open(); }
+    void Send(HttpReply reply) override {
+      if (!open()) return;
+      connection_->Respond(Serialize(reply, connection_->head_only_, connection_->keep_alive_));
+      connection_.reset();
+    }
+
+   private:
+    std::shared_ptr<Connection> connection_;
+  };
+
+  // A route behind basic auth: a peer over its failure budget gets 429 at
   // once; remembered credentials are answered at once; anything else is
   // checked on the AuthPool (503 when its queue is full), the io thread
-  // going on meanwhile.
+  // going on meanwhile. Before the body: a refused client sends none.
   void Authorize(const std::string& authorization) {
     FailureWindow::Clock::duration wait{};
     if (server_->auth_failures_.Blocked(peer_, FailureWindow::Clock::now(), &wait)) {
@@ -389,7 +536,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     BasicAuth::PendingCheck check;
     switch (auth_->Prepare(authorization, &check)) {
-      case BasicAuth::Verdict::kAccepted: return Answer();
+      case BasicAuth::Verdict::kAccepted: return ReadBody();
       case BasicAuth::Verdict::kRejected:
         // No header is how a browser asks which scheme to use: no failure.
         if (!authorization.empty()) AuthFailed("malformed credentials");
@@ -411,7 +558,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     if (!socket_.is_open()) return;  // the deadline passed meanwhile
     if (ok) {
       auth_->Remember(check);
-      return Answer();
+      return ReadBody();
     }
     AuthFailed("wrong user name or password");
     Respond(UnauthorizedReply(head_only_));
@@ -421,25 +568,35 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     server_->auth_failures_.RecordFailure(peer_, FailureWindow::Clock::now());
     uint64_t suppressed = 0;
     if (server_->auth_log_limiter_.Allow(&suppressed)) {
-      Log(LogLevel::kWarn, "metrics endpoint: basic auth failed",
-          {Field("peer", peer_.to_string()), Field("reason", why),
-           Field("suppressed_since_last", suppressed)});
+      Log(LogLevel::kWarn, server_->log_name_ + ": basic auth failed",
+          {Field("peer", peer_.to_string()), Field("reason", why), Field("suppressed_since_last", suppressed)});
     }
   }
 
+  // Writes `response`; then the next request when it said keep-alive (only
+  // an answered request does), else the end of the connection.
   void Respond(std::string response) {
     response_ = std::move(response);
-    if (!tls_) {
-      asio::async_write(socket_, asio::buffer(response_),
-                        [self = shared_from_this()](boost::system::error_code, size_t) { self->Close(); });
-      return;
-    }
-    asio::async_write(*tls_, asio::buffer(response_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-      if (ec) return self->Close();
-      // close_notify, so the client can tell the response was complete; the
-      // deadline bounds a client that never answers it.
-      self->tls_->async_shutdown([self](boost::system::error_code) { self->Close(); });
+    const bool again = keep_alive_ && response_.find("\r\nConnection: keep-alive\r\n") != std::string::npos;
+    WithStream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(response_), [self = shared_from_this(), again](boost::system::error_code ec, size_t) {
+        if (ec) return self->Close();
+        if (again) {
+          self->ArmTimer(self->idle_timeout_);
+          self->route_ = nullptr;
+          self->request_ = HttpRequest{};
+          return self->ReadHead();
+        }
+        self->Finish();
+      });
     });
+  }
+
+  void Finish() {
+    if (!tls_) return Close();
+    // close_notify, so the client can tell the response was complete; the
+    // deadline bounds a client that never answers it.
+    tls_->async_shutdown([self = shared_from_this()](boost::system::error_code) { self->Close(); });
   }
 
   void Close() {
@@ -452,11 +609,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   HttpServer* server_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer timer_;
-  std::array<char, 2048> chunk_;
-  std::string head_, response_;
+  beast::flat_buffer buffer_;  // bytes read past one request stay for the next
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string response_;
   HttpRequest request_;
-  const HttpRoute* route_ = nullptr;  // the request's, once its head is read
-  size_t content_length_ = 0;
+  const HttpRoute* route_ = nullptr;  // the request's, once its head is admitted
   std::shared_ptr<BasicAuth> auth_;
   // Kept for the connection's lifetime: a reload may replace the server's.
   std::shared_ptr<asio::ssl::context> tls_context_;
@@ -464,7 +621,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<std::atomic<int>> open_connections_;
   std::shared_ptr<PeerCounts> peers_;
   asio::ip::address peer_;
+  int requests_left_;
+  int requests_served_ = 0;
+  std::chrono::milliseconds idle_timeout_;
   bool head_only_ = false;
+  bool keep_alive_ = false;
 };
 
 HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics)
@@ -475,6 +636,7 @@ HttpServer::HttpServer(asio::io_context& io, ScrapeFn scrape, Metrics* metrics)
       auth_pool_(kAuthThreads, kAuthQueue) {}
 
 void HttpServer::AddRoute(HttpRoute route) {
+  std::erase_if(deferred_, [&](const auto& d) { return d.first == route.path; });
   // Replaces a route of the same path, so a caller can take over a default.
   for (HttpRoute& r : routes_) {
     if (r.path == route.path) {
@@ -485,10 +647,30 @@ void HttpServer::AddRoute(HttpRoute route) {
   routes_.push_back(std::move(route));
 }
 
+void HttpServer::AddDeferredRoute(HttpRoute route, HttpDeferredHandler deferred) {
+  std::erase_if(deferred_, [&](const auto& d) { return d.first == route.path; });
+  deferred_.emplace_back(route.path, std::move(deferred));
+  AddRoute(std::move(route));
+}
+
 void HttpServer::Configure(const config::MetricsSettings& metrics) {
   set_basic_auth(metrics.basic_auth_users);
-  max_connections_per_peer_ = metrics.max_connections_per_peer;
-  auth_failures_.set_limit(metrics.max_auth_failures_per_minute);
+  set_limits(metrics.max_connections_per_peer, metrics.max_auth_failures_per_minute);
+}
+
+void HttpServer::set_limits(int max_connections_per_peer, int max_auth_failures_per_minute) {
+  max_connections_per_peer_ = max_connections_per_peer;
+  auth_failures_.set_limit(max_auth_failures_per_minute);
+}
+
+void HttpServer::set_keep_alive(int max_requests, std::chrono::milliseconds idle_timeout) {
+  keep_alive_requests_ = std::max(1, max_requests);
+  idle_timeout_ = idle_timeout;
+}
+
+void HttpServer::set_identity(std::string log_name, std::string config_key) {
+  log_name_ = std::move(log_name);
+  config_key_ = std::move(config_key);
 }
 
 core::Status HttpServer::set_tls(const config::TlsSettings& tls) {
@@ -496,7 +678,7 @@ core::Status HttpServer::set_tls(const config::TlsSettings& tls) {
     tls_.reset();
     return core::Status::Ok();
   }
-  auto made = MakeServerTlsContext(tls, "metrics.tls");
+  auto made = MakeServerTlsContext(tls, config_key_ + ".tls");
   if (!made.ok()) return made.status();
   tls_ = std::move(made).value();
   return core::Status::Ok();
@@ -505,7 +687,7 @@ core::Status HttpServer::set_tls(const config::TlsSettings& tls) {
 HttpServer::~HttpServer() { Stop(); }
 
 core::Status HttpServer::Listen(const config::Endpoint& endpoint) {
-  LSTMAD_RETURN_IF_ERROR(ListenOn(io_, endpoint, "metrics.listen", &acceptor_));
+  LSTMAD_RETURN_IF_ERROR(ListenOn(io_, endpoint, config_key_ + ".listen", &acceptor_));
   Accept();
   return core::Status::Ok();
 }
@@ -525,12 +707,11 @@ void HttpServer::Accept() {
         boost::system::error_code ignored;
         socket.close(ignored);  // gone already
       } else if (*open_connections_ >= kMaxOpenConnections) {
-        Refuse(&socket, "metrics endpoint: 64 connections open; closing a new one", peer);
+        Refuse(&socket, log_name_ + ": 64 connections open; closing a new one", peer);
       } else if (peers_->count(peer) >= max_connections_per_peer_) {
         // Decided per peer so that one address (a pod, a host) cannot take
         // the slots the probes and the scraper need.
-        Refuse(&socket, "metrics endpoint: metrics.max_connections_per_peer reached; closing a new one",
-               peer);
+        Refuse(&socket, log_name_ + ": " + config_key_ + ".max_connections_per_peer reached; closing a new one", peer);
       } else {
         ++*open_connections_;
         peers_->Add(peer);
@@ -541,7 +722,7 @@ void HttpServer::Accept() {
   });
 }
 
-void HttpServer::Refuse(asio::ip::tcp::socket* socket, const char* why, const asio::ip::address& peer) {
+void HttpServer::Refuse(asio::ip::tcp::socket* socket, const std::string& why, const asio::ip::address& peer) {
   if (metrics_ != nullptr) {
     metrics_->MetricsConnectionClosed(Metrics::MetricsCloseReason::kTooManyConnections).Increment();
   }

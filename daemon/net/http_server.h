@@ -2,9 +2,15 @@
 // GET /metrics (Prometheus text exposition), /healthz (liveness: the event
 // loop answers) and /readyz (readiness: 200 once serving, 503 while starting
 // or stopping), plus the routes others add (http_route.h). HTTP/1.0 and
-// HTTP/1.1 with one request per connection; request heads are bounded
-// (8 KiB), bodies need a Content-Length within their route's max_body and each connection has a 10 s deadline
-// (TLS handshake included). At most 64 connections are open, and at most
+// HTTP/1.1 on Boost.Beast's parser: request heads are bounded (8 KiB);
+// bodies, with a Content-Length or chunked, are read incrementally up to
+// their route's max_body (413 beyond; with `Expect: 100-continue` the client
+// hears 100 only once the head is admitted and its credentials checked);
+// `Content-Encoding: gzip` bodies are decoded (zlib, bounded by max_body too).
+// One request per connection unless set_keep_alive allows more. A request
+// has 10 s from the connection's start (TLS handshake included) or from its
+// head to its answer; between requests the idle timeout bounds the wait for
+// the next head. At most 64 connections are open, and at most
 // metrics.max_connections_per_peer from one client address, so one peer
 // cannot lock the probes out. With metrics.tls set it speaks HTTPS only,
 // optionally requiring client certificates; basic auth applies on top, its
@@ -13,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -75,6 +82,9 @@ class HttpServer {
   // Adds a route (http_route.h), replacing one of the same path. Call before
   // Listen: connections read the table without a lock.
   void AddRoute(HttpRoute route);
+  // As AddRoute, but requests are answered through `deferred` (http_route.h),
+  // now or later; `route.handler` is not called.
+  void AddDeferredRoute(HttpRoute route, HttpDeferredHandler deferred);
   core::Status Listen(const config::Endpoint& endpoint);
   uint16_t port() const;
   void set_ready(bool ready) { ready_ = ready; }
@@ -89,12 +99,23 @@ class HttpServer {
   // accepted from now on; disabled settings mean plain HTTP. Fails, keeping
   // the old context, when the certificates cannot be loaded.
   core::Status set_tls(const config::TlsSettings& tls);
+  // Keep-alive: at most `max_requests` requests on one connection (1: close
+  // after each answer, the default), and at most `idle_timeout` for the next
+  // request's head to arrive. Applies to connections accepted from now on.
+  void set_keep_alive(int max_requests, std::chrono::milliseconds idle_timeout);
+  // How logs name this listener ("metrics endpoint") and the settings key its
+  // errors name ("metrics": "metrics.listen", "metrics.tls"), for a second
+  // listener such as ingest.http.
+  void set_identity(std::string log_name, std::string config_key);
+  // The per-peer connection cap and the failed-login budget, as Configure
+  // takes them from metrics settings.
+  void set_limits(int max_connections_per_peer, int max_auth_failures_per_minute);
   void Stop();
 
  private:
   class Connection;
   void Accept();
-  void Refuse(asio::ip::tcp::socket* socket, const char* why, const asio::ip::address& peer);
+  void Refuse(asio::ip::tcp::socket* socket, const std::string& why, const asio::ip::address& peer);
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
@@ -102,9 +123,15 @@ class HttpServer {
   std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   std::atomic<bool> ready_{false};
   std::vector<HttpRoute> routes_;
+  std::vector<std::pair<std::string, HttpDeferredHandler>> deferred_;  // by route path
   int max_connections_per_peer_ = config::MetricsSettings{}.max_connections_per_peer;
   FailureWindow auth_failures_{config::MetricsSettings{}.max_auth_failures_per_minute};
+  int keep_alive_requests_ = 1;
+  std::chrono::milliseconds idle_timeout_{5000};
+  std::string log_name_ = "metrics endpoint";
+  std::string config_key_ = "metrics";
   RateLimiter refuse_log_limiter_{1};
+  RateLimiter handshake_log_limiter_{1};
   RateLimiter auth_log_limiter_{1};
   // Shared with the connections: a connection still waiting when the server
   // is destroyed is destroyed later, with the io_context, and counts itself

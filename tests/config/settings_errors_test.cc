@@ -110,7 +110,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "scoring, events, alertmanager, state, log, nats)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, "
-       "idle_timeout, allow, tls, handshake_timeout)"},
+       "idle_timeout, allow, tls, handshake_timeout, http)"},
       {m + "metrics: { port: 9108 }\n",
        "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users, tls, "
        "max_connections_per_peer, max_auth_failures_per_minute)"},
@@ -219,6 +219,10 @@ TEST_F(SettingsErrorTest, OutOfRangeNumbers) {
        "lstmad.yaml:3: metrics.max_connections_per_peer: must be from 1 to 64, got 0"},
       {m + "metrics: { max_auth_failures_per_minute: 0 }\n",
        "lstmad.yaml:3: metrics.max_auth_failures_per_minute: must be >= 1, got 0"},
+      {m + "ingest: { http: { max_connections_per_peer: 65 } }\n",
+       "lstmad.yaml:3: ingest.http.max_connections_per_peer: must be from 1 to 64, got 65"},
+      {m + "ingest: { http: { tokens: [\"\"] } }\n",
+       "lstmad.yaml:3: ingest.http.tokens[0]: an empty token would accept anyone"},
       {m + "ingest: { handshake_timeout: 0s }\n",
        "lstmad.yaml:3: ingest.handshake_timeout: expected a duration like 30s, 5m or 1h from 1s to 300s, "
        "got \"0s\""},

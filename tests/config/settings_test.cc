@@ -219,6 +219,31 @@ log: { level: debug, format: json }
   EXPECT_EQ(s->log.format, LogFormat::kJson);
 }
 
+TEST(SettingsTest, ReadsTheHttpWriteApisKeys) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  const core::Result<Settings> off = ParseSettings("models: [{ name: p, path: pump.lstmad, measurement: p }]\n",
+                                                   "lstmad.yaml", dir.path());
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  EXPECT_FALSE(off->ingest.http.listen.has_value());
+  const core::Result<Settings> s = ParseSettings(R"(
+ingest:
+  http: { listen: "127.0.0.1:8086", tokens: [a, b], max_body_bytes: 4096, max_connections_per_peer: 3,
+          max_requests_per_connection: 7, idle_timeout: 2s }
+models: [{ name: p, path: pump.lstmad, measurement: p }]
+)", "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  const config::HttpIngestSettings& http = s->ingest.http;
+  ASSERT_TRUE(http.listen.has_value());
+  EXPECT_EQ(http.listen->host, "127.0.0.1");
+  EXPECT_EQ(http.listen->port, 8086);
+  EXPECT_EQ(http.tokens, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(http.max_body_bytes, 4096);
+  EXPECT_EQ(http.max_connections_per_peer, 3);
+  EXPECT_EQ(http.max_requests_per_connection, 7);
+  EXPECT_EQ(http.idle_timeout_s, 2.0);
+}
+
 TEST(SettingsTest, ReadsEveryEnumValue) {
   const TempDir dir;
   dir.Write("pump.lstmad", "");

@@ -56,6 +56,8 @@ LIBRARIES = {
     "zip.h": {"keras"},
     "snappy.h": {"daemon/remote"},
     "google": {"daemon/remote"},
+    # gzip request bodies (daemon/net/gzip.cc).
+    "zlib.h": {"daemon/net"},
     "Eigen": {"core", "keras", "daemon/scoring", "tools"},
 }
 

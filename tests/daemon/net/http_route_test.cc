@@ -117,9 +117,11 @@ TEST_F(RoutedServer, ReadsABodyToItsContentLengthEvenInPieces) {
 TEST_F(RoutedServer, RefusesBodiesOverTheBoundAndWithoutALength) {
   const std::string big = Exchange(port(), {"POST /echo HTTP/1.1\r\nContent-Length: 65\r\n\r\n"});
   EXPECT_EQ(big.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u) << big;
-  const std::string chunked =
-      Exchange(port(), {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"});
-  EXPECT_EQ(chunked.rfind("HTTP/1.1 411", 0), 0u) << chunked;
+  // Chunked bodies are read since the move to Beast (http_beast_test.cc);
+  // a transfer coding that does not end in chunked leaves no way to find the end.
+  const std::string unknown_end =
+      Exchange(port(), {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nabc"});
+  EXPECT_EQ(unknown_end.rfind("HTTP/1.1 400", 0), 0u) << unknown_end;
   const std::string bad = Exchange(port(), {"POST /echo HTTP/1.1\r\nContent-Length: 1x\r\n\r\n"});
   EXPECT_EQ(bad.rfind("HTTP/1.1 400", 0), 0u) << bad;
   const std::string get_with_body = Exchange(port(), {"GET /api/x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"});

@@ -39,6 +39,20 @@ struct TlsSettings {
   bool enabled() const { return !cert.empty(); }
 };
 
+// ingest.http: the InfluxDB write API (POST /write, /api/v2/write) on a
+// listener of its own (docs/ingest-http.md).
+struct HttpIngestSettings {
+  std::optional<Endpoint> listen;  // ingest.http.listen: absent: no HTTP ingest
+  TlsSettings tls;                 // ingest.http.tls: { cert, key, client_ca }; absent: plain HTTP
+  // ingest.http.tokens: accepted credentials (Authorization: Token T, a basic
+  // auth or `p` password T); empty: no credentials asked.
+  std::vector<std::string> tokens;
+  int max_body_bytes = 32 << 20;  // ingest.http.max_body_bytes: a request body, also once gunzipped (413 beyond)
+  int max_connections_per_peer = 16;       // ingest.http.max_connections_per_peer (of 64 in all)
+  int max_requests_per_connection = 1000;  // ingest.http.max_requests_per_connection: keep-alive bound
+  double idle_timeout_s = 30;              // ingest.http.idle_timeout: for the next request on a kept-alive connection
+};
+
 struct IngestSettings {
   Endpoint listen{"127.0.0.1", 7878};  // ingest.listen: TCP, InfluxDB line protocol
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;  // ingest.precision: ns|us|ms|s
@@ -49,6 +63,7 @@ struct IngestSettings {
   // the connection was accepted closes it (a half-open handshake would
   // otherwise hold a connection slot for idle_timeout).
   double handshake_timeout_s = 10;
+  HttpIngestSettings http;  // ingest.http
 };
 
 struct MetricsSettings {

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Samples/s into one daemon through each input, in one run: the TCP listener
+(the reference) and the InfluxDB write API (ingest.http) with batches of
+--batch (5,000) lines per POST, plain and gzip, on one kept-alive connection.
+
+Each case sends --streams x --samples lines of the pump model (features of
+tests/integration's simulated pump, timestamps in seconds) to a fresh set of
+streams and times from the first byte until lstmad_samples_received_total
+and lstmad_windows_scored_total have counted all of them (so the figure
+includes scoring: the daemon blocks its readers when the scoring queues are
+full). Bodies are built (and gzipped) before the clock starts. The model is a
+small LSTM autoencoder trained for one epoch: rates do not depend on weights.
+
+Prints a table and writes JSON (--out). Needs the build's tools/lstmad
+(LSTMAD_BIN or --bin). Loopback only; every wait is bounded.
+"""
+import argparse
+import gzip
+import http.client
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "tools", "lstmad"))
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--samples", type=int, default=250)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--lookback", type=int, default=10)
+    parser.add_argument("--out", default="")
+    args = parser.parse_args()
+    os.environ["LSTMAD_BIN"] = args.bin
+    import daemon_harness as h  # after LSTMAD_BIN: lstmad_cli reads it on import
+
+    results = {}
+    with tempfile.TemporaryDirectory() as d:
+        model = h.train_pump_model(d, lookback=args.lookback, epochs=1, samples=600, encoder="32,16",
+                                   decoder="16,32")
+        config = h.write_config(f"{d}/lstmad.yaml", [{"name": "pump", "path": model, "measurement": "pump",
+                                                      "for": 1000000}],
+                                ingest="http:\n  listen: 127.0.0.1:0\n  max_body_bytes: 67108864",
+                                extra="limits: { max_streams: 100000 }\n")
+        with h.Daemon(config) as daemon:
+            found = daemon.wait_for_log("serving the InfluxDB write API")
+            http_port = int(found.split("listen=")[1].split()[0].rsplit(":", 1)[1])
+            n = args.streams * args.samples
+            windows = args.streams * (args.samples - args.lookback + 1)
+
+            def body_lines(tag):
+                return [h.line("pump", {"pump": f"{tag}{k}"}, h.pump_values(i, k * 0.1), ts=1767225600 + i)
+                        for i in range(args.samples) for k in range(args.streams)]
+
+            def wait_counted(before):
+                target_r = before[0] + n
+                target_w = before[1] + windows
+                m = daemon.wait_for(lambda m: h.total(m, "lstmad_samples_received_total") >= target_r and
+                                    h.total(m, "lstmad_windows_scored_total") >= target_w,
+                                    timeout=600, what="every sample counted")
+                return h.total(m, "lstmad_samples_received_total") - before[0]
+
+            def counters():
+                m = daemon.metrics()
+                return (h.total(m, "lstmad_samples_received_total"), h.total(m, "lstmad_windows_scored_total"))
+
+            def run_tcp():
+                data = "".join(body_lines("t")).encode()
+                before = counters()
+                began = time.perf_counter()
+                sock = daemon.connect()
+                sock.sendall(data)
+                sock.close()
+                got = wait_counted(before)
+                return got, time.perf_counter() - began, len(data)
+
+            def run_http(packed):
+                lines = body_lines("g" if packed else "h")
+                bodies = ["".join(lines[i:i + args.batch]).encode() for i in range(0, len(lines), args.batch)]
+                if packed:
+                    bodies = [gzip.compress(b, 6) for b in bodies]
+                headers = {"Content-Type": "text/plain"}
+                if packed:
+                    headers["Content-Encoding"] = "gzip"
+                before = counters()
+                began = time.perf_counter()
+                conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
+                for b in bodies:
+                    while True:
+                        conn.request("POST", "/write?db=bench&precision=s", body=b, headers=headers)
+                        r = conn.getresponse()
+                        r.read()
+                        if r.status == 204:
+                            break
+                        if r.status != 503:
+                            raise SystemExit(f"POST answered {r.status}")
+                        time.sleep(float(r.getheader("Retry-After", "1")) / 10)
+                        if r.getheader("Connection", "").lower() == "close":
+                            conn.close()
+                            conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
+                    if r.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
+                conn.close()
+                got = wait_counted(before)
+                return got, time.perf_counter() - began, sum(len(b) for b in bodies)
+
+            for name, fn in (("tcp", run_tcp), ("http_batch", lambda: run_http(False)),
+                             ("http_batch_gzip", lambda: run_http(True))):
+                got, seconds, sent = fn()
+                results[name] = {"samples": got, "seconds": round(seconds, 3),
+                                 "samples_per_s": round(got / seconds), "bytes_sent": sent}
+    ref = results["tcp"]["samples_per_s"]
+    print(f"{'input':<18}{'samples':>10}{'seconds':>10}{'samples/s':>12}{'vs tcp':>9}")
+    for name, r in results.items():
+        print(f"{name:<18}{r['samples']:>10.0f}{r['seconds']:>10.2f}{r['samples_per_s']:>12}"
+              f"{r['samples_per_s'] / ref:>9.2f}")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"streams": args.streams, "samples": args.samples, "batch": args.batch,
+                       "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
