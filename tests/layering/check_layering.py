@@ -29,8 +29,11 @@ ALLOWED = {
     "daemon/cluster": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring",
                        "daemon/ingest"},
     "daemon/net": {"core", "config", "daemon/obs", "daemon/ingest"},
+    # The web console: reads scoring's stream histories and the models; no
+    # sockets (app routes HTTP requests to it).
+    "daemon/console": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring"},
     "daemon/app": {"core", "config", "keras", "daemon/obs", "daemon/alerting", "daemon/scoring",
-                   "daemon/ingest", "daemon/cluster", "daemon/net"},
+                   "daemon/ingest", "daemon/cluster", "daemon/net", "daemon/console"},
     "tools": {"core", "config", "keras", "daemon/app", "daemon/ingest", "daemon/obs"},
 }
 
@@ -68,6 +71,7 @@ QUOTED_PREFIXES = [
     ("cluster/", "daemon/cluster"),
     ("net/", "daemon/net"),
     ("app/", "daemon/app"),
+    ("console/", "daemon/console"),
 ]
 
 # Folders on the include path besides each file's own (tools/CMakeLists.txt:
