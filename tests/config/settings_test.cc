@@ -242,6 +242,26 @@ TEST(SettingsTest, ReadsEveryEnumValue) {
   }
 }
 
+TEST(SettingsTest, ReadsTheConsoleSection) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  auto s = ParseSettings(kMinimal, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->console.enabled);
+  EXPECT_EQ(s->console.history, 120);
+  s = ParseSettings(std::string(kMinimal) + "console: { enabled: false, history: 10000 }\n", "lstmad.yaml",
+                    dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_FALSE(s->console.enabled);
+  EXPECT_EQ(s->console.history, 10000);
+  s = ParseSettings(std::string(kMinimal) + "console: { history: 0 }\n", "lstmad.yaml", dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("console.history"), std::string::npos) << s.status().message();
+  s = ParseSettings(std::string(kMinimal) + "console: { enabled: yes }\n", "lstmad.yaml", dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("expected one of true, false"), std::string::npos) << s.status().message();
+}
+
 TEST(SettingsTest, ResolvesRelativePathsAgainstBaseDir) {
   const TempDir dir;
   const std::string nested = dir.Write("models/a/pump.lstmad", "");
