@@ -42,6 +42,8 @@ void ExpectDefaultsBesideModels(const Settings& s) {
   EXPECT_EQ(s.events.path, defaults.events.path);
   EXPECT_EQ(s.log.level, defaults.log.level);
   EXPECT_EQ(s.log.format, defaults.log.format);
+  EXPECT_EQ(s.console.enabled, defaults.console.enabled);
+  EXPECT_EQ(s.console.history, defaults.console.history);
   EXPECT_EQ(s.alertmanager.urls, defaults.alertmanager.urls);
   EXPECT_EQ(s.alertmanager.timeout_s, defaults.alertmanager.timeout_s);
   EXPECT_EQ(s.alertmanager.resend_interval_s, defaults.alertmanager.resend_interval_s);
@@ -119,7 +121,7 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
         "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
         "overflow:", "tls:", "basic_auth_users:", "detector:", "anomaly_score:", "risk:",
         "max_peaks:", "dspot_depth:", "smoothing:", "refractory:", "calibration_windows:",
-        "score:"}) {
+        "score:", "console:", "enabled:", "history:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
