@@ -138,7 +138,7 @@ ConsoleReply Console::Handle(const ConsoleRequest& request) const {
   if (path == "/console/config") return ConfigPage();
   if (path == "/api/v1/streams") return StreamsJson(request);
   if (path.starts_with("/api/v1/streams/")) return StreamJson(request);
-  if (path == "/api/v1/alerts") return AlertsJson();
+  if (path == "/api/v1/alerts") return AlertsJson(request);
   if (path.starts_with("/api/")) return JsonError(404, "no such endpoint");
   ConsoleReply reply;
   reply.status = 404;
@@ -253,10 +253,31 @@ ConsoleReply Console::StreamJson(const ConsoleRequest& request) const {
   return reply;
 }
 
-ConsoleReply Console::AlertsJson() const {
+ConsoleReply Console::AlertsJson(const ConsoleRequest& request) const {
+  const ParsedQuery parsed = ParseListQuery(request.params);
+  if (!parsed.error.empty()) return JsonError(400, parsed.error);
+  std::vector<AlertEvent> alerts = ActiveAlerts(Rows());
+  const auto per_page = static_cast<uint64_t>(parsed.query.per_page);
+  const auto page = static_cast<uint64_t>(parsed.query.page);
+  ConsoleReply reply;
+  reply.content_type = kJson;
+  reply.body = "{\"total\":" + std::to_string(alerts.size()) + ",\"page\":" + std::to_string(page) +
+               ",\"per_page\":" + std::to_string(per_page) + ",\"alerts\":[";
+  if (page <= alerts.size()) {
+    const uint64_t first = (page - 1) * per_page;
+    for (uint64_t i = first; i < std::min<uint64_t>(first + per_page, alerts.size()); ++i) {
+      if (i > first) reply.body += ',';
+      AppendAlertJson(&reply.body, alerts[static_cast<size_t>(i)]);
+    }
+  }
+  reply.body += "]}";
+  return reply;
+}
+
+std::vector<AlertEvent> ActiveAlerts(const std::vector<StreamRow>& rows) {
   std::vector<AlertEvent> alerts;
-  for (const StreamRow& row : Rows()) {
-    if (!row.latest.firing) continue;
+  for (const StreamRow& row : rows) {
+    if (!row.latest.firing || !row.history) continue;
     if (auto event = row.history->ActiveAlert()) alerts.push_back(std::move(*event));
   }
   // Newest first; then by stream, so equal times keep one order.
@@ -264,15 +285,7 @@ ConsoleReply Console::AlertsJson() const {
     if (a.time_ns != b.time_ns) return a.time_ns > b.time_ns;
     return a.model != b.model ? a.model < b.model : a.stream < b.stream;
   });
-  ConsoleReply reply;
-  reply.content_type = kJson;
-  reply.body = "{\"alerts\":[";
-  for (size_t i = 0; i < alerts.size(); ++i) {
-    if (i > 0) reply.body += ',';
-    AppendAlertJson(&reply.body, alerts[i]);
-  }
-  reply.body += "]}";
-  return reply;
+  return alerts;
 }
 
 }  // namespace lstmad::daemon

@@ -9,7 +9,7 @@
 //   /console/config           models and configuration facts (no secrets)
 //   /api/v1/streams           the overview's list as JSON
 //   /api/v1/streams/{id}      one stream as JSON (id percent-encoded)
-//   /api/v1/alerts            active alerts as JSON
+//   /api/v1/alerts            active alerts as JSON (paged)
 //
 // What it shows is what this instance scores (in cluster mode, the streams
 // of the partitions it owns). It reads the streams' histories
@@ -76,7 +76,7 @@ class Console {
   ConsoleReply ConfigPage() const;
   ConsoleReply StreamsJson(const ConsoleRequest& request) const;
   ConsoleReply StreamJson(const ConsoleRequest& request) const;
-  ConsoleReply AlertsJson() const;
+  ConsoleReply AlertsJson(const ConsoleRequest& request) const;
 
   ConsoleSources sources_;
 };

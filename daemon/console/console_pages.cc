@@ -10,6 +10,8 @@ namespace lstmad::daemon {
 namespace {
 
 constexpr int kSparkWindows = 60;
+// Active alerts the overview lists (the newest); the alerts page lists up to kMaxPerPage.
+constexpr size_t kOverviewAlerts = 20;
 
 constexpr char kStyle[] =
     "body{font-family:sans-serif;margin:1em;color:#222}"
@@ -74,19 +76,18 @@ std::string AlertTable(const std::vector<AlertEvent>& alerts, bool with_stream) 
   return out + "</table>";
 }
 
-std::vector<AlertEvent> ActiveAlerts(const std::vector<StreamRow>& rows) {
-  std::vector<AlertEvent> alerts;
-  for (const StreamRow& row : rows) {
-    if (!row.latest.firing || !row.history) continue;
-    if (auto event = row.history->ActiveAlert()) alerts.push_back(std::move(*event));
+// The first `n` of `alerts` as a table, and a line saying how many more there are.
+std::string FirstAlerts(const std::vector<AlertEvent>& alerts, size_t n) {
+  if (alerts.empty()) return "<p>None.</p>";
+  const std::vector<AlertEvent> shown(alerts.begin(), alerts.begin() + static_cast<ptrdiff_t>(std::min(n, alerts.size())));
+  std::string out;
+  out += AlertTable(shown, true);
+  if (alerts.size() > n) {
+    out += "<p>" + std::to_string(alerts.size() - n) +
+           " more, older: <a href=\"/api/v1/alerts?per_page=500\">/api/v1/alerts</a> lists them all, paged.</p>";
   }
-  std::sort(alerts.begin(), alerts.end(), [](const AlertEvent& a, const AlertEvent& b) {
-    if (a.time_ns != b.time_ns) return a.time_ns > b.time_ns;
-    return a.model != b.model ? a.model < b.model : a.stream < b.stream;
-  });
-  return alerts;
+  return out;
 }
-
 void Fact(std::string* out, std::string_view name, const std::string& value) {
   *out += "<tr><th>" + HtmlEscape(name) + "</th><td>" + HtmlEscape(value) + "</td></tr>";
 }
@@ -104,7 +105,7 @@ ConsoleReply Console::Overview(const ConsoleRequest& request) const {
   size_t total = 0;
   const std::vector<StreamRow> rows = SelectRows(std::move(all), q, &total);
   std::string body = "<h2>Active alerts (" + std::to_string(alerts.size()) + ")</h2>";
-  body += alerts.empty() ? "<p>None.</p>" : AlertTable(alerts, true);
+  body += FirstAlerts(alerts, kOverviewAlerts);
   body += "<h2>Streams (" + std::to_string(total) + ")</h2><p>Sorted by " +
           std::string(SortKeyName(q.sort)) + (q.descending ? ", highest first" : ", ascending") +
           "; score = newest window's error / threshold in effect. Sort by " + ListLink({.sort = SortKey::kScore,
@@ -201,7 +202,7 @@ ConsoleReply Console::StreamPage(const ConsoleRequest& request) const {
 ConsoleReply Console::AlertsPage() const {
   const std::vector<AlertEvent> alerts = ActiveAlerts(Rows());
   std::string body = "<p>" + std::to_string(alerts.size()) + " firing, newest first.</p>";
-  if (!alerts.empty()) body += AlertTable(alerts, true);
+  if (!alerts.empty()) body += FirstAlerts(alerts, static_cast<size_t>(kMaxPerPage));
   return Html(Page("Active alerts", sources_.refresh_s, body));
 }
 

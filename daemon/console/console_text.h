@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "console/console_query.h"
 #include "scoring/model_runtime.h"
 #include "scoring/stream_history.h"
 
@@ -29,6 +30,10 @@ std::vector<std::pair<std::string, double>> FeatureShares(const HistoryCopy& cop
 
 // The threshold mode's name as configured ("fixed", "spot", ...).
 std::string ThresholdModeText(const ModelRuntime& model);
+
+// The fired event of every firing stream among `rows`, newest first (then
+// by model and stream).
+std::vector<AlertEvent> ActiveAlerts(const std::vector<StreamRow>& rows);
 
 // A URL without its user-info ("https://u:p@h/x" -> "https://h/x").
 std::string WithoutUserInfo(std::string_view url);

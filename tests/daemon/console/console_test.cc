@@ -221,7 +221,8 @@ TEST_F(ConsoleTest, StreamJsonHasWindowsSharesAndAlerts) {
             "\"threshold\":1,\"window_start\":\"\",\"window_end\":\"\",\"top_features\":[{\"feature\":\"b\","
             "\"share\":0.75}]}]}");
   const ConsoleReply alerts = Get("/api/v1/alerts");
-  EXPECT_EQ(alerts.body.substr(0, 30), "{\"alerts\":[{\"kind\":\"fired\",\"ti");
+  EXPECT_EQ(alerts.body.rfind("{\"total\":1,\"page\":1,\"per_page\":50,\"alerts\":[{\"kind\":\"fired\",\"time\"", 0), 0u)
+      << alerts.body;
 }
 
 TEST_F(ConsoleTest, UnknownIdsAndBadQueriesGetJsonErrors) {
@@ -266,6 +267,31 @@ TEST_F(ConsoleTest, OverviewListsStreamsByScoreWithEncodedLinksAndNothingExterna
   EXPECT_EQ(html.find("http://"), std::string::npos);
   EXPECT_EQ(html.find("https://"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
+}
+
+TEST_F(ConsoleTest, ManyActiveAlertsArePagedAndTheOverviewShowsTheNewest) {
+  for (int i = 0; i < 25; ++i) {
+    Add("pump", "pump,id=p" + std::to_string(100 + i), 2.0);
+    AlertEvent fired;
+    fired.kind = "fired";
+    fired.time_ns = i;
+    fired.model = "pump";
+    fired.stream = "pump,id=p" + std::to_string(100 + i);
+    held_.back()->RecordAlert(fired);
+  }
+  const ConsoleReply overview = Get("/console");
+  EXPECT_NE(overview.body.find("<h2>Active alerts (25)</h2>"), std::string::npos);
+  EXPECT_NE(overview.body.find("<p>5 more, older:"), std::string::npos);
+  EXPECT_NE(overview.body.find(">pump,id=p124</a>"), std::string::npos);  // the newest
+  EXPECT_EQ(overview.body.find(">pump,id=p100</a></td><td>fired"), std::string::npos);  // the oldest: not listed
+  const ConsoleReply page = Get("/api/v1/alerts", {{"per_page", "10"}, {"page", "3"}});
+  EXPECT_EQ(page.body.rfind("{\"total\":25,\"page\":3,\"per_page\":10,\"alerts\":[{\"kind\"", 0), 0u) << page.body;
+  // Page 3 of 10, newest first: times 4..0.
+  EXPECT_NE(page.body.find("\"stream\":\"pump,id=p104\""), std::string::npos);
+  EXPECT_EQ(page.body.find("\"stream\":\"pump,id=p105\""), std::string::npos);
+  EXPECT_EQ(Get("/api/v1/alerts", {{"page", "4"}, {"per_page", "10"}}).body,
+            "{\"total\":25,\"page\":4,\"per_page\":10,\"alerts\":[]}");
+  EXPECT_EQ(Get("/api/v1/alerts", {{"page", "x"}}).status, 400);
 }
 
 TEST_F(ConsoleTest, StreamPageNamesTheFeatureToBlame) {
