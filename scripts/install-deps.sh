@@ -43,6 +43,8 @@ packages=(
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
   # unit's ExecReload (procps), strace, YAML for Python
   systemd procps strace python3-yaml
+  # the web console's browser test (tests/integration/test_console.py): headless chromium
+  chromium
 )
 
 case ${1:-} in

@@ -30,6 +30,7 @@ constexpr SchemaSection kSections[] = {
     {"alertmanager.tls", keys::kNatsTls},
     {"state", keys::kState},
     {"log", keys::kLog},
+    {"console", keys::kConsole},
     {"nats", keys::kNats},
     {"nats.tls", keys::kNatsTls},
 };

@@ -10,7 +10,8 @@
 namespace lstmad::config::detail::keys {
 
 inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models", "limits", "scoring",
-                                             "events", "alertmanager", "state",  "log",    "nats"};
+                                             "events", "alertmanager", "state",  "log",    "nats",
+                                             "console"};
 
 inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
                                                "allow",  "tls",       "handshake_timeout", "http"};
@@ -46,6 +47,7 @@ inline constexpr std::string_view kAlertmanager[] = {
 inline constexpr std::string_view kBasicAuth[] = {"username", "password"};
 inline constexpr std::string_view kState[] = {"path", "interval"};
 inline constexpr std::string_view kLog[] = {"level", "format"};
+inline constexpr std::string_view kConsole[] = {"enabled", "history"};
 
 inline constexpr std::string_view kNats[] = {
     "servers",         "credentials", "tls",        "stream",        "subject_prefix",      "consumer_prefix",

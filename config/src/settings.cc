@@ -563,6 +563,14 @@ Status ParseLog(const Reader& r, const Field& f, LogSettings* out) {
   });
 }
 
+Status ParseConsole(const Reader& r, const Field& f, ConsoleSettings* out) {
+  static constexpr std::pair<std::string_view, bool> kBools[] = {{"true", true}, {"false", false}};
+  return r.ForEachField(f, keys::kConsole, [&](std::string_view key, const Field& v) {
+    if (key == "enabled") return r.ReadEnum<bool>(v, kBools, &out->enabled);
+    return r.ReadInt(v, 1, 10000, &out->history);
+  });
+}
+
 Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir, Settings* out) {
   bool has_models = false;
   const Status parsed = r.ForEachField(root, keys::kRoot, [&](std::string_view key, const Field& v) {
@@ -574,6 +582,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "log") return ParseLog(r, v, &out->log);
     if (key == "alertmanager") return ParseAlertmanager(r, v, base_dir, &out->alertmanager);
     if (key == "state") return ParseState(r, v, base_dir, &out->state);
+    if (key == "console") return ParseConsole(r, v, &out->console);
     if (key == "nats") return detail::ParseNats(r, v, base_dir, &out->nats.emplace());
     has_models = true;
     return ParseModels(r, v, base_dir, &out->models);

@@ -13,6 +13,7 @@
 
 #include "alerting/alert_dispatcher.h"
 #include "alerting/alertmanager_client.h"
+#include "app/console_routes.h"
 #include "cluster/cluster.h"
 #include "cluster/cluster_forwarder.h"
 #include "net/http_server.h"
@@ -113,6 +114,10 @@ struct Daemon::Impl {
   Metrics metrics{LSTMAD_VERSION};
   std::shared_ptr<const ModelSet> models;
   std::shared_ptr<EventLog> events;
+  // The web console's stream histories: declared before everything that
+  // holds stream states (the scorer's jobs, the ingestor, the cluster), so it
+  // outlives them.
+  std::unique_ptr<HistoryRegistry> histories;
   std::unique_ptr<AlertmanagerClient> alertmanager;  // declared before the scorer: outlives it
   std::unique_ptr<AlertDispatcher> alerts;           // likewise: the scorer's alert sink
   std::unique_ptr<Retrainer> retrainer;              // likewise: the scorer reports to it
@@ -198,6 +203,10 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->alerts->SetAlertmanager(impl->alertmanager.get());
   impl->scorer = std::make_unique<Scorer>(impl->settings.scoring, &impl->metrics);
   impl->scorer->SetAlertSink(impl->alerts.get());
+  if (impl->settings.console.enabled) {
+    impl->histories = std::make_unique<HistoryRegistry>(impl->settings.console.history);
+    impl->scorer->SetHistory(impl->histories.get());
+  }
   Impl* d = impl.get();
   impl->retrainer = std::make_unique<Retrainer>(&impl->metrics, impl->settings.state.path, [d](RetrainCandidate c) {
     asio::post(d->io, [d, c = std::move(c)] { d->InstallRetrained(c); });
@@ -235,6 +244,13 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
                                                 impl->settings.limits, impl->settings.ingest);
   Metrics* metrics = &impl->metrics;
   impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); }, metrics);
+  if (impl->histories) {
+    ConsoleSources sources;
+    sources.histories = impl->histories.get();
+    sources.models = [d] { return d->models; };
+    sources.settings = [d]() -> const config::Settings& { return d->settings; };
+    AddConsoleRoutes(impl->http.get(), std::make_shared<const Console>(std::move(sources)));
+  }
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 

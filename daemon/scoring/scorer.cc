@@ -227,11 +227,15 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   shard->error_batch.Start(&model.metrics.reconstruction_error_bounds);
   shard->latency_batch.Start(&model.metrics.sample_to_score_bounds);
   shard->anomalous.resize(static_cast<size_t>(count));
-  if (!model.guards.empty()) {
-    // As `lstmad score` computes it (tools/lib/detection_run.cc), so both
-    // give a window the same guard verdict.
+  HistoryRegistry* history = history_.load();
+  if (!model.guards.empty() || history != nullptr) {
+    // The newest step's reconstruction in raw units. As `lstmad score`
+    // computes it (tools/lib/detection_run.cc), so both give a window the
+    // same guard verdict; the console's history shows it beside the sample.
     shard->expected = shard->output.middleCols(static_cast<Eigen::Index>(steps - 1) * count, count);
     model.model.scaler.Inverse(&shard->expected);
+  }
+  if (!model.guards.empty()) {
     shard->guard_observed.resize(static_cast<size_t>(model.features()));
     shard->guard_expected.resize(static_cast<size_t>(model.features()));
   }
@@ -270,6 +274,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
     }
     shard->anomalous[static_cast<size_t>(b)] = above ? 1 : 0;
+    if (history != nullptr) RecordHistory(history, model, shard, job, b, threshold, above);
     const core::AlertState::Transition transition =
         stream.alert.Observe(above, ToAlertRule(model.settings.alert));
     if (transition != core::AlertState::Transition::kNone) {
@@ -285,6 +290,24 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   }
   if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), shard->anomalous.data(), count);
   scored_.fetch_add(static_cast<uint64_t>(count));
+}
+
+void Scorer::RecordHistory(HistoryRegistry* registry, const ModelRuntime& model, Shard* shard,
+                           const WindowJob& job, int b, double threshold, bool above) {
+  StreamScoringState& stream = *job.stream;
+  const int features = model.features();
+  const auto scored = static_cast<int>(shard->per_feature.rows());
+  if (!stream.history) {
+    // The stream's first window: the only allocation its history makes.
+    stream.history = registry->Create(model.name(), stream.key, features, scored);
+  }
+  const float* newest = job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
+  HistoryPoint point;
+  point.end_ns = job.end_ns;
+  point.error = static_cast<double>(shard->errors[b]);
+  point.threshold = threshold;
+  point.above = above;
+  stream.history->Record(point, newest, shard->expected.col(b).data(), shard->per_feature.col(b).data());
 }
 
 core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b) {
@@ -340,6 +363,7 @@ void Scorer::RecordAlert(const WindowJob& job, core::AlertState::Transition tran
   } else {
     stream.fired.reset();
   }
+  if (stream.history) stream.history->RecordAlert(event);
   if (AlertSink* sink = alert_sink_.load()) sink->OnAlert(event);
 }
 
@@ -364,6 +388,7 @@ size_t Scorer::Retire(const DroppedStreams& dropped) {
     }
     if (stream.metrics.anomalous != nullptr)
       metrics_->RemoveStream(dropped.model, stream.key, &stream.metrics);
+    stream.history.reset();  // gone from the console with the stream
     stream.retired = true;
   });
   return resolved;

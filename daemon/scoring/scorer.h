@@ -29,6 +29,7 @@
 #include "lstmad/config/settings.h"
 #include "obs/metrics.h"
 #include "scoring/model_runtime.h"
+#include "scoring/stream_history.h"
 #include "scoring/stream_state.h"
 
 namespace lstmad::daemon {
@@ -78,6 +79,9 @@ class Scorer {
   void Drain();
   // Alert transitions go here (not owned; must outlive the Scorer). Null: none.
   void SetAlertSink(AlertSink* sink) { alert_sink_ = sink; }
+  // Where streams' histories for the web console are registered (not owned;
+  // must outlive every stream state). Null (the default): none are kept.
+  void SetHistory(HistoryRegistry* registry) { history_ = registry; }
   // Not owned; must outlive the Scorer. Null: none.
   void SetObserver(ScoreObserver* observer) { observer_ = observer; }
   uint64_t windows_scored() const { return scored_.load(); }
@@ -102,6 +106,9 @@ class Scorer {
   // The model's guards' verdict on window `b` of the group (kNone without
   // guards), counted in lstmad_guard_overrides_total.
   static core::Override GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b);
+  // Window `b` of the group into its stream's console history.
+  static void RecordHistory(HistoryRegistry* registry, const ModelRuntime& model, Shard* shard,
+                            const WindowJob& job, int b, double threshold, bool above);
   void RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,
                    double threshold, const float* per_feature);
 
@@ -112,6 +119,7 @@ class Scorer {
   std::atomic<AlertSink*> alert_sink_{nullptr};
   std::atomic<uint64_t> scored_{0};
   std::atomic<ScoreObserver*> observer_{nullptr};
+  std::atomic<HistoryRegistry*> history_{nullptr};
 };
 
 }  // namespace lstmad::daemon

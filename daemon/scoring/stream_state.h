@@ -25,6 +25,7 @@
 #include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 #include "obs/metrics.h"
+#include "scoring/stream_history.h"
 
 namespace lstmad::daemon {
 
@@ -38,6 +39,9 @@ struct StreamScoringState {
   // in snapshots and checkpoints so that it is re-announced after a restart
   // or handover.
   std::shared_ptr<const AlertEvent> fired;
+  // What the web console shows of the stream (made on its first scored
+  // window when the scorer has a HistoryRegistry; null otherwise).
+  std::shared_ptr<StreamHistory> history;
   // The stream went away (Scorer::Retire), or this entry's contents moved to
   // a rebuilt table: a window still held by a paused connection (it holds
   // the StreamStates alive, not in the scorer's queue, so a drain does not

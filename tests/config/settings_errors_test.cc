@@ -107,7 +107,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   ExpectErrors({
       {m + "ingset: {}\n",
        "lstmad.yaml:3: ingset: unknown key, did you mean \"ingest\"? (expected one of: ingest, metrics, models, limits, "
-       "scoring, events, alertmanager, state, log, nats)"},
+       "scoring, events, alertmanager, state, log, nats, console)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, "
        "idle_timeout, allow, tls, handshake_timeout, http)"},

@@ -42,6 +42,8 @@ void ExpectDefaultsBesideModels(const Settings& s) {
   EXPECT_EQ(s.events.path, defaults.events.path);
   EXPECT_EQ(s.log.level, defaults.log.level);
   EXPECT_EQ(s.log.format, defaults.log.format);
+  EXPECT_EQ(s.console.enabled, defaults.console.enabled);
+  EXPECT_EQ(s.console.history, defaults.console.history);
   EXPECT_EQ(s.alertmanager.urls, defaults.alertmanager.urls);
   EXPECT_EQ(s.alertmanager.timeout_s, defaults.alertmanager.timeout_s);
   EXPECT_EQ(s.alertmanager.resend_interval_s, defaults.alertmanager.resend_interval_s);
@@ -119,7 +121,7 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
         "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
         "overflow:", "tls:", "basic_auth_users:", "detector:", "anomaly_score:", "risk:",
         "max_peaks:", "dspot_depth:", "smoothing:", "refractory:", "calibration_windows:",
-        "score:"}) {
+        "score:", "console:", "enabled:", "history:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -265,6 +267,26 @@ TEST(SettingsTest, ReadsEveryEnumValue) {
     ASSERT_TRUE(s.ok()) << s.status().message();
     EXPECT_EQ(s->log.level, level);
   }
+}
+
+TEST(SettingsTest, ReadsTheConsoleSection) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  auto s = ParseSettings(kMinimal, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->console.enabled);
+  EXPECT_EQ(s->console.history, 120);
+  s = ParseSettings(std::string(kMinimal) + "console: { enabled: false, history: 10000 }\n", "lstmad.yaml",
+                    dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_FALSE(s->console.enabled);
+  EXPECT_EQ(s->console.history, 10000);
+  s = ParseSettings(std::string(kMinimal) + "console: { history: 0 }\n", "lstmad.yaml", dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("console.history"), std::string::npos) << s.status().message();
+  s = ParseSettings(std::string(kMinimal) + "console: { enabled: yes }\n", "lstmad.yaml", dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("expected one of true, false"), std::string::npos) << s.status().message();
 }
 
 TEST(SettingsTest, ResolvesRelativePathsAgainstBaseDir) {

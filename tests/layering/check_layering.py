@@ -30,8 +30,11 @@ ALLOWED = {
                        "daemon/ingest"},
     "daemon/remote": {"core"},
     "daemon/net": {"core", "config", "daemon/obs", "daemon/ingest", "daemon/remote"},
+    # The web console: reads scoring's stream histories and the models; no
+    # sockets (app routes HTTP requests to it).
+    "daemon/console": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring"},
     "daemon/app": {"core", "config", "keras", "daemon/obs", "daemon/alerting", "daemon/scoring",
-                   "daemon/ingest", "daemon/cluster", "daemon/net", "daemon/remote"},
+                   "daemon/ingest", "daemon/cluster", "daemon/net", "daemon/console", "daemon/remote"},
     "tools": {"core", "config", "keras", "daemon/app", "daemon/ingest", "daemon/obs", "daemon/remote"},
 }
 
@@ -74,6 +77,7 @@ QUOTED_PREFIXES = [
     ("net/", "daemon/net"),
     ("app/", "daemon/app"),
     ("remote/", "daemon/remote"),
+    ("console/", "daemon/console"),
 ]
 
 # Folders on the include path besides each file's own (tools/CMakeLists.txt:

@@ -233,6 +233,12 @@ struct NatsSettings {
 
 enum class LogFormat { kText, kJson };
 
+// The web console on the metrics listener (docs/console.md).
+struct ConsoleSettings {
+  bool enabled = true;  // console.enabled: serve /console and /api/v1/ on the metrics listener
+  int history = 120;    // console.history: windows kept in memory per stream for it (1..10000)
+};
+
 struct LogSettings {
   std::string level = "info";        // log.level: trace|debug|info|warn|error|critical|off
   LogFormat format = LogFormat::kText;  // log.format: text|json
@@ -248,6 +254,7 @@ struct Settings {
   AlertmanagerSettings alertmanager;
   StateSettings state;
   LogSettings log;
+  ConsoleSettings console;
   std::optional<NatsSettings> nats;  // nats: cluster mode when present
   std::string source;  // the file it came from
 };
