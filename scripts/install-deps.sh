@@ -37,7 +37,7 @@ packages=(
   # references the tests compare against (Debian's python, not the one first on PATH)
   python3 python3-numpy python3-torch python3-h5py libopenblas0-pthread
   # real servers and tools the integration tests talk to
-  prometheus prometheus-alertmanager nats-server
+  prometheus prometheus-alertmanager prometheus-node-exporter nats-server
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
   # unit's ExecReload (procps), strace, YAML for Python
   systemd procps strace python3-yaml
