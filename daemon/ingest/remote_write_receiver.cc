@@ -85,8 +85,7 @@ RemoteWriteReceiver::RemoteWriteReceiver(LineSink* sink, Metrics* metrics, Post 
       metrics_(metrics),
       post_(std::move(post)),
       clock_(clock ? std::move(clock) : Clock(WallMs)),
-      buffer_(FeatureVectorBuffer::Limits{}),
-      counters_(std::make_unique<Counters>(*metrics->registry())) {
+      buffer_(FeatureVectorBuffer::Limits{}) {
   // The sink calls this from a scoring thread once there may be room.
   stalled_.on_room = [this, alive = std::weak_ptr<bool>(alive_)] {
     if (!post_) return;
@@ -104,9 +103,12 @@ void RemoteWriteReceiver::Configure(const config::Settings& settings, RemoteWrit
   limits_ = settings.remote_write;
   unit_ns_ = PrecisionToNs(settings.ingest.precision);
   stream_expiry_s_ = settings.limits.stream_expiry_s;
+  // The families exist once a model reads remote_write, so that a daemon
+  // without it exports none of them.
+  if (!mapping.empty() && counters_ == nullptr) counters_ = std::make_unique<Counters>(*metrics_->registry());
   FeatureVectorBuffer::Outcome given_up;
   buffer_.Clear(&given_up);
-  Count(given_up);
+  if (counters_ != nullptr) Count(given_up);
   buffer_.set_limits(FeatureVectorBuffer::Limits{static_cast<size_t>(limits_.max_pending_timestamps),
                                                  static_cast<int64_t>(std::llround(limits_.max_delay_s * 1000)),
                                                  static_cast<size_t>(settings.limits.max_streams)});

@@ -54,8 +54,10 @@ class RemoteWriteReceiver {
   RemoteWriteReceiver& operator=(const RemoteWriteReceiver&) = delete;
 
   // Takes new settings and their mapping (from MappingOf). Pending partial
-  // vectors are given up when the mapping changes (counted incomplete).
+  // vectors are given up (counted incomplete). The metric families are
+  // registered with the first mapping that is not empty.
   void Configure(const config::Settings& settings, RemoteWriteMapping mapping);
+  // Whether any model reads remote_write; Handle only then.
   bool enabled() const { return !mapping_.empty(); }
 
   struct Request {
