@@ -22,6 +22,17 @@ void AppendEscaped(std::string* out, std::string_view text, bool measurement) {
   }
 }
 
+// Prometheus' label names; __name__ is one too.
+bool IsLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string_view LabelValue(const std::vector<remote::Label>& labels, std::string_view name) {
   for (const remote::Label& l : labels) {
     if (l.name == name) return l.value;
@@ -55,6 +66,7 @@ std::string_view SampleDropName(SampleDrop reason) {
     case SampleDrop::kOld: return "old";
     case SampleDrop::kDuplicate: return "duplicate";
     case SampleDrop::kTooManyStreams: return "too_many_streams";
+    case SampleDrop::kBadLabels: return "bad_labels";
   }
   return "unknown";
 }
@@ -88,10 +100,13 @@ core::Result<RemoteWriteMapping> RemoteWriteMapping::Build(std::vector<std::stri
   return mapping;
 }
 
-void RemoteWriteMapping::Match(const std::vector<remote::Label>& labels, std::vector<SeriesTarget>* out) const {
+bool RemoteWriteMapping::Match(const std::vector<remote::Label>& labels, std::vector<SeriesTarget>* out) const {
   out->clear();
+  for (const remote::Label& l : labels) {
+    if (!IsLabelName(l.name)) return false;
+  }
   const auto found = by_metric_.find(std::string(LabelValue(labels, "__name__")));
-  if (found == by_metric_.end()) return;
+  if (found == by_metric_.end()) return true;
   for (const Candidate& c : found->second) {
     const RemoteWriteModel& model = models_[c.model];
     const config::SeriesSelector& selector = model.selection.features[c.selector].second;
@@ -128,6 +143,7 @@ void RemoteWriteMapping::Match(const std::vector<remote::Label>& labels, std::ve
     }
     out->push_back(std::move(target));
   }
+  return true;
 }
 
 std::string RemoteWriteMapping::FormatLine(const SeriesTarget& stream, const std::vector<double>& values,

@@ -49,8 +49,10 @@ class RemoteWriteMapping {
   const std::vector<RemoteWriteModel>& models() const { return models_; }
 
   // Replaces `*out` with the features that the series `labels` feeds (one
-  // series may feed several models, or several features of one).
-  void Match(const std::vector<remote::Label>& labels, std::vector<SeriesTarget>* out) const;
+  // series may feed several models, or several features of one). False
+  // (and no targets) when a label name is not a Prometheus label name
+  // ([a-zA-Z_][a-zA-Z0-9_]*): such a series names no stream.
+  bool Match(const std::vector<remote::Label>& labels, std::vector<SeriesTarget>* out) const;
 
   // The line-protocol line of a complete vector: `stream`, the features as
   // float fields named as the model names them, the timestamp in `unit_ns`
@@ -78,8 +80,9 @@ enum class SampleDrop {
   kOld,             // not after the stream's last complete vector (late, or sent again)
   kDuplicate,       // a second value for the same stream, feature and timestamp
   kTooManyStreams,  // a new stream beyond limits.max_streams
+  kBadLabels,       // a label name that is not a Prometheus label name
 };
-inline constexpr size_t kSampleDropReasons = 8;
+inline constexpr size_t kSampleDropReasons = 9;
 std::string_view SampleDropName(SampleDrop reason);
 
 // Per stream, the feature vectors of up to `max_pending` timestamps that are

@@ -227,7 +227,10 @@ RemoteWriteReceiver::Reply RemoteWriteReceiver::Handle(const Request& request) {
     buffer_.Sweep(now_ms - static_cast<int64_t>(stream_expiry_s_ * 1000), &outcome);
   }
   for (const remote::Series& series : decoded.series) {
-    mapping_.Match(series.labels, &targets_);
+    if (!mapping_.Match(series.labels, &targets_)) {
+      outcome.Drop(SampleDrop::kBadLabels, series.samples.size());
+      continue;
+    }
     if (targets_.empty()) {
       outcome.Drop(SampleDrop::kUnselected, series.samples.size());
       continue;

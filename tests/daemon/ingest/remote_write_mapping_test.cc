@@ -88,6 +88,17 @@ TEST(RemoteWriteMapping, NotEqualMatcherAndEscapingAndEmptyValues) {
             "m\\ x\\,y,job=j,z=a\\ b\\,c\\=d f\\=1=2.5 1700000000123");
 }
 
+TEST(RemoteWriteMapping, RefusesSeriesWithLabelNamesPrometheusWouldNot) {
+  const RemoteWriteMapping mapping = NodeMapping();
+  std::vector<SeriesTarget> targets{SeriesTarget{}};
+  EXPECT_FALSE(mapping.Match(Labels({{"__name__", "node_load1"}, {"", "x"}}), &targets));
+  EXPECT_TRUE(targets.empty());
+  EXPECT_FALSE(mapping.Match(Labels({{"__name__", "node_load1"}, {"a b", "x"}}), &targets));
+  EXPECT_FALSE(mapping.Match(Labels({{"__name__", "node_load1"}, {"1a", "x"}}), &targets));
+  EXPECT_TRUE(mapping.Match(Labels({{"__name__", "node_load1"}, {"_a1", "x"}}), &targets));
+  EXPECT_EQ(targets.size(), 1u);
+}
+
 TEST(RemoteWriteMapping, StreamLabelsPickTheStreamsName) {
   const RemoteWriteMapping mapping = NodeMapping({"instance"});
   std::vector<SeriesTarget> targets;
