@@ -72,7 +72,7 @@ bool Unrepresentable(std::string_view value) {
   return false;
 }
 
-void Drive(const std::vector<lstmad::remote::Series>& series) {
+void Drive(const std::vector<lstmad::daemon::remote::Series>& series) {
   const RemoteWriteMapping& mapping = Mapping();
   FeatureVectorBuffer buffer({3, 5'000, 16});
   FeatureVectorBuffer::Outcome out;
@@ -126,9 +126,9 @@ void Drive(const std::vector<lstmad::remote::Series>& series) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const lstmad::remote::Decoded parsed = lstmad::remote::ParseWriteRequest(input);
-  if (parsed.error == lstmad::remote::DecodeError::kNone) Drive(parsed.series);
-  const lstmad::remote::Decoded decoded = lstmad::remote::DecodeWriteRequest(input, 1 << 20);
-  if (decoded.error == lstmad::remote::DecodeError::kNone) Drive(decoded.series);
+  const lstmad::daemon::remote::Decoded parsed = lstmad::daemon::remote::ParseWriteRequest(input);
+  if (parsed.error == lstmad::daemon::remote::DecodeError::kNone) Drive(parsed.series);
+  const lstmad::daemon::remote::Decoded decoded = lstmad::daemon::remote::DecodeWriteRequest(input, 1 << 20);
+  if (decoded.error == lstmad::daemon::remote::DecodeError::kNone) Drive(decoded.series);
   return 0;
 }

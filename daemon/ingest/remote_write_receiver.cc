@@ -1,5 +1,6 @@
 #include "ingest/remote_write_receiver.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <utility>
@@ -226,6 +227,12 @@ RemoteWriteReceiver::Reply RemoteWriteReceiver::Handle(const Request& request) {
     last_sweep_ms_ = now_ms;
     buffer_.Sweep(now_ms - static_cast<int64_t>(stream_expiry_s_ * 1000), &outcome);
   }
+  // A request's samples go to the buffer in time order, not series by
+  // series: a catching-up sender puts many samples of one series in a
+  // request, and its other features' series after it, which series order
+  // would hold as more than max_pending_timestamps incomplete vectors.
+  request_targets_.clear();
+  request_samples_.clear();
   for (const remote::Series& series : decoded.series) {
     if (!mapping_.Match(series.labels, &targets_)) {
       outcome.Drop(SampleDrop::kBadLabels, series.samples.size());
@@ -235,18 +242,26 @@ RemoteWriteReceiver::Reply RemoteWriteReceiver::Handle(const Request& request) {
       outcome.Drop(SampleDrop::kUnselected, series.samples.size());
       continue;
     }
-    for (const SeriesTarget& target : targets_) {
-      const auto features = static_cast<uint32_t>(mapping_.models()[target.model].features.size());
+    for (SeriesTarget& target : targets_) {
+      const auto index = static_cast<uint32_t>(request_targets_.size());
+      request_targets_.push_back(std::move(target));
       for (const remote::Sample& sample : series.samples) {
         if (std::isnan(sample.value)) {
           outcome.Drop(remote::IsStaleMarker(sample.value) ? SampleDrop::kStale : SampleDrop::kNan);
         } else if (std::isinf(sample.value)) {
           outcome.Drop(SampleDrop::kNonFinite);
         } else {
-          buffer_.Add(target, features, sample.timestamp_ms, sample.value, now_ms, &outcome);
+          request_samples_.push_back(TimedSample{sample.timestamp_ms, sample.value, index});
         }
       }
     }
+  }
+  std::stable_sort(request_samples_.begin(), request_samples_.end(),
+                   [](const TimedSample& a, const TimedSample& b) { return a.timestamp_ms < b.timestamp_ms; });
+  for (const TimedSample& sample : request_samples_) {
+    const SeriesTarget& target = request_targets_[sample.target];
+    const auto features = static_cast<uint32_t>(mapping_.models()[target.model].features.size());
+    buffer_.Add(target, features, sample.timestamp_ms, sample.value, now_ms, &outcome);
   }
   for (const FeatureVectorBuffer::Ready& ready : outcome.ready) {
     SeriesTarget stream{ready.model, 0, ready.stream};

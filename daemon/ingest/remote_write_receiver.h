@@ -101,8 +101,16 @@ class RemoteWriteReceiver {
   bool drain_posted_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   RateLimiter log_limiter_{5};
-  // Reused per request.
+  // Reused per request: a series' targets, and the request's samples with
+  // the target each feeds, to be sorted by time.
+  struct TimedSample {
+    int64_t timestamp_ms;
+    double value;
+    uint32_t target;  // index into request_targets_
+  };
   std::vector<SeriesTarget> targets_;
+  std::vector<SeriesTarget> request_targets_;
+  std::vector<TimedSample> request_samples_;
 
   struct Counters;
   std::unique_ptr<Counters> counters_;

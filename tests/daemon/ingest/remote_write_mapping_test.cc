@@ -333,6 +333,21 @@ TEST_F(ReceiverTest, CompleteVectorsBecomeLinesAndSamplesAreCountedByReason) {
   EXPECT_EQ(Value(metrics, R"(lstmad_remote_write_samples_total{outcome="dropped",reason="incomplete"})"), 1);
 }
 
+TEST_F(ReceiverTest, ARequestsSamplesAreAssembledInTimeOrderNotSeriesOrder) {
+  // Twelve samples of one feature's series, then the other's: more than
+  // max_pending_timestamps (8) vectors would be incomplete in series order.
+  std::vector<remote::Sample> load, mem;
+  for (int i = 1; i <= 12; ++i) {
+    load.push_back({static_cast<double>(i), i * 1000});
+    mem.push_back({static_cast<double>(10 * i), i * 1000});
+  }
+  EXPECT_EQ(Post({NodeSeries("node_load1", "a", load), NodeSeries("node_mem", "a", mem, "free")}).status, 204);
+  ASSERT_EQ(sink.lines.size(), 12u);
+  EXPECT_EQ(sink.lines[0], "node,instance=a load=1,mem=10 1000");
+  EXPECT_EQ(sink.lines[11], "node,instance=a load=12,mem=120 12000");
+  EXPECT_EQ(Value(metrics, R"(lstmad_remote_write_samples_total{outcome="dropped",reason="incomplete"})"), 0);
+}
+
 TEST_F(ReceiverTest, RefusalsNameTheirReasonAndKeepState) {
   RemoteWriteReceiver::Request r;
   r.peer = "127.0.0.1";
