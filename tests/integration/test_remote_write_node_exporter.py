@@ -189,6 +189,19 @@ remote_write:
                 checks.check("Prometheus' requests were all stored",
                              total(m, "lstmad_remote_write_requests_total", code="204") >= 5 and
                              total(m, "lstmad_remote_write_requests_total", code="503") == 0)
+
+            # Without a model that reads remote_write the endpoint is off:
+            # 404, and none of its families is exported.
+            plain = os.path.join(d, "plain.yaml")
+            with open(plain, "w") as f:
+                f.write(f"metrics: {{ listen: 127.0.0.1:0 }}\ningest: {{ listen: 127.0.0.1:0 }}\n"
+                        f"models: [{{ name: node, path: {model}, measurement: node }}]\n")
+            with Daemon(plain) as daemon:
+                status, text = post(daemon.metrics_port, snappy_literal(write_request([])))
+                checks.check("no model reads remote_write: 404", status == 404 and "models[].remote_write" in text,
+                             f"{status} {text}")
+                checks.check("and no remote_write family is exported",
+                             "lstmad_remote_write" not in daemon.scrape_text())
         finally:
             for p in reversed(procs):
                 p.terminate()
