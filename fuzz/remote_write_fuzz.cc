@@ -36,7 +36,8 @@ using lstmad::daemon::RemoteWriteModel;
 using lstmad::daemon::SampleDrop;
 using lstmad::daemon::SeriesTarget;
 
-lstmad::config::SeriesSelector Selector(std::string metric, std::vector<lstmad::config::LabelMatcher> m = {}) {
+lstmad::config::SeriesSelector Selector(std::string metric,
+                                        std::vector<lstmad::config::LabelMatcher> m = {}) {
   lstmad::config::SeriesSelector s;
   s.metric = std::move(metric);
   s.matchers = std::move(m);
@@ -95,14 +96,16 @@ void Drive(const std::vector<lstmad::daemon::remote::Series>& series) {
   }
   uint64_t dropped = 0;
   for (const uint64_t d : out.dropped) dropped += d;
-  LSTMAD_FUZZ_CHECK(out.accepted + dropped + buffer.pending_samples() == added, "samples lost or counted twice");
+  LSTMAD_FUZZ_CHECK(out.accepted + dropped + buffer.pending_samples() == added,
+                    "samples lost or counted twice");
   ParsedLine point;
   ParseError error;
   std::string key;
   for (const FeatureVectorBuffer::Ready& r : out.ready) {
     const auto& model = mapping.models()[r.model];
     LSTMAD_FUZZ_CHECK(r.values.size() == model.features.size(), r.stream);
-    const std::string line = mapping.FormatLine(SeriesTarget{r.model, 0, r.stream}, r.values, r.timestamp_ms, 1'000'000);
+    const std::string line =
+        mapping.FormatLine(SeriesTarget{r.model, 0, r.stream}, r.values, r.timestamp_ms, 1'000'000);
     const ParseResult result = ParseLine(line, &point, &error);
     if (Unrepresentable(r.stream)) {
       LSTMAD_FUZZ_CHECK(result != ParseResult::kSkipped, line);
@@ -116,8 +119,8 @@ void Drive(const std::vector<lstmad::daemon::remote::Series>& series) {
     LSTMAD_FUZZ_CHECK(point.field_count == r.values.size(), line);
     for (size_t f = 0; f < r.values.size(); ++f) {
       const auto* v = point.FindField(model.features[f]);
-      LSTMAD_FUZZ_CHECK(v != nullptr && std::bit_cast<uint64_t>(v->number) == std::bit_cast<uint64_t>(r.values[f]),
-                        line);
+      LSTMAD_FUZZ_CHECK(
+          v != nullptr && std::bit_cast<uint64_t>(v->number) == std::bit_cast<uint64_t>(r.values[f]), line);
     }
   }
 }

@@ -158,8 +158,8 @@ Status ParseModelRemoteWrite(const Reader& r, const Field& f, ModelRemoteWrite* 
       size_t pos = 0;
       std::string checked;
       if (!ReadName(name, &pos, false, &checked) || pos != name.size() || name == "__name__") {
-        return r.Error(item, "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*, not __name__), got " +
-                                 core::Quote(name));
+        return r.Error(
+            item, "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*, not __name__), got " + core::Quote(name));
       }
       if (std::find(out->stream_labels.begin(), out->stream_labels.end(), name) != out->stream_labels.end()) {
         return r.Error(item, "label " + name + " is listed twice");

@@ -264,7 +264,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
                                                 impl->settings.limits, impl->settings.ingest);
   Metrics* metrics = &impl->metrics;
   impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); }, metrics);
-  auto mapping = RemoteWriteReceiver::MappingOf(impl->settings, *impl->models);
+  auto mapping = RemoteWriteReceiver::MappingOf(*impl->models);
   if (!mapping.ok()) return mapping.status();
   asio::io_context* io = &impl->io;
   impl->remote_write = std::make_unique<RemoteWriteReceiver>(
@@ -357,7 +357,7 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   }
   ModelSet loaded;
   for (const auto& m : *prepared.models) loaded.models.push_back(m);
-  auto rw_mapping = RemoteWriteReceiver::MappingOf(*next, loaded);
+  auto rw_mapping = RemoteWriteReceiver::MappingOf(loaded);
   if (!rw_mapping.ok()) {
     *error = rw_mapping.status().message();
     return false;

@@ -27,7 +27,8 @@ bool IsLabelName(std::string_view name) {
   if (name.empty()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -100,7 +101,8 @@ core::Result<RemoteWriteMapping> RemoteWriteMapping::Build(std::vector<std::stri
   return mapping;
 }
 
-bool RemoteWriteMapping::Match(const std::vector<remote::Label>& labels, std::vector<SeriesTarget>* out) const {
+bool RemoteWriteMapping::Match(const std::vector<remote::Label>& labels,
+                               std::vector<SeriesTarget>* out) const {
   out->clear();
   for (const remote::Label& l : labels) {
     if (!IsLabelName(l.name)) return false;
@@ -127,7 +129,8 @@ bool RemoteWriteMapping::Match(const std::vector<remote::Label>& labels, std::ve
         if (l.name != "__name__" && !l.value.empty() && !FixedBy(selector, l.name)) tags.push_back(&l);
       }
     }
-    std::sort(tags.begin(), tags.end(), [](const remote::Label* a, const remote::Label* b) { return a->name < b->name; });
+    std::sort(tags.begin(), tags.end(),
+              [](const remote::Label* a, const remote::Label* b) { return a->name < b->name; });
     tags.erase(std::unique(tags.begin(), tags.end(),
                            [](const remote::Label* a, const remote::Label* b) { return a->name == b->name; }),
                tags.end());
@@ -182,8 +185,8 @@ void FeatureVectorBuffer::GiveUp(Stream* stream, size_t count, Outcome* out) {
   stream->pending.erase(stream->pending.begin(), stream->pending.begin() + static_cast<ptrdiff_t>(count));
 }
 
-void FeatureVectorBuffer::Add(const SeriesTarget& target, uint32_t features, int64_t timestamp_ms, double value,
-                              int64_t now_ms, Outcome* out) {
+void FeatureVectorBuffer::Add(const SeriesTarget& target, uint32_t features, int64_t timestamp_ms,
+                              double value, int64_t now_ms, Outcome* out) {
   key_.assign(std::to_string(target.model));
   key_.push_back('\n');
   key_.append(target.stream);

@@ -106,9 +106,9 @@ class FeatureVectorBuffer {
     std::vector<double> values;
   };
   struct Outcome {
-    std::vector<Ready> ready;                       // complete vectors, in the order they completed
-    uint64_t dropped[kSampleDropReasons] = {};      // samples, by SampleDrop
-    uint64_t accepted = 0;                          // samples of the vectors in `ready`
+    std::vector<Ready> ready;                   // complete vectors, in the order they completed
+    uint64_t dropped[kSampleDropReasons] = {};  // samples, by SampleDrop
+    uint64_t accepted = 0;                      // samples of the vectors in `ready`
     void Drop(SampleDrop reason, uint64_t samples = 1) { dropped[static_cast<size_t>(reason)] += samples; }
   };
 

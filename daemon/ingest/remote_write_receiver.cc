@@ -18,7 +18,8 @@ namespace lstmad::daemon {
 namespace {
 
 int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -45,21 +46,24 @@ struct RemoteWriteReceiver::Counters {
   prometheus::Gauge* pending;
 
   explicit Counters(prometheus::Registry& registry)
-      : requests(prometheus::BuildCounter()
-                     .Name("lstmad_remote_write_requests_total")
-                     .Help("Prometheus remote_write requests to /api/v1/write, by HTTP status code and reason.")
-                     .Register(registry)),
-        samples(prometheus::BuildCounter()
-                    .Name("lstmad_remote_write_samples_total")
-                    .Help("Samples of decoded remote_write requests, by outcome (accepted: part of a complete "
-                          "feature vector handed to ingestion; dropped) and reason.")
-                    .Register(registry)),
+      : requests(
+            prometheus::BuildCounter()
+                .Name("lstmad_remote_write_requests_total")
+                .Help("Prometheus remote_write requests to /api/v1/write, by HTTP status code and reason.")
+                .Register(registry)),
+        samples(
+            prometheus::BuildCounter()
+                .Name("lstmad_remote_write_samples_total")
+                .Help("Samples of decoded remote_write requests, by outcome (accepted: part of a complete "
+                      "feature vector handed to ingestion; dropped) and reason.")
+                .Register(registry)),
         accepted(&samples.Add({{"outcome", "accepted"}, {"reason", "complete"}})),
-        pending(&prometheus::BuildGauge()
-                     .Name("lstmad_remote_write_pending_samples")
-                     .Help("Samples held in incomplete feature vectors, waiting for the vector's other features.")
-                     .Register(registry)
-                     .Add({})) {
+        pending(
+            &prometheus::BuildGauge()
+                 .Name("lstmad_remote_write_pending_samples")
+                 .Help("Samples held in incomplete feature vectors, waiting for the vector's other features.")
+                 .Register(registry)
+                 .Add({})) {
     for (size_t i = 0; i < kSampleDropReasons; ++i) {
       dropped[i] = &samples.Add(
           {{"outcome", "dropped"}, {"reason", std::string(SampleDropName(static_cast<SampleDrop>(i)))}});
@@ -67,17 +71,15 @@ struct RemoteWriteReceiver::Counters {
   }
 };
 
-core::Result<RemoteWriteMapping> RemoteWriteReceiver::MappingOf(const config::Settings& settings,
-                                                                const ModelSet& models) {
+core::Result<RemoteWriteMapping> RemoteWriteReceiver::MappingOf(const ModelSet& models) {
   std::vector<std::string> names;
   std::vector<RemoteWriteModel> selected;
   for (const auto& model : models.models) {
     if (!model->settings.remote_write.enabled()) continue;
     names.push_back(model->name());
-    selected.push_back(
-        RemoteWriteModel{model->settings.measurement, model->model.feature_names, model->settings.remote_write});
+    selected.push_back(RemoteWriteModel{model->settings.measurement, model->model.feature_names,
+                                        model->settings.remote_write});
   }
-  (void)settings;
   return RemoteWriteMapping::Build(std::move(names), std::move(selected));
 }
 
@@ -92,7 +94,6 @@ RemoteWriteReceiver::RemoteWriteReceiver(LineSink* sink, Metrics* metrics, Post 
     if (!post_) return;
     post_([this, alive] {
       if (alive.expired()) return;
-      drain_posted_ = false;
       Drain();
     });
   };
@@ -110,14 +111,15 @@ void RemoteWriteReceiver::Configure(const config::Settings& settings, RemoteWrit
   FeatureVectorBuffer::Outcome given_up;
   buffer_.Clear(&given_up);
   if (counters_ != nullptr) Count(given_up);
-  buffer_.set_limits(FeatureVectorBuffer::Limits{static_cast<size_t>(limits_.max_pending_timestamps),
-                                                 static_cast<int64_t>(std::llround(limits_.max_delay_s * 1000)),
-                                                 static_cast<size_t>(settings.limits.max_streams)});
+  buffer_.set_limits(
+      FeatureVectorBuffer::Limits{static_cast<size_t>(limits_.max_pending_timestamps),
+                                  static_cast<int64_t>(std::llround(limits_.max_delay_s * 1000)),
+                                  static_cast<size_t>(settings.limits.max_streams)});
   mapping_ = std::move(mapping);
 }
 
-RemoteWriteReceiver::Reply RemoteWriteReceiver::Refuse(int status, std::string_view reason, std::string message,
-                                                       const std::string& peer) {
+RemoteWriteReceiver::Reply RemoteWriteReceiver::Refuse(int status, std::string_view reason,
+                                                       std::string message, const std::string& peer) {
   counters_->requests.Add({{"code", std::to_string(status)}, {"reason", std::string(reason)}}).Increment();
   uint64_t suppressed = 0;
   if (status != 503 && log_limiter_.Allow(&suppressed)) {
@@ -178,9 +180,10 @@ RemoteWriteReceiver::Reply RemoteWriteReceiver::Handle(const Request& request) {
   // missing, as Prometheus' own receiver does, but refuse other values:
   // 415 tells a 2.0 sender to fall back).
   if (request.content_encoding && MediaType(*request.content_encoding) != "snappy") {
-    return Refuse(415, "content_encoding",
-                  "Content-Encoding " + core::Quote(*request.content_encoding) + " is not supported (expected snappy)",
-                  request.peer);
+    return Refuse(
+        415, "content_encoding",
+        "Content-Encoding " + core::Quote(*request.content_encoding) + " is not supported (expected snappy)",
+        request.peer);
   }
   if (request.content_type) {
     const std::string type = MediaType(*request.content_type);
@@ -201,23 +204,26 @@ RemoteWriteReceiver::Reply RemoteWriteReceiver::Handle(const Request& request) {
   }
   if (request.body.size() > static_cast<size_t>(limits_.max_body_bytes)) {
     return Refuse(413, "too_large",
-                  "body of " + std::to_string(request.body.size()) + " bytes is over remote_write.max_body_bytes=" +
-                      std::to_string(limits_.max_body_bytes),
+                  "body of " + std::to_string(request.body.size()) +
+                      " bytes is over remote_write.max_body_bytes=" + std::to_string(limits_.max_body_bytes),
                   request.peer);
   }
   remote::Decoded decoded =
       remote::DecodeWriteRequest(request.body, static_cast<size_t>(limits_.max_uncompressed_bytes));
   switch (decoded.error) {
     case remote::DecodeError::kNone: break;
-    case remote::DecodeError::kSnappy: return Refuse(400, "snappy", "bad snappy body: " + decoded.message, request.peer);
+    case remote::DecodeError::kSnappy:
+      return Refuse(400, "snappy", "bad snappy body: " + decoded.message, request.peer);
     case remote::DecodeError::kTooLarge:
-      return Refuse(413, "too_large", decoded.message + " (remote_write.max_uncompressed_bytes)", request.peer);
+      return Refuse(413, "too_large", decoded.message + " (remote_write.max_uncompressed_bytes)",
+                    request.peer);
     case remote::DecodeError::kProtobuf:
       return Refuse(400, "protobuf", "bad WriteRequest: " + decoded.message, request.peer);
   }
   if (decoded.series.size() > static_cast<size_t>(limits_.max_series_per_request)) {
     return Refuse(413, "too_many_series",
-                  std::to_string(decoded.series.size()) + " series are over remote_write.max_series_per_request=" +
+                  std::to_string(decoded.series.size()) +
+                      " series are over remote_write.max_series_per_request=" +
                       std::to_string(limits_.max_series_per_request),
                   request.peer);
   }
@@ -256,8 +262,9 @@ RemoteWriteReceiver::Reply RemoteWriteReceiver::Handle(const Request& request) {
       }
     }
   }
-  std::stable_sort(request_samples_.begin(), request_samples_.end(),
-                   [](const TimedSample& a, const TimedSample& b) { return a.timestamp_ms < b.timestamp_ms; });
+  std::stable_sort(
+      request_samples_.begin(), request_samples_.end(),
+      [](const TimedSample& a, const TimedSample& b) { return a.timestamp_ms < b.timestamp_ms; });
   for (const TimedSample& sample : request_samples_) {
     const SeriesTarget& target = request_targets_[sample.target];
     const auto features = static_cast<uint32_t>(mapping_.models()[target.model].features.size());
@@ -268,9 +275,9 @@ RemoteWriteReceiver::Reply RemoteWriteReceiver::Handle(const Request& request) {
     held_.push_back(mapping_.FormatLine(stream, ready.values, ready.timestamp_ms, unit_ns_));
   }
   Count(outcome);
-  // Taken even if the queue fills part way: the rest waits in held_, and
-  // the next request is answered 503 until it is in.
-  if (!Drain() && !drain_posted_) drain_posted_ = true;
+  // Taken even if the queue fills part way: the rest waits in held_ (the
+  // sink's room notice drains it), and requests are answered 503 until it is in.
+  Drain();
   counters_->requests.Add({{"code", "204"}, {"reason", "stored"}}).Increment();
   return Reply{};
 }

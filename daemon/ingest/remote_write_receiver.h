@@ -46,7 +46,7 @@ class RemoteWriteReceiver {
 
   // The models' selections, checked against their features; an error names
   // the model and feature. Empty when no model has remote_write.
-  static core::Result<RemoteWriteMapping> MappingOf(const config::Settings& settings, const ModelSet& models);
+  static core::Result<RemoteWriteMapping> MappingOf(const ModelSet& models);
 
   RemoteWriteReceiver(LineSink* sink, Metrics* metrics, Post post, Clock clock = {});
   ~RemoteWriteReceiver();
@@ -67,8 +67,8 @@ class RemoteWriteReceiver {
   };
   struct Reply {
     int status = 204;
-    std::string body;           // why, for a refusal ("" for 204)
-    bool retry_after = false;   // 503: send Retry-After
+    std::string body;          // why, for a refusal ("" for 204)
+    bool retry_after = false;  // 503: send Retry-After
   };
   Reply Handle(const Request& request);
 
@@ -98,7 +98,6 @@ class RemoteWriteReceiver {
   // request's: while any are held, requests get 503), and the sink's held work.
   std::deque<std::string> held_;
   LineSink::Stalled stalled_;
-  bool drain_posted_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   RateLimiter log_limiter_{5};
   // Reused per request: a series' targets, and the request's samples with

@@ -70,11 +70,13 @@ TEST_F(RemoteWriteSettingsTest, NamesWhatIsWrong) {
             "lstmad.yaml:3: models[0].remote_write.features.load: invalid series selector \"1x\": expected a "
             "metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) at column 1");
   EXPECT_EQ(ErrorOf(R"({ features: { load: 'up{job=~"a.*"}' } })"),
-            "lstmad.yaml:3: models[0].remote_write.features.load: invalid series selector \"up{job=~\\\"a.*\\\"}\": "
+            "lstmad.yaml:3: models[0].remote_write.features.load: invalid series selector "
+            "\"up{job=~\\\"a.*\\\"}\": "
             "regular-expression matchers (=~, !~) are not supported; use = or !=");
-  EXPECT_EQ(ErrorOf(R"({ features: { load: 'up{job="a"' } })"),
-            "lstmad.yaml:3: models[0].remote_write.features.load: invalid series selector \"up{job=\\\"a\\\"\": "
-            "expected ',' or '}' at column 11");
+  EXPECT_EQ(
+      ErrorOf(R"({ features: { load: 'up{job="a"' } })"),
+      "lstmad.yaml:3: models[0].remote_write.features.load: invalid series selector \"up{job=\\\"a\\\"\": "
+      "expected ',' or '}' at column 11");
   EXPECT_EQ(ErrorOf(R"({ features: { load: 'up{job="a",job="b"}' } })"),
             "lstmad.yaml:3: models[0].remote_write.features.load: invalid series selector "
             "\"up{job=\\\"a\\\",job=\\\"b\\\"}\": label job is matched twice");

@@ -113,7 +113,8 @@ TEST(RemoteWriteMapping, FormatsTimestampsInTheListenersUnit) {
   EXPECT_EQ(mapping.FormatLine(stream, {1, 0.1}, 1500, 1), "node,instance=a load=1,mem=0.1 1500000000");
   EXPECT_EQ(mapping.FormatLine(stream, {1, 0.1}, 1500, 1000), "node,instance=a load=1,mem=0.1 1500000");
   EXPECT_EQ(mapping.FormatLine(stream, {1, 0.1}, 1500, 1'000'000'000), "node,instance=a load=1,mem=0.1 1");
-  EXPECT_EQ(mapping.FormatLine(stream, {-1e300, 3}, -1500, 1'000'000'000), "node,instance=a load=-1e+300,mem=3 -2");
+  EXPECT_EQ(mapping.FormatLine(stream, {-1e300, 3}, -1500, 1'000'000'000),
+            "node,instance=a load=-1e+300,mem=3 -2");
 }
 
 TEST(RemoteWriteMapping, BuildRefusesUnknownAndUnmappedFeatures) {
@@ -288,8 +289,10 @@ double Value(const Metrics& metrics, const std::string& series) {
 
 class ReceiverTest : public ::testing::Test {
  protected:
-  ReceiverTest() : receiver(&sink, &metrics, [this](std::function<void()> fn) { posted.push_back(std::move(fn)); },
-                            [] { return int64_t{1000}; }) {
+  ReceiverTest()
+      : receiver(
+            &sink, &metrics, [this](std::function<void()> fn) { posted.push_back(std::move(fn)); },
+            [] { return int64_t{1000}; }) {
     receiver.Configure(ReceiverSettings(), NodeMapping());
   }
   RemoteWriteReceiver::Reply Post(const std::vector<remote::Series>& series) {
@@ -341,7 +344,8 @@ TEST_F(ReceiverTest, ARequestsSamplesAreAssembledInTimeOrderNotSeriesOrder) {
     load.push_back({static_cast<double>(i), i * 1000});
     mem.push_back({static_cast<double>(10 * i), i * 1000});
   }
-  EXPECT_EQ(Post({NodeSeries("node_load1", "a", load), NodeSeries("node_mem", "a", mem, "free")}).status, 204);
+  EXPECT_EQ(Post({NodeSeries("node_load1", "a", load), NodeSeries("node_mem", "a", mem, "free")}).status,
+            204);
   ASSERT_EQ(sink.lines.size(), 12u);
   EXPECT_EQ(sink.lines[0], "node,instance=a load=1,mem=10 1000");
   EXPECT_EQ(sink.lines[11], "node,instance=a load=12,mem=120 12000");
@@ -401,7 +405,7 @@ TEST_F(ReceiverTest, FullQueueHoldsTheRestAndAnswers503UntilDrained) {
   ASSERT_EQ(posted.size(), 1u);
   posted[0]();
   EXPECT_EQ(sink.lines, (std::vector<std::string>{"node,instance=a load=1,mem=10 1000",
-                                                   "node,instance=a load=2,mem=20 2000"}));
+                                                  "node,instance=a load=2,mem=20 2000"}));
   EXPECT_EQ(receiver.held_lines(), 0u);
   EXPECT_EQ(Post({NodeSeries("node_load1", "a", {{3, 3000}})}).status, 204);
 }
