@@ -8,10 +8,13 @@ label; the alert fires after the step, with the `instance` label. Bad
 input on the same endpoint meanwhile: a corrupt snappy body (400), a body
 that is no WriteRequest (400), an uncompressed size over the limit (413), a
 body over max_body_bytes (413), NaN and stale samples (204, counted by
-reason), each counted, while Prometheus' stream goes on being scored."""
+reason), each counted, while Prometheus' stream goes on being scored. Then, on a
+daemon without remote_write: 404; a reload naming an unknown feature fails
+saying so; a valid one turns the endpoint on."""
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -202,6 +205,28 @@ remote_write:
                              f"{status} {text}")
                 checks.check("and no remote_write family is exported",
                              "lstmad_remote_write" not in daemon.scrape_text())
+                # A reload with a selection that names no feature of the model
+                # fails, naming it; a valid one turns the endpoint on.
+                base = (f"metrics: {{ listen: 127.0.0.1:0 }}\ningest: {{ listen: 127.0.0.1:0 }}\n"
+                        f"models: [{{ name: node, path: {model}, measurement: node, remote_write: ")
+                with open(plain, "w") as f:
+                    f.write(base + "{ features: { mem_avail: a, nope: b } } }]\n")
+                daemon.signal(signal.SIGHUP)
+                failed = daemon.wait_for_log("configuration reload failed", timeout=30)
+                checks.check("a reload naming an unknown feature fails, saying which",
+                             'models[node].remote_write.features: \\"nope\\" is not a feature of model node'
+                             in failed, failed)
+                with open(plain, "w") as f:
+                    f.write(base + "{ features: { mem_avail: a, cpus: b } } }]\n")
+                start = len(daemon.logs())
+                daemon.signal(signal.SIGHUP)
+                daemon.wait_for_log("configuration reloaded", timeout=30, start=start)
+                status, text = post(daemon.metrics_port, snappy_literal(write_request([
+                    ({"__name__": "a", "instance": "r"}, [(0.5, 1000)]), ({"__name__": "b", "instance": "r"}, [(2.0, 1000)])])))
+                m = parse_metrics(daemon.scrape_text())
+                checks.check("after a valid reload remote_write is on", status == 204 and
+                             total(m, "lstmad_remote_write_samples_total", outcome="accepted") == 2 and
+                             total(m, "lstmad_samples_received_total", model="node") == 1, f"{status} {text}")
         finally:
             for p in reversed(procs):
                 p.terminate()
