@@ -39,7 +39,7 @@ packages=(
   # a real InfluxDB client writes through the HTTP write API
   python3-influxdb
   # real servers and tools the integration tests talk to
-  prometheus prometheus-alertmanager nats-server
+  prometheus prometheus-alertmanager prometheus-node-exporter nats-server
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
   # unit's ExecReload (procps), strace, YAML for Python
   systemd procps strace python3-yaml

@@ -22,6 +22,7 @@ constexpr SchemaSection kSections[] = {
     {"models[].detector", keys::kDetector},
     {"models[].retrain", keys::kRetrain},
     {"models[].guards.<feature>", keys::kGuard},
+    {"models[].remote_write", keys::kModelRemoteWrite},
     {"limits", keys::kLimits},
     {"scoring", keys::kScoring},
     {"events", keys::kEvents},
@@ -33,6 +34,7 @@ constexpr SchemaSection kSections[] = {
     {"console", keys::kConsole},
     {"nats", keys::kNats},
     {"nats.tls", keys::kNatsTls},
+    {"remote_write", keys::kRemoteWrite},
 };
 
 bool IsSection(const std::string& path) {

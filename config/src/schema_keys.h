@@ -11,7 +11,7 @@ namespace lstmad::config::detail::keys {
 
 inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models", "limits", "scoring",
                                              "events", "alertmanager", "state",  "log",    "nats",
-                                             "console"};
+                                             "console", "remote_write"};
 
 inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
                                                "allow",  "tls",       "handshake_timeout", "http"};
@@ -27,7 +27,11 @@ inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "t
 inline constexpr std::string_view kModel[] = {"name",         "path",     "measurement", "threshold",
                                               "alert",        "features", "calibrate",   "scaler",
                                               "keras_output", "detector", "retrain",
-                                              "guards"};
+                                              "guards", "remote_write"};
+inline constexpr std::string_view kModelRemoteWrite[] = {"features", "stream_labels"};
+inline constexpr std::string_view kRemoteWrite[] = {"max_body_bytes", "max_uncompressed_bytes",
+                                                    "max_series_per_request", "max_pending_timestamps",
+                                                    "max_delay"};
 inline constexpr std::string_view kAlert[] = {"for", "clear"};
 inline constexpr std::string_view kDetector[] = {
     "anomaly_score", "threshold",           "risk", "level", "max_peaks", "dspot_depth", "smoothing",

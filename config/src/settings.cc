@@ -23,6 +23,7 @@
 #include "lstmad/core/files.h"
 #include "lstmad/core/text.h"
 #include "nats_settings.h"
+#include "remote_write_settings.h"
 #include "schema_keys.h"
 #include "yaml_reader.h"
 
@@ -389,6 +390,7 @@ Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
     if (key == "keras_output") return r.ReadString(v, &out->keras_output);
     if (key == "retrain") return ParseRetrain(r, v, &out->retrain);
     if (key == "guards") return ParseGuards(r, v, &out->guards);
+    if (key == "remote_write") return detail::ParseModelRemoteWrite(r, v, &out->remote_write);
     if (key == "scaler") {
       std::string_view scaler;
       LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kScalers, &scaler));
@@ -584,6 +586,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "state") return ParseState(r, v, base_dir, &out->state);
     if (key == "console") return ParseConsole(r, v, &out->console);
     if (key == "nats") return detail::ParseNats(r, v, base_dir, &out->nats.emplace());
+    if (key == "remote_write") return detail::ParseRemoteWrite(r, v, &out->remote_write);
     has_models = true;
     return ParseModels(r, v, base_dir, &out->models);
   });

@@ -21,6 +21,7 @@
 #include "net/ingest_server.h"
 #include "net/tls_client.h"
 #include "ingest/ingestor.h"
+#include "ingest/remote_write_receiver.h"
 #include "obs/logging.h"
 #include "obs/spdlog_writer.h"
 #include "net/asio.h"
@@ -39,6 +40,38 @@
 
 namespace lstmad::daemon {
 namespace {
+
+// POST /api/v1/write: Prometheus remote_write into the receiver, behind the
+// metrics listener's TLS and basic auth. Always routed, so that a reload can
+// give a model remote_write: without one, 404 says what to configure.
+// remote_write.max_body_bytes applies here as read at start (the route
+// table is fixed once listening); the receiver checks the current value too.
+HttpRoute RemoteWriteRoute(RemoteWriteReceiver* receiver, const config::RemoteWriteSettings& limits) {
+  HttpRoute route;
+  route.path = "/api/v1/write";
+  route.methods = {"POST"};
+  route.max_body = static_cast<size_t>(limits.max_body_bytes);
+  route.handler = [receiver](const HttpRequest& request) {
+    HttpReply reply;
+    if (!receiver->enabled()) {
+      reply.status = 404;
+      reply.body = "no model reads remote_write (models[].remote_write)\n";
+      return reply;
+    }
+    RemoteWriteReceiver::Request in;
+    in.content_encoding = request.Header("content-encoding");
+    in.content_type = request.Header("content-type");
+    in.version = request.Header("x-prometheus-remote-write-version");
+    in.body = request.body;
+    in.peer = request.peer;
+    RemoteWriteReceiver::Reply out = receiver->Handle(in);
+    reply.status = out.status;
+    reply.body = std::move(out.body);
+    if (out.retry_after) reply.headers.emplace_back("Retry-After", "1");
+    return reply;
+  };
+  return route;
+}
 
 core::Result<std::shared_ptr<EventLog>> OpenEvents(const config::EventsSettings& events) {
   if (events.path.empty()) return std::shared_ptr<EventLog>();
@@ -134,6 +167,8 @@ struct Daemon::Impl {
   // server is declared after it (destroyed first).
   std::unique_ptr<InfluxWrite> influx;
   std::unique_ptr<HttpServer> http_ingest;
+  // POST /api/v1/write (Prometheus remote_write in); feeds the TCP path's sink.
+  std::unique_ptr<RemoteWriteReceiver> remote_write;
   asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer watchdog{io};
   asio::steady_timer snapshot_timer{io};
@@ -251,6 +286,13 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
     sources.settings = [d]() -> const config::Settings& { return d->settings; };
     AddConsoleRoutes(impl->http.get(), std::make_shared<const Console>(std::move(sources)));
   }
+  auto mapping = RemoteWriteReceiver::MappingOf(*impl->models);
+  if (!mapping.ok()) return mapping.status();
+  asio::io_context* io = &impl->io;
+  impl->remote_write = std::make_unique<RemoteWriteReceiver>(
+      tcp_sink, metrics, [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); });
+  impl->remote_write->Configure(impl->settings, std::move(mapping).value());
+  impl->http->AddRoute(RemoteWriteRoute(impl->remote_write.get(), impl->settings.remote_write));
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 
@@ -337,6 +379,13 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
     *error = am_tls.status().message();
     return false;
   }
+  ModelSet loaded;
+  for (const auto& m : *prepared.models) loaded.models.push_back(m);
+  auto rw_mapping = RemoteWriteReceiver::MappingOf(loaded);
+  if (!rw_mapping.ok()) {
+    *error = rw_mapping.status().message();
+    return false;
+  }
   // Reopened on every reload, not only when the path changes, so that "move
   // it away and reload" rotates it. The same path failing to reopen keeps the
   // open file (and says so); a new path failing fails the reload.
@@ -364,12 +413,14 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   // Every step that can fail is behind us: register the new models' metrics.
   core::Result<std::shared_ptr<const ModelSet>> next_models =
       MakeModelSet(std::move(prepared.models).value(), &metrics);
+
   if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
       next->metrics.listen.ToString() != settings.metrics.listen.ToString() ||
       next->scoring.workers != settings.scoring.workers) {
     Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
   }
   const std::vector<DroppedStreams> dropped = ingestor->Reload(*next, *next_models);
+  remote_write->Configure(*next, std::move(rw_mapping).value());
   if (cluster) cluster->Reload(*next, *next_models);
   if (forwarder) forwarder->Reload(*next, *next_models);
   alerts->SetEventLog(next_events);
@@ -479,6 +530,7 @@ void Daemon::Impl::Stop(int signal) {
   server->CloseAll();
   if (http_ingest) http_ingest->Stop();
   if (influx) influx->Finish();  // lines a write request left waiting for room
+  remote_write->Flush();
   if (forwarder) forwarder->Stop();  // publishes what TCP clients sent, for at most nats.forward_timeout
   if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();

@@ -126,6 +126,32 @@ struct RetrainSettings {
   bool enabled() const { return every_s > 0; }
 };
 
+// models[i].remote_write: which Prometheus remote_write series feed the
+// model (docs/prometheus.md, "remote_write in"). A selector is a metric name
+// with optional label matchers, as in PromQL: `name{label="v",other!="w"}`.
+struct LabelMatcher {
+  std::string name;
+  std::string value;
+  bool equal = true;  // `=` (true) or `!=` (false); a missing label matches as ""
+  bool operator==(const LabelMatcher&) const = default;
+};
+struct SeriesSelector {
+  std::string metric;                  // __name__, required
+  std::vector<LabelMatcher> matchers;  // in file order
+  std::string text;                    // as written, for messages
+  bool operator==(const SeriesSelector&) const = default;
+};
+struct ModelRemoteWrite {
+  // models[i].remote_write.features: feature name -> selector, in file order;
+  // the names are checked against the model's features when it is loaded.
+  std::vector<std::pair<std::string, SeriesSelector>> features;
+  // models[i].remote_write.stream_labels: the labels whose values name a
+  // stream (and become its tags); empty: every label but __name__ and those
+  // the feature's selector fixes with `=`.
+  std::vector<std::string> stream_labels;
+  bool enabled() const { return !features.empty(); }
+};
+
 struct ModelSettings {
   std::string name;         // models[i].name: [a-zA-Z_][a-zA-Z0-9_-]*, unique; a metric label
   std::string path;         // models[i].path: model file; relative paths are relative to the config file
@@ -142,6 +168,7 @@ struct ModelSettings {
   // models[i].guards: feature name -> { direction, min_deviation, valid_range }, in file order;
   // empty: none. The names are checked against the model's features when it is loaded.
   core::NamedGuards guards;
+  ModelRemoteWrite remote_write;    // models[i].remote_write: { features, stream_labels }; absent: none
   int line = 0;                     // where the entry is in the file, for later error messages
 };
 
@@ -231,6 +258,20 @@ struct NatsSettings {
   double startup_timeout_s = 60;      // nats.startup_timeout: NATS waited for at start (0: one attempt)
 };
 
+// The Prometheus remote_write receiver (POST /api/v1/write on the metrics
+// listener), served when a model has models[i].remote_write.
+struct RemoteWriteSettings {
+  int max_body_bytes = 8 << 20;           // remote_write.max_body_bytes: compressed request body; more: 413
+  int max_uncompressed_bytes = 64 << 20;  // remote_write.max_uncompressed_bytes: decompressed; more: 413
+  int max_series_per_request = 20000;     // remote_write.max_series_per_request: more: 413
+  // remote_write.max_pending_timestamps: incomplete feature vectors held per
+  // stream, waiting for their other features; beyond, the oldest is dropped.
+  int max_pending_timestamps = 8;
+  // remote_write.max_delay: an incomplete vector this much older (sample
+  // time) than the stream's newest sample is dropped.
+  double max_delay_s = 60;
+};
+
 enum class LogFormat { kText, kJson };
 
 // The web console on the metrics listener (docs/console.md).
@@ -256,6 +297,7 @@ struct Settings {
   LogSettings log;
   ConsoleSettings console;
   std::optional<NatsSettings> nats;  // nats: cluster mode when present
+  RemoteWriteSettings remote_write;  // remote_write: limits of the receiver
   std::string source;  // the file it came from
 };
 
