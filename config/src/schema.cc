@@ -30,6 +30,9 @@ constexpr SchemaSection kSections[] = {
     {"log", keys::kLog},
     {"nats", keys::kNats},
     {"nats.tls", keys::kNatsTls},
+    {"remote_write_out", keys::kRemoteWriteOut},
+    {"remote_write_out.basic_auth", keys::kBasicAuth},
+    {"remote_write_out.tls", keys::kNatsTls},
 };
 
 bool IsSection(const std::string& path) {

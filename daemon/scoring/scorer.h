@@ -102,6 +102,9 @@ class Scorer {
   // The model's guards' verdict on window `b` of the group (kNone without
   // guards), counted in lstmad_guard_overrides_total.
   static core::Override GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b);
+  // Sets window `b`'s per-feature series (models[].export) and updates the
+  // stream's residual spread.
+  static void ExportFeatures(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b);
   void RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,
                    double threshold, const float* per_feature);
 
