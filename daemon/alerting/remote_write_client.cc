@@ -121,7 +121,8 @@ core::Result<int> RemoteWriteClient::PostHttp(const std::string& body) const {
   } else if (!settings_.username.empty()) {
     authorization = "Basic " + core::Base64Encode(settings_.username + ":" + settings_.password);
   }
-  return HttpPost(url_, "", body, authorization,
+  // A URL without a path posts to "/".
+  return HttpPost(url_, url_.path.empty() ? "/" : "", body, authorization,
                   std::chrono::milliseconds(static_cast<int64_t>(settings_.timeout_s * 1000)), tls_,
                   "Content-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n"
                   "X-Prometheus-Remote-Write-Version: 0.1.0\r\n");

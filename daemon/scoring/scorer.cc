@@ -265,7 +265,11 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity()
                                                                : error);
     const core::Override override = GuardVerdict(model, shard, job, b);
-    if (exporting && !stream.metrics.features.empty()) ExportFeatures(model, shard, job, b);
+    // A stream created before a reload turned `export` on has no feature
+    // series (docs/prometheus.md): nothing to set.
+    if (exporting && stream.metrics.features.size() == static_cast<size_t>(model.features())) {
+      ExportFeatures(model, shard, job, b);
+    }
     bool above = core::ExceedsThreshold(error, model.threshold);
     double threshold = model.threshold;
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
@@ -324,7 +328,7 @@ void Scorer::ExportFeatures(const ModelRuntime& model, Shard* shard, const Windo
     total += e;
     if (std::isinf(e)) ++infinite;
   }
-  const bool first = stream.residual_mean_square.empty();
+  const bool first = stream.residual_mean_square.size() != static_cast<size_t>(features);
   if (first) stream.residual_mean_square.assign(static_cast<size_t>(features), 0.0);
   const double k = model.settings.exports.band_sigmas;
   for (int f = 0; f < features; ++f) {

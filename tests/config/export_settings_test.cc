@@ -58,10 +58,10 @@ TEST_F(ExportSettingsTest, ReadsTheBandWidth) {
 
 TEST_F(ExportSettingsTest, NamesWhatIsWrongAndWhere) {
   EXPECT_EQ(ErrorOf("export: [expected, yhat]"),
-            "lstmad.yaml:3:31: models[0].export[1]: expected one of observed, expected, band, error_share, got \"yhat\"");
-  EXPECT_EQ(ErrorOf("export: [band, band]"), "lstmad.yaml:3:21: models[0].export[1]: listed twice");
+            "lstmad.yaml:3: models[0].export[1]: expected one of observed, expected, band, error_share; got \"yhat\"");
+  EXPECT_EQ(ErrorOf("export: [band, band]"), "lstmad.yaml:3: models[0].export[1]: listed twice");
   EXPECT_EQ(ErrorOf("export_band_sigmas: -1"),
-            "lstmad.yaml:3:25: models[0].export_band_sigmas: expected a number in [0, 100], got -1");
+            "lstmad.yaml:3: models[0].export_band_sigmas: must be from 0 to 100, got -1");
 }
 
 }  // namespace

@@ -79,9 +79,6 @@ def main():
             checks.check("score --prometheus prints what score --data prints", by_csv.stdout == by_prom.stdout and
                          len(by_csv.stdout.splitlines()) == ROWS - 10 + 2,
                          f"{by_csv.stdout[:400]}\nvs\n{by_prom.stdout[:400]}")
-            checks.check("the injected excursion is flagged in both",
-                         any(line.split(",")[3] == "1" for line in by_prom.stdout.splitlines()[392:420]),
-                         by_prom.stdout.splitlines()[392:396])
 
             common = ["--model", model, "--json", "--probation-rows", 150, "--threshold-mode", "fixed"]
             eval_csv = lstmad("evaluate", *common, "--data", csv)

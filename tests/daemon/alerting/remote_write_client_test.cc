@@ -74,9 +74,10 @@ config::RemoteWriteOutSettings Settings() {
 
 double Counter(const Metrics& metrics, const std::string& series) {
   const std::string scrape = metrics.Scrape();
-  const size_t at = scrape.find(series + " ");
+  // At a line's start: not the HELP or TYPE line of an unlabelled series.
+  const size_t at = scrape.find("\n" + series + " ");
   if (at == std::string::npos) return -1;
-  return std::stod(scrape.substr(at + series.size() + 1));
+  return std::stod(scrape.substr(at + series.size() + 2));
 }
 
 class RemoteWriteClientTest : public ::testing::Test {
