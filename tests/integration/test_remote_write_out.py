@@ -2,8 +2,8 @@
 per-stream series, the export series (models[].export) included, to a real
 Prometheus (Debian's) started with --web.enable-remote-write-receiver behind
 basic auth; once scoring has stopped, every per-stream series /metrics shows
-is found in Prometheus through PromQL (/api/v1/query) with exactly the value
-/metrics shows, labelled alike (the stream's tags as labels). The scrape,
+is found in Prometheus through PromQL (/api/v1/query) with the value /metrics
+shows (the same digits: /metrics prints 16 significant ones), labelled alike (the stream's tags as labels). The scrape,
 export series included, passes `promtool check metrics`.
 
 Then against a tiny receiver that answers 503, 503, 400 and then 204: the
@@ -124,9 +124,9 @@ def main():
                 checks.check("the export series are on /metrics", {
                     "lstmad_stream_feature_observed", "lstmad_stream_feature_expected",
                     "lstmad_stream_feature_expected_lower", "lstmad_stream_feature_expected_upper",
-                    "lstmad_stream_feature_error_share"} <= names, sorted(names))
+                    "lstmad_stream_feature_error_share"} <= names, str(sorted(names)))
                 # 2 streams x (4 series + 4 features x 5 export series).
-                checks.check("series per stream as documented", len(shown) == 2 * (4 + 4 * 5), len(shown))
+                checks.check("series per stream as documented", len(shown) == 2 * (4 + 4 * 5), str(len(shown)))
                 lint = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=scrape,
                                       capture_output=True, text=True, timeout=60)
                 checks.check("promtool check metrics is clean", lint.returncode == 0 and not lint.stdout.strip()
@@ -140,15 +140,17 @@ def main():
                 for (name, labels), value in sorted(shown.items()):
                     selector = name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels)) + "}"
                     result = promql(port, selector)
-                    got = [(frozenset(r["metric"].items()), float(r["value"][1])) for r in result]
+                    # /metrics prints 16 significant digits (prometheus-cpp); remote
+                    # write carries the double itself: compare as /metrics prints it.
+                    got = [(frozenset(r["metric"].items()), float(f'{float(r["value"][1]):.16g}')) for r in result]
                     want = [(frozenset(labels | {("__name__", name)}), value)]
                     if got != want:
                         mismatched.append((selector, value, result))
                 checks.check("every series /metrics shows is in Prometheus with the same labels and value",
-                             not mismatched and shown, mismatched[:3])
+                             bool(not mismatched and shown), str(mismatched[:3]))
                 site = promql(port, 'lstmad_stream_feature_expected{site="north",feature="flow"}')
                 checks.check("the stream's tags are labels there", len(site) == 1 and
-                             site[0]["metric"].get("pump") == "p1", site)
+                             site[0]["metric"].get("pump") == "p1", str(site))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -163,19 +165,20 @@ def main():
                 feed(daemon)
                 ok, m = daemon.poll(lambda m: m.get('lstmad_remote_write_out_requests_total{result="success"}', 0)
                                     >= 1, timeout=60)
-                checks.check("delivery goes on after the refusals", ok, m)
+                m = {k: v for k, v in m.items() if "remote_write_out" in k}
+                checks.check("delivery goes on after the refusals", ok, str(m))
                 checks.check("each 5xx counted as retried",
-                             m.get('lstmad_remote_write_out_requests_total{result="retried"}') == 2, m)
+                             m.get('lstmad_remote_write_out_requests_total{result="retried"}') == 2, str(m))
                 checks.check("the 400 counted as rejected",
                              m.get('lstmad_remote_write_out_requests_total{result="rejected"}') == 1 and
-                             m.get('lstmad_remote_write_out_samples_total{outcome="rejected"}', 0) > 0, m)
+                             m.get('lstmad_remote_write_out_samples_total{outcome="rejected"}', 0) > 0, str(m))
                 checks.check("nothing was dropped from the queue",
-                             m.get('lstmad_remote_write_out_samples_total{outcome="dropped"}') == 0, m)
+                             m.get('lstmad_remote_write_out_samples_total{outcome="dropped"}') == 0, str(m))
                 checks.check("remote write 1.0 headers", all(e == "snappy" and t == "application/x-protobuf"
                                                              for e, t, _ in FlakyReceiver.bodies),
-                             [(e, t) for e, t, _ in FlakyReceiver.bodies])
+                             str([(e, t) for e, t, _ in FlakyReceiver.bodies]))
                 checks.check("the refusal is logged", any("the receiver refused a batch" in x
-                                                          for x in daemon.logs()), daemon.logs()[-5:])
+                                                          for x in daemon.logs()), str(daemon.logs()[-5:]))
         finally:
             server.shutdown()
     checks.finish()
