@@ -216,8 +216,8 @@ def check_queries(checks, prom, dashboard, values_by_mode):
 def check_variables(checks, prom, dashboard):
     """Runs each label_values() variable query; returns {name: [values]}."""
     found = {}
-    values = {"instance": ".*", "model": ".*", **BUILTINS}
-    for name in ("instance", "model", "stream"):
+    values = {"instance": ".*", "model": ".*", "stream": ".*", **BUILTINS}
+    for name in ("instance", "model", "stream", "feature"):
         expr, label = label_values_query(variables(dashboard)[name])
         text, _ = substitute(expr, values)
         ok, result, error = run_query(prom, text, True)
@@ -281,9 +281,10 @@ def main():
                 found = check_variables(checks, prom, dashboard)
                 esc = lambda v: re.escape(v).replace("\\", "\\\\")  # as Grafana's regex formatting
                 one = {"instance": esc(found["instance"][0]) if found["instance"] else "x",
-                       "model": "pump", "stream": esc(found["stream"][0]) if found["stream"] else "x"}
+                       "model": "pump", "stream": esc(found["stream"][0]) if found["stream"] else "x",
+                       "feature": esc(found["feature"][0]) if found["feature"] else "x"}
                 check_queries(checks, prom, dashboard, {
-                    "variables All": {"instance": ".*", "model": ".*", "stream": ".*", **BUILTINS},
+                    "variables All": {"instance": ".*", "model": ".*", "stream": ".*", "feature": ".*", **BUILTINS},
                     "one value each": {**one, **BUILTINS}})
                 # The same checks notice a broken and a wrong query (controls).
                 ok, _, _ = run_query(prom, "sum by (model) (rate(lstmad_samples_received_total[1m])", False)
