@@ -32,7 +32,10 @@ namespace {
 
 void AddCommonFlags(ArgParser* p) {
   p->AddOption("data", "FILE.csv", "the labelled series (header row, optional timestamp column first)");
-  p->AddOption("label-column", "NAME", "the column of 0/1 labels (ignored with --windows)", "label");
+  p->AddOption("label-column", "NAME",
+               "the column of 0/1 labels (ignored with --windows); with --prometheus (evaluate), the --query "
+               "of that name",
+               "label");
   p->AddOption("windows", "WINDOWS.json",
                "labels from NAB anomaly windows instead (combined_windows.json; the entry whose key "
                "ends the --data path)");
