@@ -9,10 +9,21 @@
 #include <gtest/gtest.h>
 #include <prometheus/metric_family.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <prometheus/gauge.h>
 
 #include "obs/metrics.h"
 
@@ -163,6 +174,106 @@ TEST_F(RemoteWriteClientTest, AFullQueueDropsItsOldestSamples) {
   EXPECT_EQ(last[1].samples[0].value, 1.0);   // g4
   EXPECT_EQ(last[2].samples[0].value, 2.0);   // c4
   EXPECT_EQ(Counter(metrics_, "lstmad_remote_write_out_samples_total{outcome=\"sent\"}"), 3);
+}
+
+// One HTTP request on a loopback port, answered 204: what the client puts
+// on the wire.
+class OneRequestServer {
+ public:
+  OneRequestServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(fd_, 1), 0);
+    // accept() and recv() give up after 20 s: a client that never comes fails the test, not hangs it.
+    timeval timeout{20, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~OneRequestServer() {
+    thread_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+  // Waits for the request; "" when none came.
+  std::string request() {
+    thread_.join();
+    thread_ = std::thread([] {});
+    return request_;
+  }
+
+ private:
+  void Serve() {
+    const int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    timeval timeout{20, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    char buf[4096];
+    while (true) {
+      const size_t head = request_.find("\r\n\r\n");
+      if (head != std::string::npos) {
+        const size_t at = request_.find("Content-Length: ");
+        const size_t length = at == std::string::npos ? 0 : std::stoul(request_.substr(at + 16));
+        if (request_.size() >= head + 4 + length) break;
+      }
+      const ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      request_.append(buf, static_cast<size_t>(n));
+    }
+    const std::string answer = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+    send(c, answer.data(), answer.size(), 0);
+    close(c);
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::string request_;
+  std::thread thread_;
+};
+
+TEST(RemoteWriteClientHttpTest, PostsRemoteWriteOneZeroWithTheTokenFromItsFile) {
+  OneRequestServer server;
+  const std::string token = ::testing::TempDir() + "remote_write_token";
+  std::ofstream(token) << "s3cret-token\n";
+  config::RemoteWriteOutSettings s = Settings();
+  s.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/api/v1/write";
+  s.bearer_token_file = token;
+  Metrics metrics("test");
+  metrics.ForStream("pump", "pump,site=n", false).reconstruction_error->Set(0.5);
+  RemoteWriteClient client(s, &metrics, TlsTransport{});
+  client.Flush(std::chrono::seconds(10));
+  const std::string request = server.request();
+  EXPECT_EQ(request.rfind("POST /api/v1/write HTTP/1.1\r\n", 0), 0u) << request;
+  for (const char* header : {"\r\nAuthorization: Bearer s3cret-token\r\n", "\r\nContent-Encoding: snappy\r\n",
+                             "\r\nContent-Type: application/x-protobuf\r\n",
+                             "\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"}) {
+    EXPECT_NE(request.find(header), std::string::npos) << header << " in\n" << request;
+  }
+  const size_t head = request.find("\r\n\r\n");
+  ASSERT_NE(head, std::string::npos);
+  const remote::Decoded body = remote::DecodeWriteRequest(request.substr(head + 4), 1 << 20);
+  ASSERT_EQ(body.error, remote::DecodeError::kNone) << body.message;
+  // The stream's four series (anomaly_score off: three) as /metrics has them.
+  ASSERT_EQ(body.series.size(), 3u);
+  bool found = false;
+  for (const remote::Series& series : body.series) {
+    if (series.labels[0].value == "lstmad_stream_reconstruction_error") {
+      found = true;
+      EXPECT_EQ(series.samples[0].value, 0.5);
+      EXPECT_EQ(series.labels, (std::vector<remote::Label>{{"__name__", "lstmad_stream_reconstruction_error"},
+                                                           {"model", "pump"},
+                                                           {"site", "n"},
+                                                           {"stream", "pump,site=n"}}));
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(Counter(metrics, "lstmad_remote_write_out_samples_total{outcome=\"sent\"}"), 3);
+  std::remove(token.c_str());
 }
 
 }  // namespace
