@@ -17,7 +17,8 @@ using core::Status;
 Status CheckUrl(const Reader& r, const Field& f, const std::string& url) {
   const std::string shown = core::Quote(core::RedactUrlCredentials(url));
   const bool https = url.rfind("https://", 0) == 0;
-  if (!https && url.rfind("http://", 0) != 0) return r.Error(f, "expected http[s]://HOST:PORT/PATH, got " + shown);
+  if (!https && url.rfind("http://", 0) != 0)
+    return r.Error(f, "expected http[s]://HOST:PORT/PATH, got " + shown);
   if (core::UrlHasCredentials(url)) {
     return r.Error(f,
                    "credentials in the URL are refused (they would be logged); use "
@@ -48,7 +49,8 @@ Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, Re
     return ReadExistingFile(r, v, base_dir, target);
   });
   if (!s.ok()) return s;
-  if (out->tls_cert.empty() != out->tls_key.empty()) return r.Error(f, "a client certificate needs both cert and key");
+  if (out->tls_cert.empty() != out->tls_key.empty())
+    return r.Error(f, "a client certificate needs both cert and key");
   return Status::Ok();
 }
 

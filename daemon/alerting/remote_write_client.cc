@@ -23,7 +23,8 @@ constexpr std::chrono::milliseconds kMaxBackoff(30000);
 constexpr uint64_t kMaxTokenBytes = 4096;
 
 int64_t WallNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -55,8 +56,9 @@ std::vector<remote::Series> SeriesOfFamilies(const std::vector<prometheus::Metri
 
 RemoteWriteClient::RemoteWriteClient(const config::RemoteWriteOutSettings& settings, Metrics* metrics,
                                      TlsTransport tls)
-    : RemoteWriteClient(settings, metrics, [metrics] { return metrics->StreamSeriesFamilies(); }, PostFn{},
-                        WallNowMs, std::move(tls)) {}
+    : RemoteWriteClient(
+          settings, metrics, [metrics] { return metrics->StreamSeriesFamilies(); }, PostFn{}, WallNowMs,
+          std::move(tls)) {}
 
 RemoteWriteClient::RemoteWriteClient(const config::RemoteWriteOutSettings& settings, Metrics* metrics,
                                      CollectFn collect, PostFn post, NowMsFn now_ms, TlsTransport tls)
@@ -71,18 +73,21 @@ RemoteWriteClient::RemoteWriteClient(const config::RemoteWriteOutSettings& setti
     post_ = [this](const std::string& body) { return PostHttp(body); };
   }
   prometheus::Registry& r = *metrics->registry();
-  auto& samples = prometheus::BuildCounter()
-                      .Name("lstmad_remote_write_out_samples_total")
-                      .Help("Samples of the per-stream series written back (remote_write_out), by outcome: "
-                            "sent (2xx), rejected (a 4xx: dropped), dropped (the queue was full: oldest first).")
-                      .Register(r);
+  auto& samples =
+      prometheus::BuildCounter()
+          .Name("lstmad_remote_write_out_samples_total")
+          .Help(
+              "Samples of the per-stream series written back (remote_write_out), by outcome: "
+              "sent (2xx), rejected (a 4xx: dropped), dropped (the queue was full: oldest first).")
+          .Register(r);
   sent_ = &samples.Add({{"outcome", "sent"}});
   rejected_ = &samples.Add({{"outcome", "rejected"}});
   dropped_ = &samples.Add({{"outcome", "dropped"}});
   auto& requests = prometheus::BuildCounter()
                        .Name("lstmad_remote_write_out_requests_total")
-                       .Help("Write-back requests by result: success (2xx), retried (5xx, 429 or no answer), "
-                             "rejected (other 4xx).")
+                       .Help(
+                           "Write-back requests by result: success (2xx), retried (5xx, 429 or no answer), "
+                           "rejected (other 4xx).")
                        .Register(r);
   requests_ok_ = &requests.Add({{"result", "success"}});
   requests_retried_ = &requests.Add({{"result", "retried"}});
@@ -163,7 +168,8 @@ void RemoteWriteClient::Loop() {
       // bounds what piles up.
       Sample(&lock);
       next_sample = std::max(next_sample + Seconds(settings_.interval_s), Clock::now());
-      if (flush_requests_ > 0) flush_requests_ = -flush_requests_;  // sampled for them; Flush waits for the send
+      if (flush_requests_ > 0)
+        flush_requests_ = -flush_requests_;  // sampled for them; Flush waits for the send
     }
     if (Clock::now() < retry_at) {
       wake_.wait_until(lock, std::min(retry_at, next_sample), asked);

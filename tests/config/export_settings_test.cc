@@ -18,7 +18,8 @@ class ExportSettingsTest : public ::testing::Test {
 
   // The model entry starts on line 2; `extra` is on line 3.
   core::Result<Settings> Parse(const std::string& extra) const {
-    const std::string yaml = "models:\n  - name: pump\n    " + extra + "\n    path: pump.lstmad\n    measurement: pump\n";
+    const std::string yaml =
+        "models:\n  - name: pump\n    " + extra + "\n    path: pump.lstmad\n    measurement: pump\n";
     return ParseSettings(yaml, "lstmad.yaml", dir_.path());
   }
   std::string ErrorOf(const std::string& extra) const {
@@ -58,7 +59,8 @@ TEST_F(ExportSettingsTest, ReadsTheBandWidth) {
 
 TEST_F(ExportSettingsTest, NamesWhatIsWrongAndWhere) {
   EXPECT_EQ(ErrorOf("export: [expected, yhat]"),
-            "lstmad.yaml:3: models[0].export[1]: expected one of observed, expected, band, error_share; got \"yhat\"");
+            "lstmad.yaml:3: models[0].export[1]: expected one of observed, expected, band, error_share; got "
+            "\"yhat\"");
   EXPECT_EQ(ErrorOf("export: [band, band]"), "lstmad.yaml:3: models[0].export[1]: listed twice");
   EXPECT_EQ(ErrorOf("export_band_sigmas: -1"),
             "lstmad.yaml:3: models[0].export_band_sigmas: must be from 0 to 100, got -1");

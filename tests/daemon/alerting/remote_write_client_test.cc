@@ -34,7 +34,8 @@ using namespace std::chrono_literals;
 
 // Two series: a gauge and a counter with labels given out of order.
 std::vector<prometheus::MetricFamily> Families(double value) {
-  prometheus::MetricFamily gauge{"lstmad_stream_reconstruction_error", "h", prometheus::MetricType::Gauge, {}};
+  prometheus::MetricFamily gauge{
+      "lstmad_stream_reconstruction_error", "h", prometheus::MetricType::Gauge, {}};
   prometheus::ClientMetric g;
   g.label = {{"stream", "pump,site=n"}, {"model", "pump"}, {"site", "n"}};
   g.gauge.value = value;
@@ -96,7 +97,8 @@ class RemoteWriteClientTest : public ::testing::Test {
   std::unique_ptr<RemoteWriteClient> Client(config::RemoteWriteOutSettings s) {
     return std::make_unique<RemoteWriteClient>(
         s, &metrics_, [this] { return Families(value_); },
-        [this](const std::string& body) { return receiver_.Post(body); }, [] { return int64_t{1700000000123}; });
+        [this](const std::string& body) { return receiver_.Post(body); },
+        [] { return int64_t{1700000000123}; });
   }
   Metrics metrics_{"test"};
   FakeReceiver receiver_;
@@ -170,9 +172,9 @@ TEST_F(RemoteWriteClientTest, AFullQueueDropsItsOldestSamples) {
   ASSERT_FALSE(bodies.empty());
   const std::vector<remote::Series>& last = bodies.back();
   ASSERT_EQ(last.size(), 3u);
-  EXPECT_EQ(last[0].samples[0].value, 2.0);   // c3
-  EXPECT_EQ(last[1].samples[0].value, 1.0);   // g4
-  EXPECT_EQ(last[2].samples[0].value, 2.0);   // c4
+  EXPECT_EQ(last[0].samples[0].value, 2.0);  // c3
+  EXPECT_EQ(last[1].samples[0].value, 1.0);  // g4
+  EXPECT_EQ(last[2].samples[0].value, 2.0);  // c4
   EXPECT_EQ(Counter(metrics_, "lstmad_remote_write_out_samples_total{outcome=\"sent\"}"), 3);
 }
 
@@ -249,9 +251,9 @@ TEST(RemoteWriteClientHttpTest, PostsRemoteWriteOneZeroWithTheTokenFromItsFile) 
   client.Flush(std::chrono::seconds(10));
   const std::string request = server.request();
   EXPECT_EQ(request.rfind("POST /api/v1/write HTTP/1.1\r\n", 0), 0u) << request;
-  for (const char* header : {"\r\nAuthorization: Bearer s3cret-token\r\n", "\r\nContent-Encoding: snappy\r\n",
-                             "\r\nContent-Type: application/x-protobuf\r\n",
-                             "\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"}) {
+  for (const char* header :
+       {"\r\nAuthorization: Bearer s3cret-token\r\n", "\r\nContent-Encoding: snappy\r\n",
+        "\r\nContent-Type: application/x-protobuf\r\n", "\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"}) {
     EXPECT_NE(request.find(header), std::string::npos) << header << " in\n" << request;
   }
   const size_t head = request.find("\r\n\r\n");

@@ -94,9 +94,9 @@ class ScorerExportTest : public ::testing::Test {
     StreamScoringState* s = states_->GetOrCreate(id, key);
     if (s->metrics.reconstruction_error == nullptr) {
       const config::ExportSettings& e = model_->settings.exports;
-      s->metrics = metrics_.ForStream("pump", key, false,
-                                      StreamExport{&model_->model.feature_names, e.observed, e.expected,
-                                                   e.band, e.error_share});
+      s->metrics = metrics_.ForStream(
+          "pump", key, false,
+          StreamExport{&model_->model.feature_names, e.observed, e.expected, e.band, e.error_share});
     }
     return s;
   }
@@ -114,7 +114,8 @@ class ScorerExportTest : public ::testing::Test {
 
   // The value of the one series named `name` with feature="`feature`".
   double Value(const std::string& name, const std::string& feature) const {
-    const std::string prefix = name + "{feature=\"" + feature + "\",model=\"pump\",pump=\"p1\",stream=\"pump,pump=p1\"} ";
+    const std::string prefix =
+        name + "{feature=\"" + feature + "\",model=\"pump\",pump=\"p1\",stream=\"pump,pump=p1\"} ";
     const std::string scrape = metrics_.Scrape();
     const size_t at = scrape.find(prefix);
     EXPECT_NE(at, std::string::npos) << prefix << "\n" << scrape;
