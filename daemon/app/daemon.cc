@@ -620,6 +620,10 @@ std::string DescribeSettings(const config::Settings& s, const ModelSet& models) 
                                          Seconds(s.alertmanager.resend_interval_s)
                                    : std::string("off (alerts go to the log and the events file)")) +
          "\n";
+  if (s.remote_write_out.enabled()) {
+    out += "  write-back:   " + s.remote_write_out.url + ", the per-stream series every " +
+           Seconds(s.remote_write_out.interval_s) + "\n";
+  }
   if (s.nats) {
     out += "  cluster:      NATS " + JoinNames(s.nats->servers) + ", stream " + s.nats->stream + ", " +
            std::to_string(s.nats->partitions) + " partitions\n";
