@@ -362,6 +362,9 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
       next->scoring.workers != settings.scoring.workers) {
     Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
   }
+  if (!(next->remote_write_out == settings.remote_write_out)) {
+    Log(LogLevel::kWarn, "remote_write_out changes only on restart; the write-back goes on as it was");
+  }
   const std::vector<DroppedStreams> dropped = ingestor->Reload(*next, *next_models);
   if (cluster) cluster->Reload(*next, *next_models);
   if (forwarder) forwarder->Reload(*next, *next_models);

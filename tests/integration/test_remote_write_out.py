@@ -8,12 +8,13 @@ export series included, passes `promtool check metrics`.
 
 Then against a tiny receiver that answers 503, 503, 400 and then 204: the
 5xx are retried, the 400 drops its batch, each counted, and delivery goes
-on."""
+on; a reload that changes remote_write_out says it applies on restart."""
 import crypt
 import http.server
 import json
 import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -179,6 +180,15 @@ def main():
                              str([(e, t) for e, t, _ in FlakyReceiver.bodies]))
                 checks.check("the refusal is logged", any("the receiver refused a batch" in x
                                                           for x in daemon.logs()), str(daemon.logs()[-5:]))
+                # A reload that changes the section keeps the running write-back, and says so.
+                write_config(os.path.join(d, "b.yaml"), models, extra=extra.replace("interval: 1s", "interval: 2s"))
+                daemon.signal(signal.SIGHUP)
+                try:
+                    daemon.wait_for_log("remote_write_out changes only on restart", 20)
+                    warned = True
+                except AssertionError:
+                    warned = False
+                checks.check("a reload that changes remote_write_out warns", warned, str(daemon.logs()[-3:]))
         finally:
             server.shutdown()
     checks.finish()

@@ -251,6 +251,7 @@ struct RemoteWriteOutSettings {
   std::string bearer_token_file;     // remote_write_out.bearer_token_file: read at each request; optional
   std::string tls_ca, tls_cert, tls_key;  // remote_write_out.tls: { ca, cert, key } for https:// (PEM files)
   bool enabled() const { return !url.empty(); }
+  bool operator==(const RemoteWriteOutSettings&) const = default;
 };
 
 struct Settings {
