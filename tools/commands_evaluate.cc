@@ -22,6 +22,8 @@
 #include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "prefix_training.h"
+#include "prometheus_source.h"
+#include "series_source.h"
 #include "svg_plot.h"
 #include "time_inputs.h"
 
@@ -30,7 +32,10 @@ namespace {
 
 void AddCommonFlags(ArgParser* p) {
   p->AddOption("data", "FILE.csv", "the labelled series (header row, optional timestamp column first)");
-  p->AddOption("label-column", "NAME", "the column of 0/1 labels (ignored with --windows)", "label");
+  p->AddOption("label-column", "NAME",
+               "the column of 0/1 labels (ignored with --windows); with --prometheus (evaluate), the --query "
+               "of that name",
+               "label");
   p->AddOption("windows", "WINDOWS.json",
                "labels from NAB anomaly windows instead (combined_windows.json; the entry whose key "
                "ends the --data path)");
@@ -72,7 +77,7 @@ std::string ParseRelearning(const ArgParser& p, Relearning* r) {
 
 int ParseOrExit(ArgParser* p, const std::vector<std::string>& args, const char* command) {
   if (const int code = ParseArgsOrExit(p, args, command); code >= 0) return code;
-  if (!p->Has("data")) return Fail(command, "--data is required");
+  if (std::string e = CheckSeriesSource(*p); !e.empty()) return Fail(command, e);
   // Output paths are checked before the (possibly long) run.
   for (const char* flag : {"plot", "save-model"}) {
     if (!p->Has(flag)) continue;
@@ -84,6 +89,24 @@ int ParseOrExit(ArgParser* p, const std::vector<std::string>& args, const char* 
 core::Result<std::vector<uint8_t>> LoadLabels(const ArgParser& p, const core::CsvTable& table) {
   if (p.Has("windows")) return LoadNabWindowLabels(p.Get("windows"), p.Get("data"), table.timestamps);
   return LoadLabelColumn(p.Get("data"), p.Get("label-column"));
+}
+
+// The model's features and the labels from one query_range run: the label
+// column is the --query named as --label-column, its non-zero values 1.
+core::Result<core::CsvTable> LoadPrometheusWithLabels(const ArgParser& p, const std::vector<std::string>& features,
+                                                      core::Result<std::vector<uint8_t>>* labels) {
+  core::Result<core::CsvTable> all = LoadSeries(p, "evaluate", {}, core::EmptyCells::kError);
+  if (!all.ok()) return all.status();
+  core::Result<core::CsvTable> label = SelectQueryColumns(*all, {p.Get("label-column")});
+  if (!label.ok()) {
+    *labels = label.status();
+  } else {
+    std::vector<uint8_t> out;
+    out.reserve(static_cast<size_t>(label->rows()));
+    for (int i = 0; i < label->rows(); ++i) out.push_back(label->values(0, i) != 0 ? 1 : 0);
+    *labels = std::move(out);
+  }
+  return SelectQueryColumns(*all, features);
 }
 
 // Probation rows from the flag or NAB's rule; an error message or "".
@@ -106,7 +129,7 @@ struct Outcome {
 int Report(const ArgParser& p, const char* command, const Outcome& o) {
   const int rows = o.table->rows();
   const std::vector<double> scores = RowScores(*o.run, rows);
-  EvaluationSummary s = Summarize(p.Get("data"), *o.labels, RowAlarms(*o.run, rows), scores,
+  EvaluationSummary s = Summarize(SeriesName(p), *o.labels, RowAlarms(*o.run, rows), scores,
                                   o.probation, o.table->timestamps);
   s.detector = o.detector;
   s.training = o.training;
@@ -118,12 +141,12 @@ int Report(const ArgParser& p, const char* command, const Outcome& o) {
   if (p.Has("nab-results")) {
     std::vector<double> values(static_cast<size_t>(rows));
     for (int i = 0; i < rows; ++i) values[static_cast<size_t>(i)] = o.table->values(0, i);
-    core::Status written = WriteNabResults(p.Get("nab-results"), p.Get("detector-name"), p.Get("data"),
+    core::Status written = WriteNabResults(p.Get("nab-results"), p.Get("detector-name"), SeriesName(p),
                                            o.table->timestamps, values, scores, *o.labels);
     if (!written.ok()) return FailWrite(command, written);
   }
   if (p.Has("plot")) {
-    const PlotData plot = MakePlot("lstmad " + std::string(command) + ": " + p.Get("data"), *o.table,
+    const PlotData plot = MakePlot("lstmad " + std::string(command) + ": " + SeriesName(p), *o.table,
                                    *o.run, o.fixed_threshold, *o.labels, o.probation);
     const core::Status written = core::WriteFileAtomically(p.Get("plot"), RenderSvg(plot));
     if (!written.ok()) return FailWrite(command, written);
@@ -147,7 +170,7 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
   RelearnStats stats;
   if (core::Status s = RunAndDetect(model, table, options, probation, relearning, guards, &run, &stats);
       !s.ok()) {
-    return Fail(command, p.Get("data") + ": " + s.message() +
+    return Fail(command, SeriesName(p) + ": " + s.message() +
                              " (the probationary period is too short for the detector)");
   }
   if (relearning.enabled()) {
@@ -171,6 +194,9 @@ int RunEvaluate(const std::vector<std::string>& args) {
               "calibrate the detector and are not scored; the rest are scored in time order.");
   p.AddOption("model", "MODEL", "an lstmad model file");
   AddCommonFlags(&p);
+  // Or the series from Prometheus: a --query per model feature, and one for
+  // the labels, named as --label-column.
+  AddPrometheusFlags(&p);
   if (int code = ParseOrExit(&p, args, kCommand); code >= 0) return code;
   if (!p.Has("model")) return Fail(kCommand, "--model is required");
   core::DetectorOptions options;
@@ -179,14 +205,21 @@ int RunEvaluate(const std::vector<std::string>& args) {
   if (!model.ok()) return Fail(kCommand, model.status().message());
   core::Result<core::Network<float>> net = model->MakeNetwork();
   if (!net.ok()) return Fail(kCommand, p.Get("model") + ": " + net.status().message());
-  core::Result<core::CsvTable> table = LoadCsv(p.Get("data"), model->feature_names);
+  if (p.Has("prometheus") && p.Has("windows")) {
+    return Fail(kCommand, "--windows finds its entry by the --data path; with --prometheus, give the labels "
+                          "as --query " + p.Get("label-column") + "=PROMQL (a 0/1 series)");
+  }
+  core::Result<std::vector<uint8_t>> labels = core::Status::Error("no labels");
+  core::Result<core::CsvTable> table = p.Has("prometheus")
+                                           ? LoadPrometheusWithLabels(p, model->feature_names, &labels)
+                                           : LoadCsv(p.Get("data"), model->feature_names);
+  if (!p.Has("prometheus") && table.ok()) labels = LoadLabels(p, *table);
   if (!table.ok()) return Fail(kCommand, table.status().message());
   if (table->rows() < model->architecture.timesteps) {
-    return Fail(kCommand, p.Get("data") + ": fewer rows than the model's lookback");
+    return Fail(kCommand, SeriesName(p) + ": fewer rows than the model's lookback");
   }
-  if (core::Status s = CheckTimeInputs(*model, *table, p.Get("data")); !s.ok())
+  if (core::Status s = CheckTimeInputs(*model, *table, SeriesName(p)); !s.ok())
     return Fail(kCommand, s.message());
-  core::Result<std::vector<uint8_t>> labels = LoadLabels(p, *table);
   if (!labels.ok()) return Fail(kCommand, labels.status().message());
   int probation = 0;
   if (std::string e = Probation(p, table->rows(), &probation); !e.empty()) return Fail(kCommand, e);

@@ -12,6 +12,8 @@
 #include "detection_run.h"
 #include "detector_flags.h"
 #include "guard_flags.h"
+#include "prometheus_source.h"
+#include "series_source.h"
 #include "lstmad/core/files.h"
 #include "lstmad/core/model_file.h"
 #include "svg_plot.h"
@@ -97,8 +99,12 @@ struct ModelAndData {
 // Loads --model and --data (with the model's features); on failure prints and
 // returns false with `exit_code` set.
 bool LoadModelAndData(const ArgParser& p, const char* command, ModelAndData* out, int* exit_code) {
-  if (!p.Has("model") || !p.Has("data")) {
-    *exit_code = Fail(command, "--model and --data are required");
+  if (!p.Has("model")) {
+    *exit_code = Fail(command, "--model is required");
+    return false;
+  }
+  if (std::string e = CheckSeriesSource(p); !e.empty()) {
+    *exit_code = Fail(command, e);
     return false;
   }
   core::Result<core::Model> model = core::LoadModel(p.Get("model"));
@@ -118,18 +124,18 @@ bool LoadModelAndData(const ArgParser& p, const char* command, ModelAndData* out
     *exit_code = Fail(command, fill.status().message());
     return false;
   }
-  core::Result<core::CsvTable> table = LoadCsv(p.Get("data"), out->model.feature_names, *fill);
+  core::Result<core::CsvTable> table = LoadSeries(p, command, out->model.feature_names, *fill);
   if (!table.ok()) {
     *exit_code = Fail(command, table.status().message());
     return false;
   }
   out->table = std::move(table).value();
-  if (core::Status s = CheckTimeInputs(out->model, out->table, p.Get("data")); !s.ok()) {
+  if (core::Status s = CheckTimeInputs(out->model, out->table, SeriesName(p)); !s.ok()) {
     *exit_code = Fail(command, s.message());
     return false;
   }
   if (out->table.rows() < out->model.architecture.timesteps) {
-    *exit_code = Fail(command, p.Get("data") + ": " + std::to_string(out->table.rows()) +
+    *exit_code = Fail(command, SeriesName(p) + ": " + std::to_string(out->table.rows()) +
                                    " rows, fewer than the model's lookback " +
                                    std::to_string(out->model.architecture.timesteps));
     return false;
@@ -142,6 +148,7 @@ ArgParser ModelDataParser(const char* command, const char* summary) {
   p.AddOption("model", "MODEL", "an lstmad model file");
   p.AddOption("data", "FILE.csv", "the series (must have the model's feature columns)");
   AddFillFlag(&p);
+  AddPrometheusFlags(&p);  // or the series from Prometheus: one --query per model feature
   return p;
 }
 
@@ -276,7 +283,7 @@ int RunScore(const std::vector<std::string>& args) {
   }
   if (p.Has("plot")) {
     const core::Status written = core::WriteFileAtomically(
-        p.Get("plot"), RenderSvg(MakePlot("lstmad score: " + p.Get("data"), d.table, run, threshold, {}, 0)));
+        p.Get("plot"), RenderSvg(MakePlot("lstmad score: " + SeriesName(p), d.table, run, threshold, {}, 0)));
     if (!written.ok()) return FailWrite("score", written);
   }
   return std::fflush(out) == 0 ? kExitOk : Fail("score", "writing stdout failed", kExitFailure);

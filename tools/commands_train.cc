@@ -15,9 +15,9 @@
 #include "lstmad/core/threshold.h"
 #include "lstmad/core/trainer.h"
 #include "lstmad/core/training_recipe.h"
-#include "app/http_source.h"
 #include "prefix_training.h"
 #include "prometheus_source.h"
+#include "series_source.h"
 #include "time_inputs.h"
 
 namespace lstmad::tools {
@@ -65,27 +65,10 @@ ArgParser MakeParser() {
   return p;
 }
 
-// The training series from Prometheus' query_range (--prometheus), as a CSV
-// would give it: timestamps in epoch seconds, one column per --query.
-core::Result<core::CsvTable> LoadFromPrometheus(const ArgParser& p) {
-  core::Result<PrometheusSource> source = PrometheusSourceFromFlags(p);
-  if (!source.ok()) return source.status();
-  const FetchFn fetch = [&](const std::string& path) {
-    return daemon::HttpGetBody(source->url, path, source->authorization);
-  };
-  int dropped = 0;
-  core::Result<core::CsvTable> table = LoadPrometheusRange(*source, fetch, &dropped);
-  if (table.ok() && dropped > 0) {
-    std::cerr << "lstmad " << kCommand << ": warning: " << dropped
-              << " step(s) where some --query had no value were left out\n";
-  }
-  return table;
-}
-
 std::string CheckSettings(const ArgParser& p, TrainSettings* s) {
-  if (p.Has("data") == p.Has("prometheus")) return "one of --data and --prometheus is required";
+  if (std::string e = CheckSeriesSource(p); !e.empty()) return e;
   if (!p.Has("out")) return "--out is required";
-  s->data = p.Has("data") ? p.Get("data") : "prometheus " + p.Get("prometheus");
+  s->data = SeriesName(p);
   s->out = p.Get("out");
   // Before training, not after: a device named by --out is refused at once.
   if (core::Status ok = core::CheckReplaceable(s->out); !ok.ok()) return ok.message();
@@ -176,8 +159,7 @@ int RunTrain(const std::vector<std::string>& args) {
   TrainSettings s;
   if (error = CheckSettings(parser, &s); !error.empty()) return Fail(kCommand, error);
 
-  core::Result<core::CsvTable> table =
-      parser.Has("prometheus") ? LoadFromPrometheus(parser) : LoadCsv(s.data, s.features, s.fill);
+  core::Result<core::CsvTable> table = LoadSeries(parser, kCommand, s.features, s.fill);
   if (!table.ok()) return Fail(kCommand, table.status().message());
   s.recipe.error_options.last_step_only = parser.Switch("last-step-error");
   std::vector<double> seconds;

@@ -15,6 +15,12 @@ std::string Resolve(const std::string& path, const std::string& base_dir);
 // "30s", "5m", "1h", "250ms" or a plain number of seconds, in [min_s, max_s].
 core::Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s, double* out);
 
+// A file that exists, its path resolved against `base_dir`.
+core::Status ReadExistingFile(const Reader& r, const Field& f, const std::string& base_dir, std::string* out);
+
+core::Status ParseRemoteWriteOut(const Reader& r, const Field& f, const std::string& base_dir,
+                                 RemoteWriteOutSettings* out);
+
 core::Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, NatsSettings* out);
 
 }  // namespace lstmad::config::detail

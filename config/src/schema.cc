@@ -35,6 +35,9 @@ constexpr SchemaSection kSections[] = {
     {"nats", keys::kNats},
     {"nats.tls", keys::kNatsTls},
     {"remote_write", keys::kRemoteWrite},
+    {"remote_write_out", keys::kRemoteWriteOut},
+    {"remote_write_out.basic_auth", keys::kBasicAuth},
+    {"remote_write_out.tls", keys::kNatsTls},
 };
 
 bool IsSection(const std::string& path) {

@@ -11,7 +11,7 @@ namespace lstmad::config::detail::keys {
 
 inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models", "limits", "scoring",
                                              "events", "alertmanager", "state",  "log",    "nats",
-                                             "console", "remote_write"};
+                                             "console", "remote_write", "remote_write_out"};
 
 inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
                                                "allow",  "tls",       "handshake_timeout", "http"};
@@ -27,7 +27,7 @@ inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "t
 inline constexpr std::string_view kModel[] = {"name",         "path",     "measurement", "threshold",
                                               "alert",        "features", "calibrate",   "scaler",
                                               "keras_output", "detector", "retrain",
-                                              "guards", "remote_write"};
+                                              "guards", "remote_write", "export", "export_band_sigmas"};
 inline constexpr std::string_view kModelRemoteWrite[] = {"features", "stream_labels"};
 inline constexpr std::string_view kRemoteWrite[] = {"max_body_bytes", "max_uncompressed_bytes",
                                                     "max_series_per_request", "max_pending_timestamps",
@@ -59,5 +59,8 @@ inline constexpr std::string_view kNats[] = {
     "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout", "startup_timeout"};
 // nats.tls and alertmanager.tls: lstmad as a TLS client.
 inline constexpr std::string_view kNatsTls[] = {"ca", "cert", "key"};
+inline constexpr std::string_view kRemoteWriteOut[] = {"url", "interval", "timeout_s", "max_queue_samples",
+                                                       "max_samples_per_send", "basic_auth", "bearer_token_file",
+                                                       "tls"};
 
 }  // namespace lstmad::config::detail::keys

@@ -107,11 +107,20 @@ Status ReadDuration(const Reader& r, const Field& f, double min_s, double max_s,
   return Status::Ok();
 }
 
+Status ReadExistingFile(const Reader& r, const Field& f, const std::string& base_dir, std::string* out) {
+  LSTMAD_RETURN_IF_ERROR(r.ReadString(f, out));
+  *out = Resolve(*out, base_dir);
+  struct stat st {};
+  if (::stat(out->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return r.Error(f, "no such file: " + *out);
+  return Status::Ok();
+}
+
 }  // namespace detail
 
 namespace {
 
 using detail::ReadDuration;
+using detail::ReadExistingFile;
 using detail::Resolve;
 
 // "10.0.0.0/8", "192.168.1.7" (a /32), "::1/128".
@@ -130,14 +139,6 @@ Status CheckCidr(const Reader& r, const Field& f, const std::string& cidr) {
   if ((!v4 && !v6) || bits < 0 || bits > (v4 ? 32 : 128)) {
     return r.Error(f, "expected a network like 10.0.0.0/8 or fd00::/8, got " + core::Quote(cidr));
   }
-  return Status::Ok();
-}
-
-Status ReadExistingFile(const Reader& r, const Field& f, const std::string& base_dir, std::string* out) {
-  LSTMAD_RETURN_IF_ERROR(r.ReadString(f, out));
-  *out = Resolve(*out, base_dir);
-  struct stat st {};
-  if (::stat(out->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return r.Error(f, "no such file: " + *out);
   return Status::Ok();
 }
 
@@ -339,6 +340,23 @@ Status ParseGuards(const Reader& r, const Field& f, core::NamedGuards* out) {
   });
 }
 
+// models[i].export: a list of the per-feature series kinds to export, each
+// at most once (a repeat is more likely a typo than intent).
+Status ParseExports(const Reader& r, const Field& f, ExportSettings* out) {
+  static constexpr std::pair<std::string_view, bool ExportSettings::*> kKinds[] = {
+      {"observed", &ExportSettings::observed},
+      {"expected", &ExportSettings::expected},
+      {"band", &ExportSettings::band},
+      {"error_share", &ExportSettings::error_share}};
+  return r.ForEachItem(f, [&](size_t, const Field& item) {
+    bool ExportSettings::*kind = nullptr;
+    LSTMAD_RETURN_IF_ERROR(r.ReadEnum<bool ExportSettings::*>(item, kKinds, &kind));
+    if (out->*kind) return r.Error(item, "listed twice");
+    out->*kind = true;
+    return Status::Ok();
+  });
+}
+
 // Where a model's unique keys are, for duplicate errors; 0: absent.
 struct ModelLines {
   int name = 0;
@@ -391,6 +409,8 @@ Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
     if (key == "retrain") return ParseRetrain(r, v, &out->retrain);
     if (key == "guards") return ParseGuards(r, v, &out->guards);
     if (key == "remote_write") return detail::ParseModelRemoteWrite(r, v, &out->remote_write);
+    if (key == "export") return ParseExports(r, v, &out->exports);
+    if (key == "export_band_sigmas") return r.ReadDouble(v, 0.0, 100.0, &out->exports.band_sigmas);
     if (key == "scaler") {
       std::string_view scaler;
       LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kScalers, &scaler));
@@ -587,6 +607,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "console") return ParseConsole(r, v, &out->console);
     if (key == "nats") return detail::ParseNats(r, v, base_dir, &out->nats.emplace());
     if (key == "remote_write") return detail::ParseRemoteWrite(r, v, &out->remote_write);
+    if (key == "remote_write_out") return detail::ParseRemoteWriteOut(r, v, base_dir, &out->remote_write_out);
     has_models = true;
     return ParseModels(r, v, base_dir, &out->models);
   });

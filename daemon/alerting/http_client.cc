@@ -123,11 +123,11 @@ core::Result<int> StatusOf(const std::string& response, const std::string& where
 
 core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const std::string& body,
                            const std::string& authorization, std::chrono::milliseconds timeout,
-                           const TlsTransport& tls) {
+                           const TlsTransport& tls, const std::string& content_headers) {
   const std::string where =
       (url.https ? "https://" : "http://") + url.host + ":" + url.port + url.path + path;
   std::string request = "POST " + url.path + path + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
-                        "\r\nContent-Type: application/json\r\nContent-Length: " +
+                        "\r\n" + content_headers + "Content-Length: " +
                         std::to_string(body.size()) + "\r\nConnection: close\r\nUser-Agent: lstmad\r\n";
   if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
   request += "\r\n" + body;

@@ -31,9 +31,12 @@ using TlsTransport =
 // POSTs `body` (application/json) to url.path + `path`; returns the status
 // code, or an error naming the URL and what failed. An https URL goes
 // through `tls`, and fails when there is none.
+// `content_headers`: the body's header lines, each ending in CRLF (the
+// remote_write client sends snappy-compressed protobuf).
 core::Result<int> HttpPost(const HttpUrl& url, const std::string& path, const std::string& body,
                            const std::string& authorization, std::chrono::milliseconds timeout,
-                           const TlsTransport& tls = {});
+                           const TlsTransport& tls = {},
+                           const std::string& content_headers = "Content-Type: application/json\r\n");
 
 // An HTTP response read whole.
 struct HttpGetResponse {

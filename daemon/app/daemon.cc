@@ -14,6 +14,7 @@
 #include "alerting/alert_dispatcher.h"
 #include "alerting/alertmanager_client.h"
 #include "app/console_routes.h"
+#include "alerting/remote_write_client.h"
 #include "cluster/cluster.h"
 #include "cluster/cluster_forwarder.h"
 #include "net/http_server.h"
@@ -140,6 +141,14 @@ core::Result<TlsTransport> AlertmanagerTls(const config::AlertmanagerSettings& a
   return TlsTransport(std::move(client).value());
 }
 
+// The TLS client for an https:// remote_write_out URL; none without one.
+core::Result<TlsTransport> RemoteWriteOutTls(const config::RemoteWriteOutSettings& out) {
+  if (out.url.rfind("https://", 0) != 0) return TlsTransport{};
+  auto client = MakeTlsClient(out.tls_ca, out.tls_cert, out.tls_key, "remote_write_out.tls");
+  if (!client.ok()) return core::Status::Invalid(client.status().message());
+  return TlsTransport(std::move(client).value());
+}
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -156,6 +165,8 @@ struct Daemon::Impl {
   std::unique_ptr<Retrainer> retrainer;              // likewise: the scorer reports to it
   std::unique_ptr<Scorer> scorer;
   std::unique_ptr<Ingestor> ingestor;
+  // remote_write_out: read at start (a reload keeps it as it is).
+  std::unique_ptr<RemoteWriteClient> remote_write_out;
   std::unique_ptr<Cluster> cluster;  // cluster mode (nats:) only; stopped before the scorer
   // nats.tcp_ingest: forward only: the TCP listener's sink; publishes over
   // the cluster's connection, so declared after it (destroyed first).
@@ -250,6 +261,12 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   impl->scorer->SetObserver(impl->retrainer.get());
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->RestoreSnapshot();
+  if (impl->settings.remote_write_out.enabled()) {
+    auto rw_tls = RemoteWriteOutTls(impl->settings.remote_write_out);
+    if (!rw_tls.ok()) return rw_tls.status();
+    impl->remote_write_out = std::make_unique<RemoteWriteClient>(impl->settings.remote_write_out,
+                                                                 &impl->metrics, std::move(rw_tls).value());
+  }
   if (impl->settings.nats) {
     std::stop_source startup_stop;
     StartupSignals signals(impl->io, impl->signals, startup_stop);
@@ -419,6 +436,9 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
       next->scoring.workers != settings.scoring.workers) {
     Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
   }
+  if (!(next->remote_write_out == settings.remote_write_out)) {
+    Log(LogLevel::kWarn, "remote_write_out changes only on restart; the write-back goes on as it was");
+  }
   const std::vector<DroppedStreams> dropped = ingestor->Reload(*next, *next_models);
   remote_write->Configure(*next, std::move(rw_mapping).value());
   if (cluster) cluster->Reload(*next, *next_models);
@@ -538,6 +558,11 @@ void Daemon::Impl::Stop(int signal) {
   expiry_timer.cancel();
   SaveSnapshot("shutdown");
   alertmanager->Flush(std::chrono::milliseconds(static_cast<int64_t>(settings.alertmanager.timeout_s * 1000)));
+  if (remote_write_out) {
+    // The series' last values are written back too.
+    remote_write_out->Flush(
+        std::chrono::milliseconds(static_cast<int64_t>(settings.remote_write_out.timeout_s * 1000)));
+  }
   watchdog.cancel();
   http->Stop();
   Log(LogLevel::kInfo, "stopped",
@@ -706,6 +731,10 @@ std::string DescribeSettings(const config::Settings& s, const ModelSet& models) 
                                          Seconds(s.alertmanager.resend_interval_s)
                                    : std::string("off (alerts go to the log and the events file)")) +
          "\n";
+  if (s.remote_write_out.enabled()) {
+    out += "  write-back:   " + s.remote_write_out.url + ", the per-stream series every " +
+           Seconds(s.remote_write_out.interval_s) + "\n";
+  }
   if (s.nats) {
     out += "  cluster:      NATS " + JoinNames(s.nats->servers) + ", stream " + s.nats->stream + ", " +
            std::to_string(s.nats->partitions) + " partitions\n";
@@ -726,6 +755,7 @@ core::Result<std::string> CheckConfig(const std::string& path) {
   if (!models.ok()) return models.status().WithContext(path);
   // Certificates and keys that do not load fail here, not at start.
   if (auto tls = AlertmanagerTls(settings->alertmanager); !tls.ok()) return tls.status().WithContext(path);
+  if (auto tls = RemoteWriteOutTls(settings->remote_write_out); !tls.ok()) return tls.status().WithContext(path);
   return path + ": OK\n" + DescribeSettings(*settings, **models);
 }
 

@@ -74,7 +74,11 @@ StreamScoringState* Ingestor::ScoredOf(ModelStreams* streams, uint32_t id, const
   // First window (or restored alert state): the stream gets its series now,
   // before any worker sees it.
   StreamScoringState* scored = streams->states->GetOrCreate(id, streams->table->key(id));
-  scored->metrics = metrics_->ForStream(model.name(), scored->key, model.settings.detector.anomaly_score);
+  const config::ExportSettings& exports = model.settings.exports;
+  scored->metrics = metrics_->ForStream(
+      model.name(), scored->key, model.settings.detector.anomaly_score,
+      StreamExport{&model.model.feature_names, exports.observed, exports.expected, exports.band,
+                   exports.error_share});
   scored->metrics.anomalous->Set(scored->alert.firing() ? 1 : 0);
   return scored;
 }

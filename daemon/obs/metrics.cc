@@ -373,11 +373,38 @@ Labels SeriesLabels(const std::string& model, const std::string& stream) {
   return labels;
 }
 
+// The labels of a stream's series of one feature: `feature` is one of
+// lstmad's own labels there, so a tag of that name is exported_feature.
+Labels FeatureLabels(const std::string& model, const std::string& stream, const std::string& feature) {
+  Labels labels;
+  for (auto& [name, value] :
+       StreamLabels({{"model", model}, {"stream", stream}, {"feature", feature}}, stream)) {
+    labels.emplace(std::move(name), std::move(value));
+  }
+  return labels;
+}
+
 }  // namespace
 
-StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream, bool anomaly_score) {
-  const StreamSeries::Handles h = impl_->stream_series->Add(SeriesLabels(model, stream), anomaly_score);
-  return StreamMetrics{h.reconstruction_error, h.anomalous, h.anomalies, h.anomaly_score};
+StreamMetrics Metrics::ForStream(const std::string& model, const std::string& stream, bool anomaly_score,
+                                 const StreamExport& exports) {
+  const StreamSeries::FeatureKinds kinds{exports.observed, exports.expected, exports.band,
+                                         exports.error_share};
+  std::vector<Labels> feature_labels;
+  if (kinds.any() && exports.features != nullptr) {
+    feature_labels.reserve(exports.features->size());
+    for (const std::string& feature : *exports.features) {
+      feature_labels.push_back(FeatureLabels(model, stream, feature));
+    }
+  }
+  const StreamSeries::Handles h =
+      impl_->stream_series->Add(SeriesLabels(model, stream), anomaly_score, feature_labels, kinds);
+  StreamMetrics out{h.reconstruction_error, h.anomalous, h.anomalies, h.anomaly_score, {}};
+  out.features.reserve(h.features.size());
+  for (const StreamSeries::FeatureHandles& f : h.features) {
+    out.features.push_back({f.observed, f.expected, f.expected_lower, f.expected_upper, f.error_share});
+  }
+  return out;
 }
 
 void Metrics::RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles) {
@@ -435,6 +462,10 @@ prometheus::Counter& Metrics::AlertDelivery(DeliveryResult result) {
 }
 
 std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->registry; }
+
+std::vector<prometheus::MetricFamily> Metrics::StreamSeriesFamilies() const {
+  return impl_->stream_series->Collect();
+}
 
 std::string Metrics::Scrape() const {
   return prometheus::TextSerializer().Serialize(impl_->exposition->Collect());

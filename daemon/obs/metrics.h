@@ -21,6 +21,7 @@ class Counter;
 class Gauge;
 class Histogram;
 class Registry;
+struct MetricFamily;
 template <typename T>
 class Family;
 }  // namespace prometheus
@@ -75,11 +76,28 @@ class HistogramBatch {
   bool any_ = false;
 };
 
+// One feature's exported series (models[].export); null: that kind is not exported.
+struct StreamFeatureMetrics {
+  prometheus::Gauge* observed = nullptr;        // lstmad_stream_feature_observed{model,stream,feature}
+  prometheus::Gauge* expected = nullptr;        // lstmad_stream_feature_expected{...}
+  prometheus::Gauge* expected_lower = nullptr;  // lstmad_stream_feature_expected_lower{...} (band)
+  prometheus::Gauge* expected_upper = nullptr;  // lstmad_stream_feature_expected_upper{...} (band)
+  prometheus::Gauge* error_share = nullptr;     // lstmad_stream_feature_error_share{...}
+};
+
 struct StreamMetrics {
   prometheus::Gauge* reconstruction_error = nullptr;  // lstmad_stream_reconstruction_error{model,stream}
   prometheus::Gauge* anomalous = nullptr;             // lstmad_stream_anomalous{model,stream}
   prometheus::Counter* anomalies = nullptr;           // lstmad_stream_anomalies_total{model,stream}
   prometheus::Gauge* anomaly_score = nullptr;         // lstmad_stream_anomaly_score{model,stream}, if exported
+  std::vector<StreamFeatureMetrics> features;         // per model feature, in order; empty: none exported
+};
+
+// What per-feature series a stream exports (a model's `export:` list) and
+// the features' names, in the model's order.
+struct StreamExport {
+  const std::vector<std::string>* features = nullptr;  // null or empty: none
+  bool observed = false, expected = false, band = false, error_share = false;
 };
 
 // Static facts about a model for lstmad_model_info{model,...} = 1.
@@ -99,7 +117,10 @@ class Metrics {
   // Registers (or updates, on reload) a model's metrics; the error histogram's
   // buckets are placed around `threshold`.
   ModelMetrics ForModel(const ModelInfo& info, double threshold);
-  StreamMetrics ForStream(const std::string& model, const std::string& stream, bool anomaly_score);
+  // `exports`: the per-feature series too (labelled with the stream's
+  // labels plus `feature`; a tag named `feature` becomes `exported_feature`).
+  StreamMetrics ForStream(const std::string& model, const std::string& stream, bool anomaly_score,
+                          const StreamExport& exports = {});
   // Unregisters the stream's series (it went away; constant time) and nulls
   // `handles`. No thread may use them any more: they are freed here.
   void RemoveStream(const std::string& model, const std::string& stream, StreamMetrics* handles);
@@ -130,6 +151,8 @@ class Metrics {
   prometheus::Counter& AlertDelivery(DeliveryResult result);  // lstmad_alert_deliveries_total{result}
 
   std::shared_ptr<prometheus::Registry> registry() const;
+  // The per-stream series as /metrics has them now (for remote_write_out).
+  std::vector<prometheus::MetricFamily> StreamSeriesFamilies() const;
   std::string Scrape() const;  // the text exposition, as /metrics serves it (for tests)
 
  private:

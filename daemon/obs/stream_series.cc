@@ -26,10 +26,27 @@ void StreamSeries::Series<T>::Collect(std::vector<prometheus::MetricFamily>* out
   out->push_back(std::move(family));
 }
 
-StreamSeries::Handles StreamSeries::Add(const prometheus::Labels& labels, bool anomaly_score) {
+StreamSeries::Handles StreamSeries::Add(const prometheus::Labels& labels, bool anomaly_score,
+                                        const std::vector<prometheus::Labels>& feature_labels,
+                                        FeatureKinds kinds) {
   std::lock_guard lock(mutex_);
-  return Handles{error_.Add(labels), anomalous_.Add(labels), anomalies_.Add(labels),
-                 anomaly_score ? score_.Add(labels) : nullptr};
+  Handles h{error_.Add(labels), anomalous_.Add(labels), anomalies_.Add(labels),
+            anomaly_score ? score_.Add(labels) : nullptr, {}};
+  if (!kinds.any() || feature_labels.empty()) return h;
+  h.features.reserve(feature_labels.size());
+  for (const prometheus::Labels& f : feature_labels) {
+    FeatureHandles fh;
+    if (kinds.observed) fh.observed = observed_.Add(f);
+    if (kinds.expected) fh.expected = expected_.Add(f);
+    if (kinds.band) {
+      fh.expected_lower = lower_.Add(f);
+      fh.expected_upper = upper_.Add(f);
+    }
+    if (kinds.error_share) fh.error_share = share_.Add(f);
+    h.features.push_back(fh);
+  }
+  feature_labels_[labels] = feature_labels;
+  return h;
 }
 
 void StreamSeries::Remove(const prometheus::Labels& labels) {
@@ -38,6 +55,16 @@ void StreamSeries::Remove(const prometheus::Labels& labels) {
   anomalous_.metrics.erase(labels);
   anomalies_.metrics.erase(labels);
   score_.metrics.erase(labels);
+  const auto features = feature_labels_.find(labels);
+  if (features == feature_labels_.end()) return;
+  for (const prometheus::Labels& f : features->second) {
+    observed_.metrics.erase(f);
+    expected_.metrics.erase(f);
+    lower_.metrics.erase(f);
+    upper_.metrics.erase(f);
+    share_.metrics.erase(f);
+  }
+  feature_labels_.erase(features);
 }
 
 std::vector<prometheus::MetricFamily> StreamSeries::Collect() const {
@@ -47,6 +74,11 @@ std::vector<prometheus::MetricFamily> StreamSeries::Collect() const {
   anomalous_.Collect(&out);
   score_.Collect(&out);
   anomalies_.Collect(&out);
+  observed_.Collect(&out);
+  expected_.Collect(&out);
+  lower_.Collect(&out);
+  upper_.Collect(&out);
+  share_.Collect(&out);
   return out;
 }
 

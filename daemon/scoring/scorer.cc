@@ -55,6 +55,10 @@ std::vector<std::pair<std::string, double>> TopFeatures(const ModelRuntime& mode
   return top;
 }
 
+// The weight of the newest window in a stream's residual spread (the band of
+// models[].export): a mean over roughly the last 1/kSpreadWeight windows.
+constexpr double kSpreadWeight = 1.0 / 64;
+
 }  // namespace
 
 struct Scorer::Shard {
@@ -228,10 +232,12 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   shard->latency_batch.Start(&model.metrics.sample_to_score_bounds);
   shard->anomalous.resize(static_cast<size_t>(count));
   HistoryRegistry* history = history_.load();
-  if (!model.guards.empty() || history != nullptr) {
+  const bool exporting = model.settings.exports.any();
+  if (!model.guards.empty() || history != nullptr || exporting) {
     // The newest step's reconstruction in raw units. As `lstmad score`
     // computes it (tools/lib/detection_run.cc), so both give a window the
-    // same guard verdict; the console's history shows it beside the sample.
+    // same guard verdict; the console's history and the export series
+    // (models[].export) show it beside the sample.
     shard->expected = shard->output.middleCols(static_cast<Eigen::Index>(steps - 1) * count, count);
     model.model.scaler.Inverse(&shard->expected);
   }
@@ -264,6 +270,11 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity()
                                                                : error);
     const core::Override override = GuardVerdict(model, shard, job, b);
+    // A stream created before a reload turned `export` on has no feature
+    // series (docs/prometheus.md): nothing to set.
+    if (exporting && stream.metrics.features.size() == static_cast<size_t>(model.features())) {
+      ExportFeatures(model, shard, job, b);
+    }
     bool above = core::ExceedsThreshold(error, model.threshold);
     double threshold = model.threshold;
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
@@ -326,6 +337,50 @@ core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, con
                                                                          : nullptr;
   if (counter != nullptr) counter->Increment();
   return verdict;
+}
+
+void Scorer::ExportFeatures(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b) {
+  const int steps = model.lookback(), features = model.features();
+  StreamScoringState& stream = *job.stream;
+  const float* newest = job.window.data() + static_cast<ptrdiff_t>(steps - 1) * model.inputs();
+  const float* per_feature = shard->per_feature.col(b).data();
+  // Shares as the alert's top_features has them (TopFeatures above).
+  double total = 0;
+  int infinite = 0;
+  for (int f = 0; f < features; ++f) {
+    const double e = RankedError(per_feature[f]);
+    total += e;
+    if (std::isinf(e)) ++infinite;
+  }
+  const bool first = stream.residual_mean_square.size() != static_cast<size_t>(features);
+  if (first) stream.residual_mean_square.assign(static_cast<size_t>(features), 0.0);
+  const double k = model.settings.exports.band_sigmas;
+  for (int f = 0; f < features; ++f) {
+    const auto i = static_cast<size_t>(f);
+    const StreamFeatureMetrics& series = stream.metrics.features[i];
+    const double observed = newest[f], expected = shard->expected(f, b);
+    if (series.observed != nullptr) series.observed->Set(observed);
+    if (series.expected != nullptr) series.expected->Set(expected);
+    double& mean_square = stream.residual_mean_square[i];
+    if (series.expected_lower != nullptr) {
+      // The band is the spread of the windows before this one, so that a
+      // window's own deviation does not widen the band it is judged against.
+      const double half = k * std::sqrt(mean_square);
+      series.expected_lower->Set(expected - half);
+      series.expected_upper->Set(expected + half);
+    }
+    const double residual = observed - expected;
+    // A non-finite residual (an overflowed reconstruction) would poison the
+    // spread for good: it is left out.
+    if (std::isfinite(residual)) {
+      mean_square = first ? residual * residual : mean_square + kSpreadWeight * (residual * residual - mean_square);
+    }
+    if (series.error_share != nullptr) {
+      const double e = RankedError(per_feature[f]);
+      series.error_share->Set(infinite > 0 ? (std::isinf(e) ? 1.0 / infinite : 0.0)
+                                           : (total > 0 ? e / total : 0.0));
+    }
+  }
 }
 
 core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* stream, double error,

@@ -109,6 +109,9 @@ class Scorer {
   // Window `b` of the group into its stream's console history.
   static void RecordHistory(HistoryRegistry* registry, const ModelRuntime& model, Shard* shard,
                             const WindowJob& job, int b, double threshold, bool above);
+  // Sets window `b`'s per-feature series (models[].export) and updates the
+  // stream's residual spread.
+  static void ExportFeatures(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b);
   void RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,
                    double threshold, const float* per_feature);
 

@@ -47,6 +47,11 @@ struct StreamScoringState {
   // the StreamStates alive, not in the scorer's queue, so a drain does not
   // wait for it) is then scored without touching this entry.
   bool retired = false;
+  // models[].export band: per feature, the exponentially weighted mean square
+  // of (observed - expected) at the windows' newest step, in the feature's
+  // units (scoring worker; not saved in snapshots: it relearns in a few
+  // dozen windows). Empty until the stream's first exported window.
+  std::vector<double> residual_mean_square;
 };
 
 class StreamStates {

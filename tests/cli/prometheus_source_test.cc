@@ -107,5 +107,24 @@ TEST(PrometheusSourceTest, RefusesWhatIsNotOneFiniteStream) {
                        "one (add a label matcher) or aggregate (sum, avg)");
 }
 
+TEST(PrometheusSourceTest, SelectsTheModelsFeaturesByQueryName) {
+  core::CsvTable table;
+  table.feature_names = {"flow", "label", "temperature"};
+  table.timestamps = {"60", "120"};
+  table.values.resize(3, 2);
+  table.values << 1, 2, 0, 1, 30, 40;
+  const core::Result<core::CsvTable> picked = SelectQueryColumns(table, {"temperature", "flow"});
+  ASSERT_TRUE(picked.ok()) << picked.status().message();
+  EXPECT_EQ(picked->feature_names, (std::vector<std::string>{"temperature", "flow"}));
+  EXPECT_EQ(picked->timestamps, table.timestamps);
+  ASSERT_EQ(picked->values.rows(), 2);
+  EXPECT_EQ(picked->values(0, 0), 30.0);
+  EXPECT_EQ(picked->values(0, 1), 40.0);
+  EXPECT_EQ(picked->values(1, 0), 1.0);
+  EXPECT_EQ(picked->values(1, 1), 2.0);
+  EXPECT_EQ(SelectQueryColumns(table, {"pressure"}).status().message(),
+            "no --query pressure=PROMQL for feature \"pressure\" (the model's features: one --query each)");
+}
+
 }  // namespace
 }  // namespace lstmad::tools

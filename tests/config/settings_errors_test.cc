@@ -107,7 +107,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   ExpectErrors({
       {m + "ingset: {}\n",
        "lstmad.yaml:3: ingset: unknown key, did you mean \"ingest\"? (expected one of: ingest, metrics, models, limits, "
-       "scoring, events, alertmanager, state, log, nats, console, remote_write)"},
+       "scoring, events, alertmanager, state, log, nats, console, remote_write, remote_write_out)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, "
        "idle_timeout, allow, tls, handshake_timeout, http)"},
@@ -116,7 +116,8 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "max_connections_per_peer, max_auth_failures_per_minute)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
        "lstmad.yaml:5: models[0].treshold: unknown key, did you mean \"threshold\"? (expected one of: name, path, measurement, "
-       "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain, guards, remote_write)"},
+       "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain, guards, remote_write, "
+       "export, export_band_sigmas)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n"
        "    alert:\n      for: 2\n      fire: 2\n",
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},

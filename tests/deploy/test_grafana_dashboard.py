@@ -111,6 +111,10 @@ def check_contents(checks, dashboard):
     # Not the error over the model's fixed threshold: wrong for streams on the likelihood or SPOT.
     checks.check("every stream's anomaly score, whatever its detector",
                  exprs.get("Anomaly score, every stream", "").startswith("max by (model, stream) (lstmad_stream_anomaly_score"))
+    checks.check("a panel shows a feature's observed value against the expected band",
+                 some(lambda e: all(m in e for m in ("lstmad_stream_feature_observed", "lstmad_stream_feature_expected{",
+                                                     "lstmad_stream_feature_expected_lower",
+                                                     "lstmad_stream_feature_expected_upper"))))
     checks.check("ingestion rate", some(lambda e: "rate(lstmad_samples_received_total" in e))
     checks.check("rejection rate by reason", some(lambda e: "by (reason) (rate(lstmad_samples_rejected_total" in e))
     checks.check("inference latency", some(lambda e: "lstmad_inference_duration_seconds_bucket" in e))
@@ -212,8 +216,8 @@ def check_queries(checks, prom, dashboard, values_by_mode):
 def check_variables(checks, prom, dashboard):
     """Runs each label_values() variable query; returns {name: [values]}."""
     found = {}
-    values = {"instance": ".*", "model": ".*", **BUILTINS}
-    for name in ("instance", "model", "stream"):
+    values = {"instance": ".*", "model": ".*", "stream": ".*", **BUILTINS}
+    for name in ("instance", "model", "stream", "feature"):
         expr, label = label_values_query(variables(dashboard)[name])
         text, _ = substitute(expr, values)
         ok, result, error = run_query(prom, text, True)
@@ -248,7 +252,9 @@ def main():
     with tempdir() as d:
         model = train_pump_model(d, lookback=LOOKBACK, epochs=4, samples=1500)
         config = os.path.join(d, "lstmad.yaml")
-        models = [{"name": "pump", "path": model, "measurement": "pump", "for": 2, "clear": 2}]
+        # export: the observed-versus-expected panel's series.
+        models = [{"name": "pump", "path": model, "measurement": "pump", "for": 2, "clear": 2,
+                   "export": "[observed, expected, band]"}]
         write_config(config, models, f"limits:\n  max_streams: {STREAMS}\nevents:\n  path: {d}/events.jsonl\n")
         with Daemon(config) as daemon, Prometheus(prometheus_config(d, daemon.metrics_port), d) as prom:
             feeder = Feeder(daemon)
@@ -275,9 +281,10 @@ def main():
                 found = check_variables(checks, prom, dashboard)
                 esc = lambda v: re.escape(v).replace("\\", "\\\\")  # as Grafana's regex formatting
                 one = {"instance": esc(found["instance"][0]) if found["instance"] else "x",
-                       "model": "pump", "stream": esc(found["stream"][0]) if found["stream"] else "x"}
+                       "model": "pump", "stream": esc(found["stream"][0]) if found["stream"] else "x",
+                       "feature": esc(found["feature"][0]) if found["feature"] else "x"}
                 check_queries(checks, prom, dashboard, {
-                    "variables All": {"instance": ".*", "model": ".*", "stream": ".*", **BUILTINS},
+                    "variables All": {"instance": ".*", "model": ".*", "stream": ".*", "feature": ".*", **BUILTINS},
                     "one value each": {**one, **BUILTINS}})
                 # The same checks notice a broken and a wrong query (controls).
                 ok, _, _ = run_query(prom, "sum by (model) (rate(lstmad_samples_received_total[1m])", False)

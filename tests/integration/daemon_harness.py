@@ -52,7 +52,7 @@ def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", sample
 
 
 def write_config(path, models, extra="", ingest="", metrics=""):
-    """models: list of dicts with name, path, measurement and optional threshold/alert/detector/retrain/guards
+    """models: list of dicts with name, path, measurement and optional threshold/alert/detector/retrain/guards/export
     (detector, retrain, guards: the flow map's text, e.g. "{ every: 2s, min_windows: 300 }");
     `ingest`, `metrics`: extra keys of those sections, e.g. "idle_timeout: 1s"."""
     lines = ["ingest:", "  listen: 127.0.0.1:0"] + [f"  {x}" for x in ingest.splitlines() if x] + \
@@ -68,6 +68,8 @@ def write_config(path, models, extra="", ingest="", metrics=""):
             lines.append(f"    retrain: {m['retrain']}")
         if "guards" in m:  # a flow map, e.g. "{ flow: { direction: above } }"
             lines.append(f"    guards: {m['guards']}")
+        if "export" in m:  # a flow list, e.g. "[expected, band]"
+            lines.append(f"    export: {m['export']}")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n" + extra)
     return path

@@ -23,7 +23,8 @@ ALLOWED = {
     "config": {"core"},
     "keras": {"core"},
     "daemon/obs": {"core", "config"},
-    "daemon/alerting": {"core", "config", "daemon/obs"},
+    # remote: the write-back client (remote_write_out) encodes WriteRequests.
+    "daemon/alerting": {"core", "config", "daemon/obs", "daemon/remote"},
     "daemon/scoring": {"core", "config", "keras", "daemon/obs", "daemon/alerting"},
     "daemon/ingest": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring", "daemon/remote"},
     "daemon/cluster": {"core", "config", "daemon/obs", "daemon/alerting", "daemon/scoring",

@@ -258,4 +258,21 @@ core::Result<core::CsvTable> LoadPrometheusRange(const PrometheusSource& source,
   return table;
 }
 
+core::Result<core::CsvTable> SelectQueryColumns(const core::CsvTable& table,
+                                                const std::vector<std::string>& names) {
+  core::CsvTable out;
+  out.feature_names = names;
+  out.timestamps = table.timestamps;
+  out.values.resize(static_cast<Eigen::Index>(names.size()), table.values.cols());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto found = std::find(table.feature_names.begin(), table.feature_names.end(), names[i]);
+    if (found == table.feature_names.end()) {
+      return core::Status::Invalid("no --query " + names[i] + "=PROMQL for feature " + core::Quote(names[i]) +
+                                   " (the model's features: one --query each)");
+    }
+    out.values.row(static_cast<Eigen::Index>(i)) = table.values.row(found - table.feature_names.begin());
+  }
+  return out;
+}
+
 }  // namespace lstmad::tools

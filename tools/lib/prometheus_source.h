@@ -56,4 +56,10 @@ std::string UrlEncode(const std::string& text);
 core::Result<core::CsvTable> LoadPrometheusRange(const PrometheusSource& source, const FetchFn& fetch,
                                                  int* dropped);
 
+// The columns `names` of `table`, in that order (timestamps kept), as a CSV
+// with those columns selected would give them: for `score` and `evaluate`,
+// whose model names the features the --query flags must provide. A name
+// that no --query gave is an error naming it.
+core::Result<core::CsvTable> SelectQueryColumns(const core::CsvTable& table, const std::vector<std::string>& names);
+
 }  // namespace lstmad::tools

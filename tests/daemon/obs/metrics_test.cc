@@ -375,8 +375,18 @@ TEST(MetricsTest, ExpositionPassesPromtool) {
   mem.name = "mem";
   metrics.ForModel(mem, 1e-300);  // a tiny threshold still gives valid `le` values
   metrics.ForStream("cpu", "cpu,host=a\\ b,dc=\"x\"", false);
+  // models[].export's per-feature series, with a tag that collides with `feature`.
+  const std::vector<std::string> features = {"user", "sys"};
+  StreamMetrics exported =
+      metrics.ForStream("cpu", "cpu,feature=f,host=b", true, StreamExport{&features, true, true, true, true});
+  ASSERT_EQ(exported.features.size(), 2u);
+  exported.features[1].expected_upper->Set(1e300);
   const std::string text = metrics.Scrape();
   EXPECT_EQ(PromtoolProblems(text), "") << text;
+  EXPECT_NE(text.find("lstmad_stream_feature_expected_upper{exported_feature=\"f\",feature=\"sys\",host=\"b\","
+                      "model=\"cpu\",stream=\"cpu,feature=f,host=b\"} 1e+300"),
+            std::string::npos)
+      << text;
 }
 
 TEST(HistogramBatchTest, OneFlushEqualsObservingEachValue) {

@@ -114,5 +114,37 @@ TEST(StreamSeriesTest, AddReturnsTheExistingSeries) {
   EXPECT_EQ(series.Add(StreamLabels(0, 1), true).anomalies->Value(), 0.0);
 }
 
+TEST(StreamSeriesTest, FeatureSeriesComeAndGoWithTheirStream) {
+  StreamSeries series;
+  std::vector<prometheus::Labels> features;
+  for (const char* f : {"flow", "temp"}) {
+    prometheus::Labels labels = StreamLabels(0, 1);
+    labels["feature"] = f;
+    features.push_back(labels);
+  }
+  StreamSeries::FeatureKinds kinds;
+  kinds.expected = kinds.band = true;
+  const StreamSeries::Handles h = series.Add(StreamLabels(0, 1), false, features, kinds);
+  ASSERT_EQ(h.features.size(), 2u);
+  EXPECT_EQ(h.features[0].observed, nullptr);
+  EXPECT_EQ(h.features[0].error_share, nullptr);
+  h.features[1].expected->Set(2.5);
+  h.features[1].expected_lower->Set(2);
+  h.features[1].expected_upper->Set(3);
+  series.Add(StreamLabels(0, 2), false);  // another stream, without feature series
+  const std::string text = Text(series.Collect());
+  const std::string labels = "{feature=\"temp\",model=\"m0\",stream=\"m0,s=1\"}";
+  EXPECT_NE(text.find("lstmad_stream_feature_expected" + labels + " 2.5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("lstmad_stream_feature_expected_lower" + labels + " 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("lstmad_stream_feature_expected_upper" + labels + " 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE lstmad_stream_feature_expected gauge"), std::string::npos);
+  EXPECT_EQ(text.find("lstmad_stream_feature_observed"), std::string::npos);
+  EXPECT_EQ(text.find("lstmad_stream_feature_error_share"), std::string::npos);
+  series.Remove(StreamLabels(0, 1));
+  const std::string after = Text(series.Collect());
+  EXPECT_EQ(after.find("lstmad_stream_feature"), std::string::npos) << after;
+  EXPECT_NE(after.find("m0,s=2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lstmad::daemon

@@ -150,6 +150,18 @@ struct ModelRemoteWrite {
   // the feature's selector fixes with `=`.
   std::vector<std::string> stream_labels;
   bool enabled() const { return !features.empty(); }
+// models[i].export: the per-feature series a model's streams export
+// (docs/prometheus.md, "Expected values"); all off by default, so a model
+// that does not ask pays nothing for them on the scoring path.
+struct ExportSettings {
+  bool observed = false;     // lstmad_stream_feature_observed
+  bool expected = false;     // lstmad_stream_feature_expected
+  bool band = false;         // lstmad_stream_feature_expected_lower / _upper
+  bool error_share = false;  // lstmad_stream_feature_error_share
+  // models[i].export_band_sigmas: the band's half-width in units of the
+  // stream's recent per-feature residual spread (0 <= k <= 100).
+  double band_sigmas = 3;
+  bool any() const { return observed || expected || band || error_share; }
 };
 
 struct ModelSettings {
@@ -169,6 +181,7 @@ struct ModelSettings {
   // empty: none. The names are checked against the model's features when it is loaded.
   core::NamedGuards guards;
   ModelRemoteWrite remote_write;    // models[i].remote_write: { features, stream_labels }; absent: none
+  ExportSettings exports;  // models[i].export: [observed, expected, band, error_share]; empty: none
   int line = 0;                     // where the entry is in the file, for later error messages
 };
 
@@ -285,6 +298,22 @@ struct LogSettings {
   LogFormat format = LogFormat::kText;  // log.format: text|json
 };
 
+// Write-back of the per-stream series (docs/prometheus.md, "Write-back") to
+// a Prometheus remote_write receiver (Prometheus with
+// --web.enable-remote-write-receiver, VictoriaMetrics, ...). Absent: off.
+struct RemoteWriteOutSettings {
+  std::string url;                   // remote_write_out.url: http[s]://HOST:PORT/PATH (required)
+  double interval_s = 15;            // remote_write_out.interval: series sampled and queued this often (1s..1h)
+  double timeout_s = 10;             // remote_write_out.timeout_s: per request (0 < t <= 60)
+  int max_queue_samples = 100000;    // remote_write_out.max_queue_samples: queued at most; beyond, the oldest dropped
+  int max_samples_per_send = 2000;   // remote_write_out.max_samples_per_send: samples per request at most
+  std::string username, password;    // remote_write_out.basic_auth: { username, password }; optional
+  std::string bearer_token_file;     // remote_write_out.bearer_token_file: read at each request; optional
+  std::string tls_ca, tls_cert, tls_key;  // remote_write_out.tls: { ca, cert, key } for https:// (PEM files)
+  bool enabled() const { return !url.empty(); }
+  bool operator==(const RemoteWriteOutSettings&) const = default;
+};
+
 struct Settings {
   IngestSettings ingest;
   MetricsSettings metrics;
@@ -298,6 +327,7 @@ struct Settings {
   ConsoleSettings console;
   std::optional<NatsSettings> nats;  // nats: cluster mode when present
   RemoteWriteSettings remote_write;  // remote_write: limits of the receiver
+  RemoteWriteOutSettings remote_write_out;  // remote_write_out: write-back; off when absent
   std::string source;  // the file it came from
 };
 
