@@ -150,6 +150,8 @@ struct ModelRemoteWrite {
   // the feature's selector fixes with `=`.
   std::vector<std::string> stream_labels;
   bool enabled() const { return !features.empty(); }
+};
+
 // models[i].export: the per-feature series a model's streams export
 // (docs/prometheus.md, "Expected values"); all off by default, so a model
 // that does not ask pays nothing for them on the scoring path.
