@@ -13,7 +13,9 @@ inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models",
                                              "events", "alertmanager", "state",  "log",    "nats"};
 
 inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
-                                               "allow",  "tls",       "handshake_timeout"};
+                                               "allow",  "tls",       "handshake_timeout",
+                                               "graphite"};
+inline constexpr std::string_view kGraphite[] = {"listen", "templates", "separator"};
 // ingest.tls and metrics.tls.
 inline constexpr std::string_view kTls[] = {"cert", "key", "client_ca"};
 inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "tls",
@@ -22,7 +24,8 @@ inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "t
 inline constexpr std::string_view kModel[] = {"name",         "path",     "measurement", "threshold",
                                               "alert",        "features", "calibrate",   "scaler",
                                               "keras_output", "detector", "retrain",
-                                              "guards"};
+                                              "guards",       "assembly", "max_gap_intervals"};
+inline constexpr std::string_view kAssembly[] = {"tolerance", "wait", "carry_forward", "max_pending"};
 inline constexpr std::string_view kAlert[] = {"for", "clear"};
 inline constexpr std::string_view kDetector[] = {
     "anomaly_score", "threshold",           "risk", "level", "max_peaks", "dspot_depth", "smoothing",

@@ -39,6 +39,16 @@ struct TlsSettings {
   bool enabled() const { return !cert.empty(); }
 };
 
+// ingest.graphite: Graphite plaintext ("path value timestamp") on a TCP
+// listener of its own (docs/ingest-graphite.md).
+struct GraphiteSettings {
+  std::optional<Endpoint> listen;  // ingest.graphite.listen: absent: no Graphite listener
+  // ingest.graphite.templates: "[filter ]template[ tag=value,...]" mapping a
+  // dotted path to measurement, tags and field; checked when the daemon starts.
+  std::vector<std::string> templates;
+  std::string separator = ".";  // ingest.graphite.separator: joins several measurement (or field*) parts
+};
+
 struct IngestSettings {
   Endpoint listen{"127.0.0.1", 7878};  // ingest.listen: TCP, InfluxDB line protocol
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;  // ingest.precision: ns|us|ms|s
@@ -49,6 +59,7 @@ struct IngestSettings {
   // the connection was accepted closes it (a half-open handshake would
   // otherwise hold a connection slot for idle_timeout).
   double handshake_timeout_s = 10;
+  GraphiteSettings graphite;  // ingest.graphite: { listen, templates, separator }
 };
 
 struct MetricsSettings {
@@ -111,6 +122,17 @@ struct RetrainSettings {
   bool enabled() const { return every_s > 0; }
 };
 
+// models[i].assembly: building a stream's feature vector from lines that
+// each carry some of its fields (docs/wire-protocol.md, "Samples in pieces").
+// Absent: off, and a line without every feature is refused (missing_field).
+struct AssemblySettings {
+  bool enabled = false;
+  double tolerance_s = 0;  // assembly.tolerance: pieces this close in time belong to one vector
+  double wait_s = 5;       // assembly.wait: how long an incomplete vector waits for its missing fields
+  int carry_forward = 3;   // assembly.carry_forward: steps a missing field may take its last value (0: never)
+  int max_pending = 8;     // assembly.max_pending: incomplete vectors held per stream at most
+};
+
 struct ModelSettings {
   std::string name;         // models[i].name: [a-zA-Z_][a-zA-Z0-9_-]*, unique; a metric label
   std::string path;         // models[i].path: model file; relative paths are relative to the config file
@@ -127,6 +149,11 @@ struct ModelSettings {
   // models[i].guards: feature name -> { direction, min_deviation, valid_range }, in file order;
   // empty: none. The names are checked against the model's features when it is loaded.
   core::NamedGuards guards;
+  AssemblySettings assembly;  // models[i].assembly: { tolerance, wait, carry_forward, max_pending }
+  // models[i].max_gap_intervals: a sample later than this many of the
+  // stream's sampling intervals (the median of its recent ones) after the
+  // one before restarts its window; 0: never (the default, as `lstmad score`).
+  double max_gap_intervals = 0;
   int line = 0;                     // where the entry is in the file, for later error messages
 };
 
