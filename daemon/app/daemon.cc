@@ -16,6 +16,7 @@
 #include "cluster/cluster.h"
 #include "cluster/cluster_forwarder.h"
 #include "net/http_server.h"
+#include "ingest/graphite_sink.h"
 #include "net/ingest_server.h"
 #include "net/tls_client.h"
 #include "ingest/ingestor.h"
@@ -123,11 +124,15 @@ struct Daemon::Impl {
   std::unique_ptr<ClusterForwarder> forwarder;
   asio::io_context io{1};
   std::unique_ptr<IngestServer> server;
+  // ingest.graphite: its own listener, whose lines go to the ingestor through the sink.
+  std::unique_ptr<GraphiteSink> graphite_sink;
+  std::unique_ptr<IngestServer> graphite;
   std::unique_ptr<HttpServer> http;
   asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer watchdog{io};
   asio::steady_timer snapshot_timer{io};
   asio::steady_timer expiry_timer{io};
+  asio::steady_timer assembly_timer{io};
   std::optional<std::chrono::microseconds> watchdog_interval;
   bool stopping = false;
   int stopped_at_start = 0;  // the signal that stopped start-up's wait for NATS; 0: none
@@ -159,6 +164,7 @@ struct Daemon::Impl {
   void ScheduleSnapshot();
   void ScheduleExpiry();
   void ExpireIdleStreams();
+  void ScheduleAssembly();
   void RetireStreams(const std::vector<DroppedStreams>& dropped);
   void InstallRetrained(const RetrainCandidate& candidate);
 };
@@ -227,6 +233,20 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   LineSink* tcp_sink = impl->forwarder ? static_cast<LineSink*>(impl->forwarder.get()) : impl->ingestor.get();
   impl->server = std::make_unique<IngestServer>(impl->io, tcp_sink, &impl->metrics,
                                                 impl->settings.limits, impl->settings.ingest);
+  if (impl->settings.ingest.graphite.listen) {
+    if (impl->forwarder) {
+      return core::Status::Invalid("ingest.graphite is not supported with nats.tcp_ingest: forward");
+    }
+    auto templates = GraphiteTemplates::Compile(impl->settings.ingest.graphite.templates,
+                                                impl->settings.ingest.graphite.separator);
+    if (!templates.ok()) return templates.status();
+    impl->graphite_sink = std::make_unique<GraphiteSink>(impl->ingestor.get(), &impl->metrics,
+                                                         std::move(templates).value(),
+                                                         impl->settings.limits.max_line_bytes);
+    impl->graphite = std::make_unique<IngestServer>(impl->io, impl->graphite_sink.get(), &impl->metrics,
+                                                    impl->settings.limits, impl->settings.ingest);
+    impl->graphite->set_setting_name("ingest.graphite.listen");
+  }
   Metrics* metrics = &impl->metrics;
   impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); }, metrics);
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
@@ -255,6 +275,16 @@ core::Status Daemon::Run() {
   if (core::Status s = d.server->Listen(d.settings.ingest.listen); !s.ok()) {
     return s.WithContext("cannot listen for samples");
   }
+  if (d.graphite) {
+    if (core::Status s = d.graphite->set_ingest(d.settings.ingest); !s.ok()) {
+      return core::Status::Invalid(s.message()).WithContext("cannot set up Graphite ingestion");
+    }
+    if (core::Status s = d.graphite->Listen(*d.settings.ingest.graphite.listen); !s.ok()) {
+      return s.WithContext("cannot listen for Graphite samples");
+    }
+    Log(LogLevel::kInfo, "Graphite listener",
+        {Field("graphite", d.settings.ingest.graphite.listen->host + ":" + std::to_string(d.graphite->port()))});
+  }
   std::string names;
   for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
   Log(LogLevel::kInfo, "lstmad serving",
@@ -268,6 +298,7 @@ core::Status Daemon::Run() {
   d.KickWatchdog();
   d.ScheduleSnapshot();
   d.ScheduleExpiry();
+  d.ScheduleAssembly();
   d.http->set_ready(true);
   systemd::NotifyReady();
   d.retrainer->Start();
@@ -337,6 +368,17 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
     (void)server->set_ingest(settings.ingest);
     return false;
   }
+  std::optional<GraphiteTemplates> next_templates;
+  if (graphite) {
+    auto compiled = GraphiteTemplates::Compile(next->ingest.graphite.templates, next->ingest.graphite.separator);
+    if (!compiled.ok() || !graphite->set_ingest(next->ingest).ok()) {
+      *error = compiled.ok() ? "ingest.graphite: cannot load ingest.tls" : compiled.status().message();
+      (void)server->set_ingest(settings.ingest);
+      (void)http->set_tls(settings.metrics.tls);
+      return false;
+    }
+    next_templates = std::move(compiled).value();
+  }
   // Every step that can fail is behind us: register the new models' metrics.
   core::Result<std::shared_ptr<const ModelSet>> next_models =
       MakeModelSet(std::move(prepared.models).value(), &metrics);
@@ -351,6 +393,10 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   alerts->SetEventLog(next_events);
   alertmanager->Reconfigure(next->alertmanager, std::move(am_tls).value());
   server->set_limits(next->limits);
+  if (graphite) {
+    graphite->set_limits(next->limits);
+    graphite_sink->Reconfigure(std::move(*next_templates), next->limits.max_line_bytes);
+  }
   http->Configure(next->metrics);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
   const std::string source = settings.source;
@@ -361,6 +407,7 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   retrainer->Configure(*models);
   RetireStreams(dropped);
   ScheduleExpiry();  // limits.stream_expiry_s may have changed
+  ScheduleAssembly();  // so may models[].assembly
   return true;
 }
 
@@ -423,11 +470,16 @@ void Daemon::Impl::Stop(int signal) {
   // Every line already read has been handed to the scorer; score them all.
   server->StopAccepting();
   server->CloseAll();
+  if (graphite) {
+    graphite->StopAccepting();
+    graphite->CloseAll();
+  }
   if (forwarder) forwarder->Stop();  // publishes what TCP clients sent, for at most nats.forward_timeout
   if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();
   snapshot_timer.cancel();
   expiry_timer.cancel();
+  assembly_timer.cancel();
   SaveSnapshot("shutdown");
   alertmanager->Flush(std::chrono::milliseconds(static_cast<int64_t>(settings.alertmanager.timeout_s * 1000)));
   watchdog.cancel();
@@ -531,6 +583,29 @@ void Daemon::Impl::ExpireIdleStreams() {
   // scrape that sees the count sees a snapshot without them.
   SaveSnapshot("expiry");
   for (const DroppedStreams& d : dropped) metrics.StreamsExpired().Increment(static_cast<double>(d.streams));
+}
+
+// Assembled vectors whose models[].assembly.wait ran out are completed or
+// dropped by this sweep: a quarter of the shortest wait (a vector waits at
+// most 25% longer), at least every second, at most 100 times a second.
+void Daemon::Impl::ScheduleAssembly() {
+  assembly_timer.cancel();
+  double shortest = -1;
+  for (const auto& model : models->models) {
+    const config::AssemblySettings& a = model->settings.assembly;
+    if (a.enabled && (shortest < 0 || a.wait_s < shortest)) shortest = a.wait_s;
+  }
+  if (shortest < 0 || stopping) return;
+  const double every = std::clamp(shortest / 4, 0.01, 1.0);
+  assembly_timer.expires_after(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(every)));
+  assembly_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping) return;
+    ingestor->ExpireAssembly(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count());
+    ScheduleAssembly();
+  });
 }
 
 void Daemon::Impl::ScheduleExpiry() {

@@ -108,14 +108,14 @@ ParseResult ParseGraphiteLine(std::string_view line, GraphiteLine* out, ParseErr
   }
   const std::string_view timestamp = NextToken(line, &pos);
   out->timestamp_ns.reset();
-  if (!timestamp.empty() && timestamp != "-1") {
+  if (!timestamp.empty()) {
     int64_t ns = 0;
     if (!ParseTimestamp(timestamp, &ns)) {
       Fail(error, static_cast<size_t>(timestamp.data() - line.data()) + 1,
            "timestamp is not seconds since the epoch within the signed 64-bit nanosecond range");
       return ParseResult::kError;
     }
-    out->timestamp_ns = ns;
+    if (ns != -1'000'000'000) out->timestamp_ns = ns;  // -1: "now", as Carbon reads it
   }
   const std::string_view extra = NextToken(line, &pos);
   if (!extra.empty()) {
