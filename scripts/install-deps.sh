@@ -35,6 +35,8 @@ packages=(
   python3 python3-numpy python3-torch python3-h5py libopenblas0-pthread
   # real servers and tools the integration tests talk to
   prometheus prometheus-alertmanager nats-server
+  # collectd (write_graphite) feeding the Graphite listener
+  collectd-core
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
   # unit's ExecReload (procps), strace, YAML for Python
   systemd procps strace python3-yaml
