@@ -4,13 +4,15 @@
 // windows as whole lines; a missing field is carried forward after the
 // wait (counted) or the vector dropped (counted); a gap of more than
 // max_gap_intervals sampling intervals restarts the window (counted);
-// Graphite-style points (HandlePoint) reach the same streams.
+// Graphite-style points (HandlePoint) reach the same streams, and the
+// GraphiteSink counts bad Graphite lines by reason.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
 #include "daemon/support/tiny_model.h"
+#include "ingest/graphite_sink.h"
 #include "ingest/ingestor.h"
 #include "scoring/scorer.h"
 
@@ -161,6 +163,39 @@ TEST_F(IngestorAssemblyTest, PointsOfOtherInputsAssembleWithLines) {
   point.measurement = "pumpx";
   ingestor_->HandlePoint(point, std::nullopt, "pumpx.g.b 7", "test");
   EXPECT_EQ(Series(metrics_, "lstmad_samples_rejected_total{measurement=\"pumpx\",reason=\"unknown_measurement\"}"), 1);
+}
+
+TEST_F(IngestorAssemblyTest, GraphiteLinesAssembleAndBadOnesAreCountedByReason) {
+  Start(Assembly(60, 3));
+  auto templates = GraphiteTemplates::Compile({"pump.* measurement.id.field"}, ".");
+  ASSERT_TRUE(templates.ok());
+  GraphiteSink sink(ingestor_.get(), &metrics_, std::move(templates).value(), 1024);
+  sink.HandleLine("pump.g.a 1 100", "test");
+  sink.HandleLine("pump.g.b 2 100\r", "test");
+  StreamSnapshot s = Stream("pump,id=g");
+  EXPECT_EQ(s.samples, 1);
+  EXPECT_EQ(s.values[0], 1.0f);
+  EXPECT_EQ(s.values[1], 2.0f);
+  EXPECT_EQ(s.times_ns[0], 100'000'000'000);
+  sink.HandleLine("pump.g.a x 101", "test");
+  sink.HandleLine("pump..a 1 101", "test");
+  sink.HandleLine("pump.g.c 1 101", "test");
+  sink.HandleLine("other.x 1 101", "test");
+  sink.HandleLine("pump.g.a nan 101", "test");
+  sink.HandleLine("pump.g.a 1 99", "test");
+  sink.HandleLine("pump\xe2\x80\xae.g.a 1 101", "test");
+  sink.HandleLine("", "test");
+  EXPECT_EQ(Series(metrics_, "lstmad_samples_rejected_total{reason=\"parse_error\"}"), 2);
+  EXPECT_EQ(Series(metrics_, "lstmad_samples_rejected_total{reason=\"format_control\"}"), 1);
+  EXPECT_EQ(Rejected("missing_field"), 1);
+  EXPECT_EQ(Rejected("non_finite"), 1);
+  EXPECT_EQ(Rejected("out_of_order"), 1);
+  EXPECT_EQ(Series(metrics_,
+                   "lstmad_samples_rejected_total{measurement=\"other.x\",reason=\"unknown_measurement\"}"),
+            1);
+  EXPECT_EQ(ingestor_->samples_received(), 2u);
+  s = Stream("pump,id=g");
+  EXPECT_EQ(s.samples, 1);  // nothing else reached the stream
 }
 
 }  // namespace
