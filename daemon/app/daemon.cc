@@ -651,6 +651,13 @@ std::string DescribeModel(const ModelRuntime& m) {
     for (const auto& [feature, guard] : s.guards) guarded.push_back(feature);
     line += ", guards on " + JoinNames(guarded);
   }
+  if (s.assembly.enabled) {
+    line += ", assembled from pieces (tolerance " + Seconds(s.assembly.tolerance_s) + ", wait " +
+            Seconds(s.assembly.wait_s) + ", carry forward " + std::to_string(s.assembly.carry_forward) + ")";
+  }
+  if (s.max_gap_intervals > 0) {
+    line += ", window restarts after " + core::FormatSignificant(s.max_gap_intervals) + " intervals without a sample";
+  }
   return line + "\n";
 }
 
@@ -660,6 +667,10 @@ std::string DescribeSettings(const config::Settings& s, const ModelSet& models) 
          std::string(config::PrecisionName(s.ingest.precision)) +
          (s.ingest.tls.enabled() ? (s.ingest.tls.client_ca.empty() ? ", TLS" : ", mutual TLS") : ", plain TCP") +
          (s.ingest.allow.empty() ? "" : ", from " + JoinNames(s.ingest.allow)) + "\n";
+  if (s.ingest.graphite.listen) {
+    out += "  graphite:     " + s.ingest.graphite.listen->ToString() + ", Graphite plaintext, " +
+           std::to_string(s.ingest.graphite.templates.size()) + " templates\n";
+  }
   out += "  metrics:      " + s.metrics.listen.ToString() + " (/metrics, /healthz, /readyz)" +
          (s.metrics.tls.enabled() ? ", HTTPS" : ", plain HTTP") +
          (s.metrics.basic_auth_users.empty() ? "" : ", basic auth") + "\n";
@@ -693,6 +704,11 @@ core::Result<std::string> CheckConfig(const std::string& path) {
   if (!models.ok()) return models.status().WithContext(path);
   // Certificates and keys that do not load fail here, not at start.
   if (auto tls = AlertmanagerTls(settings->alertmanager); !tls.ok()) return tls.status().WithContext(path);
+  // Graphite templates are compiled at start; a bad one fails here too.
+  if (settings->ingest.graphite.listen) {
+    auto templates = GraphiteTemplates::Compile(settings->ingest.graphite.templates, settings->ingest.graphite.separator);
+    if (!templates.ok()) return templates.status().WithContext(path);
+  }
   return path + ": OK\n" + DescribeSettings(*settings, **models);
 }
 
