@@ -145,6 +145,19 @@ LoadPlugin write_graphite
             print(open(log).read()[-2000:])
 
 
+def bad_templates_refused(checks, workdir, model):
+    cfg = write_config(os.path.join(workdir, "bad.yaml"), model)
+    with open(cfg) as f:
+        text = f.read().replace('"collectd.*.memory.* measurement.host..field"', '"host.field"')
+    with open(cfg, "w") as f:
+        f.write(text)
+    want = 'ingest.graphite.templates[1]: template "host.field" has no measurement part'
+    for args in (["serve", "--check", "--config", cfg], ["serve", "--config", cfg]):
+        proc = run(*args, check=False, timeout=60)
+        checks.check(f"lstmad {" ".join(args[:-1])}: a bad template is refused with exit 2, named",
+                     proc.returncode == 2 and want in proc.stderr, f"{proc.returncode}: {proc.stderr.strip()}")
+
+
 def main():
     checks = Checks()
     if not os.path.exists(COLLECTD):
@@ -153,6 +166,7 @@ def main():
     with tempdir() as d:
         model = train_host_model(d)
         cfg = write_config(os.path.join(d, "lstmad.yaml"), model)
+        bad_templates_refused(checks, d, model)
         with Daemon(cfg) as daemon:
             graphite_port = int(re.search(r"graphite=[^ ]*:(\d+)", daemon.wait_for_log("Graphite listener")).group(1))
             m = split_lines_equal_whole_lines(checks, daemon)
