@@ -382,7 +382,10 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   // Every step that can fail is behind us: register the new models' metrics.
   core::Result<std::shared_ptr<const ModelSet>> next_models =
       MakeModelSet(std::move(prepared.models).value(), &metrics);
-  if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
+  const auto graphite_at = [](const config::Settings& of) {
+    return of.ingest.graphite.listen ? of.ingest.graphite.listen->ToString() : std::string();
+  };
+  if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() || graphite_at(*next) != graphite_at(settings) ||
       next->metrics.listen.ToString() != settings.metrics.listen.ToString() ||
       next->scoring.workers != settings.scoring.workers) {
     Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");

@@ -8,6 +8,8 @@ Loopback only; every wait bounded."""
 import os
 import random
 import re
+import signal
+import socket
 import subprocess
 
 from daemon_harness import Daemon
@@ -154,7 +156,7 @@ def bad_templates_refused(checks, workdir, model):
     want = 'ingest.graphite.templates[1]: template "host.field" has no measurement part'
     for args in (["serve", "--check", "--config", cfg], ["serve", "--config", cfg]):
         proc = run(*args, check=False, timeout=60)
-        checks.check(f"lstmad {" ".join(args[:-1])}: a bad template is refused with exit 2, named",
+        checks.check(f"lstmad {' '.join(args[:-1])}: a bad template is refused with exit 2, named",
                      proc.returncode == 2 and want in proc.stderr, f"{proc.returncode}: {proc.stderr.strip()}")
 
 
@@ -171,6 +173,15 @@ def main():
             graphite_port = int(re.search(r"graphite=[^ ]*:(\d+)", daemon.wait_for_log("Graphite listener")).group(1))
             m = split_lines_equal_whole_lines(checks, daemon)
             collectd_feeds_the_model(checks, daemon, d, graphite_port, scored(m))
+            # A reload re-compiles the templates; the Graphite listener keeps serving.
+            daemon.signal(signal.SIGHUP)
+            ok, m = daemon.poll(lambda m: m.get('lstmad_config_reloads_total{result="success"}', 0) >= 1, timeout=30)
+            checks.check("SIGHUP with ingest.graphite: the reload succeeds", ok)
+            before = m.get('lstmad_samples_received_total{model="host"}', 0)
+            with socket.create_connection(("127.0.0.1", graphite_port), timeout=10) as sock:
+                sock.sendall(b"collectd.after.load.load.shortterm 1.5 1700000000\n")
+            ok, m = daemon.poll(lambda m: m.get('lstmad_samples_received_total{model="host"}', 0) > before, timeout=20)
+            checks.check("after the reload, a Graphite line is received", ok)
             checks.check("SIGTERM: exit 0", daemon.stop() == 0)
     checks.finish()
 
