@@ -40,6 +40,8 @@ packages=(
   python3-influxdb
   # real servers and tools the integration tests talk to
   prometheus prometheus-alertmanager prometheus-node-exporter nats-server
+  # collectd (write_graphite) feeding the Graphite listener
+  collectd-core
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the
   # unit's ExecReload (procps), strace, YAML for Python
   systemd procps strace python3-yaml

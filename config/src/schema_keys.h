@@ -14,11 +14,12 @@ inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models",
                                              "console", "remote_write", "remote_write_out"};
 
 inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
-                                               "allow",  "tls",       "handshake_timeout", "http"};
+                                               "allow",  "tls",       "handshake_timeout", "http", "graphite"};
 inline constexpr std::string_view kIngestHttp[] = {"listen",         "tls",
                                                    "tokens",         "max_body_bytes",
                                                    "max_connections_per_peer", "max_requests_per_connection",
                                                    "idle_timeout"};
+inline constexpr std::string_view kGraphite[] = {"listen", "templates", "separator"};
 // ingest.tls and metrics.tls.
 inline constexpr std::string_view kTls[] = {"cert", "key", "client_ca"};
 inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "tls",
@@ -27,11 +28,13 @@ inline constexpr std::string_view kMetrics[] = {"listen", "basic_auth_users", "t
 inline constexpr std::string_view kModel[] = {"name",         "path",     "measurement", "threshold",
                                               "alert",        "features", "calibrate",   "scaler",
                                               "keras_output", "detector", "retrain",
-                                              "guards", "remote_write", "export", "export_band_sigmas"};
+                                              "guards", "remote_write", "export", "export_band_sigmas",
+                                              "assembly", "max_gap_intervals"};
 inline constexpr std::string_view kModelRemoteWrite[] = {"features", "stream_labels"};
 inline constexpr std::string_view kRemoteWrite[] = {"max_body_bytes", "max_uncompressed_bytes",
                                                     "max_series_per_request", "max_pending_timestamps",
                                                     "max_delay"};
+inline constexpr std::string_view kAssembly[] = {"tolerance", "wait", "carry_forward", "max_pending"};
 inline constexpr std::string_view kAlert[] = {"for", "clear"};
 inline constexpr std::string_view kDetector[] = {
     "anomaly_score", "threshold",           "risk", "level", "max_peaks", "dspot_depth", "smoothing",

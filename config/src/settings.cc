@@ -170,6 +170,22 @@ Status ParseHttpIngest(const Reader& r, const Field& f, const std::string& base_
     if (key == "max_connections_per_peer") return r.ReadInt(v, 1, 64, &out->max_connections_per_peer);
     if (key == "max_requests_per_connection") return r.ReadInt(v, 1, kUnbounded, &out->max_requests_per_connection);
     return ReadDuration(r, v, 0.1, 3600, &out->idle_timeout_s);
+Status ParseGraphite(const Reader& r, const Field& f, GraphiteSettings* out) {
+  return r.ForEachField(f, keys::kGraphite, [&](std::string_view key, const Field& v) {
+    if (key == "listen") {
+      Endpoint endpoint;
+      LSTMAD_RETURN_IF_ERROR(r.ReadEndpoint(v, &endpoint));
+      out->listen = endpoint;
+      return Status::Ok();
+    }
+    if (key == "separator") return r.ReadString(v, &out->separator);
+    return r.ForEachItem(v, [&](size_t, const Field& item) {
+      std::string spec;
+      LSTMAD_RETURN_IF_ERROR(r.ReadString(item, &spec));
+      if (spec.empty()) return r.Error(item, "must not be empty");
+      out->templates.push_back(spec);
+      return Status::Ok();
+    });
   });
 }
 
@@ -177,6 +193,7 @@ Status ParseIngest(const Reader& r, const Field& f, const std::string& base_dir,
   return r.ForEachField(f, keys::kIngest, [&](std::string_view key, const Field& v) {
     if (key == "listen") return r.ReadEndpoint(v, &out->listen);
     if (key == "http") return ParseHttpIngest(r, v, base_dir, &out->http);
+    if (key == "graphite") return ParseGraphite(r, v, &out->graphite);
     if (key == "tls") return ParseTls(r, v, base_dir, &out->tls);
     if (key == "idle_timeout") return ReadDuration(r, v, 0, 86400, &out->idle_timeout_s);
     if (key == "handshake_timeout") return ReadDuration(r, v, 1, 300, &out->handshake_timeout_s);
@@ -222,6 +239,16 @@ Status ParseMetrics(const Reader& r, const Field& f, const std::string& base_dir
 Status ParseAlert(const Reader& r, const Field& f, AlertSettings* out) {
   return r.ForEachField(f, keys::kAlert, [&](std::string_view key, const Field& v) {
     return r.ReadInt(v, 1, kUnbounded, key == "for" ? &out->fire_after : &out->clear_after);
+  });
+}
+
+Status ParseAssembly(const Reader& r, const Field& f, AssemblySettings* out) {
+  out->enabled = true;
+  return r.ForEachField(f, keys::kAssembly, [&](std::string_view key, const Field& v) {
+    if (key == "tolerance") return ReadDuration(r, v, 0, 3600, &out->tolerance_s);
+    if (key == "wait") return ReadDuration(r, v, 0, 3600, &out->wait_s);
+    if (key == "carry_forward") return r.ReadInt(v, 0, 1000000, &out->carry_forward);
+    return r.ReadInt(v, 1, 1024, &out->max_pending);
   });
 }
 
@@ -411,6 +438,8 @@ Status ParseModel(const Reader& r, const Field& f, const std::string& base_dir,
     if (key == "remote_write") return detail::ParseModelRemoteWrite(r, v, &out->remote_write);
     if (key == "export") return ParseExports(r, v, &out->exports);
     if (key == "export_band_sigmas") return r.ReadDouble(v, 0.0, 100.0, &out->exports.band_sigmas);
+    if (key == "assembly") return ParseAssembly(r, v, &out->assembly);
+    if (key == "max_gap_intervals") return r.ReadDouble(v, 0.0, 1e6, &out->max_gap_intervals);
     if (key == "scaler") {
       std::string_view scaler;
       LSTMAD_RETURN_IF_ERROR(r.ReadEnum<std::string_view>(v, kScalers, &scaler));

@@ -19,6 +19,7 @@
 #include "cluster/cluster_forwarder.h"
 #include "net/http_server.h"
 #include "net/influx_write.h"
+#include "ingest/graphite_sink.h"
 #include "net/ingest_server.h"
 #include "net/tls_client.h"
 #include "ingest/ingestor.h"
@@ -173,6 +174,9 @@ struct Daemon::Impl {
   std::unique_ptr<ClusterForwarder> forwarder;
   asio::io_context io{1};
   std::unique_ptr<IngestServer> server;
+  // ingest.graphite: its own listener, whose lines go to the ingestor through the sink.
+  std::unique_ptr<GraphiteSink> graphite_sink;
+  std::unique_ptr<IngestServer> graphite;
   std::unique_ptr<HttpServer> http;
   // ingest.http: the InfluxDB write API; its routes call `influx`, so the
   // server is declared after it (destroyed first).
@@ -184,6 +188,7 @@ struct Daemon::Impl {
   asio::steady_timer watchdog{io};
   asio::steady_timer snapshot_timer{io};
   asio::steady_timer expiry_timer{io};
+  asio::steady_timer assembly_timer{io};
   std::optional<std::chrono::microseconds> watchdog_interval;
   bool stopping = false;
   int stopped_at_start = 0;  // the signal that stopped start-up's wait for NATS; 0: none
@@ -216,6 +221,7 @@ struct Daemon::Impl {
   void ScheduleSnapshot();
   void ScheduleExpiry();
   void ExpireIdleStreams();
+  void ScheduleAssembly();
   void RetireStreams(const std::vector<DroppedStreams>& dropped);
   void InstallRetrained(const RetrainCandidate& candidate);
 };
@@ -294,6 +300,20 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
   LineSink* tcp_sink = impl->forwarder ? static_cast<LineSink*>(impl->forwarder.get()) : impl->ingestor.get();
   impl->server = std::make_unique<IngestServer>(impl->io, tcp_sink, &impl->metrics,
                                                 impl->settings.limits, impl->settings.ingest);
+  if (impl->settings.ingest.graphite.listen) {
+    if (impl->forwarder) {
+      return core::Status::Invalid("ingest.graphite is not supported with nats.tcp_ingest: forward");
+    }
+    auto templates = GraphiteTemplates::Compile(impl->settings.ingest.graphite.templates,
+                                                impl->settings.ingest.graphite.separator);
+    if (!templates.ok()) return templates.status();
+    impl->graphite_sink = std::make_unique<GraphiteSink>(impl->ingestor.get(), &impl->metrics,
+                                                         std::move(templates).value(),
+                                                         impl->settings.limits.max_line_bytes);
+    impl->graphite = std::make_unique<IngestServer>(impl->io, impl->graphite_sink.get(), &impl->metrics,
+                                                    impl->settings.limits, impl->settings.ingest);
+    impl->graphite->set_setting_name("ingest.graphite.listen");
+  }
   Metrics* metrics = &impl->metrics;
   impl->http = std::make_unique<HttpServer>(impl->io, [metrics] { return metrics->Scrape(); }, metrics);
   if (impl->histories) {
@@ -337,6 +357,16 @@ core::Status Daemon::Run() {
     return s.WithContext("cannot listen for samples");
   }
   if (core::Status s = d.ServeHttpIngest(); !s.ok()) return s;
+  if (d.graphite) {
+    if (core::Status s = d.graphite->set_ingest(d.settings.ingest); !s.ok()) {
+      return core::Status::Invalid(s.message()).WithContext("cannot set up Graphite ingestion");
+    }
+    if (core::Status s = d.graphite->Listen(*d.settings.ingest.graphite.listen); !s.ok()) {
+      return s.WithContext("cannot listen for Graphite samples");
+    }
+    Log(LogLevel::kInfo, "Graphite listener",
+        {Field("graphite", d.settings.ingest.graphite.listen->host + ":" + std::to_string(d.graphite->port()))});
+  }
   std::string names;
   for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
   Log(LogLevel::kInfo, "lstmad serving",
@@ -350,6 +380,7 @@ core::Status Daemon::Run() {
   d.KickWatchdog();
   d.ScheduleSnapshot();
   d.ScheduleExpiry();
+  d.ScheduleAssembly();
   d.http->set_ready(true);
   if (d.http_ingest) d.http_ingest->set_ready(true);
   systemd::NotifyReady();
@@ -427,11 +458,25 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
     (void)server->set_ingest(settings.ingest);
     return false;
   }
+  std::optional<GraphiteTemplates> next_templates;
+  if (graphite) {
+    auto compiled = GraphiteTemplates::Compile(next->ingest.graphite.templates, next->ingest.graphite.separator);
+    if (!compiled.ok() || !graphite->set_ingest(next->ingest).ok()) {
+      *error = compiled.ok() ? "ingest.graphite: cannot load ingest.tls" : compiled.status().message();
+      (void)server->set_ingest(settings.ingest);
+      (void)http->set_tls(settings.metrics.tls);
+      return false;
+    }
+    next_templates = std::move(compiled).value();
+  }
   // Every step that can fail is behind us: register the new models' metrics.
   core::Result<std::shared_ptr<const ModelSet>> next_models =
       MakeModelSet(std::move(prepared.models).value(), &metrics);
 
-  if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() ||
+  const auto graphite_at = [](const config::Settings& of) {
+    return of.ingest.graphite.listen ? of.ingest.graphite.listen->ToString() : std::string();
+  };
+  if (next->ingest.listen.ToString() != settings.ingest.listen.ToString() || graphite_at(*next) != graphite_at(settings) ||
       next->metrics.listen.ToString() != settings.metrics.listen.ToString() ||
       next->scoring.workers != settings.scoring.workers) {
     Log(LogLevel::kWarn, "listen addresses and scoring.workers change only on restart");
@@ -446,6 +491,10 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   alerts->SetEventLog(next_events);
   alertmanager->Reconfigure(next->alertmanager, std::move(am_tls).value());
   server->set_limits(next->limits);
+  if (graphite) {
+    graphite->set_limits(next->limits);
+    graphite_sink->Reconfigure(std::move(*next_templates), next->limits.max_line_bytes);
+  }
   http->Configure(next->metrics);
   if (core::Status s = ConfigureLogging(next->log); !s.ok()) Log(LogLevel::kWarn, s.message());
   const std::string source = settings.source;
@@ -456,6 +505,7 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   retrainer->Configure(*models);
   RetireStreams(dropped);
   ScheduleExpiry();  // limits.stream_expiry_s may have changed
+  ScheduleAssembly();  // so may models[].assembly
   return true;
 }
 
@@ -551,11 +601,16 @@ void Daemon::Impl::Stop(int signal) {
   if (http_ingest) http_ingest->Stop();
   if (influx) influx->Finish();  // lines a write request left waiting for room
   remote_write->Flush();
+  if (graphite) {
+    graphite->StopAccepting();
+    graphite->CloseAll();
+  }
   if (forwarder) forwarder->Stop();  // publishes what TCP clients sent, for at most nats.forward_timeout
   if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();
   snapshot_timer.cancel();
   expiry_timer.cancel();
+  assembly_timer.cancel();
   SaveSnapshot("shutdown");
   alertmanager->Flush(std::chrono::milliseconds(static_cast<int64_t>(settings.alertmanager.timeout_s * 1000)));
   if (remote_write_out) {
@@ -666,6 +721,29 @@ void Daemon::Impl::ExpireIdleStreams() {
   for (const DroppedStreams& d : dropped) metrics.StreamsExpired().Increment(static_cast<double>(d.streams));
 }
 
+// Assembled vectors whose models[].assembly.wait ran out are completed or
+// dropped by this sweep: a quarter of the shortest wait (a vector waits at
+// most 25% longer), at least every second, at most 100 times a second.
+void Daemon::Impl::ScheduleAssembly() {
+  assembly_timer.cancel();
+  double shortest = -1;
+  for (const auto& model : models->models) {
+    const config::AssemblySettings& a = model->settings.assembly;
+    if (a.enabled && (shortest < 0 || a.wait_s < shortest)) shortest = a.wait_s;
+  }
+  if (shortest < 0 || stopping) return;
+  const double every = std::clamp(shortest / 4, 0.01, 1.0);
+  assembly_timer.expires_after(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(every)));
+  assembly_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping) return;
+    ingestor->ExpireAssembly(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count());
+    ScheduleAssembly();
+  });
+}
+
 void Daemon::Impl::ScheduleExpiry() {
   expiry_timer.cancel();
   if (settings.limits.stream_expiry_s <= 0 || stopping) return;
@@ -709,6 +787,13 @@ std::string DescribeModel(const ModelRuntime& m) {
     for (const auto& [feature, guard] : s.guards) guarded.push_back(feature);
     line += ", guards on " + JoinNames(guarded);
   }
+  if (s.assembly.enabled) {
+    line += ", assembled from pieces (tolerance " + Seconds(s.assembly.tolerance_s) + ", wait " +
+            Seconds(s.assembly.wait_s) + ", carry forward " + std::to_string(s.assembly.carry_forward) + ")";
+  }
+  if (s.max_gap_intervals > 0) {
+    line += ", window restarts after " + core::FormatSignificant(s.max_gap_intervals) + " intervals without a sample";
+  }
   return line + "\n";
 }
 
@@ -718,6 +803,10 @@ std::string DescribeSettings(const config::Settings& s, const ModelSet& models) 
          std::string(config::PrecisionName(s.ingest.precision)) +
          (s.ingest.tls.enabled() ? (s.ingest.tls.client_ca.empty() ? ", TLS" : ", mutual TLS") : ", plain TCP") +
          (s.ingest.allow.empty() ? "" : ", from " + JoinNames(s.ingest.allow)) + "\n";
+  if (s.ingest.graphite.listen) {
+    out += "  graphite:     " + s.ingest.graphite.listen->ToString() + ", Graphite plaintext, " +
+           std::to_string(s.ingest.graphite.templates.size()) + " templates\n";
+  }
   out += "  metrics:      " + s.metrics.listen.ToString() + " (/metrics, /healthz, /readyz)" +
          (s.metrics.tls.enabled() ? ", HTTPS" : ", plain HTTP") +
          (s.metrics.basic_auth_users.empty() ? "" : ", basic auth") + "\n";
@@ -756,6 +845,11 @@ core::Result<std::string> CheckConfig(const std::string& path) {
   // Certificates and keys that do not load fail here, not at start.
   if (auto tls = AlertmanagerTls(settings->alertmanager); !tls.ok()) return tls.status().WithContext(path);
   if (auto tls = RemoteWriteOutTls(settings->remote_write_out); !tls.ok()) return tls.status().WithContext(path);
+  // Graphite templates are compiled at start; a bad one fails here too.
+  if (settings->ingest.graphite.listen) {
+    auto templates = GraphiteTemplates::Compile(settings->ingest.graphite.templates, settings->ingest.graphite.separator);
+    if (!templates.ok()) return templates.status().WithContext(path);
+  }
   return path + ": OK\n" + DescribeSettings(*settings, **models);
 }
 

@@ -34,6 +34,12 @@ void AddTimeInputs(const StreamTable& table, uint32_t id, const ModelRuntime& mo
   }
 }
 
+// Server time, for samples without a timestamp.
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Ingestor::Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models,
@@ -64,6 +70,9 @@ Ingestor::ModelStreams& Ingestor::StreamsOf(const ModelRuntime& model) {
     streams.table = std::make_shared<StreamTable>(model.lookback(), model.features());
     streams.states = std::make_shared<StreamStates>();
   }
+  if (model.settings.assembly.enabled && !streams.assembler) {
+    streams.assembler = std::make_unique<FeatureAssembler>(model.features(), model.settings.assembly);
+  }
   return streams;
 }
 
@@ -84,30 +93,43 @@ StreamScoringState* Ingestor::ScoredOf(ModelStreams* streams, uint32_t id, const
 }
 
 void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalled* stalled) {
-  const auto arrived = std::chrono::steady_clock::now();
   const LineVerdict verdict = ClassifyLine(line, *models_, &parsed_, &parse_error_);
   if (verdict.refused) {
     return Reject(verdict.refused->reason, line, peer, verdict.refused->detail, verdict.refused->measurement);
   }
   if (verdict.model == nullptr) return;  // blank or comment
-  const std::shared_ptr<const ModelRuntime>* found = verdict.model;
-  const ModelRuntime* model = found->get();
-  std::optional<Refusal> refused = ExtractFeatures(*model, parsed_, &sample_);
-  int64_t time_ns = 0;
-  if (!refused) {
-    if (!parsed_.timestamp) {
-      time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-    }
-    refused = TimestampNs(parsed_, settings_.ingest.precision, &time_ns);
+  int64_t time_ns = parsed_.timestamp ? 0 : NowNs();
+  if (std::optional<Refusal> refused = TimestampNs(parsed_, settings_.ingest.precision, &time_ns)) {
+    ++rejected_;
+    RecordRefusal(metrics_, &reject_log_limiter_, *refused, line, peer);
+    return;
   }
+  Accept(*verdict.model, parsed_, time_ns, line, peer, stalled);
+}
+
+void Ingestor::HandlePoint(const ParsedLine& point, std::optional<int64_t> time_ns, std::string_view line,
+                           const std::string& peer, Stalled* stalled) {
+  const LineVerdict verdict = ClassifyPoint(point, *models_);
+  if (verdict.refused) {
+    return Reject(verdict.refused->reason, line, peer, verdict.refused->detail, verdict.refused->measurement);
+  }
+  Accept(*verdict.model, point, time_ns ? *time_ns : NowNs(), line, peer, stalled);
+}
+
+void Ingestor::Accept(const std::shared_ptr<const ModelRuntime>& found, const ParsedLine& point, int64_t time_ns,
+                      std::string_view line, const std::string& peer, Stalled* stalled) {
+  const auto arrived = std::chrono::steady_clock::now();
+  const ModelRuntime* model = found.get();
+  const config::AssemblySettings& assembly = model->settings.assembly;
+  std::optional<Refusal> refused =
+      assembly.enabled ? ExtractPieces(*model, point, &pieces_) : ExtractFeatures(*model, point, &sample_);
   if (refused) {
     ++rejected_;
     RecordRefusal(metrics_, &reject_log_limiter_, *refused, line, peer);
     return;
   }
-  parsed_.StreamKey(&key_);
+  const bool whole = !assembly.enabled || pieces_.size() == static_cast<size_t>(model->features());
+  point.StreamKey(&key_);
   ModelStreams& streams = StreamsOf(*model);
   StreamTable* table = streams.table.get();
   const uint64_t hash = StreamTable::Hash(key_);
@@ -115,7 +137,7 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalle
   if (id == StreamTable::kNone) {
     if (stream_count_ >= static_cast<size_t>(settings_.limits.max_streams)) {
       Reject(RejectReason::kTooManyStreams, line, peer,
-             "limits.max_streams=" + std::to_string(settings_.limits.max_streams) + " reached", parsed_.measurement);
+             "limits.max_streams=" + std::to_string(settings_.limits.max_streams) + " reached", point.measurement);
       return;
     }
     id = table->Insert(key_, hash);
@@ -123,40 +145,145 @@ void Ingestor::HandleLine(std::string_view line, const std::string& peer, Stalle
       Reject(RejectReason::kTooManyStreams, line, peer,
              "stream key of " + std::to_string(key_.size()) + " bytes (at most " +
                  std::to_string(StreamTable::kMaxKeyBytes) + ")",
-             parsed_.measurement);
+             point.measurement);
       return;
     }
     ++stream_count_;
     model->metrics.streams->Increment();
   }
+  // Time, not arrival, orders a stream's samples. A piece must be later than
+  // the newest vector by more than the tolerance: closer, it belongs to a
+  // vector already complete. A whole vector at the newest time passes, as
+  // before assembly existed.
+  int64_t newest_ns = 0;
+  if (table->Newest(id, &newest_ns)) {
+    const int64_t tolerance_ns = whole ? -1 : static_cast<int64_t>(std::llround(assembly.tolerance_s * 1e9));
+    if (time_ns <= newest_ns + tolerance_ns) {
+      Reject(RejectReason::kOutOfOrder, line, peer,
+             "time " + std::to_string(time_ns) + " ns is " + (whole ? "before" : "not after") + " stream " +
+                 std::string(table->key(id)) + "'s newest sample (" + std::to_string(newest_ns) + " ns" +
+                 (whole ? ")" : " + assembly.tolerance)"),
+             point.measurement);
+      return;
+    }
+  }
   table->Touch(id, std::chrono::duration_cast<std::chrono::nanoseconds>(arrived.time_since_epoch()).count());
   ++received_;
   model->metrics.samples_received->Increment();
-  if (!table->Append(id, sample_.data(), time_ns)) return;
+  emit_.model = &found;
+  emit_.streams = &streams;
+  emit_.arrived = arrived;
+  emit_.hashed = id;
+  emit_.hash = hash;
+  if (!assembly.enabled) {
+    Emit(id, time_ns, sample_, 0);
+  } else if (whole && !streams.assembler->Holds(id)) {
+    sample_.resize(static_cast<size_t>(model->features()));
+    for (const FeaturePiece& piece : pieces_) sample_[static_cast<size_t>(piece.feature)] = piece.value;
+    Emit(id, time_ns, sample_, 0);
+  } else {
+    streams.assembler->Add(PartialSample{id, time_ns, pieces_},
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(arrived.time_since_epoch()).count(),
+                           this);
+  }
+  SubmitJobs(stalled);
+}
+
+const float* Ingestor::Last(uint32_t stream) {
+  int64_t time_ns = 0;
+  const float* values = nullptr;
+  return emit_.streams->table->Newest(stream, &time_ns, &values) ? values : nullptr;
+}
+
+void Ingestor::Dropped(uint32_t stream, int64_t time_ns, int missing) {
+  const ModelRuntime& model = **emit_.model;
+  model.metrics.vectors_dropped_incomplete->Increment();
+  uint64_t suppressed = 0;
+  if (drop_log_limiter_.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, "assembled vector dropped: a field never came",
+        {Field("model", model.name()), Field("stream", std::string(emit_.streams->table->key(stream))),
+         Field("time_ns", time_ns),
+         Field("missing", model.model.feature_names[static_cast<size_t>(missing)]),
+         Field("suppressed_since_last", suppressed)});
+  }
+}
+
+void Ingestor::Emit(uint32_t id, int64_t time_ns, std::span<const float> values, int carried) {
+  const ModelRuntime* model = emit_.model->get();
+  ModelStreams& streams = *emit_.streams;
+  StreamTable* table = streams.table.get();
+  if (carried > 0) model->metrics.values_carried_forward->Increment(carried);
+  // A gap of many sampling intervals starts the window afresh rather than
+  // joining both sides in one window (docs/wire-protocol.md).
+  int64_t newest_ns = 0;
+  if (model->settings.max_gap_intervals > 0 && table->Newest(id, &newest_ns)) {
+    const int64_t interval_ns = table->MedianIntervalNs(id);
+    if (interval_ns > 0 &&
+        static_cast<double>(time_ns - newest_ns) > model->settings.max_gap_intervals * static_cast<double>(interval_ns)) {
+      table->Restart(id);
+      model->metrics.window_restarts_gap->Increment();
+    }
+  }
+  if (!table->Append(id, values.data(), time_ns)) return;
   WindowJob job;
-  job.model = *found;
+  job.model = *emit_.model;
   job.states = streams.states;
   job.stream = ScoredOf(&streams, id, *model);
-  job.shard = ShardOf(hash);
+  job.shard = ShardOf(id == emit_.hashed ? emit_.hash : StreamTable::Hash(table->key(id)));
   job.window.resize(static_cast<size_t>(model->lookback()) * static_cast<size_t>(model->inputs()));
   table->CopyWindow(id, job.window.data(), model->inputs());
   if (!model->model.time_features.empty()) AddTimeInputs(*table, id, *model, job.window.data());
   job.start_ns = table->window_start_ns(id);
   job.end_ns = table->window_end_ns(id);
-  job.arrived = arrived;
+  job.arrived = emit_.arrived;
+  emit_.jobs.push_back(std::move(job));
+}
+
+void Ingestor::SubmitJobs(Stalled* stalled) {
+  if (emit_.jobs.empty()) return;
   if (stalled == nullptr) {
-    scorer_->Submit(std::move(job));
-  } else if (!scorer_->TrySubmit(&job, stalled->on_room)) {
-    metrics_->ConnectionPauses().Increment();
-    // The connection holds `stalled` (and so this) while it is paused.
-    stalled->retry = [scorer = scorer_, stalled, job = std::move(job)](bool wait) mutable {
-      if (wait) {
-        scorer->Submit(std::move(job));
-        return true;
-      }
-      return scorer->TrySubmit(&job, stalled->on_room);
-    };
+    for (WindowJob& job : emit_.jobs) scorer_->Submit(std::move(job));
+    emit_.jobs.clear();
+    return;
   }
+  size_t next = 0;
+  while (next < emit_.jobs.size() && scorer_->TrySubmit(&emit_.jobs[next], stalled->on_room)) ++next;
+  if (next == emit_.jobs.size()) {
+    emit_.jobs.clear();
+    return;
+  }
+  metrics_->ConnectionPauses().Increment();
+  std::vector<WindowJob> held(std::make_move_iterator(emit_.jobs.begin() + static_cast<ptrdiff_t>(next)),
+                              std::make_move_iterator(emit_.jobs.end()));
+  emit_.jobs.clear();
+  // The connection holds `stalled` (and so this) while it is paused; the
+  // windows go in in order.
+  stalled->retry = [scorer = scorer_, stalled, held = std::move(held), next = size_t{0}](bool wait) mutable {
+    for (; next < held.size(); ++next) {
+      if (wait) {
+        scorer->Submit(std::move(held[next]));
+      } else if (!scorer->TrySubmit(&held[next], stalled->on_room)) {
+        return false;
+      }
+    }
+    return true;
+  };
+}
+
+size_t Ingestor::ExpireAssembly(int64_t now_ns) {
+  size_t pending = 0;
+  for (const auto& model : models_->models) {
+    auto it = streams_.find(model->name());
+    if (it == streams_.end() || !it->second.assembler) continue;
+    emit_.model = &model;
+    emit_.streams = &it->second;
+    emit_.arrived = std::chrono::steady_clock::now();
+    emit_.hashed = StreamTable::kNone;
+    it->second.assembler->Expire(now_ns, this);
+    SubmitJobs(nullptr);
+    pending += it->second.assembler->pending_vectors();
+  }
+  return pending;
 }
 
 std::vector<StreamSnapshot> Ingestor::Save() const {
@@ -254,10 +381,12 @@ size_t Ingestor::Drop(
     for (uint32_t id = 0; id < table.size(); ++id) (drop(name, table, id) ? gone : kept).push_back(id);
     if (gone.empty()) continue;
     ModelStreams rebuilt{std::make_shared<StreamTable>(table.lookback(), table.features()),
-                         std::make_shared<StreamStates>()};
+                         std::make_shared<StreamStates>(), std::move(streams.assembler)};
+    std::vector<uint32_t> renumbered(table.size(), StreamTable::kNone);
     for (const uint32_t old_id : kept) {
       const std::string_view key = table.key(old_id);
       const uint32_t id = rebuilt.table->Insert(key, StreamTable::Hash(key));
+      renumbered[old_id] = id;
       rebuilt.table->Load(id, table.Save(old_id, name));
       rebuilt.table->Touch(id, table.last_active_ns(old_id));
       // Scoring state (series handles, alert, detector) moves with the stream;
@@ -272,6 +401,7 @@ size_t Ingestor::Drop(
     // The dropped streams' states stay where they are (jobs may point at
     // them): the old StreamStates now holds them and retired leftovers.
     if (dropped != nullptr) dropped->push_back(DroppedStreams{name, "", gone.size(), streams.states});
+    if (rebuilt.assembler) rebuilt.assembler->Renumber([&](uint32_t old_id) { return renumbered[old_id]; });
     streams = std::move(rebuilt);
     forgotten += gone.size();
   }
@@ -292,6 +422,15 @@ std::vector<DroppedStreams> Ingestor::Reload(const config::Settings& settings,
     if (old == streams_.end() || !old->second.table->SameShape(model->lookback(), model->features())) continue;
     count += old->second.table->size();
     model->metrics.streams->Set(static_cast<double>(old->second.table->size()));
+    // Pending pieces stay with assembly kept on (under the new bounds); off, they go.
+    std::unique_ptr<FeatureAssembler>& assembler = old->second.assembler;
+    if (!model->settings.assembly.enabled) {
+      assembler.reset();
+    } else if (assembler) {
+      assembler->set_settings(model->settings.assembly);
+    } else {
+      assembler = std::make_unique<FeatureAssembler>(model->features(), model->settings.assembly);
+    }
     kept.emplace(model->name(), std::move(old->second));
     streams_.erase(old);
   }

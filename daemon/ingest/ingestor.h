@@ -1,17 +1,24 @@
-// Ingestor: turns line-protocol lines into samples of streams and complete
-// windows for the Scorer. Every line is either counted as received (per
-// model) or rejected (per reason, logged with the peer and a snippet,
-// rate-limited). Network thread only; not thread-safe.
+// Ingestor: turns line-protocol lines (and points of other inputs, through
+// HandlePoint) into samples of streams and complete windows for the Scorer.
+// Every line is either counted as received (per model) or rejected (per
+// reason, logged with the peer and a snippet, rate-limited). A sample older
+// than its stream's newest is refused (out_of_order); models with
+// `assembly` build vectors from lines carrying some of their features
+// (FeatureAssembler); models with `max_gap_intervals` restart a window
+// across a gap (docs/wire-protocol.md). Network thread only; not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "ingest/feature_assembler.h"
 #include "ingest/line_sink.h"
 #include "obs/logging.h"
 #include "lstmad/config/settings.h"
@@ -26,7 +33,7 @@
 
 namespace lstmad::daemon {
 
-class Ingestor : public LineSink {
+class Ingestor : public LineSink, private AssemblySink {
  public:
   Ingestor(const config::Settings& settings, std::shared_ptr<const ModelSet> models, Scorer* scorer,
            Metrics* metrics);
@@ -36,6 +43,16 @@ class Ingestor : public LineSink {
   // window is held in `stalled->retry` instead (LineSink).
   void HandleLine(std::string_view line, const std::string& peer, Stalled* stalled = nullptr) override;
   void LineTooLong(const std::string& peer) override;
+  // A point of another input (Graphite, and later MQTT or remote_write)
+  // mapped to line-protocol form: measurement, tags, fields. `time_ns`: its
+  // time in ns since the epoch (nullopt: now). `line` and `peer` are for
+  // the logs of a refusal. Same checks, assembly and windows as HandleLine.
+  void HandlePoint(const ParsedLine& point, std::optional<int64_t> time_ns, std::string_view line,
+                   const std::string& peer, Stalled* stalled = nullptr);
+  // Completes (by carry-forward) or drops the assembled vectors whose
+  // models[].assembly.wait ran out by `now_ns` (steady_clock, ns); their
+  // windows are submitted, waiting for room. Returns the vectors still pending.
+  size_t ExpireAssembly(int64_t now_ns);
 
   // Switches to new settings and models. Streams of a model that keeps its
   // name, lookback and feature count keep their buffered samples and alert
@@ -72,12 +89,33 @@ class Ingestor : public LineSink {
  private:
   void Reject(RejectReason reason, std::string_view line, const std::string& peer,
               std::string_view detail, std::string_view measurement = {});
+  // A point of `model` at `time_ns` (HandleLine's and HandlePoint's common part).
+  void Accept(const std::shared_ptr<const ModelRuntime>& model, const ParsedLine& point, int64_t time_ns,
+              std::string_view line, const std::string& peer, Stalled* stalled);
+  // AssemblySink, for the model and streams in `emit_`.
+  const float* Last(uint32_t stream) override;
+  void Emit(uint32_t stream, int64_t time_ns, std::span<const float> values, int carried) override;
+  void Dropped(uint32_t stream, int64_t time_ns, int missing) override;
+  // Hands the windows in `emit_.jobs` to the scorer, in order (see HandleLine for `stalled`).
+  void SubmitJobs(Stalled* stalled);
   int ShardOf(uint64_t hash) const;
   // One model's streams: ingest's table (keys, windows) and scoring's
   // state of the same streams, by the same numbers.
   struct ModelStreams {
     std::shared_ptr<StreamTable> table;
     std::shared_ptr<StreamStates> states;
+    std::unique_ptr<FeatureAssembler> assembler;  // models[].assembly only
+  };
+  // What Emit() works on: set before the assembler or Accept emits.
+  struct EmitContext {
+    const std::shared_ptr<const ModelRuntime>* model = nullptr;
+    ModelStreams* streams = nullptr;
+    std::chrono::steady_clock::time_point arrived;
+    // StreamTable::Hash of stream `hashed`'s key, known to Accept; other
+    // streams' (from ExpireAssembly) are hashed again.
+    uint32_t hashed = StreamTable::kNone;
+    uint64_t hash = 0;
+    std::vector<WindowJob> jobs;  // windows completed, in order
   };
   // The streams of `model`, created on first use.
   ModelStreams& StreamsOf(const ModelRuntime& model);
@@ -106,6 +144,9 @@ class Ingestor : public LineSink {
   ParseError parse_error_;
   std::string key_;
   std::vector<float> sample_;
+  std::vector<FeaturePiece> pieces_;
+  EmitContext emit_;
+  RateLimiter drop_log_limiter_{5};
 };
 
 }  // namespace lstmad::daemon

@@ -46,15 +46,20 @@ LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLi
       return verdict;
     case ParseResult::kPoint: break;
   }
-  verdict.model = models.FindByMeasurement(point->measurement);
+  return ClassifyPoint(*point, models);
+}
+
+LineVerdict ClassifyPoint(const ParsedLine& point, const ModelSet& models) {
+  LineVerdict verdict;
+  verdict.model = models.FindByMeasurement(point.measurement);
   if (verdict.model == nullptr) {
     std::vector<std::string> known;
     for (const auto& model : models.models) known.push_back(model->settings.measurement);
-    const std::optional<std::string> meant = core::ClosestMatch(point->measurement, known);
+    const std::optional<std::string> meant = core::ClosestMatch(point.measurement, known);
     verdict.refused = Refusal{RejectReason::kUnknownMeasurement,
-                              "no model for measurement " + core::Quote(point->measurement) +
+                              "no model for measurement " + core::Quote(point.measurement) +
                                   (meant ? " (did you mean \"" + *meant + "\"?)" : ""),
-                              point->measurement};
+                              point.measurement};
   }
   return verdict;
 }
@@ -69,6 +74,29 @@ int64_t PrecisionToNs(config::TimestampPrecision precision) {
   return 1;
 }
 
+namespace {
+
+// Refused when feature `f`'s value `v` cannot be scored by the model.
+std::optional<Refusal> CheckValue(const ModelRuntime& model, const ParsedLine& point, size_t f, double v) {
+  const auto& names = model.model.feature_names;
+  if (!std::isfinite(v) || std::abs(v) > std::numeric_limits<float>::max()) {
+    return Refusal{RejectReason::kNonFinite, "field \"" + names[f] + "\" is not a finite float", point.measurement};
+  }
+  // A value the model's scaler takes this far from the training data would
+  // overflow the window's error (core/scaler.h).
+  const double scaled = model.model.scaler.Scaled(static_cast<int>(f), v);
+  if (!(std::abs(scaled) <= core::kMaxScaledMagnitude)) {
+    return Refusal{RejectReason::kOutOfRange,
+                   "field \"" + names[f] + "\" is " + core::FormatSignificant(v) + ", beyond what model " +
+                       model.name() + " can score (" + core::FormatSignificant(core::kMaxScaledMagnitude) +
+                       " of its scale units from its training data)",
+                   point.measurement};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLine& point,
                                        std::vector<float>* sample) {
   const auto& names = model.model.feature_names;
@@ -79,21 +107,29 @@ std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLi
       return Refusal{RejectReason::kMissingField, "no numeric field \"" + names[f] + "\" (model " + model.name() + ")",
                      point.measurement};
     }
-    const double v = value->number;
-    if (!std::isfinite(v) || std::abs(v) > std::numeric_limits<float>::max()) {
-      return Refusal{RejectReason::kNonFinite, "field \"" + names[f] + "\" is not a finite float", point.measurement};
-    }
-    // A value the model's scaler takes this far from the training data would
-    // overflow the window's error (core/scaler.h).
-    const double scaled = model.model.scaler.Scaled(static_cast<int>(f), v);
-    if (!(std::abs(scaled) <= core::kMaxScaledMagnitude)) {
-      return Refusal{RejectReason::kOutOfRange,
-                     "field \"" + names[f] + "\" is " + core::FormatSignificant(v) + ", beyond what model " +
-                         model.name() + " can score (" + core::FormatSignificant(core::kMaxScaledMagnitude) +
-                         " of its scale units from its training data)",
+    if (auto refused = CheckValue(model, point, f, value->number)) return refused;
+    if (sample != nullptr) (*sample)[f] = static_cast<float>(value->number);
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> ExtractPieces(const ModelRuntime& model, const ParsedLine& point,
+                                     std::vector<FeaturePiece>* pieces) {
+  const auto& names = model.model.feature_names;
+  pieces->clear();
+  for (size_t f = 0; f < names.size(); ++f) {
+    const FieldValue* value = point.FindField(names[f]);
+    if (value == nullptr) continue;
+    if (value->kind == FieldValue::Kind::kString) {
+      return Refusal{RejectReason::kMissingField,
+                     "field \"" + names[f] + "\" is a string, not a number (model " + model.name() + ")",
                      point.measurement};
     }
-    if (sample != nullptr) (*sample)[f] = static_cast<float>(v);
+    if (auto refused = CheckValue(model, point, f, value->number)) return refused;
+    pieces->push_back(FeaturePiece{static_cast<int>(f), static_cast<float>(value->number)});
+  }
+  if (pieces->empty()) {
+    return Refusal{RejectReason::kMissingField, "none of model " + model.name() + "'s features", point.measurement};
   }
   return std::nullopt;
 }

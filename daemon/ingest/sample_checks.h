@@ -13,6 +13,7 @@
 
 #include "obs/logging.h"
 #include "lstmad/config/settings.h"
+#include "ingest/feature_assembler.h"
 #include "ingest/line_protocol.h"
 #include "obs/metrics.h"
 #include "scoring/model_runtime.h"
@@ -36,6 +37,8 @@ struct LineVerdict {
   std::optional<Refusal> refused;
 };
 LineVerdict ClassifyLine(std::string_view line, const ModelSet& models, ParsedLine* point, ParseError* error);
+// The model of a parsed point (from any input), or refused: unknown_measurement.
+LineVerdict ClassifyPoint(const ParsedLine& point, const ModelSet& models);
 
 // Nanoseconds per unit of ingest.precision.
 int64_t PrecisionToNs(config::TimestampPrecision precision);
@@ -46,6 +49,13 @@ int64_t PrecisionToNs(config::TimestampPrecision precision);
 // core::kMaxScaledMagnitude (`out_of_range`).
 std::optional<Refusal> ExtractFeatures(const ModelRuntime& model, const ParsedLine& point,
                                        std::vector<float>* sample);
+
+// The model's features that `point` has, as pieces (feature index, value)
+// into `*pieces` (cleared), for models that assemble vectors from pieces
+// (models[].assembly). Refused as ExtractFeatures refuses a bad value, and
+// with missing_field when the point has none of the model's features.
+std::optional<Refusal> ExtractPieces(const ModelRuntime& model, const ParsedLine& point,
+                                     std::vector<FeaturePiece>* pieces);
 
 // Refused when the point's timestamp overflows int64 nanoseconds at
 // `precision`; otherwise `*ns` is it in nanoseconds since the epoch (left as

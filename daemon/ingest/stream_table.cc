@@ -1,6 +1,7 @@
 #include "ingest/stream_table.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <functional>
 
@@ -114,6 +115,34 @@ void StreamTable::CopyWindow(uint32_t id, float* out, int stride) const {
   const size_t total = static_cast<size_t>(lookback_) * static_cast<size_t>(features_);
   out = std::copy(ring + split, ring + total, out);
   std::copy(ring, ring + split, out);
+}
+
+bool StreamTable::Newest(uint32_t id, int64_t* time_ns, const float** values) const {
+  const Meta& m = *meta_.record(id);
+  if (m.written == 0) return false;
+  // While filling the newest is at written - 1; once full, written is in
+  // [T, 2T) and the slot written last is (written - 1) mod T.
+  const uint32_t slot = (m.written - 1) % static_cast<uint32_t>(lookback_);
+  *time_ns = times_.record(id)[slot];
+  if (values != nullptr) *values = values_.record(id) + static_cast<size_t>(slot) * static_cast<size_t>(features_);
+  return true;
+}
+
+int64_t StreamTable::MedianIntervalNs(uint32_t id) const {
+  const Meta& m = *meta_.record(id);
+  const auto t = static_cast<uint32_t>(lookback_);
+  const uint32_t held = std::min(full(m) ? t : m.written, static_cast<uint32_t>(kIntervalSamples));
+  if (held < 3) return 0;
+  std::array<int64_t, kIntervalSamples - 1> gaps{};
+  const int64_t* times = times_.record(id);
+  // Slots of the newest `held` samples, newest first: (written - 1 - k) mod T.
+  const uint32_t newest = m.written - 1 + t;  // + T keeps the subtraction below non-negative
+  for (uint32_t k = 0; k + 1 < held; ++k) {
+    gaps[k] = times[(newest - k) % t] - times[(newest - k - 1) % t];
+  }
+  const size_t n = held - 1, middle = (n - 1) / 2;
+  std::nth_element(gaps.begin(), gaps.begin() + static_cast<ptrdiff_t>(middle), gaps.begin() + static_cast<ptrdiff_t>(n));
+  return gaps[middle];
 }
 
 int64_t StreamTable::step_time_ns(uint32_t id, int t) const {

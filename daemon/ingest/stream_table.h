@@ -76,6 +76,18 @@ class StreamTable {
   // The current window oldest-first into `out`, step-major: step t's F
   // values at out + t * stride (stride >= F; 0 means F, i.e. [T*F] packed).
   void CopyWindow(uint32_t id, float* out, int stride = 0) const;
+  // The stream's newest sample: false when it has none (new, or just
+  // restarted); else its time into `*time_ns` and, given `values`, a pointer
+  // to its F values (valid until the next Append).
+  bool Newest(uint32_t id, int64_t* time_ns, const float** values = nullptr) const;
+  // The stream's sampling interval as its recent samples show it: the lower
+  // median of the intervals between its last (at most kIntervalSamples)
+  // samples; 0 with fewer than 3 samples.
+  static constexpr int kIntervalSamples = 9;
+  int64_t MedianIntervalNs(uint32_t id) const;
+  // Forgets the stream's samples: the next Append starts a new window (a
+  // gap too long to join both sides; docs/wire-protocol.md).
+  void Restart(uint32_t id) { meta_.record(id)->written = 0; }
   // The time of step t of the current window (0: the oldest).
   int64_t step_time_ns(uint32_t id, int t) const;
   int64_t window_start_ns(uint32_t id) const;

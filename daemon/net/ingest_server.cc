@@ -246,7 +246,7 @@ bool IngestServer::Allowed(const asio::ip::address& peer_address) const {
 IngestServer::~IngestServer() { CloseAll(); }
 
 core::Status IngestServer::Listen(const config::Endpoint& endpoint) {
-  LSTMAD_RETURN_IF_ERROR(ListenOn(io_, endpoint, "ingest.listen", &acceptor_));
+  LSTMAD_RETURN_IF_ERROR(ListenOn(io_, endpoint, setting_name_, &acceptor_));
   Accept();
   return core::Status::Ok();
 }

@@ -1,8 +1,9 @@
-// IngestServer: the TCP listener for line-protocol samples (Boost.Asio, one
+// IngestServer: a TCP listener for line-oriented samples (Boost.Asio, one
 // io_context thread). Each connection reads into a bounded buffer, splits
 // lines (a line longer than limits.max_line_bytes closes the connection) and
-// hands them to its LineSink (the Ingestor, or the ClusterForwarder in
-// cluster mode). Connections beyond limits.max_connections, or beyond
+// hands them to the listener's LineSink: the Ingestor or the
+// ClusterForwarder for line protocol (ingest.listen), the GraphiteSink for
+// Graphite plaintext (ingest.graphite.listen); one server per listener. Connections beyond limits.max_connections, or beyond
 // limits.max_connections_per_peer from one client address, are accepted and
 // closed at once; under ingest.tls a handshake not done within
 // ingest.handshake_timeout closes its connection. A line counts only once its newline arrives: a client that
@@ -34,6 +35,8 @@ class IngestServer {
                const config::LimitSettings& limits, const config::IngestSettings& ingest);
   ~IngestServer();
 
+  // The setting that names the address, for errors (default "ingest.listen").
+  void set_setting_name(std::string name) { setting_name_ = std::move(name); }
   core::Status Listen(const config::Endpoint& endpoint);
   uint16_t port() const;
   void set_limits(const config::LimitSettings& limits) { limits_ = limits; }
@@ -58,6 +61,7 @@ class IngestServer {
   Metrics* metrics_;
   config::LimitSettings limits_;
   config::IngestSettings ingest_;
+  std::string setting_name_ = "ingest.listen";
   struct Network {
     asio::ip::address address;
     int prefix = 0;

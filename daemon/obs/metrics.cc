@@ -33,10 +33,10 @@ using prometheus::Labels;
 using Buckets = Histogram::BucketBoundaries;
 
 // In enum order: Rejected() indexes by the enum's value.
-constexpr std::array<RejectReason, 8> kRejectReasons = {
+constexpr std::array<RejectReason, 9> kRejectReasons = {
     RejectReason::kParseError, RejectReason::kUnknownMeasurement, RejectReason::kMissingField,
     RejectReason::kNonFinite,  RejectReason::kTooManyStreams,     RejectReason::kLineTooLong,
-    RejectReason::kFormatControl, RejectReason::kOutOfRange,
+    RejectReason::kFormatControl, RejectReason::kOutOfRange, RejectReason::kOutOfOrder,
 };
 static_assert([] {
   for (size_t i = 0; i < kRejectReasons.size(); ++i) {
@@ -167,6 +167,7 @@ const char* RejectReasonName(RejectReason reason) {
     case RejectReason::kLineTooLong: return "line_too_long";
     case RejectReason::kFormatControl: return "format_control";
     case RejectReason::kOutOfRange: return "out_of_range";
+    case RejectReason::kOutOfOrder: return "out_of_order";
   }
   return "unknown";
 }
@@ -189,6 +190,9 @@ struct Metrics::Impl {
   Family<Histogram>& sample_to_score;
   Family<Histogram>& batch_size;
   Family<Gauge>& streams;
+  Family<Counter>& vectors_dropped;
+  Family<Counter>& values_carried_forward;
+  Family<Counter>& window_restarts;
   Family<Counter>& guard_overrides;
   Family<Gauge>& connections;
   Family<Gauge>& build_info;
@@ -249,6 +253,15 @@ Metrics::Impl::Impl(const std::string& version)
                           "Windows per forward pass.", *registry)),
       streams(Register(prometheus::BuildGauge(), "lstmad_streams",
                        "Streams (measurement plus tag set) currently tracked.", *registry)),
+      vectors_dropped(Register(prometheus::BuildCounter(), "lstmad_vectors_dropped_total",
+                               "Feature vectors assembled from separate lines and given up, by reason "
+                               "(docs/wire-protocol.md).",
+                               *registry)),
+      values_carried_forward(Register(prometheus::BuildCounter(), "lstmad_values_carried_forward_total",
+                                      "Missing fields of assembled vectors filled with the field's last value.",
+                                      *registry)),
+      window_restarts(Register(prometheus::BuildCounter(), "lstmad_window_restarts_total",
+                               "Stream windows restarted instead of spanning a gap, by reason.", *registry)),
       guard_overrides(Register(prometheus::BuildCounter(), "lstmad_guard_overrides_total",
                                "Windows on which the model's guards decided instead of the model, by "
                                "verdict (docs/detection.md).",
@@ -340,6 +353,9 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   out.sample_to_score = &m.sample_to_score.Add(model, out.sample_to_score_bounds);
   out.batch_size = &m.batch_size.Add(model, BatchBuckets());
   out.streams = &m.streams.Add(model);
+  out.vectors_dropped_incomplete = &m.vectors_dropped.Add({{"model", info.name}, {"reason", "incomplete"}});
+  out.values_carried_forward = &m.values_carried_forward.Add(model);
+  out.window_restarts_gap = &m.window_restarts.Add({{"model", info.name}, {"reason", "gap"}});
   if (info.guards) {
     out.guard_normal = &m.guard_overrides.Add({{"model", info.name}, {"verdict", "normal"}});
     out.guard_anomalous = &m.guard_overrides.Add({{"model", info.name}, {"verdict", "anomalous"}});

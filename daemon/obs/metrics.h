@@ -38,6 +38,7 @@ enum class RejectReason {
   kLineTooLong,
   kFormatControl,  // a Unicode bidi or format control in a name (line_protocol.h)
   kOutOfRange,
+  kOutOfOrder,  // older than the stream's newest sample (docs/wire-protocol.md)
 };
 const char* RejectReasonName(RejectReason reason);
 
@@ -52,6 +53,13 @@ struct ModelMetrics {
   prometheus::Histogram* sample_to_score = nullptr;       // lstmad_sample_to_score_seconds{model}
   prometheus::Histogram* batch_size = nullptr;            // lstmad_inference_batch_size{model}
   prometheus::Gauge* streams = nullptr;              // lstmad_streams{model}
+  // lstmad_vectors_dropped_total{model,reason="incomplete"}: assembled
+  // vectors given up (a field missing beyond models[].assembly's bounds).
+  prometheus::Counter* vectors_dropped_incomplete = nullptr;
+  // lstmad_values_carried_forward_total{model}: missing fields filled with their last value.
+  prometheus::Counter* values_carried_forward = nullptr;
+  // lstmad_window_restarts_total{model,reason="gap"}: windows restarted by models[].max_gap_intervals.
+  prometheus::Counter* window_restarts_gap = nullptr;
   // lstmad_guard_overrides_total{model,verdict}: only for models with guards (null otherwise).
   prometheus::Counter* guard_normal = nullptr;
   prometheus::Counter* guard_anomalous = nullptr;

@@ -97,6 +97,10 @@ TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
        "lstmad.yaml:5: models[0].detector: SPOT risk q must be in (0, 1 - initial level) = (0, 0.100000), got 0.200000"},
       {head + "    detector: { threshold: dspot, dspot_depth: 50, calibration_windows: 40 }\n",
        "lstmad.yaml:5: models[0].detector: calibration windows must be at least 60"},
+      {head + "    assembly: { max_pending: 0 }\n",
+       "lstmad.yaml:5: models[0].assembly.max_pending: must be from 1 to 1024, got 0"},
+      {head + "    max_gap_intervals: -1\n",
+       "lstmad.yaml:5: models[0].max_gap_intervals: must be from 0 to 1e+06, got -1"},
       {head + "    detector: { max_peaks: 0 }\n",
        "lstmad.yaml:5: models[0].detector.max_peaks: must be from 1 to 100000, got 0"},
   });
@@ -110,14 +114,17 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
        "scoring, events, alertmanager, state, log, nats, console, remote_write, remote_write_out)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, "
-       "idle_timeout, allow, tls, handshake_timeout, http)"},
+       "idle_timeout, allow, tls, handshake_timeout, http, graphite)"},
+      {m + "ingest:\n  graphite: { listen: 127.0.0.1:2003, template: [] }\n",
+       "lstmad.yaml:4: ingest.graphite.template: unknown key, did you mean \"templates\"? (expected one of: listen, "
+       "templates, separator)"},
       {m + "metrics: { port: 9108 }\n",
        "lstmad.yaml:3: metrics.port: unknown key (expected one of: listen, basic_auth_users, tls, "
        "max_connections_per_peer, max_auth_failures_per_minute)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n    treshold: 1\n",
        "lstmad.yaml:5: models[0].treshold: unknown key, did you mean \"threshold\"? (expected one of: name, path, measurement, "
        "threshold, alert, features, calibrate, scaler, keras_output, detector, retrain, guards, remote_write, "
-       "export, export_band_sigmas)"},
+       "export, export_band_sigmas, assembly, max_gap_intervals)"},
       {"models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n"
        "    alert:\n      for: 2\n      fire: 2\n",
        "lstmad.yaml:7: models[0].alert.fire: unknown key (expected one of: for, clear)"},

@@ -514,3 +514,62 @@ TEST(SettingsTest, EndpointToStringBracketsOnlyIpv6) {
 
 }  // namespace
 }  // namespace lstmad::config
+
+namespace lstmad::config {
+namespace {
+
+TEST(SettingsTest, AssemblyGapsAndGraphiteParse) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  const core::Result<Settings> s = ParseSettings(R"(ingest:
+  graphite:
+    listen: 127.0.0.1:2003
+    separator: "_"
+    templates: ["collectd.*.load.load.* measurement.host...field", "host.measurement*"]
+models:
+  - name: pump
+    path: pump.lstmad
+    measurement: pump
+    assembly: { tolerance: 2s, wait: 10s, carry_forward: 0, max_pending: 4 }
+    max_gap_intervals: 5
+  - name: fan
+    path: pump.lstmad
+    measurement: fan
+    assembly: {}
+)", "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_TRUE(s->ingest.graphite.listen.has_value());
+  EXPECT_EQ(s->ingest.graphite.listen->port, 2003);
+  EXPECT_EQ(s->ingest.graphite.separator, "_");
+  EXPECT_EQ(s->ingest.graphite.templates,
+            (std::vector<std::string>{"collectd.*.load.load.* measurement.host...field", "host.measurement*"}));
+  const AssemblySettings& a = s->models[0].assembly;
+  EXPECT_TRUE(a.enabled);
+  EXPECT_EQ(a.tolerance_s, 2);
+  EXPECT_EQ(a.wait_s, 10);
+  EXPECT_EQ(a.carry_forward, 0);
+  EXPECT_EQ(a.max_pending, 4);
+  EXPECT_EQ(s->models[0].max_gap_intervals, 5);
+  // An empty map turns assembly on with the documented defaults.
+  const AssemblySettings& d = s->models[1].assembly;
+  EXPECT_TRUE(d.enabled);
+  EXPECT_EQ(d.tolerance_s, 0);
+  EXPECT_EQ(d.wait_s, 5);
+  EXPECT_EQ(d.carry_forward, 3);
+  EXPECT_EQ(d.max_pending, 8);
+  EXPECT_EQ(s->models[1].max_gap_intervals, 0);
+}
+
+TEST(SettingsTest, WithoutTheKeysAssemblyGapsAndGraphiteAreOff) {
+  const TempDir dir;
+  dir.Write("pump.lstmad", "");
+  const core::Result<Settings> s = ParseSettings(kMinimal, "lstmad.yaml", dir.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_FALSE(s->models[0].assembly.enabled);
+  EXPECT_EQ(s->models[0].max_gap_intervals, 0);
+  EXPECT_FALSE(s->ingest.graphite.listen.has_value());
+  EXPECT_TRUE(s->ingest.graphite.templates.empty());
+}
+
+}  // namespace
+}  // namespace lstmad::config

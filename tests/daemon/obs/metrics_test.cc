@@ -63,6 +63,9 @@ const Family kFamilies[] = {
     {"lstmad_sample_to_score_seconds", "histogram"},
     {"lstmad_inference_batch_size", "histogram"},
     {"lstmad_streams", "gauge"},
+    {"lstmad_vectors_dropped_total", "counter"},
+    {"lstmad_values_carried_forward_total", "counter"},
+    {"lstmad_window_restarts_total", "counter"},
     {"lstmad_connections", "gauge"},
     {"lstmad_build_info", "gauge"},
     {"lstmad_config_reloads_total", "counter"},
@@ -93,7 +96,7 @@ TEST(MetricsTest, PreCreatesReasonsResultsAndGlobals) {
   Metrics metrics("1.2.3");
   const std::string text = metrics.Scrape();
   for (const char* reason : {"parse_error", "unknown_measurement", "missing_field", "non_finite",
-                             "too_many_streams", "line_too_long", "format_control", "out_of_range"}) {
+                             "too_many_streams", "line_too_long", "format_control", "out_of_range", "out_of_order"}) {
     EXPECT_TRUE(
         Contains(text, std::string("lstmad_samples_rejected_total{reason=\"") + reason + "\"} 0\n"))
         << reason;
@@ -141,6 +144,9 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   m.samples_received->Increment(7);
   m.windows_scored->Increment(4);
   m.streams->Set(2);
+  m.vectors_dropped_incomplete->Increment();
+  m.values_carried_forward->Increment(5);
+  m.window_restarts_gap->Increment(2);
   m.inference_duration->Observe(0.002);
   m.batch_size->Observe(3);
   StreamMetrics s = metrics.ForStream("cpu", "cpu,host=a", true);
@@ -161,6 +167,9 @@ TEST(MetricsTest, HandlesCountUnderTheirLabels) {
   EXPECT_TRUE(Contains(text, "lstmad_samples_received_total{model=\"cpu\"} 7\n"));
   EXPECT_TRUE(Contains(text, "lstmad_windows_scored_total{model=\"cpu\"} 4\n"));
   EXPECT_TRUE(Contains(text, "lstmad_streams{model=\"cpu\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_vectors_dropped_total{model=\"cpu\",reason=\"incomplete\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_values_carried_forward_total{model=\"cpu\"} 5\n"));
+  EXPECT_TRUE(Contains(text, "lstmad_window_restarts_total{model=\"cpu\",reason=\"gap\"} 2\n"));
   EXPECT_TRUE(Contains(text, "lstmad_stream_anomaly_score{host=\"a\",model=\"cpu\",stream=\"cpu,host=a\"} 0.625\n"));
   EXPECT_FALSE(Contains(text, "lstmad_stream_anomaly_score{host=\"b\",model=\"cpu\",stream=\"cpu,host=b\"}"));
   EXPECT_TRUE(Contains(text, "lstmad_model_threshold{model=\"cpu\"} 0.5\n"));

@@ -19,10 +19,12 @@ namespace lstmad::daemon::testing {
 inline constexpr int kLookback = 3;
 
 // A set of one model serving measurement `name`, its metrics registered.
-inline std::shared_ptr<const ModelSet> OneModelSet(core::Model model, const std::string& name, Metrics* metrics) {
+// `base`: the model's other settings (assembly, max_gap_intervals, ...).
+inline std::shared_ptr<const ModelSet> OneModelSet(core::Model model, const std::string& name, Metrics* metrics,
+                                                   const config::ModelSettings& base = {}) {
   auto network = model.MakeNetwork();
   EXPECT_TRUE(network.ok()) << network.status().message();
-  config::ModelSettings settings;
+  config::ModelSettings settings = base;
   settings.name = name;
   settings.measurement = name;
   const double threshold = model.threshold;
@@ -37,7 +39,8 @@ inline std::shared_ptr<const ModelSet> OneModelSet(core::Model model, const std:
 // `threshold` 0 makes every window anomalous (alerts fire after alert.for
 // windows); `lookback` another shape for reload tests.
 inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics, double threshold = 1e9,
-                                                    int lookback = kLookback) {
+                                                    int lookback = kLookback,
+                                                    const config::ModelSettings& base = {}) {
   core::AutoencoderSpec spec;
   spec.timesteps = lookback;
   spec.features = 2;
@@ -51,7 +54,7 @@ inline std::shared_ptr<const ModelSet> TinyModelSet(Metrics* metrics, double thr
   model.scaler = core::Scaler::Identity(2);
   model.threshold = threshold;  // 1e9 by default: no alerts, these tests are about samples
   model.weights = core::InitializeWeights<float>(*arch, 7);
-  return OneModelSet(std::move(model), "pump", metrics);
+  return OneModelSet(std::move(model), "pump", metrics, base);
 }
 
 // Polls until `done` holds, for at most 20 s (workers run on their own threads).

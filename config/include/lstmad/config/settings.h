@@ -53,6 +53,16 @@ struct HttpIngestSettings {
   double idle_timeout_s = 30;              // ingest.http.idle_timeout: for the next request on a kept-alive connection
 };
 
+// ingest.graphite: Graphite plaintext ("path value timestamp") on a TCP
+// listener of its own (docs/ingest-graphite.md).
+struct GraphiteSettings {
+  std::optional<Endpoint> listen;  // ingest.graphite.listen: absent: no Graphite listener
+  // ingest.graphite.templates: "[filter ]template[ tag=value,...]" mapping a
+  // dotted path to measurement, tags and field; checked when the daemon starts.
+  std::vector<std::string> templates;
+  std::string separator = ".";  // ingest.graphite.separator: joins several measurement (or field*) parts
+};
+
 struct IngestSettings {
   Endpoint listen{"127.0.0.1", 7878};  // ingest.listen: TCP, InfluxDB line protocol
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;  // ingest.precision: ns|us|ms|s
@@ -64,6 +74,7 @@ struct IngestSettings {
   // otherwise hold a connection slot for idle_timeout).
   double handshake_timeout_s = 10;
   HttpIngestSettings http;  // ingest.http
+  GraphiteSettings graphite;  // ingest.graphite: { listen, templates, separator }
 };
 
 struct MetricsSettings {
@@ -166,6 +177,17 @@ struct ExportSettings {
   bool any() const { return observed || expected || band || error_share; }
 };
 
+// models[i].assembly: building a stream's feature vector from lines that
+// each carry some of its fields (docs/wire-protocol.md, "Samples in pieces").
+// Absent: off, and a line without every feature is refused (missing_field).
+struct AssemblySettings {
+  bool enabled = false;
+  double tolerance_s = 0;  // assembly.tolerance: pieces this close in time belong to one vector
+  double wait_s = 5;       // assembly.wait: how long an incomplete vector waits for its missing fields
+  int carry_forward = 3;   // assembly.carry_forward: steps a missing field may take its last value (0: never)
+  int max_pending = 8;     // assembly.max_pending: incomplete vectors held per stream at most
+};
+
 struct ModelSettings {
   std::string name;         // models[i].name: [a-zA-Z_][a-zA-Z0-9_-]*, unique; a metric label
   std::string path;         // models[i].path: model file; relative paths are relative to the config file
@@ -184,6 +206,11 @@ struct ModelSettings {
   core::NamedGuards guards;
   ModelRemoteWrite remote_write;    // models[i].remote_write: { features, stream_labels }; absent: none
   ExportSettings exports;  // models[i].export: [observed, expected, band, error_share]; empty: none
+  AssemblySettings assembly;  // models[i].assembly: { tolerance, wait, carry_forward, max_pending }
+  // models[i].max_gap_intervals: a sample later than this many of the
+  // stream's sampling intervals (the median of its recent ones) after the
+  // one before restarts its window; 0: never (the default, as `lstmad score`).
+  double max_gap_intervals = 0;
   int line = 0;                     // where the entry is in the file, for later error messages
 };
 
