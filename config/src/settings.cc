@@ -170,6 +170,9 @@ Status ParseHttpIngest(const Reader& r, const Field& f, const std::string& base_
     if (key == "max_connections_per_peer") return r.ReadInt(v, 1, 64, &out->max_connections_per_peer);
     if (key == "max_requests_per_connection") return r.ReadInt(v, 1, kUnbounded, &out->max_requests_per_connection);
     return ReadDuration(r, v, 0.1, 3600, &out->idle_timeout_s);
+  });
+}
+
 Status ParseGraphite(const Reader& r, const Field& f, GraphiteSettings* out) {
   return r.ForEachField(f, keys::kGraphite, [&](std::string_view key, const Field& v) {
     if (key == "listen") {
