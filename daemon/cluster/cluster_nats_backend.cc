@@ -103,6 +103,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
  public:
   NatsPartitionConsumer(NatsLink* link, const config::NatsSettings& settings, int partition)
       : link_(link),
+        stream_(link->names().StreamOf(partition)),
         name_(link->names().Consumer(partition)),
         filter_(link->names().PartitionSubjects(partition)),
         ack_wait_ns_(AckWaitNs(settings)),
@@ -113,7 +114,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
     jsConsumerInfo* ci = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     const natsStatus s =
-        js_GetConsumerInfo(&ci, link_->js(), link_->names().stream.c_str(), name_.c_str(), nullptr, &jerr);
+        js_GetConsumerInfo(&ci, link_->js(), stream_.c_str(), name_.c_str(), nullptr, &jerr);
     if (s == NATS_OK) {
       state->delivered = ci->Delivered.Stream;
       state->ack_floor = ci->AckFloor.Stream;
@@ -127,7 +128,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
   BackendStatus Remove() override {
     Unsubscribe();
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_DeleteConsumer(link_->js(), link_->names().stream.c_str(), name_.c_str(), nullptr, &jerr);
+    const natsStatus s = js_DeleteConsumer(link_->js(), stream_.c_str(), name_.c_str(), nullptr, &jerr);
     if (s == NATS_NOT_FOUND) return BackendStatus::Ok();
     return FromNats(s, "deleting " + name_, jerr);
   }
@@ -147,7 +148,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
     } else {
       cfg.DeliverPolicy = js_DeliverAll;
     }
-    const char* stream = link_->names().stream.c_str();
+    const char* stream = stream_.c_str();
     jsConsumerInfo* ci = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     natsStatus s = js_AddConsumer(&ci, link_->js(), stream, &cfg, nullptr, &jerr);
@@ -206,6 +207,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
 
  private:
   NatsLink* link_;
+  const std::string stream_;  // the partition's stream
   const std::string name_;
   const std::string filter_;
   const int64_t ack_wait_ns_;

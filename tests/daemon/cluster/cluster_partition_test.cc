@@ -269,7 +269,8 @@ TEST_F(PartitionWorkerTest, AFencedWorkerStopsWithoutAckingOrCheckpointing) {
   ASSERT_TRUE(Eventually([&] { return AckFloor() == 4; }));
 
   Instance b("b", &backend_);
-  CheckpointLedger fence(backend_.state(), kPartition, "b", backend_.max_payload(), &b.cluster_metrics);
+  CheckpointLedger fence(backend_.state(), kPartition, "b", backend_.max_payload(), &b.cluster_metrics, "LSTMAD",
+                         "LSTMAD");
   auto consumer = backend_.Consumer(kPartition);
   Checkpoint taken;
   ASSERT_TRUE(fence.TakeOver(consumer.get(), &taken).ok());
