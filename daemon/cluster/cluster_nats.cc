@@ -3,14 +3,23 @@
 #include "cluster/cluster_layout.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
+
+#include "obs/logging.h"
 
 namespace lstmad::daemon {
 namespace {
 
 constexpr int64_t kReconnectWaitMs = 250;
 constexpr int64_t kApiTimeoutMs = 5000;
+// Step-downs tried to spread the leaders of the streams lstmad created, and
+// the pause for the election each one starts.
+constexpr int kSpreadRounds = 12;
+constexpr auto kElectionWait = std::chrono::milliseconds(500);
 
 // A sixth of lease_ttl: a round renews a few leases, each with a write and
 // at worst a read, well inside one TTL. Never below what a loaded machine
@@ -152,7 +161,9 @@ core::Result<std::unique_ptr<NatsLink>> NatsLink::Connect(const config::NatsSett
   jsCtx* lease_js = nullptr;
   LSTMAD_RETURN_IF_ERROR(Check(natsConnection_JetStream(&lease_js, conn, &jo), "JetStream context"));
   link->lease_js_.reset(lease_js);
-  for (int i = 0; i < settings.streams; ++i) LSTMAD_RETURN_IF_ERROR(link->EnsureStream(settings, i));
+  bool created = false;
+  for (int i = 0; i < settings.streams; ++i) LSTMAD_RETURN_IF_ERROR(link->EnsureStream(settings, i, &created));
+  if (created && settings.streams > 1) link->SpreadLeaders(settings);
   // kvConfig.TTL is in nanoseconds in this client (3.4), like MaxAge.
   const auto ttl_ns = static_cast<int64_t>(settings.lease_ttl_s * 1e9);
   LSTMAD_RETURN_IF_ERROR(
@@ -187,7 +198,61 @@ natsStatus NatsLink::ReadKey(const std::string& bucket, const std::string& key, 
   return NATS_OK;
 }
 
-core::Status NatsLink::EnsureStream(const config::NatsSettings& settings, int index) {
+void NatsLink::SpreadLeaders(const config::NatsSettings& settings) {
+  // JetStream elects each new stream's leader among its replicas at random:
+  // three streams on three servers share one leader one time in nine. A
+  // leader that leads more of them than the least busy server plus one is
+  // asked to step down (its successor is again a random replica), until
+  // they are spread or the rounds run out. Best effort: never fatal.
+  std::map<std::string, std::vector<std::string>> led;  // server -> the streams it leads
+  for (int round = 0; round <= kSpreadRounds; ++round) {
+    led.clear();
+    std::set<std::string> servers;
+    bool elected = true;
+    for (int i = 0; i < settings.streams; ++i) {
+      const std::string name = names_.StreamName(i);
+      jsStreamInfo* info = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      if (js_GetStreamInfo(&info, js_.get(), name.c_str(), nullptr, &jerr) != NATS_OK) return;
+      NatsPtr<jsStreamInfo> owned(info);
+      const jsClusterInfo* cluster = info->Cluster;
+      if (cluster == nullptr) return;  // a single server: nothing to spread
+      if (cluster->Leader == nullptr || *cluster->Leader == '\0') {
+        elected = false;
+        continue;
+      }
+      led[cluster->Leader].push_back(name);
+      servers.insert(cluster->Leader);
+      for (int r = 0; r < cluster->ReplicasLen; ++r) servers.insert(cluster->Replicas[r]->Name);
+    }
+    if (!elected) {
+      std::this_thread::sleep_for(kElectionWait);
+      continue;
+    }
+    auto busiest = led.begin();
+    size_t fewest = led.size() < servers.size() ? 0 : SIZE_MAX;
+    for (auto it = led.begin(); it != led.end(); ++it) {
+      if (it->second.size() > busiest->second.size()) busiest = it;
+      fewest = std::min(fewest, it->second.size());
+    }
+    if (busiest->second.size() <= fewest + 1) {
+      Log(LogLevel::kInfo, "stream leaders spread",
+          {Field("servers", static_cast<int64_t>(led.size())), Field("step_downs", static_cast<int64_t>(round))});
+      return;
+    }
+    if (round == kSpreadRounds) break;
+    natsMsg* reply = nullptr;
+    const std::string subject = "$JS.API.STREAM.LEADER.STEPDOWN." + busiest->second.front();
+    if (natsConnection_Request(&reply, conn_.get(), subject.c_str(), nullptr, 0, kApiTimeoutMs) == NATS_OK) {
+      natsMsg_Destroy(reply);
+    }
+    std::this_thread::sleep_for(kElectionWait);
+  }
+  Log(LogLevel::kWarn, "stream leaders not spread over the servers; JetStream placed them",
+      {Field("servers_leading", static_cast<int64_t>(led.size())), Field("streams", settings.streams)});
+}
+
+core::Status NatsLink::EnsureStream(const config::NatsSettings& settings, int index, bool* created) {
   const std::string name = names_.StreamName(index);
   const std::vector<std::string> want = names_.StreamSubjects(index);
   jsStreamInfo* info = nullptr;
@@ -238,6 +303,7 @@ core::Status NatsLink::EnsureStream(const config::NatsSettings& settings, int in
   }
   if (s != NATS_OK) return StartError("creating stream " + name, s, jerr);
   NatsPtr<jsStreamInfo> owned(info);
+  *created = true;
   return core::Status::Ok();
 }
 

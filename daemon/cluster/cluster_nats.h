@@ -93,7 +93,10 @@ class NatsLink {
 
  private:
   NatsLink(const config::NatsSettings& settings) : names_(settings) {}
-  core::Status EnsureStream(const config::NatsSettings& settings, int index);
+  core::Status EnsureStream(const config::NatsSettings& settings, int index, bool* created);
+  // After creating streams (nats.streams > 1): asks leaders that lead more
+  // than their share to step down, so the leaders land on different servers.
+  void SpreadLeaders(const config::NatsSettings& settings);
   core::Status EnsureBucket(jsCtx* js, const std::string& bucket, int replicas, int64_t ttl_ns,
                             NatsPtr<kvStore>* out);
 
