@@ -78,6 +78,10 @@ class NatsLink {
 
   natsConnection* connection() const { return conn_.get(); }
   jsCtx* js() const { return js_.get(); }
+  // The context a bucket's calls wait under (the lease bucket's is shorter).
+  jsCtx* js_for(const std::string& bucket) const {
+    return bucket == names_.leases_bucket ? lease_js_.get() : js_.get();
+  }
   kvStore* leases() const { return leases_.get(); }
   kvStore* state() const { return state_.get(); }
   const ClusterNames& names() const { return names_; }
