@@ -86,6 +86,7 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
     if (key == "subject_prefix") return ReadToken(r, v, true, &out->subject_prefix);
     if (key == "consumer_prefix") return ReadToken(r, v, false, &out->consumer_prefix);
     if (key == "partitions") return r.ReadInt(v, 1, 1024, &out->partitions);
+    if (key == "streams") return r.ReadInt(v, 1, 1024, &out->streams);
     if (key == "replicas") return r.ReadInt(v, 1, 5, &out->replicas);
     if (key == "max_age") return ReadDuration(r, v, 0, 365 * 86400.0, &out->max_age_s);
     if (key == "lease_ttl") return ReadDuration(r, v, 1, 3600, &out->lease_ttl_s);
@@ -95,6 +96,8 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
     if (key == "tcp_ingest") return r.ReadEnum<TcpIngest>(v, kTcpIngest, &out->tcp_ingest);
     if (key == "forward_queue") return r.ReadInt(v, 1, 10000000, &out->forward_queue);
     if (key == "forward_timeout") return ReadDuration(r, v, 0.1, 600, &out->forward_timeout_s);
+    if (key == "batch_max_samples") return r.ReadInt(v, 1, 10000, &out->batch_max_samples);
+    if (key == "batch_max_delay") return ReadDuration(r, v, 0, 1, &out->batch_max_delay_s);
     if (key == "startup_timeout") return ReadDuration(r, v, 0, 3600, &out->startup_timeout_s);
     return ReadToken(r, v, false, &out->instance_id);
   });
@@ -104,6 +107,10 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
     // A partition is handed over at a checkpoint; one every half lease keeps
     // the owner's state no older than the lease.
     return r.Error(f, "checkpoint_interval must be at most half of lease_ttl");
+  }
+  if (out->streams > out->partitions) {
+    // A stream without a partition would hold nothing.
+    return r.Error(f, "streams must not exceed partitions");
   }
   if (out->fetch_batch > out->max_ack_pending) {
     return r.Error(f, "fetch_batch must not exceed max_ack_pending");

@@ -59,7 +59,8 @@ inline constexpr std::string_view kConsole[] = {"enabled", "history"};
 inline constexpr std::string_view kNats[] = {
     "servers",         "credentials", "tls",        "stream",        "subject_prefix",      "consumer_prefix",
     "partitions",      "replicas",    "max_age",    "lease_ttl",     "checkpoint_interval", "fetch_batch",
-    "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout", "startup_timeout"};
+    "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout", "startup_timeout",
+    "streams",         "batch_max_samples", "batch_max_delay"};
 // nats.tls and alertmanager.tls: lstmad as a TLS client.
 inline constexpr std::string_view kNatsTls[] = {"ca", "cert", "key"};
 inline constexpr std::string_view kRemoteWriteOut[] = {"url", "interval", "timeout_s", "max_queue_samples",

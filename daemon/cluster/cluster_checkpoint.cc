@@ -28,6 +28,8 @@ std::string HeadBytes(const CheckpointHead& head) {
   Put<uint64_t>(&out, head.delivered);
   Put<uint32_t>(&out, static_cast<uint32_t>(head.owner.size()));
   out += head.owner;
+  Put<uint32_t>(&out, static_cast<uint32_t>(head.stream.size()));
+  out += head.stream;
   Put<uint8_t>(&out, head.chunked ? kChunked : kInline);
   if (head.chunked) {
     Put<uint64_t>(&out, head.generation);
@@ -48,6 +50,7 @@ std::string Hex16(uint64_t v) {
 CheckpointHead InlineHead(const Checkpoint& checkpoint) {
   CheckpointHead head;
   head.owner = checkpoint.owner;
+  head.stream = checkpoint.stream;
   head.sequence = checkpoint.sequence;
   head.delivered = checkpoint.delivered;
   return head;
@@ -105,7 +108,7 @@ core::Result<CheckpointHead> DecodeCheckpointHead(std::string_view bytes, const 
     return core::Status::Error(source + ": not an lstmad partition checkpoint (no LSTMADCP magic)");
   }
   const auto version = GetAt<uint32_t>(bytes, kCheckpointMagic.size());
-  if (version != 1 && version != kCheckpointVersion) {
+  if (version < 1 || version > kCheckpointVersion) {
     return core::Status::Error(source + ": checkpoint version " + std::to_string(version) + " is not supported");
   }
   const auto owner_len = GetAt<uint32_t>(bytes, kFixed - 4);
@@ -113,6 +116,13 @@ core::Result<CheckpointHead> DecodeCheckpointHead(std::string_view bytes, const 
   if (owner_len > bytes.size() - kFixed) return corrupt;
   size_t at = kFixed + owner_len;
   CheckpointHead head;
+  if (version >= 3) {
+    if (bytes.size() - at < 4) return corrupt;
+    const auto stream_len = GetAt<uint32_t>(bytes, at);
+    if (stream_len > bytes.size() - at - 4) return corrupt;
+    head.stream.assign(bytes.substr(at + 4, stream_len));
+    at += 4 + stream_len;
+  }
   if (version >= 2) {
     if (bytes.size() - at < 1) return corrupt;
     const auto layout = GetAt<uint8_t>(bytes, at);
@@ -179,7 +189,7 @@ core::Result<Checkpoint> AssembleCheckpoint(const CheckpointHead& head, const st
   }
   auto streams = DecodeSnapshot(*body, source);
   if (!streams.ok()) return streams.status();
-  return Checkpoint{head.owner, head.sequence, head.delivered, std::move(streams).value()};
+  return Checkpoint{head.owner, head.sequence, head.delivered, std::move(streams).value(), head.stream};
 }
 
 core::Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& source) {

@@ -19,14 +19,17 @@
 
 namespace lstmad::daemon {
 
-// Head v2: "LSTMADCP", u32 version, u64 last applied stream sequence, u64
-// delivered bound, u32 length + the writer's instance id, u8 layout (0: the
+// Head v3: "LSTMADCP", u32 version, u64 last applied stream sequence, u64
+// delivered bound, u32 length + the writer's instance id, u32 length + the
+// JetStream stream the sequences are of, u8 layout (0: the
 // body follows the head; 1: chunked: u64 generation, u32 chunk count, u64
 // body size, u32 CRC-32C of the body), u32 CRC-32C of the head so far, then
 // (inline only) the body: an EncodeSnapshot() (with its own CRC).
+// Head v2 (still read): as v3 without the stream: written by a single-stream
+// deployment, its sequences are of the stream named nats.stream.
 // Head v1 (still read): as v2 without the layout byte and its fields, inline.
 // Chunk: u64 generation, u32 index, then the body's next bytes.
-inline constexpr uint32_t kCheckpointVersion = 2;
+inline constexpr uint32_t kCheckpointVersion = 3;
 // A partition's body may not exceed this (at T=30, F=8 about 200,000 streams).
 inline constexpr uint64_t kMaxCheckpointBytes = uint64_t{256} << 20;
 // Room left under max_payload for the message's headers and subject.
@@ -41,6 +44,9 @@ struct Checkpoint {
   // owner to owner, so a takeover that failed half-way loses no count.
   uint64_t delivered = 0;
   std::vector<StreamSnapshot> streams;
+  // The JetStream stream `sequence` and `delivered` count in; empty in v1
+  // and v2 heads (the single stream of those deployments, nats.stream).
+  std::string stream;
 };
 
 // A decoded head: the checkpoint's header, and either its body (inline) or
@@ -55,6 +61,7 @@ struct CheckpointHead {
   uint64_t body_size = 0;
   uint32_t body_crc = 0;
   std::string body;  // inline only
+  std::string stream;  // as Checkpoint::stream
 };
 
 // What one write stores: the head and the chunks (none when inline).
@@ -68,7 +75,7 @@ struct EncodedCheckpoint {
 // when the body exceeds kMaxCheckpointBytes.
 core::Result<EncodedCheckpoint> EncodeCheckpointParts(const Checkpoint& checkpoint, uint64_t generation,
                                                       size_t value_limit);
-// An inline v2 head (a small or empty checkpoint).
+// An inline head of the current version (a small or empty checkpoint).
 std::string EncodeCheckpoint(const Checkpoint& checkpoint);
 // The same head with another owner and delivered bound (a takeover's fence:
 // the chunks stay where they are).

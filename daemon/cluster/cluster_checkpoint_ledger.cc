@@ -9,11 +9,13 @@
 namespace lstmad::daemon {
 
 CheckpointLedger::CheckpointLedger(KvBucket* state, int partition, std::string instance_id, int64_t max_payload,
-                                   ClusterMetrics* metrics)
+                                   ClusterMetrics* metrics, std::string stream, std::string legacy_stream)
     : state_(state),
       partition_(partition),
       instance_id_(std::move(instance_id)),
       key_("snap." + std::to_string(partition)),
+      stream_(std::move(stream)),
+      legacy_stream_(std::move(legacy_stream)),
       store_(state, key_, max_payload),
       metrics_(metrics) {}
 
@@ -26,6 +28,7 @@ core::Status CheckpointLedger::TakeOver(PartitionConsumer* consumer, Checkpoint*
     // (the worker logs the returned owner as the previous one).
     Checkpoint ours = *checkpoint;
     ours.owner = instance_id_;
+    ours.stream = stream_;
     const std::string empty = EncodeCheckpoint(ours);
     checkpoint->owner.clear();
     s = state_->Create(key_, empty, &revision_);
@@ -56,8 +59,20 @@ core::Status CheckpointLedger::TakeOver(PartitionConsumer* consumer, Checkpoint*
         {Field("partition", partition_), Field("error", refused.message())});
     *checkpoint = Checkpoint();
     if (consumer->GetState(&progress).ok()) checkpoint->sequence = progress.ack_floor;
-    head = CheckpointHead{"", checkpoint->sequence, 0, false, 0, 0, 0, 0, EncodeSnapshot({})};
+    head = CheckpointHead{"", checkpoint->sequence, 0, false, 0, 0, 0, 0, EncodeSnapshot({}), stream_};
+  } else if (const std::string& from = head.stream.empty() ? legacy_stream_ : head.stream; from != stream_) {
+    // nats.streams changed: the sequences count in a stream this partition
+    // is no longer in. The migration drained that stream before the change,
+    // so the streams' state is complete; the partition's new stream is read
+    // from its start (a previous owner's deliveries there still count as
+    // redelivered, below).
+    metrics_->checkpoints_migrated->Increment();
+    Log(LogLevel::kWarn, "checkpoint of another stream layout: streams kept, consuming the new stream from its start",
+        {Field("partition", partition_), Field("checkpoint_stream", from), Field("stream", stream_),
+         Field("checkpoint_sequence", head.sequence), Field("streams", static_cast<int64_t>(checkpoint->streams.size()))});
+    head.sequence = head.delivered = checkpoint->sequence = checkpoint->delivered = 0;
   }
+  head.stream = checkpoint->stream = stream_;
   // Rewriting it (as its owner now) moves its revision: the previous owner's
   // next checkpoint (revision-checked) fails, so it stops before
   // acknowledging anything. Only the head is rewritten: it names the same
@@ -108,7 +123,8 @@ core::Status CheckpointLedger::Read(const std::string& stored, const std::string
   return core::Status::Ok();
 }
 
-CheckpointLedger::Commit CheckpointLedger::Save(const Checkpoint& checkpoint) {
+CheckpointLedger::Commit CheckpointLedger::Save(Checkpoint checkpoint) {
+  checkpoint.stream = stream_;
   const uint64_t generation = NewGeneration();
   auto parts = EncodeCheckpointParts(checkpoint, generation, store_.ValueLimit());
   if (!parts.ok()) {

@@ -33,8 +33,11 @@ class CheckpointLedger {
   enum class Commit { kOk, kRetry, kFenced };
 
   // `state` and `metrics` outlive it; max_payload as the backend reports it.
+  // `stream`: the JetStream stream the partition is in now (its sequences
+  // are the checkpoint's); `legacy_stream`: the one stream of the v1/v2
+  // heads' single-stream layout (nats.stream).
   CheckpointLedger(KvBucket* state, int partition, std::string instance_id, int64_t max_payload,
-                   ClusterMetrics* metrics);
+                   ClusterMetrics* metrics, std::string stream, std::string legacy_stream);
 
   const std::string& key() const { return key_; }  // snap.<n>
   // Reads the partition's checkpoint and fences it. A checkpoint that cannot
@@ -42,10 +45,13 @@ class CheckpointLedger {
   // and the partition starts empty from the consumer's ack floor. Errors are
   // the bucket's (the takeover is retried). checkpoint->owner is the
   // instance that wrote it: "" when the partition never had an owner or its
-  // checkpoint was refused.
+  // checkpoint was refused. A checkpoint of another stream (nats.streams
+  // changed; docs/cluster.md "Changing nats.streams") keeps its streams'
+  // state but not its sequences: the partition's stream is consumed from
+  // its start (logged, counted as migrated).
   core::Status TakeOver(PartitionConsumer* consumer, Checkpoint* checkpoint);
-  // Writes `checkpoint` (owner and sequences as given).
-  Commit Save(const Checkpoint& checkpoint);
+  // Writes `checkpoint` (owner and sequences as given; the stream is ours).
+  Commit Save(Checkpoint checkpoint);
   // After a Save that returned kOk (and the ack that follows it): removes
   // the chunks no head names any more.
   void Tidy();
@@ -64,6 +70,7 @@ class CheckpointLedger {
   const int partition_;
   const std::string instance_id_;
   const std::string key_;
+  const std::string stream_, legacy_stream_;
   CheckpointStore store_;  // snap.<n>'s chunks
   ClusterMetrics* metrics_;
   uint64_t revision_ = 0;

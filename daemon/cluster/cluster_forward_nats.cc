@@ -1,5 +1,5 @@
-// The ClusterForwarder's Publish over a real NATS connection: a batch of
-// lines of distinct streams is published pipelined with js_PublishAsync and
+// The ClusterForwarder's Publish over a real NATS connection: a round of
+// messages of distinct streams (or partitions) is published pipelined with js_PublishAsync and
 // each line's fate collected: stored (acknowledged), refused (the error
 // handler names it by its Nats-Msg-Id), or unanswered within the wait (left
 // pending, taken back with js_PublishAsyncGetPendingList).
@@ -40,6 +40,7 @@ class JetStreamBatchPublisher {
     }
     std::vector<core::Status> out(items.size(), core::Status::Ok());
     std::unordered_map<std::string_view, size_t> by_id;
+    std::vector<std::string> streams(items.size());  // outlive the publishes' options
     for (size_t i = 0; i < items.size(); ++i) {
       const ForwardItem& item = *items[i];
       by_id.emplace(item.msg_id, i);
@@ -48,7 +49,8 @@ class JetStreamBatchPublisher {
       options.MsgId = item.msg_id.c_str();
       // A subject the servers do not map into our stream fails instead of
       // being stored elsewhere.
-      options.ExpectStream = link_->names().stream.c_str();
+      streams[i] = link_->names().StreamOf(item.partition);
+      options.ExpectStream = streams[i].c_str();
       // Each message's own deadline: past it the library reports a timeout
       // through the error handler.
       options.MaxWait = wait.count();

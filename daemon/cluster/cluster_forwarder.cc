@@ -10,6 +10,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "cluster/cluster_batch.h"
+#include "cluster/cluster_layout.h"
 #include "ingest/ingestor.h"
 #include "ingest/sample_checks.h"
 #include "ingest/stream_table.h"
@@ -23,6 +25,10 @@ using Clock = std::chrono::steady_clock;
 // by default: a longer subject could never be published, so it is refused
 // up front rather than retried for forward_timeout.
 constexpr size_t kMaxSubjectBytes = 3072;
+// A batch message stops growing before this many bytes: well under the
+// servers' max_payload (1 MiB by default, 64 KiB in some deployments), so
+// a batch is never refused for its size (one line alone always goes).
+constexpr size_t kMaxBatchBytes = 60 * 1024;
 constexpr auto kFirstBackoff = std::chrono::milliseconds(20);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(500);
 constexpr auto kMaxAttemptWait = std::chrono::milliseconds(2000);
@@ -70,6 +76,11 @@ ClusterForwarder::ClusterForwarder(const config::Settings& settings, std::shared
       publish_(std::move(publish)),
       msg_id_prefix_(std::move(msg_id_prefix)),
       subject_prefix_(settings.nats ? settings.nats->subject_prefix : config::NatsSettings().subject_prefix),
+      partitions_(settings.nats ? settings.nats->partitions : config::NatsSettings().partitions),
+      batch_max_samples_(static_cast<uint32_t>(settings.nats ? settings.nats->batch_max_samples
+                                                             : config::NatsSettings().batch_max_samples)),
+      batch_max_delay_(static_cast<int64_t>(
+          1e6 * (settings.nats ? settings.nats->batch_max_delay_s : config::NatsSettings().batch_max_delay_s))),
       timeout_(std::chrono::milliseconds(static_cast<int64_t>(
           1000 * (settings.nats ? settings.nats->forward_timeout_s : config::NatsSettings().forward_timeout_s)))),
       queue_(static_cast<size_t>(settings.nats ? settings.nats->forward_queue : config::NatsSettings().forward_queue),
@@ -157,7 +168,10 @@ void ClusterForwarder::HandleLine(std::string_view line, const std::string& peer
   if (!Validate(**verdict.model, line, peer)) return;
   parsed_.StreamKey(&key_);
   ForwardItem item;
-  item.subject = InputSubject(subject_prefix_, parsed_.measurement, key_);
+  const std::string measurement_token = StreamToken(parsed_.measurement);
+  const std::string key_token = StreamToken(key_);
+  item.subject = subject_prefix_ + ".in." + measurement_token + "." + key_token;
+  item.partition = SubjectPartition(measurement_token, key_token, partitions_);
   if (key_.size() > StreamTable::kMaxKeyBytes || item.subject.size() > kMaxSubjectBytes) {
     Reject(RejectReason::kTooManyStreams, line, peer,
            "stream key of " + std::to_string(key_.size()) + " bytes makes a NATS subject of " +
@@ -215,17 +229,32 @@ void ClusterForwarder::Run() {
 
 bool ClusterForwarder::NextBatch(std::vector<ForwardItem>* batch) {
   batch->clear();
-  // `streams` holds views into the batch's subjects: no reallocation may move them.
   batch->reserve(kMaxBatch);
   ForwardItem item;
   if (carry_) {
-    batch->push_back(std::move(*carry_));
+    item = std::move(*carry_);
     carry_.reset();
-  } else if (queue_.Pop(&item)) {
-    batch->push_back(std::move(item));
-  } else {
+  } else if (!queue_.Pop(&item)) {
     return false;
   }
+  if (batch_max_samples_ > 1) {
+    // open[p]: the index of partition p's message in this round, or -1.
+    std::vector<int> open(static_cast<size_t>(partitions_), -1);
+    AddToBatch(item, batch, &open);
+    const auto deadline = Clock::now() + batch_max_delay_;
+    while (queue_.TryPop(&item) || queue_.PopUntil(&item, deadline)) {
+      if (!AddToBatch(item, batch, &open)) {
+        carry_ = std::move(item);  // the partition's next message must wait for this one to be stored
+        break;
+      }
+    }
+    for (ForwardItem& message : *batch) {
+      message.payload.insert(0, BatchHeaderLine(message.samples, message.msg_id));
+    }
+    return true;
+  }
+  // `streams` holds views into the batch's subjects: no reallocation may move them.
+  batch->push_back(std::move(item));
   // A stream is one subject: the measurement and key tokens escape injectively.
   std::unordered_set<std::string_view> streams{batch->front().subject};
   while (batch->size() < kMaxBatch && queue_.TryPop(&item)) {
@@ -236,6 +265,30 @@ bool ClusterForwarder::NextBatch(std::vector<ForwardItem>* batch) {
     batch->push_back(std::move(item));
     streams.insert(batch->back().subject);
   }
+  return true;
+}
+
+bool ClusterForwarder::AddToBatch(ForwardItem& item, std::vector<ForwardItem>* batch, std::vector<int>* open) {
+  int& index = (*open)[static_cast<size_t>(item.partition)];
+  if (index < 0) {
+    if (batch->size() >= kMaxBatch) return false;
+    index = static_cast<int>(batch->size());
+    ForwardItem& message = batch->emplace_back();
+    message.subject = BatchSubject(subject_prefix_, item.partition);
+    message.partition = item.partition;
+    message.samples = 1;
+    // The first line's id names the message; a retry resends it unchanged.
+    message.msg_id = std::move(item.msg_id);
+    message.payload = std::move(item.payload);
+    return true;
+  }
+  ForwardItem& message = (*batch)[static_cast<size_t>(index)];
+  if (message.samples >= batch_max_samples_ || message.payload.size() + 1 + item.payload.size() > kMaxBatchBytes) {
+    return false;
+  }
+  ++message.samples;
+  message.payload += '\n';
+  message.payload += item.payload;
   return true;
 }
 
@@ -257,8 +310,8 @@ void ClusterForwarder::PublishBatch(const std::vector<ForwardItem>& batch) {
     std::vector<const ForwardItem*> failed;
     for (size_t i = 0; i < pending.size(); ++i) {
       if (i < results.size() && results[i].ok()) {
-        ++published_;
-        published_metric_->Increment();
+        published_ += pending[i]->samples;
+        published_metric_->Increment(pending[i]->samples);
       } else {
         errors[static_cast<size_t>(pending[i] - batch.data())] =
             i < results.size() ? results[i].message() : "no result from the publisher";
@@ -274,12 +327,13 @@ void ClusterForwarder::PublishBatch(const std::vector<ForwardItem>& batch) {
     backoff = std::min(backoff * 2, std::chrono::duration_cast<Clock::duration>(kMaxBackoff));
   }
   for (const ForwardItem* item : pending) {
-    ++failed_;
-    failed_metric_->Increment();
+    failed_ += item->samples;
+    failed_metric_->Increment(item->samples);
     uint64_t suppressed = 0;
     if (fail_log_limiter_.Allow(&suppressed)) {
       Log(LogLevel::kError, "sample not forwarded: publishing to NATS failed",
-          {Field("subject", item->subject), Field("attempts", static_cast<int64_t>(attempts)),
+          {Field("subject", item->subject), Field("samples", static_cast<int64_t>(item->samples)),
+           Field("attempts", static_cast<int64_t>(attempts)),
            Field("error", errors[static_cast<size_t>(item - batch.data())]), Field("line", Snippet(item->payload)),
            Field("suppressed_since_last", suppressed)});
     }

@@ -2,15 +2,20 @@
 // listener's LineSink. Each line is parsed and validated on the io thread as
 // the Ingestor would (same lstmad_samples_rejected_total reasons and log
 // lines), given the listener's arrival time when it has no timestamp, and
-// queued; a publishing thread sends the queue through JetStream to
-// <subject_prefix>.in.<measurement>.<stream-token> (docs/cluster.md).
+// queued; a publishing thread sends the queue through JetStream
+// (docs/cluster.md). With nats.batch_max_samples 1 each line is one message
+// to <subject_prefix>.in.<measurement>.<stream-token>; above 1 the lines of
+// one partition (computed as the servers' mapping does) go together, up to
+// batch_max_samples per message, to <subject_prefix>.p.<n>.batch as a batch
+// message (cluster_batch.h), waiting at most nats.batch_max_delay for more.
 //
-// Order and delivery: the thread takes batches of up to kMaxBatch queued
-// lines in which no stream appears twice, publishes a batch pipelined, and
-// starts the next only when every line of it is stored (acknowledged) or
-// given up; so a stream's lines are stored in the order they arrived. A line
-// that fails is retried (same Nats-Msg-Id: the server drops a duplicate) for
-// nats.forward_timeout, then counted as failed and logged. A full queue
+// Order and delivery: the thread takes rounds of up to kMaxBatch messages
+// in which no stream (unbatched) or partition (batched) appears twice,
+// publishes a round pipelined, and starts the next only when every message
+// of it is stored (acknowledged) or given up; so a stream's lines are stored
+// in the order they arrived. A message that fails is retried unchanged (same
+// lines, same Nats-Msg-Id: the server drops a duplicate) for
+// nats.forward_timeout, then its lines are counted as failed and logged. A full queue
 // (nats.forward_queue) pauses the connection the line came from (the
 // listener's LineSink::Stalled: TCP slows that sender) until the publishing
 // thread has made room; the io thread never waits for NATS. At shutdown a
@@ -62,7 +67,8 @@ std::string InputSubject(std::string_view prefix, std::string_view measurement, 
 
 class ClusterForwarder : public LineSink {
  public:
-  // Lines published together at most (distinct streams; pipelined).
+  // Messages published together at most (distinct streams or partitions;
+  // pipelined).
   static constexpr size_t kMaxBatch = 256;
 
   // One publish attempt of each of `items` (at most kMaxBatch, each with its
@@ -101,9 +107,14 @@ class ClusterForwarder : public LineSink {
   bool Validate(const ModelRuntime& model, std::string_view line, const std::string& peer);
   void Run();
   // Fills `batch` with the carried line or the next one (waiting), then
-  // whatever is queued up to kMaxBatch, stopping at a stream already in it
-  // (carried to the next batch). False once the queue is closed and empty.
+  // whatever is queued (batched: waiting up to batch_max_delay for more) up
+  // to kMaxBatch messages, stopping at a line whose stream (unbatched) is
+  // already in it or whose partition's message is full (carried to the next
+  // round). False once the queue is closed and empty.
   bool NextBatch(std::vector<ForwardItem>* batch);
+  // Batched: adds `item` to its partition's message in `batch`, or opens
+  // one; false (item untouched) when that message is full or the round is.
+  bool AddToBatch(ForwardItem& item, std::vector<ForwardItem>* batch, std::vector<int>* open);
   // Retries the lines not yet stored until every one is or the deadline
   // passes; counts each line's outcome.
   void PublishBatch(const std::vector<ForwardItem>& batch);
@@ -114,6 +125,9 @@ class ClusterForwarder : public LineSink {
   Publish publish_;
   std::string msg_id_prefix_;
   std::string subject_prefix_;
+  int partitions_;
+  uint32_t batch_max_samples_;
+  std::chrono::microseconds batch_max_delay_;
   std::chrono::milliseconds timeout_;
   ForwardQueue queue_;
   std::optional<ForwardItem> carry_;  // publishing thread
@@ -135,9 +149,9 @@ class ClusterForwarder : public LineSink {
   std::string key_;
 };
 
-// The Publish of a real NATS connection: js_PublishAsync of the batch on a
+// The Publish of a real NATS connection: js_PublishAsync of the round on a
 // JetStream context of its own (async publishing keeps per-context state),
-// each with its Msg-Id and the expected stream. Start-up only.
+// each with its Msg-Id and its partition's stream expected. Start-up only.
 core::Result<ClusterForwarder::Publish> NatsPublisher(NatsLink* link);
 
 }  // namespace lstmad::daemon

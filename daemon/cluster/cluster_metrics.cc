@@ -29,7 +29,8 @@ ClusterMetrics::ClusterMetrics(Metrics* metrics) {
     return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
   };
   samples_consumed = counter("lstmad_cluster_samples_consumed_total",
-                             "Messages taken from the partitions' consumers and applied to their streams.");
+                             "Samples (lines; a batch message counts its lines) taken from the partitions' consumers "
+                             "and applied to their streams.");
   redelivered = counter("lstmad_cluster_redelivered_samples_total",
                         "Samples applied after a takeover that the previous owner had already been sent "
                         "(their windows may have been scored twice).");
@@ -46,6 +47,10 @@ ClusterMetrics::ClusterMetrics(Metrics* metrics) {
   checkpoints_ok = &checkpoints.Add({{"result", "ok"}});
   checkpoints_failed = &checkpoints.Add({{"result", "failed"}});
   checkpoints_refused = &checkpoints.Add({{"result", "refused"}});
+  checkpoints_migrated = &checkpoints.Add({{"result", "migrated"}});
+  batch_mismatches = counter("lstmad_cluster_batch_mismatches_total",
+                             "Batch messages whose header's sample count differs from the lines they carry "
+                             "(their lines are applied; the publisher is at fault).");
   nats_errors = counter("lstmad_cluster_nats_errors_total", "Lease, heartbeat and consumer calls to NATS that failed.");
 }
 

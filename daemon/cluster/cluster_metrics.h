@@ -29,6 +29,8 @@ struct ClusterMetrics {
   prometheus::Counter* checkpoints_ok;     // lstmad_cluster_checkpoints_total{result="ok"}
   prometheus::Counter* checkpoints_failed; // ...{result="failed"}
   prometheus::Counter* checkpoints_refused; // ...{result="refused"}: unreadable at takeover, started empty
+  prometheus::Counter* checkpoints_migrated; // ...{result="migrated"}: of another stream layout, sequences reset
+  prometheus::Counter* batch_mismatches;   // lstmad_cluster_batch_mismatches_total: batch header count != lines
   prometheus::Counter* nats_errors;        // lstmad_cluster_nats_errors_total (lease and KV calls)
 };
 

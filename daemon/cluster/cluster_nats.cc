@@ -1,14 +1,25 @@
 #include "cluster/cluster_nats.h"
 
+#include "cluster/cluster_layout.h"
+
 #include <algorithm>
+#include <map>
+#include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
+
+#include "obs/logging.h"
 
 namespace lstmad::daemon {
 namespace {
 
 constexpr int64_t kReconnectWaitMs = 250;
 constexpr int64_t kApiTimeoutMs = 5000;
+// Step-downs tried to spread the leaders of the streams lstmad created, and
+// the pause for the election each one starts.
+constexpr int kSpreadRounds = 12;
+constexpr auto kElectionWait = std::chrono::milliseconds(500);
 
 // A sixth of lease_ttl: a round renews a few leases, each with a write and
 // at worst a read, well inside one TTL. Never below what a loaded machine
@@ -106,11 +117,21 @@ std::string NatsError(const std::string& what, natsStatus s, jsErrCode js) {
 
 ClusterNames::ClusterNames(const config::NatsSettings& s)
     : stream(s.stream),
-      partition_filter(s.subject_prefix + ".p.>"),
+      streams(s.streams),
+      partitions(s.partitions),
       leases_bucket(s.stream + "_leases"),
       state_bucket(s.stream + "_state"),
       subject_prefix(s.subject_prefix),
       consumer_prefix(s.consumer_prefix) {}
+
+std::string ClusterNames::StreamName(int index) const { return daemon::StreamName(stream, streams, index); }
+
+std::vector<std::string> ClusterNames::StreamSubjects(int index) const {
+  if (streams == 1) return {subject_prefix + ".p.>"};
+  std::vector<std::string> out;
+  for (int p = index; p < partitions; p += streams) out.push_back(PartitionSubjects(p));
+  return out;
+}
 
 std::string ClusterNames::PartitionSubjects(int partition) const {
   return subject_prefix + ".p." + std::to_string(partition) + ".>";
@@ -140,7 +161,9 @@ core::Result<std::unique_ptr<NatsLink>> NatsLink::Connect(const config::NatsSett
   jsCtx* lease_js = nullptr;
   LSTMAD_RETURN_IF_ERROR(Check(natsConnection_JetStream(&lease_js, conn, &jo), "JetStream context"));
   link->lease_js_.reset(lease_js);
-  LSTMAD_RETURN_IF_ERROR(link->EnsureStream(settings));
+  bool created = false;
+  for (int i = 0; i < settings.streams; ++i) LSTMAD_RETURN_IF_ERROR(link->EnsureStream(settings, i, &created));
+  if (created && settings.streams > 1) link->SpreadLeaders(settings);
   // kvConfig.TTL is in nanoseconds in this client (3.4), like MaxAge.
   const auto ttl_ns = static_cast<int64_t>(settings.lease_ttl_s * 1e9);
   LSTMAD_RETURN_IF_ERROR(
@@ -175,23 +198,96 @@ natsStatus NatsLink::ReadKey(const std::string& bucket, const std::string& key, 
   return NATS_OK;
 }
 
-core::Status NatsLink::EnsureStream(const config::NatsSettings& settings) {
+void NatsLink::SpreadLeaders(const config::NatsSettings& settings) {
+  // JetStream elects each new stream's leader among its replicas at random:
+  // three streams on three servers share one leader one time in nine. A
+  // leader that leads more of them than the least busy server plus one is
+  // asked to step down (its successor is again a random replica), until
+  // they are spread or the rounds run out. Best effort: never fatal.
+  std::map<std::string, std::vector<std::string>> led;  // server -> the streams it leads
+  for (int round = 0; round <= kSpreadRounds; ++round) {
+    led.clear();
+    std::set<std::string> servers;
+    bool elected = true;
+    for (int i = 0; i < settings.streams; ++i) {
+      const std::string name = names_.StreamName(i);
+      jsStreamInfo* info = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      if (js_GetStreamInfo(&info, js_.get(), name.c_str(), nullptr, &jerr) != NATS_OK) return;
+      NatsPtr<jsStreamInfo> owned(info);
+      const jsClusterInfo* cluster = info->Cluster;
+      if (cluster == nullptr) return;  // a single server: nothing to spread
+      if (cluster->Leader == nullptr || *cluster->Leader == '\0') {
+        elected = false;
+        continue;
+      }
+      led[cluster->Leader].push_back(name);
+      servers.insert(cluster->Leader);
+      for (int r = 0; r < cluster->ReplicasLen; ++r) servers.insert(cluster->Replicas[r]->Name);
+    }
+    if (!elected) {
+      std::this_thread::sleep_for(kElectionWait);
+      continue;
+    }
+    auto busiest = led.begin();
+    size_t fewest = led.size() < servers.size() ? 0 : SIZE_MAX;
+    for (auto it = led.begin(); it != led.end(); ++it) {
+      if (it->second.size() > busiest->second.size()) busiest = it;
+      fewest = std::min(fewest, it->second.size());
+    }
+    if (busiest->second.size() <= fewest + 1) {
+      Log(LogLevel::kInfo, "stream leaders spread",
+          {Field("servers", static_cast<int64_t>(led.size())), Field("step_downs", static_cast<int64_t>(round))});
+      return;
+    }
+    if (round == kSpreadRounds) break;
+    natsMsg* reply = nullptr;
+    const std::string subject = "$JS.API.STREAM.LEADER.STEPDOWN." + busiest->second.front();
+    if (natsConnection_Request(&reply, conn_.get(), subject.c_str(), nullptr, 0, kApiTimeoutMs) == NATS_OK) {
+      natsMsg_Destroy(reply);
+    }
+    std::this_thread::sleep_for(kElectionWait);
+  }
+  Log(LogLevel::kWarn, "stream leaders not spread over the servers; JetStream placed them",
+      {Field("servers_leading", static_cast<int64_t>(led.size())), Field("streams", settings.streams)});
+}
+
+core::Status NatsLink::EnsureStream(const config::NatsSettings& settings, int index, bool* created) {
+  const std::string name = names_.StreamName(index);
+  const std::vector<std::string> want = names_.StreamSubjects(index);
   jsStreamInfo* info = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&info, js_.get(), names_.stream.c_str(), nullptr, &jerr);
+  natsStatus s = js_GetStreamInfo(&info, js_.get(), name.c_str(), nullptr, &jerr);
   if (s == NATS_OK) {
     NatsPtr<jsStreamInfo> owned(info);
-    return core::Status::Ok();  // an operator's existing stream (limits, placement) is left as it is
+    // An operator's existing stream (limits, placement) is left as it is.
+    // With several streams its subjects must be the partitions lstmad
+    // consumes from it, or partitions would be fed into the wrong stream:
+    // a stream of another nats.streams or nats.partitions is refused.
+    if (settings.streams == 1) return core::Status::Ok();
+    std::vector<std::string> have;
+    for (int i = 0; i < info->Config->SubjectsLen; ++i) have.emplace_back(info->Config->Subjects[i]);
+    std::sort(have.begin(), have.end());
+    std::vector<std::string> sorted = want;
+    std::sort(sorted.begin(), sorted.end());
+    if (have == sorted) return core::Status::Ok();
+    return core::Status::Error("nats: stream " + name + " exists with other subjects than partitions " +
+                               std::to_string(index) + ", " + std::to_string(index + settings.streams) +
+                               "... of nats.streams " + std::to_string(settings.streams) + " and nats.partitions " +
+                               std::to_string(settings.partitions) +
+                               " need; changing either needs the migration in docs/cluster.md "
+                               "(\"Changing nats.streams\")");
   }
   if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
-    return StartError("looking up stream " + names_.stream, s, jerr);
+    return StartError("looking up stream " + name, s, jerr);
   }
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
-  const char* subjects[] = {names_.partition_filter.c_str()};
-  cfg.Name = names_.stream.c_str();
-  cfg.Subjects = subjects;
-  cfg.SubjectsLen = 1;
+  std::vector<const char*> subjects;
+  for (const std::string& subject : want) subjects.push_back(subject.c_str());
+  cfg.Name = name.c_str();
+  cfg.Subjects = subjects.data();
+  cfg.SubjectsLen = static_cast<int>(subjects.size());
   cfg.Storage = js_FileStorage;
   cfg.Replicas = settings.replicas;
   cfg.MaxAge = static_cast<int64_t>(settings.max_age_s * 1e9);
@@ -199,8 +295,15 @@ core::Status NatsLink::EnsureStream(const config::NatsSettings& settings) {
   // window are dropped by the server.
   cfg.Duplicates = static_cast<int64_t>(120e9);
   s = js_AddStream(&info, js_.get(), &cfg, nullptr, &jerr);
-  if (s != NATS_OK) return StartError("creating stream " + names_.stream, s, jerr);
+  if (s != NATS_OK && jerr == JSStreamSubjectOverlapErr) {
+    // Typically the stream of another nats.streams still holds the subjects.
+    return core::Status::Error(NatsError("creating stream " + name, s, jerr) +
+                               "; another stream holds these partitions' subjects: changing nats.streams needs "
+                               "the migration in docs/cluster.md (\"Changing nats.streams\")");
+  }
+  if (s != NATS_OK) return StartError("creating stream " + name, s, jerr);
   NatsPtr<jsStreamInfo> owned(info);
+  *created = true;
   return core::Status::Ok();
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nats/nats.h>
 
@@ -49,27 +50,38 @@ std::string NatsError(const std::string& what, natsStatus s, jsErrCode js = stat
 bool TransientStartError(natsStatus s, jsErrCode js, std::string_view detail);
 
 // Subject and name layout derived from the settings (docs/cluster.md).
+// With nats.streams N = 1 the partitions share one stream named
+// nats.stream with the subjects PREFIX.p.>; with N > 1 partition n is in
+// stream STREAM_<n mod N>, whose subjects are its partitions' PREFIX.p.<n>.>.
 struct ClusterNames {
   explicit ClusterNames(const config::NatsSettings& s);
-  std::string stream;            // the JetStream stream
-  std::string partition_filter;  // PREFIX.p.>
+  std::string stream;            // nats.stream: names the buckets (and the one stream when N = 1)
+  int streams = 1;               // N
+  int partitions = 1;            // P
   std::string leases_bucket;     // STREAM_leases (TTL = lease_ttl)
   std::string state_bucket;      // STREAM_state (checkpoints, no TTL)
   std::string subject_prefix, consumer_prefix;
-  std::string PartitionSubjects(int partition) const;  // PREFIX.p.<n>.>
-  std::string Consumer(int partition) const;           // CONSUMERPREFIX_p<n>
+  std::string StreamName(int index) const;                    // STREAM (N = 1) or STREAM_<index>
+  std::string StreamOf(int partition) const { return StreamName(partition % streams); }
+  std::vector<std::string> StreamSubjects(int index) const;   // PREFIX.p.> (N = 1), else its partitions'
+  std::string PartitionSubjects(int partition) const;         // PREFIX.p.<n>.>
+  std::string Consumer(int partition) const;                  // CONSUMERPREFIX_p<n>
 };
 
 class NatsLink {
  public:
   // Connects (to any of the servers; reconnecting forever afterwards) and
-  // makes sure the stream and both buckets exist. Start-up only.
+  // makes sure the streams and both buckets exist. Start-up only.
   static core::Result<std::unique_ptr<NatsLink>> Connect(const config::NatsSettings& settings,
                                                         const std::string& instance_id);
   ~NatsLink();
 
   natsConnection* connection() const { return conn_.get(); }
   jsCtx* js() const { return js_.get(); }
+  // The context a bucket's calls wait under (the lease bucket's is shorter).
+  jsCtx* js_for(const std::string& bucket) const {
+    return bucket == names_.leases_bucket ? lease_js_.get() : js_.get();
+  }
   kvStore* leases() const { return leases_.get(); }
   kvStore* state() const { return state_.get(); }
   const ClusterNames& names() const { return names_; }
@@ -85,7 +97,10 @@ class NatsLink {
 
  private:
   NatsLink(const config::NatsSettings& settings) : names_(settings) {}
-  core::Status EnsureStream(const config::NatsSettings& settings);
+  core::Status EnsureStream(const config::NatsSettings& settings, int index, bool* created);
+  // After creating streams (nats.streams > 1): asks leaders that lead more
+  // than their share to step down, so the leaders land on different servers.
+  void SpreadLeaders(const config::NatsSettings& settings);
   core::Status EnsureBucket(jsCtx* js, const std::string& bucket, int replicas, int64_t ttl_ns,
                             NatsPtr<kvStore>* out);
 

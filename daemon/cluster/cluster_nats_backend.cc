@@ -51,15 +51,23 @@ class NatsKvBucket final : public KvBucket {
     return FromNats(kvStore_Delete(kv_, key.c_str()), "deleting " + key);
   }
   BackendStatus Keys(const std::string& prefix, std::vector<std::string>* keys) override {
+    // Not kvStore_Keys: its watcher waits for the end of the initial values
+    // without a bound, and once hung a coordinator for good (a bench run:
+    // no lease ever claimed, SIGTERM never finished). The keys with anything
+    // stored come from the stream's state in one call; each is then read
+    // through the leader (deleted or expired ones read as absent).
+    std::vector<std::string> stored;
+    if (BackendStatus s = StoredKeys(prefix, &stored); !s.ok()) return s;
     keys->clear();
-    kvKeysList list{};
-    const natsStatus s = kvStore_Keys(&list, kv_, nullptr);
-    if (s == NATS_NOT_FOUND) return BackendStatus::Ok();  // an empty bucket
-    if (s != NATS_OK) return FromNats(s, "listing keys");
-    for (int i = 0; i < list.Count; ++i) {
-      if (std::string_view(list.Keys[i]).starts_with(prefix)) keys->emplace_back(list.Keys[i]);
+    for (const std::string& key : stored) {
+      KvEntry entry;
+      const BackendStatus s = Get(key, &entry);
+      if (s.ok()) {
+        keys->push_back(key);
+      } else if (!s.not_found()) {
+        return s;
+      }
     }
-    kvKeysList_Destroy(&list);
     return BackendStatus::Ok();
   }
   BackendStatus StoredKeys(const std::string& prefix, std::vector<std::string>* keys) override {
@@ -71,7 +79,7 @@ class NatsKvBucket final : public KvBucket {
     o.Stream.Info.SubjectsFilter = filter.c_str();
     jsStreamInfo* raw = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_GetStreamInfo(&raw, link_->js(), stream_.c_str(), &o, &jerr);
+    const natsStatus s = js_GetStreamInfo(&raw, link_->js_for(bucket_), stream_.c_str(), &o, &jerr);
     if (s != NATS_OK) return FromNats(s, "listing " + filter, jerr);
     NatsPtr<jsStreamInfo> info(raw);
     const jsStreamStateSubjects* subjects = info->State.Subjects;
@@ -103,6 +111,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
  public:
   NatsPartitionConsumer(NatsLink* link, const config::NatsSettings& settings, int partition)
       : link_(link),
+        stream_(link->names().StreamOf(partition)),
         name_(link->names().Consumer(partition)),
         filter_(link->names().PartitionSubjects(partition)),
         ack_wait_ns_(AckWaitNs(settings)),
@@ -113,7 +122,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
     jsConsumerInfo* ci = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     const natsStatus s =
-        js_GetConsumerInfo(&ci, link_->js(), link_->names().stream.c_str(), name_.c_str(), nullptr, &jerr);
+        js_GetConsumerInfo(&ci, link_->js(), stream_.c_str(), name_.c_str(), nullptr, &jerr);
     if (s == NATS_OK) {
       state->delivered = ci->Delivered.Stream;
       state->ack_floor = ci->AckFloor.Stream;
@@ -127,7 +136,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
   BackendStatus Remove() override {
     Unsubscribe();
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_DeleteConsumer(link_->js(), link_->names().stream.c_str(), name_.c_str(), nullptr, &jerr);
+    const natsStatus s = js_DeleteConsumer(link_->js(), stream_.c_str(), name_.c_str(), nullptr, &jerr);
     if (s == NATS_NOT_FOUND) return BackendStatus::Ok();
     return FromNats(s, "deleting " + name_, jerr);
   }
@@ -147,7 +156,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
     } else {
       cfg.DeliverPolicy = js_DeliverAll;
     }
-    const char* stream = link_->names().stream.c_str();
+    const char* stream = stream_.c_str();
     jsConsumerInfo* ci = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     natsStatus s = js_AddConsumer(&ci, link_->js(), stream, &cfg, nullptr, &jerr);
@@ -206,6 +215,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
 
  private:
   NatsLink* link_;
+  const std::string stream_;  // the partition's stream
   const std::string name_;
   const std::string filter_;
   const int64_t ack_wait_ns_;

@@ -6,6 +6,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include "cluster/cluster_batch.h"
+#include "cluster/cluster_layout.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
@@ -25,7 +27,8 @@ PartitionWorker::PartitionWorker(int partition, ClusterShared* shared)
       shared_(shared),
       peer_("nats partition " + std::to_string(partition)),
       ledger_(shared->backend->state(), partition, shared->instance_id, shared->backend->max_payload(),
-              shared->cluster_metrics),
+              shared->cluster_metrics, PartitionStream(shared->nats.stream, shared->nats.streams, partition),
+              shared->nats.stream),
       consumer_(shared->backend->Consumer(partition)) {}
 
 PartitionWorker::~PartitionWorker() { Stop(false); }
@@ -226,23 +229,46 @@ bool PartitionWorker::Apply(ConsumedMessage message) {
   if (seq <= applied_seq_) {
     shared_->cluster_metrics->duplicates_skipped->Increment();
   } else {
-    std::string_view data = message.data;
-    // One line per message is the contract; several lines of one stream are
-    // accepted too (a producer's batch).
-    while (!data.empty()) {
-      const size_t nl = data.find('\n');
-      const std::string_view line = data.substr(0, nl);
-      if (!line.empty()) ingestor_->HandleLine(line, peer_);
-      if (nl == std::string_view::npos) break;
-      data.remove_prefix(nl + 1);
-    }
+    const uint64_t samples = ApplyLines(message.data);
     applied_seq_ = seq;
-    shared_->cluster_metrics->samples_consumed->Increment();
-    if (seq <= redelivery_bound_) shared_->cluster_metrics->redelivered->Increment();
+    shared_->cluster_metrics->samples_consumed->Increment(static_cast<double>(samples));
+    if (seq <= redelivery_bound_) shared_->cluster_metrics->redelivered->Increment(static_cast<double>(samples));
   }
   unacked_ = std::move(message);  // acknowledging the newest covers the rest
   ++unacked_count_;
   return true;
+}
+
+uint64_t PartitionWorker::ApplyLines(std::string_view data) {
+  // One line per message, several lines of one stream (a producer's
+  // batch), or a batch message: its header (a comment to the Ingestor)
+  // gives the count of the lines that follow, all applied in order.
+  const std::string_view first = data.substr(0, data.find('\n'));
+  const std::optional<uint64_t> expected = BatchCount(first);
+  uint64_t samples = 0;
+  while (!data.empty()) {
+    const size_t nl = data.find('\n');
+    const std::string_view line = data.substr(0, nl);
+    if (!line.empty() && line[0] != '#') {
+      ingestor_->HandleLine(line, peer_);
+      ++samples;
+    }
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+  }
+  if (expected && *expected != samples) {
+    // Stored whole by JetStream, so the publisher wrote it so: its lines
+    // are applied (each checked as any line), the mismatch reported.
+    shared_->cluster_metrics->batch_mismatches->Increment();
+    static RateLimiter limiter(1);
+    uint64_t suppressed = 0;
+    if (limiter.Allow(&suppressed)) {
+      Log(LogLevel::kWarn, "batch message carries another number of lines than its header says",
+          {Field("partition", partition_), Field("header", std::string(first)), Field("lines", samples),
+           Field("suppressed_since_last", suppressed)});
+    }
+  }
+  return samples;
 }
 
 PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
@@ -255,7 +281,7 @@ PartitionWorker::Commit PartitionWorker::SaveCheckpoint() {
     std::lock_guard lock(ingest_mu_);
     streams = ingestor_->Save();
   }
-  const Commit c = ledger_.Save({shared_->instance_id, applied_seq_, redelivery_bound_, std::move(streams)});
+  const Commit c = ledger_.Save({shared_->instance_id, applied_seq_, redelivery_bound_, std::move(streams), {}});
   if (c != Commit::kOk) return c;
   saved_seq_ = applied_seq_;
   if (unacked_) {

@@ -92,6 +92,9 @@ class PartitionWorker {
   // sequence, e.g. a NATS node died with them in flight): nothing after the
   // gap may be applied before them.
   bool Apply(ConsumedMessage message);
+  // Applies a message's sample lines in order (under ingest_mu_); returns
+  // how many there were. A batch header whose count differs is counted.
+  uint64_t ApplyLines(std::string_view data);
   Commit SaveCheckpoint();
   void DropStreams();
 

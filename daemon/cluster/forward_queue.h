@@ -3,7 +3,7 @@
 // waits: a full queue refuses the item (and, given `on_room`, calls it once
 // when an item has left), so a slow or unreachable NATS never stalls the io
 // thread (and with it /metrics and the watchdog). PushUntil waits, bounded
-// (shutdown). Pop waits; TryPop does not. Close lets Pop drain what is left,
+// (shutdown). Pop waits; PopUntil waits until a deadline; TryPop does not. Close lets Pop drain what is left,
 // then return false.
 // `on_size` (optional) sees every new length, under the queue's lock, so a
 // gauge fed by it ends at the true length. Thread-safe: any number of
@@ -22,13 +22,16 @@
 
 namespace lstmad::daemon {
 
-// One line to publish: the subject (which decides the partition), the line
-// itself, and the Nats-Msg-Id that makes a retried publish a duplicate the
-// server drops.
+// One line to publish (or, once batched, one message): the subject, the
+// line itself (or the batch), the Nats-Msg-Id that makes a retried publish
+// a duplicate the server drops, the partition its stream maps to, and how
+// many samples it carries.
 struct ForwardItem {
   std::string subject;
   std::string payload;
   std::string msg_id;
+  int partition = 0;
+  uint32_t samples = 1;
 };
 
 class ForwardQueue {
@@ -66,6 +69,17 @@ class ForwardQueue {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return closed_ || !items_.empty(); });
     if (items_.empty()) return false;
+    TakeFront(out, std::move(lock));
+    return true;
+  }
+
+  // The oldest item, waiting for one until `deadline`. False when none came
+  // by then or the queue is closed and empty.
+  bool PopUntil(ForwardItem* out, std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_until(lock, deadline, [this] { return closed_ || !items_.empty(); }) || items_.empty()) {
+      return false;
+    }
     TakeFront(out, std::move(lock));
     return true;
   }

@@ -54,6 +54,9 @@ TEST_F(NatsSettingsTest, ServersAloneTakeDefaults) {
   EXPECT_EQ(n.forward_queue, 100000);
   EXPECT_EQ(n.forward_timeout_s, 5);
   EXPECT_EQ(n.startup_timeout_s, 60);
+  EXPECT_EQ(n.streams, 1);
+  EXPECT_EQ(n.batch_max_samples, 100);
+  EXPECT_DOUBLE_EQ(n.batch_max_delay_s, 0.005);
 }
 
 TEST_F(NatsSettingsTest, ReadsEveryKey) {
@@ -76,6 +79,9 @@ TEST_F(NatsSettingsTest, ReadsEveryKey) {
   forward_queue: 500
   forward_timeout: 1500ms
   startup_timeout: 90s
+  streams: 4
+  batch_max_samples: 250
+  batch_max_delay: 20ms
 )");
   ASSERT_TRUE(s.ok()) << s.status().message();
   const NatsSettings& n = *s->nats;
@@ -99,6 +105,9 @@ TEST_F(NatsSettingsTest, ReadsEveryKey) {
   EXPECT_EQ(n.forward_queue, 500);
   EXPECT_DOUBLE_EQ(n.forward_timeout_s, 1.5);
   EXPECT_EQ(n.startup_timeout_s, 90);
+  EXPECT_EQ(n.streams, 4);
+  EXPECT_EQ(n.batch_max_samples, 250);
+  EXPECT_DOUBLE_EQ(n.batch_max_delay_s, 0.02);
 }
 
 TEST_F(NatsSettingsTest, StartupTimeoutZeroMeansOneAttempt) {
@@ -121,6 +130,14 @@ TEST_F(NatsSettingsTest, ErrorsNameTheKeyAndLine) {
             "lstmad.yaml:3: nats: checkpoint_interval must be at most half of lease_ttl");
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], fetch_batch: 10, max_ack_pending: 5 }\n"),
             "lstmad.yaml:3: nats: fetch_batch must not exceed max_ack_pending");
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], partitions: 4, streams: 5 }\n"),
+            "lstmad.yaml:3: nats: streams must not exceed partitions");
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], batch_max_samples: 0 }\n")
+                .rfind("lstmad.yaml:3: nats.batch_max_samples: ", 0),
+            0u);
+  EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], batch_max_delay: 2s }\n")
+                .rfind("lstmad.yaml:3: nats.batch_max_delay: ", 0),
+            0u);
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], tls: { cert: c.pem } }\n"),
             "lstmad.yaml:3: nats.tls: a client certificate needs both cert and key");
   EXPECT_EQ(ErrorOf("nats: { servers: [nats://a:1], bogus: 1 }\n").rfind("lstmad.yaml:3: nats.bogus: ", 0), 0u);

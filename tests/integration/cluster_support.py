@@ -1,8 +1,10 @@
 """Shared steps of the cluster-mode tests: lstmad instances in cluster mode
 on a NatsCluster, publishing pump samples through NATS, reading the
 instances' metrics together. Every wait is bounded."""
+import json
 import os
 import time
+import urllib.request
 
 from daemon_harness import Daemon, line, pump_values, total, write_config
 from nats_harness import stream_token
@@ -76,6 +78,49 @@ def publish_rounds(client, streams, start, count, values=None):
         client.js_publish_all([sample_message(j, i, values(j, i) if values else None) for j in range(streams)])
 
 
+def subject_partition(measurement_token, key_token, partitions):
+    """nats-server's partition(P,1,2): FNV-1a (32 bits) of the two tokens
+    concatenated, modulo P (docs/cluster.md)."""
+    h = 2166136261
+    for c in (measurement_token + key_token).encode():
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return h % partitions
+
+
+def batch_message(partition, lines, msg_id, prefix="lstmad"):
+    """A batch message (docs/cluster.md, "Batch messages") of lines of one
+    partition's streams: (subject, payload, msg_id)."""
+    payload = f"#lstmad-batch {len(lines)} {msg_id}\n" + "\n".join(lines)
+    return (f"{prefix}.p.{partition}.batch", payload.encode(), msg_id)
+
+
+def publish_batched_round(client, streams, partitions, i, batch, values=None):
+    """Sample i of every stream as batch messages of up to `batch` samples of
+    one partition; the k-th messages of all partitions go in one pipelined
+    call, so a retry never reorders a partition's messages."""
+    by_partition = {}
+    for j in range(streams):
+        subject, payload, _ = sample_message(j, i, values(j, i) if values else None)
+        _, _, measurement, token = subject.split(".", 3)
+        by_partition.setdefault(subject_partition(measurement, token, partitions), []).append(payload.decode())
+    messages = {p: [batch_message(p, lines[k:k + batch], f"b{p}-{i}-{k}") for k in range(0, len(lines), batch)]
+                for p, lines in by_partition.items()}
+    for k in range(max(len(m) for m in messages.values())):
+        client.js_publish_all([m[k] for m in messages.values() if k < len(m)])
+
+
+def stream_leaders(http_port):
+    """{stream name: server name of its leader} from a NATS server's
+    monitoring endpoint (/jsz with stream details)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/jsz?accounts=true&streams=true", timeout=5) as r:
+        jsz = json.loads(r.read())
+    out = {}
+    for account in jsz.get("account_details") or []:
+        for stream in account.get("stream_detail") or []:
+            out[stream["name"]] = (stream.get("cluster") or {}).get("leader")
+    return out
+
+
 def scored(instances):
     return sum(total(m, "lstmad_windows_scored_total") for m in scrape_all(instances))
 
@@ -124,14 +169,20 @@ def _crc32c_table():
 
 def decode_head(data):
     """A checkpoint head (docs/cluster.md) -> dict(version, sequence, delivered,
-    owner, chunked, generation, chunks, body_size, body_crc, body)."""
+    owner, stream, chunked, generation, chunks, body_size, body_crc, body);
+    stream is "" in version 1 and 2 heads."""
     import struct
     assert data[:8] == b"LSTMADCP", data[:8]
     version, seq, delivered, owner_len = struct.unpack_from("<IQQI", data, 8)
-    assert version in (1, 2), version
+    assert version in (1, 2, 3), version
     at = 32 + owner_len
-    head = dict(version=version, sequence=seq, delivered=delivered, owner=data[32:at].decode(), chunked=False)
-    if version == 2:
+    head = dict(version=version, sequence=seq, delivered=delivered, owner=data[32:at].decode(), chunked=False,
+                stream="")
+    if version >= 3:
+        (stream_len,) = struct.unpack_from("<I", data, at)
+        head["stream"] = data[at + 4:at + 4 + stream_len].decode()
+        at += 4 + stream_len
+    if version >= 2:
         layout = data[at]
         at += 1
         assert layout in (0, 1), layout

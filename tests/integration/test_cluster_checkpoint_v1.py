@@ -3,11 +3,22 @@ no layout byte) still load. One instance checkpoints two partitions and
 stops; the test rewrites both heads in the version 1 layout (encoded here,
 independently of lstmad); a new instance takes them over without refusing
 either, keeps every stream's lookback (one new sample per stream scores one
-window per stream) and rewrites the heads as version 2."""
+window per stream) and rewrites the heads in the current version (3).
+
+Issue 19: then the deployment grows to nats.streams 2 as docs/cluster.md
+("Changing nats.streams") says. With the old stream LSTMAD still there the
+new layout is refused at start (exit 2, naming the migration); once it is
+deleted, a new instance takes the version-1 deployment's checkpoints over:
+each counted as migrated, every stream's lookback kept (one new sample per
+stream scores one window per stream), every sample applied once, and the
+heads name the partitions' new streams LSTMAD_0 and LSTMAD_1."""
+import json
 import os
 import struct
+import subprocess
 import time
 
+from lstmad_cli import BIN
 from cluster_support import (cluster_config, crc32c, decode_head, owned, publish_rounds, wait_checkpoints,
                              wait_quiet, wait_scored)
 from daemon_harness import Daemon, total, train_pump_model
@@ -53,7 +64,7 @@ def main():
             with NatsClient(nats.client_ports[0]) as client:
                 for p in range(PARTITIONS):
                     head = decode_head(client.kv_get(BUCKET, f"snap.{p}"))
-                    checks.check(f"snap.{p} is an inline version 2 head", head["version"] == 2 and not head["chunked"])
+                    checks.check(f"snap.{p} is an inline version 3 head", head["version"] == 3 and not head["chunked"])
                     client.kv_put(BUCKET, f"snap.{p}", version1(head))
                     checks.check(f"snap.{p} now reads as version 1",
                                  decode_head(client.kv_get(BUCKET, f"snap.{p}"))["version"] == 1)
@@ -81,9 +92,52 @@ def main():
                          all(s["samples"] == SAMPLES + 1 for s in streams.values()), str(len(streams)))
             with NatsClient(nats.client_ports[0]) as client:
                 heads = [decode_head(client.kv_get(BUCKET, f"snap.{p}")) for p in range(PARTITIONS)]
-            checks.check("the heads are version 2 again, the new owner's",
-                         all(h["version"] == 2 and h["owner"] == "i1" for h in heads),
-                         str([(h["version"], h["owner"]) for h in heads]))
+            checks.check("the heads are version 3 now, the new owner's, of stream LSTMAD",
+                         all(h["version"] == 3 and h["owner"] == "i1" and h["stream"] == "LSTMAD" for h in heads),
+                         str([(h["version"], h["owner"], h["stream"]) for h in heads]))
+
+            # Growing to two streams: drained (every sample scored and
+            # checkpointed, above), every instance stopped.
+            second.stop()
+            grown = os.path.join(d, "lstmad-2.yaml")
+            cluster_config(grown, model, nats, "i2", PARTITIONS, extra="  streams: 2\n")
+            refused_start = subprocess.run([BIN, "serve", "--config", grown], capture_output=True, text=True,
+                                           timeout=120)
+            checks.check("with the old stream still there, the new layout is refused at start (exit 2)",
+                         refused_start.returncode == 2 and "Changing nats.streams" in refused_start.stderr,
+                         f"{refused_start.returncode}: {refused_start.stderr[-600:]}")
+            with NatsClient(nats.client_ports[0]) as client:
+                deleted = json.loads(client.request("$JS.API.STREAM.DELETE.LSTMAD", b""))
+            checks.check("the old stream is deleted", deleted.get("success") is True, str(deleted))
+            third = Daemon(grown)
+            try:
+                checks.check("the grown instance takes both partitions over", wait_owned(third, PARTITIONS) ==
+                             [PARTITIONS])
+                migrated, seen = third.poll(lambda m: total(m, "lstmad_cluster_checkpoints_total",
+                                                            result="migrated") == PARTITIONS, timeout=10)
+                checks.check("both checkpoints are counted as migrated", migrated,
+                             str(total(seen, "lstmad_cluster_checkpoints_total", result="migrated")))
+                checks.check("refusing none", total(third.metrics(), "lstmad_cluster_checkpoints_total",
+                                                    result="refused") == 0)
+                checks.check("the migration is logged", any("checkpoint of another stream layout" in x
+                                                             for x in third.logs()))
+                before = total(third.metrics(), "lstmad_windows_scored_total")
+                with NatsClient(nats.client_ports[2]) as client:
+                    publish_rounds(client, STREAMS, SAMPLES + 1, 1)
+                after = wait_quiet([third])
+                checks.check("after the migration one new sample per stream scores one window per stream",
+                             after - before == STREAMS, f"{after - before}")
+                streams = wait_checkpoints(nats.client_ports[0], PARTITIONS, SAMPLES + 2, STREAMS)
+                checks.check("every stream's checkpoint has every sample once", len(streams) == STREAMS and
+                             all(s["samples"] == SAMPLES + 2 for s in streams.values()), str(len(streams)))
+                with NatsClient(nats.client_ports[0]) as client:
+                    heads = [decode_head(client.kv_get(BUCKET, f"snap.{p}")) for p in range(PARTITIONS)]
+                checks.check("the heads name the partitions' new streams",
+                             [h["stream"] for h in heads] == ["LSTMAD_0", "LSTMAD_1"] and
+                             sum(h["sequence"] for h in heads) == STREAMS,
+                             str([(h["stream"], h["sequence"]) for h in heads]))
+            finally:
+                third.stop()
         finally:
             first.stop()
             if second is not None:

@@ -80,8 +80,8 @@ def main():
             with NatsClient(nats.client_ports[0]) as client:
                 hs = heads(client)
                 chunk_counts = [h.get("chunks", 0) for h in hs.values()]
-                checks.check("every partition's checkpoint is a version 2 manifest over several chunks",
-                             len(hs) == PARTITIONS and all(h["version"] == 2 and h["chunked"] for h in hs.values())
+                checks.check("every partition's checkpoint is a version 3 manifest over several chunks",
+                             len(hs) == PARTITIONS and all(h["version"] == 3 and h["chunked"] for h in hs.values())
                              and min(chunk_counts) >= 2, str(chunk_counts))
                 largest = max(len(v) for k, v in ((k, client.kv_get(BUCKET, k)) for k in
                                                    client.kv_subjects(BUCKET, "snap.")) if v is not None)

@@ -6,7 +6,10 @@ continue without a T-sample gap (one new sample per stream scores one
 window per stream); the victim's firing alert keeps firing at its new owner
 and resolves there exactly `clear` windows after the fault ends, with no
 second `fired` event. A real Alertmanager hears of it from the new owner at
-the takeover (same startsAt), and of its resolution."""
+the takeover (same startsAt), and of its resolution.
+
+test_cluster_streams.py runs the same with the partitions spread over
+several streams and phase 2 published as batch messages (issue 19)."""
 import json
 import os
 import signal
@@ -14,8 +17,8 @@ import threading
 import time
 
 from alertmanager_harness import am_alerts, start_alertmanager, wait
-from cluster_support import (T0_NS, cluster_config, iso_ns, owned, publish_rounds, scrape_all,
-                             stream_key, wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
+from cluster_support import (T0_NS, cluster_config, iso_ns, owned, publish_batched_round, publish_rounds,
+                             scrape_all, stream_key, wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
 from daemon_harness import Daemon, pump_values, total, train_pump_model
 from lstmad_cli import Checks, tempdir
 from nats_harness import NatsClient, NatsCluster
@@ -36,8 +39,12 @@ def values(j, i):
     return v
 
 
-def main():
+def main(streams=1, batch=0, on_ready=None):
+    """streams: nats.streams; batch > 0: phase 2 is published as batch
+    messages of up to `batch` samples of a partition each; on_ready(checks,
+    nats): called once the instances are balanced."""
     checks = Checks()
+    layout = f"  streams: {streams}\n" if streams > 1 else ""
     with tempdir() as d, NatsCluster(PARTITIONS) as nats:
         model = train_pump_model(d, lookback=LOOKBACK, epochs=2, samples=600, encoder="8,4", decoder="4,8")
         instances, events = [], []
@@ -47,11 +54,13 @@ def main():
         for i in range(3):
             ev = os.path.join(d, f"events-{i}.jsonl")
             cfg = cluster_config(os.path.join(d, f"lstmad-{i}.yaml"), model, nats, f"i{i}", PARTITIONS,
-                                 lease_ttl=f"{LEASE_TTL}s", extra=f"events:\n  path: {ev}\n" + am_cfg)
+                                 lease_ttl=f"{LEASE_TTL}s", extra=layout + f"events:\n  path: {ev}\n" + am_cfg)
             instances.append(Daemon(cfg))
             events.append(ev)
         try:
             wait_balanced(instances, PARTITIONS)
+            if on_ready is not None:
+                on_ready(checks, nats)
             with NatsClient(nats.client_ports[0]) as client:
                 publish_rounds(client, STREAMS, 0, PHASE1, values)
             wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1))
@@ -81,7 +90,10 @@ def main():
                 try:
                     with NatsClient(nats.client_ports[1]) as c:
                         for i in range(PHASE1, PHASE1 + PHASE2):
-                            publish_rounds(c, STREAMS, i, 1, values)
+                            if batch:
+                                publish_batched_round(c, STREAMS, PARTITIONS, i, batch, values)
+                            else:
+                                publish_rounds(c, STREAMS, i, 1, values)
                             progress[0] = i
                 except Exception as e:  # reported below
                     errors.append(e)

@@ -9,7 +9,10 @@ x 10 samples, plus bad lines, go to instance 0's TCP listener only:
 - lstmad_cluster_forwarded_samples_total{result="published"} is the good lines.
 Then tcp_ingest: local on a third instance scores TCP samples in that process
 and publishes nothing; and an instance whose subjects no server maps counts
-its lines as failed after nats.forward_timeout."""
+its lines as failed after nats.forward_timeout. The instances forward batch
+messages (nats.batch_max_samples 100, the default), except the unmapped one:
+a batch goes to its partition's subject, which needs no mapping, so that
+check is of the one-line-per-message path (batch_max_samples 1)."""
 import os
 import time
 
@@ -140,7 +143,8 @@ def main():
             # Lines NATS will not store are counted failed after forward_timeout, not lost
             # silently: no server maps other.in.*.* into a stream (no responders).
             cfg = cluster_config(os.path.join(d, "unmapped.yaml"), model, nats, "unmapped", PARTITIONS,
-                                 extra="  stream: OTHER\n  subject_prefix: other\n  forward_timeout: 1s\n")
+                                 extra="  stream: OTHER\n  subject_prefix: other\n  forward_timeout: 1s\n"
+                                       "  batch_max_samples: 1\n")
             with Daemon(cfg) as unmapped:
                 unmapped.send("".join(sample_line(j, 0) for j in range(3)) + sample_line(0, 1))
                 m = unmapped.wait_for(lambda m: forwarded(m, "failed") >= 4, timeout=20, what="failed forwards")

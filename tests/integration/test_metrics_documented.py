@@ -22,7 +22,7 @@ NOT_EXPORTED_HERE = {name: CLUSTER_ONLY for name in [
     "lstmad_cluster_lease_changes_total", "lstmad_cluster_samples_consumed_total",
     "lstmad_cluster_redelivered_samples_total", "lstmad_cluster_duplicate_deliveries_total",
     "lstmad_cluster_fetch_errors_total", "lstmad_cluster_consumer_restarts_total",
-    "lstmad_cluster_checkpoints_total", "lstmad_cluster_nats_errors_total",
+    "lstmad_cluster_checkpoints_total", "lstmad_cluster_nats_errors_total", "lstmad_cluster_batch_mismatches_total",
     "lstmad_cluster_forwarded_samples_total", "lstmad_cluster_forward_queue_lines",
 ]}
 for name in ("lstmad_remote_write_requests_total", "lstmad_remote_write_samples_total",

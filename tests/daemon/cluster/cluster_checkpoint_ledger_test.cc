@@ -29,7 +29,7 @@ constexpr int64_t kMaxPayload = 1024;
 
 Checkpoint Streams(const std::string& owner, uint64_t sequence, int count) {
   StreamTable table(4, 3);
-  Checkpoint out{owner, sequence, sequence, {}};
+  Checkpoint out{owner, sequence, sequence, {}, {}};
   for (int j = 0; j < count; ++j) {
     const std::string key = "pump,site=s" + std::to_string(j);
     const uint32_t id = table.Insert(key, StreamTable::Hash(key));
@@ -67,7 +67,7 @@ class CheckpointLedgerTest : public ::testing::Test {
   ~CheckpointLedgerTest() override { SetLogWriter(nullptr); }
 
   CheckpointLedger Ledger(const std::string& instance) {
-    return CheckpointLedger(&state_, 3, instance, kMaxPayload, &cluster_metrics_);
+    return CheckpointLedger(&state_, 3, instance, kMaxPayload, &cluster_metrics_, "LSTMAD", "LSTMAD");
   }
   CheckpointHead StoredHead() {
     KvEntry e;
@@ -109,6 +109,41 @@ TEST_F(CheckpointLedgerTest, FirstOwnerCreatesAnEmptyCheckpoint) {
   CheckpointLedger b = Ledger("node-b");
   state_.Inject("get", "snap.3", Fault::kUnreachable);
   EXPECT_FALSE(b.TakeOver(&consumer_, &got).ok());
+}
+
+TEST_F(CheckpointLedgerTest, CheckpointOfAnotherStreamKeepsItsStreamsButNotItsSequences) {
+  // Written while partition 3 was in the one stream LSTMAD (nats.streams 1).
+  CheckpointLedger a(&state_, 3, "node-a", kMaxPayload, &cluster_metrics_, "LSTMAD", "LSTMAD");
+  Checkpoint got;
+  ASSERT_TRUE(a.TakeOver(&consumer_, &got).ok());
+  ASSERT_EQ(a.Save(Streams("node-a", 500, 2)), Commit::kOk);
+  EXPECT_EQ(StoredHead().stream, "LSTMAD");
+  // nats.streams 4: partition 3 is in LSTMAD_3, read from its start.
+  FakePartitionConsumer fresh;
+  CheckpointLedger b(&state_, 3, "node-b", kMaxPayload, &cluster_metrics_, "LSTMAD_3", "LSTMAD");
+  ASSERT_TRUE(b.TakeOver(&fresh, &got).ok());
+  EXPECT_EQ(got.owner, "node-a");
+  EXPECT_EQ(got.streams.size(), 2u);  // windows and alerts kept
+  EXPECT_EQ(got.sequence, 0u);
+  EXPECT_EQ(got.delivered, 0u);
+  EXPECT_EQ(got.stream, "LSTMAD_3");
+  EXPECT_EQ(StoredHead().stream, "LSTMAD_3");
+  EXPECT_EQ(StoredHead().sequence, 0u);
+  EXPECT_EQ(cluster_metrics_.checkpoints_migrated->Value(), 1);
+  EXPECT_NE(log_.All().find("checkpoint of another stream layout"), std::string::npos) << log_.All();
+  // b dies before its first checkpoint; its consumer had delivered 7 of
+  // LSTMAD_3: the next owner reads LSTMAD_3 from its start again, counting
+  // those as redelivered, and nothing is migrated twice.
+  fresh.SetExisting(/*delivered=*/7, /*ack_floor=*/0);
+  CheckpointLedger c(&state_, 3, "node-c", kMaxPayload, &cluster_metrics_, "LSTMAD_3", "LSTMAD");
+  ASSERT_TRUE(c.TakeOver(&fresh, &got).ok());
+  EXPECT_EQ(got.sequence, 0u);
+  EXPECT_EQ(got.delivered, 7u);
+  EXPECT_EQ(got.streams.size(), 2u);
+  EXPECT_EQ(cluster_metrics_.checkpoints_migrated->Value(), 1);
+  EXPECT_EQ(c.Save(Streams("node-c", 9, 2)), Commit::kOk);
+  EXPECT_EQ(StoredHead().stream, "LSTMAD_3");
+  EXPECT_EQ(StoredHead().sequence, 9u);
 }
 
 TEST_F(CheckpointLedgerTest, TakeoverFencesThePreviousOwnersNextWrite) {

@@ -22,7 +22,7 @@ Checkpoint OneFiringStream() {
     table.Append(id, &v, 100 + i);
   }
   states.GetOrCreate(id, table.key(id))->alert.Restore(true, 1);
-  return {"node-1", 0x1234567890ull, 0x1234567999ull, {SaveStream(table, states, id, "pump")}};
+  return {"node-1", 0x1234567890ull, 0x1234567999ull, {SaveStream(table, states, id, "pump")}, {}};
 }
 
 TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
@@ -69,7 +69,7 @@ TEST(ClusterCheckpointTest, RefusesForeignAndDamagedBytes) {
 // `count` streams of a T=4, F=3 model, each with its own values.
 Checkpoint ManyStreams(int count) {
   StreamTable table(4, 3);
-  Checkpoint out{"node-2", 777, 900, {}};
+  Checkpoint out{"node-2", 777, 900, {}, {}};
   for (int j = 0; j < count; ++j) {
     const std::string key = "pump,site=s" + std::to_string(j);
     const uint32_t id = table.Insert(key, StreamTable::Hash(key));
@@ -260,16 +260,64 @@ TEST(ClusterCheckpointTest, Version1HeadsStillLoad) {
   auto decoded = DecodeCheckpoint(v1, "c");
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   ExpectSameStreams(*decoded, want);
-  // A fence rewrites it as version 2, body unchanged.
+  EXPECT_EQ(decoded->stream, "");  // the single stream of its deployment
+  // A fence rewrites it as the current version, body unchanged.
   auto head = DecodeCheckpointHead(v1, "c");
   ASSERT_TRUE(head.ok());
   head->owner = "node-3";
-  const std::string v2 = EncodeCheckpointHead(*head);
-  EXPECT_EQ(v2[8], 2);
-  auto again = DecodeCheckpoint(v2, "c");
+  head->stream = "LSTMAD_2";
+  const std::string v3 = EncodeCheckpointHead(*head);
+  EXPECT_EQ(v3[8], 3);
+  auto again = DecodeCheckpoint(v3, "c");
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(again->owner, "node-3");
+  EXPECT_EQ(again->stream, "LSTMAD_2");
   EXPECT_EQ(again->streams.size(), 2u);
+}
+
+TEST(ClusterCheckpointTest, Version2HeadsLoadWithoutAStream) {
+  // The version 2 layout (inline): as version 3 without the stream.
+  Checkpoint want = ManyStreams(2);
+  want.sequence = 41;
+  want.delivered = 43;
+  std::string v2 = "LSTMADCP";
+  auto put = [&v2](auto value) {
+    char bytes[sizeof(value)];
+    std::memcpy(bytes, &value, sizeof(value));
+    v2.append(bytes, sizeof(value));
+  };
+  put(uint32_t{2});
+  put(uint64_t{want.sequence});
+  put(uint64_t{want.delivered});
+  put(static_cast<uint32_t>(want.owner.size()));
+  v2 += want.owner;
+  put(uint8_t{0});
+  put(core::Crc32c(v2));
+  v2 += EncodeSnapshot(want.streams);
+  auto decoded = DecodeCheckpoint(v2, "c");
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->sequence, 41u);
+  EXPECT_EQ(decoded->delivered, 43u);
+  EXPECT_EQ(decoded->stream, "");
+  ExpectSameStreams(*decoded, want);
+}
+
+TEST(ClusterCheckpointTest, StreamRoundTripsInlineAndChunked) {
+  Checkpoint want = ManyStreams(40);
+  want.stream = "LSTMAD_7";
+  auto inline_head = DecodeCheckpoint(EncodeCheckpoint(want), "c");
+  ASSERT_TRUE(inline_head.ok()) << inline_head.status().message();
+  EXPECT_EQ(inline_head->stream, "LSTMAD_7");
+  auto parts = EncodeCheckpointParts(want, kGeneration, kLimit);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_FALSE(parts->chunks.empty());
+  auto head = DecodeCheckpointHead(parts->head, "c");
+  ASSERT_TRUE(head.ok()) << head.status().message();
+  EXPECT_EQ(head->stream, "LSTMAD_7");
+  auto assembled = AssembleCheckpoint(*head, parts->chunks, "c");
+  ASSERT_TRUE(assembled.ok()) << assembled.status().message();
+  EXPECT_EQ(assembled->stream, "LSTMAD_7");
+  ExpectSameStreams(*assembled, want);
 }
 
 TEST(ClusterCheckpointTest, ChunkKeysNameTheGenerationAndIndex) {

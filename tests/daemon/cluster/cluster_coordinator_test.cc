@@ -195,11 +195,11 @@ TEST_F(CoordinatorTest, RenewsItsLeasesAndTakesOverOnesThatLapsed) {
   {
     Metrics b_registry("b");
     ClusterMetrics b_metrics(&b_registry);
-    CheckpointLedger ledger(backend_.state(), 2, "b", backend_.max_payload(), &b_metrics);
+    CheckpointLedger ledger(backend_.state(), 2, "b", backend_.max_payload(), &b_metrics, "LSTMAD", "LSTMAD");
     auto consumer = backend_.Consumer(2);
     Checkpoint empty;
     ASSERT_TRUE(ledger.TakeOver(consumer.get(), &empty).ok());
-    ASSERT_EQ(ledger.Save(Checkpoint{"b", 2, 2, {}}), CheckpointLedger::Commit::kOk);
+    ASSERT_EQ(ledger.Save(Checkpoint{"b", 2, 2, {}, {}}), CheckpointLedger::Commit::kOk);
   }
   const auto messages = Samples(4);
   backend_.Publish(2, messages);
@@ -294,7 +294,7 @@ TEST_F(CoordinatorTest, DropsAFencedPartitionWithoutTouchingItsLease) {
   ASSERT_TRUE(backend_.leases()->Put(PartitionLeases::Key(1), "c", &revision).ok());
   Metrics c_registry("c");  // instance c's own counters
   ClusterMetrics c_metrics(&c_registry);
-  CheckpointLedger ledger(backend_.state(), 1, "c", backend_.max_payload(), &c_metrics);
+  CheckpointLedger ledger(backend_.state(), 1, "c", backend_.max_payload(), &c_metrics, "LSTMAD", "LSTMAD");
   auto consumer = backend_.Consumer(1);
   Checkpoint taken;
   ASSERT_TRUE(ledger.TakeOver(consumer.get(), &taken).ok());

@@ -16,7 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_batch.h"
 #include "cluster/cluster_forwarder.h"
+#include "cluster/cluster_layout.h"
 #include "cluster/forward_queue.h"
 #include "daemon/support/tiny_model.h"
 
@@ -160,11 +162,14 @@ double Value(const std::string& text, const std::string& series) {
 
 class ClusterForwarderTest : public ::testing::Test {
  protected:
-  void Make(int queue = 1000, double timeout_s = 5) {
+  // batch 1: one message per line (the unbatched path most tests cover).
+  void Make(int queue = 1000, double timeout_s = 5, int batch = 1, int partitions = 8) {
     settings_.nats.emplace();
     settings_.nats->servers = {"nats://127.0.0.1:4222"};
     settings_.nats->forward_queue = queue;
     settings_.nats->forward_timeout_s = timeout_s;
+    settings_.nats->batch_max_samples = batch;
+    settings_.nats->partitions = partitions;
     forwarder_ = std::make_unique<ClusterForwarder>(settings_, PumpModels(&metrics_), &metrics_, nats_.Publisher(),
                                                     "i0-1");
   }
@@ -328,6 +333,86 @@ TEST_F(ClusterForwarderTest, ABatchIsAtMostKMaxBatchLines) {
   ASSERT_EQ(nats_.batches.size(), 2u);
   EXPECT_EQ(nats_.batches[0].size(), ClusterForwarder::kMaxBatch);
   EXPECT_EQ(nats_.batches[1].size(), 10u);
+}
+
+TEST_F(ClusterForwarderTest, LinesGoToThePartitionTheServersMappingComputes) {
+  // Expected values from a running nats-server 2.9.10 (partition(12,1,2) of
+  // lstmad.in.pump.<key>), as tests/integration/test_cluster_streams.py checks.
+  EXPECT_EQ(SubjectPartition("pump", "pump,site=s0", 12), 0);
+  EXPECT_EQ(SubjectPartition("pump", "pump,site=s1", 12), 11);
+  EXPECT_EQ(SubjectPartition("pump", "pump,site=s2", 12), 10);
+  EXPECT_EQ(SubjectPartition("pump", "pump,site=s3", 12), 9);
+  Make(1000, 5, 1, 12);
+  for (int i = 0; i < 4; ++i) forwarder_->HandleLine("pump,site=s" + std::to_string(i) + " a=1,b=0 1", "p");
+  forwarder_->Start();
+  ASSERT_TRUE(nats_.WaitStored(4));
+  forwarder_->Stop();
+  std::vector<int> partitions;
+  for (const ForwardItem& item : nats_.stored) partitions.push_back(item.partition);
+  EXPECT_EQ(partitions, (std::vector<int>{0, 11, 10, 9}));
+  EXPECT_EQ(nats_.stored[1].subject, "lstmad.in.pump.pump,site=s1");
+}
+
+TEST_F(ClusterForwarderTest, BatchesCarryAPartitionsLinesInOrderUnderAHeader) {
+  // One partition: every line shares it; three lines per message at most.
+  Make(1000, 5, 3, 1);
+  for (int i = 0; i < 5; ++i) {
+    forwarder_->HandleLine("pump,site=s" + std::to_string(i % 2) + " a=" + std::to_string(i) + ",b=0 " +
+                               std::to_string(i + 1),
+                           "p");
+  }
+  forwarder_->Start();
+  ASSERT_TRUE(nats_.WaitStored(2));
+  forwarder_->Stop();
+  // The partition's second message waits until the first is stored.
+  EXPECT_EQ(nats_.batches, (std::vector<std::vector<std::string>>{{"i0-1-0"}, {"i0-1-3"}}));
+  ASSERT_EQ(nats_.stored.size(), 2u);
+  EXPECT_EQ(nats_.stored[0].subject, "lstmad.p.0.batch");
+  EXPECT_EQ(nats_.stored[0].payload,
+            "#lstmad-batch 3 i0-1-0\npump,site=s0 a=0,b=0 1\npump,site=s1 a=1,b=0 2\npump,site=s0 a=2,b=0 3");
+  EXPECT_EQ(nats_.stored[0].samples, 3u);
+  EXPECT_EQ(nats_.stored[1].payload, "#lstmad-batch 2 i0-1-3\npump,site=s1 a=3,b=0 4\npump,site=s0 a=4,b=0 5");
+  EXPECT_EQ(BatchCount("#lstmad-batch 2 i0-1-3"), std::optional<uint64_t>(2));
+  EXPECT_EQ(Forwarded("published"), 5);
+}
+
+TEST_F(ClusterForwarderTest, PartitionsShareARoundWithAMessageEach) {
+  Make(1000, 5, 100, 12);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      forwarder_->HandleLine("pump,site=s" + std::to_string(i) + " a=1,b=0 " + std::to_string(round + 1), "p");
+    }
+  }
+  forwarder_->Start();
+  ASSERT_TRUE(nats_.WaitStored(4));
+  forwarder_->Stop();
+  ASSERT_EQ(nats_.batches.size(), 1u);
+  ASSERT_EQ(nats_.stored.size(), 4u);
+  EXPECT_EQ(nats_.stored[1].subject, "lstmad.p.11.batch");
+  EXPECT_EQ(nats_.stored[1].payload, "#lstmad-batch 2 i0-1-1\npump,site=s1 a=1,b=0 1\npump,site=s1 a=1,b=0 2");
+  EXPECT_EQ(Forwarded("published"), 8);
+}
+
+TEST_F(ClusterForwarderTest, AFailedBatchIsRetriedUnchangedAndItsLinesCountedFailed) {
+  Make(1000, 0.3, 100, 1);
+  nats_.fail = [](const ForwardItem& item, int attempt) {
+    return item.payload.find("a=9,") != std::string::npos || (item.msg_id == "i0-1-0" && attempt == 0);
+  };
+  forwarder_->HandleLine("pump,site=s0 a=1,b=0 1", "p");
+  forwarder_->HandleLine("pump,site=s1 a=2,b=0 2", "p");
+  forwarder_->Start();
+  ASSERT_TRUE(nats_.WaitStored(1));
+  forwarder_->HandleLine("pump,site=s0 a=9,b=0 3", "p");  // never stored
+  forwarder_->Stop();
+  // The retry is the same message: a stored-but-unacknowledged first try
+  // is dropped by the server as a duplicate of it.
+  ASSERT_GE(nats_.attempts.size(), 3u);
+  EXPECT_EQ(nats_.attempts[0], "i0-1-0");
+  EXPECT_EQ(nats_.attempts[1], "i0-1-0");
+  ASSERT_EQ(nats_.stored.size(), 1u);
+  EXPECT_EQ(nats_.stored[0].payload, "#lstmad-batch 2 i0-1-0\npump,site=s0 a=1,b=0 1\npump,site=s1 a=2,b=0 2");
+  EXPECT_EQ(Forwarded("published"), 2);
+  EXPECT_EQ(Forwarded("failed"), 1);
 }
 
 TEST_F(ClusterForwarderTest, ALineNeverStoredIsCountedFailedAndTheNextGoesOn) {

@@ -158,6 +158,27 @@ TEST_F(PartitionWorkerTest, AcknowledgesOnlyWhatACheckpointCovers) {
 // A partition's consumer sees only its own subjects' stream sequences, so
 // gaps between them are normal (and so is a message the stream's limits
 // removed): each delivered message is applied, nothing is restarted.
+// Batch messages: each applied whole and in order, counted by their lines;
+// a header whose count is wrong still applies its lines and is counted.
+TEST_F(PartitionWorkerTest, BatchMessagesApplyTheirLinesInOrder) {
+  Instance a("a", &backend_);
+  backend_.Publish(kPartition, {{1, "#lstmad-batch 3 x-1\n" + Line(1) + "\n" + Line(2) + "\n" + Line(3)},
+                                {2, Line(4)},
+                                {3, "#lstmad-batch 3 x-5\n" + Line(5) + "\n" + Line(6)}});
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 6; }));
+  worker.Stop(true);
+  EXPECT_EQ(a.Count(a.cluster_metrics.batch_mismatches), 1.0);
+  EXPECT_EQ(AckFloor(), 3u);
+  const Checkpoint cp = Stored();
+  EXPECT_EQ(cp.sequence, 3u);  // message sequences, not samples
+  ASSERT_EQ(cp.streams.size(), 1u);
+  EXPECT_EQ(cp.streams[0].samples, 6);
+  EXPECT_EQ(cp.streams[0].values, (std::vector<float>{4, 1, 5, 1, 6, 1}));  // in order, the last T
+  EXPECT_EQ(a.scorer->windows_scored(), 4u);
+}
+
 TEST_F(PartitionWorkerTest, AppliesAcrossGapsInStreamSequences) {
   Instance a("a", &backend_);
   backend_.Publish(kPartition, Messages({2, 3, 7, 8, 20}));
@@ -269,7 +290,8 @@ TEST_F(PartitionWorkerTest, AFencedWorkerStopsWithoutAckingOrCheckpointing) {
   ASSERT_TRUE(Eventually([&] { return AckFloor() == 4; }));
 
   Instance b("b", &backend_);
-  CheckpointLedger fence(backend_.state(), kPartition, "b", backend_.max_payload(), &b.cluster_metrics);
+  CheckpointLedger fence(backend_.state(), kPartition, "b", backend_.max_payload(), &b.cluster_metrics, "LSTMAD",
+                         "LSTMAD");
   auto consumer = backend_.Consumer(kPartition);
   Checkpoint taken;
   ASSERT_TRUE(fence.TakeOver(consumer.get(), &taken).ok());

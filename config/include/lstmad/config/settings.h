@@ -287,6 +287,9 @@ struct NatsSettings {
   std::string subject_prefix = "lstmad";   // nats.subject_prefix: producers publish to PREFIX.in.<measurement>.<token>
   std::string consumer_prefix = "lstmad";  // nats.consumer_prefix: partition n's durable consumer is PREFIX_p<n>
   int partitions = 8;                 // nats.partitions: P of the server's partition(P,1,2) mapping (1..1024)
+  // nats.streams: N JetStream streams (1..partitions); partition n is in
+  // stream STREAM_<n mod N>, each its own Raft group. 1: the one stream STREAM.
+  int streams = 1;
   int replicas = 1;                   // nats.replicas: of the stream and the KV buckets (1..5)
   double max_age_s = 86400;           // nats.max_age: how long the stream keeps samples (0: no limit)
   double lease_ttl_s = 10;            // nats.lease_ttl: a dead instance's partitions move after about this
@@ -297,6 +300,8 @@ struct NatsSettings {
   TcpIngest tcp_ingest = TcpIngest::kForward;  // nats.tcp_ingest: forward|local
   int forward_queue = 100000;         // nats.forward_queue: lines waiting to be published at most (1..10^7)
   double forward_timeout_s = 5;       // nats.forward_timeout: a line's publish is retried this long
+  int batch_max_samples = 100;        // nats.batch_max_samples: lines per forwarded message (1: one per message)
+  double batch_max_delay_s = 0.005;   // nats.batch_max_delay: how long a forwarded batch waits to fill
   double startup_timeout_s = 60;      // nats.startup_timeout: NATS waited for at start (0: one attempt)
 };
 
