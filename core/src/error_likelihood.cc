@@ -92,7 +92,7 @@ void ErrorLikelihood::Push(double error, double average) noexcept {
   block->Add(average);
 }
 
-ErrorLikelihood::Step ErrorLikelihood::Observe(double error) noexcept {
+ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip) noexcept {
   Step step;
   if (!std::isfinite(error)) {
     step.average = error;
@@ -110,7 +110,7 @@ ErrorLikelihood::Step ErrorLikelihood::Observe(double error) noexcept {
     step.tail = step.average <= step.mean ? 1.0 : NormalTail((step.average - step.mean) / step.stdev);
   }
   // An alarming value enters the history clipped at the alarm level.
-  const bool alarm = step.tail < options_.risk;
+  const bool alarm = clip && step.tail < options_.risk;
   Push(error, alarm ? std::min(step.average, step.mean + alarm_z_ * step.stdev) : step.average);
   return step;
 }

@@ -75,10 +75,11 @@ class ErrorLikelihood {
   };
 
   // Judges `error` against the history, then adds a_t to it (clipped when it
-  // alarms, above). A non-finite
+  // alarms, above, unless `clip` is false: a_t then enters as it is, the
+  // detector's settling windows after calibration). A non-finite
   // error is judged (tail 0 for +inf and NaN: the model cannot reconstruct
   // the window) but enters neither the short window nor the history.
-  Step Observe(double error) noexcept;
+  Step Observe(double error, bool clip = true) noexcept;
   // Adds an error to the short window and the history without judging it
   // (calibration on known-normal windows).
   void Learn(double error) noexcept;
