@@ -16,6 +16,7 @@ variants=(
   "likelihood risk 1e-3=--likelihood-risk 1e-3"
   "likelihood risk 1e-5=--likelihood-risk 1e-5"
   "likelihood history 1000=--likelihood-history 1000"
+  "likelihood without settling (--likelihood-settle 0)=--likelihood-settle 0"
   "newest step's error only (--last-step-error)=--last-step-error"
   "relearning every 250 windows=--relearn-every 250"
   "the model's fixed threshold (p99.5)=--threshold-mode fixed"
