@@ -17,6 +17,7 @@ variants=(
   "likelihood risk 1e-5=--likelihood-risk 1e-5"
   "likelihood history 1000=--likelihood-history 1000"
   "likelihood without settling (--likelihood-settle 0)=--likelihood-settle 0"
+  "refractory 10 windows instead of T = 30 (--refractory 10)=--refractory 10"
   "newest step's error only (--last-step-error)=--last-step-error"
   "relearning every 250 windows=--relearn-every 250"
   "the model's fixed threshold (p99.5)=--threshold-mode fixed"
