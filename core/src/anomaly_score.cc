@@ -145,7 +145,11 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     if (settling) ++settled_;
     const ErrorLikelihood::Step step = likelihood_.Observe(smoothed, /*clip=*/!settling);
     d.tail = step.tail;
-    likelihood_alarm = !settling && step.tail < options_.likelihood.risk;
+    // Hysteresis: an alarm that goes on (the previous window alarmed) is
+    // judged against clear_risk; gate_ has not seen this window yet.
+    const LikelihoodOptions& lik = options_.likelihood;
+    const double risk = gate_.quiet() == 0 && lik.clear_risk > lik.risk ? lik.clear_risk : lik.risk;
+    likelihood_alarm = !settling && step.tail < risk;
     if (options_.threshold == ThresholdMode::kLikelihood) {
       // The short mean that would alarm, as an error level for plots and events.
       d.threshold = step.mean + step.stdev * likelihood_z_;

@@ -121,6 +121,7 @@ std::string StreamDetector::SaveState() const {
   const LikelihoodOptions& lik = options_.likelihood;
   for (int v : {lik.short_window, lik.history, lik.block}) Put<uint32_t>(&out, static_cast<uint32_t>(v));
   Put<double>(&out, lik.risk);
+  Put<double>(&out, lik.clear_risk);
   Put<uint32_t>(&out, static_cast<uint32_t>(settle_));
   Put<uint8_t>(&out, calibrated_ ? 1 : 0);
   Put<int64_t>(&out, settled_);
@@ -140,14 +141,14 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   uint32_t version = 0, max_peaks = 0, depth = 0, refractory = 0, calibration = 0;
   uint32_t short_window = 0, history = 0, block = 0, settle = 0;
   uint8_t mode = 0, started = 0, calibrated = 0;
-  double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0;
+  double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0, clear_risk = 0;
   int64_t quiet = 0, warmup_count = 0, settled = 0;
   std::vector<double> warmup;
   if (!Get(&bytes, &version) || version != kVersion) return Damaged("unsupported version");
   if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
       !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration) ||
       !Get(&bytes, &short_window) || !Get(&bytes, &history) || !Get(&bytes, &block) ||
-      !Get(&bytes, &likelihood_risk) || !Get(&bytes, &settle)) {
+      !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) || !Get(&bytes, &settle)) {
     return Damaged("truncated options");
   }
   const LikelihoodOptions& lik = options_.likelihood;
@@ -159,7 +160,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       calibration != static_cast<uint32_t>(options_.calibration_windows) ||
       short_window != static_cast<uint32_t>(lik.short_window) || history != static_cast<uint32_t>(lik.history) ||
       block != static_cast<uint32_t>(lik.block) || likelihood_risk != lik.risk ||
-      settle != static_cast<uint32_t>(settle_)) {
+      clear_risk != lik.clear_risk || settle != static_cast<uint32_t>(settle_)) {
     return Status::Error("detector state: saved with other detector settings");
   }
   if (!Get(&bytes, &calibrated) || calibrated > 1 || !Get(&bytes, &settled) || settled < 0 ||

@@ -24,6 +24,9 @@ Status LikelihoodOptions::Validate() const {
     return Status::Error("likelihood history must be a multiple of its block (at most 10000 blocks)");
   }
   if (!(risk > 0 && risk < 0.5)) return Status::Error("likelihood risk must be in (0, 0.5)");
+  if (!(clear_risk == 0 || (clear_risk >= risk && clear_risk < 0.5))) {
+    return Status::Error("likelihood clear risk must be 0 (none) or in [risk, 0.5)");
+  }
   return Status::Ok();
 }
 

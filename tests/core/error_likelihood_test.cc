@@ -266,6 +266,10 @@ TEST(StreamDetectorLikelihoodTest, SavedStateContinuesIdentically) {
   other.settle = 4;
   StreamDetector e(other, 2.5, 10);
   EXPECT_NE(e.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
+  other = o;
+  other.likelihood.clear_risk = 1e-2;
+  StreamDetector f(other, 2.5, 10);
+  EXPECT_NE(f.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
 }
 
 // Settling: the first T windows after calibration (T = the lookback, 3 here)
@@ -322,6 +326,37 @@ TEST(StreamDetectorLikelihoodTest, SettlesForTheLookbackAfterCalibration) {
   DetectorOptions spot;
   spot.threshold = ThresholdMode::kSpot;
   EXPECT_EQ(StreamDetector(spot, 100, 3).settle(), 0);
+}
+
+// Hysteresis: the history is 100 x 0.9 and 100 x 1.1 (mean 1, stdev 0.1),
+// the short window 1, risk 1e-4 (z 3.719), clear risk 1e-2 (z 2.326).
+TEST(StreamDetectorLikelihoodTest, AnAlarmGoesOnWhileTheTailStaysBelowTheClearRisk) {
+  std::vector<double> calibration;
+  for (int i = 0; i < 100; ++i) calibration.insert(calibration.end(), {0.9, 1.1});
+  auto run = [&](double clear_risk) {
+    DetectorOptions o = LikelihoodDetector();
+    o.likelihood.short_window = 1;
+    o.likelihood.clear_risk = clear_risk;
+    o.settle = 0;
+    StreamDetector detector(o, /*fixed_threshold=*/100, /*lookback=*/3);
+    EXPECT_TRUE(detector.Calibrate(calibration).ok());
+    std::vector<bool> alarms;
+    // 1.5: z = 5, an alarm; it enters clipped at 1.3719 (mean 1.00185, stdev
+    // 0.10313 after it). 1.3: z = 2.891, tail 0.0019: between the two risks
+    // (it enters unclipped: clipping follows the risk). 1.28: z = 2.636, tail
+    // 0.0042, again between. 1.15: z = 1.364, tail 0.086: above both, the
+    // alarm ends. 1.3 again: z = 2.761, tail 0.0029, between, but no alarm
+    // to go on.
+    for (double e : {1.5, 1.3, 1.28, 1.15, 1.3}) alarms.push_back(detector.Observe(e).alarm);
+    return alarms;
+  };
+  EXPECT_EQ(run(1e-2), (std::vector<bool>{true, true, true, false, false}));
+  EXPECT_EQ(run(0), (std::vector<bool>{true, false, false, false, false}));  // none: risk alone
+  LikelihoodOptions bad;
+  bad.clear_risk = 1e-5;  // below the risk: refused
+  EXPECT_FALSE(bad.Validate().ok());
+  bad.clear_risk = 0.5;
+  EXPECT_FALSE(bad.Validate().ok());
 }
 
 TEST(StreamDetectorTest, ANewFixedThresholdDecidesFromTheNextWindow) {

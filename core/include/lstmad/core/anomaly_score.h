@@ -53,6 +53,11 @@
 // short mean into the history unclipped, so the history learns the level of
 // fresh errors before it is used to alarm. A non-finite error still alarms.
 //
+// Hysteresis (likelihood.clear_risk, off by default): once a window alarms,
+// the next ones alarm while their tail stays below clear_risk (>= risk), so
+// an alert does not resolve the moment the history has absorbed part of a
+// lasting fault.
+//
 // Not thread-safe; one StreamDetector per stream. Observe() is noexcept and
 // allocation-free once calibrated.
 #pragma once

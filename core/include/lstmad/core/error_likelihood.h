@@ -48,6 +48,10 @@ struct LikelihoodOptions {
   int history = 2000;    // windows the normal distribution is estimated over
   int block = 100;       // the history's granularity; must divide it
   double risk = 1e-4;    // an alarm when tail < risk (z above ~3.7 at 1e-4)
+  // Hysteresis (StreamDetector): after an alarming window the alarm goes on
+  // while tail < clear_risk (a deadband, as alarm systems clear below the
+  // level they fire at); 0: clear_risk = risk, no hysteresis.
+  double clear_risk = 0;
 
   Status Validate() const;
 };
