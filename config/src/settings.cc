@@ -277,6 +277,8 @@ Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
     if (key == "likelihood_window") return r.ReadInt(v, 1, 10000, &o.likelihood.short_window);
     if (key == "likelihood_history") return r.ReadInt(v, 100, 1000000, &o.likelihood.history);
     if (key == "likelihood_risk") return r.ReadDouble(v, 1e-12, 0.1, &o.likelihood.risk);
+    if (key == "likelihood_clear_risk") return r.ReadDouble(v, 0, 0.49, &o.likelihood.clear_risk);
+    if (key == "likelihood_settle") return r.ReadInt(v, -1, 1 << 24, &o.settle);
     return r.ReadInt(v, core::kMinSpotCalibration, 1000000, &o.calibration_windows);
   });
   if (!parsed.ok()) return parsed;

@@ -61,6 +61,7 @@ Status DetectorOptions::Validate() const {
     return Status::Error("smoothing span must be a number >= 1 (1: no smoothing)");
   }
   if (calibration_windows < 0) return Status::Error("calibration windows must be >= 0");
+  if (settle < -1) return Status::Error("likelihood settling must be >= 0 windows (-1: the lookback)");
   if (calibration_windows > 0 &&
       calibration_windows < kMinSpotCalibration + SpotFor(*this).depth) {
     return Status::Error("calibration windows must be at least " +
@@ -74,6 +75,7 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
     : options_(options),
       fixed_threshold_(fixed_threshold),
       refractory_(options.refractory > 0 ? options.refractory : std::max(lookback, 1)),
+      settle_(!options.uses_likelihood() ? 0 : options.settle >= 0 ? options.settle : std::max(lookback, 0)),
       ewma_(options.smoothing_span),
       gate_(refractory_),
       spot_(SpotFor(options)),
@@ -139,9 +141,15 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     spot_alarm = step.verdict == Spot::Verdict::kAlarm;
   }
   if (options_.uses_likelihood()) {
-    const ErrorLikelihood::Step step = likelihood_.Observe(smoothed);
+    const bool settling = settled_ < settle_;
+    if (settling) ++settled_;
+    const ErrorLikelihood::Step step = likelihood_.Observe(smoothed, /*clip=*/!settling);
     d.tail = step.tail;
-    likelihood_alarm = step.tail < options_.likelihood.risk;
+    // Hysteresis: an alarm that goes on (the previous window alarmed) is
+    // judged against clear_risk; gate_ has not seen this window yet.
+    const LikelihoodOptions& lik = options_.likelihood;
+    const double risk = gate_.quiet() == 0 && lik.clear_risk > lik.risk ? lik.clear_risk : lik.risk;
+    likelihood_alarm = !settling && step.tail < risk;
     if (options_.threshold == ThresholdMode::kLikelihood) {
       // The short mean that would alarm, as an error level for plots and events.
       d.threshold = step.mean + step.stdev * likelihood_z_;

@@ -25,7 +25,7 @@ namespace lstmad::core {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADDS";
-constexpr uint32_t kVersion = 2;  // 1: before the likelihood; refused, so recalibrated
+constexpr uint32_t kVersion = 3;  // 1: before the likelihood, 2: before settling; refused, so recalibrated
 
 using bytes::Get;
 using bytes::GetCounted;
@@ -121,7 +121,10 @@ std::string StreamDetector::SaveState() const {
   const LikelihoodOptions& lik = options_.likelihood;
   for (int v : {lik.short_window, lik.history, lik.block}) Put<uint32_t>(&out, static_cast<uint32_t>(v));
   Put<double>(&out, lik.risk);
+  Put<double>(&out, lik.clear_risk);
+  Put<uint32_t>(&out, static_cast<uint32_t>(settle_));
   Put<uint8_t>(&out, calibrated_ ? 1 : 0);
+  Put<int64_t>(&out, settled_);
   Put<int64_t>(&out, warmup_count_);
   Put<double>(&out, ewma_.value());
   Put<uint8_t>(&out, ewma_.started() ? 1 : 0);
@@ -136,16 +139,16 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   if (bytes.substr(0, kMagic.size()) != kMagic) return Damaged("no LSTMADDS magic");
   bytes.remove_prefix(kMagic.size());
   uint32_t version = 0, max_peaks = 0, depth = 0, refractory = 0, calibration = 0;
-  uint32_t short_window = 0, history = 0, block = 0;
+  uint32_t short_window = 0, history = 0, block = 0, settle = 0;
   uint8_t mode = 0, started = 0, calibrated = 0;
-  double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0;
-  int64_t quiet = 0, warmup_count = 0;
+  double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0, clear_risk = 0;
+  int64_t quiet = 0, warmup_count = 0, settled = 0;
   std::vector<double> warmup;
   if (!Get(&bytes, &version) || version != kVersion) return Damaged("unsupported version");
   if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
       !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration) ||
       !Get(&bytes, &short_window) || !Get(&bytes, &history) || !Get(&bytes, &block) ||
-      !Get(&bytes, &likelihood_risk)) {
+      !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) || !Get(&bytes, &settle)) {
     return Damaged("truncated options");
   }
   const LikelihoodOptions& lik = options_.likelihood;
@@ -156,10 +159,13 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       refractory != static_cast<uint32_t>(refractory_) ||
       calibration != static_cast<uint32_t>(options_.calibration_windows) ||
       short_window != static_cast<uint32_t>(lik.short_window) || history != static_cast<uint32_t>(lik.history) ||
-      block != static_cast<uint32_t>(lik.block) || likelihood_risk != lik.risk) {
+      block != static_cast<uint32_t>(lik.block) || likelihood_risk != lik.risk ||
+      clear_risk != lik.clear_risk || settle != static_cast<uint32_t>(settle_)) {
     return Status::Error("detector state: saved with other detector settings");
   }
-  if (!Get(&bytes, &calibrated) || calibrated > 1 || !Get(&bytes, &warmup_count) || warmup_count < 0) {
+  if (!Get(&bytes, &calibrated) || calibrated > 1 || !Get(&bytes, &settled) || settled < 0 ||
+      settled > settle_ || (calibrated == 0 && settled != 0) || !Get(&bytes, &warmup_count) ||
+      warmup_count < 0) {
     return Damaged("truncated or inconsistent calibration state");
   }
   if (!Get(&bytes, &ewma) || !Get(&bytes, &started) || started > 1 || !std::isfinite(ewma) ||
@@ -179,6 +185,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   likelihood_ = std::move(likelihood);
   calibrated_ = calibrated == 1;
   warmup_count_ = warmup_count;
+  settled_ = settled;
   ewma_.Restore(ewma, started == 1);
   gate_.Restore(quiet);
   warmup_ = std::move(warmup);

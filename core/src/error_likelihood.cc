@@ -24,6 +24,9 @@ Status LikelihoodOptions::Validate() const {
     return Status::Error("likelihood history must be a multiple of its block (at most 10000 blocks)");
   }
   if (!(risk > 0 && risk < 0.5)) return Status::Error("likelihood risk must be in (0, 0.5)");
+  if (!(clear_risk == 0 || (clear_risk >= risk && clear_risk < 0.5))) {
+    return Status::Error("likelihood clear risk must be 0 (none) or in [risk, 0.5)");
+  }
   return Status::Ok();
 }
 
@@ -92,7 +95,7 @@ void ErrorLikelihood::Push(double error, double average) noexcept {
   block->Add(average);
 }
 
-ErrorLikelihood::Step ErrorLikelihood::Observe(double error) noexcept {
+ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip) noexcept {
   Step step;
   if (!std::isfinite(error)) {
     step.average = error;
@@ -110,7 +113,7 @@ ErrorLikelihood::Step ErrorLikelihood::Observe(double error) noexcept {
     step.tail = step.average <= step.mean ? 1.0 : NormalTail((step.average - step.mean) / step.stdev);
   }
   // An alarming value enters the history clipped at the alarm level.
-  const bool alarm = step.tail < options_.risk;
+  const bool alarm = clip && step.tail < options_.risk;
   Push(error, alarm ? std::min(step.average, step.mean + alarm_z_ * step.stdev) : step.average);
   return step;
 }

@@ -41,8 +41,9 @@ void ExpectSame(const Detection& a, const Detection& b, int i) {
 
 TEST(DetectorStateTest, RestoredDetectorContinuesExactly) {
   const std::vector<double> errors = Errors(600, 3);
-  for (ThresholdMode mode : {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot}) {
-    for (int cut : {0, 1, 30, 59, 60, 61, 200, 599}) {
+  for (ThresholdMode mode :
+       {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot, ThresholdMode::kLikelihood}) {
+    for (int cut : {0, 1, 30, 59, 60, 61, 65, 70, 71, 200, 599}) {  // 60..69: the likelihood settles
       StreamDetector original(Options(mode), 0.3, 10);
       for (int i = 0; i < cut; ++i) original.Observe(errors[static_cast<size_t>(i)]);
       StreamDetector restored(Options(mode), 0.3, 10);

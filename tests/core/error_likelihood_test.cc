@@ -92,6 +92,23 @@ TEST(ErrorLikelihoodTest, AnAlarmEntersTheHistoryClippedAtTheAlarmLevel) {
   EXPECT_NEAR(s.mean, (3.0 + clipped) / 3.0, 1e-12);
 }
 
+TEST(ErrorLikelihoodTest, AnUnclippedObservationEntersTheHistoryAsItIs) {
+  LikelihoodOptions o = Tiny();
+  o.risk = 1e-3;
+  ErrorLikelihood lik(o);
+  lik.Learn(1.0);
+  lik.Learn(3.0);  // history {1, 2}
+  ErrorLikelihood::Step s = lik.Observe(5.0, /*clip=*/false);  // a = 4, z = 5: judged as before
+  EXPECT_EQ(s.average, 4.0);
+  EXPECT_DOUBLE_EQ(s.mean, 1.5);
+  EXPECT_DOUBLE_EQ(s.stdev, 0.5);
+  EXPECT_NEAR(s.tail, NormalTail(5.0), 1e-20);
+  s = lik.Observe(5.0);  // a = 5 judged against {1, 2, 4}: mean 7/3, variance 14/9
+  EXPECT_NEAR(s.mean, 7.0 / 3.0, 1e-12);
+  EXPECT_NEAR(s.stdev, std::sqrt(14.0) / 3.0, 1e-12);
+  EXPECT_NEAR(s.tail, NormalTail((5.0 - 7.0 / 3.0) / (std::sqrt(14.0) / 3.0)), 1e-15);
+}
+
 TEST(ErrorLikelihoodTest, NonFiniteErrorsAreAlarmingAndStayOut) {
   ErrorLikelihood lik(Tiny());
   lik.Learn(1.0);
@@ -245,6 +262,101 @@ TEST(StreamDetectorLikelihoodTest, SavedStateContinuesIdentically) {
   other.likelihood.short_window = 4;
   StreamDetector c(other, 2.5, 10);
   EXPECT_NE(c.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
+  other = o;
+  other.settle = 4;
+  StreamDetector e(other, 2.5, 10);
+  EXPECT_NE(e.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
+  other = o;
+  other.likelihood.clear_risk = 1e-2;
+  StreamDetector f(other, 2.5, 10);
+  EXPECT_NE(f.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
+}
+
+// Settling: the first T windows after calibration (T = the lookback, 3 here)
+// are judged but cannot alarm and enter the history unclipped.
+TEST(StreamDetectorLikelihoodTest, SettlesForTheLookbackAfterCalibration) {
+  const std::vector<double> calibration(200, 1.0);  // stdev floored at 1e-3
+  StreamDetector detector(LikelihoodDetector(), /*fixed_threshold=*/100, /*lookback=*/3);
+  EXPECT_EQ(detector.settle(), 3);
+  ASSERT_TRUE(detector.Calibrate(calibration).ok());
+  for (int i = 0; i < 3; ++i) {
+    const Detection d = detector.Observe(1.5);
+    EXPECT_FALSE(d.alarm) << i;
+    EXPECT_FALSE(d.onset) << i;
+    EXPECT_LT(d.tail, 1e-80) << i;    // judged: far above a history of 1s
+    EXPECT_EQ(d.score, kQuietScoreCeiling) << i;  // level 1, no onset
+  }
+  // The history is 200 ones and the three short means 1.1, 1.2, 1.3 (short
+  // window 5), unclipped: mean 203.6 / 203; the fourth short mean, 1.4, is
+  // still far out: it alarms and starts an excursion.
+  const ErrorLikelihood::Step expected = [] {
+    ErrorLikelihood lik(LikelihoodDetector().likelihood);
+    for (int i = 0; i < 200; ++i) lik.Learn(1.0);
+    for (int i = 0; i < 3; ++i) lik.Observe(1.5, /*clip=*/false);
+    return lik.Observe(1.5);
+  }();
+  EXPECT_NEAR(expected.mean, 203.6 / 203.0, 1e-12);
+  EXPECT_LT(expected.tail, 1e-4);
+  EXPECT_NEAR(expected.average, 1.4, 1e-12);
+  const Detection d = detector.Observe(1.5);
+  EXPECT_TRUE(d.alarm);
+  EXPECT_TRUE(d.onset);
+  EXPECT_EQ(d.threshold, expected.mean + expected.stdev * NormalTailInverse(1e-4));
+
+  // settle = 0: the first window after calibration alarms.
+  DetectorOptions none = LikelihoodDetector();
+  none.settle = 0;
+  StreamDetector at_once(none, 100, 3);
+  EXPECT_EQ(at_once.settle(), 0);
+  ASSERT_TRUE(at_once.Calibrate(calibration).ok());
+  EXPECT_TRUE(at_once.Observe(1.5).onset);
+
+  // Self-calibration: the settling starts after the calibration windows.
+  DetectorOptions self = LikelihoodDetector();
+  self.calibration_windows = 200;
+  self.settle = 2;
+  StreamDetector warm(self, /*fixed_threshold=*/1.2, 3);
+  for (int i = 0; i < 200; ++i) warm.Observe(1.0);
+  ASSERT_TRUE(warm.calibrated());
+  EXPECT_FALSE(warm.Observe(1.5).alarm);
+  EXPECT_FALSE(warm.Observe(1.5).alarm);
+  EXPECT_TRUE(warm.Observe(1.5).alarm);
+
+  // Only the likelihood settles: SPOT alarms at once.
+  DetectorOptions spot;
+  spot.threshold = ThresholdMode::kSpot;
+  EXPECT_EQ(StreamDetector(spot, 100, 3).settle(), 0);
+}
+
+// Hysteresis: the history is 100 x 0.9 and 100 x 1.1 (mean 1, stdev 0.1),
+// the short window 1, risk 1e-4 (z 3.719), clear risk 1e-2 (z 2.326).
+TEST(StreamDetectorLikelihoodTest, AnAlarmGoesOnWhileTheTailStaysBelowTheClearRisk) {
+  std::vector<double> calibration;
+  for (int i = 0; i < 100; ++i) calibration.insert(calibration.end(), {0.9, 1.1});
+  auto run = [&](double clear_risk) {
+    DetectorOptions o = LikelihoodDetector();
+    o.likelihood.short_window = 1;
+    o.likelihood.clear_risk = clear_risk;
+    o.settle = 0;
+    StreamDetector detector(o, /*fixed_threshold=*/100, /*lookback=*/3);
+    EXPECT_TRUE(detector.Calibrate(calibration).ok());
+    std::vector<bool> alarms;
+    // 1.5: z = 5, an alarm; it enters clipped at 1.3719 (mean 1.00185, stdev
+    // 0.10313 after it). 1.3: z = 2.891, tail 0.0019: between the two risks
+    // (it enters unclipped: clipping follows the risk). 1.28: z = 2.636, tail
+    // 0.0042, again between. 1.15: z = 1.364, tail 0.086: above both, the
+    // alarm ends. 1.3 again: z = 2.761, tail 0.0029, between, but no alarm
+    // to go on.
+    for (double e : {1.5, 1.3, 1.28, 1.15, 1.3}) alarms.push_back(detector.Observe(e).alarm);
+    return alarms;
+  };
+  EXPECT_EQ(run(1e-2), (std::vector<bool>{true, true, true, false, false}));
+  EXPECT_EQ(run(0), (std::vector<bool>{true, false, false, false, false}));  // none: risk alone
+  LikelihoodOptions bad;
+  bad.clear_risk = 1e-5;  // below the risk: refused
+  EXPECT_FALSE(bad.Validate().ok());
+  bad.clear_risk = 0.5;
+  EXPECT_FALSE(bad.Validate().ok());
 }
 
 TEST(StreamDetectorTest, ANewFixedThresholdDecidesFromTheNextWindow) {
@@ -263,6 +375,7 @@ TEST(StreamDetectorTest, ANewFixedThresholdDecidesFromTheNextWindow) {
 TEST(StreamDetectorLikelihoodTest, SpotAndLikelihoodNeedsBoth) {
   DetectorOptions o;
   o.threshold = ThresholdMode::kSpotAndLikelihood;
+  o.settle = 0;  // judged from the first window (settling would veto it)
   StreamDetector detector(o, 100, 10);
   ASSERT_TRUE(detector.Calibrate(Noise(1000, 1.0, 9)).ok());
   EXPECT_TRUE(detector.spot().calibrated());

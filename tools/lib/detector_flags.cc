@@ -42,6 +42,14 @@ void AddDetectorFlags(ArgParser* p) {
                std::to_string(d.likelihood.history));
   p->AddOption("likelihood-risk", "Q", "likelihood: alarm when the tail probability is below Q",
                core::FormatSignificant(d.likelihood.risk));
+  p->AddOption("likelihood-clear-risk", "Q",
+               "likelihood: after an alarm, the alarm goes on while the tail probability stays below Q "
+               "(hysteresis; 0: none, Q = --likelihood-risk)",
+               core::FormatSignificant(d.likelihood.clear_risk));
+  p->AddOption("likelihood-settle", "N",
+               "likelihood: windows after calibration judged without alarming, learnt unclipped, so "
+               "the history holds fresh errors, not only the trained-on ones (0: none) (default: the "
+               "lookback)");
   p->AddOption("smoothing", "SPAN", "EWMA of the errors over SPAN windows (1: off)",
                core::FormatSignificant(d.smoothing_span));
   p->AddOption("refractory", "N",
@@ -70,6 +78,12 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
     return e;
   if (std::string e = IntFlag(p, "likelihood-history", 1, kMax, &o->likelihood.history); !e.empty()) return e;
   if (!ParseDouble(p.Get("likelihood-risk"), &o->likelihood.risk)) return "--likelihood-risk must be a number";
+  if (!ParseDouble(p.Get("likelihood-clear-risk"), &o->likelihood.clear_risk)) {
+    return "--likelihood-clear-risk must be a number";
+  }
+  if (p.Has("likelihood-settle")) {
+    if (std::string e = IntFlag(p, "likelihood-settle", 0, kMax, &o->settle); !e.empty()) return e;
+  }
   if (p.Has("refractory")) {
     if (std::string e = IntFlag(p, "refractory", 1, kMax, &o->refractory); !e.empty()) return e;
   }
@@ -87,7 +101,10 @@ std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
   if (o.uses_likelihood()) {
     text += ", likelihood window=" + std::to_string(o.likelihood.short_window) +
             " history=" + std::to_string(o.likelihood.history) +
-            " q=" + core::FormatSignificant(o.likelihood.risk);
+            " q=" + core::FormatSignificant(o.likelihood.risk) +
+            (o.likelihood.clear_risk > 0 ? " clear q=" + core::FormatSignificant(o.likelihood.clear_risk) : "") +
+            " settle=" +
+            (o.settle < 0 ? std::string("T") : std::to_string(o.settle));
   }
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
   text += ", smoothing " +

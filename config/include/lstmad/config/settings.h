@@ -119,7 +119,8 @@ struct DetectorSettings {
     o.refractory = 0;                           // detector.refractory: 0 = the lookback
     o.calibration_windows = 500;                // detector.calibration_windows
     o.score = core::ScoreMode::kOnset;          // detector.score: onset|level
-    // detector.likelihood_window, likelihood_history, likelihood_risk: core's defaults (5, 2000, 1e-4)
+    // detector.likelihood_window, likelihood_history, likelihood_risk, likelihood_settle,
+    // likelihood_clear_risk: core's defaults (5, 2000, 1e-4, -1 = the lookback, 0 = none)
     return o;
   }
   // Whether streams need a detector at all.

@@ -43,6 +43,21 @@
 // `calibration_windows` windows observed; until then the fixed threshold
 // decides alarms and the level is the error's rank among those seen so far.
 //
+// Settling (the likelihood modes): the calibration windows are, in practice,
+// the ones the model was trained on, and their errors are lower than those of
+// windows it has not seen, so a history made of them alone is too tight and
+// the first fresh windows alarm (SKAB: a false alert from the first scored
+// window in 4 of 16 files, lasting up to 213 windows). For `settle` windows
+// after calibration (default: T, one lookback) the likelihood judges each
+// window (tail, level and score as usual) but does not alarm, and takes its
+// short mean into the history unclipped, so the history learns the level of
+// fresh errors before it is used to alarm. A non-finite error still alarms.
+//
+// Hysteresis (likelihood.clear_risk, off by default): once a window alarms,
+// the next ones alarm while their tail stays below clear_risk (>= risk), so
+// an alert does not resolve the moment the history has absorbed part of a
+// lasting fault.
+//
 // Not thread-safe; one StreamDetector per stream. Observe() is noexcept and
 // allocation-free once calibrated.
 #pragma once
@@ -126,6 +141,10 @@ struct DetectorOptions {
   double smoothing_span = 1;  // EWMA span in windows; 1: off
   int refractory = 0;         // windows; <= 0: the model's lookback T
   int calibration_windows = 0;  // self-calibrate after this many windows; 0: only Calibrate()
+  // The likelihood's settling: the first `settle` windows after calibration
+  // are judged but cannot alarm, and enter the history unclipped (below);
+  // < 0: the model's lookback T; 0: none.
+  int settle = -1;
   ScoreMode score = ScoreMode::kOnset;
 
   Status Validate() const;
@@ -173,11 +192,12 @@ class StreamDetector {
   double fixed_threshold() const { return fixed_threshold_; }
   const DetectorOptions& options() const { return options_; }
   int refractory() const { return refractory_; }
+  int settle() const { return settle_; }
 
   // The detector's whole state as bytes (daemon snapshots, so a restart does
   // not recalibrate every stream), and back. RestoreState() refuses state
   // saved under other options (risk, level, K, depth, smoothing, refractory,
-  // calibration windows) or that is damaged, and then leaves the detector as
+  // calibration windows, settling) or that is damaged, and then leaves the detector as
   // it was.
   std::string SaveState() const;
   Status RestoreState(std::string_view bytes);
@@ -191,6 +211,8 @@ class StreamDetector {
   DetectorOptions options_;
   double fixed_threshold_;
   int refractory_;
+  int settle_;               // resolved: windows the likelihood settles after calibration
+  int64_t settled_ = 0;      // finite windows observed since calibration, counted up to settle_
   Ewma ewma_;
   OnsetGate gate_;
   Spot spot_;

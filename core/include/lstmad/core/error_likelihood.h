@@ -48,6 +48,10 @@ struct LikelihoodOptions {
   int history = 2000;    // windows the normal distribution is estimated over
   int block = 100;       // the history's granularity; must divide it
   double risk = 1e-4;    // an alarm when tail < risk (z above ~3.7 at 1e-4)
+  // Hysteresis (StreamDetector): after an alarming window the alarm goes on
+  // while tail < clear_risk (a deadband, as alarm systems clear below the
+  // level they fire at); 0: clear_risk = risk, no hysteresis.
+  double clear_risk = 0;
 
   Status Validate() const;
 };
@@ -75,10 +79,11 @@ class ErrorLikelihood {
   };
 
   // Judges `error` against the history, then adds a_t to it (clipped when it
-  // alarms, above). A non-finite
+  // alarms, above, unless `clip` is false: a_t then enters as it is, the
+  // detector's settling windows after calibration). A non-finite
   // error is judged (tail 0 for +inf and NaN: the model cannot reconstruct
   // the window) but enters neither the short window nor the history.
-  Step Observe(double error) noexcept;
+  Step Observe(double error, bool clip = true) noexcept;
   // Adds an error to the short window and the history without judging it
   // (calibration on known-normal windows).
   void Learn(double error) noexcept;
