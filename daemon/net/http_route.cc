@@ -9,18 +9,43 @@ std::optional<std::string_view> HttpRequest::Header(std::string_view lower_name)
   return std::nullopt;
 }
 
-std::optional<std::string> HttpRequest::QueryParam(std::string_view name) const {
-  std::string_view rest = query;
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+namespace {
+
+// Calls fn(raw value) for each parameter `name` of `query`, in order, until
+// fn returns true.
+template <typename Fn>
+void ForEachParam(std::string_view query, std::string_view name, Fn fn) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const size_t eq = pair.find('=');
     const std::optional<std::string> key = PercentDecode(pair.substr(0, eq), true);
     if (!key || *key != name) continue;
-    return PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (fn(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1))) return;
   }
-  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> HttpRequest::QueryParam(std::string_view name) const {
+  std::optional<std::string> out;
+  bool found = false;
+  ForEachParam(query, name, [&](std::string_view raw) {
+    out = PercentDecode(raw, true);
+    found = true;
+    return true;
+  });
+  return found ? out : std::nullopt;
+}
+
+std::vector<std::string> HttpRequest::QueryParams(std::string_view name) const {
+  std::vector<std::string> out;
+  ForEachParam(query, name, [&](std::string_view raw) {
+    if (auto value = PercentDecode(raw, true)) out.push_back(std::move(*value));
+    return false;
+  });
+  return out;
 }
 
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {

@@ -31,6 +31,9 @@ struct HttpRequest {
   // The first query parameter `name`, percent-decoded ('+' is a space), or
   // nullopt when absent or not decodable.
   std::optional<std::string> QueryParam(std::string_view name) const;
+  // Every decodable value of query parameter `name`, in order
+  // (label=a&label=b); undecodable ones are left out.
+  std::vector<std::string> QueryParams(std::string_view name) const;
 };
 
 struct HttpReply {

@@ -37,6 +37,10 @@ TEST(HttpRequestTest, QueryParametersAndHeaders) {
   EXPECT_EQ(request.QueryParam("empty"), "");
   EXPECT_EQ(request.QueryParam("flag"), "");
   EXPECT_EQ(request.QueryParam("missing"), std::nullopt);
+  request.query = "label=site%3Dnorth&x=1&label=pump%3Dp1&label=%zz&label=";
+  EXPECT_EQ(request.QueryParams("label"), (std::vector<std::string>{"site=north", "pump=p1", ""}));
+  EXPECT_EQ(request.QueryParam("label"), "site=north");
+  EXPECT_TRUE(request.QueryParams("none").empty());
   EXPECT_EQ(request.Header("x-a"), "1");
   EXPECT_EQ(request.Header("X-A"), std::nullopt);  // names are looked up lower-cased
 }
