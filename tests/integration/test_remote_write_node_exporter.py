@@ -136,7 +136,7 @@ remote_write:
                              f"{status} {text}")
                 status, text = post(port, b"\x00" * 70000)
                 checks.check("a body over max_body_bytes: 413", status == 413, f"{status} {text}")
-                status, text = post(port, b"", {"Content-Encoding": "gzip"})
+                status, text = post(port, b"", {"Content-Encoding": "zstd"})
                 checks.check("another content encoding: 415", status == 415, f"{status} {text}")
                 hand = {"instance": "hand:1", "probe": "lstmad"}
                 status, text = post(port, snappy_literal(write_request([
