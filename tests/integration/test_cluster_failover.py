@@ -83,6 +83,10 @@ def main(streams=1, batch=0, on_ready=None):
 
             # Phase 2 is published in the background; the victim dies part-way.
             published = threading.Event()
+            # The publisher pauses after round PHASE1 + 5 until the victim is
+            # killed, so the kill lands mid-stream however fast publishing is
+            # (batched rounds finished before a poll noticed them, once).
+            killed = threading.Event()
             progress = [0]
             errors = []
 
@@ -95,6 +99,8 @@ def main(streams=1, batch=0, on_ready=None):
                             else:
                                 publish_rounds(c, STREAMS, i, 1, values)
                             progress[0] = i
+                            if i == PHASE1 + 5:
+                                killed.wait(30)
                 except Exception as e:  # reported below
                     errors.append(e)
                 published.set()
@@ -106,6 +112,7 @@ def main(streams=1, batch=0, on_ready=None):
                 time.sleep(0.02)
             instances[victim].signal(signal.SIGKILL)
             killed_at = time.time()
+            killed.set()
             instances[victim].proc.wait(timeout=10)
             checks.check("the victim died mid-stream", not published.is_set(), f"round {progress[0]}")
             moved = None
