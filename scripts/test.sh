@@ -75,7 +75,7 @@ rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
 tsan_status=0
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_reports/tsan"
 # One unit test binary per daemon subsystem (tests/CMakeLists.txt).
-for subsystem in obs alerting scoring ingest cluster net; do
+for subsystem in obs alerting scoring ingest cluster net remote console; do
   build/tsan/tests/${subsystem}_tests --gtest_brief=1 || tsan_status=$?
 done
 # The daemon tests (two scoring workers with reloads under load among them),
