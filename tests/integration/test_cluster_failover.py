@@ -112,9 +112,9 @@ def main(streams=1, batch=0, on_ready=None):
                 time.sleep(0.02)
             instances[victim].signal(signal.SIGKILL)
             killed_at = time.time()
-            killed.set()
             instances[victim].proc.wait(timeout=10)
             checks.check("the victim died mid-stream", not published.is_set(), f"round {progress[0]}")
+            killed.set()  # the rest of phase 2 goes on while the partitions move
             moved = None
             while time.time() < killed_at + 4 * LEASE_TTL + 10:
                 if sum(owned(survivors)) == PARTITIONS:
