@@ -73,9 +73,12 @@ void ForEachWriteLine(std::string_view body, int64_t from_ns, int64_t to_ns, siz
           out.error = "timestamp " + std::to_string(*parsed->timestamp) + " out of range for its precision";
           break;
         }
-        // A point with a timestamp ends in " <integer>" (trailing blanks allowed).
+        // A point with a timestamp ends in " <integer>" (trailing blanks
+        // allowed, a carriage return among them: the parser takes it as one).
         std::string_view head = line;
-        while (!head.empty() && (head.back() == ' ' || head.back() == '\t')) head.remove_suffix(1);
+        while (!head.empty() && (head.back() == ' ' || head.back() == '\t' || head.back() == '\r')) {
+          head.remove_suffix(1);
+        }
         head = head.substr(0, head.find_last_of(' '));
         rewritten.assign(head);
         rewritten += ' ';

@@ -59,6 +59,18 @@ TEST(ForEachWriteLineTest, RescalesTimestampsNumbersLinesAndNamesErrors) {
   EXPECT_EQ(TextOf(lines[5]), "m   f=3  12000000");
 }
 
+// Found by the write_body fuzz target: a carriage return among the trailing
+// blanks (which the parser accepts) was kept, and the rewritten line held two
+// timestamps.
+TEST(ForEachWriteLineTest, ACarriageReturnAmongTrailingBlanksIsNotKept) {
+  const auto lines = Lines("t=a uge=2.5 0   \r \nm f=1 7\r\t\n", 1000000000, 1);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].verdict, WriteLine::Verdict::kPoint);
+  EXPECT_EQ(TextOf(lines[0]), "t=a uge=2.5 0");
+  EXPECT_EQ(lines[1].verdict, WriteLine::Verdict::kPoint);
+  EXPECT_EQ(TextOf(lines[1]), "m f=1 7000000000");
+}
+
 TEST(ForEachWriteLineTest, TruncatesToACoarserIngestUnitAndRefusesOverflow) {
   const auto finer = Lines("m f=1 1700000000999", 1000000, 1000000000);  // ms to s
   EXPECT_EQ(TextOf(finer[0]), "m f=1 1700000000");
