@@ -40,6 +40,9 @@ constexpr SchemaSection kSections[] = {
     {"remote_write_out", keys::kRemoteWriteOut},
     {"remote_write_out.basic_auth", keys::kBasicAuth},
     {"remote_write_out.tls", keys::kNatsTls},
+    {"mqtt", keys::kMqtt},
+    {"mqtt.tls", keys::kNatsTls},
+    {"mqtt.subscriptions[]", keys::kMqttSubscription},
 };
 
 bool IsSection(const std::string& path) {

@@ -11,7 +11,7 @@ namespace lstmad::config::detail::keys {
 
 inline constexpr std::string_view kRoot[] = {"ingest", "metrics",      "models", "limits", "scoring",
                                              "events", "alertmanager", "state",  "log",    "nats",
-                                             "console", "remote_write", "remote_write_out"};
+                                             "console", "remote_write", "remote_write_out", "mqtt"};
 
 inline constexpr std::string_view kIngest[] = {"listen", "precision", "idle_timeout",
                                                "allow",  "tls",       "handshake_timeout", "http", "graphite"};
@@ -61,7 +61,11 @@ inline constexpr std::string_view kNats[] = {
     "partitions",      "replicas",    "max_age",    "lease_ttl",     "checkpoint_interval", "fetch_batch",
     "max_ack_pending", "instance_id", "tcp_ingest", "forward_queue", "forward_timeout", "startup_timeout",
     "streams",         "batch_max_samples", "batch_max_delay"};
-// nats.tls and alertmanager.tls: lstmad as a TLS client.
+inline constexpr std::string_view kMqtt[] = {
+    "broker",    "client_id",     "clean_session", "qos",         "username",    "password_file",
+    "tls",       "keepalive",     "reconnect_min", "reconnect_max", "max_pending", "subscriptions"};
+inline constexpr std::string_view kMqttSubscription[] = {"topic", "format", "measurement"};
+// nats.tls, mqtt.tls and alertmanager.tls: lstmad as a TLS client.
 inline constexpr std::string_view kNatsTls[] = {"ca", "cert", "key"};
 inline constexpr std::string_view kRemoteWriteOut[] = {"url", "interval", "timeout_s", "max_queue_samples",
                                                        "max_samples_per_send", "basic_auth", "bearer_token_file",

@@ -22,6 +22,7 @@
 
 #include "lstmad/core/files.h"
 #include "lstmad/core/text.h"
+#include "mqtt_settings.h"
 #include "nats_settings.h"
 #include "remote_write_settings.h"
 #include "schema_keys.h"
@@ -642,6 +643,7 @@ Status ParseRoot(const Reader& r, const Field& root, const std::string& base_dir
     if (key == "nats") return detail::ParseNats(r, v, base_dir, &out->nats.emplace());
     if (key == "remote_write") return detail::ParseRemoteWrite(r, v, &out->remote_write);
     if (key == "remote_write_out") return detail::ParseRemoteWriteOut(r, v, base_dir, &out->remote_write_out);
+    if (key == "mqtt") return detail::ParseMqtt(r, v, base_dir, &out->mqtt.emplace());
     has_models = true;
     return ParseModels(r, v, base_dir, &out->models);
   });

@@ -20,6 +20,7 @@
 #include "net/http_server.h"
 #include "net/influx_write.h"
 #include "ingest/graphite_sink.h"
+#include "net/mqtt_subscriber.h"
 #include "net/ingest_server.h"
 #include "net/tls_client.h"
 #include "ingest/ingestor.h"
@@ -184,6 +185,7 @@ struct Daemon::Impl {
   std::unique_ptr<HttpServer> http_ingest;
   // POST /api/v1/write (Prometheus remote_write in); feeds the TCP path's sink.
   std::unique_ptr<RemoteWriteReceiver> remote_write;
+  std::unique_ptr<MqttSubscriber> mqtt;  // mqtt: only; feeds the TCP listener's sink
   asio::signal_set signals{io, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer watchdog{io};
   asio::steady_timer snapshot_timer{io};
@@ -330,6 +332,11 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
       tcp_sink, metrics, [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); });
   impl->remote_write->Configure(impl->settings, std::move(mapping).value());
   impl->http->AddRoute(RemoteWriteRoute(impl->remote_write.get(), impl->settings.remote_write));
+  if (impl->settings.mqtt) {
+    impl->mqtt = std::make_unique<MqttSubscriber>(impl->io, *impl->settings.mqtt, impl->settings.ingest.precision,
+                                                  static_cast<size_t>(impl->settings.limits.max_line_bytes), tcp_sink,
+                                                  &impl->metrics);
+  }
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 
@@ -366,6 +373,11 @@ core::Status Daemon::Run() {
     }
     Log(LogLevel::kInfo, "Graphite listener",
         {Field("graphite", d.settings.ingest.graphite.listen->host + ":" + std::to_string(d.graphite->port()))});
+  }
+  if (d.mqtt) {
+    if (core::Status s = d.mqtt->Start(); !s.ok()) {
+      return core::Status::Invalid(s.message()).WithContext("cannot subscribe to MQTT");
+    }
   }
   std::string names;
   for (const auto& m : d.models->models) names += (names.empty() ? "" : ",") + m->name();
@@ -605,6 +617,7 @@ void Daemon::Impl::Stop(int signal) {
     graphite->StopAccepting();
     graphite->CloseAll();
   }
+  if (mqtt) mqtt->Stop();
   if (forwarder) forwarder->Stop();  // publishes what TCP clients sent, for at most nats.forward_timeout
   if (cluster) cluster->Stop();  // hands its partitions over, checkpointed
   scorer->Drain();

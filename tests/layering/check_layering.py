@@ -54,7 +54,8 @@ LIBRARIES = {
     "yaml-cpp": {"config"},
     # JSON: Alertmanager bodies and log/event strings (obs, alerting), the
     # Keras config (keras), NAB windows and reports (tools).
-    "nlohmann": {"daemon/obs", "daemon/alerting", "keras", "tools"},
+    "nlohmann": {"daemon/obs", "daemon/alerting", "daemon/ingest", "keras", "tools"},
+    "mosquitto.h": {"daemon/net"},
     "hdf5.h": {"keras"},
     "H5Cpp.h": {"keras"},
     "zip.h": {"keras"},

@@ -280,6 +280,33 @@ enum class TcpIngest {
   kLocal,    // score them here, outside the partitions (single-node behaviour)
 };
 
+// One topic filter of `mqtt.subscriptions`: `topic` is an MQTT filter whose
+// levels may name tags ("plant/{site}/pump/{pump}" subscribes to
+// "plant/+/pump/+" and tags each sample with the two levels' values).
+struct MqttSubscription {
+  std::string topic;         // as configured, with {tag} levels
+  std::string filter;        // what is subscribed: {tag} levels as '+'
+  std::vector<std::string> level_tags;  // per topic level: the tag it names, or ""
+  enum class Format { kLine, kJson };
+  Format format = Format::kLine;  // payload: line protocol (one or more lines) or JSON
+  std::string measurement;   // JSON payloads without "measurement" take this one
+};
+
+struct MqttSettings {
+  Endpoint broker{"127.0.0.1", 1883};  // mqtt.broker: host:port
+  std::string client_id;       // mqtt.client_id; required with clean_session: false
+  bool clean_session = true;   // mqtt.clean_session: false keeps the session (QoS 1 messages) across disconnects
+  int qos = 1;                 // mqtt.qos: 0 or 1
+  std::string username;        // mqtt.username
+  std::string password_file;   // mqtt.password_file: its first line is the password
+  std::string tls_ca, tls_cert, tls_key;  // mqtt.tls: { ca, cert, key }; absent: plain MQTT
+  double keepalive_s = 30;     // mqtt.keepalive
+  double reconnect_min_s = 1;  // mqtt.reconnect_min: first delay after a lost connection
+  double reconnect_max_s = 30; // mqtt.reconnect_max: the delay doubles up to this
+  int max_pending = 10000;     // mqtt.max_pending: messages received but not yet ingested; beyond, reading pauses
+  std::vector<MqttSubscription> subscriptions;  // mqtt.subscriptions; at least one
+};
+
 struct NatsSettings {
   std::vector<std::string> servers;   // nats.servers: ["nats://host:4222", ...]; required
   std::string credentials;            // nats.credentials: .creds file (user JWT + NKey seed); empty: none
@@ -363,6 +390,7 @@ struct Settings {
   std::optional<NatsSettings> nats;  // nats: cluster mode when present
   RemoteWriteSettings remote_write;  // remote_write: limits of the receiver
   RemoteWriteOutSettings remote_write_out;  // remote_write_out: write-back; off when absent
+  std::optional<MqttSettings> mqtt;  // mqtt: subscribe to a broker when present (docs/ingest-mqtt.md)
   std::string source;  // the file it came from
 };
 

@@ -1,0 +1,221 @@
+#include "net/mqtt_subscriber.h"
+
+#include <mosquitto.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+
+#include "ingest/mqtt_payload.h"
+#include "obs/logging.h"
+
+namespace lstmad::daemon {
+
+// Payloads above this are refused unread: a message carries a few lines
+// (brokers allow up to 256 MB by default).
+constexpr size_t kMaxPayloadBytes = 1 << 20;
+
+struct MqttSubscriber::Shared {
+  std::mutex mu;
+  std::condition_variable room;
+  int pending = 0;      // messages posted to the io thread and not yet ingested
+  bool stopping = false;
+  LineSink* sink;       // null once stopped
+  prometheus::Gauge* connected;
+  prometheus::Counter* connections;
+  prometheus::Counter* accepted;
+  prometheus::Counter* refused;
+};
+
+namespace {
+
+void InitLibrary() {
+  static const int once = [] { return mosquitto_lib_init(); }();
+  (void)once;
+}
+
+unsigned int WholeSeconds(double s) { return static_cast<unsigned int>(std::max(1.0, std::ceil(s))); }
+
+}  // namespace
+
+MqttSubscriber::MqttSubscriber(asio::io_context& io, config::MqttSettings settings,
+                               config::TimestampPrecision precision, size_t max_line_bytes, LineSink* sink,
+                               Metrics* metrics)
+    : io_(io),
+      settings_(std::move(settings)),
+      precision_(precision),
+      max_line_bytes_(max_line_bytes),
+      shared_(std::make_shared<Shared>()) {
+  shared_->sink = sink;
+  auto& registry = *metrics->registry();
+  shared_->connected = &prometheus::BuildGauge()
+                            .Name("lstmad_mqtt_connected")
+                            .Help("1 while lstmad is connected to the MQTT broker")
+                            .Register(registry)
+                            .Add({});
+  shared_->connections = &prometheus::BuildCounter()
+                              .Name("lstmad_mqtt_connections_total")
+                              .Help("Successful connections to the MQTT broker (reconnects included)")
+                              .Register(registry)
+                              .Add({});
+  auto& messages = prometheus::BuildCounter()
+                       .Name("lstmad_mqtt_messages_total")
+                       .Help("MQTT messages received, by outcome (refused: not turned into lines)")
+                       .Register(registry);
+  shared_->accepted = &messages.Add({{"outcome", "accepted"}});
+  shared_->refused = &messages.Add({{"outcome", "refused"}});
+}
+
+MqttSubscriber::~MqttSubscriber() {
+  Stop();
+  if (client_ != nullptr) mosquitto_destroy(client_);
+}
+
+core::Status MqttSubscriber::Start() {
+  InitLibrary();
+  const char* id = settings_.client_id.empty() ? nullptr : settings_.client_id.c_str();
+  client_ = mosquitto_new(id, settings_.clean_session, this);
+  if (client_ == nullptr) return core::Status::Error("mqtt: cannot create the client");
+  mosquitto_int_option(client_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  if (!settings_.username.empty()) {
+    std::string password;
+    if (!settings_.password_file.empty()) {
+      std::ifstream in(settings_.password_file);
+      if (!in || !std::getline(in, password)) {
+        return core::Status::Error("mqtt.password_file: cannot read " + core::Quote(settings_.password_file));
+      }
+    }
+    if (mosquitto_username_pw_set(client_, settings_.username.c_str(),
+                                  settings_.password_file.empty() ? nullptr : password.c_str()) != MOSQ_ERR_SUCCESS) {
+      return core::Status::Error("mqtt: cannot set the username");
+    }
+  }
+  if (!settings_.tls_ca.empty()) {
+    const int rc = mosquitto_tls_set(client_, settings_.tls_ca.c_str(), nullptr,
+                                     settings_.tls_cert.empty() ? nullptr : settings_.tls_cert.c_str(),
+                                     settings_.tls_key.empty() ? nullptr : settings_.tls_key.c_str(), nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) return core::Status::Error(std::string("mqtt.tls: ") + mosquitto_strerror(rc));
+  }
+  mosquitto_reconnect_delay_set(client_, WholeSeconds(settings_.reconnect_min_s),
+                                WholeSeconds(settings_.reconnect_max_s), true);
+  mosquitto_connect_callback_set(client_, &MqttSubscriber::OnConnect);
+  mosquitto_disconnect_callback_set(client_, &MqttSubscriber::OnDisconnect);
+  mosquitto_message_callback_set(client_, &MqttSubscriber::OnMessage);
+  const int rc = mosquitto_connect_async(client_, settings_.broker.host.c_str(), settings_.broker.port,
+                                         static_cast<int>(settings_.keepalive_s));
+  if (rc != MOSQ_ERR_SUCCESS) {
+    // Retried by the network thread with the backoff: a broker may start later.
+    Log(LogLevel::kWarn, "mqtt: broker not reachable yet; retrying",
+        {Field("broker", settings_.broker.ToString()), Field("error", std::string(mosquitto_strerror(rc)))});
+  }
+  const int loop = mosquitto_loop_start(client_);
+  if (loop != MOSQ_ERR_SUCCESS) return core::Status::Error(std::string("mqtt: ") + mosquitto_strerror(loop));
+  started_ = true;
+  return core::Status::Ok();
+}
+
+void MqttSubscriber::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stopping = true;
+  }
+  shared_->room.notify_all();
+  if (!started_) return;
+  started_ = false;
+  mosquitto_disconnect(client_);
+  mosquitto_loop_stop(client_, false);
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  shared_->sink = nullptr;
+  shared_->connected->Set(0);
+}
+
+void MqttSubscriber::OnConnect(mosquitto* client, void* self_ptr, int rc) {
+  auto* self = static_cast<MqttSubscriber*>(self_ptr);
+  if (rc != 0) {
+    Log(LogLevel::kError, "mqtt: the broker refused the connection",
+        {Field("broker", self->settings_.broker.ToString()), Field("reason", std::string(mosquitto_connack_string(rc)))});
+    return;
+  }
+  self->shared_->connected->Set(1);
+  self->shared_->connections->Increment();
+  // Every connection subscribes again: a clean session starts with none,
+  // and a kept one is not harmed by subscribing twice.
+  for (const config::MqttSubscription& s : self->settings_.subscriptions) {
+    const int sub = mosquitto_subscribe(client, nullptr, s.filter.c_str(), self->settings_.qos);
+    if (sub != MOSQ_ERR_SUCCESS) {
+      Log(LogLevel::kError, "mqtt: cannot subscribe",
+          {Field("topic", s.filter), Field("error", std::string(mosquitto_strerror(sub)))});
+    }
+  }
+  Log(LogLevel::kInfo, "mqtt: connected",
+      {Field("broker", self->settings_.broker.ToString()), Field("subscriptions", self->settings_.subscriptions.size())});
+}
+
+void MqttSubscriber::OnDisconnect(mosquitto*, void* self_ptr, int rc) {
+  auto* self = static_cast<MqttSubscriber*>(self_ptr);
+  self->shared_->connected->Set(0);
+  if (rc == 0) return;  // asked for (Stop)
+  uint64_t suppressed = 0;
+  if (self->connection_log_limiter_.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, "mqtt: connection lost; reconnecting",
+        {Field("broker", self->settings_.broker.ToString()), Field("suppressed_since_last", suppressed)});
+  }
+}
+
+void MqttSubscriber::OnMessage(mosquitto*, void* self_ptr, const mosquitto_message* message) {
+  static_cast<MqttSubscriber*>(self_ptr)->Handle(*message);
+}
+
+void MqttSubscriber::Handle(const mosquitto_message& message) {
+  const std::string topic = message.topic == nullptr ? "" : message.topic;
+  const auto refuse = [&](const std::string& why) {
+    shared_->refused->Increment();
+    uint64_t suppressed = 0;
+    if (refuse_log_limiter_.Allow(&suppressed)) {
+      Log(LogLevel::kWarn, "mqtt: message refused",
+          {Field("topic", topic), Field("reason", why), Field("suppressed_since_last", suppressed)});
+    }
+  };
+  const auto size = static_cast<size_t>(std::max(0, message.payloadlen));
+  if (size > kMaxPayloadBytes) return refuse("payload over " + std::to_string(kMaxPayloadBytes) + " bytes");
+  const std::string_view payload(static_cast<const char*>(message.payload), size);
+  const config::MqttSubscription* subscription = nullptr;
+  for (const config::MqttSubscription& s : settings_.subscriptions) {
+    if (TopicMatches(s.filter, topic)) {
+      subscription = &s;
+      break;
+    }
+  }
+  if (subscription == nullptr) return refuse("no subscription matches the topic");
+  MqttConversion converted = ConvertMqttMessage(*subscription, topic, payload, precision_);
+  if (!converted.error.empty()) return refuse(converted.error);
+  shared_->accepted->Increment();
+  {
+    std::unique_lock<std::mutex> lock(shared_->mu);
+    shared_->room.wait(lock, [&] { return shared_->stopping || shared_->pending < settings_.max_pending; });
+    if (shared_->stopping) return;
+    ++shared_->pending;
+  }
+  asio::post(io_, [shared = shared_, lines = std::move(converted.lines), peer = "mqtt:" + topic,
+                   max = max_line_bytes_] {
+    {
+      std::lock_guard<std::mutex> lock(shared->mu);
+      if (shared->sink != nullptr) {
+        for (const std::string& line : lines) {
+          if (line.size() > max) {
+            shared->sink->LineTooLong(peer);
+          } else {
+            shared->sink->HandleLine(line, peer);
+          }
+        }
+      }
+      --shared->pending;
+    }
+    shared->room.notify_one();
+  });
+}
+
+}  // namespace lstmad::daemon

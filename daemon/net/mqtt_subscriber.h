@@ -1,0 +1,72 @@
+// MqttSubscriber: lstmad as an MQTT client (libmosquitto) that subscribes to
+// the topic filters of `mqtt.subscriptions` and hands every message, turned
+// into line-protocol lines (ingest/mqtt_payload.h), to the same LineSink as
+// the TCP listener (so validation, reject counters and routing are the
+// same). libmosquitto's network thread receives; the lines are handed to the
+// sink on the io thread. At most mqtt.max_pending messages wait for the io
+// thread: beyond that the network thread stops reading, so the broker holds
+// what comes next (TCP back-pressure) instead of lstmad's memory.
+//
+// A broker that is down at start or goes away later is retried with
+// exponential backoff (mqtt.reconnect_min .. reconnect_max); every
+// (re)connection subscribes again. With clean_session: false and a
+// client_id, the broker keeps the session, and QoS 1 messages published
+// while lstmad was away arrive when it comes back. libmosquitto acknowledges
+// a QoS 1 message before lstmad has scored it, so a crash in between loses
+// it (at most once past the broker's acknowledgement).
+//
+// Metrics: lstmad_mqtt_connected (1 while connected), lstmad_mqtt_connections_total
+// (successful connects), lstmad_mqtt_messages_total{outcome="accepted"|"refused"}.
+// Construct and Start/Stop on the io thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ingest/line_sink.h"
+#include "lstmad/config/settings.h"
+#include "lstmad/core/status.h"
+#include "net/asio.h"
+#include "obs/metrics.h"
+
+struct mosquitto;
+struct mosquitto_message;
+
+namespace lstmad::daemon {
+
+class MqttSubscriber {
+ public:
+  MqttSubscriber(asio::io_context& io, config::MqttSettings settings, config::TimestampPrecision precision,
+                 size_t max_line_bytes, LineSink* sink, Metrics* metrics);
+  ~MqttSubscriber();
+  MqttSubscriber(const MqttSubscriber&) = delete;
+  MqttSubscriber& operator=(const MqttSubscriber&) = delete;
+
+  // Reads the password file, sets up TLS, and starts connecting (in the
+  // background: a broker that is down is not an error here, only logged).
+  core::Status Start();
+  // Disconnects and joins the network thread; messages already handed to
+  // the io thread are still ingested if it runs.
+  void Stop();
+
+ private:
+  struct Shared;
+  static void OnConnect(mosquitto* client, void* self, int rc);
+  static void OnDisconnect(mosquitto* client, void* self, int rc);
+  static void OnMessage(mosquitto* client, void* self, const mosquitto_message* message);
+  void Handle(const mosquitto_message& message);  // on the network thread
+
+  asio::io_context& io_;
+  config::MqttSettings settings_;
+  config::TimestampPrecision precision_;
+  size_t max_line_bytes_;
+  // With the io thread's handlers, which may run after Stop (they then
+  // leave the sink alone).
+  std::shared_ptr<Shared> shared_;
+  mosquitto* client_ = nullptr;
+  bool started_ = false;
+  RateLimiter refuse_log_limiter_{1};
+  RateLimiter connection_log_limiter_{1};
+};
+
+}  // namespace lstmad::daemon
