@@ -13,7 +13,7 @@ set -euo pipefail
 runtime_packages=(
   libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9
   libsystemd0 libhdf5-103-1 libhdf5-hl-100 libzip4 libssl3 libnats3.4 zlib1g ca-certificates
-  libprotobuf-lite32 libsnappy1v5
+  libprotobuf-lite32 libsnappy1v5 libmosquitto1
 )
 
 build_packages=(
@@ -24,6 +24,8 @@ build_packages=(
   libsystemd-dev libhdf5-dev libzip-dev libssl-dev libnats-dev nlohmann-json3-dev zlib1g-dev
   # Prometheus remote write: protobuf (compiler and lite runtime), snappy
   libprotobuf-dev protobuf-compiler libsnappy-dev
+  # the MQTT input (libmosquitto)
+  libmosquitto-dev
   # the demo polls /metrics
   curl
 )
@@ -40,6 +42,8 @@ packages=(
   python3-influxdb
   # real servers and tools the integration tests talk to
   prometheus prometheus-alertmanager prometheus-node-exporter nats-server
+  # an MQTT broker and its publisher (the MQTT input's tests)
+  mosquitto mosquitto-clients
   # collectd (write_graphite) feeding the Graphite listener
   collectd-core
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the

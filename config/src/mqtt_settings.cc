@@ -1,5 +1,6 @@
 #include "mqtt_settings.h"
 
+#include "lstmad/core/text.h"
 #include "nats_settings.h"
 #include "schema_keys.h"
 
@@ -27,7 +28,7 @@ Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, Mq
 
 Status ParseSubscription(const Reader& r, const Field& f, MqttSubscription* out) {
   bool has_topic = false;
-  LSTMAD_RETURN_IF_ERROR(r.ForEachField(f, keys::kMqttSubscription, [&](std::string_view key, const Field& v) {
+  const Status parsed = r.ForEachField(f, keys::kMqttSubscription, [&](std::string_view key, const Field& v) {
     if (key == "topic") {
       LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->topic));
       if (const std::string error = ParseTopicTemplate(out->topic, out); !error.empty()) return r.Error(v, error);
@@ -36,7 +37,8 @@ Status ParseSubscription(const Reader& r, const Field& f, MqttSubscription* out)
     }
     if (key == "format") return r.ReadEnum<MqttSubscription::Format>(v, kFormats, &out->format);
     return r.ReadString(v, &out->measurement);
-  }));
+  });
+  if (!parsed.ok()) return parsed;
   if (!has_topic) return r.Error(f, "a subscription needs `topic`");
   return Status::Ok();
 }
@@ -77,7 +79,7 @@ std::string ParseTopicTemplate(const std::string& topic, MqttSubscription* out) 
 }
 
 Status ParseMqtt(const Reader& r, const Field& f, const std::string& base_dir, MqttSettings* out) {
-  LSTMAD_RETURN_IF_ERROR(r.ForEachField(f, keys::kMqtt, [&](std::string_view key, const Field& v) {
+  const Status parsed = r.ForEachField(f, keys::kMqtt, [&](std::string_view key, const Field& v) {
     if (key == "broker") return r.ReadEndpoint(v, &out->broker);
     if (key == "client_id") {
       LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->client_id));
@@ -103,7 +105,8 @@ Status ParseMqtt(const Reader& r, const Field& f, const std::string& base_dir, M
       out->subscriptions.push_back(std::move(subscription));
       return Status::Ok();
     });
-  }));
+  });
+  if (!parsed.ok()) return parsed;
   if (out->subscriptions.empty()) return r.Error(f, "`subscriptions` needs at least one topic");
   if (!out->clean_session && out->client_id.empty()) {
     return r.Error(f, "clean_session: false needs a client_id: the broker keeps the session under it");

@@ -86,8 +86,9 @@ int64_t UnitsPerSecond(config::TimestampPrecision precision) {
   return 1;
 }
 
-MqttConversion Refuse(std::string why) {
+MqttConversion Refuse(std::string why, MqttRefusal reason = MqttRefusal::kJsonShape) {
   MqttConversion out;
+  out.refusal = reason;
   out.error = std::move(why);
   return out;
 }
@@ -96,7 +97,7 @@ MqttConversion ConvertJson(const config::MqttSubscription& subscription, std::st
                            const std::vector<std::pair<std::string, std::string>>& topic_tags,
                            config::TimestampPrecision precision) {
   const nlohmann::json doc = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Refuse("the payload is not JSON");
+  if (doc.is_discarded()) return Refuse("the payload is not JSON", MqttRefusal::kNotJson);
   if (!doc.is_object()) return Refuse("the payload is not a JSON object");
   for (const auto& [key, value] : doc.items()) {
     if (key != "measurement" && key != "ts" && key != "tags" && key != "fields") {
@@ -168,6 +169,18 @@ MqttConversion ConvertJson(const config::MqttSubscription& subscription, std::st
 
 }  // namespace
 
+const char* MqttRefusalLabel(MqttRefusal reason) {
+  switch (reason) {
+    case MqttRefusal::kNone: return "none";
+    case MqttRefusal::kTopic: return "topic";
+    case MqttRefusal::kNotJson: return "not_json";
+    case MqttRefusal::kJsonShape: return "json_shape";
+    case MqttRefusal::kEmpty: return "empty";
+    case MqttRefusal::kTooLarge: return "too_large";
+  }
+  return "none";
+}
+
 bool TopicMatches(std::string_view filter, std::string_view topic) {
   while (true) {
     const size_t fs = filter.find('/');
@@ -188,7 +201,7 @@ bool TopicMatches(std::string_view filter, std::string_view topic) {
 
 MqttConversion ConvertMqttMessage(const config::MqttSubscription& subscription, std::string_view topic,
                                   std::string_view payload, config::TimestampPrecision precision) {
-  if (!TopicMatches(subscription.filter, topic)) return Refuse("topic does not match " + subscription.filter);
+  if (!TopicMatches(subscription.filter, topic)) return Refuse("topic does not match " + subscription.filter, MqttRefusal::kTopic);
   const auto topic_tags = TopicTags(subscription, topic);
   if (subscription.format == config::MqttSubscription::Format::kJson) {
     return ConvertJson(subscription, payload, topic_tags, precision);
@@ -203,7 +216,7 @@ MqttConversion ConvertMqttMessage(const config::MqttSubscription& subscription, 
     if (line.empty()) continue;
     out.lines.push_back(WithTopicTags(line, topic_tags, &parsed));
   }
-  if (out.lines.empty()) return Refuse("the payload holds no line");
+  if (out.lines.empty()) return Refuse("the payload holds no line", MqttRefusal::kEmpty);
   return out;
 }
 

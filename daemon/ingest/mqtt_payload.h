@@ -20,8 +20,13 @@
 
 namespace lstmad::daemon {
 
+// Why a message was refused: the `reason` label of lstmad_mqtt_refused_total.
+enum class MqttRefusal { kNone, kTopic, kNotJson, kJsonShape, kEmpty, kTooLarge };
+const char* MqttRefusalLabel(MqttRefusal reason);  // "topic", "not_json", "json_shape", "empty", "too_large"
+
 struct MqttConversion {
   std::vector<std::string> lines;  // line protocol, without newlines
+  MqttRefusal refusal = MqttRefusal::kNone;
   std::string error;               // non-empty: the message was refused (what is wrong)
 };
 

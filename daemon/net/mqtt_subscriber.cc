@@ -2,14 +2,17 @@
 
 #include <mosquitto.h>
 #include <prometheus/counter.h>
+#include <prometheus/family.h>
 #include <prometheus/gauge.h>
 
+#include <array>
 #include <cmath>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
 
 #include "ingest/mqtt_payload.h"
+#include "lstmad/core/text.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
@@ -28,6 +31,7 @@ struct MqttSubscriber::Shared {
   prometheus::Counter* connections;
   prometheus::Counter* accepted;
   prometheus::Counter* refused;
+  std::array<prometheus::Counter*, 6> refused_by_reason{};  // by MqttRefusal
 };
 
 namespace {
@@ -67,6 +71,15 @@ MqttSubscriber::MqttSubscriber(asio::io_context& io, config::MqttSettings settin
                        .Register(registry);
   shared_->accepted = &messages.Add({{"outcome", "accepted"}});
   shared_->refused = &messages.Add({{"outcome", "refused"}});
+  auto& refusals = prometheus::BuildCounter()
+                       .Name("lstmad_mqtt_refused_total")
+                       .Help("MQTT messages refused before line validation, by reason (topic, not_json, json_shape, "
+                             "empty, too_large); lines that parse badly count in lstmad_samples_rejected_total")
+                       .Register(registry);
+  for (const MqttRefusal reason : {MqttRefusal::kTopic, MqttRefusal::kNotJson, MqttRefusal::kJsonShape,
+                                   MqttRefusal::kEmpty, MqttRefusal::kTooLarge}) {
+    shared_->refused_by_reason[static_cast<size_t>(reason)] = &refusals.Add({{"reason", MqttRefusalLabel(reason)}});
+  }
 }
 
 MqttSubscriber::~MqttSubscriber() {
@@ -171,8 +184,9 @@ void MqttSubscriber::OnMessage(mosquitto*, void* self_ptr, const mosquitto_messa
 
 void MqttSubscriber::Handle(const mosquitto_message& message) {
   const std::string topic = message.topic == nullptr ? "" : message.topic;
-  const auto refuse = [&](const std::string& why) {
+  const auto refuse = [&](const std::string& why, MqttRefusal reason) {
     shared_->refused->Increment();
+    shared_->refused_by_reason[static_cast<size_t>(reason)]->Increment();
     uint64_t suppressed = 0;
     if (refuse_log_limiter_.Allow(&suppressed)) {
       Log(LogLevel::kWarn, "mqtt: message refused",
@@ -180,7 +194,9 @@ void MqttSubscriber::Handle(const mosquitto_message& message) {
     }
   };
   const auto size = static_cast<size_t>(std::max(0, message.payloadlen));
-  if (size > kMaxPayloadBytes) return refuse("payload over " + std::to_string(kMaxPayloadBytes) + " bytes");
+  if (size > kMaxPayloadBytes) {
+    return refuse("payload over " + std::to_string(kMaxPayloadBytes) + " bytes", MqttRefusal::kTooLarge);
+  }
   const std::string_view payload(static_cast<const char*>(message.payload), size);
   const config::MqttSubscription* subscription = nullptr;
   for (const config::MqttSubscription& s : settings_.subscriptions) {
@@ -189,9 +205,9 @@ void MqttSubscriber::Handle(const mosquitto_message& message) {
       break;
     }
   }
-  if (subscription == nullptr) return refuse("no subscription matches the topic");
+  if (subscription == nullptr) return refuse("no subscription matches the topic", MqttRefusal::kTopic);
   MqttConversion converted = ConvertMqttMessage(*subscription, topic, payload, precision_);
-  if (!converted.error.empty()) return refuse(converted.error);
+  if (!converted.error.empty()) return refuse(converted.error, converted.refusal);
   shared_->accepted->Increment();
   {
     std::unique_lock<std::mutex> lock(shared_->mu);

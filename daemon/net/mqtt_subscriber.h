@@ -27,6 +27,7 @@
 #include "lstmad/config/settings.h"
 #include "lstmad/core/status.h"
 #include "net/asio.h"
+#include "obs/logging.h"
 #include "obs/metrics.h"
 
 struct mosquitto;

@@ -111,7 +111,7 @@ TEST_F(SettingsErrorTest, UnknownKeysAtEveryLevel) {
   ExpectErrors({
       {m + "ingset: {}\n",
        "lstmad.yaml:3: ingset: unknown key, did you mean \"ingest\"? (expected one of: ingest, metrics, models, limits, "
-       "scoring, events, alertmanager, state, log, nats, console, remote_write, remote_write_out)"},
+       "scoring, events, alertmanager, state, log, nats, console, remote_write, remote_write_out, mqtt)"},
       {m + "ingest:\n  listen: 127.0.0.1:1\n  lisen: 127.0.0.1:2\n",
        "lstmad.yaml:5: ingest.lisen: unknown key, did you mean \"listen\"? (expected one of: listen, precision, "
        "idle_timeout, allow, tls, handshake_timeout, http, graphite)"},
