@@ -86,8 +86,12 @@ TEST(SchemaTest, ReaderAcceptsExactlyEachSectionsSchemaKeys) {
     for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
       if (it->ends_with("[]")) {
         const std::string list = it->substr(0, it->size() - 2);
-        ASSERT_EQ(list, "models") << "a list section the test cannot fill in: " << section.path;
-        yaml = list + ": [{name: m, path: m.lstmad, measurement: m, " + yaml + "}]";
+        // The keys a list item needs before the unknown one.
+        std::string required;
+        if (list == "models") required = "name: m, path: m.lstmad, measurement: m, ";
+        if (list == "subscriptions") required = "topic: a/b, ";
+        ASSERT_FALSE(required.empty()) << "a list section the test cannot fill in: " << section.path;
+        yaml = list + ": [{" + required + yaml + "}]";
         error_path = list + "[0]." + error_path;
       } else {
         yaml = *it + ": {" + yaml + "}";
