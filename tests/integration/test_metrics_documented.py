@@ -49,6 +49,10 @@ for _name in ("lstmad_remote_write_out_samples_total", "lstmad_remote_write_out_
     NOT_EXPORTED_HERE[_name] = (
         "only with `remote_write_out`, which needs a receiver; test_remote_write_out.py checks them")
 
+for _name in ("lstmad_mqtt_connected", "lstmad_mqtt_connections_total", "lstmad_mqtt_messages_total",
+              "lstmad_mqtt_refused_total"):
+    NOT_EXPORTED_HERE[_name] = "only with `mqtt`, which needs a broker; test_mqtt.py checks them"
+
 # Labels a type adds to its samples that the doc's Labels column leaves out.
 TYPE_LABELS = {"histogram": {"le"}, "summary": {"quantile"}}
 SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}

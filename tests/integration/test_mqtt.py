@@ -1,0 +1,245 @@
+"""Issue 16: the MQTT input against a real broker. Debian's `mosquitto` is
+the broker (a free loopback port, started by the test), `mosquitto_pub` the
+sensor.
+
+1. Line-protocol payloads on `plant/{site}/pump/{pump}` (tags from the topic)
+   and JSON payloads on `json/{pump}` are scored: each stream's windows, and
+   its reconstruction error equals that of the same values sent over TCP.
+2. Bad payloads are counted by reason (not JSON, a field that is no number, a
+   line that does not parse) and lose nothing else.
+3. The broker is killed mid-stream and restarted: lstmad reconnects,
+   resubscribes, and the stream's window continues (every window of the
+   series scored, none restarted); TCP samples sent while the broker was
+   down are scored meanwhile.
+4. A persistent session (clean_session: false, QoS 1): what is published
+   while lstmad is stopped arrives when it starts again.
+Loopback only; every wait bounded."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+from daemon_harness import Daemon, line, pump_values, total, train_pump_model
+from lstmad_cli import Checks, tempdir
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+LOOKBACK = 10
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, in seconds
+NS = 1_000_000_000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """mosquitto on 127.0.0.1:port; start() again after kill() on the same port."""
+
+    def __init__(self, workdir, port):
+        self.port = port
+        self.conf = os.path.join(workdir, "mosquitto.conf")
+        self.log = os.path.join(workdir, "mosquitto.log")
+        with open(self.conf, "w") as f:
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    f"log_dest file {self.log}\n")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise AssertionError("mosquitto did not start:\n" + self.tail())
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def tail(self):
+        return open(self.log).read()[-2000:] if os.path.exists(self.log) else ""
+
+    def publish(self, topic, messages, qos=0):
+        """Each message of `messages` as one MQTT message, in order, over one connection."""
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-q", str(qos),
+                        "-l"], input="\n".join(messages) + "\n", text=True, check=True, timeout=60)
+
+    def publish_one(self, topic, payload, qos=0):
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-q", str(qos),
+                        "-m", payload], check=True, timeout=30)
+
+
+def write_config(path, model, broker_port, extra=""):
+    with open(path, "w") as f:
+        f.write(f"""ingest:
+  listen: 127.0.0.1:0
+metrics:
+  listen: 127.0.0.1:0
+models:
+  - name: pump
+    path: {model}
+    measurement: pump
+mqtt:
+  broker: 127.0.0.1:{broker_port}
+  reconnect_min: 1s
+  reconnect_max: 2s
+  keepalive: 5s
+{extra}""")
+    return path
+
+
+def lp(i, ts_scale=NS, measurement="pump"):
+    """Sample i as a line-protocol line without tags (the topic gives them)."""
+    fields = ",".join(f"{k}={v:.6f}" for k, v in zip(["temperature", "pressure", "vibration", "flow"],
+                                                     pump_values(i)))
+    return f"{measurement} {fields} {(T0 + i) * ts_scale}"
+
+
+def js(i):
+    """Sample i in the documented JSON form (ts in seconds)."""
+    names = ["temperature", "pressure", "vibration", "flow"]
+    return json.dumps({"ts": T0 + i, "fields": {k: round(v, 6) for k, v in zip(names, pump_values(i))}})
+
+
+def error_of(m, stream):
+    for key, value in m.items():
+        if key.startswith("lstmad_stream_reconstruction_error{") and f'stream="{stream}"' in key:
+            return value
+    return None
+
+
+def windows(m):
+    return total(m, "lstmad_windows_scored_total")
+
+
+def scoring_both_formats(checks, daemon, broker):
+    n = 20
+    broker.publish("plant/north/pump/p1", [lp(i) for i in range(n)])
+    broker.publish("json/p2", [js(i) for i in range(n)])
+    # The same values over TCP, one stream with the tags the topic gives.
+    daemon.send("".join(line("pump", {"site": "tcp", "pump": "p1"}, pump_values(i), ts=(T0 + i) * NS)
+                        for i in range(n)))
+    want = 3 * (n - LOOKBACK + 1)
+    ok, m = daemon.poll(lambda m: windows(m) >= want, timeout=60)
+    checks.check(f"line and JSON payloads and TCP all scored: {want} windows", ok and windows(m) == want,
+                 str(windows(m)))
+    checks.check("every message accepted (40)", total(m, "lstmad_mqtt_messages_total", outcome="accepted") == 2 * n,
+                 str(total(m, "lstmad_mqtt_messages_total", outcome="accepted")))
+    tcp = error_of(m, "pump,pump=p1,site=tcp")
+    mqtt_line = error_of(m, "pump,pump=p1,site=north")
+    mqtt_json = error_of(m, "pump,pump=p2")
+    checks.check("the topic's levels name the stream (site=north, pump=p1)", mqtt_line is not None,
+                 ", ".join(k for k in m if k.startswith("lstmad_stream_reconstruction_error")))
+    checks.check("a line payload's window equals TCP's (the same error)", tcp is not None and tcp == mqtt_line,
+                 f"{tcp} {mqtt_line}")
+    # JSON numbers were rounded to 6 decimals as the TCP line's are.
+    checks.check("a JSON payload's window equals TCP's (the same error)", tcp is not None and tcp == mqtt_json,
+                 f"{tcp} {mqtt_json}")
+    return want
+
+
+def bad_payloads_counted(checks, daemon, broker, before):
+    broker.publish_one("json/p3", "{not json")
+    broker.publish_one("json/p3", json.dumps({"ts": T0, "fields": {"temperature": "hot"}}))
+    broker.publish_one("plant/north/pump/p4", "pump temperature=1,pressure=oops")
+    ok, m = daemon.poll(lambda m: total(m, "lstmad_mqtt_messages_total", outcome="refused") >= 2 and
+                        total(m, "lstmad_samples_rejected_total", reason="parse_error") >= 1, timeout=30)
+    checks.check("invalid JSON counted as not_json", m.get('lstmad_mqtt_refused_total{reason="not_json"}') == 1)
+    checks.check("a field that is no number counted as json_shape",
+                 m.get('lstmad_mqtt_refused_total{reason="json_shape"}') == 1)
+    checks.check("a bad line in a line payload counted as a parse error, like TCP's",
+                 total(m, "lstmad_samples_rejected_total", reason="parse_error") == 1)
+    checks.check("nothing else was scored or lost", windows(m) == before, str(windows(m)))
+    checks.check("the daemon logged the refusal with its topic", daemon.logged("mqtt: message refused"))
+
+
+def broker_restart_keeps_the_window(checks, daemon, broker, before):
+    n, half = 30, 15
+    broker.publish("plant/south/pump/p5", [lp(i) for i in range(half)])
+    ok, m = daemon.poll(lambda m: windows(m) >= before + half - LOOKBACK + 1, timeout=30)
+    checks.check("before the broker dies: the first 6 windows", ok, str(windows(m) - before))
+    broker.kill()
+    ok, m = daemon.poll(lambda m: m.get("lstmad_mqtt_connected{}") == 0, timeout=30)
+    checks.check("lstmad sees the broker gone (lstmad_mqtt_connected 0)", ok)
+    # Other inputs go on while the broker is away.
+    daemon.send("".join(line("pump", {"site": "tcp", "pump": "p9"}, pump_values(i), ts=(T0 + i) * NS)
+                        for i in range(LOOKBACK)))
+    ok, m = daemon.poll(lambda m: windows(m) >= before + half - LOOKBACK + 2, timeout=30)
+    checks.check("TCP samples are scored while the broker is down", ok)
+    broker.start()
+    ok, m = daemon.poll(lambda m: m.get("lstmad_mqtt_connected{}") == 1 and
+                        m.get("lstmad_mqtt_connections_total{}") == 2, timeout=60)
+    checks.check("lstmad reconnects (lstmad_mqtt_connections_total 2)", ok,
+                 str(m.get("lstmad_mqtt_connections_total{}")))
+    # Resubscribed: what is published now arrives (the broker lost every
+    # subscription with its process).
+    broker.publish("plant/south/pump/p5", [lp(i) for i in range(half, n)])
+    want = before + (n - LOOKBACK + 1) + 1
+    ok, m = daemon.poll(lambda m: windows(m) >= want, timeout=60)
+    checks.check("resubscribed, and the window continued: all 21 windows of the series (12 if it had restarted)",
+                 ok and windows(m) == want, str(windows(m) - before - 1))
+    daemon.send("".join(line("pump", {"site": "tcp", "pump": "p5"}, pump_values(i), ts=(T0 + i) * NS)
+                        for i in range(n)))
+    ok, m = daemon.poll(lambda m: windows(m) >= want + n - LOOKBACK + 1, timeout=60)
+    tcp, mqtt = error_of(m, "pump,pump=p5,site=tcp"), error_of(m, "pump,pump=p5,site=south")
+    checks.check("the last window across the restart equals TCP's", tcp is not None and tcp == mqtt, f"{tcp} {mqtt}")
+
+
+def persistent_session(checks, workdir, model, broker):
+    config = write_config(os.path.join(workdir, "persistent.yaml"), model, broker.port,
+                          "  client_id: lstmad-test-persistent\n  clean_session: false\n  qos: 1\n"
+                          "  subscriptions:\n    - topic: plant/{site}/pump/{pump}\n")
+    with Daemon(config) as daemon:
+        daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+        checks.check("a persistent session: lstmad stops cleanly", daemon.stop() == 0)
+    n = 12
+    broker.publish("plant/east/pump/p6", [lp(i) for i in range(n)], qos=1)
+    with Daemon(config) as daemon:
+        want = n - LOOKBACK + 1
+        ok, m = daemon.poll(lambda m: windows(m) >= want, timeout=60)
+        checks.check("QoS 1 messages published while lstmad was away arrive when it is back: 3 windows",
+                     ok and windows(m) == want and
+                     total(m, "lstmad_mqtt_messages_total", outcome="accepted") == n, str(windows(m)))
+        daemon.stop()
+
+
+def main():
+    checks = Checks()
+    with tempdir() as d:
+        model = train_pump_model(d, lookback=LOOKBACK, epochs=2, samples=800)
+        broker = Broker(d, free_port())
+        broker.start()
+        try:
+            config = write_config(os.path.join(d, "lstmad.yaml"), model, broker.port, """  subscriptions:
+    - topic: plant/{site}/pump/{pump}
+      format: line
+    - topic: json/{pump}
+      format: json
+      measurement: pump
+""")
+            with Daemon(config) as daemon:
+                daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+                scored = scoring_both_formats(checks, daemon, broker)
+                bad_payloads_counted(checks, daemon, broker, scored)
+                broker_restart_keeps_the_window(checks, daemon, broker, scored)
+                checks.check("lstmad stops cleanly", daemon.stop() == 0)
+            persistent_session(checks, d, model, broker)
+        finally:
+            if broker.proc and broker.proc.poll() is None:
+                broker.kill()
+            print(broker.tail())
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
