@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Samples/s into one daemon through each input, in one run: the TCP listener
-(the reference) and the InfluxDB write API (ingest.http) with batches of
---batch (5,000) lines per POST, plain and gzip, on one kept-alive connection.
+(the reference), the InfluxDB write API (ingest.http) with batches of
+--batch (5,000) lines per POST, plain and gzip, on one kept-alive connection,
+MQTT through a real mosquitto broker (one message per sample, published by
+mosquitto_pub over one connection) at QoS 0 and 1, and Graphite plaintext
+(one line per feature: 4 lines per sample, assembled by the model's
+`assembly` into feature vectors).
 
 Each case sends --streams x --samples lines of the pump model (features of
 tests/integration's simulated pump, timestamps in seconds) to a fresh set of
@@ -21,6 +25,7 @@ import json
 import os
 import socket
 import sys
+import subprocess
 import tempfile
 import time
 
@@ -39,16 +44,36 @@ def main():
     args = parser.parse_args()
     os.environ["LSTMAD_BIN"] = args.bin
     import daemon_harness as h  # after LSTMAD_BIN: lstmad_cli reads it on import
+    from mqtt_broker import Broker, free_port
 
     results = {}
     with tempfile.TemporaryDirectory() as d:
         model = h.train_pump_model(d, lookback=args.lookback, epochs=1, samples=600, encoder="32,16",
                                    decoder="16,32")
+        # Unbounded queues in the broker: its defaults (1,000 queued messages
+        # per client) drop what a subscriber has not read yet, even at QoS 1.
+        broker = Broker(d, free_port(), "max_queued_messages 0\nmax_inflight_messages 0\n")
+        broker.start()
+        # The same model twice: `pump` for whole lines, `gpump` assembling Graphite's one value per line.
         config = h.write_config(f"{d}/lstmad.yaml", [{"name": "pump", "path": model, "measurement": "pump",
+                                                      "for": 1000000},
+                                                     {"name": "gpump", "path": model, "measurement": "gpump",
                                                       "for": 1000000}],
-                                ingest="http:\n  listen: 127.0.0.1:0\n  max_body_bytes: 67108864",
-                                extra="limits: { max_streams: 100000 }\n")
+                                ingest="http:\n  listen: 127.0.0.1:0\n  max_body_bytes: 67108864\n"
+                                       "graphite:\n  listen: 127.0.0.1:0\n"
+                                       "  templates: [\"gpump.* measurement.pump.field\"]",
+                                extra="limits: { max_streams: 100000 }\n"
+                                      f"mqtt:\n  broker: 127.0.0.1:{broker.port}\n  qos: 1\n"
+                                      "  subscriptions: [{ topic: \"bench/+\" }]\n")
+        with open(config) as f:
+            text = f.read()
+        with open(config, "w") as f:
+            f.write(text.replace("    measurement: gpump\n",
+                                 "    measurement: gpump\n    assembly: { tolerance: 0s, wait: 5s }\n"))
         with h.Daemon(config) as daemon:
+            daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="MQTT connected")
+            found = daemon.wait_for_log("Graphite listener")
+            graphite_port = int(found.split("graphite=")[1].split()[0].rsplit(":", 1)[1])
             found = daemon.wait_for_log("serving the InfluxDB write API")
             http_port = int(found.split("listen=")[1].split()[0].rsplit(":", 1)[1])
             n = args.streams * args.samples
@@ -79,6 +104,32 @@ def main():
                 sock.close()
                 got = wait_counted(before)
                 return got, time.perf_counter() - began, len(data)
+
+            def run_mqtt(qos):
+                lines = [x.rstrip("\n") for x in body_lines(f"q{qos}-")]
+                before = counters()
+                began = time.perf_counter()
+                subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", f"bench/q{qos}",
+                                "-q", str(qos), "-l"], input="\n".join(lines) + "\n", text=True, check=True,
+                               timeout=600)
+                got = wait_counted(before)
+                return got, time.perf_counter() - began, sum(len(x) for x in lines)
+
+            def run_graphite():
+                names = ["temperature", "pressure", "vibration", "flow"]
+                data = "".join(f"gpump.g{k}.{f} {v:.6f} {1767225600 + i}\n"
+                               for i in range(args.samples) for k in range(args.streams)
+                               for f, v in zip(names, h.pump_values(i, k * 0.1))).encode()
+                before = counters()
+                began = time.perf_counter()
+                sock = socket.create_connection(("127.0.0.1", graphite_port), timeout=10)
+                sock.sendall(data)
+                sock.close()
+                # Received counts Graphite's lines (4 per sample); windows count the vectors.
+                m = daemon.wait_for(lambda m: h.total(m, "lstmad_windows_scored_total") >= before[1] + windows,
+                                    timeout=600, what="every Graphite vector scored")
+                lines = h.total(m, "lstmad_samples_received_total") - before[0]
+                return lines / len(names), time.perf_counter() - began, len(data)
 
             def run_http(packed):
                 lines = body_lines("g" if packed else "h")
@@ -112,10 +163,12 @@ def main():
                 return got, time.perf_counter() - began, sum(len(b) for b in bodies)
 
             for name, fn in (("tcp", run_tcp), ("http_batch", lambda: run_http(False)),
-                             ("http_batch_gzip", lambda: run_http(True))):
+                             ("http_batch_gzip", lambda: run_http(True)), ("mqtt_qos0", lambda: run_mqtt(0)),
+                             ("mqtt_qos1", lambda: run_mqtt(1)), ("graphite", run_graphite)):
                 got, seconds, sent = fn()
                 results[name] = {"samples": got, "seconds": round(seconds, 3),
                                  "samples_per_s": round(got / seconds), "bytes_sent": sent}
+        broker.kill()
     ref = results["tcp"]["samples_per_s"]
     print(f"{'input':<18}{'samples':>10}{'seconds':>10}{'samples/s':>12}{'vs tcp':>9}")
     for name, r in results.items():

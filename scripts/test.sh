@@ -82,7 +82,7 @@ done
 # the hostile clients with smaller counts (LSTMAD_UNDER_SANITIZER) and cluster
 # mode (coordinator, partition and scoring threads; about 75 s).
 LSTMAD_UNDER_SANITIZER=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -L integration \
-  -R 'daemon|hostile_clients|cluster' || tsan_status=$?
+  -R 'daemon|hostile_clients|cluster|mqtt' || tsan_status=$?
 unset TSAN_OPTIONS
 if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
   echo "ThreadSanitizer reports:" >&2

@@ -820,6 +820,15 @@ std::string DescribeSettings(const config::Settings& s, const ModelSet& models) 
     out += "  graphite:     " + s.ingest.graphite.listen->ToString() + ", Graphite plaintext, " +
            std::to_string(s.ingest.graphite.templates.size()) + " templates\n";
   }
+  if (s.mqtt) {
+    std::vector<std::string> topics;
+    for (const config::MqttSubscription& sub : s.mqtt->subscriptions) {
+      topics.push_back(sub.topic + (sub.format == config::MqttSubscription::Format::kJson ? " (JSON)" : ""));
+    }
+    out += "  mqtt:         " + s.mqtt->broker.ToString() + (s.mqtt->tls_ca.empty() ? "" : " over TLS") + ", QoS " +
+           std::to_string(s.mqtt->qos) + (s.mqtt->clean_session ? ", clean session" : ", persistent session") +
+           ", topics " + JoinNames(topics) + "\n";
+  }
   out += "  metrics:      " + s.metrics.listen.ToString() + " (/metrics, /healthz, /readyz)" +
          (s.metrics.tls.enabled() ? ", HTTPS" : ", plain HTTP") +
          (s.metrics.basic_auth_users.empty() ? "" : ", basic auth") + "\n";
