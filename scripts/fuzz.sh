@@ -6,7 +6,7 @@
 #
 # TARGET is a harness of fuzz/ (fuzz/TARGET_fuzz.cc, with fuzz/TARGET.dict if
 # there is one): line_protocol, graphite, config, model_file, csv, keras, write_body,
-# console, remote_write. The run starts
+# console, remote_write, mqtt. The run starts
 # from the seeds in fuzz/corpus/TARGET (read only) plus the inputs earlier runs
 # kept in build/fuzz/corpus/TARGET; findings are written to
 # build/fuzz/artifacts/TARGET/ (crash-*, leak-*, timeout-*, oom-*), the log to

@@ -2,20 +2,37 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 #include "ingest/line_protocol.h"
+#include "lstmad/core/text.h"
 
 namespace lstmad::daemon {
 namespace {
 
+using Tags = std::vector<std::pair<std::string, std::string>>;  // (key, value), unescaped
+
+bool IsSpecial(char c, bool equals_too) { return c == ',' || c == ' ' || (equals_too && c == '='); }
+bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
 // Line protocol's escapes: measurements escape comma and space; tag keys,
-// tag values and field keys also the equals sign.
+// tag values and field keys also the equals sign. A backslash is literal
+// unless it comes before one of those or another backslash (or ends the
+// name, where it would escape the separator that follows): then it is
+// doubled, so that ParseLine reads the same name back.
 void AppendEscaped(std::string_view text, bool equals_too, std::string* out) {
-  for (const char c : text) {
-    if (c == ',' || c == ' ' || (equals_too && c == '=')) *out += '\\';
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (IsSpecial(c, equals_too) ||
+        (c == '\\' && (i + 1 == text.size() || text[i + 1] == '\\' || IsSpecial(text[i + 1], equals_too)))) {
+      *out += '\\';
+    }
     *out += c;
   }
 }
@@ -27,14 +44,17 @@ void AppendNumber(double v, std::string* out) {
 }
 
 // The topic's values of the levels the subscription names as tags.
-std::vector<std::pair<std::string, std::string>> TopicTags(const config::MqttSubscription& subscription,
-                                                           std::string_view topic) {
-  std::vector<std::pair<std::string, std::string>> tags;
+Tags TopicTags(const config::MqttSubscription& subscription, std::string_view topic) {
+  Tags tags;
   size_t level = 0, start = 0;
   while (level < subscription.level_tags.size()) {
     const size_t slash = topic.find('/', start);
     const std::string_view value = topic.substr(start, slash == std::string_view::npos ? slash : slash - start);
-    if (!subscription.level_tags[level].empty()) tags.emplace_back(subscription.level_tags[level], std::string(value));
+    // An empty level ("plant//pump/p1") has no value to tag with: line
+    // protocol has no empty tag values, so the tag is left out.
+    if (!subscription.level_tags[level].empty() && !value.empty()) {
+      tags.emplace_back(subscription.level_tags[level], std::string(value));
+    }
     if (slash == std::string_view::npos) break;
     start = slash + 1;
     ++level;
@@ -42,9 +62,12 @@ std::vector<std::pair<std::string, std::string>> TopicTags(const config::MqttSub
   return tags;
 }
 
-// Where a line's measurement-and-tags part ends: its first unescaped space.
+// Where a line's measurement-and-tags part ends: its first unescaped space
+// after the blanks ParseLine skips at the start of a line.
 size_t SeriesEnd(std::string_view line) {
-  for (size_t i = 0; i < line.size(); ++i) {
+  size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  for (; i < line.size(); ++i) {
     if (line[i] == '\\') {
       ++i;
     } else if (line[i] == ' ') {
@@ -54,8 +77,7 @@ size_t SeriesEnd(std::string_view line) {
   return line.size();
 }
 
-std::string WithTopicTags(std::string_view line, const std::vector<std::pair<std::string, std::string>>& topic_tags,
-                          ParsedLine* parsed) {
+std::string WithTopicTags(std::string_view line, const Tags& topic_tags, ParsedLine* parsed) {
   ParseError error;
   // A line that does not parse goes on as it is: the ingestor refuses and counts it.
   if (topic_tags.empty() || ParseLine(line, parsed, &error) != ParseResult::kPoint) return std::string(line);
@@ -93,74 +115,145 @@ MqttConversion Refuse(std::string why, MqttRefusal reason = MqttRefusal::kJsonSh
   return out;
 }
 
-MqttConversion ConvertJson(const config::MqttSubscription& subscription, std::string_view payload,
-                           const std::vector<std::pair<std::string, std::string>>& topic_tags,
-                           config::TimestampPrecision precision) {
-  const nlohmann::json doc = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Refuse("the payload is not JSON", MqttRefusal::kNotJson);
-  if (!doc.is_object()) return Refuse("the payload is not a JSON object");
-  for (const auto& [key, value] : doc.items()) {
-    if (key != "measurement" && key != "ts" && key != "tags" && key != "fields") {
-      return Refuse("unknown key \"" + key + "\" (expected measurement, ts, tags, fields)");
-    }
+// Why `name` cannot be a measurement, tag key, tag value or field key of a
+// line ("" when it can): ParseLine refuses empty names and control bytes,
+// and would quietly drop a leading tab.
+std::string NameProblem(std::string_view what, std::string_view name) {
+  if (name.empty()) return std::string(what) + " is empty";
+  for (const char c : name) {
+    if (IsControl(c)) return std::string(what) + " " + core::Quote(name) + " holds a control character";
   }
-  std::string measurement = subscription.measurement;
-  if (const auto it = doc.find("measurement"); it != doc.end()) {
-    if (!it->is_string()) return Refuse("\"measurement\" is not a string");
-    measurement = it->get<std::string>();
-  }
-  if (measurement.empty()) return Refuse("no measurement: the payload names none and the subscription neither");
-  std::string line;
-  AppendEscaped(measurement, false, &line);
+  return "";
+}
 
-  std::vector<std::pair<std::string, std::string>> tags;
+// "ts" (Unix seconds, a double) in `precision`'s units; false when before
+// 1970 or beyond int64. Whole seconds and the fraction are scaled apart: the
+// product of a timestamp near 1.7e9 and 1e9 is beyond a double's integers
+// (2^53), so scaling the whole would round even a fraction like .25.
+bool ScaleTimestamp(double seconds, config::TimestampPrecision precision, int64_t* units) {
+  const int64_t per_second = UnitsPerSecond(precision);
+  if (!(seconds >= 0)) return false;
+  const double whole = std::floor(seconds);
+  // whole + 1 seconds must still fit: the fraction may round up to a second.
+  if (whole >= static_cast<double>(std::numeric_limits<int64_t>::max() / per_second)) return false;
+  const double fraction = seconds - whole;  // exact (Sterbenz): whole is 0 or within a factor 2 of seconds
+  const int64_t whole_units = static_cast<int64_t>(whole) * per_second;
+  *units = whole_units + std::llround(fraction * static_cast<double>(per_second));
+  return true;
+}
+
+// The tags of a JSON payload: those of "tags", then the topic's that the
+// payload does not name.
+MqttConversion ReadTags(const nlohmann::json& doc, const Tags& topic_tags, Tags* tags) {
   if (const auto it = doc.find("tags"); it != doc.end()) {
     if (!it->is_object()) return Refuse("\"tags\" is not an object");
     for (const auto& [key, value] : it->items()) {
-      if (!value.is_string()) return Refuse("tag \"" + key + "\" is not a string");
-      tags.emplace_back(key, value.get<std::string>());
+      if (!value.is_string()) return Refuse("tag " + core::Quote(key) + " is not a string");
+      std::string problem = NameProblem("a tag key", key);
+      if (problem.empty()) {
+        problem = NameProblem("the value of tag " + core::Quote(key), value.get<std::string>());
+      }
+      if (!problem.empty()) return Refuse(std::move(problem));
+      tags->emplace_back(key, value.get<std::string>());
     }
   }
   for (const auto& [key, value] : topic_tags) {
     bool own = false;
-    for (const auto& tag : tags) own = own || tag.first == key;
-    if (!own) tags.emplace_back(key, value);
+    for (const auto& tag : *tags) own = own || tag.first == key;
+    if (!own) tags->emplace_back(key, value);
   }
-  for (const auto& [key, value] : tags) {
-    line += ',';
-    AppendEscaped(key, true, &line);
-    line += '=';
-    AppendEscaped(value, true, &line);
-  }
+  return {};
+}
 
+// " k=v,k2=v2": the fields of a JSON payload.
+MqttConversion AppendFields(const nlohmann::json& doc, std::string* line) {
   const auto fields = doc.find("fields");
   if (fields == doc.end() || !fields->is_object() || fields->empty()) {
     return Refuse("\"fields\" is missing or not a non-empty object");
   }
   char separator = ' ';
   for (const auto& [key, value] : fields->items()) {
-    line += separator;
+    if (std::string problem = NameProblem("a field key", key); !problem.empty()) {
+      return Refuse(std::move(problem));
+    }
+    *line += separator;
     separator = ',';
-    AppendEscaped(key, true, &line);
-    line += '=';
+    AppendEscaped(key, true, line);
+    *line += '=';
     if (value.is_boolean()) {
-      line += value.get<bool>() ? "true" : "false";
+      *line += value.get<bool>() ? "true" : "false";
     } else if (value.is_number()) {
+      // JSON has no NaN or infinity, and nlohmann refuses numbers beyond a
+      // double (1e999) as not JSON; this guards the line all the same.
       const double v = value.get<double>();
-      if (!std::isfinite(v)) return Refuse("field \"" + key + "\" is not finite");
-      AppendNumber(v, &line);
+      if (!std::isfinite(v)) return Refuse("field " + core::Quote(key) + " is not finite");
+      AppendNumber(v, line);
     } else {
-      return Refuse("field \"" + key + "\" is not a number or a boolean");
+      return Refuse("field " + core::Quote(key) + " is not a number or a boolean");
     }
   }
+  return {};
+}
+
+MqttConversion ConvertJson(const config::MqttSubscription& subscription, std::string_view payload,
+                           const Tags& topic_tags, config::TimestampPrecision precision) {
+  // An empty message is what a broker delivers when a retained one is cleared.
+  if (payload.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return Refuse("the payload is empty", MqttRefusal::kEmpty);
+  }
+  const nlohmann::json doc = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Refuse("the payload is not JSON", MqttRefusal::kNotJson);
+  if (!doc.is_object()) return Refuse("the payload is not a JSON object");
+  for (const auto& [key, value] : doc.items()) {
+    if (key != "measurement" && key != "ts" && key != "tags" && key != "fields") {
+      return Refuse("unknown key " + core::Quote(key) + " (expected measurement, ts, tags, fields)");
+    }
+  }
+  std::string measurement = subscription.measurement;
+  if (const auto it = doc.find("measurement"); it != doc.end()) {
+    if (!it->is_string()) return Refuse("\"measurement\" is not a string");
+    measurement = it->get<std::string>();
+    if (measurement.empty()) return Refuse("\"measurement\" is empty");
+  }
+  if (measurement.empty()) {
+    return Refuse("no measurement: the payload names none and the subscription neither");
+  }
+  if (std::string problem = NameProblem("the measurement", measurement); !problem.empty()) {
+    return Refuse(std::move(problem));
+  }
+  // A line starting with '#' is a comment: the sample would vanish unread.
+  if (measurement.front() == '#') {
+    return Refuse("the measurement " + core::Quote(measurement) + " starts with '#'");
+  }
+  std::string line;
+  AppendEscaped(measurement, false, &line);
+
+  Tags tags;
+  if (MqttConversion refused = ReadTags(doc, topic_tags, &tags); !refused.error.empty()) return refused;
+  for (const auto& [key, value] : tags) {
+    line += ',';
+    AppendEscaped(key, true, &line);
+    line += '=';
+    AppendEscaped(value, true, &line);
+  }
+  if (MqttConversion refused = AppendFields(doc, &line); !refused.error.empty()) return refused;
 
   if (const auto it = doc.find("ts"); it != doc.end()) {
     if (!it->is_number()) return Refuse("\"ts\" is not a number (Unix seconds)");
-    const double units = it->get<double>() * static_cast<double>(UnitsPerSecond(precision));
-    // Within int64 and after 1970, as the line protocol's own timestamps.
-    if (!std::isfinite(units) || units < 0 || units >= 9.2e18) return Refuse("\"ts\" is out of range (Unix seconds)");
+    int64_t units = 0;
+    if (!ScaleTimestamp(it->get<double>(), precision, &units)) {
+      return Refuse("\"ts\" is out of range (Unix seconds)");
+    }
     line += ' ';
-    line += std::to_string(static_cast<int64_t>(std::llround(units)));
+    line += std::to_string(units);
+  }
+  // What the checks above leave to the parser (Unicode format controls, a
+  // topic level the parser refuses as a tag value) is refused here, with the
+  // parser's words, rather than counted later as a line the client wrote.
+  ParsedLine parsed;
+  ParseError error;
+  if (ParseLine(line, &parsed, &error) != ParseResult::kPoint) {
+    return Refuse("the payload makes an invalid line: " + error.message);
   }
   MqttConversion out;
   out.lines.push_back(std::move(line));
@@ -182,6 +275,10 @@ const char* MqttRefusalLabel(MqttRefusal reason) {
 }
 
 bool TopicMatches(std::string_view filter, std::string_view topic) {
+  // Topics starting with '$' ($SYS/...) are the broker's own: a filter whose
+  // first level is a wildcard does not match them (MQTT 3.1.1, 4.7.2).
+  const std::string_view first_level = filter.substr(0, filter.find('/'));
+  if (!topic.empty() && topic.front() == '$' && (first_level == "+" || first_level == "#")) return false;
   while (true) {
     const size_t fs = filter.find('/');
     const size_t ts = topic.find('/');
@@ -213,7 +310,8 @@ MqttConversion ConvertMqttMessage(const config::MqttSubscription& subscription, 
     std::string_view line = payload.substr(0, newline);
     payload = newline == std::string_view::npos ? std::string_view() : payload.substr(newline + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
+    // Blank lines (CRLF, trailing newlines, indentation alone) are not lines.
+    if (std::all_of(line.begin(), line.end(), IsBlank)) continue;
     out.lines.push_back(WithTopicTags(line, topic_tags, &parsed));
   }
   if (out.lines.empty()) return Refuse("the payload holds no line", MqttRefusal::kEmpty);
