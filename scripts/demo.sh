@@ -9,8 +9,8 @@
 #
 # For tests: LSTMAD_DEMO_BIN=path skips the install and the build and runs
 # that binary; DEMO_DIR (default build/demo) holds the model, the events file
-# and the configuration the demo runs; DEMO_INGEST_PORT and DEMO_METRICS_PORT
-# (default 7878 and 9108) move the listeners.
+# and the configuration the demo runs; DEMO_INGEST_PORT, DEMO_HTTP_PORT and
+# DEMO_METRICS_PORT (default 7878, 8186 and 9108) move the listeners.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,7 @@ fi
 dir=${DEMO_DIR:-build/demo}
 ingest_port=${DEMO_INGEST_PORT:-7878}
 metrics_port=${DEMO_METRICS_PORT:-9108}
+http_port=${DEMO_HTTP_PORT:-8186}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 model=$dir/pump.lstmad
@@ -41,7 +42,8 @@ echo "== the demo model"
 : > "$dir/events.jsonl"
 # examples/demo/lstmad.yaml, with this run's directory and ports.
 sed -e "s#\.\./\.\./build/demo#$dir#g" -e "s#127\.0\.0\.1:7878#127.0.0.1:$ingest_port#" \
-  -e "s#127\.0\.0\.1:9108#127.0.0.1:$metrics_port#" examples/demo/lstmad.yaml > "$dir/lstmad.yaml"
+  -e "s#127\.0\.0\.1:9108#127.0.0.1:$metrics_port#" -e "s#127\.0\.0\.1:8186#127.0.0.1:$http_port#" \
+  examples/demo/lstmad.yaml > "$dir/lstmad.yaml"
 metrics=http://127.0.0.1:$metrics_port/metrics
 
 # What the run did, from the events file and /metrics (no tools beyond grep,
@@ -92,6 +94,10 @@ cat <<MSG
    Send your own (a stream is scored once it has 20 samples, the model's lookback):
      $bin send --connect 127.0.0.1:$ingest_port --repeat 25 --interval 0.1 \\
        --line 'pump,pump=mine temperature=60,pressure=4,vibration=0.5,flow=120'
+   Or over HTTP, as Telegraf's outputs.influxdb and the InfluxDB clients write (docs/ingest-http.md):
+     curl -i -XPOST 'http://127.0.0.1:$http_port/write?db=demo' \
+       --data-binary 'pump,pump=web temperature=60,pressure=4,vibration=0.5,flow=120'
+   MQTT and Graphite (collectd): docs/ingest-mqtt.md, docs/ingest-graphite.md.
    Stop with Ctrl-C.
 
 MSG

@@ -44,6 +44,8 @@ packages=(
   prometheus prometheus-alertmanager prometheus-node-exporter nats-server
   # an MQTT broker and its publisher (the MQTT input's tests)
   mosquitto mosquitto-clients
+  # an MQTT client library for Python (bench/http_ingest_bench.py's publisher)
+  python3-paho-mqtt
   # collectd (write_graphite) feeding the Graphite listener
   collectd-core
   # tools the tests of deploy/ run: systemd-analyze (systemd), /bin/kill of the

@@ -32,9 +32,9 @@ def main():
     checks.check("install-deps.sh --build: build and run only", "cmake" in light and "libnats-dev" in light
                  and not heavy, f"{heavy} in {light}")
     with tempdir() as d:
-        ingest, metrics = free_port(), free_port()
+        ingest, metrics, http = free_port(), free_port(), free_port()
         env = dict(os.environ, LSTMAD_DEMO_BIN=BIN, DEMO_DIR=d, DEMO_SECONDS="40",
-                   DEMO_INGEST_PORT=str(ingest), DEMO_METRICS_PORT=str(metrics))
+                   DEMO_INGEST_PORT=str(ingest), DEMO_METRICS_PORT=str(metrics), DEMO_HTTP_PORT=str(http))
         proc = subprocess.run(["bash", DEMO], capture_output=True, text=True, timeout=600, env=env)
         out, err = proc.stdout, proc.stderr
         checks.check("the demo exits 0", proc.returncode == 0, err[-2000:])
@@ -43,6 +43,9 @@ def main():
         checks.check("the send hint uses lstmad send, not nc",
                      f"send --connect 127.0.0.1:{ingest} --repeat 25" in out and "| nc" not in out, out)
         injected = re.findall(r"injecting \S+ into pump=(\S+)", err)
+        checks.check("the daemon serves the InfluxDB write API where the HTTP hint posts",
+                     f"127.0.0.1:{http}" in out + err and f"'http://127.0.0.1:{http}/write?db=demo'" in out,
+                     (out + err)[-2000:])
         checks.check("the simulator names pumps as the daemon does",
                      bool(injected) and all(re.fullmatch(r"p\d{4}", p) for p in injected), str(injected))
         tail = out[out.rfind("== recap"):] if "== recap" in out else ""
