@@ -496,6 +496,9 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   if (!(next->remote_write_out == settings.remote_write_out)) {
     Log(LogLevel::kWarn, "remote_write_out changes only on restart; the write-back goes on as it was");
   }
+  if (next->mqtt != settings.mqtt) {
+    Log(LogLevel::kWarn, "mqtt changes only on restart; the subscriptions go on as they were");
+  }
   const std::vector<DroppedStreams> dropped = ingestor->Reload(*next, *next_models);
   remote_write->Configure(*next, std::move(rw_mapping).value());
   if (cluster) cluster->Reload(*next, *next_models);

@@ -16,6 +16,7 @@ sensor.
 Loopback only; every wait bounded."""
 import json
 import os
+import signal
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model
 from lstmad_cli import Checks, tempdir
@@ -179,6 +180,18 @@ def main():
                 scored = scoring_both_formats(checks, daemon, broker)
                 bad_payloads_counted(checks, daemon, broker, scored)
                 broker_restart_keeps_the_window(checks, daemon, broker, scored)
+                # A reload that changes `mqtt` keeps the running client, and says so.
+                with open(config) as f:
+                    text = f.read()
+                with open(config, "w") as f:
+                    f.write(text.replace("json/{pump}", "json2/{pump}"))
+                daemon.signal(signal.SIGHUP)
+                checks.check("a SIGHUP that changes mqtt warns that it applies at restart",
+                             daemon.logged("mqtt changes only on restart"))
+                before = windows(daemon.metrics())
+                broker.publish("json/p7", [js(i) for i in range(LOOKBACK)])
+                ok, m = daemon.poll(lambda m: windows(m) >= before + 1, timeout=30)
+                checks.check("after it, the running subscriptions go on", ok and windows(m) == before + 1)
                 checks.check("lstmad stops cleanly", daemon.stop() == 0)
             persistent_session(checks, d, model, broker)
         finally:

@@ -25,6 +25,7 @@ struct Endpoint {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: pick a free port (the daemon logs the one it got)
   std::string ToString() const;  // "host:port", IPv6 hosts in brackets
+  bool operator==(const Endpoint&) const = default;
 };
 
 // Unit of line-protocol timestamps (Telegraf socket_listener's `precision`).
@@ -290,6 +291,7 @@ struct MqttSubscription {
   enum class Format { kLine, kJson };
   Format format = Format::kLine;  // payload: line protocol (one or more lines) or JSON
   std::string measurement;   // JSON payloads without "measurement" take this one
+  bool operator==(const MqttSubscription&) const = default;
 };
 
 struct MqttSettings {
@@ -305,6 +307,7 @@ struct MqttSettings {
   double reconnect_max_s = 30; // mqtt.reconnect_max: the delay doubles up to this
   int max_pending = 10000;     // mqtt.max_pending: messages received but not yet ingested; beyond, reading pauses
   std::vector<MqttSubscription> subscriptions;  // mqtt.subscriptions; at least one
+  bool operator==(const MqttSettings&) const = default;
 };
 
 struct NatsSettings {
