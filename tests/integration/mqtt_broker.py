@@ -16,15 +16,21 @@ def free_port():
 
 
 class Broker:
-    """mosquitto on 127.0.0.1:port; start() again after kill() on the same port."""
+    """mosquitto on 127.0.0.1:port; start() again after kill() on the same port.
+    `listener`: lines for the listener (TLS files); `password_file`: a
+    mosquitto_passwd file, and anonymous clients are refused."""
 
-    def __init__(self, workdir, port, extra=""):
+    def __init__(self, workdir, port, extra="", listener="", password_file=None, name="mosquitto"):
         self.port = port
-        self.conf = os.path.join(workdir, "mosquitto.conf")
-        self.log = os.path.join(workdir, "mosquitto.log")
+        self.conf = os.path.join(workdir, f"{name}.conf")
+        self.log = os.path.join(workdir, f"{name}.log")
+        auth = f"allow_anonymous false\npassword_file {password_file}\n" if password_file else \
+            "allow_anonymous true\n"
         with open(self.conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    f"log_dest file {self.log}\n{extra}")
+            # user root: run as root (CI), mosquitto would switch to its own
+            # user, which cannot read the test's private directory.
+            f.write(f"user root\nper_listener_settings false\nlistener {port} 127.0.0.1\n{listener}{auth}"
+                    f"persistence false\nlog_dest file {self.log}\n{extra}")
         self.proc = None
 
     def start(self):
@@ -48,10 +54,12 @@ class Broker:
     def tail(self):
         return open(self.log).read()[-2000:] if os.path.exists(self.log) else ""
 
-    def publish(self, topic, messages, qos=0):
-        """Each message of `messages` as one MQTT message, in order, over one connection."""
+    def publish(self, topic, messages, qos=0, options=()):
+        """Each message of `messages` as one MQTT message, in order, over one
+        connection (mosquitto_pub -l: for a few messages; at QoS 1 it may exit
+        before thousands are acknowledged). `options`: more mosquitto_pub flags."""
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-q", str(qos),
-                        "-l"], input="\n".join(messages) + "\n", text=True, check=True, timeout=60)
+                        *options, "-l"], input="\n".join(messages) + "\n", text=True, check=True, timeout=60)
 
     def publish_one(self, topic, payload, qos=0):
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-q", str(qos),

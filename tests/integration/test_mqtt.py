@@ -13,10 +13,15 @@ sensor.
    down are scored meanwhile.
 4. A persistent session (clean_session: false, QoS 1): what is published
    while lstmad is stopped arrives when it starts again.
+5. TLS and a password: a broker that refuses anonymous clients, over TLS
+   with a certificate of the test's own CA: lstmad connects with its
+   username and password file and scores; with a wrong password the broker
+   refuses it, lstmad says so and goes on serving TCP.
 Loopback only; every wait bounded."""
 import json
 import os
 import signal
+import subprocess
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model
 from lstmad_cli import Checks, tempdir
@@ -161,6 +166,59 @@ def persistent_session(checks, workdir, model, broker):
         daemon.stop()
 
 
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def tls_and_password(checks, workdir, model):
+    d = os.path.join(workdir, "tls")
+    os.makedirs(d)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.pem", cwd=d)
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=broker", "-keyout", "broker.key",
+            "-out", "broker.csr", cwd=d)
+    with open(os.path.join(d, "broker.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "broker.ext", "-out", "broker.pem", cwd=d)
+    passwords = os.path.join(d, "passwords")
+    subprocess.run(["mosquitto_passwd", "-b", "-c", passwords, "lstmad", "s3cret"], check=True, timeout=30)
+    subprocess.run(["mosquitto_passwd", "-b", passwords, "sensor", "pub-pass"], check=True, timeout=30)
+    broker = Broker(d, free_port(), name="tls-broker", password_file=passwords,
+                    listener=f"cafile {d}/ca.pem\ncertfile {d}/broker.pem\nkeyfile {d}/broker.key\n")
+    broker.start()
+    publish_options = ["--cafile", f"{d}/ca.pem", "-u", "sensor", "-P", "pub-pass"]
+    try:
+        for password, works in (("s3cret", True), ("wrong", False)):
+            password_file = os.path.join(d, f"lstmad-password-{password}")
+            with open(password_file, "w") as f:
+                f.write(password + "\n")
+            config = write_config(os.path.join(d, f"lstmad-{password}.yaml"), model, broker.port,
+                                  f"  tls: {{ ca: {d}/ca.pem }}\n  username: lstmad\n"
+                                  f"  password_file: {password_file}\n"
+                                  "  subscriptions:\n    - topic: plant/{site}/pump/{pump}\n")
+            with Daemon(config) as daemon:
+                if works:
+                    ok, m = daemon.poll(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30)
+                    checks.check("over TLS with username and password file: connected", ok)
+                    broker.publish("plant/tls/pump/p8", [lp(i) for i in range(LOOKBACK)], options=publish_options)
+                    ok, m = daemon.poll(lambda m: windows(m) >= 1, timeout=30)
+                    checks.check("over TLS: the sample's window scored", ok and windows(m) == 1, str(windows(m)))
+                else:
+                    checks.check("a wrong password: the broker's refusal is logged",
+                                 daemon.logged("mqtt: the broker refused the connection", timeout=30))
+                    daemon.send("".join(line("pump", {"pump": "tcp"}, pump_values(i), ts=(T0 + i) * NS)
+                                        for i in range(LOOKBACK)))
+                    ok, m = daemon.poll(lambda m: windows(m) >= 1, timeout=30)
+                    checks.check("a wrong password: not connected, and TCP is scored meanwhile",
+                                 ok and m.get("lstmad_mqtt_connected{}") == 0 and
+                                 m.get("lstmad_mqtt_connections_total{}") == 0)
+                checks.check("lstmad stops cleanly", daemon.stop() == 0)
+    finally:
+        broker.kill()
+        print(broker.tail())
+
+
 def main():
     checks = Checks()
     with tempdir() as d:
@@ -194,6 +252,7 @@ def main():
                 checks.check("after it, the running subscriptions go on", ok and windows(m) == before + 1)
                 checks.check("lstmad stops cleanly", daemon.stop() == 0)
             persistent_session(checks, d, model, broker)
+            tls_and_password(checks, d, model)
         finally:
             if broker.proc and broker.proc.poll() is None:
                 broker.kill()
