@@ -14,14 +14,7 @@ constexpr std::pair<std::string_view, MqttSubscription::Format> kFormats[] = {
     {"line", MqttSubscription::Format::kLine}, {"json", MqttSubscription::Format::kJson}};
 
 Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, MqttSettings* out) {
-  const Status s = r.ForEachField(f, keys::kNatsTls, [&](std::string_view key, const Field& v) {
-    std::string* target = key == "ca" ? &out->tls_ca : key == "cert" ? &out->tls_cert : &out->tls_key;
-    LSTMAD_RETURN_IF_ERROR(r.ReadString(v, target));
-    if (!target->empty()) *target = Resolve(*target, base_dir);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  if (out->tls_cert.empty() != out->tls_key.empty()) return r.Error(f, "a client certificate needs both cert and key");
+  LSTMAD_RETURN_IF_ERROR(ParseClientTls(r, f, base_dir, false, &out->tls_ca, &out->tls_cert, &out->tls_key));
   if (out->tls_ca.empty()) return r.Error(f, "TLS needs `ca`: the certificate authority that signed the broker's");
   return Status::Ok();
 }

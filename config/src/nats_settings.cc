@@ -43,19 +43,6 @@ Status ReadToken(const Reader& r, const Field& v, bool subject, std::string* out
                             : "expected [A-Za-z0-9_-]+, got " + core::Quote(*out));
 }
 
-Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, NatsSettings* out) {
-  const Status s = r.ForEachField(f, keys::kNatsTls, [&](std::string_view key, const Field& v) {
-    std::string* target = key == "ca" ? &out->tls_ca : key == "cert" ? &out->tls_cert : &out->tls_key;
-    LSTMAD_RETURN_IF_ERROR(r.ReadString(v, target));
-    if (!target->empty()) *target = Resolve(*target, base_dir);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  if (out->tls_cert.empty() != out->tls_key.empty()) {
-    return r.Error(f, "a client certificate needs both cert and key");
-  }
-  return Status::Ok();
-}
 
 Status ParseServers(const Reader& r, const Field& f, NatsSettings* out) {
   return r.ForEachItem(f, [&](size_t, const Field& item) {
@@ -81,7 +68,7 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
       if (!out->credentials.empty()) out->credentials = Resolve(out->credentials, base_dir);
       return Status::Ok();
     }
-    if (key == "tls") return ParseTls(r, v, base_dir, out);
+    if (key == "tls") return ParseClientTls(r, v, base_dir, false, &out->tls_ca, &out->tls_cert, &out->tls_key);
     if (key == "stream") return ReadToken(r, v, false, &out->stream);
     if (key == "subject_prefix") return ReadToken(r, v, true, &out->subject_prefix);
     if (key == "consumer_prefix") return ReadToken(r, v, false, &out->consumer_prefix);
@@ -115,6 +102,20 @@ Status ParseNats(const Reader& r, const Field& f, const std::string& base_dir, N
   if (out->fetch_batch > out->max_ack_pending) {
     return r.Error(f, "fetch_batch must not exceed max_ack_pending");
   }
+  return Status::Ok();
+}
+
+Status ParseClientTls(const Reader& r, const Field& f, const std::string& base_dir, bool must_exist,
+                      std::string* ca, std::string* cert, std::string* key) {
+  const Status s = r.ForEachField(f, keys::kNatsTls, [&](std::string_view name, const Field& v) {
+    std::string* target = name == "ca" ? ca : name == "cert" ? cert : key;
+    if (must_exist) return ReadExistingFile(r, v, base_dir, target);
+    LSTMAD_RETURN_IF_ERROR(r.ReadString(v, target));
+    if (!target->empty()) *target = Resolve(*target, base_dir);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (cert->empty() != key->empty()) return r.Error(f, "a client certificate needs both cert and key");
   return Status::Ok();
 }
 

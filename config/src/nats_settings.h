@@ -18,6 +18,13 @@ core::Status ReadDuration(const Reader& r, const Field& f, double min_s, double 
 // A file that exists, its path resolved against `base_dir`.
 core::Status ReadExistingFile(const Reader& r, const Field& f, const std::string& base_dir, std::string* out);
 
+// A client TLS section { ca, cert, key } (nats.tls, mqtt.tls,
+// alertmanager.tls, remote_write_out.tls): paths resolved against
+// `base_dir` (with `must_exist`, files that must exist); a client
+// certificate needs both cert and key.
+core::Status ParseClientTls(const Reader& r, const Field& f, const std::string& base_dir, bool must_exist,
+                            std::string* ca, std::string* cert, std::string* key);
+
 core::Status ParseRemoteWriteOut(const Reader& r, const Field& f, const std::string& base_dir,
                                  RemoteWriteOutSettings* out);
 

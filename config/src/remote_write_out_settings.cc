@@ -43,16 +43,6 @@ Status ParseBasicAuth(const Reader& r, const Field& f, RemoteWriteOutSettings* o
   return Status::Ok();
 }
 
-Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, RemoteWriteOutSettings* out) {
-  const Status s = r.ForEachField(f, keys::kNatsTls, [&](std::string_view key, const Field& v) {
-    std::string* target = key == "ca" ? &out->tls_ca : key == "cert" ? &out->tls_cert : &out->tls_key;
-    return ReadExistingFile(r, v, base_dir, target);
-  });
-  if (!s.ok()) return s;
-  if (out->tls_cert.empty() != out->tls_key.empty())
-    return r.Error(f, "a client certificate needs both cert and key");
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -69,7 +59,7 @@ Status ParseRemoteWriteOut(const Reader& r, const Field& f, const std::string& b
     if (key == "max_samples_per_send") return r.ReadInt(v, 1, 1000000, &out->max_samples_per_send);
     if (key == "basic_auth") return ParseBasicAuth(r, v, out);
     if (key == "bearer_token_file") return ReadExistingFile(r, v, base_dir, &out->bearer_token_file);
-    return ParseTls(r, v, base_dir, out);
+    return ParseClientTls(r, v, base_dir, true, &out->tls_ca, &out->tls_cert, &out->tls_key);
   });
   if (!s.ok()) return s;
   if (out->url.empty()) return r.Error(f, "url is required");

@@ -561,18 +561,6 @@ Status ParseBasicAuth(const Reader& r, const Field& f, AlertmanagerSettings* out
   return Status::Ok();
 }
 
-Status ParseAlertmanagerTls(const Reader& r, const Field& f, const std::string& base_dir,
-                            AlertmanagerSettings* out) {
-  const Status s = r.ForEachField(f, keys::kNatsTls, [&](std::string_view key, const Field& v) {
-    std::string* target = key == "ca" ? &out->tls_ca : key == "cert" ? &out->tls_cert : &out->tls_key;
-    return ReadExistingFile(r, v, base_dir, target);
-  });
-  if (!s.ok()) return s;
-  if (out->tls_cert.empty() != out->tls_key.empty()) {
-    return r.Error(f, "a client certificate needs both cert and key");
-  }
-  return Status::Ok();
-}
 
 Status ParseAlertmanager(const Reader& r, const Field& f, const std::string& base_dir,
                          AlertmanagerSettings* out) {
@@ -591,7 +579,7 @@ Status ParseAlertmanager(const Reader& r, const Field& f, const std::string& bas
     if (key == "basic_auth") return ParseBasicAuth(r, v, out);
     if (key == "bearer_token") return r.ReadString(v, &out->bearer_token);
     if (key == "severity") return r.ReadString(v, &out->severity);
-    if (key == "tls") return ParseAlertmanagerTls(r, v, base_dir, out);
+    if (key == "tls") return detail::ParseClientTls(r, v, base_dir, true, &out->tls_ca, &out->tls_cert, &out->tls_key);
     return r.ReadInt(v, 1, kUnbounded, &out->max_pending);
   });
   if (!s.ok()) return s;
