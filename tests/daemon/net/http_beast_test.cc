@@ -4,11 +4,14 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
@@ -49,6 +52,10 @@ class Client {
   ~Client() { ::close(fd_); }
   bool connected() const { return connected_; }
   void Send(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  void NoDelay() {
+    const int on = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
   // Reads until `n` bytes came or the peer closed or 5 s passed.
   std::string ReadAtLeast(size_t n) {
     std::string out;
@@ -129,6 +136,32 @@ TEST_F(BeastServer, ReadsChunkedBodiesWithinTheRoutesBound) {
   EXPECT_EQ(big.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u) << big;
   const std::string broken = Exchange("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
   EXPECT_EQ(broken.rfind("HTTP/1.1 400", 0), 0u) << broken;
+}
+
+// The line protocol's byte-split test, for HTTP: a chunked, gzip-encoded
+// request cut in two at every byte, each part sent on its own (a pause
+// between, TCP_NODELAY), gets the answer of the whole request.
+TEST_F(BeastServer, ARequestSplitAtEveryByteGetsTheWholeRequestsAnswer) {
+  const std::string gz = GzipOf("pump v=1\npump v=2\n");
+  char size[8];
+  std::snprintf(size, sizeof size, "%zx", gz.size());
+  const std::string request = std::string("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n") +
+                              "Content-Encoding: gzip\r\n" + kClose + "\r\n" + size + "\r\n" + gz +
+                              "\r\n0\r\n\r\n";
+  const std::string whole = Exchange(request);
+  ASSERT_EQ(whole.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << whole;
+  ASSERT_EQ(Body(whole), "18");  // the route sees the inflated body (18 bytes)
+  for (size_t cut = 1; cut < request.size(); ++cut) {
+    Client client(server_.port());
+    ASSERT_TRUE(client.connected());
+    client.NoDelay();
+    client.Send(request.substr(0, cut));
+    std::this_thread::sleep_for(std::chrono::microseconds(300));
+    client.Send(request.substr(cut));
+    const std::string r = client.ReadAll();
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << "cut at " << cut << ": " << r;
+    EXPECT_EQ(Body(r), "18") << "cut at " << cut;
+  }
 }
 
 TEST_F(BeastServer, AnswersExpectContinueOnlyForAnAdmittedHead) {
