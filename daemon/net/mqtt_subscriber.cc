@@ -20,11 +20,15 @@ namespace lstmad::daemon {
 // Payloads above this are refused unread: a message carries a few lines
 // (brokers allow up to 256 MB by default).
 constexpr size_t kMaxPayloadBytes = 1 << 20;
+// What the messages waiting for the io thread may hold in all, whatever
+// mqtt.max_pending says: 64 messages of the largest size.
+constexpr size_t kMaxPendingBytes = 64 * kMaxPayloadBytes;
 
 struct MqttSubscriber::Shared {
   std::mutex mu;
   std::condition_variable room;
   int pending = 0;      // messages posted to the io thread and not yet ingested
+  size_t pending_bytes = 0;  // their payloads' bytes
   bool stopping = false;
   LineSink* sink;       // null once stopped
   prometheus::Gauge* connected;
@@ -211,12 +215,16 @@ void MqttSubscriber::Handle(const mosquitto_message& message) {
   shared_->accepted->Increment();
   {
     std::unique_lock<std::mutex> lock(shared_->mu);
-    shared_->room.wait(lock, [&] { return shared_->stopping || shared_->pending < settings_.max_pending; });
+    shared_->room.wait(lock, [&] {
+      return shared_->stopping ||
+             (shared_->pending < settings_.max_pending && shared_->pending_bytes + size <= kMaxPendingBytes);
+    });
     if (shared_->stopping) return;
     ++shared_->pending;
+    shared_->pending_bytes += size;
   }
   asio::post(io_, [shared = shared_, lines = std::move(converted.lines), peer = "mqtt:" + topic,
-                   max = max_line_bytes_] {
+                   max = max_line_bytes_, size] {
     {
       std::lock_guard<std::mutex> lock(shared->mu);
       if (shared->sink != nullptr) {
@@ -229,6 +237,7 @@ void MqttSubscriber::Handle(const mosquitto_message& message) {
         }
       }
       --shared->pending;
+      shared->pending_bytes -= size;
     }
     shared->room.notify_one();
   });

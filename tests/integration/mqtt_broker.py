@@ -62,5 +62,6 @@ class Broker:
                         *options, "-l"], input="\n".join(messages) + "\n", text=True, check=True, timeout=60)
 
     def publish_one(self, topic, payload, qos=0):
+        """`payload` as one message (read from stdin: any size)."""
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-q", str(qos),
-                        "-m", payload], check=True, timeout=30)
+                        "-s"], input=payload, text=True, check=True, timeout=30)

@@ -105,11 +105,16 @@ def bad_payloads_counted(checks, daemon, broker, before):
     broker.publish_one("json/p3", "{not json")
     broker.publish_one("json/p3", json.dumps({"ts": T0, "fields": {"temperature": "hot"}}))
     broker.publish_one("plant/north/pump/p4", "pump temperature=1,pressure=oops")
-    ok, m = daemon.poll(lambda m: total(m, "lstmad_mqtt_messages_total", outcome="refused") >= 2 and
+    # About 2 MiB of valid lines: over the 1 MiB a message may hold.
+    big = "\n".join(lp(i, measurement="pump,pump=big") for i in range(25000))
+    assert len(big) > 1 << 20
+    broker.publish_one("plant/north/pump/big", big)
+    ok, m = daemon.poll(lambda m: total(m, "lstmad_mqtt_messages_total", outcome="refused") >= 3 and
                         total(m, "lstmad_samples_rejected_total", reason="parse_error") >= 1, timeout=30)
     checks.check("invalid JSON counted as not_json", m.get('lstmad_mqtt_refused_total{reason="not_json"}') == 1)
     checks.check("a field that is no number counted as json_shape",
                  m.get('lstmad_mqtt_refused_total{reason="json_shape"}') == 1)
+    checks.check("a message over 1 MiB counted as too_large", m.get('lstmad_mqtt_refused_total{reason="too_large"}') == 1)
     checks.check("a bad line in a line payload counted as a parse error, like TCP's",
                  total(m, "lstmad_samples_rejected_total", reason="parse_error") == 1)
     checks.check("nothing else was scored or lost", windows(m) == before, str(windows(m)))
