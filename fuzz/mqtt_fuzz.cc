@@ -15,7 +15,11 @@
 //    unless a tag name or topic value holds bytes the parser refuses;
 //  - JSON payloads: the one line parses to the payload's measurement (or the
 //    subscription's), its fields, its "ts" when present, its tags, and every
-//    non-empty topic tag the payload's tags do not name.
+//    non-empty topic tag the payload's tags do not name;
+//  - value payloads: the one line parses to the subscription's measurement,
+//    exactly the topic's non-empty tags, one field (named by the
+//    subscription or the topic's last level) and no timestamp. A field name
+//    the topic's last level cannot give is refused as `topic` too.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -153,6 +157,22 @@ void CheckJsonPayload(std::string_view payload, const MqttSubscription& s, const
   LSTMAD_FUZZ_CHECK(TagsOf(point) == expected, line);
 }
 
+void CheckValuePayload(std::string_view topic, const MqttSubscription& s, const Tags& topic_tags,
+                       const std::vector<std::string>& lines) {
+  LSTMAD_FUZZ_CHECK(lines.size() == 1, std::string(topic));
+  const std::string& line = lines[0];
+  ParsedLine point;
+  ParseError error;
+  LSTMAD_FUZZ_CHECK(ParseLine(line, &point, &error) == ParseResult::kPoint, line + ": " + error.message);
+  LSTMAD_FUZZ_CHECK(point.measurement == s.measurement, line);
+  LSTMAD_FUZZ_CHECK(point.field_count == 1 && !point.timestamp.has_value(), line);
+  const std::string_view field = s.field.empty() ? topic.substr(topic.rfind('/') + 1) : std::string_view(s.field);
+  LSTMAD_FUZZ_CHECK(point.fields[0].first == field, line);
+  Tags expected = topic_tags;
+  std::sort(expected.begin(), expected.end());
+  LSTMAD_FUZZ_CHECK(TagsOf(point) == expected, line);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -174,9 +194,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       s.filter);
   s.format = (choices & 1) != 0 ? MqttSubscription::Format::kJson : MqttSubscription::Format::kLine;
   if ((choices & 8) != 0) s.measurement = "m";
+  if ((choices & 16) != 0) {
+    s.format = MqttSubscription::Format::kValue;
+    s.measurement = "m";
+    if ((choices & 32) != 0) s.field = "f";
+  }
   const MqttConversion c = ConvertMqttMessage(s, topic, payload, kPrecisions[(choices >> 1) & 3]);
 
-  LSTMAD_FUZZ_CHECK((c.refusal == MqttRefusal::kTopic) == !TopicMatches(s.filter, topic), s.filter);
+  if (s.format == MqttSubscription::Format::kValue && TopicMatches(s.filter, topic)) {
+    // The topic's last level may fail to name the field: `topic` as well.
+  } else {
+    LSTMAD_FUZZ_CHECK((c.refusal == MqttRefusal::kTopic) == !TopicMatches(s.filter, topic), s.filter);
+  }
   if (c.refusal != MqttRefusal::kNone || !c.error.empty()) {
     LSTMAD_FUZZ_CHECK(c.refusal != MqttRefusal::kNone && !c.error.empty(), c.error);
     LSTMAD_FUZZ_CHECK(c.lines.empty(), c.error);
@@ -189,6 +218,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Tags topic_tags = TopicTags(s, topic);
   if (s.format == MqttSubscription::Format::kLine) {
     CheckLinePayload(payload, topic_tags, c.lines);
+  } else if (s.format == MqttSubscription::Format::kValue) {
+    CheckValuePayload(topic, s, topic_tags, c.lines);
   } else {
     CheckJsonPayload(payload, s, topic_tags, c.lines);
   }

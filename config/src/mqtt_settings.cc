@@ -11,7 +11,9 @@ using core::Status;
 
 constexpr std::pair<std::string_view, bool> kBools[] = {{"true", true}, {"false", false}};
 constexpr std::pair<std::string_view, MqttSubscription::Format> kFormats[] = {
-    {"line", MqttSubscription::Format::kLine}, {"json", MqttSubscription::Format::kJson}};
+    {"line", MqttSubscription::Format::kLine},
+    {"json", MqttSubscription::Format::kJson},
+    {"value", MqttSubscription::Format::kValue}};
 
 Status ParseTls(const Reader& r, const Field& f, const std::string& base_dir, MqttSettings* out) {
   LSTMAD_RETURN_IF_ERROR(ParseClientTls(r, f, base_dir, false, &out->tls_ca, &out->tls_cert, &out->tls_key));
@@ -29,10 +31,21 @@ Status ParseSubscription(const Reader& r, const Field& f, MqttSubscription* out)
       return Status::Ok();
     }
     if (key == "format") return r.ReadEnum<MqttSubscription::Format>(v, kFormats, &out->format);
+    if (key == "field") {
+      LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->field));
+      if (out->field.empty()) return r.Error(v, "the field's name is empty");
+      return Status::Ok();
+    }
     return r.ReadString(v, &out->measurement);
   });
   if (!parsed.ok()) return parsed;
   if (!has_topic) return r.Error(f, "a subscription needs `topic`");
+  if (out->format == MqttSubscription::Format::kValue && out->measurement.empty()) {
+    return r.Error(f, "format: value needs `measurement`: a bare value names none");
+  }
+  if (out->format != MqttSubscription::Format::kValue && !out->field.empty()) {
+    return r.Error(f, "`field` is for format: value only");
+  }
   return Status::Ok();
 }
 

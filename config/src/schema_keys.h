@@ -64,7 +64,7 @@ inline constexpr std::string_view kNats[] = {
 inline constexpr std::string_view kMqtt[] = {
     "broker",    "client_id",     "clean_session", "qos",         "username",    "password_file",
     "tls",       "keepalive",     "reconnect_min", "reconnect_max", "max_pending", "subscriptions"};
-inline constexpr std::string_view kMqttSubscription[] = {"topic", "format", "measurement"};
+inline constexpr std::string_view kMqttSubscription[] = {"topic", "format", "measurement", "field"};
 // nats.tls, mqtt.tls and alertmanager.tls: lstmad as a TLS client.
 inline constexpr std::string_view kNatsTls[] = {"ca", "cert", "key"};
 inline constexpr std::string_view kRemoteWriteOut[] = {"url", "interval", "timeout_s", "max_queue_samples",

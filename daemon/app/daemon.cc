@@ -826,7 +826,10 @@ std::string DescribeSettings(const config::Settings& s, const ModelSet& models) 
   if (s.mqtt) {
     std::vector<std::string> topics;
     for (const config::MqttSubscription& sub : s.mqtt->subscriptions) {
-      topics.push_back(sub.topic + (sub.format == config::MqttSubscription::Format::kJson ? " (JSON)" : ""));
+      const char* format = sub.format == config::MqttSubscription::Format::kJson    ? " (JSON)"
+                           : sub.format == config::MqttSubscription::Format::kValue ? " (values)"
+                                                                                    : "";
+      topics.push_back(sub.topic + format);
     }
     out += "  mqtt:         " + s.mqtt->broker.ToString() + (s.mqtt->tls_ca.empty() ? "" : " over TLS") + ", QoS " +
            std::to_string(s.mqtt->qos) + (s.mqtt->clean_session ? ", clean session" : ", persistent session") +

@@ -260,6 +260,53 @@ MqttConversion ConvertJson(const config::MqttSubscription& subscription, std::st
   return out;
 }
 
+// A bare value: "23.5", "-1e3", "true"/"false", blanks around allowed. The
+// line is `measurement,<topic tags> <field>=<value>`, without a timestamp:
+// the daemon's clock on arrival, as for a line that carries none.
+MqttConversion ConvertValue(const config::MqttSubscription& subscription, std::string_view topic,
+                            std::string_view payload, const Tags& topic_tags) {
+  const size_t first = payload.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return Refuse("the payload is empty", MqttRefusal::kEmpty);
+  payload = payload.substr(first, payload.find_last_not_of(" \t\r\n") + 1 - first);
+  std::string value;
+  if (payload == "true" || payload == "false") {
+    value = std::string(payload);
+  } else {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), v);
+    if (ec != std::errc() || end != payload.data() + payload.size()) {
+      return Refuse("the payload " + core::Quote(payload) + " is not a number or a boolean", MqttRefusal::kNotValue);
+    }
+    if (!std::isfinite(v)) return Refuse("the value " + core::Quote(payload) + " is not finite", MqttRefusal::kNotValue);
+    AppendNumber(v, &value);
+  }
+  const std::string_view field =
+      subscription.field.empty() ? topic.substr(topic.rfind('/') + 1) : std::string_view(subscription.field);
+  if (std::string problem = NameProblem("the field name (the topic's last level)", field); !problem.empty()) {
+    return Refuse(std::move(problem), MqttRefusal::kTopic);
+  }
+  std::string line;
+  AppendEscaped(subscription.measurement, false, &line);
+  for (const auto& [key, tag] : topic_tags) {
+    line += ',';
+    AppendEscaped(key, true, &line);
+    line += '=';
+    AppendEscaped(tag, true, &line);
+  }
+  line += ' ';
+  AppendEscaped(field, true, &line);
+  line += '=';
+  line += value;
+  ParsedLine parsed;
+  ParseError error;
+  if (ParseLine(line, &parsed, &error) != ParseResult::kPoint) {
+    return Refuse("the payload makes an invalid line: " + error.message, MqttRefusal::kTopic);
+  }
+  MqttConversion out;
+  out.lines.push_back(std::move(line));
+  return out;
+}
+
 }  // namespace
 
 const char* MqttRefusalLabel(MqttRefusal reason) {
@@ -270,6 +317,7 @@ const char* MqttRefusalLabel(MqttRefusal reason) {
     case MqttRefusal::kJsonShape: return "json_shape";
     case MqttRefusal::kEmpty: return "empty";
     case MqttRefusal::kTooLarge: return "too_large";
+    case MqttRefusal::kNotValue: return "not_value";
   }
   return "none";
 }
@@ -302,6 +350,9 @@ MqttConversion ConvertMqttMessage(const config::MqttSubscription& subscription, 
   const auto topic_tags = TopicTags(subscription, topic);
   if (subscription.format == config::MqttSubscription::Format::kJson) {
     return ConvertJson(subscription, payload, topic_tags, precision);
+  }
+  if (subscription.format == config::MqttSubscription::Format::kValue) {
+    return ConvertValue(subscription, topic, payload, topic_tags);
   }
   MqttConversion out;
   ParsedLine parsed;

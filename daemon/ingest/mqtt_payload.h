@@ -21,8 +21,9 @@
 namespace lstmad::daemon {
 
 // Why a message was refused: the `reason` label of lstmad_mqtt_refused_total.
-enum class MqttRefusal { kNone, kTopic, kNotJson, kJsonShape, kEmpty, kTooLarge };
-const char* MqttRefusalLabel(MqttRefusal reason);  // "topic", "not_json", "json_shape", "empty", "too_large"
+enum class MqttRefusal { kNone, kTopic, kNotJson, kJsonShape, kEmpty, kTooLarge, kNotValue };
+// "topic", "not_json", "json_shape", "empty", "too_large", "not_value"
+const char* MqttRefusalLabel(MqttRefusal reason);
 
 struct MqttConversion {
   std::vector<std::string> lines;  // line protocol, without newlines

@@ -35,7 +35,7 @@ struct MqttSubscriber::Shared {
   prometheus::Counter* connections;
   prometheus::Counter* accepted;
   prometheus::Counter* refused;
-  std::array<prometheus::Counter*, 6> refused_by_reason{};  // by MqttRefusal
+  std::array<prometheus::Counter*, 7> refused_by_reason{};  // by MqttRefusal
 };
 
 namespace {
@@ -78,10 +78,10 @@ MqttSubscriber::MqttSubscriber(asio::io_context& io, config::MqttSettings settin
   auto& refusals = prometheus::BuildCounter()
                        .Name("lstmad_mqtt_refused_total")
                        .Help("MQTT messages refused before line validation, by reason (topic, not_json, json_shape, "
-                             "empty, too_large); lines that parse badly count in lstmad_samples_rejected_total")
+                             "empty, too_large, not_value); lines that parse badly count in lstmad_samples_rejected_total")
                        .Register(registry);
   for (const MqttRefusal reason : {MqttRefusal::kTopic, MqttRefusal::kNotJson, MqttRefusal::kJsonShape,
-                                   MqttRefusal::kEmpty, MqttRefusal::kTooLarge}) {
+                                   MqttRefusal::kEmpty, MqttRefusal::kTooLarge, MqttRefusal::kNotValue}) {
     shared_->refused_by_reason[static_cast<size_t>(reason)] = &refusals.Add({{"reason", MqttRefusalLabel(reason)}});
   }
 }

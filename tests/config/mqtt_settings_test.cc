@@ -168,10 +168,20 @@ TEST_F(MqttSettingsTest, SubscriptionsAreChecked) {
   EXPECT_EQ(ErrorOf("mqtt:\n  subscriptions:\n    - format: json\n"),
             "lstmad.yaml:5: mqtt.subscriptions[0]: a subscription needs `topic`");
   EXPECT_EQ(ErrorOf("mqtt:\n  subscriptions:\n    - topic: a\n    - topic: b\n      format: xml\n"),
-            "lstmad.yaml:7: mqtt.subscriptions[1].format: expected one of line, json; got \"xml\"");
+            "lstmad.yaml:7: mqtt.subscriptions[1].format: expected one of line, json, value; got \"xml\"");
   EXPECT_EQ(
       ErrorOf("mqtt:\n  subscriptions:\n    - topic: a\n      qos: 1\n"),
-      "lstmad.yaml:6: mqtt.subscriptions[0].qos: unknown key (expected one of: topic, format, measurement)");
+      "lstmad.yaml:6: mqtt.subscriptions[0].qos: unknown key (expected one of: topic, format, measurement, field)");
+  EXPECT_EQ(ErrorOf("mqtt:\n  subscriptions:\n    - { topic: a/+, format: value }\n"),
+            "lstmad.yaml:5: mqtt.subscriptions[0]: format: value needs `measurement`: a bare value names none");
+  EXPECT_EQ(ErrorOf("mqtt:\n  subscriptions:\n    - { topic: a/+, field: x }\n"),
+            "lstmad.yaml:5: mqtt.subscriptions[0]: `field` is for format: value only");
+  EXPECT_EQ(ErrorOf("mqtt:\n  subscriptions:\n    - { topic: a/+, format: value, measurement: m, field: \"\" }\n"),
+            "lstmad.yaml:5: mqtt.subscriptions[0].field: the field's name is empty");
+  const auto value = Parse("mqtt:\n  subscriptions:\n    - { topic: a/+, format: value, measurement: m, field: t }\n");
+  ASSERT_TRUE(value.ok()) << value.status().message();
+  EXPECT_EQ(value.value().mqtt->subscriptions[0].format, MqttSubscription::Format::kValue);
+  EXPECT_EQ(value.value().mqtt->subscriptions[0].field, "t");
   EXPECT_EQ(ErrorOf("mqtt:\n  subscriptions: []\n"),
             "lstmad.yaml:3: mqtt: `subscriptions` needs at least one topic");
   EXPECT_EQ(ErrorOf("mqtt:\n  broker: mq:1883\n"),

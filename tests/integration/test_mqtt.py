@@ -13,18 +13,23 @@ sensor.
    down are scored meanwhile.
 4. A persistent session (clean_session: false, QoS 1): what is published
    while lstmad is stopped arrives when it starts again.
-5. TLS and a password: a broker that refuses anonymous clients, over TLS
+5. Bare values (format: value), one reading per message on a topic per
+   sensor, the field named by the topic's last level, timestamped on
+   arrival: scored into a one-feature model; a payload that is no number is
+   counted as not_value.
+6. TLS and a password: a broker that refuses anonymous clients, over TLS
    with a certificate of the test's own CA: lstmad connects with its
    username and password file and scores; with a wrong password the broker
    refuses it, lstmad says so and goes on serving TCP.
 Loopback only; every wait bounded."""
 import json
+import math
 import os
 import signal
 import subprocess
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model
-from lstmad_cli import Checks, tempdir
+from lstmad_cli import Checks, run, tempdir
 from mqtt_broker import Broker, free_port
 
 LOOKBACK = 10
@@ -171,6 +176,46 @@ def persistent_session(checks, workdir, model, broker):
         daemon.stop()
 
 
+def bare_values(checks, workdir, broker):
+    csv = os.path.join(workdir, "level.csv")
+    with open(csv, "w") as f:
+        f.write("level\n" + "".join(f"{math.sin(i / 5):.4f}\n" for i in range(300)))
+    model = os.path.join(workdir, "level.lstmad")
+    run("train", "--data", csv, "--lookback", 5, "--encoder", "8", "--decoder", "8", "--epochs", 1,
+        "--batch-size", 32, "--seed", 3, "--out", model)
+    config = os.path.join(workdir, "values.yaml")
+    with open(config, "w") as f:
+        f.write(f"""ingest:
+  listen: 127.0.0.1:0
+metrics:
+  listen: 127.0.0.1:0
+models:
+  - name: tank
+    path: {model}
+    measurement: tank
+mqtt:
+  broker: 127.0.0.1:{broker.port}
+  subscriptions:
+    - topic: site/{{site}}/tank/{{tank}}/+
+      format: value
+      measurement: tank
+""")
+    with Daemon(config) as daemon:
+        daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+        # One message per reading, as a sensor publishes them; arrival order
+        # is time order (one connection).
+        broker.publish("site/west/tank/t1/level", [f"{math.sin(i / 5):.4f}" for i in range(12)] + ["hot"])
+        want = 12 - 5 + 1
+        ok, m = daemon.poll(lambda m: windows(m) >= want and
+                            m.get('lstmad_mqtt_refused_total{reason="not_value"}', 0) >= 1, timeout=30)
+        checks.check("bare values: 8 windows of the one-feature model, on the stream the topic names",
+                     ok and windows(m) == want and error_of(m, "tank,site=west,tank=t1") is not None,
+                     str(windows(m)))
+        checks.check("bare values: a payload that is no number counted as not_value",
+                     m.get('lstmad_mqtt_refused_total{reason="not_value"}') == 1)
+        checks.check("lstmad stops cleanly", daemon.stop() == 0)
+
+
 def openssl(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
@@ -257,6 +302,7 @@ def main():
                 checks.check("after it, the running subscriptions go on", ok and windows(m) == before + 1)
                 checks.check("lstmad stops cleanly", daemon.stop() == 0)
             persistent_session(checks, d, model, broker)
+            bare_values(checks, d, broker)
             tls_and_password(checks, d, model)
         finally:
             if broker.proc and broker.proc.poll() is None:

@@ -477,6 +477,59 @@ TEST(MqttRefusalLabelTest, EveryReasonHasItsLabel) {
   EXPECT_STREQ(MqttRefusalLabel(MqttRefusal::kJsonShape), "json_shape");
   EXPECT_STREQ(MqttRefusalLabel(MqttRefusal::kEmpty), "empty");
   EXPECT_STREQ(MqttRefusalLabel(MqttRefusal::kTooLarge), "too_large");
+  EXPECT_STREQ(MqttRefusalLabel(MqttRefusal::kNotValue), "not_value");
+}
+
+// format: value on "plant/{site}/pump/{pump}/+": the field is the topic's
+// last level unless the subscription names one.
+MqttSubscription ValuePumps(std::string field = "") {
+  MqttSubscription s;
+  s.topic = "plant/{site}/pump/{pump}/+";
+  s.filter = "plant/+/pump/+/+";
+  s.level_tags = {"", "site", "", "pump", ""};
+  s.format = MqttSubscription::Format::kValue;
+  s.measurement = "pump";
+  s.field = std::move(field);
+  return s;
+}
+
+TEST(MqttValuePayloadTest, ANumberBecomesOneFieldNamedByTheLastLevelWithoutATimestamp) {
+  const MqttSubscription s = ValuePumps();
+  EXPECT_EQ(Converted(s, "plant/north/pump/p1/temperature", "61.25"),
+            Lines{"pump,site=north,pump=p1 temperature=61.25"});
+  EXPECT_EQ(Converted(s, "plant/north/pump/p1/flow", " -1e3\r\n"), Lines{"pump,site=north,pump=p1 flow=-1000"});
+  EXPECT_EQ(Converted(s, "plant/north/pump/p1/running", "true"), Lines{"pump,site=north,pump=p1 running=true"});
+  EXPECT_EQ(Converted(s, "plant/n s/pump/p=1/a,b", "7"), Lines{"pump,site=n\\ s,pump=p\\=1 a\\,b=7"});
+  EXPECT_EQ(Converted(ValuePumps("level"), "plant/north/pump/p1/anything", "3"),
+            Lines{"pump,site=north,pump=p1 level=3"});
+}
+
+TEST(MqttValuePayloadTest, ReadsBackAsOnePointWithTheTopicsTags) {
+  const Lines lines = Converted(ValuePumps(), "plant/north/pump/p1/pressure", "4.125");
+  ASSERT_EQ(lines.size(), 1u);
+  ParsedLine parsed;
+  ParseError error;
+  ASSERT_EQ(ParseLine(lines[0], &parsed, &error), ParseResult::kPoint) << error.message;
+  EXPECT_EQ(parsed.measurement, "pump");
+  ASSERT_EQ(parsed.field_count, 1u);
+  EXPECT_EQ(parsed.fields[0].first, "pressure");
+  EXPECT_EQ(parsed.fields[0].second.kind, FieldValue::Kind::kFloat);
+  EXPECT_EQ(parsed.fields[0].second.number, 4.125);
+  EXPECT_FALSE(parsed.timestamp.has_value());
+}
+
+TEST(MqttValuePayloadTest, WhatIsNotOneValueIsRefused) {
+  const MqttSubscription s = ValuePumps();
+  constexpr char kAt[] = "plant/north/pump/p1/temperature";
+  EXPECT_EQ(RefusalOf(s, "", kAt), "empty: the payload is empty");
+  EXPECT_EQ(RefusalOf(s, " \r\n", kAt), "empty: the payload is empty");
+  EXPECT_EQ(RefusalOf(s, "hot", kAt), "not_value: the payload \"hot\" is not a number or a boolean");
+  EXPECT_EQ(RefusalOf(s, "1 2", kAt), "not_value: the payload \"1 2\" is not a number or a boolean");
+  EXPECT_EQ(RefusalOf(s, "{\"v\": 1}", kAt), "not_value: the payload \"{\\\"v\\\": 1}\" is not a number or a boolean");
+  EXPECT_EQ(RefusalOf(s, "nan", kAt), "not_value: the value \"nan\" is not finite");
+  EXPECT_EQ(RefusalOf(s, "1e999", kAt), "not_value: the payload \"1e999\" is not a number or a boolean");
+  EXPECT_EQ(RefusalOf(s, "5", "plant/north/pump/p1/"),
+            "topic: the field name (the topic's last level) is empty");
 }
 
 }  // namespace

@@ -288,9 +288,12 @@ struct MqttSubscription {
   std::string topic;         // as configured, with {tag} levels
   std::string filter;        // what is subscribed: {tag} levels as '+'
   std::vector<std::string> level_tags;  // per topic level: the tag it names, or ""
-  enum class Format { kLine, kJson };
-  Format format = Format::kLine;  // payload: line protocol (one or more lines) or JSON
-  std::string measurement;   // JSON payloads without "measurement" take this one
+  // Payload: line protocol (one or more lines), JSON, or a bare value (one
+  // number or boolean: a sensor publishing a reading per topic).
+  enum class Format { kLine, kJson, kValue };
+  Format format = Format::kLine;
+  std::string measurement;   // JSON payloads without "measurement" take this one; required for value
+  std::string field;         // value: the field's name; "" takes the topic's last level
   bool operator==(const MqttSubscription&) const = default;
 };
 
