@@ -97,7 +97,7 @@ Status ParseMqtt(const Reader& r, const Field& f, const std::string& base_dir, M
     if (key == "username") return r.ReadString(v, &out->username);
     if (key == "password_file") {
       LSTMAD_RETURN_IF_ERROR(r.ReadString(v, &out->password_file));
-      out->password_file = Resolve(out->password_file, base_dir);
+      if (!out->password_file.empty()) out->password_file = Resolve(out->password_file, base_dir);
       return Status::Ok();
     }
     if (key == "tls") return ParseTls(r, v, base_dir, out);

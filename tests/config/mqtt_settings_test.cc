@@ -1,6 +1,7 @@
 // The `mqtt:` section: its defaults, every key read, topic templates turned
 // into a filter and the tag of each level, and the exact message of each way
 // it can be wrong ("FILE:LINE: KEY.PATH: what").
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,37 @@ class MqttSettingsTest : public ::testing::Test {
 
   TempDir dir_;
 };
+
+// The example file's commented-out mqtt block, uncommented, is valid and
+// shows the defaults.
+TEST_F(MqttSettingsTest, TheExampleFilesBlockParsesToTheDefaults) {
+  std::istringstream in(testing::ReadFile(testing::ExamplePath()));
+  std::string block, line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    inside = inside || line == "# mqtt:";
+    if (!inside) continue;
+    if (line.rfind("#   # ", 0) == 0) continue;  // comments inside the block
+    ASSERT_EQ(line.rfind("# ", 0), 0u) << line;
+    block += line.substr(2) + "\n";
+  }
+  ASSERT_FALSE(block.empty());
+  const auto s = Parse(block);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  const MqttSettings& m = *s->mqtt;
+  const MqttSettings defaults;
+  EXPECT_EQ(m.broker, defaults.broker);
+  EXPECT_EQ(m.client_id, defaults.client_id);
+  EXPECT_EQ(m.clean_session, defaults.clean_session);
+  EXPECT_EQ(m.qos, defaults.qos);
+  EXPECT_EQ(m.password_file, "");
+  EXPECT_EQ(m.keepalive_s, defaults.keepalive_s);
+  EXPECT_EQ(m.reconnect_min_s, defaults.reconnect_min_s);
+  EXPECT_EQ(m.reconnect_max_s, defaults.reconnect_max_s);
+  EXPECT_EQ(m.max_pending, defaults.max_pending);
+  ASSERT_EQ(m.subscriptions.size(), 3u);
+  EXPECT_EQ(m.subscriptions[2].format, MqttSubscription::Format::kValue);
+}
 
 TEST_F(MqttSettingsTest, AbsentMeansNoClient) {
   const auto s = Parse("");
@@ -203,6 +235,8 @@ TEST_F(MqttSettingsTest, KeysThatNeedAnotherAreChecked) {
             "lstmad.yaml:4: mqtt.tls: TLS needs `ca`: the certificate authority that signed the broker's");
   EXPECT_EQ(ErrorOf("mqtt:\n  tls: { ca: ca.pem, cert: c.pem }\n" + subs),
             "lstmad.yaml:4: mqtt.tls: a client certificate needs both cert and key");
+  // An empty password_file is no password file (the example file's value).
+  EXPECT_EQ(ErrorOf("mqtt:\n  password_file: \"\"\n" + subs), "(parsed without error)");
   // Each is fine with what it needs.
   EXPECT_EQ(ErrorOf("mqtt:\n  clean_session: false\n  client_id: x\n  password_file: pw\n  username: u\n"
                     "  reconnect_min: 5s\n  reconnect_max: 5s\n  tls: { ca: ca.pem }\n" +
