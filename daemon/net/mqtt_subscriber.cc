@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <mutex>
 
@@ -24,13 +25,27 @@ constexpr size_t kMaxPayloadBytes = 1 << 20;
 // mqtt.max_pending says: 64 messages of the largest size.
 constexpr size_t kMaxPendingBytes = 64 * kMaxPayloadBytes;
 
+// A message's lines waiting for the io thread.
+struct PendingMessage {
+  std::vector<std::string> lines;
+  std::string peer;  // "mqtt:<topic>", for the sink's logs
+  size_t bytes = 0;  // the payload's size, counted against kMaxPendingBytes
+};
+
 struct MqttSubscriber::Shared {
   std::mutex mu;
   std::condition_variable room;
-  int pending = 0;      // messages posted to the io thread and not yet ingested
-  size_t pending_bytes = 0;  // their payloads' bytes
+  // Messages received and not yet handed to the sink, oldest first; their
+  // count and payload bytes include those being handed over now.
+  std::deque<PendingMessage> queue;
+  int pending = 0;
+  size_t pending_bytes = 0;
+  bool drain_posted = false;  // a Drain is queued on the io thread
   bool stopping = false;
-  LineSink* sink;       // null once stopped
+  // Held while lines go to the sink, which is null once stopped.
+  std::mutex sink_mu;
+  LineSink* sink = nullptr;
+  size_t max_line_bytes = 0;
   prometheus::Gauge* connected;
   prometheus::Counter* connections;
   prometheus::Counter* accepted;
@@ -49,15 +64,53 @@ unsigned int WholeSeconds(double s) { return static_cast<unsigned int>(std::max(
 
 }  // namespace
 
+// Hands every queued message to the sink, oldest first, in batches; on the
+// io thread (the sink's). The room is given back after each batch is handed
+// over, so at most max_pending messages are held at any time.
+void MqttSubscriber::Drain(Shared* shared) {
+  while (true) {
+    std::deque<PendingMessage> batch;
+    {
+      std::lock_guard<std::mutex> lock(shared->mu);
+      if (shared->queue.empty()) {
+        shared->drain_posted = false;
+        return;
+      }
+      batch.swap(shared->queue);
+    }
+    size_t bytes = 0;
+    {
+      std::lock_guard<std::mutex> lock(shared->sink_mu);
+      for (const PendingMessage& message : batch) {
+        bytes += message.bytes;
+        if (shared->sink == nullptr) continue;
+        for (const std::string& line : message.lines) {
+          if (line.size() > shared->max_line_bytes) {
+            shared->sink->LineTooLong(message.peer);
+          } else {
+            shared->sink->HandleLine(line, message.peer);
+          }
+        }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(shared->mu);
+      shared->pending -= static_cast<int>(batch.size());
+      shared->pending_bytes -= bytes;
+    }
+    shared->room.notify_all();
+  }
+}
+
 MqttSubscriber::MqttSubscriber(asio::io_context& io, config::MqttSettings settings,
                                config::TimestampPrecision precision, size_t max_line_bytes, LineSink* sink,
                                Metrics* metrics)
     : io_(io),
       settings_(std::move(settings)),
       precision_(precision),
-      max_line_bytes_(max_line_bytes),
       shared_(std::make_shared<Shared>()) {
   shared_->sink = sink;
+  shared_->max_line_bytes = max_line_bytes;
   auto& registry = *metrics->registry();
   shared_->connected = &prometheus::BuildGauge()
                             .Name("lstmad_mqtt_connected")
@@ -144,7 +197,11 @@ void MqttSubscriber::Stop() {
   started_ = false;
   mosquitto_disconnect(client_);
   mosquitto_loop_stop(client_, false);
-  std::lock_guard<std::mutex> lock(shared_->mu);
+  // No message comes any more: hand what was received (and acknowledged to
+  // the broker) to the sink now, rather than drop it with the io thread's
+  // queue at shutdown. Stop runs on the io thread, as Drain does.
+  Drain(shared_.get());
+  std::lock_guard<std::mutex> lock(shared_->sink_mu);
   shared_->sink = nullptr;
   shared_->connected->Set(0);
 }
@@ -213,34 +270,20 @@ void MqttSubscriber::Handle(const mosquitto_message& message) {
   MqttConversion converted = ConvertMqttMessage(*subscription, topic, payload, precision_);
   if (!converted.error.empty()) return refuse(converted.error, converted.refusal);
   shared_->accepted->Increment();
-  {
-    std::unique_lock<std::mutex> lock(shared_->mu);
-    shared_->room.wait(lock, [&] {
-      return shared_->stopping ||
-             (shared_->pending < settings_.max_pending && shared_->pending_bytes + size <= kMaxPendingBytes);
-    });
-    if (shared_->stopping) return;
-    ++shared_->pending;
-    shared_->pending_bytes += size;
-  }
-  asio::post(io_, [shared = shared_, lines = std::move(converted.lines), peer = "mqtt:" + topic,
-                   max = max_line_bytes_, size] {
-    {
-      std::lock_guard<std::mutex> lock(shared->mu);
-      if (shared->sink != nullptr) {
-        for (const std::string& line : lines) {
-          if (line.size() > max) {
-            shared->sink->LineTooLong(peer);
-          } else {
-            shared->sink->HandleLine(line, peer);
-          }
-        }
-      }
-      --shared->pending;
-      shared->pending_bytes -= size;
-    }
-    shared->room.notify_one();
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  // When stopping, the message is queued all the same: Stop hands it over.
+  shared_->room.wait(lock, [&] {
+    return shared_->stopping ||
+           (shared_->pending < settings_.max_pending && shared_->pending_bytes + size <= kMaxPendingBytes);
   });
+  ++shared_->pending;
+  shared_->pending_bytes += size;
+  shared_->queue.push_back(PendingMessage{std::move(converted.lines), "mqtt:" + topic, size});
+  if (shared_->drain_posted || shared_->stopping) return;
+  shared_->drain_posted = true;
+  lock.unlock();
+  // One Drain for as many messages as arrive before it runs.
+  asio::post(io_, [shared = shared_] { Drain(shared.get()); });
 }
 
 }  // namespace lstmad::daemon

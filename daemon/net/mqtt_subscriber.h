@@ -2,10 +2,11 @@
 // the topic filters of `mqtt.subscriptions` and hands every message, turned
 // into line-protocol lines (ingest/mqtt_payload.h), to the same LineSink as
 // the TCP listener (so validation, reject counters and routing are the
-// same). libmosquitto's network thread receives; the lines are handed to the
-// sink on the io thread. At most mqtt.max_pending messages wait for the io
-// thread: beyond that the network thread stops reading, so the broker holds
-// what comes next (TCP back-pressure) instead of lstmad's memory.
+// same). libmosquitto's network thread receives and queues; the io thread
+// hands the queue to the sink in batches (one post per batch, not per
+// message). At most mqtt.max_pending messages (and 64 MiB) wait: beyond that
+// the network thread stops reading, so the broker holds what comes next (TCP
+// back-pressure) instead of lstmad's memory.
 //
 // A broker that is down at start or goes away later is retried with
 // exponential backoff (mqtt.reconnect_min .. reconnect_max); every
@@ -13,10 +14,12 @@
 // client_id, the broker keeps the session, and QoS 1 messages published
 // while lstmad was away arrive when it comes back. libmosquitto acknowledges
 // a QoS 1 message before lstmad has scored it, so a crash in between loses
-// it (at most once past the broker's acknowledgement).
+// it (at most once past the broker's acknowledgement); a clean Stop hands
+// every received message over first.
 //
 // Metrics: lstmad_mqtt_connected (1 while connected), lstmad_mqtt_connections_total
-// (successful connects), lstmad_mqtt_messages_total{outcome="accepted"|"refused"}.
+// (successful connects), lstmad_mqtt_messages_total{outcome="accepted"|"refused"},
+// lstmad_mqtt_refused_total{reason}.
 // Construct and Start/Stop on the io thread.
 #pragma once
 
@@ -46,12 +49,14 @@ class MqttSubscriber {
   // Reads the password file, sets up TLS, and starts connecting (in the
   // background: a broker that is down is not an error here, only logged).
   core::Status Start();
-  // Disconnects and joins the network thread; messages already handed to
-  // the io thread are still ingested if it runs.
+  // Disconnects, joins the network thread, and hands every message received
+  // so far to the sink (they were acknowledged to the broker: a clean stop
+  // loses none). On the io thread.
   void Stop();
 
  private:
   struct Shared;
+  static void Drain(Shared* shared);  // on the io thread
   static void OnConnect(mosquitto* client, void* self, int rc);
   static void OnDisconnect(mosquitto* client, void* self, int rc);
   static void OnMessage(mosquitto* client, void* self, const mosquitto_message* message);
@@ -60,7 +65,6 @@ class MqttSubscriber {
   asio::io_context& io_;
   config::MqttSettings settings_;
   config::TimestampPrecision precision_;
-  size_t max_line_bytes_;
   // With the io thread's handlers, which may run after Stop (they then
   // leave the sink alone).
   std::shared_ptr<Shared> shared_;
