@@ -41,16 +41,17 @@ T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, in seconds
 NS = 1_000_000_000
 
 
-def write_config(path, model, broker_port, extra=""):
+def write_config(path, model, broker_port, extra="", measurement="pump"):
+    """One model (named as its measurement) and an mqtt section ending with `extra`."""
     with open(path, "w") as f:
         f.write(f"""ingest:
   listen: 127.0.0.1:0
 metrics:
   listen: 127.0.0.1:0
 models:
-  - name: pump
+  - name: {measurement}
     path: {model}
-    measurement: pump
+    measurement: {measurement}
 mqtt:
   broker: 127.0.0.1:{broker_port}
   reconnect_min: 1s
@@ -227,23 +228,9 @@ def bare_values(checks, workdir, broker):
     model = os.path.join(workdir, "level.lstmad")
     run("train", "--data", csv, "--lookback", 5, "--encoder", "8", "--decoder", "8", "--epochs", 1,
         "--batch-size", 32, "--seed", 3, "--out", model)
-    config = os.path.join(workdir, "values.yaml")
-    with open(config, "w") as f:
-        f.write(f"""ingest:
-  listen: 127.0.0.1:0
-metrics:
-  listen: 127.0.0.1:0
-models:
-  - name: tank
-    path: {model}
-    measurement: tank
-mqtt:
-  broker: 127.0.0.1:{broker.port}
-  subscriptions:
-    - topic: site/{{site}}/tank/{{tank}}/+
-      format: value
-      measurement: tank
-""")
+    config = write_config(os.path.join(workdir, "values.yaml"), model, broker.port,
+                          "  subscriptions:\n    - topic: site/{site}/tank/{tank}/+\n      format: value\n"
+                          "      measurement: tank\n", measurement="tank")
     with Daemon(config) as daemon:
         daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
         # One message per reading, as a sensor publishes them; arrival order
