@@ -37,6 +37,14 @@ void AppendEscaped(std::string_view text, bool equals_too, std::string* out) {
   }
 }
 
+// ",k=v" for each tag, escaped.
+void AppendTag(std::string_view key, std::string_view value, std::string* out) {
+  *out += ',';
+  AppendEscaped(key, true, out);
+  *out += '=';
+  AppendEscaped(value, true, out);
+}
+
 void AppendNumber(double v, std::string* out) {
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
@@ -85,11 +93,7 @@ std::string WithTopicTags(std::string_view line, const Tags& topic_tags, ParsedL
   for (const auto& [key, value] : topic_tags) {
     bool own = false;
     for (size_t i = 0; i < parsed->tag_count; ++i) own = own || parsed->tags[i].first == key;
-    if (own) continue;
-    extra += ',';
-    AppendEscaped(key, true, &extra);
-    extra += '=';
-    AppendEscaped(value, true, &extra);
+    if (!own) AppendTag(key, value, &extra);
   }
   const size_t at = SeriesEnd(line);
   std::string out(line.substr(0, at));
@@ -230,12 +234,7 @@ MqttConversion ConvertJson(const config::MqttSubscription& subscription, std::st
 
   Tags tags;
   if (MqttConversion refused = ReadTags(doc, topic_tags, &tags); !refused.error.empty()) return refused;
-  for (const auto& [key, value] : tags) {
-    line += ',';
-    AppendEscaped(key, true, &line);
-    line += '=';
-    AppendEscaped(value, true, &line);
-  }
+  for (const auto& [key, value] : tags) AppendTag(key, value, &line);
   if (MqttConversion refused = AppendFields(doc, &line); !refused.error.empty()) return refused;
 
   if (const auto it = doc.find("ts"); it != doc.end()) {
@@ -287,12 +286,7 @@ MqttConversion ConvertValue(const config::MqttSubscription& subscription, std::s
   }
   std::string line;
   AppendEscaped(subscription.measurement, false, &line);
-  for (const auto& [key, tag] : topic_tags) {
-    line += ',';
-    AppendEscaped(key, true, &line);
-    line += '=';
-    AppendEscaped(tag, true, &line);
-  }
+  for (const auto& [key, tag] : topic_tags) AppendTag(key, tag, &line);
   line += ' ';
   AppendEscaped(field, true, &line);
   line += '=';
