@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "ingest/line_protocol.h"
+#include "ingest/sample_checks.h"
 #include "lstmad/core/text.h"
 
 namespace lstmad::daemon {
@@ -102,15 +103,8 @@ std::string WithTopicTags(std::string_view line, const Tags& topic_tags, ParsedL
   return out;
 }
 
-int64_t UnitsPerSecond(config::TimestampPrecision precision) {
-  switch (precision) {
-    case config::TimestampPrecision::kNanoseconds: return 1000000000;
-    case config::TimestampPrecision::kMicroseconds: return 1000000;
-    case config::TimestampPrecision::kMilliseconds: return 1000;
-    case config::TimestampPrecision::kSeconds: return 1;
-  }
-  return 1;
-}
+// Timestamp units per second in `precision`.
+int64_t UnitsPerSecond(config::TimestampPrecision precision) { return 1000000000 / PrecisionToNs(precision); }
 
 MqttConversion Refuse(std::string why, MqttRefusal reason = MqttRefusal::kJsonShape) {
   MqttConversion out;
