@@ -256,6 +256,18 @@ Status ParseAssembly(const Reader& r, const Field& f, AssemblySettings* out) {
   });
 }
 
+// detector.novelty_margin: a fraction of each feature's range (0 to 10), or
+// `off`.
+Status ReadNoveltyMargin(const Reader& r, const Field& f, double* out) {
+  if (f.node.IsScalar() && f.node.Scalar() == "off") {
+    *out = core::kNoveltyOff;
+    return Status::Ok();
+  }
+  if (r.ReadDouble(f, 0, 10, out).ok()) return Status::Ok();
+  return r.Error(f, "expected a number from 0 to 10 (a fraction of each feature's range) or off, got " +
+                        detail::Describe(f.node));
+}
+
 Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
   static constexpr std::pair<std::string_view, bool> kBools[] = {{"true", true}, {"false", false}};
   static constexpr std::pair<std::string_view, core::ThresholdMode> kModes[] = {
@@ -280,6 +292,7 @@ Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
     if (key == "likelihood_risk") return r.ReadDouble(v, 1e-12, 0.1, &o.likelihood.risk);
     if (key == "likelihood_clear_risk") return r.ReadDouble(v, 0, 0.49, &o.likelihood.clear_risk);
     if (key == "likelihood_settle") return r.ReadInt(v, -1, 1 << 24, &o.settle);
+    if (key == "novelty_margin") return ReadNoveltyMargin(r, v, &o.novelty_margin);
     return r.ReadInt(v, core::kMinSpotCalibration, 1000000, &o.calibration_windows);
   });
   if (!parsed.ok()) return parsed;

@@ -62,6 +62,9 @@ Status DetectorOptions::Validate() const {
   }
   if (calibration_windows < 0) return Status::Error("calibration windows must be >= 0");
   if (settle < -1) return Status::Error("likelihood settling must be >= 0 windows (-1: the lookback)");
+  if (!(novelty_margin >= 0 || novelty_margin == kNoveltyOff) || !std::isfinite(novelty_margin)) {
+    return Status::Error("novelty margin must be a number >= 0 (a fraction of the range), or off");
+  }
   if (calibration_windows > 0 &&
       calibration_windows < kMinSpotCalibration + SpotFor(*this).depth) {
     return Status::Error("calibration windows must be at least " +
@@ -78,8 +81,10 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
       settle_(!options.uses_likelihood() ? 0 : options.settle >= 0 ? options.settle : std::max(lookback, 0)),
       ewma_(options.smoothing_span),
       gate_(refractory_),
+      novelty_gate_(refractory_),
       spot_(SpotFor(options)),
       likelihood_(options.likelihood),
+      novelty_(options.novelty_margin),
       likelihood_z_(NormalTailInverse(options.likelihood.risk)),
       likelihood_threshold_(fixed_threshold) {
   if (options.uses_spot()) warmup_.reserve(static_cast<size_t>(options.calibration_windows));
@@ -102,6 +107,10 @@ Status StreamDetector::Calibrate(std::span<const double> errors) {
   }
   calibrated_ = true;
   return Status::Ok();
+}
+
+void StreamDetector::LearnValues(std::span<const double> newest) {
+  if (options_.uses_novelty()) novelty_.Learn(newest);
 }
 
 Detection StreamDetector::Warmup(double smoothed) noexcept {
@@ -183,16 +192,35 @@ Detection StreamDetector::NonFinite() const noexcept {
   return d;
 }
 
-Detection StreamDetector::Observe(double error, Override override) noexcept {
+Detection StreamDetector::Observe(double error, Override override, std::span<const double> newest) noexcept {
   const bool finite = std::isfinite(error);
   const double smoothed = finite ? ewma_.Update(error) : error;
+  // Judged against the range before this window; a detector still warming up
+  // only learns. (Unlike the likelihood's, the range needs no settling: it is
+  // not narrower on the trained-on windows than on fresh ones.)
+  const bool judging = calibrated_;
   Detection d = !finite ? NonFinite() : calibrated_ ? Calibrated(smoothed) : Warmup(smoothed);
-  if (override != Override::kNone) d.alarm = override == Override::kAnomalous;
+  const bool novel = options_.uses_novelty() && !newest.empty() && novelty_.Observe(newest) && judging;
+  bool novelty_alarm = false;
+  if (override != Override::kNone) {
+    d.alarm = override == Override::kAnomalous;
+  } else if (novel) {
+    // Nothing like it was seen: as sure as a non-finite error.
+    novelty_alarm = true;
+    d.tail = 0;
+  }
   d.tail = std::clamp(d.tail, 0.0, 1.0);
   d.level = 1.0 - d.tail;
   d.error = error;
   d.smoothed = smoothed;
-  d.onset = gate_.Observe(d.alarm);
+  // A value beyond anything seen is news even inside an excursion of the
+  // model's errors (which gave its onset already), so novel values pass a
+  // gate of their own; the model's gate sees every alarm, so the errors that
+  // follow a novel value (its window's error grows as the value moves through
+  // the lookback) are the same excursion, not a second onset.
+  const bool novelty_onset = novelty_gate_.Observe(novelty_alarm);
+  d.alarm = d.alarm || novelty_alarm;
+  d.onset = gate_.Observe(d.alarm) || novelty_onset;
   d.score = Score(options_.score, d.tail, d.onset);
   return d;
 }

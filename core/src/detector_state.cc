@@ -1,13 +1,15 @@
 // Saving and restoring a StreamDetector's state (and its Spot's) as bytes.
 //
-// Layout, little-endian: "LSTMADDS", u32 version 2, the options it was made
+// Layout, little-endian: "LSTMADDS", u32 version 4, the options it was made
 // with (u8 threshold mode, f64 risk, f64 level, u32 K, u32 depth, f64
 // smoothing span, u32 refractory, u32 calibration windows, u32 likelihood
-// short window, u32 history, u32 block, f64 likelihood risk), u8
-// calibrated, i64 warm-up windows seen, the EWMA (f64 value, u8 started),
-// the onset gate (i64 quiet windows), u32 count + f64 warmup values, the
+// short window, u32 history, u32 block, f64 likelihood risk, f64 clear
+// risk, u32 settle, f64 novelty margin), u8
+// calibrated, i64 settled windows, i64 warm-up windows seen, the EWMA (f64 value, u8 started),
+// the onset gates (i64 quiet windows: the model's, novel values'), u32 count + f64 warmup values, the
 // likelihood (u32 count + f64 short-window errors, oldest first; u32 count +
-// f64 (count, mean, M2) per block, oldest first), then the Spot: u8 calibrated, f64 t, z, gamma, sigma,
+// f64 (count, mean, M2) per block, oldest first), the novelty range (u32
+// count + f64 lo, hi per feature), then the Spot: u8 calibrated, f64 t, z, gamma, sigma,
 // log-likelihood, u32 count + f64 excesses, i64 arrivals (same count), u32
 // oldest, i64 count, dropped count, calibration count, refits, u32 count +
 // f64 quantiles below t, u32 count + f64 DSPOT window, u32 next, f64 sum.
@@ -25,7 +27,9 @@ namespace lstmad::core {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADDS";
-constexpr uint32_t kVersion = 3;  // 1: before the likelihood, 2: before settling; refused, so recalibrated
+// 1: before the likelihood, 2: before settling, 3: before novel values;
+// refused, so such a stream recalibrates.
+constexpr uint32_t kVersion = 4;
 
 using bytes::Get;
 using bytes::GetCounted;
@@ -123,14 +127,17 @@ std::string StreamDetector::SaveState() const {
   Put<double>(&out, lik.risk);
   Put<double>(&out, lik.clear_risk);
   Put<uint32_t>(&out, static_cast<uint32_t>(settle_));
+  Put<double>(&out, options_.novelty_margin);
   Put<uint8_t>(&out, calibrated_ ? 1 : 0);
   Put<int64_t>(&out, settled_);
   Put<int64_t>(&out, warmup_count_);
   Put<double>(&out, ewma_.value());
   Put<uint8_t>(&out, ewma_.started() ? 1 : 0);
   Put<int64_t>(&out, gate_.quiet());
+  Put<int64_t>(&out, novelty_gate_.quiet());
   PutCounted(&out, warmup_);
   likelihood_.AppendState(&out);
+  novelty_.AppendState(&out);
   spot_.AppendState(&out);
   return out;
 }
@@ -141,14 +148,15 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   uint32_t version = 0, max_peaks = 0, depth = 0, refractory = 0, calibration = 0;
   uint32_t short_window = 0, history = 0, block = 0, settle = 0;
   uint8_t mode = 0, started = 0, calibrated = 0;
-  double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0, clear_risk = 0;
-  int64_t quiet = 0, warmup_count = 0, settled = 0;
+  double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0, clear_risk = 0, novelty_margin = 0;
+  int64_t quiet = 0, novelty_quiet = 0, warmup_count = 0, settled = 0;
   std::vector<double> warmup;
   if (!Get(&bytes, &version) || version != kVersion) return Damaged("unsupported version");
   if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
       !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration) ||
       !Get(&bytes, &short_window) || !Get(&bytes, &history) || !Get(&bytes, &block) ||
-      !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) || !Get(&bytes, &settle)) {
+      !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) || !Get(&bytes, &settle) ||
+      !Get(&bytes, &novelty_margin)) {
     return Damaged("truncated options");
   }
   const LikelihoodOptions& lik = options_.likelihood;
@@ -160,7 +168,8 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       calibration != static_cast<uint32_t>(options_.calibration_windows) ||
       short_window != static_cast<uint32_t>(lik.short_window) || history != static_cast<uint32_t>(lik.history) ||
       block != static_cast<uint32_t>(lik.block) || likelihood_risk != lik.risk ||
-      clear_risk != lik.clear_risk || settle != static_cast<uint32_t>(settle_)) {
+      clear_risk != lik.clear_risk || settle != static_cast<uint32_t>(settle_) ||
+      novelty_margin != options_.novelty_margin) {
     return Status::Error("detector state: saved with other detector settings");
   }
   if (!Get(&bytes, &calibrated) || calibrated > 1 || !Get(&bytes, &settled) || settled < 0 ||
@@ -169,12 +178,14 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
     return Damaged("truncated or inconsistent calibration state");
   }
   if (!Get(&bytes, &ewma) || !Get(&bytes, &started) || started > 1 || !std::isfinite(ewma) ||
-      !Get(&bytes, &quiet) || quiet < 0 ||
+      !Get(&bytes, &quiet) || quiet < 0 || !Get(&bytes, &novelty_quiet) || novelty_quiet < 0 ||
       !GetCounted(&bytes, static_cast<size_t>(options_.calibration_windows), &warmup) || !AllFinite(warmup)) {
     return Damaged("truncated or inconsistent smoothing, gate or warm-up state");
   }
   ErrorLikelihood likelihood = likelihood_;
   LSTMAD_RETURN_IF_ERROR(likelihood.ReadState(&bytes));
+  ValueNovelty novelty = novelty_;
+  LSTMAD_RETURN_IF_ERROR(novelty.ReadState(&bytes));
   Spot spot = spot_;
   LSTMAD_RETURN_IF_ERROR(spot.ReadState(&bytes));
   if (!bytes.empty()) return Damaged("trailing bytes");
@@ -183,11 +194,13 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   }
   spot_ = std::move(spot);
   likelihood_ = std::move(likelihood);
+  novelty_ = std::move(novelty);
   calibrated_ = calibrated == 1;
   warmup_count_ = warmup_count;
   settled_ = settled;
   ewma_.Restore(ewma, started == 1);
   gate_.Restore(quiet);
+  novelty_gate_.Restore(novelty_quiet);
   warmup_ = std::move(warmup);
   warmup_.reserve(static_cast<size_t>(options_.calibration_windows));
   return Status::Ok();

@@ -84,6 +84,8 @@ struct Scorer::Shard {
   // after the first guarded group of the largest model).
   core::Matrix<float> expected;
   std::vector<double> guard_observed, guard_expected;
+  // One window's newest observed values for its detector's novelty range.
+  std::vector<double> newest;
   HistogramBatch error_batch, latency_batch;
 };
 
@@ -279,7 +281,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     double threshold = model.threshold;
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
     if (model.settings.detector.enabled()) {
-      const core::Detection d = Detect(model, &stream, error, override);
+      const core::Detection d = Detect(model, &stream, error, override, NewestValues(model, shard, job));
       above = d.alarm;
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
@@ -383,8 +385,17 @@ void Scorer::ExportFeatures(const ModelRuntime& model, Shard* shard, const Windo
   }
 }
 
+std::span<const double> Scorer::NewestValues(const ModelRuntime& model, Shard* shard, const WindowJob& job) {
+  if (!model.settings.detector.options.uses_novelty()) return {};
+  const int features = model.features();
+  const float* newest = job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
+  shard->newest.resize(static_cast<size_t>(features));  // allocates for the first, and largest, model only
+  for (int f = 0; f < features; ++f) shard->newest[static_cast<size_t>(f)] = newest[f];
+  return shard->newest;
+}
+
 core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
-                               core::Override override) {
+                               core::Override override, std::span<const double> newest) {
   if (!stream->detector || stream->detector_generation != model.detector_generation) {
     // First window, or a newly loaded model (start, reload): its errors are on
     // a new scale, so the detector calibrates afresh on this stream's next
@@ -393,7 +404,7 @@ core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* st
     stream->detector_generation = model.detector_generation;
   }
   stream->detector->set_fixed_threshold(model.threshold);  // a retrained model's, once swapped in
-  return stream->detector->Observe(error, override);
+  return stream->detector->Observe(error, override, newest);
 }
 
 void Scorer::RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,

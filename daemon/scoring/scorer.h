@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -99,10 +100,15 @@ class Scorer {
   void Enqueue(Shard* shard, std::unique_lock<std::mutex> lock, WindowJob job);
   void ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs);
   void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
-  // The stream's detector's verdict on `error` under the guards' `override`
-  // (the detector made on first use).
+  // The stream's detector's verdict on `error` under the guards' `override`,
+  // with the window's `newest` values for its novelty range (the detector
+  // made on first use).
   static core::Detection Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
-                                core::Override override);
+                                core::Override override, std::span<const double> newest);
+  // Window `job`'s newest observed values (features only, not time inputs)
+  // in the shard's buffer; empty when the model's detector does not judge
+  // novel values.
+  static std::span<const double> NewestValues(const ModelRuntime& model, Shard* shard, const WindowJob& job);
   // The model's guards' verdict on window `b` of the group (kNone without
   // guards), counted in lstmad_guard_overrides_total.
   static core::Override GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b);

@@ -95,6 +95,12 @@ TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
       // Each key in range, but q must lie below 1 - level (z_q above t).
       {head + "    detector:\n      level: 0.9\n      risk: 0.2\n",
        "lstmad.yaml:5: models[0].detector: SPOT risk q must be in (0, 1 - initial level) = (0, 0.100000), got 0.200000"},
+      {head + "    detector: { novelty_margin: -0.1 }\n",
+       "lstmad.yaml:5: models[0].detector.novelty_margin: expected a number from 0 to 10 (a fraction of each "
+       "feature's range) or off, got \"-0.1\""},
+      {head + "    detector: { novelty_margin: none }\n",
+       "lstmad.yaml:5: models[0].detector.novelty_margin: expected a number from 0 to 10 (a fraction of each "
+       "feature's range) or off, got \"none\""},
       {head + "    detector: { threshold: dspot, dspot_depth: 50, calibration_windows: 40 }\n",
        "lstmad.yaml:5: models[0].detector: calibration windows must be at least 60"},
       {head + "    assembly: { max_pending: 0 }\n",

@@ -93,6 +93,7 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(d.options.refractory, 0);
   EXPECT_EQ(d.options.calibration_windows, 500);
   EXPECT_EQ(d.options.score, core::ScoreMode::kOnset);
+  EXPECT_EQ(d.options.novelty_margin, 0.05);
 }
 
 // The example's model path is relative (models/pump.lstmad), so a copy of it
@@ -121,7 +122,7 @@ TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
         "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
         "overflow:", "tls:", "basic_auth_users:", "detector:", "anomaly_score:", "risk:",
         "max_peaks:", "dspot_depth:", "smoothing:", "refractory:", "calibration_windows:",
-        "score:", "console:", "enabled:", "history:"}) {
+        "score:", "console:", "enabled:", "history:", "novelty_margin:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -172,7 +173,8 @@ models:
       refractory: 9
       calibration_windows: 100
       score: level
-  - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3 }
+      novelty_margin: 0.25
+  - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3, detector: { novelty_margin: off } }
 limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3, stream_expiry_s: 0.5 }
 scoring: { max_batch: 64, max_wait_ms: 0.5, workers: 64 }
 events: { path: /var/lib/lstmad/events.jsonl }
@@ -203,12 +205,14 @@ log: { level: debug, format: json }
   EXPECT_EQ(d.options.refractory, 9);
   EXPECT_EQ(d.options.calibration_windows, 100);
   EXPECT_EQ(d.options.score, core::ScoreMode::kLevel);
+  EXPECT_EQ(d.options.novelty_margin, 0.25);
+  EXPECT_EQ(s->models[1].detector.options.novelty_margin, core::kNoveltyOff);
   EXPECT_TRUE(d.enabled());  // dspot decides alerts even without the exported score
   EXPECT_EQ(s->models[1].name, "Fan_2-b");
   EXPECT_EQ(s->models[1].path, fan);
   EXPECT_EQ(s->models[1].threshold, 1e-3);
   EXPECT_EQ(s->models[1].alert.fire_after, 3);
-  EXPECT_EQ(s->models[1].line, 21);
+  EXPECT_EQ(s->models[1].line, 22);
   EXPECT_EQ(s->limits.max_streams, 1);
   EXPECT_EQ(s->limits.max_line_bytes, 2);
   EXPECT_EQ(s->limits.max_connections, 3);

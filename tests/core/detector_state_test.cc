@@ -4,7 +4,9 @@
 // damaged bytes is refused and leaves the detector untouched.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "lstmad/core/anomaly_score.h"
@@ -18,6 +20,15 @@ std::vector<double> Errors(int n, uint32_t seed) {
   std::vector<double> errors;
   for (int i = 0; i < n; ++i) errors.push_back(0.02 + tail(rng) + (i % 97 == 50 ? 1.0 : 0.0));
   return errors;
+}
+
+// Two features' newest values for window i, with new extremes now and then,
+// so the novelty range and its gate have state to carry.
+std::span<const double> Values(int i) {
+  static thread_local double values[2];
+  values[0] = std::sin(i * 0.1) * (1 + i / 150);
+  values[1] = i % 131 == 0 ? 10.0 * i : 1.0;
+  return values;
 }
 
 DetectorOptions Options(ThresholdMode mode) {
@@ -45,12 +56,14 @@ TEST(DetectorStateTest, RestoredDetectorContinuesExactly) {
        {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot, ThresholdMode::kLikelihood}) {
     for (int cut : {0, 1, 30, 59, 60, 61, 65, 70, 71, 200, 599}) {  // 60..69: the likelihood settles
       StreamDetector original(Options(mode), 0.3, 10);
-      for (int i = 0; i < cut; ++i) original.Observe(errors[static_cast<size_t>(i)]);
+      for (int i = 0; i < cut; ++i) original.Observe(errors[static_cast<size_t>(i)], Override::kNone, Values(i));
       StreamDetector restored(Options(mode), 0.3, 10);
       ASSERT_TRUE(restored.RestoreState(original.SaveState()).ok()) << cut;
       EXPECT_EQ(restored.calibrated(), original.calibrated());
+      EXPECT_EQ(restored.novelty().bounds(), original.novelty().bounds());
       for (int i = cut; i < 600; ++i) {
-        ExpectSame(original.Observe(errors[static_cast<size_t>(i)]), restored.Observe(errors[static_cast<size_t>(i)]), i);
+        const auto e = errors[static_cast<size_t>(i)];
+        ExpectSame(original.Observe(e, Override::kNone, Values(i)), restored.Observe(e, Override::kNone, Values(i)), i);
       }
       EXPECT_EQ(restored.SaveState(), original.SaveState());
     }
@@ -60,7 +73,7 @@ TEST(DetectorStateTest, RestoredDetectorContinuesExactly) {
 TEST(DetectorStateTest, RefusesOtherSettingsAndDamagedBytes) {
   const std::vector<double> errors = Errors(300, 4);
   StreamDetector original(Options(ThresholdMode::kSpot), 0.3, 10);
-  for (double e : errors) original.Observe(e);
+  for (size_t i = 0; i < errors.size(); ++i) original.Observe(errors[i], Override::kNone, Values(static_cast<int>(i)));
   const std::string state = original.SaveState();
 
   StreamDetector fresh(Options(ThresholdMode::kSpot), 0.3, 10);
@@ -75,7 +88,8 @@ TEST(DetectorStateTest, RefusesOtherSettingsAndDamagedBytes) {
                       +[](DetectorOptions* o) { o->spot.max_peaks = 26; },
                       +[](DetectorOptions* o) { o->threshold = ThresholdMode::kDspot; },
                       +[](DetectorOptions* o) { o->smoothing_span = 1; },
-                      +[](DetectorOptions* o) { o->calibration_windows = 61; }}) {
+                      +[](DetectorOptions* o) { o->calibration_windows = 61; },
+                      +[](DetectorOptions* o) { o->novelty_margin = 0.1; }}) {
     DetectorOptions other = Options(ThresholdMode::kSpot);
     change(&other);
     StreamDetector d(other, 0.3, 10);

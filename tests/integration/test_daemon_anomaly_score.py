@@ -142,8 +142,12 @@ def main():
         checks.check("every alert transition at the same window in the daemon and the CLI",
                      daemon_transitions == cli_transitions,
                      f"daemon {daemon_transitions} cli {cli_transitions}")
-        fired = [r for r in records if r["kind"] == "fired"]
-        checks.check("the excursion fired one alert", len(fired) == 1, str(len(fired)))
+        # With alert.for 1 a single novel value (a new extreme of a feature,
+        # docs/detection.md "Novel values") fires too; the excursion's own
+        # windows fire once.
+        fired = [r for r in records if r["model"] == "pump" and r["kind"] == "fired" and
+                 NORMAL - LOOKBACK < window_of(rfc3339_ns(r["window_end"])) <= NORMAL + FAULT]
+        checks.check("the excursion fired one alert", len(fired) == 1, str(daemon_transitions))
         model_threshold = float(rows[0][header.index("threshold")])
         if fired:
             checks.check(f"its threshold is the {MODE} detector's, not the model's fixed one",

@@ -96,6 +96,13 @@ SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lo
   return run;
 }
 
+// Window `w`'s newest observed values, one per feature, for the detector's
+// novelty range (the daemon gives it the same, from the stream's ring).
+std::span<const double> Newest(const SeriesRun& run, int w) {
+  if (run.observed.cols() <= w) return {};
+  return {run.observed.col(w).data(), static_cast<size_t>(run.observed.rows())};
+}
+
 }  // namespace
 
 SeriesRun RunModel(const core::Model& model, const core::Network<float>& net,
@@ -139,7 +146,10 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
         guards, std::span<const double>(run->observed.col(w).data(), guards.size()),
         std::span<const double>(run->reconstruction.col(w).data(), guards.size()));
   };
-  for (int w = 0; w < run->calibration_windows; ++w) guard(w);  // AlertVerdicts uses them there too
+  for (int w = 0; w < run->calibration_windows; ++w) {
+    guard(w);  // AlertVerdicts uses them there too
+    detector.LearnValues(Newest(*run, w));
+  }
   if (run->calibration_windows > 0) {
     core::Status status = detector.Calibrate(
         std::span<const double>(run->errors.data(), static_cast<size_t>(run->calibration_windows)));
@@ -157,7 +167,7 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
     for (int w = first; w < first + count; ++w) {
       const auto i = static_cast<size_t>(w);
       guard(w);
-      const core::Detection d = detector.Observe(run->errors[i], run->overrides[i]);
+      const core::Detection d = detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w));
       run->detections[static_cast<size_t>(w)] = d;
       alert.Observe(d.alarm, relearning.rule);
       if (!relearning.enabled() || d.alarm || alert.firing()) continue;
@@ -219,9 +229,10 @@ core::Status Detect(const core::DetectorOptions& options, double fixed_threshold
     }
   }
   run->detections.assign(run->errors.size(), core::Detection{});
+  for (int w = 0; w < run->calibration_windows; ++w) detector.LearnValues(Newest(*run, w));
   for (int w = run->calibration_windows; w < run->windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    run->detections[i] = detector.Observe(run->errors[i], run->overrides[i]);
+    run->detections[i] = detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w));
   }
   return core::Status::Ok();
 }

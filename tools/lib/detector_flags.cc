@@ -50,6 +50,10 @@ void AddDetectorFlags(ArgParser* p) {
                "likelihood: windows after calibration judged without alarming, learnt unclipped, so "
                "the history holds fresh errors, not only the trained-on ones (0: none) (default: the "
                "lookback)");
+  p->AddOption("novelty-margin", "M|off",
+               "a window whose newest value lies beyond the range of every value seen so far by more "
+               "than M times that range alarms (Numenta's rule; off: never)",
+               core::FormatSignificant(d.novelty_margin));
   p->AddOption("smoothing", "SPAN", "EWMA of the errors over SPAN windows (1: off)",
                core::FormatSignificant(d.smoothing_span));
   p->AddOption("refractory", "N",
@@ -84,6 +88,11 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   if (p.Has("likelihood-settle")) {
     if (std::string e = IntFlag(p, "likelihood-settle", 0, kMax, &o->settle); !e.empty()) return e;
   }
+  if (const std::string margin = p.Get("novelty-margin"); margin == "off") {
+    o->novelty_margin = core::kNoveltyOff;
+  } else if (!ParseDouble(margin, &o->novelty_margin) || !(o->novelty_margin >= 0)) {
+    return "--novelty-margin must be a number >= 0 or off";
+  }
   if (p.Has("refractory")) {
     if (std::string e = IntFlag(p, "refractory", 1, kMax, &o->refractory); !e.empty()) return e;
   }
@@ -107,6 +116,11 @@ std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
             (o.settle < 0 ? std::string("T") : std::to_string(o.settle));
   }
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
+  if (o.threshold != core::ThresholdMode::kFixed) {
+    text += ", novel values " +
+            (o.uses_novelty() ? "beyond the range by " + core::FormatSignificant(o.novelty_margin) + " of it"
+                              : std::string("off"));
+  }
   text += ", smoothing " +
           (o.smoothing_span <= 1 ? std::string("off") : "span " + core::FormatSignificant(o.smoothing_span));
   text += ", refractory " + std::to_string(refractory) + " windows, score " +

@@ -58,6 +58,17 @@
 // an alert does not resolve the moment the history has absorbed part of a
 // lasting fault.
 //
+// Novel values (value_novelty.h; novelty_margin, 0.05 by default, < 0 off):
+// given each window's newest observed values, a window with a value beyond
+// the range of every value seen so far (by more than the margin times the
+// range) alarms, with tail 0, in every mode but kFixed (which stays the
+// model's threshold). The range learns from every window's newest values,
+// those of the calibration windows included (LearnValues() where Calibrate()
+// is called explicitly); it alarms once the detector is calibrated.
+// Guards override it as they override the model. Its alarms also pass a
+// gate of their own: a novel value inside an excursion of the model's errors
+// is an onset when no novel value came in the previous `refractory` windows.
+//
 // Not thread-safe; one StreamDetector per stream. Observe() is noexcept and
 // allocation-free once calibrated.
 #pragma once
@@ -73,6 +84,7 @@
 #include "lstmad/core/error_likelihood.h"
 #include "lstmad/core/spot.h"
 #include "lstmad/core/status.h"
+#include "lstmad/core/value_novelty.h"
 
 namespace lstmad::core {
 
@@ -133,6 +145,10 @@ std::optional<ThresholdMode> ParseThresholdMode(std::string_view name);
 std::string_view ScoreModeName(ScoreMode mode);
 std::optional<ScoreMode> ParseScoreMode(std::string_view name);
 
+// Numenta's margin for novel values (value_novelty.h), and "off".
+inline constexpr double kDefaultNoveltyMargin = 0.05;
+inline constexpr double kNoveltyOff = -1;
+
 struct DetectorOptions {
   ThresholdMode threshold = ThresholdMode::kSpot;
   SpotOptions spot;        // q, t's level, K; its depth is used in kDspot only
@@ -146,8 +162,12 @@ struct DetectorOptions {
   // < 0: the model's lookback T; 0: none.
   int settle = -1;
   ScoreMode score = ScoreMode::kOnset;
+  // Novel values (above): the margin, a fraction of each feature's range;
+  // kNoveltyOff (< 0): off.
+  double novelty_margin = kDefaultNoveltyMargin;
 
   Status Validate() const;
+  bool uses_novelty() const { return novelty_margin >= 0 && threshold != ThresholdMode::kFixed; }
   bool uses_spot() const { return threshold != ThresholdMode::kLikelihood; }
   bool uses_likelihood() const {
     return threshold == ThresholdMode::kLikelihood || threshold == ThresholdMode::kSpotAndLikelihood;
@@ -181,11 +201,19 @@ class StreamDetector {
   // is no normal one). Errors: see Spot::Calibrate.
   Status Calibrate(std::span<const double> errors);
   bool calibrated() const { return calibrated_; }
+  // Teaches the novelty range a calibration window's newest values (one per
+  // feature), where Calibrate() is called explicitly; Observe() learns them
+  // itself.
+  void LearnValues(std::span<const double> newest);
 
-  Detection Observe(double error, Override override = Override::kNone) noexcept;
+  // `newest`: the window's newest observed values, one per feature, in the
+  // model's units (empty: no novelty judgement for this window).
+  Detection Observe(double error, Override override = Override::kNone,
+                    std::span<const double> newest = {}) noexcept;
 
   const Spot& spot() const { return spot_; }
   const ErrorLikelihood& likelihood() const { return likelihood_; }
+  const ValueNovelty& novelty() const { return novelty_; }
   // The model's threshold, which decides in kFixed and until calibrated. A
   // retrained model brings a new one while the detector carries on.
   void set_fixed_threshold(double threshold) noexcept { fixed_threshold_ = threshold; }
@@ -197,7 +225,7 @@ class StreamDetector {
   // The detector's whole state as bytes (daemon snapshots, so a restart does
   // not recalibrate every stream), and back. RestoreState() refuses state
   // saved under other options (risk, level, K, depth, smoothing, refractory,
-  // calibration windows, settling) or that is damaged, and then leaves the detector as
+  // calibration windows, settling, novelty margin) or that is damaged, and then leaves the detector as
   // it was.
   std::string SaveState() const;
   Status RestoreState(std::string_view bytes);
@@ -214,9 +242,11 @@ class StreamDetector {
   int settle_;               // resolved: windows the likelihood settles after calibration
   int64_t settled_ = 0;      // finite windows observed since calibration, counted up to settle_
   Ewma ewma_;
-  OnsetGate gate_;
+  OnsetGate gate_;          // every alarm
+  OnsetGate novelty_gate_;  // novel values' alarms only
   Spot spot_;
   ErrorLikelihood likelihood_;
+  ValueNovelty novelty_;
   double likelihood_z_;  // Q^-1(likelihood risk): the z at which the likelihood alarms
   double likelihood_threshold_ = 0;  // kLikelihood: the last finite window's threshold, for NonFinite()
   bool calibrated_ = false;
