@@ -28,8 +28,8 @@
 // (count, mean, M2; Welford) of blocks of `block` windows, the last
 // history / block complete blocks and the one filling, merged with Chan's
 // formula on each step, so the distribution covers between history + 1 and
-// history + block values. With the defaults (2000, 100) that is 21 blocks:
-// ~0.5 KB per stream, against 16 KB for the last 2000 values.
+// history + block values. With the defaults (8600, 100) that is 87 blocks:
+// ~2 KB per stream, against 69 KB for the last 8600 values.
 //
 // Not thread-safe; one per stream. Observe() is noexcept and allocation-free.
 #pragma once
@@ -45,7 +45,11 @@ namespace lstmad::core {
 
 struct LikelihoodOptions {
   int short_window = 5;  // errors averaged into a_t (1: the error itself)
-  int history = 2000;    // windows the normal distribution is estimated over
+  // Windows the normal distribution is estimated over: about 30 days at 5
+  // minutes (Numenta's 8640, to the block), so that it spans several of the
+  // longest cycles such series have (weeks): a history shorter than a week
+  // (2000 windows, the default before) sees each weekend's errors as new.
+  int history = 8600;
   int block = 100;       // the history's granularity; must divide it
   double risk = 1e-4;    // an alarm when tail < risk (z above ~3.7 at 1e-4)
   // Hysteresis (StreamDetector): after an alarming window the alarm goes on
