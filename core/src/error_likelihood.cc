@@ -91,8 +91,17 @@ void ErrorLikelihood::Push(double error, double average) noexcept {
     current_ = (current_ + 1) % static_cast<int>(blocks_.size());
     block = &blocks_[static_cast<size_t>(current_)];
     *block = Moments{};
+    MergeCompleteBlocks();
   }
   block->Add(average);
+}
+
+void ErrorLikelihood::MergeCompleteBlocks() noexcept {
+  // Oldest first, as Observe() then adds the current block last: the same
+  // order, so the same bits, as merging every block on every step.
+  complete_ = Moments{};
+  const int blocks = static_cast<int>(blocks_.size());
+  for (int i = 1; i < blocks; ++i) complete_.Merge(blocks_[static_cast<size_t>((current_ + i) % blocks)]);
 }
 
 ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip) noexcept {
@@ -103,9 +112,10 @@ ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip) noexcept
     return step;
   }
   step.average = ShortAverage(error);
-  Moments all;  // merged oldest first, so a restored ring gives the same bits
-  const int blocks = static_cast<int>(blocks_.size());
-  for (int i = 1; i <= blocks; ++i) all.Merge(blocks_[static_cast<size_t>((current_ + i) % blocks)]);
+  // The complete blocks change only when a block fills: merged then, not on
+  // every step (87 blocks with the default history).
+  Moments all = complete_;
+  all.Merge(blocks_[static_cast<size_t>(current_)]);
   if (all.count > 0) {
     step.mean = all.mean;
     step.stdev = std::max({std::sqrt(std::max(all.m2, 0.0) / all.count),
@@ -171,6 +181,7 @@ Status ErrorLikelihood::ReadState(std::string_view* in) {
     blocks_[b] = Moments{moments[3 * b], moments[3 * b + 1], moments[3 * b + 2]};
   }
   current_ = static_cast<int>(blocks_.size()) - 1;  // the newest, written last
+  MergeCompleteBlocks();
   return Status::Ok();
 }
 
