@@ -94,6 +94,22 @@ def main():
                      str(onsets))
         checks.check("one onset per excursion, not one per window",
                      len([i for i in onsets if 1500 <= i < 1560]) == 1, str(onsets))
+        # Novel values (docs/detection.md): the shift's first sample (3.0, the
+        # sine's zero crossing plus 3) and the spike's lie beyond every value
+        # before them by more than 5% of the range, so their own windows are
+        # onsets with tail 0, whatever the window's mean error says.
+        score_at = {k + LOOKBACK - 1: s for k, s in enumerate(scores)}
+        checks.check("novel values: score 1 at the shift's and the spike's first sample",
+                     score_at[1500] == 1.0 and score_at[2300] == 1.0, f"{score_at[1500]} {score_at[2300]}")
+        _, off_rows = read_csv(run("score", "--model", model, "--data", data, "--novelty-margin", "off").stdout)
+        off = [float(r[header.index("anomaly_score")]) for r in off_rows]
+        checks.check("--novelty-margin off: the model's error alone decides those windows",
+                     off[1500 - LOOKBACK + 1] < 1.0 and off[2300 - LOOKBACK + 1] < 1.0,
+                     f"{off[1500 - LOOKBACK + 1]} {off[2300 - LOOKBACK + 1]}")
+        for value in ("-0.1", "nan", "some"):
+            bad = run("score", "--model", model, "--data", data, "--novelty-margin", value, check=False)
+            checks.check(f"--novelty-margin {value} is bad input",
+                         bad.returncode == 2 and "--novelty-margin" in bad.stderr, bad.stderr.strip())
         root = ET.parse(svg).getroot()
         checks.check("score --plot writes a self-contained SVG",
                      root.tag.endswith("svg") and "href" not in open(svg).read())
