@@ -793,7 +793,11 @@ std::string DescribeModel(const ModelRuntime& m) {
                      "), lookback " + std::to_string(m.lookback()) + ", threshold " +
                      core::FormatSignificant(m.threshold) +
                      (s.threshold ? " (from the config)" : " (from the model file)") + ", detector " +
-                     std::string(core::ThresholdModeName(s.detector.options.threshold)) + ", alert for " +
+                     std::string(core::ThresholdModeName(s.detector.options.threshold)) +
+                     (s.detector.options.uses_novelty()
+                          ? " and novel values (margin " + core::FormatSignificant(s.detector.options.novelty_margin) + ")"
+                          : "") +
+                     ", alert for " +
                      std::to_string(s.alert.fire_after) + " / clear " + std::to_string(s.alert.clear_after) +
                      " windows";
   if (!m.model.time_features.empty()) line += ", time features " + m.model.time_features.ToString();

@@ -34,9 +34,10 @@ def main():
             "  alertmanager: http://127.0.0.1:9093, firing alerts re-sent every 60 s\n"
             "  limits:       10000 streams, 1024 connections, lines up to 65536 bytes\n"
             "  model pump: measurement \"pump\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
-            f"threshold {threshold} (from the model file), detector likelihood, alert for 2 / clear 4 windows\n"
+            f"threshold {threshold} (from the model file), detector likelihood and novel values (margin 0.05), "
+            "alert for 2 / clear 4 windows\n"
             "  model fixed: measurement \"tank\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
-            "threshold 0.25 (from the config), detector spot, alert for 3 / clear 3 windows, "
+            "threshold 0.25 (from the config), detector spot and novel values (margin 0.05), alert for 3 / clear 3 windows, "
             "retrain every 3600 s, guards on flow\n")
         checks.check("serve --check describes the configuration", proc.returncode == 0 and proc.stdout == expected,
                      f"exit {proc.returncode}\n--- got\n{proc.stdout}--- expected\n{expected}{proc.stderr}")
