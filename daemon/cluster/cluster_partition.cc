@@ -179,7 +179,10 @@ void PartitionWorker::FetchAndApply() {
   }
   std::vector<ConsumedMessage> batch;
   const BackendStatus s = consumer_->Fetch(shared_->nats.fetch_batch, kFetchWait, &batch);
-  if (s.timed_out()) return;
+  if (s.timed_out()) {
+    CheckForLostTail();
+    return;
+  }
   if (!s.ok()) {
     shared_->cluster_metrics->fetch_errors->Increment();
     static RateLimiter limiter(2);
@@ -197,21 +200,53 @@ void PartitionWorker::FetchAndApply() {
     std::lock_guard lock(ingest_mu_);
     for (size_t i = 0; i < batch.size() && !gap; ++i) gap = !Apply(std::move(batch[i]));
   }
-  if (gap) {
-    // Start again right after the last applied sample; the rest of the
-    // batch comes again, in order.
-    shared_->cluster_metrics->consumer_restarts->Increment();
-    Log(LogLevel::kWarn, "deliveries lost in flight; restarting the partition's consumer",
-        {Field("partition", partition_), Field("after_sequence", applied_seq_)});
-    unacked_.reset();
-    unacked_count_ = 0;
-    if (core::Status restarted = RecreateConsumer(applied_seq_, false); !restarted.ok()) {
-      shared_->cluster_metrics->fetch_errors->Increment();
-      Log(LogLevel::kWarn, "restarting the consumer failed; retrying",
-          {Field("partition", partition_), Field("error", restarted.message())});
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+  last_delivery_ = std::chrono::steady_clock::now();
+  tail_suspect_.reset();
+  // The rest of the batch comes again, in order, after the restart.
+  if (gap) RestartAfterLoss("deliveries lost in flight; restarting the partition's consumer");
+}
+
+void PartitionWorker::RestartAfterLoss(const char* what) {
+  // Start again right after the last applied sample.
+  shared_->cluster_metrics->consumer_restarts->Increment();
+  Log(LogLevel::kWarn, what, {Field("partition", partition_), Field("after_sequence", applied_seq_)});
+  unacked_.reset();
+  unacked_count_ = 0;
+  tail_suspect_.reset();
+  if (core::Status restarted = RecreateConsumer(applied_seq_, false); !restarted.ok()) {
+    shared_->cluster_metrics->fetch_errors->Increment();
+    Log(LogLevel::kWarn, "restarting the consumer failed; retrying",
+        {Field("partition", partition_), Field("error", restarted.message())});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+}
+
+void PartitionWorker::CheckForLostTail() {
+  // A delivery lost in flight shows as a gap in the consumer sequence only
+  // when a later one arrives. At the end of what was published nothing
+  // does, and the server, which counts it delivered, does not always send it
+  // again (once seen after a JetStream leader change: docs/cluster.md). So
+  // when the partition has been idle for tail_check_interval, ask the server
+  // what it delivered; if that is past what was applied, note it, and when it
+  // is still unapplied after another idle interval (anything in flight at
+  // the first look has arrived by then), start again after the last applied
+  // sample.
+  const auto now = std::chrono::steady_clock::now();
+  const auto interval = shared_->tail_check_interval;
+  if (now - last_delivery_ < interval || now - last_tail_check_ < interval) return;
+  last_tail_check_ = now;
+  PartitionConsumer::State state;
+  if (!consumer_->GetState(&state).ok()) return;  // NATS away: the fetches say so
+  if (state.delivered <= applied_seq_) {
+    tail_suspect_.reset();
+    return;
+  }
+  if (!tail_suspect_) {
+    tail_suspect_ = state.delivered;
+    return;
+  }
+  RestartAfterLoss("deliveries lost at the end of the partition (delivered by the server, never received); "
+                   "restarting the partition's consumer");
 }
 
 bool PartitionWorker::Apply(ConsumedMessage message) {

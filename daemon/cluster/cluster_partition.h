@@ -58,6 +58,9 @@ struct ClusterShared {
   std::mutex mu;  // guards settings and models (replaced on reload)
   config::Settings settings;
   std::shared_ptr<const ModelSet> models;
+  // An idle partition asks the server this often whether it delivered
+  // messages that never arrived (PartitionWorker::CheckForLostTail).
+  std::chrono::milliseconds tail_check_interval{5000};
 };
 
 class PartitionWorker {
@@ -92,6 +95,12 @@ class PartitionWorker {
   // sequence, e.g. a NATS node died with them in flight): nothing after the
   // gap may be applied before them.
   bool Apply(ConsumedMessage message);
+  // Recreates the consumer right after the last applied sample, counted and
+  // logged as `what`.
+  void RestartAfterLoss(const char* what);
+  // An idle partition whose server-side consumer delivered past what was
+  // applied lost its newest deliveries in flight: restarts (see the .cc).
+  void CheckForLostTail();
   // Applies a message's sample lines in order (under ingest_mu_); returns
   // how many there were. A batch header whose count differs is counted.
   uint64_t ApplyLines(std::string_view data);
@@ -112,6 +121,9 @@ class PartitionWorker {
   uint64_t redelivery_bound_ = 0;  // the old consumer had delivered up to here
   uint64_t consumer_seq_ = 0;      // consumer sequence of the last delivery seen
   std::chrono::steady_clock::time_point last_checkpoint_;
+  std::chrono::steady_clock::time_point last_delivery_;    // a fetch last returned messages
+  std::chrono::steady_clock::time_point last_tail_check_;  // CheckForLostTail last asked the server
+  std::optional<uint64_t> tail_suspect_;  // delivered by the server, not applied, at the last look
   int64_t unacked_count_ = 0;
   std::atomic<bool> stop_{false}, graceful_{false}, exited_{false}, fenced_{false};
   std::thread thread_;

@@ -222,6 +222,33 @@ TEST_F(PartitionWorkerTest, ALostDeliveryRestartsTheConsumerAfterTheLastAppliedS
   EXPECT_EQ(a.scorer->windows_scored(), 6u);
 }
 
+// The newest delivery is lost in flight and nothing follows it, so no gap
+// in the consumer sequence shows it, and the server does not send it again:
+// the idle partition asks the server what it delivered, sees it past what
+// was applied twice in a row, and starts again after the last applied sample.
+TEST_F(PartitionWorkerTest, ALostDeliveryAtTheEndIsFetchedAgainOnceThePartitionIsIdle) {
+  Instance a("a", &backend_);
+  a.shared.tail_check_interval = std::chrono::milliseconds(20);
+  backend_.Publish(kPartition, Messages({1, 2, 3}));
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 3; }));
+  // Idle with nothing lost: the server delivered what was applied.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 0.0);
+  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) {
+    c.LoseNextDelivery();
+    c.Publish(4, Line(4));
+  });
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 4; }));
+  worker.Stop(true);
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 1.0);
+  EXPECT_EQ(a.Count(a.cluster_metrics.duplicates_skipped), 0.0);
+  const Checkpoint cp = Stored();
+  ASSERT_EQ(cp.streams.size(), 1u);
+  EXPECT_EQ(cp.streams[0].samples, 4);
+}
+
 // An ack that never arrives: the server sends the messages again after
 // ack_wait; they are skipped by sequence (counted) and the next checkpoint's
 // ack covers them.
