@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -197,7 +198,7 @@ std::vector<double> DetectorErrors(int n) {
 core::DetectorOptions DaemonDetectorDefaults() {
   // config::DetectorSettings::Defaults(), restated: bench links core only.
   core::DetectorOptions o;
-  o.threshold = core::ThresholdMode::kFixed;
+  o.threshold = core::ThresholdMode::kLikelihood;
   o.spot.risk = 1e-4;
   o.spot.initial_level = 0.98;
   o.spot.max_peaks = 200;
@@ -205,13 +206,18 @@ core::DetectorOptions DaemonDetectorDefaults() {
   return o;
 }
 
+// One window's verdict with the daemon's defaults (the likelihood, novel
+// values), given the newest values of 8 features, as the daemon gives them.
 void BM_DetectorObserve(benchmark::State& state) {
   const std::vector<double> errors = DetectorErrors(4096);
+  std::vector<double> values(8 * errors.size());
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(static_cast<double>(i) * 0.37);
+  auto newest = [&](size_t i) { return std::span<const double>(values.data() + 8 * i, 8); };
   core::StreamDetector detector(DaemonDetectorDefaults(), 0.05, 3);
-  for (int i = 0; i < 1000; ++i) detector.Observe(errors[static_cast<size_t>(i)]);  // calibrated
+  for (size_t i = 0; i < 1000; ++i) detector.Observe(errors[i], core::Override::kNone, newest(i));  // calibrated
   size_t i = 1000;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(detector.Observe(errors[i]).score);
+    benchmark::DoNotOptimize(detector.Observe(errors[i], core::Override::kNone, newest(i)).score);
     i = i + 1 == errors.size() ? 1000 : i + 1;
   }
   state.SetItemsProcessed(state.iterations());
