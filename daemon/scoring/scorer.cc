@@ -83,8 +83,9 @@ struct Scorer::Shard {
   // and expected values (their capacity stays, so resizing does not allocate
   // after the first guarded group of the largest model).
   core::Matrix<float> expected;
-  std::vector<double> guard_observed, guard_expected;
-  // One window's newest observed values for its detector's novelty range.
+  std::vector<double> guard_expected;
+  // One window's newest observed values, for the guards and the detector's
+  // novelty range.
   std::vector<double> newest;
   HistogramBatch error_batch, latency_batch;
 };
@@ -243,10 +244,8 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     shard->expected = shard->output.middleCols(static_cast<Eigen::Index>(steps - 1) * count, count);
     model.model.scaler.Inverse(&shard->expected);
   }
-  if (!model.guards.empty()) {
-    shard->guard_observed.resize(static_cast<size_t>(model.features()));
-    shard->guard_expected.resize(static_cast<size_t>(model.features()));
-  }
+  if (!model.guards.empty()) shard->guard_expected.resize(static_cast<size_t>(model.features()));
+  const bool novelty = model.settings.detector.enabled() && model.settings.detector.options.uses_novelty();
   int nonfinite = 0;
   for (int b = 0; b < count; ++b) {
     const WindowJob& job = *jobs[b];
@@ -271,7 +270,9 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     }
     stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity()
                                                                : error);
-    const core::Override override = GuardVerdict(model, shard, job, b);
+    const std::span<const double> newest =
+        novelty || !model.guards.empty() ? NewestValues(model, shard, job) : std::span<const double>();
+    const core::Override override = GuardVerdict(model, shard, newest, b);
     // A stream created before a reload turned `export` on has no feature
     // series (docs/prometheus.md): nothing to set.
     if (exporting && stream.metrics.features.size() == static_cast<size_t>(model.features())) {
@@ -281,7 +282,8 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     double threshold = model.threshold;
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
     if (model.settings.detector.enabled()) {
-      const core::Detection d = Detect(model, &stream, error, override, NewestValues(model, shard, job));
+      const core::Detection d =
+          Detect(model, &stream, error, override, novelty ? newest : std::span<const double>());
       above = d.alarm;
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
@@ -323,16 +325,11 @@ void Scorer::RecordHistory(HistoryRegistry* registry, const ModelRuntime& model,
   stream.history->Record(point, newest, shard->expected.col(b).data(), shard->per_feature.col(b).data());
 }
 
-core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b) {
+core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, std::span<const double> observed,
+                                    int b) {
   if (model.guards.empty()) return core::Override::kNone;
-  const int steps = model.lookback(), features = model.features();
-  const float* newest = job.window.data() + static_cast<ptrdiff_t>(steps - 1) * model.inputs();
-  for (int f = 0; f < features; ++f) {
-    const auto i = static_cast<size_t>(f);
-    shard->guard_observed[i] = newest[f];
-    shard->guard_expected[i] = shard->expected(f, b);
-  }
-  const core::Override verdict = core::GuardOverride(model.guards, shard->guard_observed, shard->guard_expected);
+  for (int f = 0; f < model.features(); ++f) shard->guard_expected[static_cast<size_t>(f)] = shard->expected(f, b);
+  const core::Override verdict = core::GuardOverride(model.guards, observed, shard->guard_expected);
   // Null where the runtime's metrics were never registered (unit tests).
   prometheus::Counter* counter = verdict == core::Override::kNormal      ? model.metrics.guard_normal
                                  : verdict == core::Override::kAnomalous ? model.metrics.guard_anomalous
@@ -386,7 +383,6 @@ void Scorer::ExportFeatures(const ModelRuntime& model, Shard* shard, const Windo
 }
 
 std::span<const double> Scorer::NewestValues(const ModelRuntime& model, Shard* shard, const WindowJob& job) {
-  if (!model.settings.detector.options.uses_novelty()) return {};
   const int features = model.features();
   const float* newest = job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
   shard->newest.resize(static_cast<size_t>(features));  // allocates for the first, and largest, model only

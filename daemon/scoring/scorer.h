@@ -105,13 +105,14 @@ class Scorer {
   // made on first use).
   static core::Detection Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
                                 core::Override override, std::span<const double> newest);
-  // Window `job`'s newest observed values (features only, not time inputs)
-  // in the shard's buffer; empty when the model's detector does not judge
-  // novel values.
+  // Window `job`'s newest observed values (features only, not time inputs),
+  // copied into the shard's buffer.
   static std::span<const double> NewestValues(const ModelRuntime& model, Shard* shard, const WindowJob& job);
-  // The model's guards' verdict on window `b` of the group (kNone without
-  // guards), counted in lstmad_guard_overrides_total.
-  static core::Override GuardVerdict(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b);
+  // The model's guards' verdict on window `b` of the group, whose newest
+  // values are `observed` (kNone without guards), counted in
+  // lstmad_guard_overrides_total.
+  static core::Override GuardVerdict(const ModelRuntime& model, Shard* shard, std::span<const double> observed,
+                                     int b);
   // Window `b` of the group into its stream's console history.
   static void RecordHistory(HistoryRegistry* registry, const ModelRuntime& model, Shard* shard,
                             const WindowJob& job, int b, double threshold, bool above);
