@@ -195,12 +195,15 @@ Detection StreamDetector::NonFinite() const noexcept {
 Detection StreamDetector::Observe(double error, Override override, std::span<const double> newest) noexcept {
   const bool finite = std::isfinite(error);
   const double smoothed = finite ? ewma_.Update(error) : error;
-  // Judged against the range before this window; a detector still warming up
-  // only learns. (Unlike the likelihood's, the range needs no settling: it is
-  // not narrower on the trained-on windows than on fresh ones.)
-  const bool judging = calibrated_;
+  // Whether the detector was calibrated before this window (Warmup() may
+  // calibrate it on this one).
+  const bool was_calibrated = calibrated_;
   Detection d = !finite ? NonFinite() : calibrated_ ? Calibrated(smoothed) : Warmup(smoothed);
-  const bool novel = options_.uses_novelty() && !newest.empty() && novelty_.Observe(newest) && judging;
+  // Judged against the range before this window, which it then widens; a
+  // detector still warming up only learns. (Unlike the likelihood's, the
+  // range needs no settling: it is not narrower on the trained-on windows
+  // than on fresh ones.)
+  const bool novel = options_.uses_novelty() && !newest.empty() && novelty_.Observe(newest) && was_calibrated;
   bool novelty_alarm = false;
   if (override != Override::kNone) {
     d.alarm = override == Override::kAnomalous;

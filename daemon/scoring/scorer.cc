@@ -59,6 +59,12 @@ std::vector<std::pair<std::string, double>> TopFeatures(const ModelRuntime& mode
 // models[].export): a mean over roughly the last 1/kSpreadWeight windows.
 constexpr double kSpreadWeight = 1.0 / 64;
 
+// The window's newest sample: its features' raw values, then its time
+// inputs (the guards, the novelty range, exports and the console read it).
+const float* NewestSample(const ModelRuntime& model, const WindowJob& job) {
+  return job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
+}
+
 }  // namespace
 
 struct Scorer::Shard {
@@ -316,7 +322,7 @@ void Scorer::RecordHistory(HistoryRegistry* registry, const ModelRuntime& model,
     // The stream's first window: the only allocation its history makes.
     stream.history = registry->Create(model.name(), stream.key, features, scored);
   }
-  const float* newest = job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
+  const float* newest = NewestSample(model, job);
   HistoryPoint point;
   point.end_ns = job.end_ns;
   point.error = static_cast<double>(shard->errors[b]);
@@ -339,9 +345,9 @@ core::Override Scorer::GuardVerdict(const ModelRuntime& model, Shard* shard, std
 }
 
 void Scorer::ExportFeatures(const ModelRuntime& model, Shard* shard, const WindowJob& job, int b) {
-  const int steps = model.lookback(), features = model.features();
+  const int features = model.features();
   StreamScoringState& stream = *job.stream;
-  const float* newest = job.window.data() + static_cast<ptrdiff_t>(steps - 1) * model.inputs();
+  const float* newest = NewestSample(model, job);
   const float* per_feature = shard->per_feature.col(b).data();
   // Shares as the alert's top_features has them (TopFeatures above).
   double total = 0;
@@ -384,7 +390,7 @@ void Scorer::ExportFeatures(const ModelRuntime& model, Shard* shard, const Windo
 
 std::span<const double> Scorer::NewestValues(const ModelRuntime& model, Shard* shard, const WindowJob& job) {
   const int features = model.features();
-  const float* newest = job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
+  const float* newest = NewestSample(model, job);
   shard->newest.resize(static_cast<size_t>(features));  // allocates for the first, and largest, model only
   for (int f = 0; f < features; ++f) shard->newest[static_cast<size_t>(f)] = newest[f];
   return shard->newest;
