@@ -286,8 +286,8 @@ TEST(StreamDetectorLikelihoodTest, SettlesForTheLookbackAfterCalibration) {
     EXPECT_LT(d.tail, 1e-80) << i;    // judged: far above a history of 1s
     EXPECT_EQ(d.score, kQuietScoreCeiling) << i;  // level 1, no onset
   }
-  // The history is 200 ones and the three short means 1.1, 1.2, 1.3 (short
-  // window 5), unclipped: mean 203.6 / 203; the fourth short mean, 1.4, is
+  // The history is 200 ones and the three short means 1.05, 1.1, 1.15 (short
+  // window 10), unclipped: mean 203.3 / 203; the fourth short mean, 1.2, is
   // still far out: it alarms and starts an excursion.
   const ErrorLikelihood::Step expected = [] {
     ErrorLikelihood lik(LikelihoodDetector().likelihood);
@@ -295,9 +295,9 @@ TEST(StreamDetectorLikelihoodTest, SettlesForTheLookbackAfterCalibration) {
     for (int i = 0; i < 3; ++i) lik.Observe(1.5, /*clip=*/false);
     return lik.Observe(1.5);
   }();
-  EXPECT_NEAR(expected.mean, 203.6 / 203.0, 1e-12);
+  EXPECT_NEAR(expected.mean, 203.3 / 203.0, 1e-12);
   EXPECT_LT(expected.tail, 1e-4);
-  EXPECT_NEAR(expected.average, 1.4, 1e-12);
+  EXPECT_NEAR(expected.average, 1.2, 1e-12);
   const Detection d = detector.Observe(1.5);
   EXPECT_TRUE(d.alarm);
   EXPECT_TRUE(d.onset);
