@@ -65,6 +65,19 @@ const float* NewestSample(const ModelRuntime& model, const WindowJob& job) {
   return job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
 }
 
+// Teaches a new detector's novelty range the samples of its first window
+// before the newest (which Observe judges and learns): values the stream has
+// shown that no later window has as its newest. The offline runs do the same
+// with a series' first rows (tools/lib/detection_run.cc).
+void LearnEarlierSamples(const ModelRuntime& model, const WindowJob& job, core::StreamDetector* detector) {
+  std::vector<double> values(static_cast<size_t>(model.features()));
+  for (int t = 0; t + 1 < model.lookback(); ++t) {
+    const float* sample = job.window.data() + static_cast<ptrdiff_t>(t) * model.inputs();
+    std::copy(sample, sample + model.features(), values.begin());
+    detector->LearnValues(values);
+  }
+}
+
 }  // namespace
 
 struct Scorer::Shard {
@@ -289,7 +302,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
     if (model.settings.detector.enabled()) {
       const core::Detection d =
-          Detect(model, &stream, error, override, novelty ? newest : std::span<const double>());
+          Detect(model, job, error, override, novelty ? newest : std::span<const double>());
       above = d.alarm;
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
@@ -396,14 +409,16 @@ std::span<const double> Scorer::NewestValues(const ModelRuntime& model, Shard* s
   return shard->newest;
 }
 
-core::Detection Scorer::Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
+core::Detection Scorer::Detect(const ModelRuntime& model, const WindowJob& job, double error,
                                core::Override override, std::span<const double> newest) {
+  StreamScoringState* stream = job.stream;
   if (!stream->detector || stream->detector_generation != model.detector_generation) {
     // First window, or a newly loaded model (start, reload): its errors are on
     // a new scale, so the detector calibrates afresh on this stream's next
     // ones. A retrained model keeps the detectors (model_runtime.h).
     stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
     stream->detector_generation = model.detector_generation;
+    if (!newest.empty()) LearnEarlierSamples(model, job, &*stream->detector);
   }
   stream->detector->set_fixed_threshold(model.threshold);  // a retrained model's, once swapped in
   return stream->detector->Observe(error, override, newest);

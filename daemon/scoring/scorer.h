@@ -100,10 +100,11 @@ class Scorer {
   void Enqueue(Shard* shard, std::unique_lock<std::mutex> lock, WindowJob job);
   void ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs);
   void ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count);
-  // The stream's detector's verdict on `error` under the guards' `override`,
-  // with the window's `newest` values for its novelty range (the detector
-  // made on first use).
-  static core::Detection Detect(const ModelRuntime& model, StreamScoringState* stream, double error,
+  // The verdict of the detector of `job`'s stream on `error` under the
+  // guards' `override`, with the window's `newest` values for its novelty
+  // range (empty: novelty off). The detector is made on first use, its
+  // novelty range taught the window's earlier samples.
+  static core::Detection Detect(const ModelRuntime& model, const WindowJob& job, double error,
                                 core::Override override, std::span<const double> newest);
   // Window `job`'s newest observed values (features only, not time inputs),
   // copied into the shard's buffer.

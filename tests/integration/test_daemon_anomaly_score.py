@@ -29,6 +29,10 @@ MODE = sys.argv[1] if len(sys.argv) > 1 else "spot"  # detector.threshold and sc
 DETECTOR = "{ threshold: %s, calibration_windows: %d, max_peaks: 200 }" % (MODE, CALIBRATION)
 ALERT_FOR, ALERT_CLEAR = 1, 3  # models[].alert and score's --alert-for/--alert-clear
 T0 = 1_700_000_000_000_000_000  # the first sample's timestamp, ns
+# The vibration runs 0.26 to 0.74 here (a sine, 0.5 +- 0.2, and noise): 0.77
+# is beyond 0.74 by more than 5% of that range, not beyond 0.78.
+VIBRATION_FIRST, VIBRATION_NEAR_FIRST = 0.78, 0.77
+NEAR_FIRST = 194  # a window past calibration whose newest sample is a crest
 
 
 def rfc3339_ns(text):
@@ -58,6 +62,13 @@ def series():
     values = [pump_values(i, 0.3, rng) for i in range(NORMAL + FAULT + AFTER)]
     for i in range(NORMAL, NORMAL + FAULT):
         values[i][3] += 45.0  # a flow excursion
+    # The vibration's highest value comes before the first window's newest
+    # sample, at a crest of its sine; window NEAR_FIRST's newest sample, at a
+    # later crest, comes near it, beyond every other value: novel unless the
+    # detector's range holds the first window's earlier samples, as the CLI's
+    # holds the series' first rows.
+    values[3][2] = VIBRATION_FIRST
+    values[NEAR_FIRST + LOOKBACK - 1][2] = VIBRATION_NEAR_FIRST
     return values
 
 
@@ -87,6 +98,8 @@ def main():
         checks.check("alert is score's last column", header[-1] == "alert", str(header))
         alert = [int(r[header.index("alert")]) for r in rows]
         checks.check("the CLI scores every window", len(want) == len(values) - LOOKBACK + 1, str(len(want)))
+        checks.check(f"a value within the range of the first rows is not novel (window {NEAR_FIRST})",
+                     want[NEAR_FIRST] < 0.5, str(want[NEAR_FIRST]))
 
         events = os.path.join(d, "events.jsonl")
         state = os.path.join(d, "state")
@@ -98,7 +111,7 @@ def main():
                            extra=f"events:\n  path: {events}\nstate:\n  path: {state}\n")
         # Windows after which the gauge is compared: through calibration, the
         # excursion's every window, and the return to normal.
-        probes = sorted({50, CALIBRATION - 1, CALIBRATION, 200, NORMAL - LOOKBACK} |
+        probes = sorted({50, CALIBRATION - 1, CALIBRATION, NEAR_FIRST, 200, NORMAL - LOOKBACK} |
                         set(range(NORMAL - LOOKBACK + 1, NORMAL + FAULT + 2)) | {len(want) - 1})
         key = 'lstmad_stream_anomaly_score{model="pump",pump="a",stream="pump,pump=a"}'
         got = {}

@@ -92,6 +92,7 @@ SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lo
   for (int w = 0; w < windows; ++w) {
     run.observed.col(w) = table.values.col(run.RowOf(w)).cast<float>().cast<double>();
   }
+  if (windows > 0) run.leading = table.values.topLeftCorner(features, lookback - 1).cast<float>().cast<double>();
   run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
   return run;
 }
@@ -101,6 +102,15 @@ SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lo
 std::span<const double> Newest(const SeriesRun& run, int w) {
   if (run.observed.cols() <= w) return {};
   return {run.observed.col(w).data(), static_cast<size_t>(run.observed.rows())};
+}
+
+// Teaches the detector's novelty range the rows before window 0's newest:
+// every value of the series then enters the range, the first T - 1 rows
+// included (core::StreamDetector::LearnWindow in the daemon).
+void LearnLeadingRows(const SeriesRun& run, core::StreamDetector* detector) {
+  for (Eigen::Index t = 0; t < run.leading.cols(); ++t) {
+    detector->LearnValues({run.leading.col(t).data(), static_cast<size_t>(run.leading.rows())});
+  }
 }
 
 }  // namespace
@@ -140,6 +150,7 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, windows);
   run->detections.assign(static_cast<size_t>(windows), core::Detection{});
   ScoreRange(model, *net, scaled, 0, run->calibration_windows, run);
+  LearnLeadingRows(*run, &detector);
   auto guard = [&](int w) {
     if (guards.empty()) return;
     run->overrides[static_cast<size_t>(w)] = core::GuardOverride(
@@ -229,6 +240,7 @@ core::Status Detect(const core::DetectorOptions& options, double fixed_threshold
     }
   }
   run->detections.assign(run->errors.size(), core::Detection{});
+  LearnLeadingRows(*run, &detector);
   for (int w = 0; w < run->calibration_windows; ++w) detector.LearnValues(Newest(*run, w));
   for (int w = run->calibration_windows; w < run->windows(); ++w) {
     const auto i = static_cast<size_t>(w);

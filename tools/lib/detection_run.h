@@ -27,6 +27,11 @@ struct SeriesRun {
   // [F x windows]: each window's last step as observed, rounded to float as
   // the daemon holds samples, so guards see what the daemon's see.
   core::Matrix<double> observed;
+  // [F x (lookback - 1)]: the rows before window 0's last one, observed the
+  // same way. Values the stream has shown, which no window has as its newest:
+  // the detector's novelty range learns them first (LearnLeadingRows), as the
+  // daemon's does from a stream's first window.
+  core::Matrix<double> leading;
   std::vector<core::Override> overrides;  // per window: the guards' verdict; kNone without guards
   std::vector<core::Detection> detections;  // per window; default for calibration windows
   int calibration_windows = 0;           // windows that calibrated the detector (no detection)
