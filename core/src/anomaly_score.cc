@@ -62,6 +62,9 @@ Status DetectorOptions::Validate() const {
   }
   if (calibration_windows < 0) return Status::Error("calibration windows must be >= 0");
   if (settle < -1) return Status::Error("likelihood settling must be >= 0 windows (-1: the lookback)");
+  if (settle_weight < 1 || settle_weight > 10000) {
+    return Status::Error("likelihood settling weight must be in [1, 10000] windows");
+  }
   if (!(novelty_margin >= 0 || novelty_margin == kNoveltyOff) || !std::isfinite(novelty_margin)) {
     return Status::Error("novelty margin must be a number >= 0 (a fraction of the range), or off");
   }
@@ -152,7 +155,8 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
   if (options_.uses_likelihood()) {
     const bool settling = settled_ < settle_;
     if (settling) ++settled_;
-    const ErrorLikelihood::Step step = likelihood_.Observe(smoothed, /*clip=*/!settling);
+    const ErrorLikelihood::Step step =
+        likelihood_.Observe(smoothed, /*clip=*/!settling, settling ? options_.settle_weight : 1);
     d.tail = step.tail;
     // Hysteresis: an alarm that goes on (the previous window alarmed) is
     // judged against clear_risk; gate_ has not seen this window yet.

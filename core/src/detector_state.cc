@@ -4,7 +4,7 @@
 // with (u8 threshold mode, f64 risk, f64 level, u32 K, u32 depth, f64
 // smoothing span, u32 refractory, u32 calibration windows, u32 likelihood
 // short window, u32 history, u32 block, f64 likelihood risk, f64 clear
-// risk, u32 settle, f64 novelty margin), u8
+// risk, u32 settle, u32 settle weight, f64 novelty margin), u8
 // calibrated, i64 settled windows, i64 warm-up windows seen, the EWMA (f64 value, u8 started),
 // the onset gates (i64 quiet windows: the model's, novel values'), u32 count + f64 warmup values, the
 // likelihood (u32 count + f64 short-window errors, oldest first; u32 count +
@@ -27,9 +27,9 @@ namespace lstmad::core {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADDS";
-// 1: before the likelihood, 2: before settling, 3: before novel values;
-// refused, so such a stream recalibrates.
-constexpr uint32_t kVersion = 4;
+// 1: before the likelihood, 2: before settling, 3: before novel values, 4:
+// before the settling weight; refused, so such a stream recalibrates.
+constexpr uint32_t kVersion = 5;
 
 using bytes::Get;
 using bytes::GetCounted;
@@ -127,6 +127,7 @@ std::string StreamDetector::SaveState() const {
   Put<double>(&out, lik.risk);
   Put<double>(&out, lik.clear_risk);
   Put<uint32_t>(&out, static_cast<uint32_t>(settle_));
+  Put<uint32_t>(&out, static_cast<uint32_t>(options_.settle_weight));
   Put<double>(&out, options_.novelty_margin);
   Put<uint8_t>(&out, calibrated_ ? 1 : 0);
   Put<int64_t>(&out, settled_);
@@ -146,7 +147,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   if (bytes.substr(0, kMagic.size()) != kMagic) return Damaged("no LSTMADDS magic");
   bytes.remove_prefix(kMagic.size());
   uint32_t version = 0, max_peaks = 0, depth = 0, refractory = 0, calibration = 0;
-  uint32_t short_window = 0, history = 0, block = 0, settle = 0;
+  uint32_t short_window = 0, history = 0, block = 0, settle = 0, settle_weight = 0;
   uint8_t mode = 0, started = 0, calibrated = 0;
   double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0, clear_risk = 0, novelty_margin = 0;
   int64_t quiet = 0, novelty_quiet = 0, warmup_count = 0, settled = 0;
@@ -156,6 +157,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration) ||
       !Get(&bytes, &short_window) || !Get(&bytes, &history) || !Get(&bytes, &block) ||
       !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) || !Get(&bytes, &settle) ||
+      !Get(&bytes, &settle_weight) ||
       !Get(&bytes, &novelty_margin)) {
     return Damaged("truncated options");
   }
@@ -169,6 +171,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       short_window != static_cast<uint32_t>(lik.short_window) || history != static_cast<uint32_t>(lik.history) ||
       block != static_cast<uint32_t>(lik.block) || likelihood_risk != lik.risk ||
       clear_risk != lik.clear_risk || settle != static_cast<uint32_t>(settle_) ||
+      settle_weight != static_cast<uint32_t>(options_.settle_weight) ||
       novelty_margin != options_.novelty_margin) {
     return Status::Error("detector state: saved with other detector settings");
   }

@@ -79,21 +79,26 @@ double ErrorLikelihood::ShortAverage(double error) const noexcept {
   return (sum + error) / (recent_count_ + 1);
 }
 
-void ErrorLikelihood::Push(double error, double average) noexcept {
+void ErrorLikelihood::Push(double error, double average, int weight) noexcept {
   if (!recent_.empty()) {
     recent_[static_cast<size_t>(recent_next_)] = error;
     recent_next_ = (recent_next_ + 1) % static_cast<int>(recent_.size());
     recent_count_ = std::min(recent_count_ + 1, static_cast<int>(recent_.size()));
   }
-  Moments* block = &blocks_[static_cast<size_t>(current_)];
-  if (block->count >= options_.block) {
-    // The oldest block leaves the history as a new one starts.
-    current_ = (current_ + 1) % static_cast<int>(blocks_.size());
-    block = &blocks_[static_cast<size_t>(current_)];
-    *block = Moments{};
-    MergeCompleteBlocks();
+  // A weight of w adds the value w times, one window's worth at a time, so
+  // every block still holds whole windows (a saved state's counts stay
+  // integers within the block) and the history stays `history` windows long.
+  for (int i = 0; i < weight; ++i) {
+    Moments* block = &blocks_[static_cast<size_t>(current_)];
+    if (block->count >= options_.block) {
+      // The oldest block leaves the history as a new one starts.
+      current_ = (current_ + 1) % static_cast<int>(blocks_.size());
+      block = &blocks_[static_cast<size_t>(current_)];
+      *block = Moments{};
+      MergeCompleteBlocks();
+    }
+    block->Add(average);
   }
-  block->Add(average);
 }
 
 void ErrorLikelihood::MergeCompleteBlocks() noexcept {
@@ -104,7 +109,7 @@ void ErrorLikelihood::MergeCompleteBlocks() noexcept {
   for (int i = 1; i < blocks; ++i) complete_.Merge(blocks_[static_cast<size_t>((current_ + i) % blocks)]);
 }
 
-ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip) noexcept {
+ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip, int weight) noexcept {
   Step step;
   if (!std::isfinite(error)) {
     step.average = error;
@@ -124,7 +129,8 @@ ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip) noexcept
   }
   // An alarming value enters the history clipped at the alarm level.
   const bool alarm = clip && step.tail < options_.risk;
-  Push(error, alarm ? std::min(step.average, step.mean + alarm_z_ * step.stdev) : step.average);
+  Push(error, alarm ? std::min(step.average, step.mean + alarm_z_ * step.stdev) : step.average,
+       std::max(weight, 1));
   return step;
 }
 

@@ -101,6 +101,8 @@ TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
       {head + "    detector: { novelty_margin: none }\n",
        "lstmad.yaml:5: models[0].detector.novelty_margin: expected a number from 0 to 10 (a fraction of each "
        "feature's range) or off, got \"none\""},
+      {head + "    detector: { likelihood_settle_weight: 0 }\n",
+       "lstmad.yaml:5: models[0].detector.likelihood_settle_weight: must be from 1 to 10000, got 0"},
       {head + "    detector: { threshold: dspot, dspot_depth: 50, calibration_windows: 40 }\n",
        "lstmad.yaml:5: models[0].detector: calibration windows must be at least 60"},
       {head + "    assembly: { max_pending: 0 }\n",

@@ -94,6 +94,8 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(d.options.calibration_windows, 500);
   EXPECT_EQ(d.options.score, core::ScoreMode::kOnset);
   EXPECT_EQ(d.options.novelty_margin, 0.05);
+  EXPECT_EQ(d.options.settle, -1);
+  EXPECT_EQ(d.options.settle_weight, 10);
 }
 
 // The example's model path is relative (models/pump.lstmad), so a copy of it
@@ -174,6 +176,7 @@ models:
       calibration_windows: 100
       score: level
       novelty_margin: 0.25
+      likelihood_settle_weight: 4
   - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3, detector: { novelty_margin: off } }
 limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3, stream_expiry_s: 0.5 }
 scoring: { max_batch: 64, max_wait_ms: 0.5, workers: 64 }
@@ -206,13 +209,14 @@ log: { level: debug, format: json }
   EXPECT_EQ(d.options.calibration_windows, 100);
   EXPECT_EQ(d.options.score, core::ScoreMode::kLevel);
   EXPECT_EQ(d.options.novelty_margin, 0.25);
+  EXPECT_EQ(d.options.settle_weight, 4);
   EXPECT_EQ(s->models[1].detector.options.novelty_margin, core::kNoveltyOff);
   EXPECT_TRUE(d.enabled());  // dspot decides alerts even without the exported score
   EXPECT_EQ(s->models[1].name, "Fan_2-b");
   EXPECT_EQ(s->models[1].path, fan);
   EXPECT_EQ(s->models[1].threshold, 1e-3);
   EXPECT_EQ(s->models[1].alert.fire_after, 3);
-  EXPECT_EQ(s->models[1].line, 22);
+  EXPECT_EQ(s->models[1].line, 23);
   EXPECT_EQ(s->limits.max_streams, 1);
   EXPECT_EQ(s->limits.max_line_bytes, 2);
   EXPECT_EQ(s->limits.max_connections, 3);

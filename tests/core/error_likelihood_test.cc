@@ -109,6 +109,36 @@ TEST(ErrorLikelihoodTest, AnUnclippedObservationEntersTheHistoryAsItIs) {
   EXPECT_NEAR(s.tail, NormalTail((5.0 - 7.0 / 3.0) / (std::sqrt(14.0) / 3.0)), 1e-15);
 }
 
+// A weight of w enters a_t w times, one window at a time, and the error
+// joins the short window once.
+TEST(ErrorLikelihoodTest, AWeightedObservationCountsAsThatManyWindows) {
+  LikelihoodOptions o = Tiny();  // history 4 in blocks of 2 (3 blocks kept)
+  ErrorLikelihood lik(o);
+  lik.Learn(1.0);  // blocks {1}
+  lik.Observe(3.0, /*clip=*/false, /*weight=*/3);  // a = (1 + 3) / 2 = 2: blocks {1, 2} {2, 2}
+  EXPECT_EQ(lik.history_count(), 4);
+  ErrorLikelihood::Step s = lik.Observe(3.0);  // a = (3 + 3) / 2 = 3 against {1, 2, 2, 2}
+  EXPECT_EQ(s.average, 3.0);
+  EXPECT_DOUBLE_EQ(s.mean, 7.0 / 4.0);
+  EXPECT_NEAR(s.stdev, std::sqrt(3.0) / 4.0, 1e-12);  // variance (0.5625 + 3 * 0.0625) / 4 = 3 / 16
+  // Blocks {1, 2} {2, 2} {3}. A weight that fills more than the current
+  // block starts a new one, dropping the oldest whole: a = (3 + 5) / 2 = 4
+  // three times gives {2, 2} {3, 4} {4, 4}.
+  lik.Observe(5.0, /*clip=*/false, /*weight=*/3);
+  EXPECT_EQ(lik.history_count(), 6);
+  s = lik.Observe(4.0);  // a = 4.5 against {2, 2, 3, 4, 4, 4}; then {3, 4} {4, 4} {4.5}
+  EXPECT_DOUBLE_EQ(s.average, 4.5);
+  EXPECT_DOUBLE_EQ(s.mean, 19.0 / 6.0);
+  EXPECT_EQ(lik.history_count(), 5);
+  // The state still reads back (whole counts within a block).
+  std::string bytes;
+  lik.AppendState(&bytes);
+  ErrorLikelihood copy(o);
+  std::string_view in(bytes);
+  EXPECT_TRUE(copy.ReadState(&in).ok());
+  EXPECT_EQ(copy.history_count(), lik.history_count());
+}
+
 TEST(ErrorLikelihoodTest, NonFiniteErrorsAreAlarmingAndStayOut) {
   ErrorLikelihood lik(Tiny());
   lik.Learn(1.0);
@@ -267,13 +297,18 @@ TEST(StreamDetectorLikelihoodTest, SavedStateContinuesIdentically) {
   StreamDetector e(other, 2.5, 10);
   EXPECT_NE(e.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
   other = o;
+  other.settle_weight = 3;
+  StreamDetector g(other, 2.5, 10);
+  EXPECT_NE(g.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
+  other = o;
   other.likelihood.clear_risk = 1e-2;
   StreamDetector f(other, 2.5, 10);
   EXPECT_NE(f.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
 }
 
 // Settling: the first T windows after calibration (T = the lookback, 3 here)
-// are judged but cannot alarm and enter the history unclipped.
+// are judged but cannot alarm and enter the history unclipped, each as 10
+// windows (the default settling weight).
 TEST(StreamDetectorLikelihoodTest, SettlesForTheLookbackAfterCalibration) {
   const std::vector<double> calibration(200, 1.0);  // stdev floored at 1e-3
   StreamDetector detector(LikelihoodDetector(), /*fixed_threshold=*/100, /*lookback=*/3);
@@ -283,25 +318,47 @@ TEST(StreamDetectorLikelihoodTest, SettlesForTheLookbackAfterCalibration) {
     const Detection d = detector.Observe(1.5);
     EXPECT_FALSE(d.alarm) << i;
     EXPECT_FALSE(d.onset) << i;
-    EXPECT_LT(d.tail, 1e-80) << i;    // judged: far above a history of 1s
-    EXPECT_EQ(d.score, kQuietScoreCeiling) << i;  // level 1, no onset
+    // Judged: far above the history (the first against 200 ones, 1e-80),
+    // below the risk of 1e-4 each time, yet no alarm.
+    EXPECT_LT(d.tail, i == 0 ? 1e-80 : 1e-9) << i;
+    EXPECT_DOUBLE_EQ(d.score, kQuietScoreCeiling * LogScaledLevel(d.tail)) << i;  // no onset
   }
   // The history is 200 ones and the three short means 1.05, 1.1, 1.15 (short
-  // window 10), unclipped: mean 203.3 / 203; the fourth short mean, 1.2, is
-  // still far out: it alarms and starts an excursion.
+  // window 10), unclipped, 10 times each: mean (200 + 10.5 + 11 + 11.5) / 230,
+  // variance 0.31087 / 230 (sigma 0.03676); the fourth short mean, 1.2, is
+  // still far out (z 5.09): it alarms and starts an excursion.
   const ErrorLikelihood::Step expected = [] {
     ErrorLikelihood lik(LikelihoodDetector().likelihood);
     for (int i = 0; i < 200; ++i) lik.Learn(1.0);
-    for (int i = 0; i < 3; ++i) lik.Observe(1.5, /*clip=*/false);
+    for (int i = 0; i < 3; ++i) lik.Observe(1.5, /*clip=*/false, /*weight=*/10);
+    EXPECT_EQ(lik.history_count(), 230);
     return lik.Observe(1.5);
   }();
-  EXPECT_NEAR(expected.mean, 203.3 / 203.0, 1e-12);
+  EXPECT_NEAR(expected.mean, 233.0 / 230.0, 1e-12);
+  EXPECT_NEAR(expected.stdev, 0.036764, 1e-5);
   EXPECT_LT(expected.tail, 1e-4);
   EXPECT_NEAR(expected.average, 1.2, 1e-12);
   const Detection d = detector.Observe(1.5);
   EXPECT_TRUE(d.alarm);
   EXPECT_TRUE(d.onset);
   EXPECT_EQ(d.threshold, expected.mean + expected.stdev * NormalTailInverse(1e-4));
+
+  // A settling weight of 1: each settling window counts once (mean 203.3 /
+  // 203), the fourth short mean is judged against that history.
+  DetectorOptions once = LikelihoodDetector();
+  once.settle_weight = 1;
+  StreamDetector unweighted(once, 100, 3);
+  ASSERT_TRUE(unweighted.Calibrate(calibration).ok());
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(unweighted.Observe(1.5).alarm) << i;
+  const ErrorLikelihood::Step once_expected = [] {
+    ErrorLikelihood lik(LikelihoodDetector().likelihood);
+    for (int i = 0; i < 200; ++i) lik.Learn(1.0);
+    for (int i = 0; i < 3; ++i) lik.Observe(1.5, /*clip=*/false);
+    return lik.Observe(1.5);
+  }();
+  EXPECT_NEAR(once_expected.mean, 203.3 / 203.0, 1e-12);
+  EXPECT_EQ(unweighted.Observe(1.5).threshold,
+            once_expected.mean + once_expected.stdev * NormalTailInverse(1e-4));
 
   // settle = 0: the first window after calibration alarms.
   DetectorOptions none = LikelihoodDetector();

@@ -110,6 +110,10 @@ def main():
             bad = run("score", "--model", model, "--data", data, "--novelty-margin", value, check=False)
             checks.check(f"--novelty-margin {value} is bad input",
                          bad.returncode == 2 and "--novelty-margin" in bad.stderr, bad.stderr.strip())
+        for value in ("0", "2.5", "10001"):
+            bad = run("score", "--model", model, "--data", data, "--likelihood-settle-weight", value, check=False)
+            checks.check(f"--likelihood-settle-weight {value} is bad input",
+                         bad.returncode == 2 and "--likelihood-settle-weight" in bad.stderr, bad.stderr.strip())
         root = ET.parse(svg).getroot()
         checks.check("score --plot writes a self-contained SVG",
                      root.tag.endswith("svg") and "href" not in open(svg).read())

@@ -50,6 +50,10 @@ void AddDetectorFlags(ArgParser* p) {
                "likelihood: windows after calibration judged without alarming, learnt unclipped, so "
                "the history holds fresh errors, not only the trained-on ones (0: none) (default: the "
                "lookback)");
+  p->AddOption("likelihood-settle-weight", "W",
+               "likelihood: how many windows of the history each settling window's short mean counts "
+               "as, so the few fresh errors weigh against the many trained-on ones (1: as one window)",
+               std::to_string(d.settle_weight));
   p->AddOption("novelty-margin", "M|off",
                "a window whose newest value lies beyond the range of every value seen so far by more "
                "than M times that range alarms (Numenta's rule; off: never)",
@@ -88,6 +92,9 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   if (p.Has("likelihood-settle")) {
     if (std::string e = IntFlag(p, "likelihood-settle", 0, kMax, &o->settle); !e.empty()) return e;
   }
+  if (p.Has("likelihood-settle-weight")) {
+    if (std::string e = IntFlag(p, "likelihood-settle-weight", 1, 10000, &o->settle_weight); !e.empty()) return e;
+  }
   if (const std::string margin = p.Get("novelty-margin"); margin == "off") {
     o->novelty_margin = core::kNoveltyOff;
   } else if (!ParseDouble(margin, &o->novelty_margin) || !(o->novelty_margin >= 0)) {
@@ -113,7 +120,8 @@ std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
             " q=" + core::FormatSignificant(o.likelihood.risk) +
             (o.likelihood.clear_risk > 0 ? " clear q=" + core::FormatSignificant(o.likelihood.clear_risk) : "") +
             " settle=" +
-            (o.settle < 0 ? std::string("T") : std::to_string(o.settle));
+            (o.settle < 0 ? std::string("T") : std::to_string(o.settle)) +
+            (o.settle != 0 ? " x" + std::to_string(o.settle_weight) : "");
   }
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
   if (o.threshold != core::ThresholdMode::kFixed) {

@@ -121,8 +121,8 @@ struct DetectorSettings {
     o.calibration_windows = 500;                // detector.calibration_windows
     o.score = core::ScoreMode::kOnset;          // detector.score: onset|level
     // detector.likelihood_window, likelihood_history, likelihood_risk, likelihood_settle,
-    // likelihood_clear_risk, novelty_margin: core's defaults (5, 8600, 1e-4, -1 = the
-    // lookback, 0 = none, 0.05)
+    // likelihood_settle_weight, likelihood_clear_risk, novelty_margin: core's defaults (10,
+    // 8600, 1e-4, -1 = the lookback, 10, 0 = none, 0.05)
     return o;
   }
   // Whether streams need a detector at all.

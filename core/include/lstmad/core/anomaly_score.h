@@ -52,6 +52,15 @@
 // window (tail, level and score as usual) but does not alarm, and takes its
 // short mean into the history unclipped, so the history learns the level of
 // fresh errors before it is used to alarm. A non-finite error still alarms.
+// Each settling window's short mean counts as `settle_weight` windows of the
+// history (10 by default, the likelihood's short window): the T settling
+// windows are the only fresh errors the history holds at first, and counted
+// once each they are a tenth of the calibration's few hundred trained-on
+// ones (SKAB 371, NAB up to 721), so the history stays nearly as tight as
+// the trained-on windows made it; and a history of few windows is moved
+// fast by an excursion's clipped alarms, so a fault's alert resolves while
+// the fault goes on. Weighted, the settling windows have about the
+// calibration's say (300 windows' worth). Measured in docs/detection.md.
 //
 // Hysteresis (likelihood.clear_risk, off by default): once a window alarms,
 // the next ones alarm while their tail stays below clear_risk (>= risk), so
@@ -148,6 +157,9 @@ std::optional<ScoreMode> ParseScoreMode(std::string_view name);
 // Numenta's margin for novel values (value_novelty.h), and "off".
 inline constexpr double kDefaultNoveltyMargin = 0.05;
 inline constexpr double kNoveltyOff = -1;
+// The weight of a settling window in the likelihood's history (below): the
+// likelihood's short window, 10.
+inline constexpr int kDefaultSettleWeight = 10;
 
 struct DetectorOptions {
   ThresholdMode threshold = ThresholdMode::kSpot;
@@ -158,9 +170,11 @@ struct DetectorOptions {
   int refractory = 0;         // windows; <= 0: the model's lookback T
   int calibration_windows = 0;  // self-calibrate after this many windows; 0: only Calibrate()
   // The likelihood's settling: the first `settle` windows after calibration
-  // are judged but cannot alarm, and enter the history unclipped (below);
-  // < 0: the model's lookback T; 0: none.
+  // are judged but cannot alarm, and enter the history unclipped (below),
+  // each counting as `settle_weight` windows of it; settle < 0: the model's
+  // lookback T; 0: none.
   int settle = -1;
+  int settle_weight = kDefaultSettleWeight;
   ScoreMode score = ScoreMode::kOnset;
   // Novel values (above): the margin, a fraction of each feature's range;
   // kNoveltyOff (< 0): off.

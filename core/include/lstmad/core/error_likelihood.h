@@ -89,10 +89,12 @@ class ErrorLikelihood {
 
   // Judges `error` against the history, then adds a_t to it (clipped when it
   // alarms, above, unless `clip` is false: a_t then enters as it is, the
-  // detector's settling windows after calibration). A non-finite
+  // detector's settling windows after calibration), `weight` times (>= 1;
+  // the settling windows' weight: a_t counts as that many windows of the
+  // history, while `error` joins the short window once). A non-finite
   // error is judged (tail 0 for +inf and NaN: the model cannot reconstruct
   // the window) but enters neither the short window nor the history.
-  Step Observe(double error, bool clip = true) noexcept;
+  Step Observe(double error, bool clip = true, int weight = 1) noexcept;
   // Adds an error to the short window and the history without judging it
   // (calibration on known-normal windows).
   void Learn(double error) noexcept;
@@ -113,8 +115,8 @@ class ErrorLikelihood {
     void Merge(const Moments& other) noexcept;
   };
   double ShortAverage(double error) const noexcept;
-  // `error` joins the short window, `average` the history.
-  void Push(double error, double average) noexcept;
+  // `error` joins the short window, `average` the history (`weight` times).
+  void Push(double error, double average, int weight = 1) noexcept;
   // complete_ from the blocks other than the current one.
   void MergeCompleteBlocks() noexcept;
 
