@@ -2,7 +2,7 @@
 # The ablation table of docs/detection.md: scripts/evaluate_nab.sh for each
 # variant below and each training seed (1, 2, 3), then scripts/nab_ablation.py.
 #
-#   scripts/nab_ablation.sh [OUT_DIR]      (about 25 minutes on 2 cores)
+#   scripts/nab_ablation.sh [OUT_DIR]      (about 36 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/nab-ablation}
@@ -21,6 +21,8 @@ variants=(
   "likelihood risk 1e-5=--likelihood-risk 1e-5"
   "likelihood history 1000=--likelihood-history 1000"
   "likelihood without settling (--likelihood-settle 0)=--likelihood-settle 0"
+  "settling windows counted once (--likelihood-settle-weight 1: the default before)=--likelihood-settle-weight 1"
+  "settling windows counted 24 times (--likelihood-settle-weight 24)=--likelihood-settle-weight 24"
   "refractory 10 windows instead of T (--refractory 10)=--refractory 10"
   "hysteresis, clear risk 1e-2 (--likelihood-clear-risk 1e-2)=--likelihood-clear-risk 1e-2"
   "newest step's error only (--last-step-error)=--last-step-error"
