@@ -154,11 +154,10 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   std::vector<double> warmup;
   if (!Get(&bytes, &version) || version != kVersion) return Damaged("unsupported version");
   if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
-      !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) || !Get(&bytes, &calibration) ||
-      !Get(&bytes, &short_window) || !Get(&bytes, &history) || !Get(&bytes, &block) ||
-      !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) || !Get(&bytes, &settle) ||
-      !Get(&bytes, &settle_weight) ||
-      !Get(&bytes, &novelty_margin)) {
+      !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) ||
+      !Get(&bytes, &calibration) || !Get(&bytes, &short_window) || !Get(&bytes, &history) ||
+      !Get(&bytes, &block) || !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) ||
+      !Get(&bytes, &settle) || !Get(&bytes, &settle_weight) || !Get(&bytes, &novelty_margin)) {
     return Damaged("truncated options");
   }
   const LikelihoodOptions& lik = options_.likelihood;
@@ -168,9 +167,10 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       depth != static_cast<uint32_t>(spot_.options().depth) || span != options_.smoothing_span ||
       refractory != static_cast<uint32_t>(refractory_) ||
       calibration != static_cast<uint32_t>(options_.calibration_windows) ||
-      short_window != static_cast<uint32_t>(lik.short_window) || history != static_cast<uint32_t>(lik.history) ||
-      block != static_cast<uint32_t>(lik.block) || likelihood_risk != lik.risk ||
-      clear_risk != lik.clear_risk || settle != static_cast<uint32_t>(settle_) ||
+      short_window != static_cast<uint32_t>(lik.short_window) ||
+      history != static_cast<uint32_t>(lik.history) || block != static_cast<uint32_t>(lik.block) ||
+      likelihood_risk != lik.risk || clear_risk != lik.clear_risk ||
+      settle != static_cast<uint32_t>(settle_) ||
       settle_weight != static_cast<uint32_t>(options_.settle_weight) ||
       novelty_margin != options_.novelty_margin) {
     return Status::Error("detector state: saved with other detector settings");

@@ -89,12 +89,14 @@ TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
   const std::string head = "models:\n  - name: pump\n    path: pump.lstmad\n    measurement: pump\n";
   ExpectErrors({
       {head + "    detector: { threshold: adaptive }\n",
-       "lstmad.yaml:5: models[0].detector.threshold: expected one of fixed, spot, dspot, likelihood, spot_and_likelihood; got \"adaptive\""},
+       "lstmad.yaml:5: models[0].detector.threshold: expected one of fixed, spot, dspot, likelihood, "
+       "spot_and_likelihood; got \"adaptive\""},
       {head + "    detector: { risk: 0.7 }\n",
        "lstmad.yaml:5: models[0].detector.risk: must be from 1e-12 to 0.5, got 0.7"},
       // Each key in range, but q must lie below 1 - level (z_q above t).
       {head + "    detector:\n      level: 0.9\n      risk: 0.2\n",
-       "lstmad.yaml:5: models[0].detector: SPOT risk q must be in (0, 1 - initial level) = (0, 0.100000), got 0.200000"},
+       "lstmad.yaml:5: models[0].detector: SPOT risk q must be in (0, 1 - initial level) = (0, 0.100000), "
+       "got 0.200000"},
       {head + "    detector: { novelty_margin: -0.1 }\n",
        "lstmad.yaml:5: models[0].detector.novelty_margin: expected a number from 0 to 10 (a fraction of each "
        "feature's range) or off, got \"-0.1\""},

@@ -114,7 +114,7 @@ TEST(ErrorLikelihoodTest, AnUnclippedObservationEntersTheHistoryAsItIs) {
 TEST(ErrorLikelihoodTest, AWeightedObservationCountsAsThatManyWindows) {
   LikelihoodOptions o = Tiny();  // history 4 in blocks of 2 (3 blocks kept)
   ErrorLikelihood lik(o);
-  lik.Learn(1.0);  // blocks {1}
+  lik.Learn(1.0);                                  // blocks {1}
   lik.Observe(3.0, /*clip=*/false, /*weight=*/3);  // a = (1 + 3) / 2 = 2: blocks {1, 2} {2, 2}
   EXPECT_EQ(lik.history_count(), 4);
   ErrorLikelihood::Step s = lik.Observe(3.0);  // a = (3 + 3) / 2 = 3 against {1, 2, 2, 2}

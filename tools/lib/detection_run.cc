@@ -92,7 +92,8 @@ SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lo
   for (int w = 0; w < windows; ++w) {
     run.observed.col(w) = table.values.col(run.RowOf(w)).cast<float>().cast<double>();
   }
-  if (windows > 0) run.leading = table.values.topLeftCorner(features, lookback - 1).cast<float>().cast<double>();
+  if (windows > 0)
+    run.leading = table.values.topLeftCorner(features, lookback - 1).cast<float>().cast<double>();
   run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
   return run;
 }

@@ -93,7 +93,8 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
     if (std::string e = IntFlag(p, "likelihood-settle", 0, kMax, &o->settle); !e.empty()) return e;
   }
   if (p.Has("likelihood-settle-weight")) {
-    if (std::string e = IntFlag(p, "likelihood-settle-weight", 1, 10000, &o->settle_weight); !e.empty()) return e;
+    if (std::string e = IntFlag(p, "likelihood-settle-weight", 1, 10000, &o->settle_weight); !e.empty())
+      return e;
   }
   if (const std::string margin = p.Get("novelty-margin"); margin == "off") {
     o->novelty_margin = core::kNoveltyOff;
@@ -115,13 +116,13 @@ std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
             " K=" + std::to_string(o.spot.max_peaks);
   }
   if (o.uses_likelihood()) {
-    text += ", likelihood window=" + std::to_string(o.likelihood.short_window) +
-            " history=" + std::to_string(o.likelihood.history) +
-            " q=" + core::FormatSignificant(o.likelihood.risk) +
-            (o.likelihood.clear_risk > 0 ? " clear q=" + core::FormatSignificant(o.likelihood.clear_risk) : "") +
-            " settle=" +
-            (o.settle < 0 ? std::string("T") : std::to_string(o.settle)) +
-            (o.settle != 0 ? " x" + std::to_string(o.settle_weight) : "");
+    text +=
+        ", likelihood window=" + std::to_string(o.likelihood.short_window) +
+        " history=" + std::to_string(o.likelihood.history) +
+        " q=" + core::FormatSignificant(o.likelihood.risk) +
+        (o.likelihood.clear_risk > 0 ? " clear q=" + core::FormatSignificant(o.likelihood.clear_risk) : "") +
+        " settle=" + (o.settle < 0 ? std::string("T") : std::to_string(o.settle)) +
+        (o.settle != 0 ? " x" + std::to_string(o.settle_weight) : "");
   }
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
   if (o.threshold != core::ThresholdMode::kFixed) {
