@@ -92,8 +92,9 @@ SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lo
   for (int w = 0; w < windows; ++w) {
     run.observed.col(w) = table.values.col(run.RowOf(w)).cast<float>().cast<double>();
   }
-  if (windows > 0)
+  if (windows > 0) {
     run.leading = table.values.topLeftCorner(features, lookback - 1).cast<float>().cast<double>();
+  }
   run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
   return run;
 }
@@ -107,7 +108,8 @@ std::span<const double> Newest(const SeriesRun& run, int w) {
 
 // Teaches the detector's novelty range the rows before window 0's newest:
 // every value of the series then enters the range, the first T - 1 rows
-// included (core::StreamDetector::LearnWindow in the daemon).
+// included (the daemon's scorer teaches a stream's new detector the samples
+// of its first window the same way).
 void LearnLeadingRows(const SeriesRun& run, core::StreamDetector* detector) {
   for (Eigen::Index t = 0; t < run.leading.cols(); ++t) {
     detector->LearnValues({run.leading.col(t).data(), static_cast<size_t>(run.leading.rows())});
