@@ -59,10 +59,16 @@ std::vector<std::pair<std::string, double>> TopFeatures(const ModelRuntime& mode
 // models[].export): a mean over roughly the last 1/kSpreadWeight windows.
 constexpr double kSpreadWeight = 1.0 / 64;
 
-// The window's newest sample: its features' raw values, then its time
-// inputs (the guards, the novelty range, exports and the console read it).
+// Step `t` of the window (0: the oldest): its features' raw values, then its
+// time inputs.
+const float* WindowSample(const ModelRuntime& model, const WindowJob& job, int t) {
+  return job.window.data() + static_cast<ptrdiff_t>(t) * model.inputs();
+}
+
+// The window's newest sample (the guards, the novelty range, exports and the
+// console read it).
 const float* NewestSample(const ModelRuntime& model, const WindowJob& job) {
-  return job.window.data() + static_cast<ptrdiff_t>(model.lookback() - 1) * model.inputs();
+  return WindowSample(model, job, model.lookback() - 1);
 }
 
 // Teaches a new detector's novelty range the samples of its first window
@@ -72,7 +78,7 @@ const float* NewestSample(const ModelRuntime& model, const WindowJob& job) {
 void LearnEarlierSamples(const ModelRuntime& model, const WindowJob& job, core::StreamDetector* detector) {
   std::vector<double> values(static_cast<size_t>(model.features()));
   for (int t = 0; t + 1 < model.lookback(); ++t) {
-    const float* sample = job.window.data() + static_cast<ptrdiff_t>(t) * model.inputs();
+    const float* sample = WindowSample(model, job, t);
     std::copy(sample, sample + model.features(), values.begin());
     detector->LearnValues(values);
   }

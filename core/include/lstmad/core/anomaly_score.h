@@ -158,8 +158,9 @@ std::optional<ScoreMode> ParseScoreMode(std::string_view name);
 inline constexpr double kDefaultNoveltyMargin = 0.05;
 inline constexpr double kNoveltyOff = -1;
 // The weight of a settling window in the likelihood's history (below): the
-// likelihood's short window, 10.
-inline constexpr int kDefaultSettleWeight = 10;
+// likelihood's short window, 10 (the rule docs/detection.md states, so the
+// two defaults cannot drift apart).
+inline constexpr int kDefaultSettleWeight = LikelihoodOptions{}.short_window;
 
 struct DetectorOptions {
   ThresholdMode threshold = ThresholdMode::kSpot;
