@@ -41,6 +41,15 @@ core::Status StartError(const std::string& what, natsStatus s, jsErrCode js = st
              : core::Status::Error(std::move(message));
 }
 
+// A bucket that another instance has just created (or that our own create
+// has just made) can be briefly unknown to the server answering the lookup
+// in a replicated cluster: seen when instances start together on a fresh
+// cluster. Retried like the other start-up races, not fatal.
+core::Status BucketNotVisibleYet(const std::string& bucket) {
+  return core::Status::Unavailable("nats: key-value bucket " + bucket +
+                                   " is being created but not found yet (instances starting together)");
+}
+
 core::Result<NatsPtr<natsOptions>> BuildOptions(const config::NatsSettings& settings, const std::string& name) {
   natsOptions* raw = nullptr;
   if (natsStatus s = natsOptions_Create(&raw); s != NATS_OK) return core::Status::Error(NatsError("options", s));
@@ -323,6 +332,7 @@ core::Status NatsLink::EnsureBucket(jsCtx* calls, const std::string& bucket, int
     cfg.Replicas = replicas;
     cfg.StorageType = js_FileStorage;
     s = js_CreateKeyValue(&kv, js, &cfg);
+    if (s == NATS_NOT_FOUND) return BucketNotVisibleYet(bucket);
   }
   if (s != NATS_OK) return StartError("key-value bucket " + bucket, s);
   out->reset(kv);
@@ -343,6 +353,7 @@ core::Status NatsLink::EnsureBucket(jsCtx* calls, const std::string& bucket, int
   if (calls != js) {
     kv = nullptr;
     if (s = js_KeyValue(&kv, calls, bucket.c_str()); s != NATS_OK) {
+      if (s == NATS_NOT_FOUND) return BucketNotVisibleYet(bucket);
       return StartError("key-value bucket " + bucket, s);
     }
     out->reset(kv);
