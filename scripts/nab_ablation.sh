@@ -2,7 +2,7 @@
 # The ablation table of docs/detection.md: scripts/evaluate_nab.sh for each
 # variant below and each training seed (1, 2, 3), then scripts/nab_ablation.py.
 #
-#   scripts/nab_ablation.sh [OUT_DIR]      (about 36 minutes on 2 cores)
+#   scripts/nab_ablation.sh [OUT_DIR]      (about 38 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/nab-ablation}
@@ -24,7 +24,8 @@ variants=(
   "settling windows counted once (--likelihood-settle-weight 1: the default before)=--likelihood-settle-weight 1"
   "settling windows counted 24 times (--likelihood-settle-weight 24)=--likelihood-settle-weight 24"
   "refractory 10 windows instead of T (--refractory 10)=--refractory 10"
-  "hysteresis, clear risk 1e-2 (--likelihood-clear-risk 1e-2)=--likelihood-clear-risk 1e-2"
+  "without hysteresis (--likelihood-clear-risk 0: the default before)=--likelihood-clear-risk 0"
+  "hysteresis clearing at 1e-3 (--likelihood-clear-risk 1e-3)=--likelihood-clear-risk 1e-3"
   "newest step's error only (--last-step-error)=--last-step-error"
   "without relearning (--relearn-every 0)=--relearn-every 0"
   "the model's fixed threshold (p99.5)=--threshold-mode fixed"

@@ -301,7 +301,7 @@ TEST(StreamDetectorLikelihoodTest, SavedStateContinuesIdentically) {
   StreamDetector g(other, 2.5, 10);
   EXPECT_NE(g.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
   other = o;
-  other.likelihood.clear_risk = 1e-2;
+  other.likelihood.clear_risk = 0;  // the default is 1e-2
   StreamDetector f(other, 2.5, 10);
   EXPECT_NE(f.RestoreState(a.SaveState()).message().find("other detector settings"), std::string::npos);
 }
@@ -414,6 +414,8 @@ TEST(StreamDetectorLikelihoodTest, AnAlarmGoesOnWhileTheTailStaysBelowTheClearRi
   EXPECT_FALSE(bad.Validate().ok());
   bad.clear_risk = 0.5;
   EXPECT_FALSE(bad.Validate().ok());
+  EXPECT_EQ(LikelihoodOptions{}.clear_risk, 1e-2);  // the default: hysteresis on
+  EXPECT_TRUE(LikelihoodOptions{}.Validate().ok());
 }
 
 TEST(StreamDetectorTest, ANewFixedThresholdDecidesFromTheNextWindow) {

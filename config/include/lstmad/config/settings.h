@@ -122,7 +122,7 @@ struct DetectorSettings {
     o.score = core::ScoreMode::kOnset;          // detector.score: onset|level
     // detector.likelihood_window, likelihood_history, likelihood_risk, likelihood_settle,
     // likelihood_settle_weight, likelihood_clear_risk, novelty_margin: core's defaults (10,
-    // 8600, 1e-4, -1 = the lookback, 10, 0 = none, 0.05)
+    // 8600, 1e-4, -1 = the lookback, 10, 1e-2, 0.05)
     return o;
   }
   // Whether streams need a detector at all.
