@@ -62,7 +62,7 @@ struct LikelihoodOptions {
   // level they fire at); 0: clear_risk = risk, no hysteresis. 1e-2: it clears
   // once the window is no longer significant at the usual 1% level, so a
   // fault that goes on is not reported as over while its errors are still
-  // far above normal (SKAB's missed rows 38% -> 23%, docs/detection.md).
+  // far above normal (SKAB's missed rows 38% -> 26%, docs/detection.md).
   double clear_risk = 1e-2;
 
   Status Validate() const;
