@@ -62,7 +62,7 @@
 // the fault goes on. Weighted, the settling windows have about the
 // calibration's say (300 windows' worth). Measured in docs/detection.md.
 //
-// Hysteresis (likelihood.clear_risk, off by default): once a window alarms,
+// Hysteresis (likelihood.clear_risk, 1e-2 by default, 0 off): once a window alarms,
 // the next ones alarm while their tail stays below clear_risk (>= risk), so
 // an alert does not resolve the moment the history has absorbed part of a
 // lasting fault.
