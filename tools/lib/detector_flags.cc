@@ -92,10 +92,8 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   if (p.Has("likelihood-settle")) {
     if (std::string e = IntFlag(p, "likelihood-settle", 0, kMax, &o->settle); !e.empty()) return e;
   }
-  if (p.Has("likelihood-settle-weight")) {
-    if (std::string e = IntFlag(p, "likelihood-settle-weight", 1, 10000, &o->settle_weight); !e.empty())
-      return e;
-  }
+  if (std::string e = IntFlag(p, "likelihood-settle-weight", 1, 10000, &o->settle_weight); !e.empty())
+    return e;
   if (const std::string margin = p.Get("novelty-margin"); margin == "off") {
     o->novelty_margin = core::kNoveltyOff;
   } else if (!ParseDouble(margin, &o->novelty_margin) || !(o->novelty_margin >= 0)) {
