@@ -40,7 +40,7 @@ struct MqttSubscriber::Shared {
   std::deque<PendingMessage> queue;
   int pending = 0;
   size_t pending_bytes = 0;
-  bool drain_posted = false;  // a Drain is queued on the io thread
+  bool drain_posted = false;  // a drain is queued on the io thread
   bool stopping = false;
   // Held while lines go to the sink, which is null once stopped.
   std::mutex sink_mu;
@@ -64,42 +64,54 @@ unsigned int WholeSeconds(double s) { return static_cast<unsigned int>(std::max(
 
 }  // namespace
 
-// Hands every queued message to the sink, oldest first, in batches; on the
-// io thread (the sink's). The room is given back after each batch is handed
-// over, so at most max_pending messages are held at any time.
-void MqttSubscriber::Drain(Shared* shared) {
-  while (true) {
-    std::deque<PendingMessage> batch;
-    {
-      std::lock_guard<std::mutex> lock(shared->mu);
-      if (shared->queue.empty()) {
-        shared->drain_posted = false;
-        return;
-      }
-      batch.swap(shared->queue);
+// Hands the queued messages to the sink, oldest first, as one batch; on the
+// io thread (the sink's). The room is given back once the batch is handed
+// over, so at most max_pending messages are held at any time. Returns whether
+// more arrived meanwhile.
+bool MqttSubscriber::DrainBatch(Shared* shared) {
+  std::deque<PendingMessage> batch;
+  {
+    std::lock_guard<std::mutex> lock(shared->mu);
+    if (shared->queue.empty()) {
+      shared->drain_posted = false;
+      return false;
     }
-    size_t bytes = 0;
-    {
-      std::lock_guard<std::mutex> lock(shared->sink_mu);
-      for (const PendingMessage& message : batch) {
-        bytes += message.bytes;
-        if (shared->sink == nullptr) continue;
-        for (const std::string& line : message.lines) {
-          if (line.size() > shared->max_line_bytes) {
-            shared->sink->LineTooLong(message.peer);
-          } else {
-            shared->sink->HandleLine(line, message.peer);
-          }
+    batch.swap(shared->queue);
+  }
+  size_t bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(shared->sink_mu);
+    for (const PendingMessage& message : batch) {
+      bytes += message.bytes;
+      if (shared->sink == nullptr) continue;
+      for (const std::string& line : message.lines) {
+        if (line.size() > shared->max_line_bytes) {
+          shared->sink->LineTooLong(message.peer);
+        } else {
+          shared->sink->HandleLine(line, message.peer);
         }
       }
     }
-    {
-      std::lock_guard<std::mutex> lock(shared->mu);
-      shared->pending -= static_cast<int>(batch.size());
-      shared->pending_bytes -= bytes;
-    }
-    shared->room.notify_all();
   }
+  bool more = false;
+  {
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->pending -= static_cast<int>(batch.size());
+    shared->pending_bytes -= bytes;
+    more = !shared->queue.empty();
+    if (!more) shared->drain_posted = false;
+  }
+  shared->room.notify_all();
+  return more;
+}
+
+// One batch per turn of the io thread: what arrived meanwhile waits behind
+// whatever else is queued there (a signal, a TCP read, a timer), so a broker
+// that delivers as fast as lstmad scores cannot starve them.
+void MqttSubscriber::PostDrain(asio::io_context& io, std::shared_ptr<Shared> shared) {
+  asio::post(io, [&io, shared = std::move(shared)]() mutable {
+    if (DrainBatch(shared.get())) PostDrain(io, std::move(shared));
+  });
 }
 
 MqttSubscriber::MqttSubscriber(asio::io_context& io, config::MqttSettings settings,
@@ -199,8 +211,9 @@ void MqttSubscriber::Stop() {
   mosquitto_loop_stop(client_, false);
   // No message comes any more: hand what was received (and acknowledged to
   // the broker) to the sink now, rather than drop it with the io thread's
-  // queue at shutdown. Stop runs on the io thread, as Drain does.
-  Drain(shared_.get());
+  // queue at shutdown. Stop runs on the io thread, as the drains do.
+  while (DrainBatch(shared_.get())) {
+  }
   std::lock_guard<std::mutex> lock(shared_->sink_mu);
   shared_->sink = nullptr;
   shared_->connected->Set(0);
@@ -282,8 +295,8 @@ void MqttSubscriber::Handle(const mosquitto_message& message) {
   if (shared_->drain_posted || shared_->stopping) return;
   shared_->drain_posted = true;
   lock.unlock();
-  // One Drain for as many messages as arrive before it runs.
-  asio::post(io_, [shared = shared_] { Drain(shared.get()); });
+  // One drain for as many messages as arrive before it runs.
+  PostDrain(io_, shared_);
 }
 
 }  // namespace lstmad::daemon

@@ -56,7 +56,8 @@ class MqttSubscriber {
 
  private:
   struct Shared;
-  static void Drain(Shared* shared);  // on the io thread
+  static bool DrainBatch(Shared* shared);  // on the io thread
+  static void PostDrain(asio::io_context& io, std::shared_ptr<Shared> shared);
   static void OnConnect(mosquitto* client, void* self, int rc);
   static void OnDisconnect(mosquitto* client, void* self, int rc);
   static void OnMessage(mosquitto* client, void* self, const mosquitto_message* message);

@@ -195,8 +195,13 @@ def received_at_stop(daemon):
 def clean_stop_loses_nothing(checks, workdir, model, broker):
     import paho.mqtt.client as mqtt
     n = 20000
+    # A small max_pending keeps the rest at the broker (back-pressure), so the
+    # stop finds most messages there whatever the machine's speed: lstmad
+    # takes at most two batches of 100 after the signal (the one being
+    # handed over, and what its network thread queued until Stop).
     config = write_config(os.path.join(workdir, "stop.yaml"), model, broker.port,
                           "  client_id: lstmad-test-stop\n  clean_session: false\n  qos: 1\n"
+                          "  max_pending: 100\n"
                           "  subscriptions:\n    - topic: plant/{site}/pump/{pump}\n")
     with Daemon(config) as daemon:
         daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
