@@ -256,7 +256,7 @@ int RunScore(const std::vector<std::string>& args) {
   if (core::Status s = Detect(options, threshold, 0, &run, guards); !s.ok()) return Fail("score", s.message());
   // One verdict: the anomaly column is what the alert counts, window by window.
   const std::vector<uint8_t> verdicts = AlertVerdicts(run, options.threshold, threshold);
-  const std::vector<uint8_t> alert = AlertColumn(verdicts, rule);
+  const std::vector<uint8_t> alert = AlertColumn(verdicts, rule, HeldVerdicts(run, options.threshold));
   std::FILE* out = stdout;
   std::fputs("timestamp,error,threshold,anomaly", out);
   for (const std::string& f : d.model.feature_names) std::fprintf(out, ",%s_error", f.c_str());

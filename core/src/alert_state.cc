@@ -2,7 +2,8 @@
 
 namespace lstmad::core {
 
-AlertState::Transition AlertState::Observe(bool above_threshold, const AlertRule& rule) {
+AlertState::Transition AlertState::Observe(bool above, const AlertRule& rule, bool held) {
+  const bool above_threshold = above && (firing_ || !held);
   // While quiet, count windows above; while firing, count windows not above.
   // Any window on the other side breaks the run.
   if (above_threshold == firing_) {

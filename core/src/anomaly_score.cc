@@ -145,7 +145,7 @@ Detection StreamDetector::Warmup(double smoothed) noexcept {
 
 Detection StreamDetector::Calibrated(double smoothed) noexcept {
   Detection d;
-  bool spot_alarm = false, likelihood_alarm = false;
+  bool spot_alarm = false, likelihood_alarm = false, likelihood_held = false;
   if (options_.uses_spot()) {
     const Spot::Step step = spot_.Observe(smoothed);
     d.tail = step.tail_probability;
@@ -163,6 +163,7 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     const LikelihoodOptions& lik = options_.likelihood;
     const double risk = gate_.quiet() == 0 && lik.clear_risk > lik.risk ? lik.clear_risk : lik.risk;
     likelihood_alarm = !settling && step.tail < risk;
+    likelihood_held = likelihood_alarm && !(step.tail < lik.risk);
     if (options_.threshold == ThresholdMode::kLikelihood) {
       // The short mean that would alarm, as an error level for plots and events.
       d.threshold = step.mean + step.stdev * likelihood_z_;
@@ -179,6 +180,7 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     case ThresholdMode::kLikelihood: d.alarm = likelihood_alarm; break;
     case ThresholdMode::kSpotAndLikelihood: d.alarm = spot_alarm && likelihood_alarm; break;
   }
+  d.held = d.alarm && likelihood_held;
   return d;
 }
 
@@ -211,9 +213,11 @@ Detection StreamDetector::Observe(double error, Override override, std::span<con
   bool novelty_alarm = false;
   if (override != Override::kNone) {
     d.alarm = override == Override::kAnomalous;
+    d.held = false;
   } else if (novel) {
     // Nothing like it was seen: as sure as a non-finite error.
     novelty_alarm = true;
+    d.held = false;
     d.tail = 0;
   }
   d.tail = std::clamp(d.tail, 0.0, 1.0);

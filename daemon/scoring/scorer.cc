@@ -304,19 +304,21 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       ExportFeatures(model, shard, job, b);
     }
     bool above = core::ExceedsThreshold(error, model.threshold);
+    bool held = false;  // above only by the detector's hysteresis
     double threshold = model.threshold;
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
     if (model.settings.detector.enabled()) {
       const core::Detection d =
           Detect(model, job, error, override, novelty ? newest : std::span<const double>());
       above = d.alarm;
+      held = d.held;
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
     }
     shard->anomalous[static_cast<size_t>(b)] = above ? 1 : 0;
     if (history != nullptr) RecordHistory(history, model, shard, job, b, threshold, above);
     const core::AlertState::Transition transition =
-        stream.alert.Observe(above, ToAlertRule(model.settings.alert));
+        stream.alert.Observe(above, ToAlertRule(model.settings.alert), held);
     if (transition != core::AlertState::Transition::kNone) {
       RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
     }

@@ -70,5 +70,27 @@ TEST(AlertVerdictsTest, ThresholdOverrideChangesFixedVerdicts) {
             (std::vector<uint8_t>{0, 1, 1, 0}));
 }
 
+// Held windows (above only by the detector's hysteresis) keep a firing
+// alert firing but do not start one, as in the daemon.
+TEST(AlertColumnTest, HeldWindowsKeepButDoNotStartAnAlert) {
+  const std::vector<uint8_t> verdicts = {1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1};
+  const std::vector<uint8_t> held = {0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1};
+  const std::vector<uint8_t> expected = {0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+  EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{}, held), expected);
+  // Without the held flags every window above counts.
+  const std::vector<uint8_t> plain = {0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1};
+  EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{}), plain);
+}
+
+TEST(HeldVerdictsTest, OnlyDetectedWindowsOfAnAdaptiveModeAreHeld) {
+  SeriesRun run = DisagreeingRun();
+  run.detections[0].held = true;
+  run.detections[3].held = true;
+  EXPECT_EQ(HeldVerdicts(run, core::ThresholdMode::kLikelihood), (std::vector<uint8_t>{1, 0, 0, 1}));
+  EXPECT_EQ(HeldVerdicts(run, core::ThresholdMode::kFixed), (std::vector<uint8_t>{0, 0, 0, 0}));
+  run.calibration_windows = 2;  // windows 0 and 1 have no detection
+  EXPECT_EQ(HeldVerdicts(run, core::ThresholdMode::kLikelihood), (std::vector<uint8_t>{0, 0, 0, 1}));
+}
+
 }  // namespace
 }  // namespace lstmad::tools

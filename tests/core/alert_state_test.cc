@@ -61,6 +61,42 @@ TEST_P(AlertStateTest, TransitionsMatchTable) {
 INSTANTIATE_TEST_SUITE_P(Table, AlertStateTest, ::testing::ValuesIn(kAlertCases),
                          [](const auto& test) { return std::string(test.param.name); });
 
+// 'h': above only by the detector's hysteresis (Detection::held).
+struct HeldCase {
+  const char* name;
+  std::string_view windows;
+  std::string_view expected;
+};
+
+const HeldCase kHeldCases[] = {
+    // One alarming window that hysteresis stretches is no alert.
+    {"HeldWindowsStartNothing", "1hhhhh0", "......."},
+    // A held window breaks the firing run as a quiet one does.
+    {"HeldWindowBreaksTheFiringRun", "11h111", ".....F"},
+    // Once firing, held windows keep the alert firing.
+    {"HeldWindowsKeepAnAlertFiring", "111hhhh000", "..F......R"},
+    {"HeldWindowBreaksTheClearingRun", "11100h000", "..F.....R"},
+};
+
+class AlertStateHeldTest : public ::testing::TestWithParam<HeldCase> {};
+
+TEST_P(AlertStateHeldTest, TransitionsMatchTable) {
+  const HeldCase& c = GetParam();
+  AlertState state;
+  std::string got;
+  for (char w : c.windows) {
+    switch (state.Observe(w != '0', AlertRule{3, 3}, w == 'h')) {
+      case AlertState::Transition::kNone: got += '.'; break;
+      case AlertState::Transition::kFired: got += 'F'; break;
+      case AlertState::Transition::kResolved: got += 'R'; break;
+    }
+  }
+  EXPECT_EQ(got, c.expected) << c.name << ": " << c.windows;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, AlertStateHeldTest, ::testing::ValuesIn(kHeldCases),
+                         [](const auto& test) { return std::string(test.param.name); });
+
 TEST(AlertStateTest, RestoreResumesTheRun) {
   // A snapshot taken two windows into a clearing run of three: one more
   // window at or below the threshold resolves, as it would have without the

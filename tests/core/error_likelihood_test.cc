@@ -404,11 +404,20 @@ TEST(StreamDetectorLikelihoodTest, AnAlarmGoesOnWhileTheTailStaysBelowTheClearRi
     // 0.0042, again between. 1.15: z = 1.364, tail 0.086: above both, the
     // alarm ends. 1.3 again: z = 2.761, tail 0.0029, between, but no alarm
     // to go on.
-    for (double e : {1.5, 1.3, 1.28, 1.15, 1.3}) alarms.push_back(detector.Observe(e).alarm);
-    return alarms;
+    std::vector<bool> held;
+    for (double e : {1.5, 1.3, 1.28, 1.15, 1.3}) {
+      const Detection d = detector.Observe(e);
+      alarms.push_back(d.alarm);
+      held.push_back(d.held);
+    }
+    return std::make_pair(alarms, held);
   };
-  EXPECT_EQ(run(1e-2), (std::vector<bool>{true, true, true, false, false}));
-  EXPECT_EQ(run(0), (std::vector<bool>{true, false, false, false, false}));  // none: risk alone
+  EXPECT_EQ(run(1e-2).first, (std::vector<bool>{true, true, true, false, false}));
+  // The second and third alarm only by hysteresis: held (they keep an alert
+  // firing but start none, AlertState).
+  EXPECT_EQ(run(1e-2).second, (std::vector<bool>{false, true, true, false, false}));
+  EXPECT_EQ(run(0).first, (std::vector<bool>{true, false, false, false, false}));  // none: risk alone
+  EXPECT_EQ(run(0).second, (std::vector<bool>(5, false)));
   LikelihoodOptions bad;
   bad.clear_risk = 1e-5;  // below the risk: refused
   EXPECT_FALSE(bad.Validate().ok());
@@ -416,6 +425,37 @@ TEST(StreamDetectorLikelihoodTest, AnAlarmGoesOnWhileTheTailStaysBelowTheClearRi
   EXPECT_FALSE(bad.Validate().ok());
   EXPECT_EQ(LikelihoodOptions{}.clear_risk, 1e-2);  // the default: hysteresis on
   EXPECT_TRUE(LikelihoodOptions{}.Validate().ok());
+}
+
+// A window held by hysteresis that is also novel, or that a guard judges,
+// alarms on its own account: not held.
+TEST(StreamDetectorLikelihoodTest, NovelValuesAndGuardsAreNeverHeld) {
+  std::vector<double> calibration;
+  for (int i = 0; i < 100; ++i) calibration.insert(calibration.end(), {0.9, 1.1});
+  auto run = [&](Override last_override, double last_value) {
+    DetectorOptions o = LikelihoodDetector();
+    o.likelihood.short_window = 1;
+    o.settle = 0;
+    StreamDetector detector(o, /*fixed_threshold=*/100, /*lookback=*/3);
+    EXPECT_TRUE(detector.Calibrate(calibration).ok());
+    for (double v : {0.0, 1.0}) detector.LearnValues(std::vector<double>{v});
+    const std::vector<double> inside{0.5};
+    EXPECT_TRUE(detector.Observe(1.5, Override::kNone, inside).alarm);  // z = 5
+    // 1.3: between the risks, as above.
+    return detector.Observe(1.3, last_override, std::vector<double>{last_value});
+  };
+  const Detection held = run(Override::kNone, 0.5);
+  EXPECT_TRUE(held.alarm);
+  EXPECT_TRUE(held.held);
+  const Detection novel = run(Override::kNone, 2.0);  // beyond [0, 1] by 100% of it
+  EXPECT_TRUE(novel.alarm);
+  EXPECT_FALSE(novel.held);
+  const Detection guarded = run(Override::kAnomalous, 0.5);
+  EXPECT_TRUE(guarded.alarm);
+  EXPECT_FALSE(guarded.held);
+  const Detection cleared = run(Override::kNormal, 0.5);
+  EXPECT_FALSE(cleared.alarm);
+  EXPECT_FALSE(cleared.held);
 }
 
 TEST(StreamDetectorTest, ANewFixedThresholdDecidesFromTheNextWindow) {

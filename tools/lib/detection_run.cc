@@ -183,7 +183,7 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
       guard(w);
       const core::Detection d = detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w));
       run->detections[static_cast<size_t>(w)] = d;
-      alert.Observe(d.alarm, relearning.rule);
+      alert.Observe(d.alarm, relearning.rule, d.held);
       if (!relearning.enabled() || d.alarm || alert.firing()) continue;
       normal.push_back(w);
       if (static_cast<int>(normal.size()) > relearning.max_windows) normal.pop_front();
@@ -287,12 +287,23 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
   return verdicts;
 }
 
-std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule) {
+std::vector<uint8_t> HeldVerdicts(const SeriesRun& run, core::ThresholdMode mode) {
+  std::vector<uint8_t> held(static_cast<size_t>(run.windows()), 0);
+  if (mode == core::ThresholdMode::kFixed) return held;
+  for (int w = run.calibration_windows; w < run.windows(); ++w) {
+    const auto i = static_cast<size_t>(w);
+    held[i] = run.detections[i].held ? 1 : 0;
+  }
+  return held;
+}
+
+std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule,
+                                 const std::vector<uint8_t>& held) {
   core::AlertState state;
   std::vector<uint8_t> firing;
   firing.reserve(verdicts.size());
-  for (uint8_t above : verdicts) {
-    state.Observe(above != 0, rule);
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    state.Observe(verdicts[i] != 0, rule, i < held.size() && held[i] != 0);
     firing.push_back(state.firing() ? 1 : 0);
   }
   return firing;

@@ -103,9 +103,16 @@ std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows);
 std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mode,
                                    double fixed_threshold);
 
+// Per window: 1 when the verdict is above only by the detector's hysteresis
+// (core::Detection::held), as the daemon passes it to the alert; 0 for the
+// windows AlertVerdicts judges by the fixed threshold.
+std::vector<uint8_t> HeldVerdicts(const SeriesRun& run, core::ThresholdMode mode);
+
 // Per window: 1 while the alert fires after that window, i.e. the state of
-// one core::AlertState fed `verdicts` in order under `rule`.
-std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule);
+// one core::AlertState fed `verdicts` (and `held`, where not empty) in order
+// under `rule`.
+std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule,
+                                 const std::vector<uint8_t>& held = {});
 
 // The picture of a run (svg_plot.h); `labels` may be empty.
 PlotData MakePlot(const std::string& title, const core::CsvTable& table, const SeriesRun& run,

@@ -24,7 +24,12 @@ class AlertState {
  public:
   enum class Transition { kNone, kFired, kResolved };
 
-  Transition Observe(bool above_threshold, const AlertRule& rule);
+  // `held`: the window is above only by the detector's hysteresis
+  // (Detection::held). It keeps a firing alert firing, but while quiet it
+  // counts as a window at or below the threshold: an alert starts on
+  // `fire_after` windows that alarm on their own, as without hysteresis, so
+  // one alarming window that hysteresis stretches is no alert.
+  Transition Observe(bool above_threshold, const AlertRule& rule, bool held = false);
   bool firing() const { return firing_; }
   int run() const { return run_; }
   // Puts back a state saved with firing() and run() (restart snapshots).

@@ -201,6 +201,10 @@ struct Detection {
   double tail = 1;       // tail probability of `smoothed` under the tail model
   double level = 0;      // 1 - tail, in [0, 1]
   bool alarm = false;    // the threshold mode's verdict (e.g. smoothed > threshold)
+  // The alarm goes on only by hysteresis: the window's tail lies between the
+  // likelihood's risk and clear_risk, after an alarming window. It keeps a
+  // firing alert firing but does not start one (AlertState::Observe).
+  bool held = false;
   bool onset = false;    // the first alarm of an excursion
   double score = 0;      // the anomaly score, in [0, 1]
 };
