@@ -11,7 +11,10 @@ detectors' state survives, so the scores still equal the uninterrupted
 offline run's. The alert verdict is one too: every fired/resolved event in
 the daemon's events file falls on the window where the CLI's `alert` column
 (same model, detector and alert for/clear) turns 1 or 0, and no other
-window changes it.
+window changes it. With the likelihood the alert rule is the default (for 3),
+and the series holds a lone alarming window that hysteresis stretches over
+the next two (Detection::held): neither the CLI nor the daemon fires on it,
+where a plain for/clear count over the `anomaly` column would.
 """
 import datetime
 import json
@@ -27,7 +30,9 @@ CALIBRATION = 120
 NORMAL, FAULT, AFTER = 300, 12, 40
 MODE = sys.argv[1] if len(sys.argv) > 1 else "spot"  # detector.threshold and score's --threshold-mode
 DETECTOR = "{ threshold: %s, calibration_windows: %d, max_peaks: 200 }" % (MODE, CALIBRATION)
-ALERT_FOR, ALERT_CLEAR = 1, 3  # models[].alert and score's --alert-for/--alert-clear
+# models[].alert and score's --alert-for/--alert-clear: for 1 with SPOT, so that
+# a single novel value fires too (below); the default, 3, with the likelihood.
+ALERT_FOR, ALERT_CLEAR = (3 if MODE == "likelihood" else 1), 3
 T0 = 1_700_000_000_000_000_000  # the first sample's timestamp, ns
 # The vibration runs 0.26 to 0.74 here (a sine, 0.5 +- 0.2, and noise): 0.77
 # is beyond 0.74 by more than 5% of that range, not beyond 0.78.
@@ -54,6 +59,21 @@ def column_transitions(alert):
         if a != prev:
             out.append(("fired" if a else "resolved", w))
         prev = a
+    return out
+
+
+def plain_alert_column(verdicts):
+    """The alert state after each window from for/clear counts over `verdicts`
+    alone (core::AlertState without the held flag)."""
+    firing, run_, out = False, 0, []
+    for v in verdicts:
+        if bool(v) == firing:
+            run_ = 0
+        else:
+            run_ += 1
+            if run_ >= (ALERT_CLEAR if firing else ALERT_FOR):
+                firing, run_ = not firing, 0
+        out.append(int(firing))
     return out
 
 
@@ -98,6 +118,11 @@ def main():
         checks.check("alert is score's last column", header[-1] == "alert", str(header))
         alert = [int(r[header.index("alert")]) for r in rows]
         checks.check("the CLI scores every window", len(want) == len(values) - LOOKBACK + 1, str(len(want)))
+        if MODE == "likelihood":
+            plain = plain_alert_column([int(r[header.index("anomaly")]) for r in rows])
+            checks.check("a window held by hysteresis starts no alert that for/clear alone would start",
+                         column_transitions(plain) != column_transitions(alert),
+                         f"plain {column_transitions(plain)} cli {column_transitions(alert)}")
         checks.check(f"a value within the range of the first rows is not novel (window {NEAR_FIRST})",
                      want[NEAR_FIRST] < 0.5, str(want[NEAR_FIRST]))
 
@@ -157,7 +182,7 @@ def main():
                      f"daemon {daemon_transitions} cli {cli_transitions}")
         # With alert.for 1 a single novel value (a new extreme of a feature,
         # docs/detection.md "Novel values") fires too; the excursion's own
-        # windows fire once.
+        # windows fire once, whatever the rule.
         fired = [r for r in records if r["model"] == "pump" and r["kind"] == "fired" and
                  NORMAL - LOOKBACK < window_of(rfc3339_ns(r["window_end"])) <= NORMAL + FAULT]
         checks.check("the excursion fired one alert", len(fired) == 1, str(daemon_transitions))
