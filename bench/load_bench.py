@@ -120,7 +120,8 @@ class Daemon:
     """`lstmad serve` on 127.0.0.1:0; stdout goes to a file, not a pipe, so a
     chatty daemon can never block on it."""
 
-    def __init__(self, lstmad, workdir, model_path, workers, max_streams, max_wait_ms=MAX_WAIT_MS):
+    def __init__(self, lstmad, workdir, model_path, workers, max_streams, max_wait_ms=MAX_WAIT_MS,
+                 model_settings=""):
         self.config = os.path.join(workdir, f"lstmad-w{workers}.yaml")
         with open(self.config, "w") as f:
             f.write(f"""ingest:
@@ -132,7 +133,7 @@ models:
     path: {model_path}
     measurement: m
     alert: {{ for: 1000000000, clear: 1 }}
-limits:
+{model_settings}limits:
   max_streams: {max_streams}
 scoring:
   max_batch: {MAX_BATCH}
@@ -421,8 +422,18 @@ def main():
     p.add_argument("--max-wait-ms", type=float, default=MAX_WAIT_MS,
                    help=f"the daemon's scoring.max_wait_ms (default {MAX_WAIT_MS})")
     p.add_argument("--min-time", default="0.5", help="core_bench --benchmark_min_time (default 0.5)")
+    p.add_argument("--detector", default="",
+                   help="the model's `detector` settings as a YAML flow map, e.g. "
+                        "'{ threshold: fixed, anomaly_score: false }' (default: the daemon's defaults)")
+    p.add_argument("--retrain", default="",
+                   help="the model's `retrain` settings as a YAML flow map, e.g. "
+                        "'{ every: 2s, min_windows: 1000, epochs: 1 }' (default: none)")
     p.add_argument("--out", help="write the figures here as JSON")
     args = p.parse_args()
+    # Verbatim into the model's entry: the daemon validates them and refuses
+    # to start on a bad one, which Daemon reports with its log.
+    model_settings = "".join(f"    {key}: {value}\n" for key, value in
+                             (("detector", args.detector), ("retrain", args.retrain)) if value)
     if not 1 <= args.seconds <= 120 or not 1 <= args.half_seconds <= 120 or args.warmup >= args.seconds - 1:
         p.error("--seconds and --half-seconds must be in [1, 120], --warmup below --seconds - 1")
     if not 1 <= args.streams <= 100_000 or not 0 <= args.idle_streams <= 1_000_000:
@@ -451,15 +462,20 @@ def main():
                 # Just before the daemon's run, so that both see the same machine.
                 core_wall, core_cpu = core_forward(core_bench, args.min_time, workdir, m)
                 daemon = Daemon(lstmad, workdir, paths[m], w, max_streams=max(10_000, args.streams),
-                                max_wait_ms=args.max_wait_ms)
+                                max_wait_ms=args.max_wait_ms, model_settings=model_settings)
                 try:
                     sat = saturate(daemon, loadgen, features, args)
                     half = half_load(daemon, loadgen, features, sat["windows_per_second"] / 2, args)
+                    # With --retrain: the tries in the whole case, by result, so
+                    # that a figure "with learning" shows learning took place.
+                    retrains = {dict(labels)["result"]: int(v) for (name, labels), v in daemon.scrape().items()
+                                if name == "lstmad_model_retrains_total" and v > 0}
                 finally:
                     daemon.stop()
                 per_cpu = sat["windows_per_second"] / sat["daemon_cpu"] if sat["daemon_cpu"] > 0 else 0.0
                 results.append({"model": m, "lookback": lookback, "features": features, "workers": w,
                                 "streams": args.streams, "saturation": sat, "half_load": half,
+                                "retrains": retrains,
                                 "core_forward_windows_per_second": core_wall,
                                 "core_forward_windows_per_cpu_second": core_cpu,
                                 "ratio_to_core_forward": sat["windows_per_second"] / core_wall,
@@ -472,10 +488,16 @@ def main():
             memory = idle_memory(lstmad, loadgen, workdir, seed, *MODELS["t3f2_relu"], args.idle_streams)
             memory["model"] = "t3f2_relu"
 
+    if model_settings:
+        print("\nmodel settings:\n" + model_settings.rstrip())
+        for r in results:
+            if args.retrain:
+                print(f"  {r['model']}, workers {r['workers']}: retrains {r['retrains'] or 'none'}")
     print_report(results, memory, args.max_wait_ms)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"cpus": os.cpu_count(), "max_batch": MAX_BATCH, "max_wait_ms": args.max_wait_ms,
+                       "detector": args.detector, "retrain": args.retrain,
                        "cases": results, "idle_memory": memory}, f, indent=2)
             f.write("\n")
 

@@ -2,7 +2,7 @@
 # The ablation table of docs/detection.md: scripts/evaluate_nab.sh for each
 # variant below and each training seed (1, 2, 3), then scripts/nab_ablation.py.
 #
-#   scripts/nab_ablation.sh [OUT_DIR]      (about 38 minutes on 2 cores)
+#   scripts/nab_ablation.sh [OUT_DIR]      (38 to 54 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/nab-ablation}

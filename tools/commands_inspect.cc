@@ -218,7 +218,8 @@ int RunScore(const std::vector<std::string>& args) {
       "comes from the streaming detector (docs/detection.md), which calibrates its tail model on\n"
       "the first --calibration windows (the fixed threshold decides until then). alert is the\n"
       "daemon's alert state after the window (1: firing): it fires after --alert-for consecutive\n"
-      "windows above and resolves after --alert-clear not above (anomaly 0); with\n"
+      "windows above and resolves after --alert-clear not above (anomaly 0); a window above only\n"
+      "by the likelihood's hysteresis keeps a firing alert firing but does not count to fire; with\n"
       "--guards, a guard's verdict on the window's newest values replaces it (docs/detection.md).");
   p.AddOption("threshold", "X", "override the model's threshold");
   p.AddOption("calibration", "N", "windows that calibrate the detector's tail model", "500");

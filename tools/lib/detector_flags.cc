@@ -44,7 +44,8 @@ void AddDetectorFlags(ArgParser* p) {
                core::FormatSignificant(d.likelihood.risk));
   p->AddOption("likelihood-clear-risk", "Q",
                "likelihood: after an alarm, the alarm goes on while the tail probability stays below Q "
-               "(hysteresis; 0: none, Q = --likelihood-risk)",
+               "(hysteresis: such a window keeps a firing alert firing but starts none; 0: none, "
+               "Q = --likelihood-risk)",
                core::FormatSignificant(d.likelihood.clear_risk));
   p->AddOption("likelihood-settle", "N",
                "likelihood: windows after calibration judged without alarming, learnt unclipped, so "
