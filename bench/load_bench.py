@@ -490,9 +490,9 @@ def main():
 
     if model_settings:
         print("\nmodel settings:\n" + model_settings.rstrip())
+    if args.retrain:
         for r in results:
-            if args.retrain:
-                print(f"  {r['model']}, workers {r['workers']}: retrains {r['retrains'] or 'none'}")
+            print(f"  {r['model']}, workers {r['workers']}: retrains {r['retrains'] or 'none'}")
     print_report(results, memory, args.max_wait_ms)
     if args.out:
         with open(args.out, "w") as f:
