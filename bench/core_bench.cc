@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@
 #include "lstmad/core/anomaly_score.h"
 
 #include "lstmad/core/architecture.h"
+#include "lstmad/core/denormals.h"
 #include "lstmad/core/initializers.h"
 #include "lstmad/core/network.h"
 #include "lstmad/core/trainer.h"
@@ -133,6 +135,29 @@ void BM_Forward(benchmark::State& state, const ModelCase& model, int batch) {
     benchmark::ClobberMemory();
   }
   SetRates(state, batch, 2.0 * static_cast<double>(ModelMacsPerWindow(arch)));
+}
+
+// Windows far beyond the training range (scaled values around 20, as when a
+// sensor leaves everything the model saw): the gates saturate and their
+// products fall into denormals. `flush` runs it as the lstmad binary does,
+// with core::FlushDenormals; without, as this benchmark's other rows do.
+void BM_ForwardBeyondRange(benchmark::State& state, const ModelCase& model, bool flush) {
+  std::optional<core::FlushDenormals> flushed;
+  if (flush) flushed.emplace();
+  const core::Architecture arch = Autoencoder(model);
+  const core::Network<float> net = MakeNetwork(arch);
+  constexpr int kBatch = 256;
+  const Matrix<float> input =
+      (RandomNormal(arch.features, Eigen::Index{arch.timesteps} * kBatch, kSeed).array() * 5 + 20).matrix();
+  core::Network<float>::Workspace workspace;
+  Matrix<float> output;
+  net.Forward(input, kBatch, &workspace, &output);
+  for (auto _ : state) {
+    net.Forward(input, kBatch, &workspace, &output);
+    benchmark::DoNotOptimize(output.data());
+    benchmark::ClobberMemory();
+  }
+  SetRates(state, kBatch, 2.0 * static_cast<double>(ModelMacsPerWindow(arch)));
 }
 
 // A smooth 8-channel series with noise, long enough for kTrainWindows windows.
@@ -245,6 +270,16 @@ void RegisterAll() {
     for (int batch : {1, 32, 256}) {
       benchmark::RegisterBenchmark(("forward/" + model.name + "/batch:" + std::to_string(batch)).c_str(),
                                    BM_Forward, model, batch)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  for (const ModelCase& model : models) {
+    for (bool flush : {false, true}) {
+      benchmark::RegisterBenchmark(
+          ("forward_beyond_range/" + model.name + "/batch:256/flush:" + std::to_string(flush ? 1 : 0))
+              .c_str(),
+          BM_ForwardBeyondRange, model, flush)
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
     }

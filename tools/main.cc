@@ -5,8 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "commands.h"
 #include "command_support.h"
+#include "commands.h"
+#include "lstmad/core/denormals.h"
 #include "lstmad/core/suggest.h"
 #include "lstmad/core/text.h"
 
@@ -48,6 +49,10 @@ void PrintUsage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // For every command and every thread started from here (the daemon's
+  // scorers and retrainer included): a window far beyond the training range
+  // must not make the forward pass crawl through denormals (core/denormals.h).
+  const lstmad::core::FlushDenormals flush_denormals;
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     PrintUsage(std::cerr);
