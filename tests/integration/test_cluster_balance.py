@@ -72,6 +72,12 @@ def main():
             ms = scrape_all(instances[:2])
             redelivered = sum(total(m, "lstmad_cluster_redelivered_samples_total") for m in ms)
             checks.check("a graceful handover redelivers nothing", redelivered == 0, str(redelivered))
+            if after - before != STREAMS or redelivered != 0:
+                # Which partition moved when: the evidence for a failure that is rare.
+                for k, inst in enumerate(instances):
+                    for x in inst.logs():
+                        if "partition" in x or "lease" in x:
+                            print(f"  i{k}: {x.rstrip()[:400]}")
             # The lease bucket exists with a 3 s TTL: another lease_ttl is refused at start-up.
             cfg = cluster_config(os.path.join(d, "other-ttl.yaml"), model, nats, "other", PARTITIONS,
                                  lease_ttl="4s")
