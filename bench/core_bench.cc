@@ -122,10 +122,14 @@ void SetRates(benchmark::State& state, int64_t windows, double flops_per_window)
       benchmark::Counter(static_cast<double>(done) * flops_per_window * 1e-9, benchmark::Counter::kIsRate);
 }
 
-void BM_Forward(benchmark::State& state, const ModelCase& model, int batch) {
+// The batched forward pass over `batch` windows of random normal values,
+// times `scale` plus `offset` (1 and 0: the range of the scaled training data).
+void TimeForward(benchmark::State& state, const ModelCase& model, int batch, float scale, float offset) {
   const core::Architecture arch = Autoencoder(model);
   const core::Network<float> net = MakeNetwork(arch);
-  const Matrix<float> input = RandomNormal(arch.features, Eigen::Index{arch.timesteps} * batch, kSeed);
+  const Matrix<float> input =
+      (RandomNormal(arch.features, Eigen::Index{arch.timesteps} * batch, kSeed).array() * scale + offset)
+          .matrix();
   core::Network<float>::Workspace workspace;
   Matrix<float> output;
   net.Forward(input, batch, &workspace, &output);  // sizes the workspace
@@ -137,6 +141,10 @@ void BM_Forward(benchmark::State& state, const ModelCase& model, int batch) {
   SetRates(state, batch, 2.0 * static_cast<double>(ModelMacsPerWindow(arch)));
 }
 
+void BM_Forward(benchmark::State& state, const ModelCase& model, int batch) {
+  TimeForward(state, model, batch, 1, 0);
+}
+
 // Windows far beyond the training range (scaled values around 20, as when a
 // sensor leaves everything the model saw): the gates saturate and their
 // products fall into denormals. `flush` runs it as the lstmad binary does,
@@ -144,20 +152,7 @@ void BM_Forward(benchmark::State& state, const ModelCase& model, int batch) {
 void BM_ForwardBeyondRange(benchmark::State& state, const ModelCase& model, bool flush) {
   std::optional<core::FlushDenormals> flushed;
   if (flush) flushed.emplace();
-  const core::Architecture arch = Autoencoder(model);
-  const core::Network<float> net = MakeNetwork(arch);
-  constexpr int kBatch = 256;
-  const Matrix<float> input =
-      (RandomNormal(arch.features, Eigen::Index{arch.timesteps} * kBatch, kSeed).array() * 5 + 20).matrix();
-  core::Network<float>::Workspace workspace;
-  Matrix<float> output;
-  net.Forward(input, kBatch, &workspace, &output);
-  for (auto _ : state) {
-    net.Forward(input, kBatch, &workspace, &output);
-    benchmark::DoNotOptimize(output.data());
-    benchmark::ClobberMemory();
-  }
-  SetRates(state, kBatch, 2.0 * static_cast<double>(ModelMacsPerWindow(arch)));
+  TimeForward(state, model, 256, 5, 20);
 }
 
 // A smooth 8-channel series with noise, long enough for kTrainWindows windows.
