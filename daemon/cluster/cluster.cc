@@ -78,6 +78,7 @@ std::unique_ptr<Cluster> Cluster::Assemble(const config::Settings& settings, std
   const config::NatsSettings& nats = *settings.nats;
   c->instance_id_ = std::move(instance_id);
   c->backend_ = std::move(backend);
+  c->clock_ = clock;
   c->leases_ = std::make_unique<PartitionLeases>(c->backend_->leases(), c->instance_id_,
                                                  std::chrono::duration<double>(nats.lease_ttl_s), std::move(clock));
   c->metrics_ = std::make_unique<ClusterMetrics>(metrics);
@@ -102,9 +103,13 @@ void Cluster::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Cluster::Run() {
-  const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+std::chrono::steady_clock::duration Cluster::RoundPeriod() const {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(shared_.nats.lease_ttl_s / 3));
+}
+
+void Cluster::Run() {
+  const auto period = RoundPeriod();
   // The first round only announces this instance, so that instances started
   // together see each other before claiming and do not all grab everything.
   bool claim = false;
@@ -134,7 +139,7 @@ void Cluster::Round(bool claim) {
       extras.push_back(it->first);
     }
   }
-  for (int p : extras) Release(p, true);
+  ReleaseGracefully(extras);
   if (claim) Claim(target);
   std::lock_guard lock(leases_mu_);
   metrics_->owned_partitions->Set(static_cast<double>(owned_.size()));
@@ -171,6 +176,7 @@ void Cluster::Reap() {
 }
 
 void Cluster::Renew() {
+  renewed_at_ = clock_();
   std::vector<std::pair<int, std::string>> lost;  // partition, why
   // Only this (the coordinator) thread changes owned_, so it reads it and
   // calls NATS without the lock; Reload on the io thread never waits on NATS.
@@ -221,6 +227,13 @@ void Cluster::Release(int partition, bool graceful) {
       {Field("partition", partition), Field("handover", graceful ? "checkpointed" : "failed")});
 }
 
+void Cluster::ReleaseGracefully(const std::vector<int>& partitions) {
+  for (int p : partitions) {
+    Release(p, true);
+    if (clock_() - renewed_at_ >= RoundPeriod()) Renew();
+  }
+}
+
 void Cluster::Stop() {
   {
     std::lock_guard lock(stop_mu_);
@@ -236,7 +249,7 @@ void Cluster::Stop() {
     std::lock_guard lock(leases_mu_);
     for (const auto& [p, lease] : owned_) partitions.push_back(p);
   }
-  for (int p : partitions) Release(p, true);
+  ReleaseGracefully(partitions);
   metrics_->owned_partitions->Set(0);
   if (!leases_->Withdraw().ok()) metrics_->nats_errors->Increment();
 }

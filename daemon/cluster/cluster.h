@@ -20,6 +20,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cluster/cluster_backend.h"
 #include "cluster/cluster_leases.h"
@@ -73,6 +74,13 @@ class Cluster {
   void Reap();
   void Claim(int target);
   void Release(int partition, bool graceful);
+  // Hands the partitions over one after another. Each waits for its worker's
+  // final checkpoint, which under load or with many streams can outlast a
+  // round; the leases still held are renewed between them once a round's
+  // period has passed, or they would lapse and another instance would take
+  // them over from an older checkpoint while their workers still score.
+  void ReleaseGracefully(const std::vector<int>& partitions);
+  std::chrono::steady_clock::duration RoundPeriod() const;
   bool Heartbeat();
   void FixStreamGauges();
 
@@ -80,6 +88,8 @@ class Cluster {
   std::unique_ptr<ClusterBackend> backend_;
   NatsLink* link_ = nullptr;  // backend_'s connection
   std::unique_ptr<PartitionLeases> leases_;
+  ClusterClock clock_;
+  std::chrono::steady_clock::time_point renewed_at_{};  // the last Renew()
   std::unique_ptr<ClusterMetrics> metrics_;
   ClusterShared shared_;
   // owned_ changes only on the coordinator thread (under leases_mu_), which

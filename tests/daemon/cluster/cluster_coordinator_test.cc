@@ -5,7 +5,8 @@
 // (lease_ttl without renewal) is taken over with its checkpoint; a lease
 // now held by another instance, or not renewable for lease_ttl, is given up
 // and its worker stopped; a worker fenced by a new owner is dropped without
-// touching the lease; Stop hands everything over.
+// touching the lease; Stop hands everything over; handovers slower than
+// lease_ttl let none of the leases still held lapse.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -137,6 +138,13 @@ class CoordinatorTest : public ::testing::Test {
     Round(true);
     for (int p : Owned()) ASSERT_TRUE(Eventually([&] { return CheckpointOwner(p) == "a"; })) << p;
   }
+  // Two samples applied in every partition, too few for a checkpoint (the
+  // ack budget is 4): each handover has a final checkpoint to write.
+  void ApplyUncheckpointedSamples() {
+    const auto messages = Samples(2);
+    for (int p = 0; p < kPartitions; ++p) backend_.Publish(p, messages);
+    ASSERT_TRUE(Eventually([&] { return M().samples_consumed->Value() == 2.0 * kPartitions; }));
+  }
   size_t CheckpointsOf(int partition) {
     size_t n = 0;
     for (const auto& e : backend_.Trace()) {
@@ -182,6 +190,50 @@ TEST_F(CoordinatorTest, AnnouncesFirstThenClaimsItsShareAndHandsItOverOnStop) {
             (std::vector<std::string>{"instance.b"}));
   EXPECT_EQ(M().leases_released->Value(), 2.0);
   EXPECT_EQ(M().owned_partitions->Value(), 0.0);
+}
+
+TEST_F(CoordinatorTest, StopKeepsTheLeasesItStillHoldsWhileCheckpointsOutlastThem) {
+  Join();
+  ASSERT_EQ(Owned(), (std::set<int>{0, 1, 2, 3}));
+  const double errors = M().nats_errors->Value();
+  ApplyUncheckpointedSamples();
+  // Each final checkpoint takes 2 s: handing the four partitions over takes
+  // 8 s, over twice lease_ttl since the last round renewed the leases.
+  backend_.SlowCheckpoints(std::chrono::seconds(2));
+  cluster_->Stop();
+  // Every lease was still ours to free: a lapsed one fails the freeing
+  // compare-and-set (a NATS error). The freed entries lapse in turn, so
+  // only the last one, 2 s old, is still there to read.
+  EXPECT_EQ(M().nats_errors->Value(), errors);
+  EXPECT_EQ(Lease(3).value, "");
+  for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(CheckpointOwner(p), "a") << p;
+  EXPECT_EQ(M().leases_released->Value(), 4.0);
+  EXPECT_EQ(M().leases_lost->Value(), 0.0);
+}
+
+TEST_F(CoordinatorTest, KeepsItsShareWhileHandingSlowPartitionsOverToANewInstance) {
+  Join();
+  ASSERT_EQ(Owned(), (std::set<int>{0, 1, 2, 3}));
+  PartitionLeases b(backend_.leases(), "b", kTtl, backend_.Clock());
+  ASSERT_TRUE(b.Heartbeat().ok());
+  ApplyUncheckpointedSamples();
+  // b joins: a hands partitions 3 and 2 over, 2 s of checkpoint each.
+  backend_.SlowCheckpoints(std::chrono::seconds(2));
+  backend_.Advance(kRoundPeriod);
+  Round();
+  EXPECT_EQ(Owned(), (std::set<int>{0, 1}));
+  EXPECT_EQ(Lease(3).value, "");
+  EXPECT_EQ(Lease(2).value, "");
+  EXPECT_EQ(Lease(0).value, "a");  // renewed between the handovers
+  EXPECT_EQ(Lease(1).value, "a");
+
+  backend_.SlowCheckpoints(std::chrono::seconds(0));
+  ASSERT_TRUE(b.Heartbeat().ok());
+  backend_.Advance(kRoundPeriod);
+  Round();
+  EXPECT_EQ(Owned(), (std::set<int>{0, 1}));
+  EXPECT_EQ(M().leases_lost->Value(), 0.0);
+  EXPECT_EQ(M().leases_released->Value(), 2.0);
 }
 
 TEST_F(CoordinatorTest, RenewsItsLeasesAndTakesOverOnesThatLapsed) {

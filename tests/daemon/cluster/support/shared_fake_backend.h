@@ -77,6 +77,12 @@ class SharedFakeBackend final : public ClusterBackend {
     std::lock_guard lock(mu_);
     for (const auto& [seq, data] : messages) consumers_[Index(partition)].Publish(seq, data);
   }
+  // From now on each stored checkpoint head moves the clock on by `d`: a
+  // checkpoint as slow as a large one on a loaded machine.
+  void SlowCheckpoints(std::chrono::milliseconds d) {
+    std::lock_guard lock(mu_);
+    checkpoint_duration_ = d;
+  }
   // The partition's next `times` acks fail without reaching the server.
   void FailAcks(int partition, int times) {
     std::lock_guard lock(mu_);
@@ -139,6 +145,7 @@ class SharedFakeBackend final : public ClusterBackend {
     BackendStatus Recorded(const std::string& key, std::string_view value, BackendStatus s) {
       if (!s.ok() || bucket_ != &backend_->state_ || !key.starts_with("snap.")) return s;
       if (key.find('.', 5) != std::string::npos) return s;
+      backend_->clock_.Advance(backend_->checkpoint_duration_);
       auto head = DecodeCheckpointHead(value, key);
       if (head.ok()) {
         backend_->trace_.push_back(
@@ -204,6 +211,7 @@ class SharedFakeBackend final : public ClusterBackend {
   std::vector<FakePartitionConsumer> consumers_;
   std::vector<int> fail_acks_;
   std::vector<TraceEvent> trace_;
+  std::chrono::milliseconds checkpoint_duration_{0};
 };
 
 }  // namespace lstmad::daemon::testing
