@@ -290,6 +290,24 @@ def wait_quiet(instances, name="lstmad_windows_scored_total", quiet=1.5, timeout
     raise AssertionError(f"{name} still changing after {timeout}s")
 
 
+def wait_settled(instances, at_least, checkpoints=None, timeout=60):
+    """Windows scored summed over `instances` once the sum has reached
+    `at_least` and then stopped changing (wait_quiet). wait_quiet alone may
+    return before scoring has even started (a pause of 1.5 s on a loaded
+    host); this waits for the count first, bounded by `timeout`.
+    checkpoints=(port, partitions, samples, streams): also waits until every
+    stream's checkpoint holds `samples` samples, so every sample is
+    acknowledged and nothing can be scored again afterwards. Returns the sum,
+    below `at_least` if the time ran out (for the caller's check to show)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and scored(instances) < at_least:
+        time.sleep(0.1)
+    if checkpoints is not None:
+        port, partitions, samples, streams = checkpoints
+        wait_checkpoints(port, partitions, samples, streams, timeout=max(10.0, deadline - time.time()))
+    return wait_quiet(instances)
+
+
 def read_checkpoints(client, partitions, bucket="LSTMAD_state"):
     """{stream key: stream} over every partition's checkpoint."""
     streams = {}

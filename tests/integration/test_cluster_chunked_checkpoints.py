@@ -17,7 +17,7 @@ import threading
 import time
 
 from cluster_support import (T0_NS, chunk_key, cluster_config, decode_checkpoint, decode_head, owned, publish_rounds, scrape_all,
-                             stream_key, wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
+                             stream_key, wait_balanced, wait_checkpoints, wait_quiet, wait_scored, wait_settled)
 from daemon_harness import Daemon, pump_values, total, train_pump_model
 from lstmad_cli import Checks, tempdir
 from nats_harness import NatsClient, NatsCluster
@@ -128,6 +128,10 @@ def main():
             published.wait(timeout=60)
             checks.check("phase 2 published completely", not errors and progress[0] == PHASE1 + PHASE2 - 1,
                          str(errors))
+            # Until every stream's checkpoint holds all of phase 2 (every sample
+            # scored and acknowledged: no redelivery can follow), not merely
+            # until scoring pauses for 1.5 s, which a takeover on a loaded host can.
+            wait_checkpoints(nats.client_ports[0], PARTITIONS, PHASE1 + PHASE2, STREAMS, timeout=90)
             wait_quiet(survivors)
             ms = scrape_all(survivors)
             refused = sum(total(m, "lstmad_cluster_checkpoints_total", result="refused") for m in ms)
@@ -138,7 +142,8 @@ def main():
             before = sum(total(m, "lstmad_windows_scored_total") for m in ms)
             with NatsClient(nats.client_ports[2]) as client:
                 publish_rounds(client, STREAMS, PHASE1 + PHASE2, 1)
-            after = wait_quiet(survivors)
+            after = wait_settled(survivors, before + STREAMS,
+                                 checkpoints=(nats.client_ports[0], PARTITIONS, PHASE1 + PHASE2 + 1, STREAMS))
             checks.check("one new sample per stream after the failover scores exactly one window per stream",
                          after - before == STREAMS, f"{after - before}")
 
@@ -195,13 +200,13 @@ def main():
             refused_before = total(other.metrics(), "lstmad_cluster_checkpoints_total", result="refused")
             owner.signal(signal.SIGTERM)  # hands its partitions over without writing new checkpoints
             owner.proc.wait(timeout=30)
-            deadline = time.time() + 20
+            deadline = time.time() + 40
             while time.time() < deadline and owned([other]) != [PARTITIONS]:
                 time.sleep(0.05)
             checks.check("the remaining instance took every partition", owned([other]) == [PARTITIONS],
                          str(owned([other])))
             checks.check("it refused the damaged checkpoint, naming the missing chunk",
-                         other.logged("checkpoint refused") and
+                         other.logged("checkpoint refused", timeout=30) and
                          any(f"checkpoint chunk 1 of {hs[damaged]['chunks']} (generation "
                              f"{hs[damaged]['generation']:016x}) is missing" in x for x in other.logs()),
                          "\n".join(x for x in other.logs() if "refused" in x))
@@ -211,7 +216,9 @@ def main():
             before = total(other.metrics(), "lstmad_windows_scored_total")
             with NatsClient(nats.client_ports[2]) as client:
                 publish_rounds(client, STREAMS, n_total, 1)
-            after = wait_quiet([other])
+            # The refused checkpoint's streams start empty: no window of theirs
+            # can come, so this waits for the others' and then for quiet.
+            after = wait_settled([other], before + STREAMS - damaged_streams)
             checks.check("a new sample scores a window for every stream but those of the refused checkpoint",
                          after - before == STREAMS - damaged_streams,
                          f"{after - before}, want {STREAMS} - {damaged_streams}")

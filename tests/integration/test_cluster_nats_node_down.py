@@ -53,6 +53,10 @@ def main():
             before = wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1))
             publish_node = (leader + 1) % 3
             progress, errors, done = [0], [], threading.Event()
+            # The publisher pauses after round PHASE1 + 4 until the leader is
+            # stopped, so the stop lands mid-stream however fast publishing
+            # is (as in test_cluster_failover.py).
+            stopped = threading.Event()
 
             def publish_phase2():
                 try:
@@ -60,6 +64,8 @@ def main():
                         for i in range(PHASE1, PHASE1 + PHASE2):
                             publish_rounds(c, STREAMS, i, 1)
                             progress[0] = i
+                            if i == PHASE1 + 4:
+                                stopped.wait(30)
                 except Exception as e:  # reported below
                     errors.append(e)
                 done.set()
@@ -70,6 +76,7 @@ def main():
                 time.sleep(0.02)
             nats.stop(leader)
             checks.check("the stream's leader node stopped mid-stream", not done.is_set(), f"round {progress[0]}")
+            stopped.set()  # the rest of phase 2 goes to the remaining nodes
             done.wait(timeout=90)
             checks.check("publishing went on through the other nodes", not errors and progress[0] == PHASE1 + PHASE2 - 1,
                          f"{errors} round {progress[0]}")
@@ -101,7 +108,8 @@ def main():
                     break
                 time.sleep(0.2)
             checks.check("every instance is connected to NATS", connected == [1, 1, 1], str(connected))
-            streams = wait_checkpoints(nats.client_ports[publish_node], PARTITIONS, PHASE1 + PHASE2, STREAMS)
+            streams = wait_checkpoints(nats.client_ports[publish_node], PARTITIONS, PHASE1 + PHASE2, STREAMS,
+                                       timeout=60)
             wrong = [k for k, s in streams.items() if s["samples"] != PHASE1 + PHASE2]
             checks.check("every stream applied every sample exactly once",
                          len(streams) == STREAMS and not wrong,

@@ -92,7 +92,14 @@ def nats_comes_later(checks, d, model):
             got = wait_scored([daemon], expected)
             checks.check("it scores what is published through NATS: streams * (samples - T + 1) windows",
                          got == expected, f"{got} expected {expected}")
-            acquired = [l for l in daemon.logs() if "partition acquired" in l]
+            # Each partition's line comes from its own thread: read until all
+            # are in (bounded).
+            deadline = time.time() + 30
+            while True:
+                acquired = [l for l in daemon.logs() if "partition acquired" in l]
+                if len(acquired) >= PARTITIONS or time.time() > deadline:
+                    break
+                time.sleep(0.05)
             fresh = [l for l in acquired if 'previous_owner=""' in l]
             checks.check("each never-owned partition logs previous_owner=\"\" on acquisition",
                          len(acquired) == PARTITIONS and len(fresh) == PARTITIONS, "\n".join(acquired))

@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.parse
 
+from daemon_harness import parse_metrics, total
 from lstmad_cli import BIN, Checks, run, tempdir
 
 SHOTS = os.path.join(os.getcwd(), "console-screenshots")
@@ -54,6 +55,18 @@ def browse(url, profile, shot=None):
     return subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
 
 
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def windows_scored(port):
+    return total(parse_metrics(get(port, "/metrics")[1]), "lstmad_windows_scored_total")
+
+
 def top_stream(port):
     """The pump heading /api/v1/streams while its window counts as above its threshold."""
     status, body, _ = get(port, "/api/v1/streams?per_page=1")
@@ -83,12 +96,19 @@ def main():
                                   stderr=subprocess.DEVNULL)
         sim = None
         try:
-            for _ in range(200):
+            # Both listeners, bounded: /healthz answers once the metrics port
+            # listens, and the ingest port is bound a moment after it.
+            deadline, ready = time.monotonic() + 60, False
+            while not ready and time.monotonic() < deadline and daemon.poll() is None:
                 try:
-                    if get(metrics, "/healthz")[0] == 200:
-                        break
+                    ready = get(metrics, "/healthz")[0] == 200 and port_open(ingest)
                 except OSError:
+                    pass
+                if not ready:
                     time.sleep(0.1)
+            checks.check("the daemon serves /healthz and listens for samples", ready)
+            if not ready:
+                checks.finish()
             sim = subprocess.Popen([BIN, "simulate", "--connect", f"127.0.0.1:{ingest}", "--streams", str(STREAMS),
                                     "--rate", "200", "--fault-every", "15", "--duration", "200"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -117,7 +137,16 @@ def main():
             print(f"{pump} ({feature}) on top {after:.1f} s after its fault", flush=True)
             # Hold the picture still while the browser looks at it.
             sim.send_signal(signal.SIGSTOP)
-            time.sleep(1)
+            # What the simulator sent before it stopped is scored a moment
+            # later: wait (bounded) until no window has been scored for 1 s.
+            deadline, last, since = time.monotonic() + 30, None, time.monotonic()
+            while time.monotonic() < deadline:
+                n = windows_scored(metrics)
+                if n != last:
+                    last, since = n, time.monotonic()
+                elif time.monotonic() - since >= 1.0:
+                    break
+                time.sleep(0.1)
             checks.check("it is still on top with the simulator paused", top_stream(metrics) == pump,
                          str(top_stream(metrics)))
 

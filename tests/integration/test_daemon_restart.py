@@ -7,11 +7,13 @@ refused with a log line and the daemon starts clean.
 import os
 import re
 import signal
+import time
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config
 from lstmad_cli import Checks, tempdir
 
 LOOKBACK = 10
+LAST_SNAPSHOT = "lstmad_snapshot_last_success_timestamp_seconds{}"
 
 
 def send(daemon, stream, samples, start=0, fault=()):
@@ -30,8 +32,7 @@ def main():
         model = train_pump_model(d, lookback=LOOKBACK)
         state = os.path.join(d, "state")
         cfg = write_config(os.path.join(d, "lstmad.yaml"), [{"name": "pump", "path": model, "measurement": "pump"}],
-                           # debug: "snapshot written" lines show when a periodic snapshot is on disk.
-                           extra=f"state: {{ path: {state}, interval: 1s }}\nlog: {{ level: debug }}\n")
+                           extra=f"state: {{ path: {state}, interval: 1s }}\n")
 
         with Daemon(cfg) as daemon:
             send(daemon, "k", 15)
@@ -59,12 +60,15 @@ def main():
             # SIGKILL after a periodic snapshot: what it saved is kept.
             send(daemon, "k", 5, start=16)
             daemon.wait_for(lambda m: total(m, "lstmad_samples_received_total") == 1 + 20 + 5, what="samples in")
-            # A periodic snapshot that started after them: the second "snapshot
-            # written" line from now (the first may be one that ended before).
-            seen = len(daemon.logs())
-            daemon.wait_for_log("snapshot written", timeout=10, start=seen)
-            first = next(i for i, x in enumerate(daemon.logs()) if i >= seen and "snapshot written" in x)
-            daemon.wait_for_log("snapshot written", timeout=10, start=first + 1)
+            # A periodic snapshot that started after them: the second one to
+            # finish from now (the first may have started before). Told apart
+            # by the last-success time the daemon sets after each one, not by
+            # counting log lines, which reach the reader thread a little late.
+            received_at = time.time()
+            done = set()
+            daemon.wait_for(lambda m: done.add(m.get(LAST_SNAPSHOT, 0)) or
+                            len({t for t in done if t > received_at}) >= 2,
+                            timeout=30, what="two periodic snapshots after the samples")
             daemon.signal(signal.SIGKILL)
             daemon.proc.wait(timeout=10)
 

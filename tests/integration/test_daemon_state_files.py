@@ -65,8 +65,10 @@ def snapshot_health(checks, d, model):
         # Finding 5 for the daemon: a snapshot path that is a device is
         # refused, never replaced by a regular file.
         snap = os.path.join(state, "streams.snapshot")
-        os.unlink(snap)
-        os.symlink("/dev/null", snap)
+        # Swapped in at once (rename): a periodic snapshot between an unlink
+        # and a symlink would put a file back and make symlink() fail.
+        os.symlink("/dev/null", snap + ".link")
+        os.replace(snap + ".link", snap)
         before = daemon.metrics()[FAILURES + "{}"]
         ok, _ = daemon.poll(lambda m: m.get(FAILURES + "{}", 0) > before, timeout=20)
         checks.check("a snapshot path linked to /dev/null is refused and counted", ok)

@@ -30,9 +30,11 @@ def models(model, threshold=None):
     return out
 
 
-def client(port, index, go, errors):
+def client(port, index, go, reloaded, errors):
     """Sends SAMPLES samples to each of its streams, interleaved, in small
-    writes: the first half, then (once `go` is set) the rest, paced."""
+    writes: the first half, then (once `go` is set) the rest, paced; the last
+    tenth only once `reloaded` is set, so the second reload lands while
+    samples are still arriving however long it takes."""
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=30)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -40,6 +42,8 @@ def client(port, index, go, errors):
         for i in range(SAMPLES):
             if i == SAMPLES // 2 and not go.wait(timeout=60):
                 raise OSError("no go signal")
+            if i == SAMPLES - SAMPLES // 10 and not reloaded.wait(timeout=120):
+                raise OSError("no reloaded signal")
             chunk = "".join(line(measurement, {"pump": f"c{index}s{k}"}, pump_values(i + k))
                             for k in range(STREAMS_PER_CLIENT))
             s.sendall(chunk.encode())
@@ -58,8 +62,8 @@ def main():
         scoring = "scoring: { workers: 2, max_batch: 4, max_wait_ms: 1, queue_windows: 16, overflow: block }\n"
         cfg = write_config(path, models(model), extra=scoring)
         with Daemon(cfg) as daemon:
-            errors, go = [], threading.Event()
-            threads = [threading.Thread(target=client, args=(daemon.ingest_port, i, go, errors))
+            errors, go, reloaded = [], threading.Event(), threading.Event()
+            threads = [threading.Thread(target=client, args=(daemon.ingest_port, i, go, reloaded, errors))
                        for i in range(CLIENTS)]
             for t in threads:
                 t.start()
@@ -75,9 +79,12 @@ def main():
             write_config(path, models(model, threshold=123.5), extra=scoring)
             go.set()
             daemon.signal(signal.SIGHUP)
-            daemon.wait_for(lambda m: m.get('lstmad_config_reloads_total{result="success"}', 0) == 2,
-                            what="second reload")
-            during = total(daemon.metrics(), "lstmad_samples_received_total") < streams * SAMPLES
+            try:
+                daemon.wait_for(lambda m: m.get('lstmad_config_reloads_total{result="success"}', 0) == 2,
+                                what="second reload")
+                during = total(daemon.metrics(), "lstmad_samples_received_total") < streams * SAMPLES
+            finally:
+                reloaded.set()
             for t in threads:
                 t.join(timeout=120)
             checks.check("every client finished", not any(t.is_alive() for t in threads) and not errors,
