@@ -1,6 +1,7 @@
 """A real MQTT broker (Debian's mosquitto) on a free loopback port, and
 mosquitto_pub as the sensor, for the MQTT input's tests and benchmark."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,8 +30,12 @@ class Broker:
         with open(self.conf, "w") as f:
             # user root: run as root (CI), mosquitto would switch to its own
             # user, which cannot read the test's private directory.
+            # log_type: mosquitto's defaults, and `subscribe`, which logs each
+            # subscription once the broker has added it (subscriptions()).
             f.write(f"user root\nper_listener_settings false\nlistener {port} 127.0.0.1\n{listener}{auth}"
-                    f"persistence false\nlog_dest file {self.log}\n{extra}")
+                    f"persistence false\nlog_dest file {self.log}\n"
+                    "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+                    f"log_type subscribe\n{extra}")
         self.proc = None
 
     def start(self):
@@ -50,6 +55,26 @@ class Broker:
     def kill(self):
         self.proc.kill()
         self.proc.wait(timeout=10)
+
+    def subscriptions(self):
+        """How many subscriptions the broker has added since its log began
+        (over restarts: the log is appended to). A line `<time>: <client id>
+        <qos> <filter>`, written after the broker has added the subscription."""
+        if not os.path.exists(self.log):
+            return 0
+        with open(self.log, errors="replace") as f:
+            return sum(1 for row in f if re.match(r"^\d+: \S+ [012] \S+$", row.rstrip("\n")))
+
+    def wait_subscribed(self, before, count=1, timeout=30):
+        """Waits until `count` subscriptions more than `before` (an earlier
+        subscriptions()) are in place. A client's connection (CONNACK) comes
+        before its SUBSCRIBE: what is published in between is not delivered."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.subscriptions() >= before + count:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no {count} new subscription(s) at the broker within {timeout}s:\n" + self.tail())
 
     def tail(self):
         return open(self.log).read()[-2000:] if os.path.exists(self.log) else ""

@@ -70,10 +70,12 @@ def hostile(checks, daemon):
     for b in line("pump", {"pump": "slow"}, pump_values(0)).encode():
         slow.send(bytes([b]))
         time.sleep(0.01)
-    keep_serving("a slow client")
-    ok, m = daemon.poll(lambda m: total(m, "lstmad_samples_received_total") == received_before + 2)
+    # Its last byte may still be on its way in: wait for its line before the
+    # keeper's (whose check wants exactly one more sample than it saw).
+    ok, m = daemon.poll(lambda m: total(m, "lstmad_samples_received_total") == received_before + 1)
     checks.check("a slow client's line counts once complete", ok,
-                 f"{total(m, 'lstmad_samples_received_total') - received_before:.0f} of 2 samples received")
+                 f"{total(m, 'lstmad_samples_received_total') - received_before:.0f} of 1 sample received")
+    keep_serving("a slow client")
     # A client that never sends a newline is closed by the idle timeout (3 s here).
     silent = daemon.connect()
     silent.sendall(b"pump,pump=silent temperature=1")
@@ -200,9 +202,12 @@ def back_pressure(checks, d, model, policy):
                          f"{scrape_seconds} s")
             checks.check("block: nothing is lost", total(m, "lstmad_windows_dropped_total") == 0)
         else:
-            dropped = total(m, "lstmad_windows_dropped_total")
-            m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") + dropped >= expected, timeout=60,
+            # Drops happen as windows are queued, which may be just after the
+            # last sample was counted: read both counters in each scrape.
+            m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total") +
+                                total(m, "lstmad_windows_dropped_total") >= expected, timeout=60,
                                 what="scored + dropped")
+            dropped = total(m, "lstmad_windows_dropped_total")
             checks.check("drop_oldest: windows are dropped and counted", dropped > 0, f"{dropped:.0f} dropped")
             checks.check("drop_oldest: scored + dropped = windows",
                          total(m, "lstmad_windows_scored_total") + total(m, "lstmad_windows_dropped_total") == expected)
@@ -273,6 +278,11 @@ def per_peer_caps(checks, d, model):
         # Metrics port: 70 idle connections from one address (the default cap
         # is 8 per address of 64 in all).
         idle = [connect_from(daemon.metrics_port, "127.0.0.1") for _ in range(70)]
+        # The daemon counts each refusal before closing it: once all are
+        # counted, every refused socket is already closed, and the 0.5 s
+        # below only has to tell a kept one (never closed) from a closed one.
+        ok, m = daemon.poll(lambda m: total(m, "lstmad_metrics_connections_closed_total",
+                                            reason="too_many_connections") >= 62)
         closed = sum(1 for s in idle if closed_within(s, 0.5))
         checks.check("metrics port: one address keeps 8 idle connections, the other 62 are closed at once",
                      closed == 62, f"{closed} closed")
@@ -280,21 +290,25 @@ def per_peer_caps(checks, d, model):
             began = time.time()
             status = http_get(daemon.metrics_port, probe, "127.0.0.2")[0]
             seconds = time.time() - began
+            # Locked out, the probe waited for its 10 s timeout; 5 s leaves a
+            # loaded sanitizer build room and still tells the two apart.
             checks.check(f"{probe} answers another address while one holds its connections (before: refused)",
-                         status == expected and seconds < 0.5, f"{status} in {seconds:.3f} s")
-        ok, m = daemon.poll(lambda m: total(m, "lstmad_metrics_connections_closed_total",
-                                            reason="too_many_connections") == 62)
-        checks.check("and the refused ones are counted", ok,
+                         status == expected and seconds < 5, f"{status} in {seconds:.3f} s")
+        m = daemon.metrics()
+        checks.check("and the refused ones are counted",
+                     total(m, "lstmad_metrics_connections_closed_total", reason="too_many_connections") == 62,
                      f"{total(m, 'lstmad_metrics_connections_closed_total', reason='too_many_connections'):.0f}")
         for s in idle:
             s.close()
         # Ingest port: 10 connections from one address, cap 4.
         flood = [connect_from(daemon.ingest_port, "127.0.0.1") for _ in range(10)]
+        daemon.poll(lambda m: total(m, "lstmad_connections_closed_total", reason="too_many_connections") >= 6)
         refused = sum(1 for s in flood if closed_within(s, 0.5))
         checks.check("ingest: one address keeps limits.max_connections_per_peer (4), the other 6 are closed",
                      refused == 6, f"{refused} closed")
-        ok, m = daemon.poll(lambda m: total(m, "lstmad_connections_closed_total", reason="too_many_connections") == 6)
-        checks.check("and counted as too_many_connections", ok,
+        m = daemon.metrics()
+        checks.check("and counted as too_many_connections",
+                     total(m, "lstmad_connections_closed_total", reason="too_many_connections") == 6,
                      f"{total(m, 'lstmad_connections_closed_total', reason='too_many_connections'):.0f}")
         other = connect_from(daemon.ingest_port, "127.0.0.2")
         other.sendall(line("pump", {"pump": "other"}, pump_values(0)).encode())

@@ -142,6 +142,7 @@ def broker_restart_keeps_the_window(checks, daemon, broker, before):
     broker.publish("plant/south/pump/p5", [lp(i) for i in range(half)])
     ok, m = daemon.poll(lambda m: windows(m) >= before + half - LOOKBACK + 1, timeout=30)
     checks.check("before the broker dies: the first 6 windows", ok, str(windows(m) - before))
+    subscribed = broker.subscriptions()
     broker.kill()
     ok, m = daemon.poll(lambda m: m.get("lstmad_mqtt_connected{}") == 0, timeout=30)
     checks.check("lstmad sees the broker gone (lstmad_mqtt_connected 0)", ok)
@@ -156,7 +157,9 @@ def broker_restart_keeps_the_window(checks, daemon, broker, before):
     checks.check("lstmad reconnects (lstmad_mqtt_connections_total 2)", ok,
                  str(m.get("lstmad_mqtt_connections_total{}")))
     # Resubscribed: what is published now arrives (the broker lost every
-    # subscription with its process).
+    # subscription with its process). lstmad_mqtt_connected is 1 from the
+    # CONNACK on; the subscriptions follow: wait until the broker has both.
+    broker.wait_subscribed(subscribed, 2)
     broker.publish("plant/south/pump/p5", [lp(i) for i in range(half, n)])
     want = before + (n - LOOKBACK + 1) + 1
     ok, m = daemon.poll(lambda m: windows(m) >= want, timeout=60)
@@ -173,8 +176,11 @@ def persistent_session(checks, workdir, model, broker):
     config = write_config(os.path.join(workdir, "persistent.yaml"), model, broker.port,
                           "  client_id: lstmad-test-persistent\n  clean_session: false\n  qos: 1\n"
                           "  subscriptions:\n    - topic: plant/{site}/pump/{pump}\n")
+    subscribed = broker.subscriptions()
     with Daemon(config) as daemon:
         daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+        # The session keeps messages only for the subscriptions it holds.
+        broker.wait_subscribed(subscribed)
         checks.check("a persistent session: lstmad stops cleanly", daemon.stop() == 0)
     n = 12
     broker.publish("plant/east/pump/p6", [lp(i) for i in range(n)], qos=1)
@@ -203,8 +209,10 @@ def clean_stop_loses_nothing(checks, workdir, model, broker):
                           "  client_id: lstmad-test-stop\n  clean_session: false\n  qos: 1\n"
                           "  max_pending: 100\n"
                           "  subscriptions:\n    - topic: plant/{site}/pump/{pump}\n")
+    subscribed = broker.subscriptions()
     with Daemon(config) as daemon:
         daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+        broker.wait_subscribed(subscribed)  # the session keeps messages only for its subscriptions
         daemon.stop()
     # Queued at the broker for the session (which lstmad left), then delivered
     # as fast as it goes when lstmad comes back; it is stopped mid-stream.
@@ -223,7 +231,8 @@ def clean_stop_loses_nothing(checks, workdir, model, broker):
         received.append(received_at_stop(daemon))
         daemon.stop()
     with Daemon(config) as daemon:
-        ok, m = daemon.poll(lambda m: received[0] + total(m, "lstmad_samples_received_total") >= n, timeout=60)
+        # A second or two here; a sanitizer build is 5-20 times slower.
+        ok, m = daemon.poll(lambda m: received[0] + total(m, "lstmad_samples_received_total") >= n, timeout=180)
         received.append(total(m, "lstmad_samples_received_total"))
         daemon.stop()
     checks.check(f"a clean stop mid-stream loses nothing: {n} messages over two runs",
@@ -242,8 +251,10 @@ def bare_values(checks, workdir, broker):
     config = write_config(os.path.join(workdir, "values.yaml"), model, broker.port,
                           "  subscriptions:\n    - topic: site/{site}/tank/{tank}/+\n      format: value\n"
                           "      measurement: tank\n", measurement="tank")
+    subscribed = broker.subscriptions()
     with Daemon(config) as daemon:
         daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+        broker.wait_subscribed(subscribed)
         # One message per reading, as a sensor publishes them; arrival order
         # is time order (one connection).
         broker.publish("site/west/tank/t1/level", [f"{math.sin(i / 5):.4f}" for i in range(12)] + ["hot"])
@@ -289,10 +300,12 @@ def tls_and_password(checks, workdir, model):
                                   f"  tls: {{ ca: {d}/ca.pem }}\n  username: lstmad\n"
                                   f"  password_file: {password_file}\n"
                                   "  subscriptions:\n    - topic: plant/{site}/pump/{pump}\n")
+            subscribed = broker.subscriptions()
             with Daemon(config) as daemon:
                 if works:
                     ok, m = daemon.poll(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30)
                     checks.check("over TLS with username and password file: connected", ok)
+                    broker.wait_subscribed(subscribed)
                     broker.publish("plant/tls/pump/p8", [lp(i) for i in range(LOOKBACK)], options=publish_options)
                     ok, m = daemon.poll(lambda m: windows(m) >= 1, timeout=30)
                     checks.check("over TLS: the sample's window scored", ok and windows(m) == 1, str(windows(m)))
@@ -327,8 +340,12 @@ def main():
       format: json
       measurement: pump
 """)
+            subscribed = broker.subscriptions()
             with Daemon(config) as daemon:
                 daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+                # Connected (CONNACK) comes before the SUBSCRIBEs reach the broker;
+                # a QoS 0 message published in between is lost.
+                broker.wait_subscribed(subscribed, 2)
                 scored = scoring_both_formats(checks, daemon, broker)
                 bad_payloads_counted(checks, daemon, broker, scored)
                 broker_restart_keeps_the_window(checks, daemon, broker, scored)

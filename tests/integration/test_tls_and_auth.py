@@ -227,14 +227,23 @@ def failure_budget(checks, daemon):
     logins an address gets 429 at once, even with the right password; other
     addresses are not affected."""
     port, src = daemon.metrics_port, "127.0.0.30"
-    statuses = [http_get(port, "/metrics", src, basic(b"prometheus:guess%d" % i))[0] for i in range(3)]
+    statuses, checked = [], []
+    for i in range(3):
+        began = time.time()
+        statuses.append(http_get(port, "/metrics", src, basic(b"prometheus:guess%d" % i))[0])
+        checked.append(time.time() - began)  # each a bcrypt check, on this machine, under its load now
     checks.check("three wrong passwords get 401", statuses == [401, 401, 401], str(statuses))
     began = time.time()
     status, headers, _ = http_get(port, "/metrics", src, AUTH)
     seconds = time.time() - began
+    # Without a check the answer comes well before one check's time; the
+    # bound follows the checks just measured (a slow sanitizer build or a
+    # loaded machine slows both), and is never under the former 0.2 s.
+    bound = max(0.2, 0.5 * min(checked))
     checks.check("then even the right password gets 429 with Retry-After, without a password check",
-                 status == 429 and 1 <= int(headers.get("Retry-After", "0")) <= 60 and seconds < 0.2,
-                 f"{status} {headers.get('Retry-After')} in {seconds:.3f} s")
+                 status == 429 and 1 <= int(headers.get("Retry-After", "0")) <= 60 and seconds < bound,
+                 f"{status} {headers.get('Retry-After')} in {seconds:.3f} s (bound {bound:.3f} s; "
+                 f"checks took {', '.join(f'{t:.3f}' for t in checked)} s)")
     checks.check("/healthz still answers that address", http_get(port, "/healthz", src)[0] == 200)
     checks.check("another address is not blocked", http_get(port, "/metrics", "127.0.0.31", AUTH)[0] == 200)
     checks.check("failed logins are logged", daemon.logged("metrics endpoint: basic auth failed"))
@@ -313,11 +322,16 @@ def guessing_does_not_stall(checks, d, model, hashed):
         # Under a sanitizer (CI's ASan step, tests in parallel) the same lines
         # take 5 to 10 s even without guessers; the bound still fails the
         # old behaviour there, where bcrypt ran on the io thread.
-        limit = 30 if os.environ.get("LSTMAD_UNDER_SANITIZER") else 5
+        under_sanitizer = bool(os.environ.get("LSTMAD_UNDER_SANITIZER"))
+        limit = 30 if under_sanitizer else 5
         checks.check(f"{n} lines are received within {limit} s while 16 clients guess (before: 12.8 s)",
                      received and ingest_seconds < limit, f"{ingest_seconds:.2f} s")
-        checks.check("/healthz answers within 0.5 s throughout (before: 4.4-4.8 s)",
-                     all(st == 200 for st, _ in health) and worst < 0.5, f"worst {worst:.3f} s")
+        # bcrypt (libcrypt, not instrumented) takes as long under a sanitizer,
+        # so the old behaviour still took over 4 s there; the daemon's own
+        # request handling, instrumented, is several times slower.
+        health_limit = 2.0 if under_sanitizer else 0.5
+        checks.check(f"/healthz answers within {health_limit} s throughout (before: 4.4-4.8 s)",
+                     all(st == 200 for st, _ in health) and worst < health_limit, f"worst {worst:.3f} s")
         checks.check("the right credentials still get 200", http_get(port, "/metrics", "127.0.0.5", AUTH)[0] == 200)
         checks.check("exit 0", daemon.stop() == 0)
 

@@ -6,6 +6,7 @@ same values exported to CSV (same seed): `lstmad score` gives the same
 output for both. A query with two series, a PromQL error, a range without
 data and missing credentials are refused with exit 2 and a message that
 says why."""
+import base64
 import crypt
 import math
 import os
@@ -70,15 +71,25 @@ def start_prometheus(d, tsdb):
                              "--storage.tsdb.retention.time=100y", f"--web.config.file={web}",
                              f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
                             stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
+    wait_ready(proc, port)
+    return proc, port
+
+
+def wait_ready(proc, port, timeout=60):
+    """Until Prometheus (behind basic auth, user lstmad) says it is ready. A
+    401 is no answer: the web server asks for credentials before the
+    storage is open, and answers 503 to queries until then."""
+    deadline = time.time() + timeout
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/-/ready", headers={
+        "Authorization": "Basic " + base64.b64encode(f"lstmad:{PASSWORD}".encode()).decode()})
     while time.time() < deadline:
+        if proc.poll() is not None:
+            break
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2):
-                pass
-        except urllib.error.HTTPError as e:
-            if e.code == 401:  # up, and asking for credentials
-                return proc, port
-        except OSError:
+            with urllib.request.urlopen(request, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:  # HTTPError (503 while starting) included
             pass
         time.sleep(0.2)
     proc.kill()

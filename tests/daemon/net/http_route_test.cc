@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -151,8 +152,13 @@ TEST_F(RoutedServer, MethodsAndPaths) {
 constexpr char kHash[] = "$2b$12$L7bTVYluUx0x7tvUuC.DgerKUwLr0lvtE1Sdm.xY6fduHY5bvGVU6";
 
 TEST_F(RoutedServer, BasicAuthGuardsTheRoutesThatAskForIt) {
-  asio::post(io_, [this] { server_.set_basic_auth({{"prometheus", kHash}}); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Set on the io thread; wait until it has been (a fixed pause was a guess).
+  std::promise<void> set;
+  asio::post(io_, [this, &set] {
+    server_.set_basic_auth({{"prometheus", kHash}});
+    set.set_value();
+  });
+  set.get_future().wait();
   EXPECT_EQ(Exchange(port(), {"GET /api/exact HTTP/1.1\r\n\r\n"}).rfind("HTTP/1.1 401", 0), 0u);
   const std::string good =
       Exchange(port(), {"GET /api/exact HTTP/1.1\r\nAuthorization: Basic cHJvbWV0aGV1czpzZWNyZXQ=\r\n\r\n"});
