@@ -124,11 +124,12 @@ MqttSubscriber::MqttSubscriber(asio::io_context& io, config::MqttSettings settin
   shared_->sink = sink;
   shared_->max_line_bytes = max_line_bytes;
   auto& registry = *metrics->registry();
-  shared_->connected = &prometheus::BuildGauge()
-                            .Name("lstmad_mqtt_connected")
-                            .Help("1 while lstmad is connected to the MQTT broker")
-                            .Register(registry)
-                            .Add({});
+  shared_->connected =
+      &prometheus::BuildGauge()
+           .Name("lstmad_mqtt_connected")
+           .Help("1 while lstmad is connected to the MQTT broker with every subscription acknowledged")
+           .Register(registry)
+           .Add({});
   shared_->connections = &prometheus::BuildCounter()
                               .Name("lstmad_mqtt_connections_total")
                               .Help("Successful connections to the MQTT broker (reconnects included)")
@@ -186,6 +187,7 @@ core::Status MqttSubscriber::Start() {
   mosquitto_connect_callback_set(client_, &MqttSubscriber::OnConnect);
   mosquitto_disconnect_callback_set(client_, &MqttSubscriber::OnDisconnect);
   mosquitto_message_callback_set(client_, &MqttSubscriber::OnMessage);
+  mosquitto_subscribe_callback_set(client_, &MqttSubscriber::OnSubscribe);
   const int rc = mosquitto_connect_async(client_, settings_.broker.host.c_str(), settings_.broker.port,
                                          static_cast<int>(settings_.keepalive_s));
   if (rc != MOSQ_ERR_SUCCESS) {
@@ -226,19 +228,49 @@ void MqttSubscriber::OnConnect(mosquitto* client, void* self_ptr, int rc) {
         {Field("broker", self->settings_.broker.ToString()), Field("reason", std::string(mosquitto_connack_string(rc)))});
     return;
   }
-  self->shared_->connected->Set(1);
   self->shared_->connections->Increment();
   // Every connection subscribes again: a clean session starts with none,
-  // and a kept one is not harmed by subscribing twice.
-  for (const config::MqttSubscription& s : self->settings_.subscriptions) {
-    const int sub = mosquitto_subscribe(client, nullptr, s.filter.c_str(), self->settings_.qos);
-    if (sub != MOSQ_ERR_SUCCESS) {
+  // and a kept one is not harmed by subscribing twice. lstmad_mqtt_connected
+  // waits for the broker's SUBACKs (OnSubscribe): until then a message
+  // published on a clean session's topics is not delivered.
+  self->awaiting_suback_.clear();
+  for (size_t i = 0; i < self->settings_.subscriptions.size(); ++i) {
+    const config::MqttSubscription& s = self->settings_.subscriptions[i];
+    int mid = 0;
+    const int sub = mosquitto_subscribe(client, &mid, s.filter.c_str(), self->settings_.qos);
+    if (sub == MOSQ_ERR_SUCCESS) {
+      self->awaiting_suback_[mid] = i;
+    } else {
       Log(LogLevel::kError, "mqtt: cannot subscribe",
           {Field("topic", s.filter), Field("error", std::string(mosquitto_strerror(sub)))});
     }
   }
   Log(LogLevel::kInfo, "mqtt: connected",
       {Field("broker", self->settings_.broker.ToString()), Field("subscriptions", self->settings_.subscriptions.size())});
+  if (self->awaiting_suback_.empty()) self->shared_->connected->Set(1);
+}
+
+void MqttSubscriber::OnSubscribe(mosquitto*, void* self_ptr, int mid, int qos_count, const int* granted_qos) {
+  auto* self = static_cast<MqttSubscriber*>(self_ptr);
+  auto it = self->awaiting_suback_.find(mid);
+  if (it == self->awaiting_suback_.end()) return;  // of an earlier connection
+  const std::string& topic = self->settings_.subscriptions[it->second].filter;
+  self->awaiting_suback_.erase(it);
+  // One topic per SUBSCRIBE. 0x80: refused (an ACL, a bad filter). A lower
+  // QoS than asked is taken: with QoS 0 a persistent session keeps nothing
+  // for lstmad while it is away, and a clean stop may lose what was in flight.
+  const int granted = qos_count > 0 ? granted_qos[0] : 0x80;
+  if (granted == 0x80) {
+    Log(LogLevel::kError, "mqtt: the broker refused the subscription; nothing arrives on it",
+        {Field("broker", self->settings_.broker.ToString()), Field("topic", topic)});
+  } else if (granted < self->settings_.qos) {
+    Log(LogLevel::kWarn, "mqtt: the broker granted a lower QoS than asked; messages can be lost",
+        {Field("topic", topic), Field("qos", self->settings_.qos), Field("granted_qos", granted)});
+  }
+  if (self->awaiting_suback_.empty()) {
+    self->shared_->connected->Set(1);
+    Log(LogLevel::kInfo, "mqtt: subscribed", {Field("subscriptions", self->settings_.subscriptions.size())});
+  }
 }
 
 void MqttSubscriber::OnDisconnect(mosquitto*, void* self_ptr, int rc) {

@@ -23,6 +23,7 @@
 // Construct and Start/Stop on the io thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -60,6 +61,7 @@ class MqttSubscriber {
   static void PostDrain(asio::io_context& io, std::shared_ptr<Shared> shared);
   static void OnConnect(mosquitto* client, void* self, int rc);
   static void OnDisconnect(mosquitto* client, void* self, int rc);
+  static void OnSubscribe(mosquitto* client, void* self, int mid, int qos_count, const int* granted_qos);
   static void OnMessage(mosquitto* client, void* self, const mosquitto_message* message);
   void Handle(const mosquitto_message& message);  // on the network thread
 
@@ -71,6 +73,9 @@ class MqttSubscriber {
   std::shared_ptr<Shared> shared_;
   mosquitto* client_ = nullptr;
   bool started_ = false;
+  // The connection's SUBSCRIBEs still awaiting the broker's SUBACK: message
+  // id -> index in settings_.subscriptions. On the network thread only.
+  std::map<int, size_t> awaiting_suback_;
   RateLimiter refuse_log_limiter_{1};
   RateLimiter connection_log_limiter_{1};
 };

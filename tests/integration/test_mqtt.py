@@ -24,6 +24,9 @@ sensor.
    with a certificate of the test's own CA: lstmad connects with its
    username and password file and scores; with a wrong password the broker
    refuses it, lstmad says so and goes on serving TCP.
+8. lstmad_mqtt_connected is 1 once every subscription is acknowledged; a
+   broker that grants a lower QoS than asked (max_qos 0) gets a warning
+   naming the topic, and what arrives is still scored.
 Loopback only; every wait bounded."""
 import json
 import math
@@ -193,6 +196,30 @@ def persistent_session(checks, workdir, model, broker):
         daemon.stop()
 
 
+def downgraded_qos(checks, workdir, model):
+    """A broker that grants QoS 0 to a QoS 1 subscription (max_qos 0): lstmad
+    says so (a persistent session keeps nothing for it then) and scores what
+    arrives."""
+    broker = Broker(workdir, free_port(), listener="max_qos 0\n", name="mosquitto-qos0")
+    broker.start()
+    try:
+        config = write_config(os.path.join(workdir, "qos0.yaml"), model, broker.port,
+                              "  qos: 1\n  subscriptions:\n    - topic: plant/{site}/pump/{pump}\n")
+        with Daemon(config) as daemon:
+            daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
+            warned = daemon.wait_for_log("granted a lower QoS than asked", timeout=10)
+            checks.check("a subscription granted QoS 0 for 1 is logged with its topic and both QoS",
+                         "topic=plant/+/pump/+" in warned and "qos=1" in warned and "granted_qos=0" in warned,
+                         warned)
+            broker.publish("plant/low/pump/p9", [lp(i) for i in range(LOOKBACK)])
+            ok, m = daemon.poll(lambda m: windows(m) >= 1, timeout=30)
+            checks.check("QoS 0 granted: what arrives is scored", ok and windows(m) == 1, str(windows(m)))
+            checks.check("lstmad stops cleanly (QoS 0 broker)", daemon.stop() == 0)
+    finally:
+        if broker.proc and broker.proc.poll() is None:
+            broker.kill()
+
+
 def received_at_stop(daemon):
     line = daemon.wait_for_log(" stopped ", timeout=30)
     return int(re.search(r"samples_received=(\d+)", line).group(1))
@@ -343,9 +370,14 @@ def main():
             subscribed = broker.subscriptions()
             with Daemon(config) as daemon:
                 daemon.wait_for(lambda m: m.get("lstmad_mqtt_connected{}") == 1, timeout=30, what="connected")
-                # Connected (CONNACK) comes before the SUBSCRIBEs reach the broker;
-                # a QoS 0 message published in between is lost.
+                # lstmad_mqtt_connected is 1 once the broker has acknowledged
+                # every SUBSCRIBE (before: from the CONNACK on, and a QoS 0
+                # message published before the SUBSCRIBEs arrived was lost).
+                checks.check("lstmad_mqtt_connected 1: the broker holds both subscriptions",
+                             broker.subscriptions() >= subscribed + 2,
+                             f"{broker.subscriptions() - subscribed} subscription(s) at the broker")
                 broker.wait_subscribed(subscribed, 2)
+                checks.check("the subscriptions are logged once acknowledged", daemon.logged("mqtt: subscribed"))
                 scored = scoring_both_formats(checks, daemon, broker)
                 bad_payloads_counted(checks, daemon, broker, scored)
                 broker_restart_keeps_the_window(checks, daemon, broker, scored)
@@ -366,6 +398,7 @@ def main():
             clean_stop_loses_nothing(checks, d, model, broker)
             bare_values(checks, d, broker)
             tls_and_password(checks, d, model)
+            downgraded_qos(checks, d, model)
         finally:
             if broker.proc and broker.proc.poll() is None:
                 broker.kill()
