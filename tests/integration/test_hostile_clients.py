@@ -44,10 +44,14 @@ def rss_mb(pid):
 
 
 def closed_by_peer(sock, timeout=10):
+    """The daemon closed (EOF or reset) within `timeout`; a connection still
+    open when the time is up is not closed (that is the failure to catch)."""
     sock.settimeout(timeout)
     try:
         return sock.recv(1) == b""
-    except (ConnectionResetError, socket.timeout, OSError):
+    except socket.timeout:
+        return False
+    except OSError:  # reset, or the socket already shut
         return True
 
 
