@@ -36,11 +36,24 @@ inline constexpr std::string_view kRemoteWrite[] = {"max_body_bytes", "max_uncom
                                                     "max_delay"};
 inline constexpr std::string_view kAssembly[] = {"tolerance", "wait", "carry_forward", "max_pending"};
 inline constexpr std::string_view kAlert[] = {"for", "clear"};
-inline constexpr std::string_view kDetector[] = {
-    "anomaly_score", "threshold",           "risk", "level", "max_peaks", "dspot_depth", "smoothing",
-    "refractory",    "calibration_windows", "score", "likelihood_window", "likelihood_history",
-    "likelihood_risk", "likelihood_settle", "likelihood_settle_weight", "likelihood_clear_risk",
-    "novelty_margin"};
+inline constexpr std::string_view kDetector[] = {"anomaly_score",
+                                                 "threshold",
+                                                 "risk",
+                                                 "level",
+                                                 "max_peaks",
+                                                 "dspot_depth",
+                                                 "smoothing",
+                                                 "refractory",
+                                                 "calibration_windows",
+                                                 "score",
+                                                 "likelihood_window",
+                                                 "likelihood_history",
+                                                 "likelihood_risk",
+                                                 "likelihood_risk_per",
+                                                 "likelihood_settle",
+                                                 "likelihood_settle_weight",
+                                                 "likelihood_clear_risk",
+                                                 "novelty_margin"};
 // models[].guards.<feature>: the guard of one feature (keyed by the user).
 inline constexpr std::string_view kGuard[] = {"direction", "min_deviation", "valid_range"};
 inline constexpr std::string_view kRetrain[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};

@@ -290,6 +290,7 @@ Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
     if (key == "likelihood_window") return r.ReadInt(v, 1, 10000, &o.likelihood.short_window);
     if (key == "likelihood_history") return r.ReadInt(v, 100, 1000000, &o.likelihood.history);
     if (key == "likelihood_risk") return r.ReadDouble(v, 1e-12, 0.1, &o.likelihood.risk);
+    if (key == "likelihood_risk_per") return ReadDuration(r, v, 0, 30 * 86400, &o.likelihood_risk_per);
     if (key == "likelihood_clear_risk") return r.ReadDouble(v, 0, 0.49, &o.likelihood.clear_risk);
     if (key == "likelihood_settle") return r.ReadInt(v, -1, 1 << 24, &o.settle);
     if (key == "likelihood_settle_weight") return r.ReadInt(v, 1, 10000, &o.settle_weight);

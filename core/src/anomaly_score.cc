@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+#include <vector>
 
 namespace lstmad::core {
 namespace {
@@ -17,6 +19,15 @@ double Score(ScoreMode mode, double tail, bool onset) {
   if (mode == ScoreMode::kLevel) return std::clamp(1.0 - tail, 0.0, 1.0);
   const double s = LogScaledLevel(tail);
   return onset ? kOnsetScoreFloor + (1.0 - kOnsetScoreFloor) * s : kQuietScoreCeiling * s;
+}
+
+// The lower median (one of the values, no averaging), reordering them; 0
+// when there are none.
+double LowerMedian(std::vector<double>* values) {
+  if (values->empty()) return 0;
+  const auto mid = values->begin() + static_cast<std::ptrdiff_t>((values->size() - 1) / 2);
+  std::nth_element(values->begin(), mid, values->end());
+  return *mid;
 }
 
 }  // namespace
@@ -65,6 +76,9 @@ Status DetectorOptions::Validate() const {
   if (settle_weight < 1 || settle_weight > 10000) {
     return Status::Error("likelihood settling weight must be in [1, 10000] windows");
   }
+  if (!(likelihood_risk_per >= 0) || !std::isfinite(likelihood_risk_per)) {
+    return Status::Error("likelihood risk period must be >= 0 seconds (0: the risk is per window)");
+  }
   if (!(novelty_margin >= 0 || novelty_margin == kNoveltyOff) || !std::isfinite(novelty_margin)) {
     return Status::Error("novelty margin must be a number >= 0 (a fraction of the range), or off");
   }
@@ -76,21 +90,36 @@ Status DetectorOptions::Validate() const {
   return Status::Ok();
 }
 
-StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_threshold,
-                               int lookback)
+StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_threshold, int lookback)
     : options_(options),
       fixed_threshold_(fixed_threshold),
       refractory_(options.refractory > 0 ? options.refractory : std::max(lookback, 1)),
-      settle_(!options.uses_likelihood() ? 0 : options.settle >= 0 ? options.settle : std::max(lookback, 0)),
+      settle_(!options.uses_likelihood() ? 0
+              : options.settle >= 0      ? options.settle
+                                         : std::max(lookback, 0)),
       ewma_(options.smoothing_span),
       gate_(refractory_),
       novelty_gate_(refractory_),
       spot_(SpotFor(options)),
       likelihood_(options.likelihood),
       novelty_(options.novelty_margin),
+      risk_(options.likelihood.risk),
       likelihood_z_(NormalTailInverse(options.likelihood.risk)),
       likelihood_threshold_(fixed_threshold) {
   if (options.uses_spot()) warmup_.reserve(static_cast<size_t>(options.calibration_windows));
+  if (per_time_risk()) steps_.reserve(static_cast<size_t>(options.calibration_windows));
+}
+
+void StreamDetector::SetSamplingInterval(double seconds) {
+  if (!per_time_risk() || !std::isfinite(seconds) || !(seconds > 0)) return;
+  // At most kMaxRiskPerWindow (or the risk itself, if higher): a stream
+  // sampled much more slowly than the period would alarm on most windows.
+  const double risk =
+      std::clamp(options_.likelihood.risk * seconds / options_.likelihood_risk_per,
+                 std::numeric_limits<double>::min(), std::max(kMaxRiskPerWindow, options_.likelihood.risk));
+  risk_ = risk;
+  likelihood_z_ = NormalTailInverse(risk);
+  likelihood_.set_risk(risk);
 }
 
 Status StreamDetector::Calibrate(std::span<const double> errors) {
@@ -116,7 +145,7 @@ void StreamDetector::LearnValues(std::span<const double> newest) {
   if (options_.uses_novelty()) novelty_.Learn(newest);
 }
 
-Detection StreamDetector::Warmup(double smoothed) noexcept {
+Detection StreamDetector::Warmup(double smoothed, double step_seconds) noexcept {
   // Until there is enough for a tail model the fixed threshold decides; the
   // level is the likelihood's where it runs (it judges against what it has
   // seen), else the error's rank among the windows seen so far (ties count
@@ -134,10 +163,20 @@ Detection StreamDetector::Warmup(double smoothed) noexcept {
   if (options_.calibration_windows > 0 && std::isfinite(smoothed)) {
     ++warmup_count_;
     if (options_.uses_spot()) warmup_.push_back(smoothed);
+    if (per_time_risk() && std::isfinite(step_seconds) && step_seconds > 0 &&
+        steps_.size() < static_cast<size_t>(options_.calibration_windows)) {
+      steps_.push_back(step_seconds);
+    }
     if (warmup_count_ >= options_.calibration_windows) {
       // The only allocation after construction: the tail model's buffers.
       calibrated_ = !options_.uses_spot() || spot_.Calibrate(warmup_).ok();
-      if (calibrated_) warmup_.clear();
+      if (calibrated_) {
+        warmup_.clear();
+        if (per_time_risk()) {
+          SetSamplingInterval(LowerMedian(&steps_));
+          steps_.clear();
+        }
+      }
     }
   }
   return d;
@@ -160,10 +199,10 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     d.tail = step.tail;
     // Hysteresis: an alarm that goes on (the previous window alarmed) is
     // judged against clear_risk; gate_ has not seen this window yet.
-    const LikelihoodOptions& lik = options_.likelihood;
-    const double risk = gate_.quiet() == 0 && lik.clear_risk > lik.risk ? lik.clear_risk : lik.risk;
+    const double clear_risk = options_.likelihood.clear_risk;
+    const double risk = gate_.quiet() == 0 && clear_risk > risk_ ? clear_risk : risk_;
     likelihood_alarm = !settling && step.tail < risk;
-    likelihood_held = likelihood_alarm && !(step.tail < lik.risk);
+    likelihood_held = likelihood_alarm && !(step.tail < risk_);
     if (options_.threshold == ThresholdMode::kLikelihood) {
       // The short mean that would alarm, as an error level for plots and events.
       d.threshold = step.mean + step.stdev * likelihood_z_;
@@ -198,13 +237,14 @@ Detection StreamDetector::NonFinite() const noexcept {
   return d;
 }
 
-Detection StreamDetector::Observe(double error, Override override, std::span<const double> newest) noexcept {
+Detection StreamDetector::Observe(double error, Override override, std::span<const double> newest,
+                                  double step_seconds) noexcept {
   const bool finite = std::isfinite(error);
   const double smoothed = finite ? ewma_.Update(error) : error;
   // Whether the detector was calibrated before this window (Warmup() may
   // calibrate it on this one).
   const bool was_calibrated = calibrated_;
-  Detection d = !finite ? NonFinite() : calibrated_ ? Calibrated(smoothed) : Warmup(smoothed);
+  Detection d = !finite ? NonFinite() : calibrated_ ? Calibrated(smoothed) : Warmup(smoothed, step_seconds);
   // Judged against the range before this window, which it then widens; a
   // detector still warming up only learns. (Unlike the likelihood's, the
   // range needs no settling: it is not narrower on the trained-on windows

@@ -4,9 +4,12 @@
 // with (u8 threshold mode, f64 risk, f64 level, u32 K, u32 depth, f64
 // smoothing span, u32 refractory, u32 calibration windows, u32 likelihood
 // short window, u32 history, u32 block, f64 likelihood risk, f64 clear
-// risk, u32 settle, u32 settle weight, f64 novelty margin), u8
-// calibrated, i64 settled windows, i64 warm-up windows seen, the EWMA (f64 value, u8 started),
-// the onset gates (i64 quiet windows: the model's, novel values'), u32 count + f64 warmup values, the
+// risk, u32 settle, u32 settle weight, f64 novelty margin, f64 likelihood
+// risk period), u8 calibrated, i64 settled windows, i64 warm-up windows seen,
+// the EWMA (f64 value, u8 started), the onset gates (i64 quiet windows: the
+// model's, novel values'), u32 count + f64 warmup values, f64 the
+// likelihood's risk per window in force, u32 count + f64 the warm-up
+// windows' steps (seconds), the
 // likelihood (u32 count + f64 short-window errors, oldest first; u32 count +
 // f64 (count, mean, M2) per block, oldest first), the novelty range (u32
 // count + f64 lo, hi per feature), then the Spot: u8 calibrated, f64 t, z, gamma, sigma,
@@ -29,7 +32,9 @@ namespace {
 constexpr std::string_view kMagic = "LSTMADDS";
 // 1: before the likelihood, 2: before settling, 3: before novel values, 4:
 // before the settling weight; refused, so such a stream recalibrates.
-constexpr uint32_t kVersion = 5;
+// 5: before the risk period; read, as saved without one (per window).
+constexpr uint32_t kVersion = 6;
+constexpr uint32_t kVersionBeforeRiskPeriod = 5;
 
 using bytes::Get;
 using bytes::GetCounted;
@@ -129,6 +134,7 @@ std::string StreamDetector::SaveState() const {
   Put<uint32_t>(&out, static_cast<uint32_t>(settle_));
   Put<uint32_t>(&out, static_cast<uint32_t>(options_.settle_weight));
   Put<double>(&out, options_.novelty_margin);
+  Put<double>(&out, options_.likelihood_risk_per);
   Put<uint8_t>(&out, calibrated_ ? 1 : 0);
   Put<int64_t>(&out, settled_);
   Put<int64_t>(&out, warmup_count_);
@@ -137,6 +143,8 @@ std::string StreamDetector::SaveState() const {
   Put<int64_t>(&out, gate_.quiet());
   Put<int64_t>(&out, novelty_gate_.quiet());
   PutCounted(&out, warmup_);
+  Put<double>(&out, risk_);
+  PutCounted(&out, steps_);
   likelihood_.AppendState(&out);
   novelty_.AppendState(&out);
   spot_.AppendState(&out);
@@ -150,14 +158,19 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   uint32_t short_window = 0, history = 0, block = 0, settle = 0, settle_weight = 0;
   uint8_t mode = 0, started = 0, calibrated = 0;
   double risk = 0, level = 0, span = 0, ewma = 0, likelihood_risk = 0, clear_risk = 0, novelty_margin = 0;
+  double risk_per = 0, risk_in_force = options_.likelihood.risk;
   int64_t quiet = 0, novelty_quiet = 0, warmup_count = 0, settled = 0;
-  std::vector<double> warmup;
-  if (!Get(&bytes, &version) || version != kVersion) return Damaged("unsupported version");
+  std::vector<double> warmup, steps;
+  if (!Get(&bytes, &version) || (version != kVersion && version != kVersionBeforeRiskPeriod)) {
+    return Damaged("unsupported version");
+  }
+  const bool has_risk_period = version >= kVersion;
   if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
       !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) ||
       !Get(&bytes, &calibration) || !Get(&bytes, &short_window) || !Get(&bytes, &history) ||
       !Get(&bytes, &block) || !Get(&bytes, &likelihood_risk) || !Get(&bytes, &clear_risk) ||
-      !Get(&bytes, &settle) || !Get(&bytes, &settle_weight) || !Get(&bytes, &novelty_margin)) {
+      !Get(&bytes, &settle) || !Get(&bytes, &settle_weight) || !Get(&bytes, &novelty_margin) ||
+      (has_risk_period && !Get(&bytes, &risk_per))) {
     return Damaged("truncated options");
   }
   const LikelihoodOptions& lik = options_.likelihood;
@@ -172,7 +185,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       likelihood_risk != lik.risk || clear_risk != lik.clear_risk ||
       settle != static_cast<uint32_t>(settle_) ||
       settle_weight != static_cast<uint32_t>(options_.settle_weight) ||
-      novelty_margin != options_.novelty_margin) {
+      novelty_margin != options_.novelty_margin || risk_per != options_.likelihood_risk_per) {
     return Status::Error("detector state: saved with other detector settings");
   }
   if (!Get(&bytes, &calibrated) || calibrated > 1 || !Get(&bytes, &settled) || settled < 0 ||
@@ -184,6 +197,12 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
       !Get(&bytes, &quiet) || quiet < 0 || !Get(&bytes, &novelty_quiet) || novelty_quiet < 0 ||
       !GetCounted(&bytes, static_cast<size_t>(options_.calibration_windows), &warmup) || !AllFinite(warmup)) {
     return Damaged("truncated or inconsistent smoothing, gate or warm-up state");
+  }
+  if (has_risk_period &&
+      (!Get(&bytes, &risk_in_force) || !(risk_in_force > 0 && risk_in_force < 0.5) ||
+       (!per_time_risk() && risk_in_force != options_.likelihood.risk) ||
+       !GetCounted(&bytes, static_cast<size_t>(options_.calibration_windows), &steps) || !AllFinite(steps))) {
+    return Damaged("truncated or inconsistent risk per window");
   }
   ErrorLikelihood likelihood = likelihood_;
   LSTMAD_RETURN_IF_ERROR(likelihood.ReadState(&bytes));
@@ -206,6 +225,11 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   novelty_gate_.Restore(novelty_quiet);
   warmup_ = std::move(warmup);
   warmup_.reserve(static_cast<size_t>(options_.calibration_windows));
+  risk_ = risk_in_force;
+  likelihood_z_ = NormalTailInverse(risk_);
+  likelihood_.set_risk(risk_);
+  steps_ = std::move(steps);
+  if (per_time_risk()) steps_.reserve(static_cast<size_t>(options_.calibration_windows));
   return Status::Ok();
 }
 

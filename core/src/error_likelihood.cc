@@ -134,6 +134,11 @@ ErrorLikelihood::Step ErrorLikelihood::Observe(double error, bool clip, int weig
   return step;
 }
 
+void ErrorLikelihood::set_risk(double risk) noexcept {
+  options_.risk = risk;
+  alarm_z_ = NormalTailInverse(risk);
+}
+
 void ErrorLikelihood::Learn(double error) noexcept {
   if (std::isfinite(error)) Push(error, ShortAverage(error));
 }

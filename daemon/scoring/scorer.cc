@@ -429,7 +429,9 @@ core::Detection Scorer::Detect(const ModelRuntime& model, const WindowJob& job, 
     if (!newest.empty()) LearnEarlierSamples(model, job, &*stream->detector);
   }
   stream->detector->set_fixed_threshold(model.threshold);  // a retrained model's, once swapped in
-  return stream->detector->Observe(error, override, newest);
+  // The window's sampling interval, for a likelihood risk per period of time.
+  return stream->detector->Observe(error, override, newest,
+                                   core::WindowStepSeconds(job.start_ns, job.end_ns, model.lookback()));
 }
 
 void Scorer::RecordAlert(const WindowJob& job, core::AlertState::Transition transition, double error,

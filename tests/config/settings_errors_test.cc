@@ -103,6 +103,10 @@ TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
       {head + "    detector: { novelty_margin: none }\n",
        "lstmad.yaml:5: models[0].detector.novelty_margin: expected a number from 0 to 10 (a fraction of each "
        "feature's range) or off, got \"none\""},
+      {head + "    detector: { likelihood_risk_per: 45d }\n",
+       "lstmad.yaml:5: models[0].detector.likelihood_risk_per: expected a duration like 30s, 5m or 1h from "
+       "0s to "
+       "2592000s, got \"45d\""},
       {head + "    detector: { likelihood_settle_weight: 0 }\n",
        "lstmad.yaml:5: models[0].detector.likelihood_settle_weight: must be from 1 to 10000, got 0"},
       {head + "    detector: { threshold: dspot, dspot_depth: 50, calibration_windows: 40 }\n",

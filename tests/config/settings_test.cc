@@ -96,6 +96,7 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(d.options.novelty_margin, 0.05);
   EXPECT_EQ(d.options.settle, -1);
   EXPECT_EQ(d.options.settle_weight, 10);
+  EXPECT_EQ(d.options.likelihood_risk_per, 0);  // a risk per window
 }
 
 // The example's model path is relative (models/pump.lstmad), so a copy of it
@@ -114,17 +115,64 @@ TEST(SettingsTest, ExampleFileLoadsAsTheDefaults) {
 
 TEST(SettingsTest, ExampleFileDocumentsEveryKey) {
   const std::string example = ReadFile(ExamplePath());
-  for (const char* key :
-       {"ingest:", "listen:", "precision:", "metrics:", "models:", "name:", "path:",
-        "measurement:", "threshold:", "alert:", "for:", "clear:", "limits:", "max_streams:",
-        "max_line_bytes:", "max_connections:", "max_connections_per_peer:", "stream_expiry_s:", "handshake_timeout:",
-        "max_auth_failures_per_minute:", "scoring:", "max_batch:", "max_wait_ms:",
-        "workers:", "events:", "log:", "level:", "format:", "alertmanager:", "urls:",
-        "timeout_s:", "resend_interval_s:", "basic_auth:", "bearer_token:", "severity:",
-        "max_pending:", "state:", "interval:", "idle_timeout:", "allow:", "queue_windows:",
-        "overflow:", "tls:", "basic_auth_users:", "detector:", "anomaly_score:", "risk:",
-        "max_peaks:", "dspot_depth:", "smoothing:", "refractory:", "calibration_windows:",
-        "score:", "console:", "enabled:", "history:", "novelty_margin:"}) {
+  for (const char* key : {"ingest:",
+                          "listen:",
+                          "precision:",
+                          "metrics:",
+                          "models:",
+                          "name:",
+                          "path:",
+                          "measurement:",
+                          "threshold:",
+                          "alert:",
+                          "for:",
+                          "clear:",
+                          "limits:",
+                          "max_streams:",
+                          "max_line_bytes:",
+                          "max_connections:",
+                          "max_connections_per_peer:",
+                          "stream_expiry_s:",
+                          "handshake_timeout:",
+                          "max_auth_failures_per_minute:",
+                          "scoring:",
+                          "max_batch:",
+                          "max_wait_ms:",
+                          "workers:",
+                          "events:",
+                          "log:",
+                          "level:",
+                          "format:",
+                          "alertmanager:",
+                          "urls:",
+                          "timeout_s:",
+                          "resend_interval_s:",
+                          "basic_auth:",
+                          "bearer_token:",
+                          "severity:",
+                          "max_pending:",
+                          "state:",
+                          "interval:",
+                          "idle_timeout:",
+                          "allow:",
+                          "queue_windows:",
+                          "overflow:",
+                          "tls:",
+                          "basic_auth_users:",
+                          "detector:",
+                          "anomaly_score:",
+                          "risk:",
+                          "max_peaks:",
+                          "dspot_depth:",
+                          "smoothing:",
+                          "refractory:",
+                          "calibration_windows:",
+                          "score:",
+                          "console:",
+                          "enabled:",
+                          "history:",
+                          "novelty_margin:",
+                          "likelihood_risk_per:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }
@@ -177,6 +225,7 @@ models:
       score: level
       novelty_margin: 0.25
       likelihood_settle_weight: 4
+      likelihood_risk_per: 5m
   - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3, detector: { novelty_margin: off } }
 limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3, stream_expiry_s: 0.5 }
 scoring: { max_batch: 64, max_wait_ms: 0.5, workers: 64 }
@@ -210,13 +259,14 @@ log: { level: debug, format: json }
   EXPECT_EQ(d.options.score, core::ScoreMode::kLevel);
   EXPECT_EQ(d.options.novelty_margin, 0.25);
   EXPECT_EQ(d.options.settle_weight, 4);
+  EXPECT_EQ(d.options.likelihood_risk_per, 300);
   EXPECT_EQ(s->models[1].detector.options.novelty_margin, core::kNoveltyOff);
   EXPECT_TRUE(d.enabled());  // dspot decides alerts even without the exported score
   EXPECT_EQ(s->models[1].name, "Fan_2-b");
   EXPECT_EQ(s->models[1].path, fan);
   EXPECT_EQ(s->models[1].threshold, 1e-3);
   EXPECT_EQ(s->models[1].alert.fire_after, 3);
-  EXPECT_EQ(s->models[1].line, 23);
+  EXPECT_EQ(s->models[1].line, 24);
   EXPECT_EQ(s->limits.max_streams, 1);
   EXPECT_EQ(s->limits.max_line_bytes, 2);
   EXPECT_EQ(s->limits.max_connections, 3);

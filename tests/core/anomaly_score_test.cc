@@ -192,8 +192,84 @@ TEST(StreamDetectorTest, CalibrationLeavesNonFiniteErrorsOut) {
   EXPECT_EQ(clean.Observe(1.5).smoothed, dirty.Observe(1.5).smoothed);
 }
 
+// The likelihood alone, a_t = the error (short window 1), no settling, no
+// hysteresis, no novelty: its alarm is tail < the risk per window.
+DetectorOptions PlainLikelihood(double risk_per) {
+  DetectorOptions o;
+  o.threshold = ThresholdMode::kLikelihood;
+  o.likelihood.short_window = 1;
+  o.likelihood.clear_risk = 0;
+  o.settle = 0;
+  o.novelty_margin = kNoveltyOff;
+  o.likelihood_risk_per = risk_per;
+  return o;
+}
+
+// Calibrated on errors 1 and 3 alternating (mean 2, sd 1), one window every
+// `step` seconds; then the verdict on error 2 + z.
+Detection VerdictAt(double z, double risk_per, double step) {
+  StreamDetector d(PlainLikelihood(risk_per), 100, 30);
+  std::vector<double> calibration;
+  for (int i = 0; i < 200; ++i) calibration.push_back(i % 2 == 0 ? 1.0 : 3.0);
+  d.SetSamplingInterval(step);
+  EXPECT_TRUE(d.Calibrate(calibration).ok());
+  return d.Observe(2 + z);
+}
+
+TEST(StreamDetectorTest, ARiskPerPeriodBecomesARiskPerWindowFromTheSamplingInterval) {
+  // Per window (the default): 1e-4, z above 3.719.
+  EXPECT_TRUE(VerdictAt(4.5, 0, 1).alarm);   // Q(4.5) = 3.4e-6
+  EXPECT_FALSE(VerdictAt(3.5, 0, 1).alarm);  // Q(3.5) = 2.3e-4
+  // 1e-4 per 5 minutes at one window a second: 1e-4 / 300 = 3.3e-7 per
+  // window, z above 4.97.
+  EXPECT_FALSE(VerdictAt(4.5, 300, 1).alarm);
+  EXPECT_TRUE(VerdictAt(5.5, 300, 1).alarm);  // Q(5.5) = 1.9e-8
+  // A window every 5 minutes: the same as per window.
+  EXPECT_TRUE(VerdictAt(4.5, 300, 300).alarm);
+  EXPECT_FALSE(VerdictAt(3.5, 300, 300).alarm);
+  // Every hour: 12 times the risk, z above 3.03.
+  EXPECT_TRUE(VerdictAt(3.5, 300, 3600).alarm);
+  EXPECT_FALSE(VerdictAt(2.9, 300, 3600).alarm);  // Q(2.9) = 1.9e-3 > 1.2e-3
+
+  StreamDetector d(PlainLikelihood(300), 100, 30);
+  EXPECT_EQ(d.likelihood_risk(), 1e-4);  // until the interval is known
+  d.SetSamplingInterval(0.1);
+  EXPECT_DOUBLE_EQ(d.likelihood_risk(), 1e-4 * 0.1 / 300);
+  d.SetSamplingInterval(1e9);  // far slower than the period: capped
+  EXPECT_EQ(d.likelihood_risk(), kMaxRiskPerWindow);
+  d.SetSamplingInterval(0);  // unknown: unchanged
+  EXPECT_EQ(d.likelihood_risk(), kMaxRiskPerWindow);
+  StreamDetector per_window(PlainLikelihood(0), 100, 30);
+  per_window.SetSamplingInterval(0.1);  // no period: the risk stays per window
+  EXPECT_EQ(per_window.likelihood_risk(), 1e-4);
+}
+
+TEST(StreamDetectorTest, ASelfCalibratingDetectorTakesTheMedianStepOfItsCalibrationWindows) {
+  DetectorOptions o = PlainLikelihood(300);
+  o.calibration_windows = 51;
+  StreamDetector d(o, 100, 30);
+  const std::vector<double> v = Exponential(60, 9);
+  for (int i = 0; i < 51; ++i) {
+    // 24 windows at 0.5 s, 20 at 2 s, 6 spanning a gap (600 s), one without
+    // a step (unknown, left out): the lower median of the 50 is 2 s.
+    const double step = i == 7 ? 0 : i < 25 ? 0.5 : i < 45 ? 2.0 : 600.0;
+    EXPECT_EQ(d.likelihood_risk(), 1e-4) << i;  // per window until calibrated
+    d.Observe(v[static_cast<size_t>(i)], Override::kNone, {}, step);
+  }
+  ASSERT_TRUE(d.calibrated());
+  EXPECT_DOUBLE_EQ(d.likelihood_risk(), 1e-4 * 2.0 / 300);
+  d.Observe(v[51], Override::kNone, {}, 0.001);  // calibrated: steps no longer count
+  EXPECT_DOUBLE_EQ(d.likelihood_risk(), 1e-4 * 2.0 / 300);
+}
+
 TEST(DetectorOptionsTest, ValidatesAndParsesNames) {
   DetectorOptions o;
+  EXPECT_TRUE(o.Validate().ok());
+  o.likelihood_risk_per = -1;
+  EXPECT_FALSE(o.Validate().ok());
+  o.likelihood_risk_per = INFINITY;
+  EXPECT_FALSE(o.Validate().ok());
+  o.likelihood_risk_per = 300;
   EXPECT_TRUE(o.Validate().ok());
   o.smoothing_span = 0.5;
   EXPECT_FALSE(o.Validate().ok());

@@ -99,6 +99,67 @@ TEST(DetectorStateTest, RefusesOtherSettingsAndDamagedBytes) {
   }
   StreamDetector other_lookback(Options(ThresholdMode::kSpot), 0.3, 11);  // refractory follows T
   EXPECT_FALSE(other_lookback.RestoreState(state).ok());
+
+  DetectorOptions per_time = Options(ThresholdMode::kSpot);
+  per_time.likelihood_risk_per = 300;
+  StreamDetector other_period(per_time, 0.3, 10);
+  EXPECT_FALSE(other_period.RestoreState(state).ok());
+}
+
+// The sampling interval of window i, in seconds: one a second, with a gap
+// (a window spanning it) now and then.
+double Step(int i) { return i % 17 == 3 ? 40.0 : 1.0; }
+
+TEST(DetectorStateTest, ARiskPerPeriodTravelsWithTheStateWarmingUpOrCalibrated) {
+  const std::vector<double> errors = Errors(300, 5);
+  DetectorOptions options = Options(ThresholdMode::kLikelihood);
+  options.likelihood_risk_per = 300;
+  for (int cut : {0, 1, 30, 59, 60, 61, 200}) {
+    StreamDetector original(options, 0.3, 10);
+    for (int i = 0; i < cut; ++i)
+      original.Observe(errors[static_cast<size_t>(i)], Override::kNone, Values(i), Step(i));
+    StreamDetector restored(options, 0.3, 10);
+    ASSERT_TRUE(restored.RestoreState(original.SaveState()).ok()) << cut;
+    EXPECT_EQ(restored.likelihood_risk(), original.likelihood_risk()) << cut;
+    for (int i = cut; i < 300; ++i) {
+      const auto e = errors[static_cast<size_t>(i)];
+      ExpectSame(original.Observe(e, Override::kNone, Values(i), Step(i)),
+                 restored.Observe(e, Override::kNone, Values(i), Step(i)), i);
+    }
+    // The median step of the 60 calibration windows: 1 s, so 1e-4 per 300 s.
+    EXPECT_DOUBLE_EQ(restored.likelihood_risk(), 1e-4 / 300) << cut;
+    EXPECT_EQ(restored.SaveState(), original.SaveState());
+  }
+}
+
+// A state saved before the risk period (version 5) is that of a risk per
+// window: read as such. Made from a version-6 state by leaving its new
+// fields out.
+TEST(DetectorStateTest, ReadsAStateSavedBeforeTheRiskPeriodAsPerWindow) {
+  const std::vector<double> errors = Errors(200, 6);
+  const DetectorOptions options = Options(ThresholdMode::kLikelihood);
+  StreamDetector original(options, 0.3, 10);
+  for (int i = 0; i < 200; ++i)
+    original.Observe(errors[static_cast<size_t>(i)], Override::kNone, Values(i), 1.0);
+  std::string v6 = original.SaveState();
+  // magic 8, version 4, then the options up to the novelty margin: 85 bytes.
+  constexpr size_t kRiskPeriod = 8 + 4 + 85;
+  // After the risk period: calibrated 1, settled 8, warm-up count 8, EWMA 9,
+  // gates 16, the (empty) warm-up values 4; then the risk 8 and the steps 4.
+  constexpr size_t kRiskInForce = kRiskPeriod + 8 + 1 + 8 + 8 + 9 + 16 + 4;
+  ASSERT_GT(v6.size(), kRiskInForce + 12);
+  std::string v5 = v6.substr(0, kRiskPeriod) + v6.substr(kRiskPeriod + 8, kRiskInForce - kRiskPeriod - 8) +
+                   v6.substr(kRiskInForce + 12);
+  v5[8] = 5;
+  StreamDetector restored(options, 0.3, 10);
+  ASSERT_TRUE(restored.RestoreState(v5).ok()) << restored.RestoreState(v5).message();
+  EXPECT_EQ(restored.likelihood_risk(), options.likelihood.risk);
+  EXPECT_EQ(restored.SaveState(), v6);
+
+  DetectorOptions per_time = options;  // a state of version 5 has no risk period
+  per_time.likelihood_risk_per = 300;
+  StreamDetector other(per_time, 0.3, 10);
+  EXPECT_FALSE(other.RestoreState(v5).ok());
 }
 
 }  // namespace

@@ -28,12 +28,13 @@ def pump_values(i, phase=0.0, rng=None):
             0.5 + 0.2 * math.sin(2 * a) + noise(0.02), 120 + 25 * math.sin(a) + noise(1.0)]
 
 
-def write_pump_csv(path, values):
-    """The pump's feature rows as a CSV the CLI reads (header, 6 decimals); returns the path."""
+def write_pump_csv(path, values, timestamps=None):
+    """The pump's feature rows as a CSV the CLI reads (header, 6 decimals),
+    after a timestamp column when `timestamps` are given; returns the path."""
     with open(path, "w") as f:
-        f.write(",".join(FEATURES) + "\n")
-        for v in values:
-            f.write(",".join(f"{x:.6f}" for x in v) + "\n")
+        f.write(",".join((["timestamp"] if timestamps else []) + FEATURES) + "\n")
+        for i, v in enumerate(values):
+            f.write(",".join(([timestamps[i]] if timestamps else []) + [f"{x:.6f}" for x in v]) + "\n")
     return path
 
 

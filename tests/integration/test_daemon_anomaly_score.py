@@ -15,6 +15,17 @@ window changes it. With the likelihood the alert rule is the default (for 3),
 and the series holds a lone alarming window that hysteresis stretches over
 the next two (Detection::held): neither the CLI nor the daemon fires on it,
 where a plain for/clear count over the `anomaly` column would.
+
+With the argument `likelihood_per_time` the likelihood's risk is per 20 ms
+of the stream's time (detector.likelihood_risk_per, score's
+--likelihood-risk-per): the daemon takes each stream's sampling interval
+from its windows' timestamps, the CLI from the CSV's timestamp column (the
+same instants), and both turn 1e-4 per 20 ms into 5e-3 per window at one
+sample a second. (A real setting is rather 1e-4 per 5m for fast streams; a
+risk this high is what makes the alerts move: the fault's errors are far
+past any low risk at once.) The alert transitions then differ from the
+per-window risk's, one of them after the restart (the risk travels in the
+snapshot), and the daemon's still equal the CLI's.
 """
 import datetime
 import json
@@ -28,8 +39,12 @@ from lstmad_cli import Checks, read_csv, run, tempdir
 LOOKBACK = 10
 CALIBRATION = 120
 NORMAL, FAULT, AFTER = 300, 12, 40
-MODE = sys.argv[1] if len(sys.argv) > 1 else "spot"  # detector.threshold and score's --threshold-mode
-DETECTOR = "{ threshold: %s, calibration_windows: %d, max_peaks: 200 }" % (MODE, CALIBRATION)
+VARIANT = sys.argv[1] if len(sys.argv) > 1 else "spot"
+PER_TIME = VARIANT == "likelihood_per_time"
+MODE = "likelihood" if PER_TIME else VARIANT  # detector.threshold and score's --threshold-mode
+RISK_PER = "0.02s"  # detector.likelihood_risk_per with PER_TIME
+DETECTOR = "{ threshold: %s, calibration_windows: %d, max_peaks: 200%s }" % (
+    MODE, CALIBRATION, f", likelihood_risk_per: {RISK_PER}" if PER_TIME else "")
 # models[].alert and score's --alert-for/--alert-clear: for 1 with SPOT, so that
 # a single novel value fires too (below); the default, 3, with the likelihood.
 ALERT_FOR, ALERT_CLEAR = (3 if MODE == "likelihood" else 1), 3
@@ -108,17 +123,26 @@ def main():
     with tempdir() as d:
         model = train_pump_model(d, lookback=LOOKBACK)
         values = series()
-        csv = write_pump_csv(os.path.join(d, "series.csv"), values)
+        # The samples' instants (T0 + i s, as sent below), as epoch seconds.
+        times = [str(T0 // 10**9 + i) for i in range(len(values))]
+        csv = write_pump_csv(os.path.join(d, "series.csv"), values, times)
         # The offline reference: the same detector settings as the config's.
-        out = run("score", "--model", model, "--data", csv, "--threshold-mode", MODE,
-                  "--calibration", CALIBRATION, "--spot-max-peaks", 200,
-                  "--alert-for", ALERT_FOR, "--alert-clear", ALERT_CLEAR).stdout
+        score = ["score", "--model", model, "--data", csv, "--threshold-mode", MODE,
+                 "--calibration", CALIBRATION, "--spot-max-peaks", 200,
+                 "--alert-for", ALERT_FOR, "--alert-clear", ALERT_CLEAR]
+        out = run(*score, *(["--likelihood-risk-per", RISK_PER] if PER_TIME else [])).stdout
         header, rows = read_csv(out)
+        if PER_TIME:
+            per_window = read_csv(run(*score).stdout)[1]
+            checks.check(f"a risk per {RISK_PER} moves the CLI's alert transitions (from the per-window risk's)",
+                         column_transitions([int(r[-1]) for r in per_window]) !=
+                         column_transitions([int(r[-1]) for r in rows]),
+                         f"{column_transitions([int(r[-1]) for r in per_window])}")
         want = [float(r[header.index("anomaly_score")]) for r in rows]
         checks.check("alert is score's last column", header[-1] == "alert", str(header))
         alert = [int(r[header.index("alert")]) for r in rows]
         checks.check("the CLI scores every window", len(want) == len(values) - LOOKBACK + 1, str(len(want)))
-        if MODE == "likelihood":
+        if MODE == "likelihood" and not PER_TIME:
             plain = plain_alert_column([int(r[header.index("anomaly")]) for r in rows])
             checks.check("a window held by hysteresis starts no alert that for/clear alone would start",
                          column_transitions(plain) != column_transitions(alert),

@@ -78,6 +78,56 @@ core::WindowSet<float> Collect(const core::WindowSet<float>& raw, const std::deq
   return out;
 }
 
+// Each window's sampling interval from the timestamp column, in whole
+// nanoseconds as the daemon holds timestamps; empty without timestamps, or
+// when one does not parse.
+std::vector<double> WindowSteps(const core::CsvTable& table, int lookback) {
+  if (static_cast<int>(table.timestamps.size()) != table.rows()) return {};
+  std::vector<int64_t> ns;
+  ns.reserve(table.timestamps.size());
+  for (const std::string& text : table.timestamps) {
+    const std::optional<TimestampParts> t = ParseTimestampParts(text);
+    if (!t) return {};
+    ns.push_back(t->seconds * 1000000000 + t->nanos);
+  }
+  std::vector<double> steps;
+  for (size_t w = 0; w + static_cast<size_t>(lookback) <= ns.size(); ++w) {
+    steps.push_back(core::WindowStepSeconds(ns[w], ns[w + static_cast<size_t>(lookback) - 1], lookback));
+  }
+  return steps;
+}
+
+double Step(const SeriesRun& run, int w) {
+  return static_cast<size_t>(w) < run.steps.size() ? run.steps[static_cast<size_t>(w)] : 0.0;
+}
+
+// With likelihood_risk_per, where the calibration is explicit: the detector
+// takes the lower median of the calibration windows' steps (of those with
+// a finite error and a step), as a self-calibrating one does.
+void SetCalibrationInterval(const SeriesRun& run, core::StreamDetector* detector) {
+  std::vector<double> steps;
+  for (int w = 0; w < run.calibration_windows; ++w) {
+    const double step = Step(run, w);
+    if (std::isfinite(run.errors[static_cast<size_t>(w)]) && std::isfinite(step) && step > 0)
+      steps.push_back(step);
+  }
+  if (steps.empty()) return;
+  const auto mid = steps.begin() + static_cast<std::ptrdiff_t>((steps.size() - 1) / 2);
+  std::nth_element(steps.begin(), mid, steps.end());
+  detector->SetSamplingInterval(*mid);
+}
+
+// A risk per period of time needs each window's interval.
+core::Status CheckSteps(const core::DetectorOptions& options, const SeriesRun& run) {
+  if (options.uses_likelihood() && options.likelihood_risk_per > 0 && run.steps.empty() &&
+      run.windows() > 0) {
+    return core::Status::Invalid(
+        "--likelihood-risk-per needs the rows' times: a first column named timestamp (ISO 8601 or epoch "
+        "seconds) in --data");
+  }
+  return core::Status::Ok();
+}
+
 // A run of every window of `table` under `model`, sized, with each window's
 // newest observed values filled and no score yet.
 SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lookback) {
@@ -96,6 +146,7 @@ SeriesRun SizedRun(const core::Model& model, const core::CsvTable& table, int lo
     run.leading = table.values.topLeftCorner(features, lookback - 1).cast<float>().cast<double>();
   }
   run.overrides.assign(static_cast<size_t>(windows), core::Override::kNone);
+  run.steps = WindowSteps(table, lookback);
   return run;
 }
 
@@ -148,11 +199,13 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
   model.scaler.Transform(&scaled_series);  // a retrain keeps the scaler, so this stays valid
   const core::WindowSet<float> scaled = core::MakeWindows(scaled_series, run->lookback);
 
+  LSTMAD_RETURN_IF_ERROR(CheckSteps(options, *run));
   core::StreamDetector detector(options, model.threshold, run->lookback);
   run->refractory = detector.refractory();
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, windows);
   run->detections.assign(static_cast<size_t>(windows), core::Detection{});
   ScoreRange(model, *net, scaled, 0, run->calibration_windows, run);
+  SetCalibrationInterval(*run, &detector);
   LearnLeadingRows(*run, &detector);
   auto guard = [&](int w) {
     if (guards.empty()) return;
@@ -181,7 +234,8 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
     for (int w = first; w < first + count; ++w) {
       const auto i = static_cast<size_t>(w);
       guard(w);
-      const core::Detection d = detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w));
+      const core::Detection d =
+          detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w), Step(*run, w));
       run->detections[static_cast<size_t>(w)] = d;
       alert.Observe(d.alarm, relearning.rule, d.held);
       if (!relearning.enabled() || d.alarm || alert.firing()) continue;
@@ -218,9 +272,11 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
 
 core::Status Detect(const core::DetectorOptions& options, double fixed_threshold,
                     int calibrate_before, SeriesRun* run, std::span<const core::FeatureGuard> guards) {
+  LSTMAD_RETURN_IF_ERROR(CheckSteps(options, *run));
   core::StreamDetector detector(options, fixed_threshold, run->lookback);
   run->refractory = detector.refractory();
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, run->windows());
+  SetCalibrationInterval(*run, &detector);
   if (run->calibration_windows > 0) {
     core::Status status = detector.Calibrate(
         std::span<const double>(run->errors.data(), static_cast<size_t>(run->calibration_windows)));
@@ -247,7 +303,7 @@ core::Status Detect(const core::DetectorOptions& options, double fixed_threshold
   for (int w = 0; w < run->calibration_windows; ++w) detector.LearnValues(Newest(*run, w));
   for (int w = run->calibration_windows; w < run->windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    run->detections[i] = detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w));
+    run->detections[i] = detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w), Step(*run, w));
   }
   return core::Status::Ok();
 }

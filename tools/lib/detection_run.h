@@ -34,6 +34,10 @@ struct SeriesRun {
   core::Matrix<double> leading;
   std::vector<core::Override> overrides;  // per window: the guards' verdict; kNone without guards
   std::vector<core::Detection> detections;  // per window; default for calibration windows
+  // Per window: its sampling interval in seconds (core::WindowStepSeconds)
+  // from the timestamp column; empty when the table has none (or one that
+  // does not parse). For the likelihood's risk per period of time.
+  std::vector<double> steps;
   int calibration_windows = 0;           // windows that calibrated the detector (no detection)
   int refractory = 0;
 

@@ -1,10 +1,28 @@
 #include "detector_flags.h"
 
+#include <cmath>
 #include <limits>
+#include <string>
 
 #include "lstmad/core/text.h"
 
 namespace lstmad::tools {
+namespace {
+
+// A duration as the config writes it: seconds, or a number with s, m or h.
+bool ParseDuration(std::string text, double* seconds) {
+  double unit = 1;
+  if (!text.empty() && (text.back() == 's' || text.back() == 'm' || text.back() == 'h')) {
+    unit = text.back() == 'h' ? 3600 : text.back() == 'm' ? 60 : 1;
+    text.pop_back();
+  }
+  double v = 0;
+  if (text.empty() || !ParseDouble(text, &v) || !(v >= 0) || !std::isfinite(v * unit)) return false;
+  *seconds = v * unit;
+  return true;
+}
+
+}  // namespace
 
 core::DetectorOptions DefaultDetectorOptions() {
   core::DetectorOptions o;
@@ -42,6 +60,11 @@ void AddDetectorFlags(ArgParser* p) {
                std::to_string(d.likelihood.history));
   p->AddOption("likelihood-risk", "Q", "likelihood: alarm when the tail probability is below Q",
                core::FormatSignificant(d.likelihood.risk));
+  p->AddOption("likelihood-risk-per", "DURATION",
+               "likelihood: the risk is per this much of the series' time (e.g. 5m), not per window: "
+               "the risk per window becomes Q x the sampling interval (the median over the calibration "
+               "windows, from the timestamp column) / DURATION (0: per window)",
+               "0");
   p->AddOption("likelihood-clear-risk", "Q",
                "likelihood: after an alarm, the alarm goes on while the tail probability stays below Q "
                "(hysteresis: such a window keeps a firing alert firing but starts none; 0: none, "
@@ -87,6 +110,9 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
     return e;
   if (std::string e = IntFlag(p, "likelihood-history", 1, kMax, &o->likelihood.history); !e.empty()) return e;
   if (!ParseDouble(p.Get("likelihood-risk"), &o->likelihood.risk)) return "--likelihood-risk must be a number";
+  if (!ParseDuration(p.Get("likelihood-risk-per"), &o->likelihood_risk_per)) {
+    return "--likelihood-risk-per must be a duration >= 0 (seconds, or 30s, 5m, 1h)";
+  }
   if (!ParseDouble(p.Get("likelihood-clear-risk"), &o->likelihood.clear_risk)) {
     return "--likelihood-clear-risk must be a number";
   }
@@ -119,6 +145,7 @@ std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
         ", likelihood window=" + std::to_string(o.likelihood.short_window) +
         " history=" + std::to_string(o.likelihood.history) +
         " q=" + core::FormatSignificant(o.likelihood.risk) +
+        (o.likelihood_risk_per > 0 ? " per " + core::FormatSignificant(o.likelihood_risk_per) + " s" : "") +
         (o.likelihood.clear_risk > 0 ? " clear q=" + core::FormatSignificant(o.likelihood.clear_risk) : "") +
         " settle=" + (o.settle < 0 ? std::string("T") : std::to_string(o.settle)) +
         (o.settle != 0 ? " x" + std::to_string(o.settle_weight) : "");

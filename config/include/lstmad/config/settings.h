@@ -120,9 +120,9 @@ struct DetectorSettings {
     o.refractory = 0;                           // detector.refractory: 0 = the lookback
     o.calibration_windows = 500;                // detector.calibration_windows
     o.score = core::ScoreMode::kOnset;          // detector.score: onset|level
-    // detector.likelihood_window, likelihood_history, likelihood_risk, likelihood_settle,
-    // likelihood_settle_weight, likelihood_clear_risk, novelty_margin: core's defaults (10,
-    // 8600, 1e-4, -1 = the lookback, 10, 1e-2, 0.05)
+    // detector.likelihood_window, likelihood_history, likelihood_risk, likelihood_risk_per,
+    // likelihood_settle, likelihood_settle_weight, likelihood_clear_risk, novelty_margin:
+    // core's defaults (10, 8600, 1e-4, 0 = per window, -1 = the lookback, 10, 1e-2, 0.05)
     return o;
   }
   // Whether streams need a detector at all.

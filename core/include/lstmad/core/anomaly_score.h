@@ -161,6 +161,17 @@ inline constexpr double kNoveltyOff = -1;
 // likelihood's short window, 10 (the rule docs/detection.md states, so the
 // two defaults cannot drift apart).
 inline constexpr int kDefaultSettleWeight = LikelihoodOptions{}.short_window;
+// The largest risk per window likelihood_risk_per may give (a stream sampled
+// more slowly than its period): an alarm needs z above ~1.3 at least.
+inline constexpr double kMaxRiskPerWindow = 0.1;
+
+// A window's sampling interval in seconds, for likelihood_risk_per: the span
+// from its oldest to its newest sample over its lookback - 1 steps (0 with
+// one step: unknown). The daemon and the offline replay both compute it so,
+// from nanosecond timestamps, so that their risks agree to the bit.
+inline double WindowStepSeconds(int64_t oldest_ns, int64_t newest_ns, int lookback) {
+  return lookback > 1 ? static_cast<double>(newest_ns - oldest_ns) * 1e-9 / (lookback - 1) : 0.0;
+}
 
 struct DetectorOptions {
   ThresholdMode threshold = ThresholdMode::kSpot;
@@ -180,6 +191,13 @@ struct DetectorOptions {
   // Novel values (above): the margin, a fraction of each feature's range;
   // kNoveltyOff (< 0): off.
   double novelty_margin = kDefaultNoveltyMargin;
+  // > 0: likelihood.risk is the chance of a false alarm per this many
+  // seconds of the stream's time, not per window. At calibration each stream
+  // turns it into a risk per window from its sampling interval (the median
+  // over the calibration windows of their span / (T - 1)): risk * interval /
+  // likelihood_risk_per, so a stream sampled every 0.1 s and one sampled
+  // every 5 minutes raise false alarms equally often in time. 0: per window.
+  double likelihood_risk_per = 0;
 
   Status Validate() const;
   bool uses_novelty() const { return novelty_margin >= 0 && threshold != ThresholdMode::kFixed; }
@@ -227,8 +245,19 @@ class StreamDetector {
 
   // `newest`: the window's newest observed values, one per feature, in the
   // model's units (empty: no novelty judgement for this window).
-  Detection Observe(double error, Override override = Override::kNone,
-                    std::span<const double> newest = {}) noexcept;
+  // `step_seconds`: the window's span over its T - 1 steps, in seconds; read
+  // while the detector calibrates itself, with likelihood_risk_per (0 or
+  // non-finite: unknown).
+  Detection Observe(double error, Override override = Override::kNone, std::span<const double> newest = {},
+                    double step_seconds = 0) noexcept;
+  // With likelihood_risk_per, where Calibrate() is called explicitly: the
+  // stream's sampling interval, which fixes the risk per window (the
+  // detector calibrating itself takes the median of its windows' steps).
+  // Not finite or <= 0: unknown, and the risk stays per window.
+  void SetSamplingInterval(double seconds);
+  // The likelihood's risk per window in force: options().likelihood.risk,
+  // or with likelihood_risk_per the one the sampling interval gave.
+  double likelihood_risk() const { return risk_; }
 
   const Spot& spot() const { return spot_; }
   const ErrorLikelihood& likelihood() const { return likelihood_; }
@@ -250,7 +279,8 @@ class StreamDetector {
   Status RestoreState(std::string_view bytes);
 
  private:
-  Detection Warmup(double smoothed) noexcept;
+  Detection Warmup(double smoothed, double step_seconds) noexcept;
+  bool per_time_risk() const { return options_.uses_likelihood() && options_.likelihood_risk_per > 0; }
   Detection Calibrated(double smoothed) noexcept;
   // The verdict on a non-finite error, which touches no state but the gate's.
   Detection NonFinite() const noexcept;
@@ -266,7 +296,11 @@ class StreamDetector {
   Spot spot_;
   ErrorLikelihood likelihood_;
   ValueNovelty novelty_;
-  double likelihood_z_;  // Q^-1(likelihood risk): the z at which the likelihood alarms
+  double risk_;          // the likelihood's risk per window (likelihood_risk())
+  double likelihood_z_;  // Q^-1(risk_): the z at which the likelihood alarms
+  // With likelihood_risk_per, while calibrating itself: each finite
+  // window's step in seconds, for their median.
+  std::vector<double> steps_;
   double likelihood_threshold_ = 0;  // kLikelihood: the last finite window's threshold, for NonFinite()
   bool calibrated_ = false;
   int64_t warmup_count_ = 0;    // windows seen before self-calibration

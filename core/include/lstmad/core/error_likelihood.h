@@ -105,6 +105,9 @@ class ErrorLikelihood {
   // Values in the history now.
   int64_t history_count() const;
   const LikelihoodOptions& options() const { return options_; }
+  // Another alarm risk from now on (a stream's risk per window, fixed at
+  // calibration from its sampling interval); in (0, 0.5).
+  void set_risk(double risk) noexcept;
 
   // State for snapshots (detector_state.cc); Read refuses damaged bytes
   // and then leaves this as it was.
