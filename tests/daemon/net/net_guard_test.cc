@@ -28,9 +28,11 @@ namespace {
 
 // bcrypt of "secret" (cost 12), as htpasswd -nB writes it.
 constexpr char kHash[] = "$2b$12$L7bTVYluUx0x7tvUuC.DgerKUwLr0lvtE1Sdm.xY6fduHY5bvGVU6";
-// The same at cost 14 (4 times the work: about 0.8 s), where a test needs a
-// check that is surely still running after a request of its own.
-constexpr char kSlowHash[] = "$2b$14$QxQ4pdkasmT/LXgPMaG1JOlpQjyr7JAxzBbRkCPhx544mxdqyc8iG";
+// The same at cost 13 and 14 (twice and four times the work: about 0.4 and
+// 0.8 s), where a test needs checks that surely outlast its own requests on
+// a loaded machine.
+constexpr char kHash13[] = "$2b$13$pR4Xruv.OS5CByBb8a4nFexs0dMUqWB7hVDt0lQR4A4qq5EvJYp4q";
+constexpr char kHash14[] = "$2b$14$QxQ4pdkasmT/LXgPMaG1JOlpQjyr7JAxzBbRkCPhx544mxdqyc8iG";
 constexpr char kRight[] = "Basic cHJvbWV0aGV1czpzZWNyZXQ=";  // prometheus:secret
 constexpr char kWrong[] = "Basic cHJvbWV0aGV1czp4";          // prometheus:x
 constexpr char kNobody[] = "Basic bm9ib2R5Ong=";             // nobody:x
@@ -172,7 +174,7 @@ TEST(AuthPoolTest, RefusesWorkBeyondItsQueueAndRunsTheRest) {
 TEST(HttpServerGuardTest, HealthAnswersWhileAPasswordIsChecked) {
   // A cost-14 hash: the check takes ~0.8 s, so /healthz on a loaded machine
   // (sanitizers, tests in parallel) still comes well inside it.
-  Served served(WithAuth(1000, 8, kSlowHash));
+  Served served(WithAuth(1000, 8, kHash14));
   const int guess = testing::ConnectFrom(served.port());
   ASSERT_GE(guess, 0);
   Send(guess, "/metrics", kWrong);
@@ -203,7 +205,10 @@ TEST(HttpServerGuardTest, FailedLoginsBeyondTheBudgetGet429WithoutACheck) {
 }
 
 TEST(HttpServerGuardTest, ChecksBeyondThePoolsQueueGet503AtOnce) {
-  Served served(WithAuth(1000, /*per_peer=*/16));
+  // No check may end (freeing a place) before all 14 requests are read, even
+  // on a loaded machine (with the 0.25 s hash one did); and the ten checks
+  // must end within the server's 10 s deadline (five rounds of two).
+  Served served(WithAuth(1000, /*per_peer=*/16, kHash13));
   std::vector<int> guesses;
   for (int i = 0; i < 14; ++i) {
     const int fd = testing::ConnectFrom(served.port());
@@ -218,7 +223,7 @@ TEST(HttpServerGuardTest, ChecksBeyondThePoolsQueueGet503AtOnce) {
     if (Status(r) == 503) ++busy;
   }
   // Two checks run and eight wait (net/http_server.cc): the other four are
-  // refused at once (a check takes ~0.25 s, reading 14 requests far less).
+  // refused at once (a check takes ~0.4 s, reading 14 requests far less).
   EXPECT_EQ(unauthorized, 10);
   EXPECT_EQ(busy, 4);
 }
