@@ -21,6 +21,10 @@ double Score(ScoreMode mode, double tail, bool onset) {
   return onset ? kOnsetScoreFloor + (1.0 - kOnsetScoreFloor) * s : kQuietScoreCeiling * s;
 }
 
+// Whether a window's step (Observe's step_seconds) says anything of the
+// sampling interval; samples that share a timestamp say nothing.
+bool KnownStep(double seconds) { return std::isfinite(seconds) && seconds > 0; }
+
 // The lower median (one of the values, no averaging), reordering them; 0
 // when there are none.
 double LowerMedian(std::vector<double>* values) {
@@ -111,7 +115,7 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
 }
 
 void StreamDetector::SetSamplingInterval(double seconds) {
-  if (!per_time_risk() || !std::isfinite(seconds) || !(seconds > 0)) return;
+  if (!per_time_risk() || !KnownStep(seconds)) return;
   // At most kMaxRiskPerWindow (or the risk itself, if higher): a stream
   // sampled much more slowly than the period would alarm on most windows.
   const double risk =
@@ -122,12 +126,15 @@ void StreamDetector::SetSamplingInterval(double seconds) {
   likelihood_.set_risk(risk);
 }
 
-Status StreamDetector::Calibrate(std::span<const double> errors) {
-  std::vector<double> smoothed;
+Status StreamDetector::Calibrate(std::span<const double> errors, std::span<const double> steps) {
+  std::vector<double> smoothed, known_steps;
   smoothed.reserve(errors.size());
-  for (double e : errors) {
-    if (std::isfinite(e)) smoothed.push_back(ewma_.Update(e));
+  for (size_t i = 0; i < errors.size(); ++i) {
+    if (!std::isfinite(errors[i])) continue;
+    smoothed.push_back(ewma_.Update(errors[i]));
+    if (per_time_risk() && i < steps.size() && KnownStep(steps[i])) known_steps.push_back(steps[i]);
   }
+  if (per_time_risk()) SetSamplingInterval(LowerMedian(&known_steps));
   warmup_.clear();
   if (options_.uses_spot()) LSTMAD_RETURN_IF_ERROR(spot_.Calibrate(smoothed));
   if (options_.uses_likelihood()) {
@@ -163,7 +170,7 @@ Detection StreamDetector::Warmup(double smoothed, double step_seconds) noexcept 
   if (options_.calibration_windows > 0 && std::isfinite(smoothed)) {
     ++warmup_count_;
     if (options_.uses_spot()) warmup_.push_back(smoothed);
-    if (per_time_risk() && std::isfinite(step_seconds) && step_seconds > 0 &&
+    if (per_time_risk() && KnownStep(step_seconds) &&
         steps_.size() < static_cast<size_t>(options_.calibration_windows)) {
       steps_.push_back(step_seconds);
     }

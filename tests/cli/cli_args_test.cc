@@ -101,6 +101,19 @@ TEST(CliArgsTest, NumberParsersRejectPartialAndNonFiniteText) {
   EXPECT_EQ(d, 0.001);
   EXPECT_FALSE(ParseDouble("inf", &d));
   EXPECT_FALSE(ParseDouble("nan", &d));
+  double seconds = -1;
+  EXPECT_TRUE(ParseDuration("0", &seconds));
+  EXPECT_EQ(seconds, 0.0);
+  EXPECT_TRUE(ParseDuration("1.5", &seconds));
+  EXPECT_EQ(seconds, 1.5);
+  EXPECT_TRUE(ParseDuration("30s", &seconds));
+  EXPECT_EQ(seconds, 30.0);
+  EXPECT_TRUE(ParseDuration("5m", &seconds));
+  EXPECT_EQ(seconds, 300.0);
+  EXPECT_TRUE(ParseDuration("2h", &seconds));
+  EXPECT_EQ(seconds, 7200.0);
+  for (const char* bad : {"", "m", "-1s", "5d", "1e400h", "5 m", "nan"})
+    EXPECT_FALSE(ParseDuration(bad, &seconds)) << bad;
   EXPECT_FALSE(ParseDouble("0.5 ", &d));
   uint64_t u = 0;
   EXPECT_TRUE(ParseUint64("18446744073709551615", &u));

@@ -206,13 +206,16 @@ DetectorOptions PlainLikelihood(double risk_per) {
 }
 
 // Calibrated on errors 1 and 3 alternating (mean 2, sd 1), one window every
-// `step` seconds; then the verdict on error 2 + z.
+// `step` seconds (a few spanning a gap, and two unknown); then the verdict on
+// error 2 + z.
 Detection VerdictAt(double z, double risk_per, double step) {
   StreamDetector d(PlainLikelihood(risk_per), 100, 30);
-  std::vector<double> calibration;
-  for (int i = 0; i < 200; ++i) calibration.push_back(i % 2 == 0 ? 1.0 : 3.0);
-  d.SetSamplingInterval(step);
-  EXPECT_TRUE(d.Calibrate(calibration).ok());
+  std::vector<double> calibration, steps;
+  for (int i = 0; i < 200; ++i) {
+    calibration.push_back(i % 2 == 0 ? 1.0 : 3.0);
+    steps.push_back(i % 50 == 7 ? 1e5 : i % 100 == 9 ? 0 : step);
+  }
+  EXPECT_TRUE(d.Calibrate(calibration, steps).ok());
   return d.Observe(2 + z);
 }
 

@@ -175,6 +175,19 @@ bool ParseDouble(const std::string& text, double* out) {
   return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(*out);
 }
 
+bool ParseDuration(const std::string& text, double* seconds) {
+  std::string number = text;
+  double unit = 1;
+  if (!number.empty() && (number.back() == 's' || number.back() == 'm' || number.back() == 'h')) {
+    unit = number.back() == 'h' ? 3600 : number.back() == 'm' ? 60 : 1;
+    number.pop_back();
+  }
+  double v = 0;
+  if (number.empty() || !ParseDouble(number, &v) || !(v >= 0) || !std::isfinite(v * unit)) return false;
+  *seconds = v * unit;
+  return true;
+}
+
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> items;
   std::string item;

@@ -66,6 +66,8 @@ std::string Uint64Flag(const ArgParser& p, const std::string& name, uint64_t* ou
 // Parsers for flag values; they return false on malformed text.
 bool ParseInt(const std::string& text, int* out);
 bool ParseDouble(const std::string& text, double* out);
+// A duration >= 0 in seconds: a number, alone (seconds) or with s, m or h.
+bool ParseDuration(const std::string& text, double* seconds);
 bool ParseUint64(const std::string& text, uint64_t* out);
 std::vector<std::string> SplitList(const std::string& text);  // "a,b" -> {a, b}
 

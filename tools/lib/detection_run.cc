@@ -101,20 +101,13 @@ double Step(const SeriesRun& run, int w) {
   return static_cast<size_t>(w) < run.steps.size() ? run.steps[static_cast<size_t>(w)] : 0.0;
 }
 
-// With likelihood_risk_per, where the calibration is explicit: the detector
-// takes the lower median of the calibration windows' steps (of those with
-// a finite error and a step), as a self-calibrating one does.
-void SetCalibrationInterval(const SeriesRun& run, core::StreamDetector* detector) {
-  std::vector<double> steps;
-  for (int w = 0; w < run.calibration_windows; ++w) {
-    const double step = Step(run, w);
-    if (std::isfinite(run.errors[static_cast<size_t>(w)]) && std::isfinite(step) && step > 0)
-      steps.push_back(step);
-  }
-  if (steps.empty()) return;
-  const auto mid = steps.begin() + static_cast<std::ptrdiff_t>((steps.size() - 1) / 2);
-  std::nth_element(steps.begin(), mid, steps.end());
-  detector->SetSamplingInterval(*mid);
+// The calibration windows' errors and steps (no steps without timestamps).
+std::span<const double> CalibrationErrors(const SeriesRun& run) {
+  return {run.errors.data(), static_cast<size_t>(run.calibration_windows)};
+}
+std::span<const double> CalibrationSteps(const SeriesRun& run) {
+  if (run.steps.empty()) return {};
+  return {run.steps.data(), std::min(run.steps.size(), static_cast<size_t>(run.calibration_windows))};
 }
 
 // A risk per period of time needs each window's interval.
@@ -205,7 +198,6 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, windows);
   run->detections.assign(static_cast<size_t>(windows), core::Detection{});
   ScoreRange(model, *net, scaled, 0, run->calibration_windows, run);
-  SetCalibrationInterval(*run, &detector);
   LearnLeadingRows(*run, &detector);
   auto guard = [&](int w) {
     if (guards.empty()) return;
@@ -218,8 +210,7 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
     detector.LearnValues(Newest(*run, w));
   }
   if (run->calibration_windows > 0) {
-    core::Status status = detector.Calibrate(
-        std::span<const double>(run->errors.data(), static_cast<size_t>(run->calibration_windows)));
+    core::Status status = detector.Calibrate(CalibrationErrors(*run), CalibrationSteps(*run));
     if (!status.ok()) {
       return status.WithContext("calibrating on the first " + std::to_string(run->calibration_windows) +
                                 " windows");
@@ -276,10 +267,8 @@ core::Status Detect(const core::DetectorOptions& options, double fixed_threshold
   core::StreamDetector detector(options, fixed_threshold, run->lookback);
   run->refractory = detector.refractory();
   run->calibration_windows = std::clamp(calibrate_before - run->lookback + 1, 0, run->windows());
-  SetCalibrationInterval(*run, &detector);
   if (run->calibration_windows > 0) {
-    core::Status status = detector.Calibrate(
-        std::span<const double>(run->errors.data(), static_cast<size_t>(run->calibration_windows)));
+    core::Status status = detector.Calibrate(CalibrationErrors(*run), CalibrationSteps(*run));
     if (!status.ok()) return status.WithContext("calibrating on the first " +
                                                 std::to_string(run->calibration_windows) + " windows");
   }

@@ -7,23 +7,6 @@
 #include "lstmad/core/text.h"
 
 namespace lstmad::tools {
-namespace {
-
-// A duration as the config writes it: seconds, or a number with s, m or h.
-bool ParseDuration(std::string text, double* seconds) {
-  double unit = 1;
-  if (!text.empty() && (text.back() == 's' || text.back() == 'm' || text.back() == 'h')) {
-    unit = text.back() == 'h' ? 3600 : text.back() == 'm' ? 60 : 1;
-    text.pop_back();
-  }
-  double v = 0;
-  if (text.empty() || !ParseDouble(text, &v) || !(v >= 0) || !std::isfinite(v * unit)) return false;
-  *seconds = v * unit;
-  return true;
-}
-
-}  // namespace
-
 core::DetectorOptions DefaultDetectorOptions() {
   core::DetectorOptions o;
   o.threshold = core::ThresholdMode::kLikelihood;  // the daemon's default too (config/settings.h)

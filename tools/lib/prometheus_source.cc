@@ -139,23 +139,11 @@ core::Result<double> ParseTimeFlag(const std::string& flag, const std::string& t
 }
 
 core::Result<double> ParseStepFlag(const std::string& text) {
-  double unit = 1;
-  std::string number = text;
-  if (!number.empty()) {
-    switch (number.back()) {
-      case 's': unit = 1; number.pop_back(); break;
-      case 'm': unit = 60; number.pop_back(); break;
-      case 'h': unit = 3600; number.pop_back(); break;
-      default: break;
-    }
-  }
-  double v = 0;
-  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
-  if (number.empty() || ec != std::errc() || end != number.data() + number.size() || !(v > 0) ||
-      !std::isfinite(v * unit)) {
+  double seconds = 0;
+  if (!ParseDuration(text, &seconds) || !(seconds > 0)) {
     return core::Status::Invalid("--step: expected a positive duration (15, 15s, 1m, 1h), got " + core::Quote(text));
   }
-  return v * unit;
+  return seconds;
 }
 
 std::string UrlEncode(const std::string& text) {

@@ -235,8 +235,10 @@ class StreamDetector {
 
   // Fits the tail model on the errors of normal windows, in time order (they
   // also run through the EWMA); non-finite errors are left out (such a window
-  // is no normal one). Errors: see Spot::Calibrate.
-  Status Calibrate(std::span<const double> errors);
+  // is no normal one). Errors: see Spot::Calibrate. With likelihood_risk_per,
+  // `steps` are the same windows' steps (as Observe() takes them): their
+  // lower median fixes the risk per window, as when it calibrates itself.
+  Status Calibrate(std::span<const double> errors, std::span<const double> steps = {});
   bool calibrated() const { return calibrated_; }
   // Teaches the novelty range a calibration window's newest values (one per
   // feature), where Calibrate() is called explicitly; Observe() learns them
@@ -250,10 +252,10 @@ class StreamDetector {
   // non-finite: unknown).
   Detection Observe(double error, Override override = Override::kNone, std::span<const double> newest = {},
                     double step_seconds = 0) noexcept;
-  // With likelihood_risk_per, where Calibrate() is called explicitly: the
-  // stream's sampling interval, which fixes the risk per window (the
-  // detector calibrating itself takes the median of its windows' steps).
-  // Not finite or <= 0: unknown, and the risk stays per window.
+  // With likelihood_risk_per: the stream's sampling interval, which fixes
+  // the risk per window (Calibrate() and self-calibration set it from the
+  // calibration windows' steps). Not finite or <= 0: unknown, and the risk
+  // stays per window.
   void SetSamplingInterval(double seconds);
   // The likelihood's risk per window in force: options().likelihood.risk,
   // or with likelihood_risk_per the one the sampling interval gave.
