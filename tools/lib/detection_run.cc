@@ -13,6 +13,7 @@
 #include "lstmad/core/scaler.h"
 #include "lstmad/core/text.h"
 #include "lstmad/core/threshold.h"
+#include "replay.h"
 #include "time_inputs.h"
 
 namespace lstmad::tools {
@@ -79,16 +80,16 @@ core::WindowSet<float> Collect(const core::WindowSet<float>& raw, const std::deq
 }
 
 // Each window's sampling interval from the timestamp column, in whole
-// nanoseconds as the daemon holds timestamps; empty without timestamps, or
-// when one does not parse.
+// nanoseconds as `lstmad replay` sends them to the daemon; empty without
+// timestamps, or when one does not parse or fit.
 std::vector<double> WindowSteps(const core::CsvTable& table, int lookback) {
   if (static_cast<int>(table.timestamps.size()) != table.rows()) return {};
   std::vector<int64_t> ns;
   ns.reserve(table.timestamps.size());
-  for (const std::string& text : table.timestamps) {
-    const std::optional<TimestampParts> t = ParseTimestampParts(text);
-    if (!t) return {};
-    ns.push_back(t->seconds * 1000000000 + t->nanos);
+  for (int row = 0; row < table.rows(); ++row) {
+    const core::Result<std::optional<int64_t>> t = RowTimestamp(table, row, 1);
+    if (!t.ok() || !t->has_value()) return {};
+    ns.push_back(**t);
   }
   std::vector<double> steps;
   for (size_t w = 0; w + static_cast<size_t>(lookback) <= ns.size(); ++w) {
