@@ -1,12 +1,11 @@
 #include "detector_flags.h"
 
-#include <cmath>
 #include <limits>
-#include <string>
 
 #include "lstmad/core/text.h"
 
 namespace lstmad::tools {
+
 core::DetectorOptions DefaultDetectorOptions() {
   core::DetectorOptions o;
   o.threshold = core::ThresholdMode::kLikelihood;  // the daemon's default too (config/settings.h)
