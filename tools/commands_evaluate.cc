@@ -55,6 +55,7 @@ void AddCommonFlags(ArgParser* p, int relearn_every) {
   p->AddOption("detector-name", "NAME", "the detector's name in NAB results file names", "lstmad");
   p->AddSwitch("json", "print the metrics as one JSON object instead of text");
   AddDetectorFlags(p);
+  AddAlertFlags(p);
   AddGuardFlag(p);
   p->AddOption("relearn-every", "N",
                "learning never stops: every N scored windows, fine-tune the model on the newest windows "
@@ -128,6 +129,8 @@ struct Outcome {
   const core::CsvTable* table;
   const std::vector<uint8_t>* labels;
   const SeriesRun* run;
+  const std::vector<uint8_t>* alerts;  // per row: the alert firing after the window ending there
+  core::AlertRule alert_rule;
   int probation;
   double fixed_threshold;
   std::string detector, training;
@@ -136,8 +139,8 @@ struct Outcome {
 int Report(const ArgParser& p, const char* command, const Outcome& o) {
   const int rows = o.table->rows();
   const std::vector<double> scores = RowScores(*o.run, rows);
-  EvaluationSummary s = Summarize(SeriesName(p), *o.labels, RowAlarms(*o.run, rows), scores,
-                                  o.probation, o.table->timestamps);
+  EvaluationSummary s = Summarize(SeriesName(p), *o.labels, RowAlarms(*o.run, rows), scores, *o.alerts,
+                                  o.alert_rule, o.probation, o.table->timestamps);
   s.detector = o.detector;
   s.training = o.training;
   if (p.Switch("json")) {
@@ -173,6 +176,8 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
   Relearning relearning;
   relearning.options = core::RetrainOptionsForModel(model);  // ParseRelearning sets epochs and holdout
   if (std::string e = ParseRelearning(p, &relearning); !e.empty()) return Fail(command, e);
+  // The alert decides which windows relearning keeps, as in the daemon.
+  if (std::string e = ParseAlertFlags(p, &relearning.rule); !e.empty()) return Fail(command, e);
   SeriesRun run;
   RelearnStats stats;
   if (core::Status s = RunAndDetect(model, table, options, probation, relearning, guards, &run, &stats);
@@ -186,8 +191,15 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
                   relearning.every, stats.attempts, stats.swaps, stats.failures, stats.seconds);
     training += text;
   }
-  return Report(p, command, Outcome{&table, &labels, &run, probation, model.threshold,
-                                    DescribeDetector(options, run.refractory), training});
+  // The alert column `score` would print for this run, per row.
+  const std::vector<uint8_t> alert = AlertColumn(AlertVerdicts(run, options.threshold, model.threshold),
+                                                 relearning.rule, HeldVerdicts(run, options.threshold));
+  std::vector<uint8_t> alert_rows(static_cast<size_t>(table.rows()), 0);
+  for (int w = 0; w < run.windows(); ++w)
+    alert_rows[static_cast<size_t>(run.RowOf(w))] = alert[static_cast<size_t>(w)];
+  return Report(p, command,
+                Outcome{&table, &labels, &run, &alert_rows, relearning.rule, probation, model.threshold,
+                        DescribeDetector(options, run.refractory), training});
 }
 
 }  // namespace

@@ -226,11 +226,7 @@ int RunScore(const std::vector<std::string>& args) {
   p.AddOption("plot", "OUT.svg", "also draw the series, reconstruction, error, threshold and alerts");
   AddDetectorFlags(&p);
   AddGuardFlag(&p);
-  // The daemon's defaults for models[i].alert, from the one place both read.
-  p.AddOption("alert-for", "N", "alert column: consecutive windows with anomaly 1 to fire (alert.for)",
-              std::to_string(core::AlertRule{}.fire_after));
-  p.AddOption("alert-clear", "N", "alert column: consecutive windows with anomaly 0 to resolve (alert.clear)",
-              std::to_string(core::AlertRule{}.clear_after));
+  AddAlertFlags(&p);
   if (int code = ParseArgsOrExit(&p, args, "score"); code >= 0) return code;
   ModelAndData d;
   int exit_code = 0;
@@ -248,9 +244,7 @@ int RunScore(const std::vector<std::string>& args) {
     return Fail("score", e);
   }
   core::AlertRule rule;
-  if (std::string e = IntFlag(p, "alert-for", 1, kMax, &rule.fire_after); !e.empty()) return Fail("score", e);
-  if (std::string e = IntFlag(p, "alert-clear", 1, kMax, &rule.clear_after); !e.empty())
-    return Fail("score", e);
+  if (std::string e = ParseAlertFlags(p, &rule); !e.empty()) return Fail("score", e);
   std::vector<core::FeatureGuard> guards;
   if (std::string e = ParseGuardFlag(p, d.model.feature_names, &guards); !e.empty()) return Fail("score", e);
   SeriesRun run = RunModel(d.model, *d.net, d.table);

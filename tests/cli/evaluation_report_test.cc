@@ -27,6 +27,14 @@ const std::vector<uint8_t> kLabels = {0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0};
 const std::vector<uint8_t> kAlarms = {0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1};
 // One onset, inside the first event.
 const std::vector<double> kScores = {0, 0, 0, 0, 0, 0.9, 0.2, 0, 0, 0, 0, 0, 0.1};
+// The alert state (alert.for 2): firing at rows 1-2 (it fired during the
+// probation, so it is not counted as fired after it) and 6-8 (fired at 6,
+// inside the first event, resolved after it).
+//   point-wise over rows 2..12: tp 1 (6), fp 3 (2, 7, 8), fn 4 (4, 5, 9, 10)
+//   event-wise: tp 1 (first event, delay 6 - 4 = 2), fn 1, fp 1 (the run {2})
+//   fired: 1; alerting rows: 4
+const std::vector<uint8_t> kAlerts = {0, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0};
+const core::AlertRule kRule{2, 3};
 
 std::vector<std::string> Minutes(int rows) {
   std::vector<std::string> out;
@@ -40,7 +48,7 @@ std::vector<std::string> Minutes(int rows) {
 
 EvaluationSummary Tiny() {
   EvaluationSummary s =
-      Summarize("nab/we\"ird\\name.csv", kLabels, kAlarms, kScores, 2, Minutes(13));
+      Summarize("nab/we\"ird\\name.csv", kLabels, kAlarms, kScores, kAlerts, kRule, 2, Minutes(13));
   s.detector = "spot q=1e-3";
   return s;
 }
@@ -74,6 +82,20 @@ TEST(EvaluationReportTest, SummaryCountsAgreeWithTheHandCount) {
   EXPECT_EQ(s.nab.false_positives, 0);
 }
 
+TEST(EvaluationReportTest, AlertsAreCountedLikeTheAlarmsFromTheFirstScoredRow) {
+  const EvaluationSummary s = Tiny();
+  EXPECT_EQ(s.alert_rule.fire_after, 2);
+  EXPECT_EQ(s.alerts.points.tp, 1);
+  EXPECT_EQ(s.alerts.points.fp, 3);
+  EXPECT_EQ(s.alerts.points.fn, 4);
+  EXPECT_EQ(s.alerts.events.tp, 1);
+  EXPECT_EQ(s.alerts.events.fp, 1);
+  EXPECT_EQ(s.alerts.events.fn, 1);
+  EXPECT_EQ(s.alerts.delays, std::vector<int>{2});
+  EXPECT_EQ(s.alerts_fired, 1);
+  EXPECT_EQ(s.alert_rows, 4);
+}
+
 TEST(EvaluationReportTest, TextShowsTheTable) {
   std::ostringstream out;
   PrintText(out, Tiny());
@@ -89,6 +111,13 @@ TEST(EvaluationReportTest, TextShowsTheTable) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("time to detection: mean 1.0 rows, median 1 rows (60 s, 60 s)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  alerts vs labels  precision  recall     F1      tp      fp      fn\n"
+                      "  point-wise           0.250   0.200  0.222       1       3       4\n"
+                      "  event-wise           0.500   0.500  0.500       1       1       1\n"
+                      "  (the daemon's alert state, score's alert column: alert.for 2, alert.clear 3; "
+                      "1 alert(s) fired, 4 row(s) alerting)\n"),
             std::string::npos)
       << text;
 }
@@ -118,6 +147,13 @@ TEST(EvaluationReportTest, JsonParsesAndHoldsTheMetrics) {
   EXPECT_EQ(Number(json, "nab.windows"), 2);
   EXPECT_EQ(Number(json, "nab.detected"), 1);
   EXPECT_EQ(Number(json, "nab.threshold"), kNabScoreThreshold);
+  EXPECT_EQ(Number(json, "alerts.for"), 2);
+  EXPECT_EQ(Number(json, "alerts.clear"), 3);
+  EXPECT_EQ(Number(json, "alerts.fired"), 1);
+  EXPECT_EQ(Number(json, "alerts.rows"), 4);
+  EXPECT_EQ(Number(json, "alerts.points.fp"), 3);
+  EXPECT_EQ(Number(json, "alerts.events.fp"), 1);
+  EXPECT_EQ(Number(json, "alerts.delays[0]"), 2);
 }
 
 TEST(EvaluationReportTest, NabResultsFileGoesUnderTheDataCategory) {

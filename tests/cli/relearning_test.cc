@@ -4,11 +4,13 @@
 // before the first swap are scored by the starting model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "detection_run.h"
 #include "lstmad/core/initializers.h"
+#include "lstmad/core/threshold.h"
 
 namespace lstmad::tools {
 namespace {
@@ -90,6 +92,42 @@ TEST(RunAndDetectTest, FineTunesEveryNWindowsButNotAfterTheLast) {
     after += run.errors[static_cast<size_t>(w)];
   }
   EXPECT_LT(after, before);
+}
+
+TEST(RunAndDetectTest, EachWindowKeepsTheThresholdOfTheModelThatScoredIt) {
+  core::Model model = TinyModel();
+  model.threshold_spec = "p99";  // a fine-tune recomputes it
+  Relearning relearning;
+  relearning.every = 50;
+  relearning.min_windows = 20;
+  relearning.max_windows = 100;
+  relearning.options.epochs = 1;
+  relearning.options.batch_size = 16;
+  SeriesRun run;
+  RelearnStats stats;
+  ASSERT_TRUE(RunAndDetect(model, Sine(300), Fixed(), 0, relearning, {}, &run, &stats).ok());
+  ASSERT_GE(stats.swaps, 1);
+  ASSERT_EQ(run.model_thresholds.size(), static_cast<size_t>(run.windows()));
+  for (int w = 0; w < 50; ++w) EXPECT_EQ(run.model_thresholds[static_cast<size_t>(w)], 1e9) << w;
+  // A fine-tuned model's threshold is recomputed on its own errors: far
+  // below the starting model's 1e9, and what the alert judges by.
+  const double last = run.model_thresholds.back();
+  EXPECT_LT(last, 1e9);
+  const std::vector<uint8_t> verdicts = AlertVerdicts(run, core::ThresholdMode::kFixed, model.threshold);
+  for (int w = 0; w < run.windows(); ++w) {
+    const auto i = static_cast<size_t>(w);
+    ASSERT_EQ(verdicts[i], core::ExceedsThreshold(run.errors[i], run.model_thresholds[i]) ? 1 : 0) << w;
+  }
+  // Judged by the starting 1e9 throughout, none would be above.
+  EXPECT_GT(std::count(verdicts.begin(), verdicts.end(), 1), 0);
+}
+
+TEST(RunAndDetectTest, WithoutASwapNoThresholdsAreKept) {
+  const core::Model model = TinyModel();
+  SeriesRun run;
+  RelearnStats stats;
+  ASSERT_TRUE(RunAndDetect(model, Sine(300), Fixed(), 0, Relearning{}, {}, &run, &stats).ok());
+  EXPECT_TRUE(run.model_thresholds.empty());
 }
 
 TEST(RunAndDetectTest, TooFewNormalWindowsMeanNoAttempt) {

@@ -138,6 +138,28 @@ def main():
         checks.check("evaluate --plot draws the labelled windows", "labelled anomaly windows" in open(eval_svg).read())
         checks.check("probation is NAB's 15%", f"after the first {PROBATION} rows" in text)
 
+        # One verdict: evaluate's alert metrics are those of score's alert
+        # column, with the detector calibrated on the same windows and the
+        # same alert rule.
+        calibration = str(PROBATION - LOOKBACK + 1)
+        header, alert_rows = read_csv(run("score", "--model", model, "--data", data, "--calibration", calibration,
+                                          "--alert-for", "2", "--alert-clear", "4").stdout)
+        alerts = [0] * ROWS
+        for k, r in enumerate(alert_rows):
+            alerts[k + LOOKBACK - 1] = int(r[header.index("alert")])
+        points, events = expected_metrics(alerts, labels, PROBATION)
+        fired = sum(1 for i in range(PROBATION, ROWS) if alerts[i] and not alerts[i - 1])
+        ev = json.loads(run("evaluate", "--model", model, "--data", data, "--alert-for", "2", "--alert-clear", "4",
+                            "--json").stdout)["alerts"]
+        got = ((ev["points"]["tp"], ev["points"]["fp"], ev["points"]["fn"]),
+               (ev["events"]["tp"], ev["events"]["fp"], ev["events"]["fn"]))
+        checks.check("evaluate's alert metrics are score's alert column's", got == (points, events),
+                     f"{got} vs {(points, events)}")
+        checks.check("...its alerts fired and alerting rows too",
+                     (ev["fired"], ev["rows"], ev["for"], ev["clear"]) == (fired, sum(alerts[PROBATION:]), 2, 4),
+                     json.dumps(ev))
+        checks.check("...and the alerts found an event", ev["events"]["tp"] >= 1, json.dumps(ev))
+
         # evaluate-stream: trains on the probation itself, detects both events early.
         js = json.loads(run("evaluate-stream", "--data", data, "--lookback", LOOKBACK, "--encoder", "16",
                             "--decoder", "16", "--epochs", 8, "--json").stdout)

@@ -255,10 +255,14 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
       continue;
     }
     ++stats->swaps;
+    // The windows scored so far keep the threshold they were judged by.
+    run->model_thresholds.resize(static_cast<size_t>(first + count), model.threshold);
     model = std::move(outcome->candidate);
     net = std::move(tuned);
     detector.set_fixed_threshold(model.threshold);  // as the daemon's scorer does after a swap
   }
+  if (!run->model_thresholds.empty())
+    run->model_thresholds.resize(static_cast<size_t>(windows), model.threshold);
   return core::Status::Ok();
 }
 
@@ -320,9 +324,9 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
   std::vector<uint8_t> verdicts(static_cast<size_t>(run.windows()), 0);
   for (int w = 0; w < run.windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    bool above = adaptive && w >= run.calibration_windows
-                     ? run.detections[i].alarm
-                     : core::ExceedsThreshold(run.errors[i], fixed_threshold);
+    const double threshold = i < run.model_thresholds.size() ? run.model_thresholds[i] : fixed_threshold;
+    bool above = adaptive && w >= run.calibration_windows ? run.detections[i].alarm
+                                                          : core::ExceedsThreshold(run.errors[i], threshold);
     // The detection's alarm has the override in it already; this is for the
     // fixed threshold's verdict.
     if (i < run.overrides.size() && run.overrides[i] != core::Override::kNone) {

@@ -38,6 +38,10 @@ struct SeriesRun {
   // from the timestamp column; empty when the table has none (or one that
   // does not parse). For the likelihood's risk per period of time.
   std::vector<double> steps;
+  // Per window: the model's fixed threshold in force when it was scored,
+  // where relearning swapped models (each has its own); empty when one
+  // threshold served the whole run.
+  std::vector<double> model_thresholds;
   int calibration_windows = 0;           // windows that calibrated the detector (no detection)
   int refractory = 0;
 
@@ -100,7 +104,8 @@ std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows);
 
 // Per window: 1 when it counts as above the threshold for alerting, decided
 // as the daemon decides it (daemon/scoring/scorer.cc): the detector's alarm
-// when `mode` is SPOT or DSPOT, else error > fixed_threshold. Windows that
+// when `mode` is adaptive, else error > fixed_threshold (or the window's
+// run.model_thresholds entry, where relearning swapped models). Windows that
 // calibrated the detector explicitly (no detection) use the fixed threshold.
 // A guard's override (run.overrides) replaces the fixed threshold's verdict
 // as it replaces the detector's alarm.

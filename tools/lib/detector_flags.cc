@@ -74,6 +74,20 @@ void AddDetectorFlags(ArgParser* p) {
                std::string(core::ScoreModeName(d.score)));
 }
 
+void AddAlertFlags(ArgParser* p) {
+  // The daemon's defaults for models[i].alert, from the one place both read.
+  p->AddOption("alert-for", "N", "alert: consecutive windows with anomaly 1 to fire (alert.for)",
+               std::to_string(core::AlertRule{}.fire_after));
+  p->AddOption("alert-clear", "N", "alert: consecutive windows with anomaly 0 to resolve (alert.clear)",
+               std::to_string(core::AlertRule{}.clear_after));
+}
+
+std::string ParseAlertFlags(const ArgParser& p, core::AlertRule* rule) {
+  constexpr int kMax = std::numeric_limits<int>::max();
+  if (std::string e = IntFlag(p, "alert-for", 1, kMax, &rule->fire_after); !e.empty()) return e;
+  return IntFlag(p, "alert-clear", 1, kMax, &rule->clear_after);
+}
+
 std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   *o = DefaultDetectorOptions();
   auto mode = core::ParseThresholdMode(p.Get("threshold-mode"));

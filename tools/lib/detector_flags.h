@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli_args.h"
+#include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 
 namespace lstmad::tools {
@@ -17,6 +18,11 @@ void AddDetectorFlags(ArgParser* parser);
 
 // Fills `options` from the flags; returns an error message or "".
 std::string ParseDetectorFlags(const ArgParser& parser, core::DetectorOptions* options);
+
+// --alert-for and --alert-clear: the daemon's models[i].alert, with its
+// defaults (core::AlertRule), for the commands that report its alert state.
+void AddAlertFlags(ArgParser* parser);
+std::string ParseAlertFlags(const ArgParser& parser, core::AlertRule* rule);
 
 // One line describing the settings, for reports: "spot q=0.0001 level=0.98 ...".
 std::string DescribeDetector(const core::DetectorOptions& options, int refractory);

@@ -57,7 +57,8 @@ nlohmann::ordered_json JsonCounts(const core::Counts& c) {
 
 EvaluationSummary Summarize(const std::string& data, const std::vector<uint8_t>& labels,
                             const std::vector<uint8_t>& alarms, const std::vector<double>& scores,
-                            int probation, const std::vector<std::string>& timestamps) {
+                            const std::vector<uint8_t>& alerts, const core::AlertRule& rule, int probation,
+                            const std::vector<std::string>& timestamps) {
   EvaluationSummary s;
   s.data = data;
   s.rows = static_cast<int>(labels.size());
@@ -68,6 +69,13 @@ EvaluationSummary Summarize(const std::string& data, const std::vector<uint8_t>&
     s.onsets += scores[i] >= kNabScoreThreshold ? 1 : 0;
   }
   s.sample_seconds = MedianSpacing(timestamps);
+  s.alert_rule = rule;
+  s.alerts = core::Evaluate(labels, alerts, probation);
+  // An alert already firing when scoring starts fired during the probation.
+  for (size_t i = static_cast<size_t>(probation); i < alerts.size(); ++i) {
+    s.alert_rows += alerts[i] != 0 ? 1 : 0;
+    s.alerts_fired += alerts[i] != 0 && (i == 0 || alerts[i - 1] == 0) ? 1 : 0;
+  }
   return s;
 }
 
@@ -89,6 +97,12 @@ void PrintText(std::ostream& out, const EvaluationSummary& s) {
     }
     out << " from the event's first row\n";
   }
+  out << "\n  alerts vs labels  precision  recall     F1      tp      fp      fn\n";
+  out << Row("point-wise", s.alerts.points);
+  out << Row("event-wise", s.alerts.events);
+  out << "  (the daemon's alert state, score's alert column: alert.for " << s.alert_rule.fire_after
+      << ", alert.clear " << s.alert_rule.clear_after << "; " << s.alerts_fired << " alert(s) fired, "
+      << s.alert_rows << " row(s) alerting)\n";
   out << "\n" << Row("point-adjusted", s.eval.point_adjusted)
       << "  (point-adjusted: a whole event counts as found if any row of it is; it flatters\n"
          "   detectors and is shown only for comparison with papers that use it)\n\n";
@@ -112,6 +126,14 @@ void PrintJson(std::ostream& out, const EvaluationSummary& s) {
       {"delays", s.eval.delays},
       {"sample_seconds", s.sample_seconds},
       {"onsets", s.onsets},
+      {"alerts",
+       {{"for", s.alert_rule.fire_after},
+        {"clear", s.alert_rule.clear_after},
+        {"fired", s.alerts_fired},
+        {"rows", s.alert_rows},
+        {"points", JsonCounts(s.alerts.points)},
+        {"events", JsonCounts(s.alerts.events)},
+        {"delays", s.alerts.delays}}},
       {"nab",
        {{"threshold", kNabScoreThreshold},
         {"raw", s.nab.raw},

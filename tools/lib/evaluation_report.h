@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lstmad/core/alert_state.h"
 #include "lstmad/core/evaluation.h"
 #include "lstmad/core/status.h"
 
@@ -26,11 +27,20 @@ struct EvaluationSummary {
   double sample_seconds = 0;  // median spacing of the timestamps; 0 if unknown
   core::Evaluation eval;     // alarms against labels, rows >= probation
   core::NabFileScore nab;    // standard profile, score >= kNabScoreThreshold
+  // What an operator receives: the daemon's alert state (`score`'s alert
+  // column) against the labels, rows >= probation.
+  core::AlertRule alert_rule;
+  core::Evaluation alerts;
+  int alerts_fired = 0;  // alerts that fired after the probationary period
+  int alert_rows = 0;    // scored rows with the alert firing
 };
 
+// Per row: `alarms` (the window's verdict), `alerts` (the alert firing after
+// the window ending there, under `rule`) and `scores`.
 EvaluationSummary Summarize(const std::string& data, const std::vector<uint8_t>& labels,
                             const std::vector<uint8_t>& alarms, const std::vector<double>& scores,
-                            int probation, const std::vector<std::string>& timestamps);
+                            const std::vector<uint8_t>& alerts, const core::AlertRule& rule, int probation,
+                            const std::vector<std::string>& timestamps);
 
 void PrintText(std::ostream& out, const EvaluationSummary& s);
 void PrintJson(std::ostream& out, const EvaluationSummary& s);
