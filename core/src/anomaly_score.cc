@@ -159,7 +159,13 @@ Detection StreamDetector::Warmup(double smoothed, double step_seconds) noexcept 
   // half): the empirical CDF.
   Detection d;
   if (options_.uses_likelihood()) {
-    d.tail = likelihood_.Observe(smoothed).tail;
+    // Windows that calibrate are the normal reference and enter the history
+    // as they are, as Calibrate() takes them: clipped against the few seen
+    // before them, they would bias it low, and a stream that calibrates
+    // itself (the daemon, `score`) would judge differently from one
+    // calibrated explicitly on the same windows (`evaluate`).
+    const bool calibrating = options_.calibration_windows > 0;
+    d.tail = likelihood_.Observe(smoothed, /*clip=*/!calibrating).tail;
   } else {
     double below = 0;
     for (double v : warmup_) below += v < smoothed ? 1.0 : v == smoothed ? 0.5 : 0.0;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,33 @@ TEST(StreamDetectorTest, SelfCalibratesAfterTheWarmup) {
   const Detection d = detector.Observe(1.0);
   EXPECT_GT(d.threshold, 4.0);  // SPOT's z_q at q = 1e-3, ~6.9
   EXPECT_NEAR(d.level, 1.0 - std::exp(-1.0), 0.06);
+}
+
+TEST(StreamDetectorTest, SelfCalibrationJudgesAsExplicitCalibrationOnTheSameWindows) {
+  // The daemon and `score` calibrate themselves on a stream's first windows;
+  // `evaluate` calibrates explicitly on the same windows. An early error far
+  // above the few before it (the 4th, 20 against about 1) must enter the
+  // likelihood's history as it is in both, or every later verdict differs.
+  std::vector<double> v = Exponential(1200, 9);
+  v[3] = 20.0;
+  DetectorOptions o;
+  o.threshold = ThresholdMode::kLikelihood;
+  o.calibration_windows = 200;
+  StreamDetector self(o, 3.0, 5);
+  StreamDetector explicit_(o, 3.0, 5);
+  ASSERT_TRUE(explicit_.Calibrate(std::span<const double>(v.data(), 200)).ok());
+  for (size_t i = 0; i < 200; ++i) self.Observe(v[i]);
+  ASSERT_TRUE(self.calibrated());
+  int alarms = 0;
+  for (size_t i = 200; i < v.size(); ++i) {
+    const double e = v[i] + (i >= 1000 && i < 1010 ? 6.0 : 0.0);  // an excursion both must see
+    const Detection a = self.Observe(e), b = explicit_.Observe(e);
+    ASSERT_EQ(a.tail, b.tail) << i;
+    ASSERT_EQ(a.alarm, b.alarm) << i;
+    ASSERT_EQ(a.score, b.score) << i;
+    alarms += a.alarm ? 1 : 0;
+  }
+  EXPECT_GT(alarms, 0);
 }
 
 TEST(StreamDetectorTest, SmoothingDelaysAndDampensASpike) {
