@@ -2,9 +2,12 @@
 normal-only series, with the real binary: every step runs, the outputs parse,
 and the counts add up to the rows. Quality is not asserted (docs/detection.md
 reports it); training is cut to a small model for 2 epochs (TRAIN_FLAGS) so
-this stays a few seconds and does not depend on train's defaults. Skipped
-without ../shared/datasets/skab.
+this stays a few seconds and does not depend on train's defaults. Then
+scripts/skab_stream.py on the same files without relearning: evaluate-stream's
+alerts must be score's alert column, file by file. Skipped without
+../shared/datasets/skab.
 """
+import json
 import os
 import subprocess
 import sys
@@ -52,7 +55,36 @@ def main():
             tables = f.read()
         checks.check("tables.md is what it printed", tables.strip() and tables == proc.stdout)
         ok = "| **pooled (2)** |" in tables and "| generated/white_noise | 3400 |" in tables
-    checks.check("tables: the pooled row and the normal-only table", ok, "" if ok else tables)
+        checks.check("tables: the pooled row and the normal-only table", ok, "" if ok else tables)
+
+        # scripts/skab_stream.py, evaluate-stream without relearning, gives
+        # the alert column of the train + score run above, file by file: the
+        # same training, and the detector's explicit calibration judges as
+        # score's self-calibration on the same windows.
+        stream_dir = os.path.join(d, "stream")
+        proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "skab_stream.py"), stream_dir, "1",
+                               "--relearn-every", "0", "--lookback", str(LOOKBACK), "--encoder", "8",
+                               "--decoder", "8", "--epochs", "2"],
+                              env=env, capture_output=True, text=True, timeout=300)
+        checks.check("skab_stream.py exits 0", proc.returncode == 0, proc.stderr[-2000:])
+        if proc.returncode != 0:
+            checks.finish()
+        with open(os.path.join(stream_dir, "results.json")) as f:
+            stream = {(x["set"], x["file"]): x["result"]["alerts"] for x in json.load(f)}
+        checks.check("skab_stream.py: one report per file", sorted(stream) ==
+                     sorted((s, n) for s, names in expected.items() for n in names), str(sorted(stream)))
+        alerting = 0
+        for (set_name, name), alerts in sorted(stream.items()):
+            r = skab_score.FileResult(os.path.join(runs, set_name, name))
+            column = r.alert
+            c = r.confusion("alert")
+            fired = sum(1 for i in range(r.start, len(column)) if column[i] and not column[i - 1])
+            got = (alerts["points"]["tp"], alerts["points"]["fp"], alerts["points"]["fn"], alerts["fired"])
+            checks.check(f"{set_name}/{name}: evaluate-stream's alerts are score's alert column",
+                         got == (c["tp"], c["fp"], c["fn"], fired), f"{got} vs {c} fired {fired}")
+            alerting += alerts["rows"]
+        checks.check("...and some rows alert, so the comparison can fail", alerting > 0, str(alerting))
+    checks.finish()
     checks.finish()
 
 
