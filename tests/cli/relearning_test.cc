@@ -47,6 +47,17 @@ core::DetectorOptions Fixed() {
   return o;
 }
 
+// A fine-tune every 50 windows once 20 are kept, one quick epoch each.
+Relearning EveryFifty() {
+  Relearning relearning;
+  relearning.every = 50;
+  relearning.min_windows = 20;
+  relearning.max_windows = 100;
+  relearning.options.epochs = 1;
+  relearning.options.batch_size = 16;
+  return relearning;
+}
+
 TEST(RunAndDetectTest, WithoutRelearningItIsRunModelAndDetect) {
   const core::Model model = TinyModel();
   const core::CsvTable table = Sine(300);
@@ -70,12 +81,7 @@ TEST(RunAndDetectTest, WithoutRelearningItIsRunModelAndDetect) {
 TEST(RunAndDetectTest, FineTunesEveryNWindowsButNotAfterTheLast) {
   const core::Model model = TinyModel();
   const core::CsvTable table = Sine(300);  // 296 windows, none calibrating
-  Relearning relearning;
-  relearning.every = 50;  // chunks end at 49, 99, ..., 249 and 295: five attempts
-  relearning.min_windows = 20;
-  relearning.max_windows = 100;
-  relearning.options.epochs = 1;
-  relearning.options.batch_size = 16;
+  const Relearning relearning = EveryFifty();  // chunks end at 49, 99, ..., 249 and 295: five attempts
   SeriesRun run;
   RelearnStats stats;
   ASSERT_TRUE(RunAndDetect(model, table, Fixed(), 0, relearning, {}, &run, &stats).ok());
@@ -97,15 +103,9 @@ TEST(RunAndDetectTest, FineTunesEveryNWindowsButNotAfterTheLast) {
 TEST(RunAndDetectTest, EachWindowKeepsTheThresholdOfTheModelThatScoredIt) {
   core::Model model = TinyModel();
   model.threshold_spec = "p99";  // a fine-tune recomputes it
-  Relearning relearning;
-  relearning.every = 50;
-  relearning.min_windows = 20;
-  relearning.max_windows = 100;
-  relearning.options.epochs = 1;
-  relearning.options.batch_size = 16;
   SeriesRun run;
   RelearnStats stats;
-  ASSERT_TRUE(RunAndDetect(model, Sine(300), Fixed(), 0, relearning, {}, &run, &stats).ok());
+  ASSERT_TRUE(RunAndDetect(model, Sine(300), Fixed(), 0, EveryFifty(), {}, &run, &stats).ok());
   ASSERT_GE(stats.swaps, 1);
   ASSERT_EQ(run.model_thresholds.size(), static_cast<size_t>(run.windows()));
   for (int w = 0; w < 50; ++w) EXPECT_EQ(run.model_thresholds[static_cast<size_t>(w)], 1e9) << w;
