@@ -50,14 +50,11 @@ def evaluate(lstmad, data, probation, seed, flags):
 
 
 def pooled(results):
-    """SKAB's pooled point-wise F1, FAR and MAR of the alert column."""
-    tp = sum(r["alerts"]["points"]["tp"] for r in results)
-    fp = sum(r["alerts"]["points"]["fp"] for r in results)
-    fn = sum(r["alerts"]["points"]["fn"] for r in results)
-    scored = sum(r["rows"] - r["probation"] for r in results)
-    tn = scored - tp - fp - fn
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return f1, 100 * fp / (fp + tn), 100 * fn / (fn + tp)
+    """SKAB's pooled F1, FAR and MAR (skab_score.metrics) of the alert column."""
+    c = {k: sum(r["alerts"]["points"][k] for r in results) for k in ("tp", "fp", "fn")}
+    c["tn"] = sum(r["rows"] - r["probation"] for r in results) - c["tp"] - c["fp"] - c["fn"]
+    m = skab_score.metrics(c)
+    return m["f1"] or 0.0, 100 * (m["far"] or 0.0), 100 * (m["mar"] or 0.0)
 
 
 def main(argv):

@@ -192,11 +192,10 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
     training += text;
   }
   // The alert column `score` would print for this run, per row.
-  const std::vector<uint8_t> alert = AlertColumn(AlertVerdicts(run, options.threshold, model.threshold),
-                                                 relearning.rule, HeldVerdicts(run, options.threshold));
-  std::vector<uint8_t> alert_rows(static_cast<size_t>(table.rows()), 0);
-  for (int w = 0; w < run.windows(); ++w)
-    alert_rows[static_cast<size_t>(run.RowOf(w))] = alert[static_cast<size_t>(w)];
+  const std::vector<uint8_t> alert_rows =
+      RowsOfWindows(run, table.rows(),
+                    AlertColumn(AlertVerdicts(run, options.threshold, model.threshold), relearning.rule,
+                                HeldVerdicts(run, options.threshold)));
   return Report(p, command,
                 Outcome{&table, &labels, &run, &alert_rows, relearning.rule, probation, model.threshold,
                         DescribeDetector(options, run.refractory), training});

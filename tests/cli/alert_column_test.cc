@@ -82,6 +82,14 @@ TEST(AlertColumnTest, HeldWindowsKeepButDoNotStartAnAlert) {
   EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{}), plain);
 }
 
+TEST(RowsOfWindowsTest, EachWindowsValueLandsOnItsLastRow) {
+  SeriesRun run;
+  run.lookback = 3;                   // window k ends at row k + 2
+  run.errors = {0.1, 0.2, 0.3, 0.4};  // 4 windows of a 6-row series
+  run.calibration_windows = 2;        // calibrating windows are mapped too
+  EXPECT_EQ(RowsOfWindows(run, 6, {1, 0, 1, 1}), (std::vector<uint8_t>{0, 0, 1, 0, 1, 1}));
+}
+
 TEST(HeldVerdictsTest, OnlyDetectedWindowsOfAnAdaptiveModeAreHeld) {
   SeriesRun run = DisagreeingRun();
   run.detections[0].held = true;

@@ -318,6 +318,13 @@ std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows) {
   return alarms;
 }
 
+std::vector<uint8_t> RowsOfWindows(const SeriesRun& run, int rows, const std::vector<uint8_t>& per_window) {
+  std::vector<uint8_t> out(static_cast<size_t>(rows), 0);
+  for (int w = 0; w < run.windows(); ++w)
+    out[static_cast<size_t>(run.RowOf(w))] = per_window[static_cast<size_t>(w)];
+  return out;
+}
+
 std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mode,
                                    double fixed_threshold) {
   const bool adaptive = mode != core::ThresholdMode::kFixed;

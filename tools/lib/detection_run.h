@@ -101,6 +101,9 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
 // the window ending there; 0 for rows no scored window ends at.
 std::vector<double> RowScores(const SeriesRun& run, int rows);
 std::vector<uint8_t> RowAlarms(const SeriesRun& run, int rows);
+// Per row: `per_window`'s value for the window ending there (every window,
+// calibrating ones included); 0 for rows no window ends at.
+std::vector<uint8_t> RowsOfWindows(const SeriesRun& run, int rows, const std::vector<uint8_t>& per_window);
 
 // Per window: 1 when it counts as above the threshold for alerting, decided
 // as the daemon decides it (daemon/scoring/scorer.cc): the detector's alarm
