@@ -34,10 +34,7 @@ NAB_PROBATION_ROWS = 600
 def labelled_csv(src, dest):
     """evaluate-stream's input: the feature columns and a `label` column."""
     features, values, labels = skab_score.read_skab(src)
-    with open(dest, "w") as f:
-        f.write(",".join(features + ["label"]) + "\n")
-        for row, label in zip(values, labels):
-            f.write(",".join(row + [str(label)]) + "\n")
+    skab_score.write_csv(dest, features + ["label"], [row + [str(y)] for row, y in zip(values, labels)])
     return dest
 
 
