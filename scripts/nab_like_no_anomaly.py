@@ -22,9 +22,10 @@ so they show whatever a change of model does to the detector.
 import json
 import math
 import os
-import random
 import sys
 from datetime import datetime, timedelta
+
+from normal_series import out_and_rng
 
 ROWS = 4032
 STEP = timedelta(minutes=5)
@@ -48,11 +49,10 @@ def series(rng):
 
 
 def main(argv):
-    if len(argv) not in (1, 2):
-        sys.stderr.write(__doc__)
+    parsed = out_and_rng(argv, __doc__)
+    if parsed is None:
         return 2
-    out = argv[0]
-    rng = random.Random(int(argv[1]) if len(argv) == 2 else 7)
+    out, rng = parsed
     os.makedirs(os.path.join(out, "data", CATEGORY), exist_ok=True)
     start = datetime(2014, 4, 1)
     windows = {}

@@ -37,12 +37,20 @@ def series(rng):
     }
 
 
-def main(argv):
+def out_and_rng(argv, usage):
+    """OUT_DIR [SEED] from the command line: (OUT_DIR, a random.Random seeded
+    with SEED, default 7), or None after printing `usage`."""
     if len(argv) not in (1, 2):
-        sys.stderr.write(__doc__)
+        sys.stderr.write(usage)
+        return None
+    return argv[0], random.Random(int(argv[1]) if len(argv) == 2 else 7)
+
+
+def main(argv):
+    parsed = out_and_rng(argv, __doc__)
+    if parsed is None:
         return 2
-    out = argv[0]
-    rng = random.Random(int(argv[1]) if len(argv) == 2 else 7)
+    out, rng = parsed
     os.makedirs(out, exist_ok=True)
     start = datetime(2020, 1, 1)
     for name, values in series(rng).items():
