@@ -3,7 +3,7 @@ category (scripts/nab_like_no_anomaly.py writes our versions of its five
 files), through `lstmad evaluate-stream` with its defaults (relearning on):
 
 - the script writes NAB's layout: 5 files of 4032 rows, no window in any;
-- art_flatline: train warns that the feature is constant, and nothing alarms
+- art_flatline: the training warns that the feature is constant; nothing alarms
   (the errors are all ~0, so their spread is 0 and only the likelihood's
   floors stand between a rounding difference and an alarm);
 - the same file stepping from 50 to 55 at row 3000: the step is found at its
@@ -47,7 +47,7 @@ def main():
 
         flat = os.path.join(d, "data", CATEGORY, "art_flatline.csv")
         report, stderr = evaluate(flat, os.path.join(d, "combined_windows.json"), os.path.join(d, "results"))
-        checks.check("train warns that the feature is constant",
+        checks.check("the training warns that the feature is constant",
                      'feature "value" is constant in the training data (50)' in stderr, stderr)
         checks.check("flatline: no alarm, no alert",
                      report["onsets"] == 0 and report["events"]["fp"] == 0 and report["alerts"]["fired"] == 0 and
