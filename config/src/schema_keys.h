@@ -56,7 +56,8 @@ inline constexpr std::string_view kDetector[] = {"anomaly_score",
                                                  "novelty_margin"};
 // models[].guards.<feature>: the guard of one feature (keyed by the user).
 inline constexpr std::string_view kGuard[] = {"direction", "min_deviation", "valid_range"};
-inline constexpr std::string_view kRetrain[] = {"every", "min_windows", "max_windows", "epochs", "holdout"};
+inline constexpr std::string_view kRetrain[] = {"every",  "min_windows", "max_windows",
+                                                "epochs", "holdout",     "scope"};
 
 inline constexpr std::string_view kLimits[] = {"max_streams", "max_line_bytes", "max_connections",
                                                "max_connections_per_peer", "stream_expiry_s"};

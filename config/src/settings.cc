@@ -319,6 +319,11 @@ Status ReadModelPath(const Reader& r, const Field& f, const std::string& base_di
   return Status::Ok();
 }
 
+constexpr std::pair<std::string_view, RetrainScope> kRetrainScopes[] = {
+    {"model", RetrainScope::kModel},
+    {"stream", RetrainScope::kStream},
+};
+
 // models[i].retrain: `every` and `min_windows` are required, the rest default.
 Status ParseRetrain(const Reader& r, const Field& f, RetrainSettings* out) {
   std::optional<Field> max_at;
@@ -327,6 +332,7 @@ Status ParseRetrain(const Reader& r, const Field& f, RetrainSettings* out) {
     if (key == "min_windows") return r.ReadInt(v, 10, kUnbounded, &out->min_windows);
     if (key == "epochs") return r.ReadInt(v, 1, 1000, &out->epochs);
     if (key == "holdout") return r.ReadDouble(v, 0.05, 0.5, &out->holdout);
+    if (key == "scope") return r.ReadEnum<RetrainScope>(v, kRetrainScopes, &out->scope);
     max_at = v;
     return r.ReadInt(v, 10, kUnbounded, &out->max_windows);
   });

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "obs/logging.h"
 #include "lstmad/core/model_file.h"
@@ -31,17 +32,29 @@ Retrainer::Clock::duration Every(const config::RetrainSettings& settings) {
       std::chrono::duration<double>(settings.every_s));
 }
 
+// The fields naming what a try was for: the model, and with `scope: stream`
+// the stream.
+std::vector<LogField> TryFields(const std::string& name, const std::string& stream) {
+  std::vector<LogField> fields = {Field("model", name)};
+  if (!stream.empty()) fields.push_back(Field("stream", stream));
+  return fields;
+}
+
 // The fields every outcome log line carries.
-std::vector<LogField> OutcomeFields(const std::string& name, const RetrainOutcome& o) {
-  return {Field("model", name),
-          Field("train_windows", o.train_windows),
-          Field("holdout_windows", o.holdout_windows),
-          Field("old_holdout_error", o.old_error),
-          Field("new_holdout_error", o.new_error),
-          Field("old_threshold", o.old_threshold),
-          Field("new_threshold", o.new_threshold),
-          Field("threshold_recalibrated", o.threshold_recalibrated ? "true" : "false"),
-          Field("seconds", o.seconds)};
+std::vector<LogField> OutcomeFields(const std::string& name, const std::string& stream,
+                                    const RetrainOutcome& o) {
+  std::vector<LogField> fields = TryFields(name, stream);
+  fields.insert(fields.end(),
+                {Field("train_windows", o.train_windows), Field("holdout_windows", o.holdout_windows),
+                 Field("old_holdout_error", o.old_error), Field("new_holdout_error", o.new_error),
+                 Field("old_threshold", o.old_threshold), Field("new_threshold", o.new_threshold),
+                 Field("threshold_recalibrated", o.threshold_recalibrated ? "true" : "false"),
+                 Field("seconds", o.seconds)});
+  return fields;
+}
+
+bool PerStream(const config::RetrainSettings& settings) {
+  return settings.scope == config::RetrainScope::kStream;
 }
 
 }  // namespace
@@ -96,7 +109,7 @@ void Retrainer::Configure(const ModelSet& models, Clock::time_point now) {
   }
   for (const auto& runtime : models.models) {
     const config::RetrainSettings& settings = runtime->settings.retrain;
-    if (!settings.enabled()) continue;
+    if (!settings.enabled() || PerStream(settings)) continue;  // streams hold their own
     std::shared_ptr<WindowRing>& ring = rings[runtime->name()];
     if (ring == nullptr || ring->timesteps() != runtime->lookback() ||
         ring->features() != runtime->inputs() || ring->capacity() != settings.max_windows) {
@@ -120,6 +133,18 @@ void Retrainer::Configure(const ModelSet& models, Clock::time_point now) {
     entry.tries = old != entries_.end() ? old->second.tries : 0;
     // Installed() still comes for a candidate posted before this reload.
     entry.in_flight = old != entries_.end() ? old->second.in_flight : nullptr;
+    if (PerStream(settings)) {
+      entry.ring = nullptr;
+      // The streams keep their windows across a reload, as a model does, and
+      // their schedules unless `every` changed; their own models are dropped
+      // by their workers (Scorer: a reload goes back to the file).
+      if (old != entries_.end() && PerStream(old->second.settings)) {
+        entry.streams = old->second.streams;
+        if (!same_schedule) {
+          for (StreamTry& t : entry.streams) t.due = now + Every(settings);
+        }
+      }
+    }
     entry.settings = settings;
     entry.current = runtime;
     for (RetrainResult r : kResults) {
@@ -146,11 +171,15 @@ void Retrainer::Stop() {
 
 void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* /*errors*/,
                          const uint8_t* anomalous, int count) {
+  if (PerStream(model.settings.retrain)) {
+    CollectPerStream(model, jobs, anomalous, count);
+    return;
+  }
   std::shared_ptr<WindowRing> ring;
   {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(model.name());
-    if (it == entries_.end()) return;
+    if (it == entries_.end() || it->second.ring == nullptr) return;
     ring = it->second.ring;
   }
   // A window scored by a model of another shape (across a reload) cannot train this one.
@@ -166,6 +195,51 @@ void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs
     }
   }
   if (!normal.empty()) ring->Append(normal.data(), static_cast<int>(normal.size()));
+}
+
+void Retrainer::CollectPerStream(const ModelRuntime& model, const WindowJob* const* jobs,
+                                 const uint8_t* anomalous, int count) {
+  const config::RetrainSettings& settings = model.settings.retrain;
+  for (int b = 0; b < count; ++b) {
+    StreamScoringState* stream = jobs[b]->stream;  // this worker's own
+    if (stream->retired) continue;
+    std::shared_ptr<StreamRetrain>& slot = stream->retrain;
+    if (slot == nullptr || slot->ring.timesteps() != model.lookback() ||
+        slot->ring.features() != model.inputs() || slot->ring.capacity() != settings.max_windows) {
+      // The stream's first window under this model, or a reload changed the
+      // windows' shape or max_windows: a new ring, allocated once.
+      std::shared_ptr<StreamRetrain> made = MakeStreamRetrain(model, stream->key);
+      if (made == nullptr) continue;
+      if (slot != nullptr) slot->retired = true;
+      slot = std::move(made);
+    }
+    if (anomalous[b] == 0 && !stream->alert.firing()) {
+      const float* window = jobs[b]->window.data();
+      slot->ring.Append(&window, 1);
+    }
+  }
+}
+
+std::shared_ptr<StreamRetrain> Retrainer::MakeStreamRetrain(const ModelRuntime& model,
+                                                            const std::string& stream) {
+  auto registered = [&](std::map<std::string, Entry>::iterator it) {
+    return it != entries_.end() && PerStream(it->second.settings) &&
+           it->second.current->detector_generation == model.detector_generation;
+  };
+  {
+    std::lock_guard lock(mutex_);
+    if (!registered(entries_.find(model.name()))) return nullptr;
+  }
+  // Allocated (max_windows x T x I floats) outside the lock, so other
+  // workers do not wait on it.
+  auto slot = std::make_shared<StreamRetrain>(model.name(), stream, model.lookback(), model.inputs(),
+                                              model.settings.retrain.max_windows);
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(model.name());
+  if (!registered(it)) return nullptr;
+  it->second.streams.push_back(StreamTry{slot, Clock::now() + Every(it->second.settings)});
+  wake_.notify_all();
+  return slot;
 }
 
 void Retrainer::Loop() {
@@ -186,27 +260,44 @@ void Retrainer::Loop() {
       lock.lock();
       continue;
     }
-    const Entry* next = nullptr;
+    // The try due first: a model's (scope model) or a stream's (scope stream).
+    std::optional<Clock::time_point> due;
     std::string next_name;
-    for (const auto& [name, entry] : entries_) {
+    std::shared_ptr<StreamRetrain> next_stream;
+    for (auto& [name, entry] : entries_) {
+      if (PerStream(entry.settings)) {
+        std::erase_if(entry.streams, [](const StreamTry& t) { return t.slot->retired.load(); });
+        for (const StreamTry& t : entry.streams) {
+          if (!due || t.due < *due) {
+            due = t.due;
+            next_name = name;
+            next_stream = t.slot;
+          }
+        }
+        continue;
+      }
       if (entry.in_flight != nullptr) continue;  // Installed() notifies
-      if (next == nullptr || entry.due < next->due) {
-        next = &entry;
+      if (!due || entry.due < *due) {
+        due = entry.due;
         next_name = name;
+        next_stream = nullptr;
       }
     }
-    if (next == nullptr) {
+    if (!due) {
       wake_.wait(lock);
       continue;
     }
-    const Clock::time_point due = next->due;
-    if (Clock::now() < due) {
-      // Configure, Installed and Stop notify; then the choice is made again.
-      wake_.wait_until(lock, due);
+    if (Clock::now() < *due) {
+      // Configure, Installed, Stop and a new stream notify; then the choice is made again.
+      wake_.wait_until(lock, *due);
       continue;
     }
     lock.unlock();
-    RunOne(next_name);
+    if (next_stream != nullptr) {
+      RunOneStream(next_name, next_stream);
+    } else {
+      RunOne(next_name);
+    }
     lock.lock();
   }
   // A model swapped in just before the stop still reaches the disk.
@@ -221,10 +312,33 @@ void Retrainer::Loop() {
 
 RetrainResult Retrainer::RetrainNow(const std::string& model) { return RunOne(model); }
 
+RetrainResult Retrainer::RetrainStreamNow(const std::string& model, const std::string& stream) {
+  std::shared_ptr<StreamRetrain> slot;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(model);
+    if (it == entries_.end()) return RetrainResult::kDiscarded;
+    for (const StreamTry& t : it->second.streams) {
+      if (t.slot->stream_key == stream && !t.slot->retired) slot = t.slot;
+    }
+  }
+  return slot == nullptr ? RetrainResult::kDiscarded : RunOneStream(model, slot);
+}
+
 int Retrainer::collected(const std::string& model) const {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(model);
-  return it == entries_.end() ? 0 : it->second.ring->size();
+  return it == entries_.end() || it->second.ring == nullptr ? 0 : it->second.ring->size();
+}
+
+int Retrainer::collected(const std::string& model, const std::string& stream) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(model);
+  if (it == entries_.end()) return 0;
+  for (const StreamTry& t : it->second.streams) {
+    if (t.slot->stream_key == stream && !t.slot->retired) return t.slot->ring.size();
+  }
+  return 0;
 }
 
 RetrainResult Retrainer::RunOne(const std::string& name) {
@@ -235,7 +349,7 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
   {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(name);
-    if (it == entries_.end()) return RetrainResult::kDiscarded;
+    if (it == entries_.end() || it->second.ring == nullptr) return RetrainResult::kDiscarded;
     Entry& e = it->second;
     e.due = Clock::now() + Every(e.settings);
     tries = ++e.tries;
@@ -243,53 +357,103 @@ RetrainResult Retrainer::RunOne(const std::string& name) {
     current = e.current;
     ring = e.ring;
   }
-  const int collected = ring->size();
+  TryResult tried = Try(name, "", settings, *current, *ring, tries);
+  if (tried.result != RetrainResult::kSwapped) return tried.result;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(name); it != entries_.end()) it->second.in_flight = tried.runtime;
+  }
+  // Counted as swapped or discarded once the io thread has decided (Installed).
+  install_(RetrainCandidate{current, std::move(tried.runtime), std::move(tried.outcome)});
+  return RetrainResult::kSwapped;
+}
+
+RetrainResult Retrainer::RunOneStream(const std::string& name, const std::shared_ptr<StreamRetrain>& slot) {
+  config::RetrainSettings settings;
+  std::shared_ptr<const ModelRuntime> loaded;
+  uint64_t tries = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || !PerStream(it->second.settings)) return RetrainResult::kDiscarded;
+    Entry& e = it->second;
+    auto t =
+        std::find_if(e.streams.begin(), e.streams.end(), [&](const StreamTry& x) { return x.slot == slot; });
+    if (t == e.streams.end()) return RetrainResult::kDiscarded;
+    t->due = Clock::now() + Every(e.settings);
+    tries = ++t->tries;
+    settings = e.settings;
+    loaded = e.current;
+  }
+  // From the stream's own model, unless it was fine-tuned from an earlier
+  // load of the model (a reload came since): then from the loaded one.
+  std::shared_ptr<const ModelRuntime> from = slot->Latest();
+  if (from == nullptr || from->detector_generation != loaded->detector_generation) from = loaded;
+  TryResult tried = Try(name, slot->stream_key, settings, *from, slot->ring, tries);
+  if (tried.result != RetrainResult::kSwapped) return tried.result;
+  // No io thread in between: the stream's worker takes it at its next window.
+  slot->Offer(std::move(tried.runtime));
+  // The next try validates on windows the new model has not been trained on.
+  slot->ring.Clear();
+  Count(name, RetrainResult::kSwapped);
+  Log(LogLevel::kInfo, "retrained model swapped in", OutcomeFields(name, slot->stream_key, tried.outcome));
+  return RetrainResult::kSwapped;
+}
+
+Retrainer::TryResult Retrainer::Try(const std::string& name, const std::string& stream,
+                                    const config::RetrainSettings& settings, const ModelRuntime& from,
+                                    const WindowRing& ring, uint64_t tries) {
+  TryResult tried;
+  const int collected = ring.size();
   if (collected < settings.min_windows) {
     Count(name, RetrainResult::kSkipped);
-    Log(LogLevel::kInfo, "retraining skipped: too few normal windows",
-        {Field("model", name), Field("windows", collected), Field("min_windows", settings.min_windows)});
-    return RetrainResult::kSkipped;
+    std::vector<LogField> fields = TryFields(name, stream);
+    fields.insert(fields.end(), {Field("windows", collected), Field("min_windows", settings.min_windows)});
+    Log(LogLevel::kInfo, "retraining skipped: too few normal windows", fields);
+    tried.result = RetrainResult::kSkipped;
+    return tried;
   }
-  Log(LogLevel::kInfo, "retraining", {Field("model", name), Field("windows", collected)});
-  RetrainOptions options = RetrainOptionsFor(settings, current->model);
+  std::vector<LogField> fields = TryFields(name, stream);
+  fields.push_back(Field("windows", collected));
+  Log(LogLevel::kInfo, "retraining", fields);
+  RetrainOptions options = RetrainOptionsFor(settings, from.model);
   options.seed = tries;
   options.cancelled = [this] { return stop_.load(std::memory_order_relaxed); };
-  core::Result<RetrainOutcome> outcome = RetrainModel(current->model, ring->Snapshot(), options);
+  core::Result<RetrainOutcome> outcome = RetrainModel(from.model, ring.Snapshot(), options);
   if (!outcome.ok()) {
     if (stop_) {
-      Log(LogLevel::kInfo, "retraining interrupted by shutdown", {Field("model", name)});
-      return RetrainResult::kFailed;
+      Log(LogLevel::kInfo, "retraining interrupted by shutdown", TryFields(name, stream));
+      return tried;  // not counted
     }
     Count(name, RetrainResult::kFailed);
-    Log(LogLevel::kError, "retraining failed",
-        {Field("model", name), Field("error", outcome.status().message())});
-    return RetrainResult::kFailed;
+    std::vector<LogField> failed = TryFields(name, stream);
+    failed.push_back(Field("error", outcome.status().message()));
+    Log(LogLevel::kError, "retraining failed", failed);
+    return tried;
   }
   if (!outcome->swap) {
     Count(name, RetrainResult::kRejected);
     Log(LogLevel::kInfo, "retrained model rejected: worse on the holdout; keeping the running model",
-        OutcomeFields(name, *outcome));
-    return RetrainResult::kRejected;
+        OutcomeFields(name, stream, *outcome));
+    tried.result = RetrainResult::kRejected;
+    return tried;
   }
   core::Result<core::Network<float>> network = outcome->candidate.MakeNetwork();
   if (!network.ok()) {
     Count(name, RetrainResult::kFailed);
-    Log(LogLevel::kError, "retrained model cannot serve",
-        {Field("model", name), Field("error", network.status().message())});
-    return RetrainResult::kFailed;
+    std::vector<LogField> failed = TryFields(name, stream);
+    failed.push_back(Field("error", network.status().message()));
+    Log(LogLevel::kError, "retrained model cannot serve", failed);
+    return tried;
   }
   outcome->candidate.metadata["retrained_at"] = core::UtcNowIso8601();
-  auto runtime = std::make_shared<ModelRuntime>(
-      ModelRuntime{current->settings, outcome->candidate, std::move(network).value(), 0, current->metrics,
-                   NextModelGeneration(), current->guards, current->detector_generation});
-  runtime->threshold = current->settings.threshold.value_or(runtime->model.threshold);
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = entries_.find(name); it != entries_.end()) it->second.in_flight = runtime;
-  }
-  // Counted as swapped or discarded once the io thread has decided (Installed).
-  install_(RetrainCandidate{current, std::move(runtime), std::move(outcome).value()});
-  return RetrainResult::kSwapped;
+  tried.runtime = std::make_shared<ModelRuntime>(
+      ModelRuntime{from.settings, outcome->candidate, std::move(network).value(), 0, from.metrics,
+                   NextModelGeneration(), from.guards, from.detector_generation});
+  tried.runtime->threshold = from.settings.threshold.value_or(tried.runtime->model.threshold);
+  tried.outcome = std::move(outcome).value();
+  tried.result = RetrainResult::kSwapped;
+  return tried;
 }
 
 void Retrainer::Installed(const RetrainCandidate& candidate, bool swapped) {
@@ -313,7 +477,7 @@ void Retrainer::Installed(const RetrainCandidate& candidate, bool swapped) {
   }
   candidate.runtime->metrics.threshold->Set(candidate.runtime->threshold);
   Count(name, RetrainResult::kSwapped);
-  Log(LogLevel::kInfo, "retrained model swapped in", OutcomeFields(name, candidate.outcome));
+  Log(LogLevel::kInfo, "retrained model swapped in", OutcomeFields(name, "", candidate.outcome));
   std::lock_guard lock(mutex_);
   auto it = entries_.find(name);
   if (it != entries_.end() && it->second.current == candidate.replaces) {

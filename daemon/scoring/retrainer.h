@@ -1,6 +1,13 @@
 // Retrainer: background fine-tuning of the models whose settings have a
 // `retrain` section (docs/retraining.md).
 //
+// With `scope: model` (the default) a model learns from all its streams and
+// one candidate replaces it for all of them, through the io thread as
+// described below. With `scope: stream` each stream collects its own windows
+// (StreamRetrain, made at its first scored window) and is fine-tuned on its
+// own schedule; a passing candidate serves that stream alone, handed to its
+// scoring worker directly (no ModelSet changes, nothing is written).
+//
 // The scoring workers report every scored group (ScoreObserver); windows
 // that were not anomalous (at or below the threshold the stream's alert
 // uses, and the stream's alert not firing) are copied into the model's WindowRing. One background thread, at
@@ -27,11 +34,13 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "obs/metrics.h"
 #include "scoring/model_runtime.h"
 #include "scoring/retrain_cycle.h"
 #include "scoring/scorer.h"
+#include "scoring/stream_retrain.h"
 #include "scoring/window_ring.h"
 
 namespace lstmad::daemon {
@@ -82,13 +91,32 @@ class Retrainer : public ScoreObserver {
   // Runs one try for `model` now, on the calling thread (tests; the thread
   // must not be started). Returns the result counted.
   RetrainResult RetrainNow(const std::string& model);
+  // The same for one stream of a `scope: stream` model (kDiscarded when the
+  // stream has no windows collected yet).
+  RetrainResult RetrainStreamNow(const std::string& model, const std::string& stream);
   int collected(const std::string& model) const;
+  int collected(const std::string& model, const std::string& stream) const;
 
  private:
+  // One stream of a `scope: stream` model: its windows and its schedule.
+  struct StreamTry {
+    std::shared_ptr<StreamRetrain> slot;
+    Clock::time_point due;
+    uint64_t tries = 0;
+  };
+  // What a fine-tune produced: the candidate when it passed, else the result,
+  // counted and logged.
+  struct TryResult {
+    RetrainResult result = RetrainResult::kFailed;
+    std::shared_ptr<ModelRuntime> runtime;
+    RetrainOutcome outcome;
+  };
   struct Entry {
     config::RetrainSettings settings;
+    // The model as loaded (scope stream: what each stream starts from).
     std::shared_ptr<const ModelRuntime> current;
-    std::shared_ptr<WindowRing> ring;
+    std::shared_ptr<WindowRing> ring;  // scope model only
+    std::vector<StreamTry> streams;    // scope stream only
     Clock::time_point due;
     // The candidate posted to the io thread and not yet Installed(): no new
     // try starts meanwhile, since it would train from `current`, which the
@@ -100,6 +128,17 @@ class Retrainer : public ScoreObserver {
 
   void Loop();
   RetrainResult RunOne(const std::string& name);
+  RetrainResult RunOneStream(const std::string& name, const std::shared_ptr<StreamRetrain>& slot);
+  // Fine-tunes `from` on `ring`'s windows; `stream` names the stream in the
+  // log (empty: the model's try).
+  TryResult Try(const std::string& name, const std::string& stream, const config::RetrainSettings& settings,
+                const ModelRuntime& from, const WindowRing& ring, uint64_t tries);
+  // scope stream: copies the normal windows into their streams' own rings.
+  void CollectPerStream(const ModelRuntime& model, const WindowJob* const* jobs, const uint8_t* anomalous,
+                        int count);
+  // A new StreamRetrain for `stream` under `model`'s entry; null when the
+  // model has no `scope: stream` entry of this load (a reload is under way).
+  std::shared_ptr<StreamRetrain> MakeStreamRetrain(const ModelRuntime& model, const std::string& stream);
   void Count(const std::string& name, RetrainResult result);
   void Persist(const std::string& name, const core::Model& model);
 

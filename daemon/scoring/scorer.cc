@@ -84,6 +84,26 @@ void LearnEarlierSamples(const ModelRuntime& model, const WindowJob& job, core::
   }
 }
 
+// models[].retrain.scope stream: a window of a stream that has a model of
+// its own is scored by that model. One fine-tuned from an earlier load of the
+// model (a reload came since) is dropped: a reload goes back to the file, as
+// it does for a model's shared retrained model.
+void UseStreamModel(WindowJob* job) {
+  StreamScoringState* stream = job->stream;
+  if (stream->retired || job->model->settings.retrain.scope != config::RetrainScope::kStream) return;
+  if (stream->retrain != nullptr) {
+    if (std::shared_ptr<const ModelRuntime> offered = stream->retrain->TakeOffered()) {
+      stream->own_model = std::move(offered);
+    }
+  }
+  if (stream->own_model == nullptr) return;
+  if (stream->own_model->detector_generation != job->model->detector_generation) {
+    stream->own_model.reset();
+    return;
+  }
+  job->model = stream->own_model;
+}
+
 }  // namespace
 
 struct Scorer::Shard {
@@ -225,7 +245,10 @@ void Scorer::WorkerLoop(Shard* shard) {
 void Scorer::ScoreBatch(Shard* shard, std::vector<WindowJob>* jobs) {
   // Group by model (a batch may mix models, and old and new ones across a reload).
   std::vector<WindowJob*> order;
-  for (WindowJob& job : *jobs) order.push_back(&job);
+  for (WindowJob& job : *jobs) {
+    UseStreamModel(&job);
+    order.push_back(&job);
+  }
   std::stable_sort(order.begin(), order.end(),
                    [](const WindowJob* a, const WindowJob* b) { return a->model < b->model; });
   size_t first = 0;
@@ -482,6 +505,8 @@ size_t Scorer::Retire(const DroppedStreams& dropped) {
     if (stream.metrics.anomalous != nullptr)
       metrics_->RemoveStream(dropped.model, stream.key, &stream.metrics);
     stream.history.reset();  // gone from the console with the stream
+    if (stream.retrain != nullptr) stream.retrain->retired = true;  // the retraining thread forgets it
+    stream.own_model.reset();
     stream.retired = true;
   });
   return resolved;

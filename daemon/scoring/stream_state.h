@@ -25,7 +25,9 @@
 #include "lstmad/core/alert_state.h"
 #include "lstmad/core/anomaly_score.h"
 #include "obs/metrics.h"
+#include "scoring/model_runtime.h"
 #include "scoring/stream_history.h"
+#include "scoring/stream_retrain.h"
 
 namespace lstmad::daemon {
 
@@ -52,6 +54,13 @@ struct StreamScoringState {
   // units (scoring worker; not saved in snapshots: it relearns in a few
   // dozen windows). Empty until the stream's first exported window.
   std::vector<double> residual_mean_square;
+  // models[].retrain.scope stream: the stream's windows for its fine-tunes
+  // (made at its first scored window), and the model fine-tuned for it that
+  // now scores its windows (scoring worker; null: the model's own). Neither
+  // is saved in snapshots or checkpoints: after a restart or a handover the
+  // stream is scored by the configured model again.
+  std::shared_ptr<StreamRetrain> retrain;
+  std::shared_ptr<const ModelRuntime> own_model;
 };
 
 class StreamStates {

@@ -50,11 +50,12 @@ TEST_F(RetrainSettingsTest, RequiredKeysAndDefaults) {
   EXPECT_EQ(r.max_windows, 40000);  // 4 * min_windows
   EXPECT_EQ(r.epochs, 5);
   EXPECT_EQ(r.holdout, 0.2);
+  EXPECT_EQ(r.scope, RetrainScope::kModel);
 }
 
 TEST_F(RetrainSettingsTest, ReadsEveryKey) {
   const core::Result<Settings> s =
-      Parse("{ every: 90s, min_windows: 300, max_windows: 500, epochs: 3, holdout: 0.25 }");
+      Parse("{ every: 90s, min_windows: 300, max_windows: 500, epochs: 3, holdout: 0.25, scope: stream }");
   ASSERT_TRUE(s.ok()) << s.status().message();
   const RetrainSettings& r = s->models[0].retrain;
   EXPECT_EQ(r.every_s, 90.0);
@@ -62,6 +63,7 @@ TEST_F(RetrainSettingsTest, ReadsEveryKey) {
   EXPECT_EQ(r.max_windows, 500);
   EXPECT_EQ(r.epochs, 3);
   EXPECT_EQ(r.holdout, 0.25);
+  EXPECT_EQ(r.scope, RetrainScope::kStream);
 }
 
 TEST_F(RetrainSettingsTest, ErrorsNameTheKeyAndLine) {
@@ -79,15 +81,19 @@ TEST_F(RetrainSettingsTest, ErrorsNameTheKeyAndLine) {
       {"{ every: 1h, min_windows: 100, epochs: 0 }",
        "lstmad.yaml:5: models[0].retrain.epochs: must be from 1 to 1000, got 0"},
       {"{ every: 1h, min_window: 100 }",
-       "lstmad.yaml:5: models[0].retrain.min_window: unknown key, did you mean \"min_windows\"? (expected one of: every, "
-       "min_windows, max_windows, epochs, holdout)"},
+       "lstmad.yaml:5: models[0].retrain.min_window: unknown key, did you mean \"min_windows\"? (expected "
+       "one of: every, "
+       "min_windows, max_windows, epochs, holdout, scope)"},
+      {"{ every: 1h, min_windows: 100, scope: fleet }",
+       "lstmad.yaml:5: models[0].retrain.scope: expected one of model, stream; got \"fleet\""},
   };
   for (const auto& [retrain, error] : cases) EXPECT_EQ(ErrorOf(retrain), error) << retrain;
 }
 
 TEST_F(RetrainSettingsTest, ExampleFileDocumentsEveryKey) {
   const std::string example = ReadFile(ExamplePath());
-  for (const char* key : {"retrain:", "every:", "min_windows:", "max_windows:", "epochs:", "holdout:"}) {
+  for (const char* key :
+       {"retrain:", "every:", "min_windows:", "max_windows:", "epochs:", "holdout:", "scope:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
 }

@@ -129,6 +129,12 @@ struct DetectorSettings {
   bool enabled() const { return anomaly_score || options.threshold != core::ThresholdMode::kFixed; }
 };
 
+// models[i].retrain.scope: what one fine-tune learns from and replaces.
+enum class RetrainScope {
+  kModel,   // the model's windows from all its streams; one model for all
+  kStream,  // each stream's own windows; each stream gets its own model
+};
+
 // Background fine-tuning of a served model on recent normal windows (see
 // docs/retraining.md). Absent (`enabled()` false): the model never changes.
 struct RetrainSettings {
@@ -137,6 +143,7 @@ struct RetrainSettings {
   int max_windows = 0;     // models[i].retrain.max_windows: windows kept, newest; default 4 * min_windows
   int epochs = 5;          // models[i].retrain.epochs: fine-tuning epochs (1..1000)
   double holdout = 0.2;    // models[i].retrain.holdout: newest fraction held back to validate (0.05..0.5)
+  RetrainScope scope = RetrainScope::kModel;  // models[i].retrain.scope: model | stream
   bool enabled() const { return every_s > 0; }
 };
 
