@@ -19,6 +19,12 @@ each scoring.workers setting (1 and 2):
      that run, interpolated as PromQL's histogram_quantile() does (linearly
      inside a bucket), and the mean from _sum / _count.
 
+With --wait-retrains N (after priming), the measured runs wait until the
+daemon has ended N retraining tries: with `--retrain '{ ..., scope: stream }'`
+and N = --streams, every stream is then scored by a model of its own, and
+the growth of VmRSS over the wait is what those models and their windows
+hold.
+
 With --prime-windows N, loadgen first gives every stream N windows (not
 measured), so that the runs measure detectors past their calibration: at
 1,000 streams and the larger model a 10 s run gives each stream about 36
@@ -74,7 +80,7 @@ def log(*parts):
 
 # ---------------------------------------------------------------- models
 
-def train_model(lstmad, workdir, name, lookback, features):
+def train_model(lstmad, workdir, name, lookback, features, encoder=ENCODER, decoder=DECODER):
     csv = os.path.join(workdir, f"{name}.csv")
     with open(csv, "w") as f:
         f.write(",".join(f"f{j}" for j in range(features)) + "\n")
@@ -86,8 +92,8 @@ def train_model(lstmad, workdir, name, lookback, features):
             f.write(",".join(f"{math.sin(2 * math.pi * ((i + 3 * j) % 64) / 64) * 10 + 20:.4f}"
                              for j in range(features)) + "\n")
     model = os.path.join(workdir, f"{name}.lstmad")
-    done = subprocess.run([lstmad, "train", "--data", csv, "--lookback", str(lookback), "--encoder", ENCODER,
-                           "--decoder", DECODER, "--activation", "relu", "--epochs", "1", "--seed", "1",
+    done = subprocess.run([lstmad, "train", "--data", csv, "--lookback", str(lookback), "--encoder", encoder,
+                           "--decoder", decoder, "--activation", "relu", "--epochs", "1", "--seed", "1",
                            "--out", model], capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"lstmad train exited {done.returncode}:\n{done.stderr[-2000:]}")
@@ -294,6 +300,23 @@ def prime(daemon, loadgen, lookback, features, args):
     wait_drained(daemon, daemon.sent, timeout=300)
 
 
+def wait_retrains(daemon, count, timeout=900):
+    """With --wait-retrains: waits until the daemon has ended `count` tries
+    (swapped, rejected or failed), so that with `retrain: { scope: stream }`
+    every stream has been fine-tuned before the measured runs; returns the
+    seconds it took and the daemon's VmRSS before and after."""
+    rss_before, start = daemon.rss_bytes(), time.monotonic()
+    while time.monotonic() - start < timeout:
+        m = daemon.scrape()
+        ended = sum(v for (n, labels), v in m.items() if n == "lstmad_model_retrains_total" and
+                    dict(labels)["result"] in ("swapped", "rejected", "failed"))
+        if ended >= count:
+            return {"seconds": time.monotonic() - start, "rss_before": rss_before, "rss_after": daemon.rss_bytes(),
+                    "tries_ended": int(ended)}
+        time.sleep(0.5)
+    raise RuntimeError(f"fewer than {count} retraining tries ended within {timeout} s")
+
+
 def saturate(daemon, loadgen, features, args):
     """Sustained rates over the steady part of a saturating run."""
     proc = run_loadgen(loadgen, daemon.ingest_port, args.streams, features, args.seconds)
@@ -455,6 +478,14 @@ def main():
     p.add_argument("--prime-windows", type=int, default=0,
                    help="windows every stream gets before the measured run (default 0), so that it measures "
                         "calibrated detectors: at least the detector's calibration_windows plus its settling")
+    p.add_argument("--wait-retrains", type=int, default=0,
+                   help="after priming, wait until the daemon has ended this many retraining tries before "
+                        "measuring (with --retrain '{ ..., scope: stream }': the streams, so that each is "
+                        "scored by its own model; default 0)")
+    p.add_argument("--encoder", default=ENCODER,
+                   help=f"the daemon's model's encoder units (default {ENCODER}); core fwd stays core_bench's "
+                        f"{ENCODER} | {DECODER} model, so with other units its ratio compares different models")
+    p.add_argument("--decoder", default=DECODER, help=f"its decoder units (default {DECODER})")
     p.add_argument("--out", help="write the figures here as JSON")
     args = p.parse_args()
     # Verbatim into the model's entry: the daemon validates them and refuses
@@ -481,7 +512,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="lstmad-load-") as workdir:
         log("== training the models (1 epoch each)")
-        paths = {m: train_model(lstmad, workdir, m, *MODELS[m]) for m in models}
+        paths = {m: train_model(lstmad, workdir, m, *MODELS[m], args.encoder, args.decoder) for m in models}
         results = []
         for m in models:
             lookback, features = MODELS[m]
@@ -495,6 +526,7 @@ def main():
                 try:
                     if args.prime_windows > 0:
                         prime(daemon, loadgen, lookback, features, args)
+                    waited = wait_retrains(daemon, args.wait_retrains) if args.wait_retrains > 0 else None
                     sat = saturate(daemon, loadgen, features, args)
                     half = half_load(daemon, loadgen, features, sat["windows_per_second"] / 2, args)
                     # With --retrain: the tries in the whole case, by result, so
@@ -506,7 +538,7 @@ def main():
                 per_cpu = sat["windows_per_second"] / sat["daemon_cpu"] if sat["daemon_cpu"] > 0 else 0.0
                 results.append({"model": m, "lookback": lookback, "features": features, "workers": w,
                                 "streams": args.streams, "saturation": sat, "half_load": half,
-                                "retrains": retrains,
+                                "retrains": retrains, "waited_for_retrains": waited,
                                 "core_forward_windows_per_second": core_wall,
                                 "core_forward_windows_per_cpu_second": core_cpu,
                                 "ratio_to_core_forward": sat["windows_per_second"] / core_wall,
@@ -519,6 +551,8 @@ def main():
             memory = idle_memory(lstmad, loadgen, workdir, seed, *MODELS["t3f2_relu"], args.idle_streams)
             memory["model"] = "t3f2_relu"
 
+    if (args.encoder, args.decoder) != (ENCODER, DECODER):
+        print(f"\nthe daemon's models: {args.encoder} | {args.decoder} units (core fwd: {ENCODER} | {DECODER})")
     if model_settings:
         print("\nmodel settings:\n" + model_settings.rstrip())
     if args.prime_windows:
@@ -526,11 +560,16 @@ def main():
     if args.retrain:
         for r in results:
             print(f"  {r['model']}, workers {r['workers']}: retrains {r['retrains'] or 'none'}")
+            if w := r["waited_for_retrains"]:
+                print(f"    before measuring: {w['tries_ended']} tries ended in {w['seconds']:.0f} s, VmRSS "
+                      f"{w['rss_before'] / 2**20:.1f} -> {w['rss_after'] / 2**20:.1f} MiB "
+                      f"({(w['rss_after'] - w['rss_before']) / args.streams / 1024:.0f} KiB per stream)")
     print_report(results, memory, args.max_wait_ms)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"cpus": os.cpu_count(), "max_batch": MAX_BATCH, "max_wait_ms": args.max_wait_ms,
                        "detector": args.detector, "retrain": args.retrain, "prime_windows": args.prime_windows,
+                       "encoder": args.encoder, "decoder": args.decoder,
                        "cases": results, "idle_memory": memory}, f, indent=2)
             f.write("\n")
 

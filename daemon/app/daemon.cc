@@ -801,7 +801,10 @@ std::string DescribeModel(const ModelRuntime& m) {
                      std::to_string(s.alert.fire_after) + " / clear " + std::to_string(s.alert.clear_after) +
                      " windows";
   if (!m.model.time_features.empty()) line += ", time features " + m.model.time_features.ToString();
-  if (s.retrain.enabled()) line += ", retrain every " + Seconds(s.retrain.every_s);
+  if (s.retrain.enabled()) {
+    line += ", retrain every " + Seconds(s.retrain.every_s);
+    if (s.retrain.scope == config::RetrainScope::kStream) line += " per stream";
+  }
   if (!s.guards.empty()) {
     std::vector<std::string> guarded;
     for (const auto& [feature, guard] : s.guards) guarded.push_back(feature);

@@ -17,7 +17,8 @@ def main():
         threshold = next(line.split()[1] for line in summary.splitlines() if line.startswith("Threshold:"))
         cfg = write_config(
             os.path.join(d, "lstmad.yaml"),
-            [{"name": "pump", "path": model, "measurement": "pump", "for": 2, "clear": 4},
+            [{"name": "pump", "path": model, "measurement": "pump", "for": 2, "clear": 4,
+              "retrain": "{ every: 10m, min_windows: 200, scope: stream }"},
              {"name": "fixed", "path": model, "measurement": "tank", "threshold": 0.25,
               "detector": "{ threshold: spot }", "retrain": "{ every: 1h, min_windows: 100 }",
               "guards": "{ flow: { direction: above } }"}],
@@ -35,7 +36,7 @@ def main():
             "  limits:       10000 streams, 1024 connections, lines up to 65536 bytes\n"
             "  model pump: measurement \"pump\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
             f"threshold {threshold} (from the model file), detector likelihood and novel values (margin 0.05), "
-            "alert for 2 / clear 4 windows\n"
+            "alert for 2 / clear 4 windows, retrain every 600 s per stream\n"
             "  model fixed: measurement \"tank\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
             "threshold 0.25 (from the config), detector spot and novel values (margin 0.05), alert for 3 / clear 3 windows, "
             "retrain every 3600 s, guards on flow\n")
