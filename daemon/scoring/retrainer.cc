@@ -404,18 +404,21 @@ Retrainer::TryResult Retrainer::Try(const std::string& name, const std::string& 
                                     const config::RetrainSettings& settings, const ModelRuntime& from,
                                     const WindowRing& ring, uint64_t tries) {
   TryResult tried;
+  // A model's routine lines are info; a stream's, one per stream per
+  // `every`, are debug (their outcomes stay info).
+  const LogLevel routine = stream.empty() ? LogLevel::kInfo : LogLevel::kDebug;
   const int collected = ring.size();
   if (collected < settings.min_windows) {
     Count(name, RetrainResult::kSkipped);
     std::vector<LogField> fields = TryFields(name, stream);
     fields.insert(fields.end(), {Field("windows", collected), Field("min_windows", settings.min_windows)});
-    Log(LogLevel::kInfo, "retraining skipped: too few normal windows", fields);
+    Log(routine, "retraining skipped: too few normal windows", fields);
     tried.result = RetrainResult::kSkipped;
     return tried;
   }
   std::vector<LogField> fields = TryFields(name, stream);
   fields.push_back(Field("windows", collected));
-  Log(LogLevel::kInfo, "retraining", fields);
+  Log(routine, "retraining", fields);
   RetrainOptions options = RetrainOptionsFor(settings, from.model);
   options.seed = tries;
   options.cancelled = [this] { return stop_.load(std::memory_order_relaxed); };
