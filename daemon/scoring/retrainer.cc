@@ -237,8 +237,14 @@ std::shared_ptr<StreamRetrain> Retrainer::MakeStreamRetrain(const ModelRuntime& 
   std::lock_guard lock(mutex_);
   auto it = entries_.find(model.name());
   if (!registered(it)) return nullptr;
-  it->second.streams.push_back(StreamTry{slot, Clock::now() + Every(it->second.settings)});
-  wake_.notify_all();
+  Entry& e = it->second;
+  if (e.streams.size() >= 2 * std::max<size_t>(e.streams_kept, 64)) {
+    std::erase_if(e.streams, [](const StreamTry& t) { return t.slot->retired.load(); });
+    e.streams_kept = e.streams.size();
+  }
+  const Clock::time_point due = Clock::now() + Every(e.settings);
+  e.streams.push_back(StreamTry{slot, due});
+  if (due < sleeping_until_) wake_.notify_all();
   return slot;
 }
 
@@ -267,6 +273,7 @@ void Retrainer::Loop() {
     for (auto& [name, entry] : entries_) {
       if (PerStream(entry.settings)) {
         std::erase_if(entry.streams, [](const StreamTry& t) { return t.slot->retired.load(); });
+        entry.streams_kept = entry.streams.size();
         for (const StreamTry& t : entry.streams) {
           if (!due || t.due < *due) {
             due = t.due;
@@ -284,12 +291,16 @@ void Retrainer::Loop() {
       }
     }
     if (!due) {
+      sleeping_until_ = Clock::time_point::max();
       wake_.wait(lock);
       continue;
     }
     if (Clock::now() < *due) {
-      // Configure, Installed, Stop and a new stream notify; then the choice is made again.
+      // Configure, Installed, Stop and a stream due sooner notify; then the
+      // choice is made again.
+      sleeping_until_ = *due;
       wake_.wait_until(lock, *due);
+      sleeping_until_ = Clock::time_point::max();
       continue;
     }
     lock.unlock();
@@ -339,6 +350,12 @@ int Retrainer::collected(const std::string& model, const std::string& stream) co
     if (t.slot->stream_key == stream && !t.slot->retired) return t.slot->ring.size();
   }
   return 0;
+}
+
+size_t Retrainer::tracked_streams(const std::string& model) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(model);
+  return it == entries_.end() ? 0 : it->second.streams.size();
 }
 
 RetrainResult Retrainer::RunOne(const std::string& name) {

@@ -96,6 +96,9 @@ class Retrainer : public ScoreObserver {
   RetrainResult RetrainStreamNow(const std::string& model, const std::string& stream);
   int collected(const std::string& model) const;
   int collected(const std::string& model, const std::string& stream) const;
+  // The streams a `scope: stream` model's entry tracks, retired ones not yet
+  // dropped included (tests: that bound).
+  size_t tracked_streams(const std::string& model) const;
 
  private:
   // One stream of a `scope: stream` model: its windows and its schedule.
@@ -117,6 +120,10 @@ class Retrainer : public ScoreObserver {
     std::shared_ptr<const ModelRuntime> current;
     std::shared_ptr<WindowRing> ring;  // scope model only
     std::vector<StreamTry> streams;    // scope stream only
+    // streams.size() after retired streams were last dropped from it: a new
+    // stream drops them again once the list has doubled, so streams that come
+    // and go hold at most about as many retired buffers as live ones.
+    size_t streams_kept = 0;
     Clock::time_point due;
     // The candidate posted to the io thread and not yet Installed(): no new
     // try starts meanwhile, since it would train from `current`, which the
@@ -151,6 +158,9 @@ class Retrainer : public ScoreObserver {
   std::deque<std::pair<std::string, core::Model>> to_persist_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  // What the retraining thread sleeps until (max: until notified), so that a
+  // new stream wakes it only when it falls due sooner.
+  Clock::time_point sleeping_until_ = Clock::time_point::max();
 };
 
 // Where a swapped-in model is written: <state_dir>/models/<name>.lstmad.

@@ -90,7 +90,16 @@ void LearnEarlierSamples(const ModelRuntime& model, const WindowJob& job, core::
 // it does for a model's shared retrained model.
 void UseStreamModel(WindowJob* job) {
   StreamScoringState* stream = job->stream;
-  if (stream->retired || job->model->settings.retrain.scope != config::RetrainScope::kStream) return;
+  if (stream->retired) return;
+  if (job->model->settings.retrain.scope != config::RetrainScope::kStream) {
+    // A reload turned per-stream retraining off: what the stream held for it goes.
+    if (stream->retrain != nullptr) {
+      stream->retrain->retired = true;
+      stream->retrain.reset();
+    }
+    stream->own_model.reset();
+    return;
+  }
   if (stream->retrain != nullptr) {
     if (std::shared_ptr<const ModelRuntime> offered = stream->retrain->TakeOffered()) {
       stream->own_model = std::move(offered);

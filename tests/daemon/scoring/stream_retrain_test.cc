@@ -199,6 +199,39 @@ TEST_F(StreamRetrainTest, AStreamThatGoesAwayIsForgotten) {
   EXPECT_EQ(retrainer_.RetrainStreamNow("pump", "pump,id=1"), RetrainResult::kDiscarded);
 }
 
+TEST_F(StreamRetrainTest, StreamsThatComeAndGoDoNotPileUp) {
+  // 100 streams with a window each, then all gone: their buffers stay
+  // tracked only until new streams have doubled the list (to 2 x 64 at first).
+  const core::Matrix<double> one = Series(kLookback, 0, 1, 0);
+  for (uint32_t id = 0; id < 100; ++id) Score(Stream(id, "pump,old=" + std::to_string(id)), one, model_);
+  scorer_->Retire(DroppedStreams{"pump", "stream_expired", 100, states_});
+  states_ = std::make_shared<StreamStates>();
+  for (uint32_t id = 0; id < 28; ++id) Score(Stream(id, "pump,new=" + std::to_string(id)), one, model_);
+  EXPECT_EQ(retrainer_.tracked_streams("pump"), 128u);
+  Score(Stream(28, "pump,new=28"), one, model_);
+  EXPECT_EQ(retrainer_.tracked_streams("pump"), 29u);  // the 100 gone ones dropped
+  EXPECT_EQ(retrainer_.collected("pump", "pump,new=28"), 1);
+}
+
+TEST_F(StreamRetrainTest, AReloadToScopeModelLetsTheStreamsGoOfTheirOwn) {
+  StreamScoringState* stream = Stream(0, "pump,id=1");
+  Score(stream, Series(600, 0.7, 1.25, 1000), model_);
+  ASSERT_EQ(retrainer_.RetrainStreamNow("pump", "pump,id=1"), RetrainResult::kSwapped);
+  std::shared_ptr<StreamRetrain> slot = stream->retrain;
+  auto shared = std::make_shared<ModelRuntime>(*model_);
+  shared->settings.retrain.scope = config::RetrainScope::kModel;
+  shared->generation = shared->detector_generation = 2;
+  ModelSet next;
+  next.models = {shared};
+  retrainer_.Configure(next);
+  const size_t first = Score(stream, Series(57, 0, 1, 0), shared);
+  EXPECT_EQ(recorder_.scored_by[first], shared.get());
+  EXPECT_EQ(stream->own_model, nullptr);
+  EXPECT_EQ(stream->retrain, nullptr);
+  EXPECT_TRUE(slot->retired);
+  EXPECT_EQ(retrainer_.collected("pump"), 50);  // into the model's buffer now
+}
+
 TEST_F(StreamRetrainTest, ModelScopeStillSharesOneRing) {
   config::ModelSettings settings = model_->settings;
   settings.retrain.scope = config::RetrainScope::kModel;
