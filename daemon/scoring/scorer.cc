@@ -514,7 +514,10 @@ size_t Scorer::Retire(const DroppedStreams& dropped) {
     if (stream.metrics.anomalous != nullptr)
       metrics_->RemoveStream(dropped.model, stream.key, &stream.metrics);
     stream.history.reset();  // gone from the console with the stream
-    if (stream.retrain != nullptr) stream.retrain->retired = true;  // the retraining thread forgets it
+    if (stream.retrain != nullptr) {
+      stream.retrain->retired = true;  // the retraining thread forgets it
+      stream.retrain.reset();
+    }
     stream.own_model.reset();
     stream.retired = true;
   });
