@@ -53,6 +53,11 @@ std::vector<LogField> OutcomeFields(const std::string& name, const std::string& 
   return fields;
 }
 
+// Whether a scored window may train its model: normal by the same verdict
+// the alert used (with an adaptive detector, spot or dspot, the stream's own
+// threshold, not the model's), and its stream's alert not firing.
+bool Learnable(const WindowJob& job, uint8_t anomalous) { return anomalous == 0 && !job.stream->alert.firing(); }
+
 bool PerStream(const config::RetrainSettings& settings) {
   return settings.scope == config::RetrainScope::kStream;
 }
@@ -188,11 +193,7 @@ void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs
   thread_local std::vector<const float*> normal;
   normal.clear();
   for (int b = 0; b < count; ++b) {
-    // Normal by the same verdict the alert used: with an adaptive detector
-    // (spot, dspot) that is the stream's own threshold, not the model's.
-    if (anomalous[b] == 0 && !jobs[b]->stream->alert.firing()) {
-      normal.push_back(jobs[b]->window.data());
-    }
+    if (Learnable(*jobs[b], anomalous[b])) normal.push_back(jobs[b]->window.data());
   }
   if (!normal.empty()) ring->Append(normal.data(), static_cast<int>(normal.size()));
 }
@@ -213,7 +214,7 @@ void Retrainer::CollectPerStream(const ModelRuntime& model, const WindowJob* con
       if (slot != nullptr) slot->retired = true;
       slot = std::move(made);
     }
-    if (anomalous[b] == 0 && !stream->alert.firing()) {
+    if (Learnable(*jobs[b], anomalous[b])) {
       const float* window = jobs[b]->window.data();
       slot->ring.Append(&window, 1);
     }

@@ -92,7 +92,8 @@ class Retrainer : public ScoreObserver {
   // must not be started). Returns the result counted.
   RetrainResult RetrainNow(const std::string& model);
   // The same for one stream of a `scope: stream` model (kDiscarded when the
-  // stream has no windows collected yet).
+  // model does not track that stream: it has had no scored window yet, or
+  // went away).
   RetrainResult RetrainStreamNow(const std::string& model, const std::string& stream);
   int collected(const std::string& model) const;
   int collected(const std::string& model, const std::string& stream) const;
