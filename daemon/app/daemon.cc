@@ -1,7 +1,10 @@
 #include "app/daemon.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -13,29 +16,30 @@
 
 #include "alerting/alert_dispatcher.h"
 #include "alerting/alertmanager_client.h"
-#include "app/console_routes.h"
+#include "alerting/event_log.h"
 #include "alerting/remote_write_client.h"
+#include "app/console_routes.h"
 #include "cluster/cluster.h"
 #include "cluster/cluster_forwarder.h"
-#include "net/http_server.h"
-#include "net/influx_write.h"
 #include "ingest/graphite_sink.h"
-#include "net/mqtt_subscriber.h"
-#include "net/ingest_server.h"
-#include "net/tls_client.h"
 #include "ingest/ingestor.h"
 #include "ingest/remote_write_receiver.h"
-#include "obs/logging.h"
-#include "obs/spdlog_writer.h"
+#include "ingest/snapshot.h"
+#include "lstmad/core/text.h"
 #include "net/asio.h"
-#include "alerting/event_log.h"
+#include "net/http_server.h"
+#include "net/influx_write.h"
+#include "net/ingest_server.h"
+#include "net/mqtt_subscriber.h"
+#include "net/tls_client.h"
+#include "obs/logging.h"
 #include "obs/metrics.h"
+#include "obs/spdlog_writer.h"
+#include "obs/systemd_notify.h"
 #include "scoring/model_runtime.h"
 #include "scoring/retrainer.h"
 #include "scoring/scorer.h"
-#include "ingest/snapshot.h"
-#include "obs/systemd_notify.h"
-#include "lstmad/core/text.h"
+#include "scoring/stream_retrain.h"
 
 #ifndef LSTMAD_VERSION
 #define LSTMAD_VERSION "dev"
@@ -43,6 +47,47 @@
 
 namespace lstmad::daemon {
 namespace {
+
+// "7.5 KiB", "1.9 GiB": three significant digits at most, binary units.
+std::string Bytes(int64_t bytes) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g %s", value, kUnits[unit]);
+  return text;
+}
+
+// retrain.scope stream gives every stream its own buffer and, in time, its
+// own model, bounded only by limits.max_streams (over all models). Said when
+// that bound is more than the machine's memory: a client that opens streams
+// up to the limit would run the daemon out of memory before it refuses one.
+std::optional<std::string> PerStreamRetrainWarning(const config::Settings& s, const ModelSet& models) {
+  const ModelRuntime* largest = nullptr;
+  int64_t per_stream = 0;
+  for (const auto& m : models.models) {
+    if (!m->settings.retrain.enabled() || m->settings.retrain.scope != config::RetrainScope::kStream)
+      continue;
+    const int64_t bytes = StreamRetrainBytes(*m).total();
+    if (largest == nullptr || bytes > per_stream) {
+      largest = m.get();
+      per_stream = bytes;
+    }
+  }
+  if (largest == nullptr) return std::nullopt;
+  const int64_t worst = per_stream * s.limits.max_streams;
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0 || worst <= static_cast<int64_t>(pages) * page) return std::nullopt;
+  return "per-stream retraining of model " + largest->name() + " may hold " + Bytes(worst) +
+         " at limits.max_streams (" + std::to_string(s.limits.max_streams) + " streams of " +
+         Bytes(per_stream) + "), more than this machine's " + Bytes(static_cast<int64_t>(pages) * page) +
+         " of memory: lower limits.max_streams or retrain.max_windows, "
+         "or use a smaller model";
+}
 
 // POST /api/v1/write: Prometheus remote_write into the receiver, behind the
 // metrics listener's TLS and basic auth. Always routed, so that a reload can
@@ -266,6 +311,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::Create(config::Settings settings) 
     asio::post(d->io, [d, c = std::move(c)] { d->InstallRetrained(c); });
   });
   impl->retrainer->Configure(*impl->models);
+  if (auto warning = PerStreamRetrainWarning(impl->settings, *impl->models)) Log(LogLevel::kWarn, *warning);
   impl->scorer->SetObserver(impl->retrainer.get());
   impl->ingestor = std::make_unique<Ingestor>(impl->settings, impl->models, impl->scorer.get(), &impl->metrics);
   impl->RestoreSnapshot();
@@ -518,6 +564,7 @@ bool Daemon::Impl::TryReload(PreparedReload prepared, std::string* error) {
   models = std::move(next_models).value();
   events = std::move(next_events);
   retrainer->Configure(*models);
+  if (auto warning = PerStreamRetrainWarning(settings, *models)) Log(LogLevel::kWarn, *warning);
   RetireStreams(dropped);
   ScheduleExpiry();  // limits.stream_expiry_s may have changed
   ScheduleAssembly();  // so may models[].assembly
@@ -803,7 +850,11 @@ std::string DescribeModel(const ModelRuntime& m) {
   if (!m.model.time_features.empty()) line += ", time features " + m.model.time_features.ToString();
   if (s.retrain.enabled()) {
     line += ", retrain every " + Seconds(s.retrain.every_s);
-    if (s.retrain.scope == config::RetrainScope::kStream) line += " per stream";
+    if (s.retrain.scope == config::RetrainScope::kStream) {
+      const StreamRetrainFootprint f = StreamRetrainBytes(m);
+      line += " per stream (each stream up to " + Bytes(f.window_bytes) + " of windows and about " +
+              Bytes(f.model_bytes) + " for a model of its own)";
+    }
   }
   if (!s.guards.empty()) {
     std::vector<std::string> guarded;
@@ -867,6 +918,9 @@ std::string DescribeSettings(const config::Settings& s, const ModelSet& models) 
          std::to_string(s.limits.max_connections) + " connections, lines up to " +
          std::to_string(s.limits.max_line_bytes) + " bytes\n";
   for (const auto& model : models.models) out += DescribeModel(*model);
+  if (const std::optional<std::string> warning = PerStreamRetrainWarning(s, models)) {
+    out += "  warning:      " + *warning + "\n";
+  }
   return out;
 }
 

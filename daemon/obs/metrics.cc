@@ -190,6 +190,7 @@ struct Metrics::Impl {
   Family<Histogram>& sample_to_score;
   Family<Histogram>& batch_size;
   Family<Gauge>& streams;
+  Family<Gauge>& stream_models;
   Family<Counter>& vectors_dropped;
   Family<Counter>& values_carried_forward;
   Family<Counter>& window_restarts;
@@ -253,6 +254,9 @@ Metrics::Impl::Impl(const std::string& version)
                           "Windows per forward pass.", *registry)),
       streams(Register(prometheus::BuildGauge(), "lstmad_streams",
                        "Streams (measurement plus tag set) currently tracked.", *registry)),
+      stream_models(Register(prometheus::BuildGauge(), "lstmad_stream_models",
+                             "Streams scored by a model fine-tuned for them alone (retrain.scope: stream).",
+                             *registry)),
       vectors_dropped(Register(prometheus::BuildCounter(), "lstmad_vectors_dropped_total",
                                "Feature vectors assembled from separate lines and given up, by reason "
                                "(docs/wire-protocol.md).",
@@ -353,6 +357,7 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   out.sample_to_score = &m.sample_to_score.Add(model, out.sample_to_score_bounds);
   out.batch_size = &m.batch_size.Add(model, BatchBuckets());
   out.streams = &m.streams.Add(model);
+  out.stream_models = &m.stream_models.Add(model);
   out.vectors_dropped_incomplete = &m.vectors_dropped.Add({{"model", info.name}, {"reason", "incomplete"}});
   out.values_carried_forward = &m.values_carried_forward.Add(model);
   out.window_restarts_gap = &m.window_restarts.Add({{"model", info.name}, {"reason", "gap"}});

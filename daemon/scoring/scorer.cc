@@ -102,15 +102,15 @@ void UseStreamModel(WindowJob* job) {
   }
   if (stream->retrain != nullptr) {
     if (std::shared_ptr<const ModelRuntime> offered = stream->retrain->TakeOffered()) {
-      stream->own_model = std::move(offered);
+      stream->own_model.reset(std::move(offered));
     }
   }
-  if (stream->own_model == nullptr) return;
-  if (stream->own_model->detector_generation != job->model->detector_generation) {
+  if (!stream->own_model.has_value()) return;
+  if (stream->own_model.get()->detector_generation != job->model->detector_generation) {
     stream->own_model.reset();
     return;
   }
-  job->model = stream->own_model;
+  job->model = stream->own_model.get();
 }
 
 }  // namespace

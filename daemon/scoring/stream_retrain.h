@@ -11,11 +11,13 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 
+#include "lstmad/core/architecture.h"
 #include "scoring/model_runtime.h"
 #include "scoring/window_ring.h"
 
@@ -56,5 +58,23 @@ class StreamRetrain {
   std::shared_ptr<const ModelRuntime> latest_;
   std::atomic<bool> offered_{false};
 };
+
+// What `scope: stream` retraining holds for one stream of `model`, at most:
+// its buffer of max_windows windows (floats) and, once a fine-tune passed,
+// its own model. The model's part is an estimate, 8 bytes per parameter: its
+// weights and the network built from them, measured at 8.2 bytes per
+// parameter over 1,000 streams (docs/retraining.md).
+struct StreamRetrainFootprint {
+  int64_t window_bytes = 0;
+  int64_t model_bytes = 0;
+  int64_t total() const { return window_bytes + model_bytes; }
+};
+inline StreamRetrainFootprint StreamRetrainBytes(const ModelRuntime& model) {
+  StreamRetrainFootprint f;
+  f.window_bytes = int64_t{model.settings.retrain.max_windows} * model.lookback() * model.inputs() *
+                   static_cast<int64_t>(sizeof(float));
+  f.model_bytes = 8 * core::TotalParamCount(model.model.architecture);
+  return f;
+}
 
 }  // namespace lstmad::daemon

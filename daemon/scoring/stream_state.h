@@ -31,6 +31,35 @@
 
 namespace lstmad::daemon {
 
+// A stream's own model (models[].retrain.scope: stream), counted in
+// lstmad_stream_models{model} for exactly as long as some stream holds it:
+// every way a stream lets its model go (a reload, expiry, a handover, the
+// stream's state dropped or moved) passes through here, so the gauge cannot
+// drift from what is held.
+class OwnModel {
+ public:
+  OwnModel() = default;
+  ~OwnModel() { reset(); }
+  OwnModel(OwnModel&& other) noexcept : runtime_(std::move(other.runtime_)) {}
+  OwnModel& operator=(OwnModel&& other) noexcept {
+    if (this != &other) {
+      reset();
+      runtime_ = std::move(other.runtime_);
+    }
+    return *this;
+  }
+  OwnModel(const OwnModel&) = delete;
+  OwnModel& operator=(const OwnModel&) = delete;
+
+  // Holds `runtime` instead (null: none).
+  void reset(std::shared_ptr<const ModelRuntime> runtime = nullptr) noexcept;
+  const std::shared_ptr<const ModelRuntime>& get() const { return runtime_; }
+  bool has_value() const { return runtime_ != nullptr; }
+
+ private:
+  std::shared_ptr<const ModelRuntime> runtime_;
+};
+
 struct StreamScoringState {
   std::string key;
   core::AlertState alert;
@@ -60,7 +89,7 @@ struct StreamScoringState {
   // is saved in snapshots or checkpoints: after a restart or a handover the
   // stream is scored by the configured model again.
   std::shared_ptr<StreamRetrain> retrain;
-  std::shared_ptr<const ModelRuntime> own_model;
+  OwnModel own_model;
 };
 
 class StreamStates {

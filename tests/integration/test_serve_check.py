@@ -9,12 +9,25 @@ from daemon_harness import train_pump_model, write_config
 from lstmad_cli import BIN, Checks, tempdir
 
 
+def binary_bytes(n):
+    """As the daemon writes sizes: three significant digits, binary units."""
+    units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+    unit = 0
+    value = float(n)
+    while value >= 1024 and unit + 1 < len(units):
+        value /= 1024
+        unit += 1
+    return "%.3g %s" % (value, units[unit])
+
+
 def main():
     checks = Checks()
     with tempdir() as d:
         model = train_pump_model(d, lookback=5, epochs=1, samples=300)
         summary = subprocess.run([BIN, "summary", model], capture_output=True, text=True, timeout=60).stdout
         threshold = next(line.split()[1] for line in summary.splitlines() if line.startswith("Threshold:"))
+        params = int(next(line.split()[2] for line in summary.splitlines() if line.startswith("Total params:"))
+                     .replace(",", ""))
         cfg = write_config(
             os.path.join(d, "lstmad.yaml"),
             [{"name": "pump", "path": model, "measurement": "pump", "for": 2, "clear": 4,
@@ -36,12 +49,28 @@ def main():
             "  limits:       10000 streams, 1024 connections, lines up to 65536 bytes\n"
             "  model pump: measurement \"pump\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
             f"threshold {threshold} (from the model file), detector likelihood and novel values (margin 0.05), "
-            "alert for 2 / clear 4 windows, retrain every 600 s per stream\n"
+            "alert for 2 / clear 4 windows, retrain every 600 s per stream (each stream up to 62.5 KiB of windows "
+            f"and about {binary_bytes(8 * params)} for a model of its own)\n"
             "  model fixed: measurement \"tank\", 4 features (temperature, pressure, vibration, flow), lookback 5, "
             "threshold 0.25 (from the config), detector spot and novel values (margin 0.05), alert for 3 / clear 3 windows, "
             "retrain every 3600 s, guards on flow\n")
         checks.check("serve --check describes the configuration", proc.returncode == 0 and proc.stdout == expected,
                      f"exit {proc.returncode}\n--- got\n{proc.stdout}--- expected\n{expected}{proc.stderr}")
+
+        # Per-stream retraining bounded only by limits.max_streams, beyond any
+        # machine's memory (10,000 streams of 8 GB of windows each): said, not refused.
+        big = write_config(
+            os.path.join(d, "big.yaml"),
+            [{"name": "pump", "path": model, "measurement": "pump",
+              "retrain": "{ every: 10m, min_windows: 200, max_windows: 100000000, scope: stream }"}])
+        proc = subprocess.run([BIN, "serve", "--config", big, "--check"], capture_output=True, text=True, timeout=60)
+        per_stream = 100000000 * 5 * 4 * 4 + 8 * params
+        warning = (f"  warning:      per-stream retraining of model pump may hold {binary_bytes(10000 * per_stream)} "
+                   f"at limits.max_streams (10000 streams of {binary_bytes(per_stream)}), more than this machine's ")
+        checks.check("serve --check warns when per-stream retraining could outgrow the machine",
+                     proc.returncode == 0 and warning in proc.stdout
+                     and "of memory: lower limits.max_streams or retrain.max_windows, or use a smaller model\n"
+                     in proc.stdout, f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
     checks.finish()
 
 

@@ -100,14 +100,18 @@ class StreamRetrainTest : public ::testing::Test {
     return first;
   }
 
-  std::string Counter(const char* result) const {
+  std::string Scraped(const std::string& key) const {
     const std::string text = metrics_.Scrape();
-    const std::string key =
-        std::string("lstmad_model_retrains_total{model=\"pump\",result=\"") + result + "\"} ";
-    const size_t at = text.find(key);
-    return at == std::string::npos ? "absent"
-                                   : text.substr(at + key.size(), text.find('\n', at) - at - key.size());
+    const size_t at = text.find(key + " ");
+    return at == std::string::npos
+               ? "absent"
+               : text.substr(at + key.size() + 1, text.find('\n', at) - at - key.size() - 1);
   }
+  std::string Counter(const char* result) const {
+    return Scraped(std::string("lstmad_model_retrains_total{model=\"pump\",result=\"") + result + "\"}");
+  }
+  // lstmad_stream_models{model="pump"}: the streams holding a model of their own.
+  std::string OwnModels() const { return Scraped("lstmad_stream_models{model=\"pump\"}"); }
 
   Metrics metrics_{"test"};
   std::shared_ptr<const ModelRuntime> model_;
@@ -139,6 +143,7 @@ TEST_F(StreamRetrainTest, AStreamLearnsItsOwnWindowsAndItsModelServesItAlone) {
   EXPECT_EQ(Counter("skipped"), "1");
   EXPECT_EQ(retrainer_.collected("pump", "pump,id=drifted"), 0);  // the next try validates on new windows
   EXPECT_EQ(retrainer_.RetrainStreamNow("pump", "pump,id=absent"), RetrainResult::kDiscarded);
+  EXPECT_EQ(OwnModels(), "0");  // offered, not yet taken: the stream's next window takes it
 
   // The drifted stream's next windows go to its own model, which
   // reconstructs them much better; the steady stream's to the loaded model,
@@ -155,6 +160,7 @@ TEST_F(StreamRetrainTest, AStreamLearnsItsOwnWindowsAndItsModelServesItAlone) {
     after += recorder_.errors[drift_after + i];
   }
   EXPECT_LT(after, 0.5 * before);
+  EXPECT_EQ(OwnModels(), "1");
   for (size_t i = 0; i < 100; ++i) {
     EXPECT_EQ(recorder_.scored_by[normal_after + i], model_.get());
     EXPECT_EQ(recorder_.errors[normal_after + i], recorder_.errors[normal_before + i]) << i;
@@ -179,22 +185,29 @@ TEST_F(StreamRetrainTest, AReloadGoesBackToTheLoadedModelAndKeepsTheWindows) {
     // The same weights as before the fine-tune: the same errors.
     EXPECT_EQ(recorder_.errors[again + i], recorder_.errors[first + i]) << i;
   }
-  EXPECT_EQ(stream->own_model, nullptr);
+  EXPECT_EQ(stream->own_model.get(), nullptr);
+  EXPECT_EQ(OwnModels(), "0");
   EXPECT_EQ(retrainer_.collected("pump", "pump,id=1"), 593);
   // The next try starts from the reloaded model, not the dropped one.
   EXPECT_EQ(retrainer_.RetrainStreamNow("pump", "pump,id=1"), RetrainResult::kSwapped);
   const size_t last = Score(stream, drift, reloaded);
   EXPECT_NE(recorder_.scored_by[last], reloaded.get());
-  EXPECT_EQ(recorder_.scored_by[last]->generation, stream->own_model->generation);
+  EXPECT_EQ(recorder_.scored_by[last]->generation, stream->own_model.get()->generation);
+  EXPECT_EQ(OwnModels(), "1");
 }
 
 TEST_F(StreamRetrainTest, AStreamThatGoesAwayIsForgotten) {
   StreamScoringState* stream = Stream(0, "pump,id=1");
-  Score(stream, Series(600, 0.7, 1.25, 1000), model_);
+  const core::Matrix<double> drift = Series(600, 0.7, 1.25, 1000);
+  Score(stream, drift, model_);
+  ASSERT_EQ(retrainer_.RetrainStreamNow("pump", "pump,id=1"), RetrainResult::kSwapped);
+  Score(stream, drift, model_);
+  EXPECT_EQ(OwnModels(), "1");
   std::shared_ptr<StreamRetrain> slot = stream->retrain;
   ASSERT_NE(slot, nullptr);
   scorer_->Retire(DroppedStreams{"pump", "stream_expired", 1, states_});
   EXPECT_TRUE(slot->retired);
+  EXPECT_EQ(OwnModels(), "0");
   EXPECT_EQ(retrainer_.collected("pump", "pump,id=1"), 0);
   EXPECT_EQ(retrainer_.RetrainStreamNow("pump", "pump,id=1"), RetrainResult::kDiscarded);
 }
@@ -217,6 +230,8 @@ TEST_F(StreamRetrainTest, AReloadToScopeModelLetsTheStreamsGoOfTheirOwn) {
   StreamScoringState* stream = Stream(0, "pump,id=1");
   Score(stream, Series(600, 0.7, 1.25, 1000), model_);
   ASSERT_EQ(retrainer_.RetrainStreamNow("pump", "pump,id=1"), RetrainResult::kSwapped);
+  Score(stream, Series(57, 0, 1, 0), model_);
+  EXPECT_EQ(OwnModels(), "1");
   std::shared_ptr<StreamRetrain> slot = stream->retrain;
   auto shared = std::make_shared<ModelRuntime>(*model_);
   shared->settings.retrain.scope = config::RetrainScope::kModel;
@@ -226,7 +241,8 @@ TEST_F(StreamRetrainTest, AReloadToScopeModelLetsTheStreamsGoOfTheirOwn) {
   retrainer_.Configure(next);
   const size_t first = Score(stream, Series(57, 0, 1, 0), shared);
   EXPECT_EQ(recorder_.scored_by[first], shared.get());
-  EXPECT_EQ(stream->own_model, nullptr);
+  EXPECT_EQ(stream->own_model.get(), nullptr);
+  EXPECT_EQ(OwnModels(), "0");
   EXPECT_EQ(stream->retrain, nullptr);
   EXPECT_TRUE(slot->retired);
   EXPECT_EQ(retrainer_.collected("pump"), 50);  // into the model's buffer now
