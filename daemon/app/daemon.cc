@@ -49,9 +49,9 @@ namespace lstmad::daemon {
 namespace {
 
 // "7.5 KiB", "1.9 GiB": three significant digits at most, binary units.
-std::string Bytes(int64_t bytes) {
-  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
+std::string Bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = bytes;
   size_t unit = 0;
   while (value >= 1024 && unit + 1 < std::size(kUnits)) {
     value /= 1024;
@@ -79,12 +79,14 @@ std::optional<std::string> PerStreamRetrainWarning(const config::Settings& s, co
     }
   }
   if (largest == nullptr) return std::nullopt;
-  const int64_t worst = per_stream * s.limits.max_streams;
+  // In double: max_windows and max_streams both reach INT_MAX, beyond int64.
+  const double worst = static_cast<double>(per_stream) * s.limits.max_streams;
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0 || worst <= static_cast<int64_t>(pages) * page) return std::nullopt;
+  const double memory = static_cast<double>(pages) * static_cast<double>(page);
+  if (pages <= 0 || page <= 0 || worst <= memory) return std::nullopt;
   return "per-stream retraining of model " + largest->name() + " may hold " + Bytes(worst) +
          " at limits.max_streams (" + std::to_string(s.limits.max_streams) + " streams of " +
-         Bytes(per_stream) + "), more than this machine's " + Bytes(static_cast<int64_t>(pages) * page) +
+         Bytes(static_cast<double>(per_stream)) + "), more than this machine's " + Bytes(memory) +
          " of memory: lower limits.max_streams or retrain.max_windows, "
          "or use a smaller model";
 }
@@ -852,8 +854,9 @@ std::string DescribeModel(const ModelRuntime& m) {
     line += ", retrain every " + Seconds(s.retrain.every_s);
     if (s.retrain.scope == config::RetrainScope::kStream) {
       const StreamRetrainFootprint f = StreamRetrainBytes(m);
-      line += " per stream (each stream up to " + Bytes(f.window_bytes) + " of windows and about " +
-              Bytes(f.model_bytes) + " for a model of its own)";
+      line += " per stream (each stream up to " + Bytes(static_cast<double>(f.window_bytes)) +
+              " of windows and about " + Bytes(static_cast<double>(f.model_bytes)) +
+              " for a model of its own)";
     }
   }
   if (!s.guards.empty()) {

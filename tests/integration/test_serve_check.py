@@ -11,7 +11,7 @@ from lstmad_cli import BIN, Checks, tempdir
 
 def binary_bytes(n):
     """As the daemon writes sizes: three significant digits, binary units."""
-    units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+    units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     unit = 0
     value = float(n)
     while value >= 1024 and unit + 1 < len(units):
@@ -58,19 +58,26 @@ def main():
                      f"exit {proc.returncode}\n--- got\n{proc.stdout}--- expected\n{expected}{proc.stderr}")
 
         # Per-stream retraining bounded only by limits.max_streams, beyond any
-        # machine's memory (10,000 streams of 8 GB of windows each): said, not refused.
-        big = write_config(
-            os.path.join(d, "big.yaml"),
-            [{"name": "pump", "path": model, "measurement": "pump",
-              "retrain": "{ every: 10m, min_windows: 200, max_windows: 100000000, scope: stream }"}])
-        proc = subprocess.run([BIN, "serve", "--config", big, "--check"], capture_output=True, text=True, timeout=60)
-        per_stream = 100000000 * 5 * 4 * 4 + 8 * params
-        warning = (f"  warning:      per-stream retraining of model pump may hold {binary_bytes(10000 * per_stream)} "
-                   f"at limits.max_streams (10000 streams of {binary_bytes(per_stream)}), more than this machine's ")
-        checks.check("serve --check warns when per-stream retraining could outgrow the machine",
-                     proc.returncode == 0 and warning in proc.stdout
-                     and "of memory: lower limits.max_streams or retrain.max_windows, or use a smaller model\n"
-                     in proc.stdout, f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+        # machine's memory: said, not refused. 10,000 streams of 8 GB of
+        # windows each; then both limits at their largest (2^31 - 1), whose
+        # product no 64-bit integer holds.
+        for max_windows, max_streams in ((100000000, 10000), (2147483647, 2147483647)):
+            big = write_config(
+                os.path.join(d, "big.yaml"),
+                [{"name": "pump", "path": model, "measurement": "pump",
+                  "retrain": f"{{ every: 10m, min_windows: 200, max_windows: {max_windows}, scope: stream }}"}],
+                extra=f"limits:\n  max_streams: {max_streams}\n")
+            proc = subprocess.run([BIN, "serve", "--config", big, "--check"], capture_output=True, text=True,
+                                  timeout=60)
+            per_stream = max_windows * 5 * 4 * 4 + 8 * params
+            warning = (f"  warning:      per-stream retraining of model pump may hold "
+                       f"{binary_bytes(max_streams * per_stream)} at limits.max_streams ({max_streams} streams of "
+                       f"{binary_bytes(per_stream)}), more than this machine's ")
+            checks.check(f"serve --check warns when per-stream retraining could outgrow the machine "
+                         f"({max_streams} streams of {max_windows} windows)",
+                         proc.returncode == 0 and warning in proc.stdout
+                         and "of memory: lower limits.max_streams or retrain.max_windows, or use a smaller model\n"
+                         in proc.stdout, f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
     checks.finish()
 
 
