@@ -1,7 +1,5 @@
 #include "app/daemon.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -33,6 +31,7 @@
 #include "net/mqtt_subscriber.h"
 #include "net/tls_client.h"
 #include "obs/logging.h"
+#include "obs/memory_limit.h"
 #include "obs/metrics.h"
 #include "obs/spdlog_writer.h"
 #include "obs/systemd_notify.h"
@@ -64,8 +63,9 @@ std::string Bytes(double bytes) {
 
 // retrain.scope stream gives every stream its own buffer and, in time, its
 // own model, bounded only by limits.max_streams (over all models). Said when
-// that bound is more than the machine's memory: a client that opens streams
-// up to the limit would run the daemon out of memory before it refuses one.
+// that bound is more than the memory the process may use (the machine's, or
+// its cgroup's limit): a client that opens streams up to the limit would run
+// the daemon out of memory before it refuses one.
 std::optional<std::string> PerStreamRetrainWarning(const config::Settings& s, const ModelSet& models) {
   const ModelRuntime* largest = nullptr;
   int64_t per_stream = 0;
@@ -81,14 +81,14 @@ std::optional<std::string> PerStreamRetrainWarning(const config::Settings& s, co
   if (largest == nullptr) return std::nullopt;
   // In double: max_windows and max_streams both reach INT_MAX, beyond int64.
   const double worst = static_cast<double>(per_stream) * s.limits.max_streams;
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  const double memory = static_cast<double>(pages) * static_cast<double>(page);
-  if (pages <= 0 || page <= 0 || worst <= memory) return std::nullopt;
+  const MemoryLimit memory = UsableMemory();
+  if (memory.bytes <= 0 || worst <= memory.bytes) return std::nullopt;
   return "per-stream retraining of model " + largest->name() + " may hold " + Bytes(worst) +
          " at limits.max_streams (" + std::to_string(s.limits.max_streams) + " streams of " +
-         Bytes(static_cast<double>(per_stream)) + "), more than this machine's " + Bytes(memory) +
-         " of memory: lower limits.max_streams or retrain.max_windows, "
-         "or use a smaller model";
+         Bytes(static_cast<double>(per_stream)) + "), more than the " + Bytes(memory.bytes) +
+         " of memory this process may use (" +
+         (memory.from_cgroup ? "its cgroup's limit" : "the machine's memory") +
+         "): lower limits.max_streams or retrain.max_windows, or use a smaller model";
 }
 
 // POST /api/v1/write: Prometheus remote_write into the receiver, behind the

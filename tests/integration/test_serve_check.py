@@ -3,6 +3,7 @@ listeners, state, events, Alertmanager, limits, and per model its
 measurement, features, lookback, threshold (and where it comes from),
 detector and alert rule. The text is compared exactly."""
 import os
+import re
 import subprocess
 
 from daemon_harness import train_pump_model, write_config
@@ -72,12 +73,13 @@ def main():
             per_stream = max_windows * 5 * 4 * 4 + 8 * params
             warning = (f"  warning:      per-stream retraining of model pump may hold "
                        f"{binary_bytes(max_streams * per_stream)} at limits.max_streams ({max_streams} streams of "
-                       f"{binary_bytes(per_stream)}), more than this machine's ")
+                       f"{binary_bytes(per_stream)}), more than the ")
             checks.check(f"serve --check warns when per-stream retraining could outgrow the machine "
                          f"({max_streams} streams of {max_windows} windows)",
                          proc.returncode == 0 and warning in proc.stdout
-                         and "of memory: lower limits.max_streams or retrain.max_windows, or use a smaller model\n"
-                         in proc.stdout, f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+                         and re.search(r" of memory this process may use \((the machine's memory|its cgroup's limit)\): "
+                                       r"lower limits\.max_streams or retrain\.max_windows, or use a smaller model\n",
+                                       proc.stdout) is not None, f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
     checks.finish()
 
 
