@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -36,8 +36,10 @@ std::optional<double> ReadLimit(const std::string& file) {
   if (!std::getline(in, text)) return std::nullopt;
   while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\t')) text.pop_back();
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  const double bytes = std::stod(text);
-  if (bytes >= kNoLimit) return std::nullopt;
+  // strtod, not stod: a number too long for a double reads as infinite (no
+  // limit) instead of throwing.
+  const double bytes = std::strtod(text.c_str(), nullptr);
+  if (!(bytes < kNoLimit)) return std::nullopt;
   return bytes;
 }
 

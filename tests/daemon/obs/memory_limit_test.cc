@@ -83,6 +83,8 @@ TEST_F(MemoryLimitTest, TextThatIsNotANumberIsNoLimit) {
   EXPECT_EQ(Limit("0::/\n"), std::nullopt);
   Write("memory.max", "-1\n");
   EXPECT_EQ(Limit("0::/\n"), std::nullopt);
+  Write("memory.max", std::string(400, '9') + "\n");  // beyond a double: no limit, no exception
+  EXPECT_EQ(Limit("0::/\n"), std::nullopt);
   EXPECT_EQ(Limit("garbage without colons\n"), std::nullopt);
 }
 
