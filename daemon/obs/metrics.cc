@@ -254,7 +254,7 @@ Metrics::Impl::Impl(const std::string& version)
                           "Windows per forward pass.", *registry)),
       streams(Register(prometheus::BuildGauge(), "lstmad_streams",
                        "Streams (measurement plus tag set) currently tracked.", *registry)),
-      stream_models(Register(prometheus::BuildGauge(), "lstmad_stream_models",
+      stream_models(Register(prometheus::BuildGauge(), "lstmad_streams_own_model",
                              "Streams scored by a model fine-tuned for them alone (retrain.scope: stream).",
                              *registry)),
       vectors_dropped(Register(prometheus::BuildCounter(), "lstmad_vectors_dropped_total",

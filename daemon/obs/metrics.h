@@ -53,7 +53,7 @@ struct ModelMetrics {
   prometheus::Histogram* sample_to_score = nullptr;       // lstmad_sample_to_score_seconds{model}
   prometheus::Histogram* batch_size = nullptr;            // lstmad_inference_batch_size{model}
   prometheus::Gauge* streams = nullptr;              // lstmad_streams{model}
-  // lstmad_stream_models{model}: streams scored by a model fine-tuned for
+  // lstmad_streams_own_model{model}: streams scored by a model fine-tuned for
   // them alone (retrain.scope: stream; OwnModel keeps it).
   prometheus::Gauge* stream_models = nullptr;
   // lstmad_vectors_dropped_total{model,reason="incomplete"}: assembled

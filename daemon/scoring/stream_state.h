@@ -32,7 +32,7 @@
 namespace lstmad::daemon {
 
 // A stream's own model (models[].retrain.scope: stream), counted in
-// lstmad_stream_models{model} for exactly as long as some stream holds it:
+// lstmad_streams_own_model{model} for exactly as long as some stream holds it:
 // every way a stream lets its model go (a reload, expiry, a handover, the
 // stream's state dropped or moved) passes through here, so the gauge cannot
 // drift from what is held.

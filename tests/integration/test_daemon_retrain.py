@@ -145,7 +145,7 @@ def stream_scope_test(checks, d, model):
                         timeout=30, what="p2's 100 windows scored")
         p2_last = stream_error(daemon, "p2")
         checks.check("no stream has a model of its own yet",
-                     daemon.metrics().get('lstmad_stream_models{model="pump"}') == 0)
+                     daemon.metrics().get('lstmad_streams_own_model{model="pump"}') == 0)
         i = 0
 
         def send(n):
@@ -164,8 +164,8 @@ def stream_scope_test(checks, d, model):
         after = mean_error_of(daemon, lambda: send(200), 200, scored_before=100 + i - LOOKBACK + 1)
         checks.check("p1's drifted data now scores a much lower error", after < 0.1 * before,
                      f"mean window error {before:.4g} before, {after:.4g} after")
-        own = daemon.metrics().get('lstmad_stream_models{model="pump"}')
-        checks.check("one stream, p1, is scored by a model of its own", own == 1, f"lstmad_stream_models {own}")
+        own = daemon.metrics().get('lstmad_streams_own_model{model="pump"}')
+        checks.check("one stream, p1, is scored by a model of its own", own == 1, f"lstmad_streams_own_model {own}")
         # p2's same samples again: its newest window is the same window as
         # before, scored by the same (loaded) model.
         scored = 100 + i - LOOKBACK + 1

@@ -63,7 +63,7 @@ const Family kFamilies[] = {
     {"lstmad_sample_to_score_seconds", "histogram"},
     {"lstmad_inference_batch_size", "histogram"},
     {"lstmad_streams", "gauge"},
-    {"lstmad_stream_models", "gauge"},
+    {"lstmad_streams_own_model", "gauge"},
     {"lstmad_vectors_dropped_total", "counter"},
     {"lstmad_values_carried_forward_total", "counter"},
     {"lstmad_window_restarts_total", "counter"},

@@ -110,8 +110,8 @@ class StreamRetrainTest : public ::testing::Test {
   std::string Counter(const char* result) const {
     return Scraped(std::string("lstmad_model_retrains_total{model=\"pump\",result=\"") + result + "\"}");
   }
-  // lstmad_stream_models{model="pump"}: the streams holding a model of their own.
-  std::string OwnModels() const { return Scraped("lstmad_stream_models{model=\"pump\"}"); }
+  // lstmad_streams_own_model{model="pump"}: the streams holding a model of their own.
+  std::string OwnModels() const { return Scraped("lstmad_streams_own_model{model=\"pump\"}"); }
 
   Metrics metrics_{"test"};
   std::shared_ptr<const ModelRuntime> model_;
