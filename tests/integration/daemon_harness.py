@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 
-from lstmad_cli import BIN, run
+from lstmad_cli import BIN, run, train_fixture
 
 FEATURES = ["temperature", "pressure", "vibration", "flow"]
 PERIOD = 40
@@ -46,8 +46,8 @@ def train_pump_model(workdir, lookback=10, epochs=12, name="pump.lstmad", sample
     csv = write_pump_csv(os.path.join(workdir, "pump-train.csv"),
                          [pump_values(i, 0.0, rng) for i in range(samples)])
     model = os.path.join(workdir, name)
-    run("train", "--data", csv, "--lookback", lookback, "--encoder", encoder, "--decoder", decoder,
-        "--activation", "tanh", "--epochs", epochs, "--batch-size", 32, "--patience", 4,
+    train_fixture("--data", csv, "--lookback", lookback, "--encoder", encoder, "--decoder", decoder,
+                  "--activation", "tanh", "--epochs", epochs, "--batch-size", 32, "--patience", 4,
         "--threshold", "mean+6std", "--seed", 3, "--out", model)
     return model
 

@@ -19,7 +19,7 @@ import time
 import urllib.parse
 
 from daemon_harness import parse_metrics, total
-from lstmad_cli import BIN, Checks, run, tempdir
+from lstmad_cli import BIN, Checks, run, tempdir, train_fixture
 
 SHOTS = os.path.join(os.getcwd(), "console-screenshots")
 STREAMS = 20
@@ -83,9 +83,9 @@ def main():
     with tempdir() as d:
         model = os.path.join(d, "pump.lstmad")
         run("simulate", "--csv", os.path.join(d, "train.csv"), "--samples", "6000", "--seed", "42")
-        run("train", "--data", os.path.join(d, "train.csv"), "--lookback", "20", "--encoder", "32,16",
-            "--decoder", "16,32", "--activation", "tanh", "--epochs", "15", "--batch-size", "32",
-            "--patience", "3", "--threshold", "mean+6std", "--seed", "1", "--out", model)
+        train_fixture("--data", os.path.join(d, "train.csv"), "--lookback", "20", "--encoder", "32,16",
+                      "--decoder", "16,32", "--activation", "tanh", "--epochs", "15", "--batch-size", "32",
+                      "--patience", "3", "--threshold", "mean+6std", "--seed", "1", "--out", model)
         ingest, metrics = free_port(), free_port()
         config = os.path.join(d, "lstmad.yaml")
         with open(config, "w") as f:

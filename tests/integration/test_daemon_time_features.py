@@ -11,7 +11,7 @@ import os
 import random
 
 from daemon_harness import Daemon, line, total, write_config
-from lstmad_cli import Checks, read_csv, run, tempdir
+from lstmad_cli import Checks, read_csv, run, tempdir, train_fixture
 
 LOOKBACK = 8
 STEP_S = 900  # 96 samples a day
@@ -39,9 +39,9 @@ def main():
         train_csv = os.path.join(d, "train.csv")
         write_csv(train_csv, 0, TRAIN_DAYS * 96, random.Random(5))
         model = os.path.join(d, "load.lstmad")
-        run("train", "--data", train_csv, "--lookback", LOOKBACK, "--encoder", "16", "--decoder", "16",
-            "--activation", "tanh", "--epochs", 6, "--batch-size", 32, "--threshold", "p99",
-            "--seed", 3, "--time-features", "daily", "--out", model)
+        train_fixture("--data", train_csv, "--lookback", LOOKBACK, "--encoder", "16", "--decoder", "16",
+                      "--activation", "tanh", "--epochs", 6, "--batch-size", 32, "--threshold", "p99",
+                      "--seed", 3, "--time-features", "daily", "--out", model)
         summary = run("summary", model).stdout
         checks.check("summary shows the time features", "Time features: daily (2 inputs" in summary, summary)
         checks.check("the network has the series feature and two time inputs",

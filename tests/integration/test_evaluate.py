@@ -16,7 +16,7 @@ import random
 import re
 import xml.etree.ElementTree as ET
 
-from lstmad_cli import Checks, read_csv, run, tempdir
+from lstmad_cli import Checks, read_csv, run, tempdir, train_fixture
 
 ROWS, PROBATION, LOOKBACK = 3000, 450, 20
 
@@ -75,8 +75,8 @@ def main():
         prefix = os.path.join(d, "prefix.csv")
         write_series(prefix, PROBATION, labelled=False)
         model = os.path.join(d, "m.lstmad")
-        run("train", "--data", prefix, "--lookback", LOOKBACK, "--encoder", "16", "--decoder", "16",
-            "--activation", "tanh", "--epochs", 8, "--threshold", "p99", "--out", model)
+        train_fixture("--data", prefix, "--lookback", LOOKBACK, "--encoder", "16", "--decoder", "16",
+                      "--activation", "tanh", "--epochs", 8, "--threshold", "p99", "--out", model)
 
         # score: the contract's columns, then anomaly_score and alert; a plot.
         svg = os.path.join(d, "score.svg")

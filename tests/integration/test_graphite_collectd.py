@@ -14,7 +14,7 @@ import socket
 import subprocess
 
 from daemon_harness import Daemon
-from lstmad_cli import Checks, run, tempdir
+from lstmad_cli import Checks, run, tempdir, train_fixture
 
 COLLECTD = "/usr/sbin/collectd"
 FEATURES = ["shortterm", "memory-used"]
@@ -30,8 +30,8 @@ def train_host_model(workdir):
         for i in range(400):
             f.write(f"{abs(1 + rng.gauss(0, 0.5)):.4f},{2e9 + rng.gauss(0, 2e8):.0f}\n")
     model = os.path.join(workdir, "host.lstmad")
-    run("train", "--data", csv, "--lookback", LOOKBACK, "--encoder", "8", "--decoder", "8", "--epochs", 2,
-        "--batch-size", 32, "--seed", 3, "--out", model)
+    train_fixture("--data", csv, "--lookback", LOOKBACK, "--encoder", "8", "--decoder", "8", "--epochs", 2,
+                  "--batch-size", 32, "--seed", 3, "--out", model)
     return model
 
 

@@ -36,7 +36,7 @@ import signal
 import subprocess
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model
-from lstmad_cli import Checks, run, tempdir
+from lstmad_cli import Checks, run, tempdir, train_fixture
 from mqtt_broker import Broker, free_port
 
 LOOKBACK = 10
@@ -273,8 +273,8 @@ def bare_values(checks, workdir, broker):
     with open(csv, "w") as f:
         f.write("level\n" + "".join(f"{math.sin(i / 5):.4f}\n" for i in range(300)))
     model = os.path.join(workdir, "level.lstmad")
-    run("train", "--data", csv, "--lookback", 5, "--encoder", "8", "--decoder", "8", "--epochs", 1,
-        "--batch-size", 32, "--seed", 3, "--out", model)
+    train_fixture("--data", csv, "--lookback", 5, "--encoder", "8", "--decoder", "8", "--epochs", 1,
+                  "--batch-size", 32, "--seed", 3, "--out", model)
     config = write_config(os.path.join(workdir, "values.yaml"), model, broker.port,
                           "  subscriptions:\n    - topic: site/{site}/tank/{tank}/+\n      format: value\n"
                           "      measurement: tank\n", measurement="tank")

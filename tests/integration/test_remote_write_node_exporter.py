@@ -21,7 +21,7 @@ import time
 import urllib.request
 
 from daemon_harness import Daemon, parse_metrics, total
-from lstmad_cli import Checks, run, tempdir
+from lstmad_cli import Checks, run, tempdir, train_fixture
 from remote_write_support import STALE_NAN, post, snappy_literal, varint, write_request
 
 
@@ -70,8 +70,8 @@ def main():
                 for _ in range(1500):
                     f.write(f"{ratio + rng.gauss(0, 0.05):.6f},{cpus + rng.gauss(0, 0.1):.6f}\n")
             model = os.path.join(d, "node.lstmad")
-            run("train", "--data", csv, "--lookback", 5, "--encoder", "8", "--decoder", "8", "--epochs", 4,
-                "--threshold", "mean+8std", "--seed", 3, "--out", model)
+            train_fixture("--data", csv, "--lookback", 5, "--encoder", "8", "--decoder", "8", "--epochs", 4,
+                          "--threshold", "mean+8std", "--seed", 3, "--out", model)
 
             config = os.path.join(d, "lstmad.yaml")
             with open(config, "w") as f:
