@@ -55,8 +55,9 @@ std::vector<LogField> OutcomeFields(const std::string& name, const std::string& 
 
 // Whether a scored window may train its model: normal by the same verdict
 // the alert used (with an adaptive detector, spot or dspot, the stream's own
-// threshold, not the model's), and its stream's alert not firing.
-bool Learnable(const WindowJob& job, uint8_t anomalous) { return anomalous == 0 && !job.stream->alert.firing(); }
+// threshold, not the model's), and its stream's alert not firing once it was
+// counted.
+bool Learnable(uint8_t verdict) { return (verdict & (kVerdictAnomalous | kVerdictAlertFiring)) == 0; }
 
 bool PerStream(const config::RetrainSettings& settings) {
   return settings.scope == config::RetrainScope::kStream;
@@ -175,9 +176,9 @@ void Retrainer::Stop() {
 }
 
 void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* /*errors*/,
-                         const uint8_t* anomalous, int count) {
+                         const uint8_t* verdicts, int count) {
   if (PerStream(model.settings.retrain)) {
-    CollectPerStream(model, jobs, anomalous, count);
+    CollectPerStream(model, jobs, verdicts, count);
     return;
   }
   std::shared_ptr<WindowRing> ring;
@@ -193,13 +194,13 @@ void Retrainer::OnScored(const ModelRuntime& model, const WindowJob* const* jobs
   thread_local std::vector<const float*> normal;
   normal.clear();
   for (int b = 0; b < count; ++b) {
-    if (Learnable(*jobs[b], anomalous[b])) normal.push_back(jobs[b]->window.data());
+    if (Learnable(verdicts[b])) normal.push_back(jobs[b]->window.data());
   }
   if (!normal.empty()) ring->Append(normal.data(), static_cast<int>(normal.size()));
 }
 
 void Retrainer::CollectPerStream(const ModelRuntime& model, const WindowJob* const* jobs,
-                                 const uint8_t* anomalous, int count) {
+                                 const uint8_t* verdicts, int count) {
   const config::RetrainSettings& settings = model.settings.retrain;
   for (int b = 0; b < count; ++b) {
     StreamScoringState* stream = jobs[b]->stream;  // this worker's own
@@ -214,7 +215,7 @@ void Retrainer::CollectPerStream(const ModelRuntime& model, const WindowJob* con
       if (slot != nullptr) slot->retired = true;
       slot = std::move(made);
     }
-    if (Learnable(*jobs[b], anomalous[b])) {
+    if (Learnable(verdicts[b])) {
       const float* window = jobs[b]->window.data();
       slot->ring.Append(&window, 1);
     }

@@ -83,7 +83,7 @@ class Retrainer : public ScoreObserver {
   void Stop();
 
   void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
-                const uint8_t* anomalous, int count) override;
+                const uint8_t* verdicts, int count) override;
 
   // io thread: the daemon's verdict on a candidate from `install`.
   void Installed(const RetrainCandidate& candidate, bool swapped);
@@ -142,7 +142,7 @@ class Retrainer : public ScoreObserver {
   TryResult Try(const std::string& name, const std::string& stream, const config::RetrainSettings& settings,
                 const ModelRuntime& from, const WindowRing& ring, uint64_t tries);
   // scope stream: copies the normal windows into their streams' own rings.
-  void CollectPerStream(const ModelRuntime& model, const WindowJob* const* jobs, const uint8_t* anomalous,
+  void CollectPerStream(const ModelRuntime& model, const WindowJob* const* jobs, const uint8_t* verdicts,
                         int count);
   // A new StreamRetrain for `stream` under `model`'s entry; null when the
   // model has no `scope: stream` entry of this load (a reload is under way).

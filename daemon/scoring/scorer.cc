@@ -131,7 +131,7 @@ struct Scorer::Shard {
   core::Network<float>::Workspace workspace;
   core::Matrix<float> input, output, per_feature;
   core::Vector<float> errors;
-  std::vector<uint8_t> anomalous;  // per window of the group: above the threshold for the alert
+  std::vector<uint8_t> verdicts;  // per window of the group: its kVerdict* bits
   // Guards: the newest step's reconstruction in original units [F x batch]
   // (sized per group, as `input` and `output` are), and one window's observed
   // and expected values (their capacity stays, so resizing does not allocate
@@ -290,7 +290,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   model.metrics.batch_size->Observe(count);
   shard->error_batch.Start(&model.metrics.reconstruction_error_bounds);
   shard->latency_batch.Start(&model.metrics.sample_to_score_bounds);
-  shard->anomalous.resize(static_cast<size_t>(count));
+  shard->verdicts.resize(static_cast<size_t>(count));
   HistoryRegistry* history = history_.load();
   const bool exporting = model.settings.exports.any();
   if (!model.guards.empty() || history != nullptr || exporting) {
@@ -322,7 +322,9 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       // Its window waited in a paused connection while the stream went away:
       // scored for the model's histograms, but it neither touches the
       // stream's series (removed) nor raises an alert for a stream that is gone.
-      shard->anomalous[static_cast<size_t>(b)] = core::ExceedsThreshold(error, model.threshold) ? 1 : 0;
+      shard->verdicts[static_cast<size_t>(b)] =
+          static_cast<uint8_t>((core::ExceedsThreshold(error, model.threshold) ? kVerdictAnomalous : 0) |
+                               (stream.alert.firing() ? kVerdictAlertFiring : 0));
       continue;
     }
     stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity()
@@ -347,13 +349,14 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
     }
-    shard->anomalous[static_cast<size_t>(b)] = above ? 1 : 0;
     if (history != nullptr) RecordHistory(history, model, shard, job, b, threshold, above);
     const core::AlertState::Transition transition =
         stream.alert.Observe(above, ToAlertRule(model.settings.alert), held);
     if (transition != core::AlertState::Transition::kNone) {
       RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
     }
+    shard->verdicts[static_cast<size_t>(b)] = static_cast<uint8_t>(
+        (above ? kVerdictAnomalous : 0) | (stream.alert.firing() ? kVerdictAlertFiring : 0));
   }
   shard->error_batch.Flush(model.metrics.reconstruction_error);
   shard->latency_batch.Flush(model.metrics.sample_to_score);
@@ -362,7 +365,8 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
   if (nonfinite > 0 && model.metrics.windows_nonfinite != nullptr) {
     model.metrics.windows_nonfinite->Increment(nonfinite);
   }
-  if (ScoreObserver* observer = observer_.load()) observer->OnScored(model, jobs, shard->errors.data(), shard->anomalous.data(), count);
+  if (ScoreObserver* observer = observer_.load())
+    observer->OnScored(model, jobs, shard->errors.data(), shard->verdicts.data(), count);
   scored_.fetch_add(static_cast<uint64_t>(count));
 }
 

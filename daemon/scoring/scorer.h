@@ -49,16 +49,24 @@ struct WindowJob {
   std::chrono::steady_clock::time_point arrived;  // when the completing sample arrived
 };
 
+// Bits of the verdict on one scored window (ScoreObserver::OnScored).
+// Above the threshold for the stream's alert (the fixed threshold, or the
+// stream's detector's verdict).
+inline constexpr uint8_t kVerdictAnomalous = 1;
+// The stream's alert firing once this window was counted. Per window, not the
+// stream's state when the group ends: how many windows a group holds follows
+// the workers' timing, and what a window was must not.
+inline constexpr uint8_t kVerdictAlertFiring = 2;
+
 // Told about every group of windows of one model a worker has scored, after
 // their alert states were updated; `errors[b]` is window b's error and
-// `anomalous[b]` (0 or 1) whether it counted as above the threshold for the
-// stream's alert (the fixed threshold, or the stream's detector's verdict).
-// Runs on the scoring path, so it must be quick and must not block for long.
+// `verdicts[b]` its kVerdict* bits. Runs on the scoring path, so it must be
+// quick and must not block for long.
 class ScoreObserver {
  public:
   virtual ~ScoreObserver() = default;
   virtual void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* errors,
-                        const uint8_t* anomalous, int count) = 0;
+                        const uint8_t* verdicts, int count) = 0;
 };
 
 class Scorer {

@@ -62,7 +62,7 @@ struct Scored {
   std::vector<WindowJob> jobs;
   std::vector<const WindowJob*> pointers;
   std::vector<float> errors;
-  std::vector<uint8_t> anomalous;  // every window normal unless a test says otherwise
+  std::vector<uint8_t> verdicts;  // kVerdict* bits: every window normal unless a test says otherwise
 };
 Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared_ptr<StreamScoringState>& stream,
              const core::WindowSet<float>& windows, float error) {
@@ -76,7 +76,7 @@ Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared
     job.window.assign(first, first + stride);
     s.jobs.push_back(std::move(job));
     s.errors.push_back(error);
-    s.anomalous.push_back(0);
+    s.verdicts.push_back(0);
   }
   for (const WindowJob& j : s.jobs) s.pointers.push_back(&j);
   return s;
@@ -85,7 +85,7 @@ Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared
 void Feed(Retrainer* r, const std::shared_ptr<const ModelRuntime>& model,
           const std::shared_ptr<StreamScoringState>& stream, const core::WindowSet<float>& windows) {
   Scored s = Score(model, stream, windows, 0);
-  r->OnScored(*model, s.pointers.data(), s.errors.data(), s.anomalous.data(), static_cast<int>(s.jobs.size()));
+  r->OnScored(*model, s.pointers.data(), s.errors.data(), s.verdicts.data(), static_cast<int>(s.jobs.size()));
 }
 
 // The exposition's text of a series' value, or "absent".
@@ -110,20 +110,20 @@ TEST(RetrainerTest, KeepsOnlyWindowsAtOrBelowTheThresholdOfStreamsNotFiring) {
   retrainer.Configure(set);
   auto quiet = MakeStream("pump,id=1");
   auto firing = MakeStream("pump,id=2");
-  firing->alert.Restore(true, 0);
   const core::WindowSet<float> windows = RawWindows(Series(kLookback + 4, 0, 1, 0));  // 5 windows
   Scored s = Score(model, quiet, windows, 0);
   const float t = static_cast<float>(model->threshold);
   s.errors = {t / 2, 2 * t, t, t / 3, 0};
-  s.anomalous = {0, 1, 0, 0, 0};  // the fixed threshold's verdict
+  // The fixed threshold's verdict; window 4's stream's alert is firing.
+  s.verdicts = {0, kVerdictAnomalous, 0, 0, kVerdictAlertFiring};
   s.jobs[4].stream = firing.get();
-  retrainer.OnScored(*model, s.pointers.data(), s.errors.data(), s.anomalous.data(), 5);
+  retrainer.OnScored(*model, s.pointers.data(), s.errors.data(), s.verdicts.data(), 5);
   EXPECT_EQ(retrainer.collected("pump"), 3);  // windows 0, 2 and 3
   // An adaptive detector's verdict rules, not the model's threshold: window 1
   // (above the model's threshold) was normal for its stream, window 3 (below
   // it) anomalous.
-  s.anomalous = {0, 0, 0, 1, 0};
-  retrainer.OnScored(*model, s.pointers.data(), s.errors.data(), s.anomalous.data(), 5);
+  s.verdicts = {0, 0, 0, kVerdictAnomalous, kVerdictAlertFiring};
+  retrainer.OnScored(*model, s.pointers.data(), s.errors.data(), s.verdicts.data(), 5);
   EXPECT_EQ(retrainer.collected("pump"), 6);  // plus windows 0, 1 and 2
   for (const char* result : {"swapped", "rejected", "skipped", "failed", "discarded"}) {
     EXPECT_EQ(Counter(metrics, result), "0") << result;  // every series exists from the start

@@ -26,7 +26,7 @@ class Recorder : public ScoreObserver {
                 const uint8_t* verdicts, int count) override {
     for (int b = 0; b < count; ++b) {
       errors.push_back(scored_errors[b]);
-      anomalous.push_back(verdicts[b]);
+      anomalous.push_back(verdicts[b] & kVerdictAnomalous);
     }
   }
   std::vector<float> errors;

@@ -5,6 +5,7 @@
 // stream that goes away is forgotten.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,20 +48,22 @@ std::shared_ptr<const ModelRuntime> Loaded(Metrics* metrics, uint64_t generation
 }
 
 // Forwards to the retrainer, and records which runtime scored each window
-// with what error, in scoring order.
+// with what error and verdict (kVerdict* bits), in scoring order.
 class Recorder : public ScoreObserver {
  public:
   explicit Recorder(Retrainer* retrainer) : retrainer_(retrainer) {}
   void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* scored_errors,
-                const uint8_t* anomalous, int count) override {
+                const uint8_t* window_verdicts, int count) override {
     for (int b = 0; b < count; ++b) {
       scored_by.push_back(&model);
       errors.push_back(scored_errors[b]);
+      verdicts.push_back(window_verdicts[b]);
     }
-    retrainer_->OnScored(model, jobs, scored_errors, anomalous, count);
+    retrainer_->OnScored(model, jobs, scored_errors, window_verdicts, count);
   }
   std::vector<const ModelRuntime*> scored_by;
   std::vector<float> errors;
+  std::vector<uint8_t> verdicts;
 
  private:
   Retrainer* retrainer_;
@@ -255,7 +258,21 @@ TEST_F(StreamRetrainTest, AReloadToScopeModelLetsTheStreamsGoOfTheirOwn) {
   EXPECT_EQ(OwnModels(), "0");
   EXPECT_EQ(stream->retrain, nullptr);
   EXPECT_TRUE(slot->retired);
-  EXPECT_EQ(retrainer_.collected("pump"), 50);  // into the model's buffer now
+  // Into the model's buffer now, each window that was normal with the
+  // stream's alert not firing. The stream's own model (its threshold
+  // recalibrated to its fine-tune) may have left the alert firing; under the
+  // loaded model (threshold 1000) no window is anomalous, so the alert
+  // resolves within `clear` windows and every window after it is learnable.
+  // Decided per window: how the windows were grouped (timing) must not matter.
+  const std::vector<uint8_t> after(recorder_.verdicts.begin() + static_cast<std::ptrdiff_t>(first),
+                                   recorder_.verdicts.end());
+  ASSERT_EQ(after.size(), 50u);
+  const int clear = model_->settings.alert.clear_after;
+  int firing = 0;
+  while (firing < 50 && after[static_cast<size_t>(firing)] == kVerdictAlertFiring) ++firing;
+  EXPECT_LT(firing, clear);
+  EXPECT_EQ(std::count(after.begin() + firing, after.end(), uint8_t{0}), 50 - firing);
+  EXPECT_EQ(retrainer_.collected("pump"), 50 - firing);
 }
 
 TEST_F(StreamRetrainTest, ModelScopeStillSharesOneRing) {
