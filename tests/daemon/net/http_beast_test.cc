@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -117,7 +116,8 @@ class BeastServer : public ::testing::Test {
   }
 
   asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  asio::executor_work_guard<asio::io_context::executor_type> work_{
+      io_.get_executor()};  // reset() lets run() return
   HttpServer server_{io_, [] { return std::string("lstmad_up 1\n"); }};
   std::thread thread_;
 };

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <future>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,7 +102,8 @@ class RoutedServer : public ::testing::Test {
   uint16_t port() const { return server_.port(); }
 
   asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  asio::executor_work_guard<asio::io_context::executor_type> work_{
+      io_.get_executor()};  // reset() lets run() return
   HttpServer server_{io_, [] { return std::string("lstmad_up 1\n"); }};
   std::thread thread_;
 };

@@ -12,7 +12,6 @@
 
 #include <future>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,7 +57,8 @@ TEST(IngestGuardTest, OnePeerHoldsAtMostItsShareOfTheConnections) {
   IngestServer server(io, &sink, &metrics, limits, config::IngestSettings{});
   ASSERT_TRUE(server.set_ingest(config::IngestSettings{}).ok());
   ASSERT_TRUE(server.Listen(config::Endpoint{"127.0.0.1", 0}).ok());
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+  asio::executor_work_guard<asio::io_context::executor_type> work{
+      io.get_executor()};  // reset() lets run() return
   std::thread thread([&] { io.run(); });
 
   std::vector<int> mine;

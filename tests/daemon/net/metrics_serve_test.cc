@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <optional>
 #include <thread>
 
 #include "net/http_server.h"
@@ -94,7 +93,8 @@ class ServedMetrics {
 
  private:
   asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  asio::executor_work_guard<asio::io_context::executor_type> work_{
+      io_.get_executor()};  // reset() lets run() return
   HttpServer server_;
   std::thread thread_;
 };

@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <future>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,7 +86,8 @@ class Served {
 
  private:
   asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  asio::executor_work_guard<asio::io_context::executor_type> work_{
+      io_.get_executor()};  // reset() lets run() return
   HttpServer server_;
   std::thread thread_;
 };
