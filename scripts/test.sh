@@ -102,7 +102,7 @@ if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
 fi
 ((tsan_status == 0))
 
-# Each target for a bounded time (LSTMAD_FUZZ_SECONDS, 45 s by default); any
+# Each target for a bounded time (LSTMAD_FUZZ_SECONDS, 20 s by default); any
 # crash, broken property, leak, hang or sanitizer report fails the step. The
 # seed is fixed (LSTMAD_FUZZ_SEED, 1 by default) so that this step explores
 # the same inputs on every run: a finding here reproduces, rather than
@@ -113,5 +113,5 @@ cmake --preset fuzz >/dev/null
 cmake --build build/fuzz -j "$jobs" --target fuzzers
 for source in fuzz/*_fuzz.cc; do
   target=$(basename "$source" _fuzz.cc)
-  bash scripts/fuzz.sh "$target" "${LSTMAD_FUZZ_SECONDS:-45}" -seed="${LSTMAD_FUZZ_SEED:-1}"
+  bash scripts/fuzz.sh "$target" "${LSTMAD_FUZZ_SECONDS:-20}" -seed="${LSTMAD_FUZZ_SEED:-1}"
 done
