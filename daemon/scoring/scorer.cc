@@ -113,6 +113,13 @@ void UseStreamModel(WindowJob* job) {
   job->model = stream->own_model.get();
 }
 
+// The window's kVerdict* bits, once its alarm (`anomalous`) went to the
+// stream's alert: what the retrainer learns from (ScoreObserver).
+uint8_t Verdict(bool anomalous, const StreamScoringState& stream) {
+  return static_cast<uint8_t>((anomalous ? kVerdictAnomalous : 0) |
+                              (stream.alert.firing() ? kVerdictAlertFiring : 0));
+}
+
 }  // namespace
 
 struct Scorer::Shard {
@@ -323,8 +330,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       // scored for the model's histograms, but it neither touches the
       // stream's series (removed) nor raises an alert for a stream that is gone.
       shard->verdicts[static_cast<size_t>(b)] =
-          static_cast<uint8_t>((core::ExceedsThreshold(error, model.threshold) ? kVerdictAnomalous : 0) |
-                               (stream.alert.firing() ? kVerdictAlertFiring : 0));
+          Verdict(core::ExceedsThreshold(error, model.threshold), stream);
       continue;
     }
     stream.metrics.reconstruction_error->Set(std::isnan(error) ? std::numeric_limits<double>::infinity()
@@ -355,8 +361,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     if (transition != core::AlertState::Transition::kNone) {
       RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
     }
-    shard->verdicts[static_cast<size_t>(b)] = static_cast<uint8_t>(
-        (above ? kVerdictAnomalous : 0) | (stream.alert.firing() ? kVerdictAlertFiring : 0));
+    shard->verdicts[static_cast<size_t>(b)] = Verdict(above, stream);
   }
   shard->error_batch.Flush(model.metrics.reconstruction_error);
   shard->latency_batch.Flush(model.metrics.sample_to_score);
