@@ -33,7 +33,7 @@ SeriesRun RunWithExtremesFirst(double judged_12, double judged_13) {
 }
 
 // The judged windows' alarms.
-std::vector<bool> Alarms(const SeriesRun& run) {
+std::vector<bool> NoveltyAlarms(const SeriesRun& run) {
   return {run.detections[kCalibration].alarm, run.detections[kCalibration + 1].alarm};
 }
 
@@ -47,11 +47,11 @@ TEST(DetectNoveltyTest, TheFirstRowsWidenTheRange) {
   const core::Status status = Detect(options, 2.0, kCalibrateBefore, &run);
   ASSERT_TRUE(status.ok()) << status.message();
   ASSERT_EQ(run.calibration_windows, kCalibration);
-  EXPECT_EQ(Alarms(run), (std::vector<bool>{false, false}));
+  EXPECT_EQ(NoveltyAlarms(run), (std::vector<bool>{false, false}));
 
   SeriesRun beyond = RunWithExtremesFirst(9.9, 10.6);
   ASSERT_TRUE(Detect(options, 2.0, kCalibrateBefore, &beyond).ok());
-  EXPECT_EQ(Alarms(beyond), (std::vector<bool>{false, true}));
+  EXPECT_EQ(NoveltyAlarms(beyond), (std::vector<bool>{false, true}));
   EXPECT_EQ(beyond.detections[kCalibration + 1].tail, 0.0);
 }
 
@@ -62,7 +62,7 @@ TEST(DetectNoveltyTest, WithoutTheFirstRowsTheCalibrationRangeJudges) {
   // 9.9 is beyond 6 + 0.05 = 6.05; it widens the range to [5, 9.9], and
   // 10.4 is beyond 9.9 + 0.05 * 4.9 = 10.145.
   ASSERT_TRUE(Detect(options, 2.0, kCalibrateBefore, &run).ok());
-  EXPECT_EQ(Alarms(run), (std::vector<bool>{true, true}));
+  EXPECT_EQ(NoveltyAlarms(run), (std::vector<bool>{true, true}));
 }
 
 }  // namespace

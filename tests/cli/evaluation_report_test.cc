@@ -46,7 +46,7 @@ std::vector<std::string> Minutes(int rows) {
   return out;
 }
 
-EvaluationSummary Tiny() {
+EvaluationSummary TinySummary() {
   EvaluationSummary s =
       Summarize("nab/we\"ird\\name.csv", kLabels, kAlarms, kScores, kAlerts, kRule, 2, Minutes(13));
   s.detector = "spot q=1e-3";
@@ -60,7 +60,7 @@ double Number(const std::map<std::string, std::string>& json, const std::string&
 }
 
 TEST(EvaluationReportTest, SummaryCountsAgreeWithTheHandCount) {
-  const EvaluationSummary s = Tiny();
+  const EvaluationSummary s = TinySummary();
   EXPECT_EQ(s.rows, 13);
   EXPECT_EQ(s.probation, 2);
   EXPECT_EQ(s.eval.points.tp, 2);
@@ -83,7 +83,7 @@ TEST(EvaluationReportTest, SummaryCountsAgreeWithTheHandCount) {
 }
 
 TEST(EvaluationReportTest, AlertsAreCountedLikeTheAlarmsFromTheFirstScoredRow) {
-  const EvaluationSummary s = Tiny();
+  const EvaluationSummary s = TinySummary();
   EXPECT_EQ(s.alert_rule.fire_after, 2);
   EXPECT_EQ(s.alerts.points.tp, 1);
   EXPECT_EQ(s.alerts.points.fp, 3);
@@ -98,7 +98,7 @@ TEST(EvaluationReportTest, AlertsAreCountedLikeTheAlarmsFromTheFirstScoredRow) {
 
 TEST(EvaluationReportTest, TextShowsTheTable) {
   std::ostringstream out;
-  PrintText(out, Tiny());
+  PrintText(out, TinySummary());
   const std::string text = out.str();
   EXPECT_EQ(
       text.rfind("nab/we\"ird\\name.csv: 13 rows, 2 labelled event(s) after the first 2 rows", 0),
@@ -124,7 +124,7 @@ TEST(EvaluationReportTest, TextShowsTheTable) {
 
 TEST(EvaluationReportTest, JsonParsesAndHoldsTheMetrics) {
   std::ostringstream out;
-  PrintJson(out, Tiny());
+  PrintJson(out, TinySummary());
   std::map<std::string, std::string> json;
   ASSERT_EQ(testing::JsonFlattener().Parse(out.str(), &json), "") << out.str();
   EXPECT_EQ(json.at("data"), "nab/we\"ird\\name.csv");

@@ -86,7 +86,7 @@ core::DetectorOptions FixedOptions() {
   return options;
 }
 
-std::vector<uint8_t> Alarms(const SeriesRun& run) {
+std::vector<uint8_t> GuardAlarms(const SeriesRun& run) {
   std::vector<uint8_t> alarms;
   for (const core::Detection& d : run.detections) alarms.push_back(d.alarm ? 1 : 0);
   return alarms;
@@ -98,7 +98,7 @@ TEST(DetectWithGuardsTest, VetoesByDirectionAndForcesOutOfRange) {
   ASSERT_TRUE(Detect(FixedOptions(), 1.0, 0, &run, guards).ok());
   EXPECT_EQ(run.overrides, (std::vector<core::Override>{core::Override::kNone, core::Override::kNormal,
                                                         core::Override::kNone, core::Override::kAnomalous}));
-  EXPECT_EQ(Alarms(run), (std::vector<uint8_t>{0, 0, 1, 1}));
+  EXPECT_EQ(GuardAlarms(run), (std::vector<uint8_t>{0, 0, 1, 1}));
   // The onset gate sees the overridden alarms: the excursion starts at w2.
   EXPECT_FALSE(run.detections[1].onset);
   EXPECT_TRUE(run.detections[2].onset);
@@ -110,7 +110,7 @@ TEST(DetectWithGuardsTest, WithoutGuardsTheModelDecides) {
   SeriesRun run = GuardedRun();
   ASSERT_TRUE(Detect(FixedOptions(), 1.0, 0, &run).ok());
   EXPECT_EQ(run.overrides, std::vector<core::Override>(4, core::Override::kNone));
-  EXPECT_EQ(Alarms(run), (std::vector<uint8_t>{0, 1, 1, 0}));
+  EXPECT_EQ(GuardAlarms(run), (std::vector<uint8_t>{0, 1, 1, 0}));
   EXPECT_TRUE(run.detections[1].onset);
   EXPECT_EQ(AlertVerdicts(run, core::ThresholdMode::kFixed, 1.0), (std::vector<uint8_t>{0, 1, 1, 0}));
 }

@@ -15,11 +15,11 @@
 namespace lstmad::tools {
 namespace {
 
-constexpr int kLookback = 5;
+constexpr int kRelearnLookback = 5;
 
-core::Model TinyModel() {
+core::Model RelearnModel() {
   core::AutoencoderSpec spec;
-  spec.timesteps = kLookback;
+  spec.timesteps = kRelearnLookback;
   spec.features = 1;
   spec.encoder_units = {4};
   spec.decoder_units = {4};
@@ -59,7 +59,7 @@ Relearning EveryFifty() {
 }
 
 TEST(RunAndDetectTest, WithoutRelearningItIsRunModelAndDetect) {
-  const core::Model model = TinyModel();
+  const core::Model model = RelearnModel();
   const core::CsvTable table = Sine(300);
   core::DetectorOptions options;  // the likelihood, calibrated on the first 100 rows' windows
   SeriesRun expected = RunModel(model, *model.MakeNetwork(), table);
@@ -79,7 +79,7 @@ TEST(RunAndDetectTest, WithoutRelearningItIsRunModelAndDetect) {
 }
 
 TEST(RunAndDetectTest, FineTunesEveryNWindowsButNotAfterTheLast) {
-  const core::Model model = TinyModel();
+  const core::Model model = RelearnModel();
   const core::CsvTable table = Sine(300);  // 296 windows, none calibrating
   const Relearning relearning = EveryFifty();  // chunks end at 49, 99, ..., 249 and 295: five attempts
   SeriesRun run;
@@ -101,7 +101,7 @@ TEST(RunAndDetectTest, FineTunesEveryNWindowsButNotAfterTheLast) {
 }
 
 TEST(RunAndDetectTest, EachWindowKeepsTheThresholdOfTheModelThatScoredIt) {
-  core::Model model = TinyModel();
+  core::Model model = RelearnModel();
   model.threshold_spec = "p99";  // a fine-tune recomputes it
   SeriesRun run;
   RelearnStats stats;
@@ -123,7 +123,7 @@ TEST(RunAndDetectTest, EachWindowKeepsTheThresholdOfTheModelThatScoredIt) {
 }
 
 TEST(RunAndDetectTest, WithoutASwapNoThresholdsAreKept) {
-  const core::Model model = TinyModel();
+  const core::Model model = RelearnModel();
   SeriesRun run;
   RelearnStats stats;
   ASSERT_TRUE(RunAndDetect(model, Sine(300), Fixed(), 0, Relearning{}, {}, &run, &stats).ok());
@@ -131,7 +131,7 @@ TEST(RunAndDetectTest, WithoutASwapNoThresholdsAreKept) {
 }
 
 TEST(RunAndDetectTest, TooFewNormalWindowsMeanNoAttempt) {
-  const core::Model model = TinyModel();
+  const core::Model model = RelearnModel();
   Relearning relearning;
   relearning.every = 50;
   relearning.min_windows = 1000;  // never reached: the ring holds at most 1000 of 296

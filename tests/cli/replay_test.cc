@@ -8,14 +8,12 @@
 #include <limits>
 #include <string>
 
+#include "csv_table.h"
+
 namespace lstmad::tools {
 namespace {
 
-core::CsvTable Table(const std::string& text) {
-  core::Result<core::CsvTable> t = core::ParseCsv(text, "r.csv");
-  EXPECT_TRUE(t.ok()) << t.status().message();
-  return t.ok() ? *t : core::CsvTable{};
-}
+using testing::Table;
 
 TEST(ReplayTest, ParsesTagsInOrderAndRefusesHalfItems) {
   core::Result<Tags> tags = ParseTags("site=north,pump=p1");

@@ -16,7 +16,7 @@
 namespace lstmad::tools {
 namespace {
 
-constexpr int kCalibration = 200;
+constexpr int kCalibrationWindows = 200;
 
 core::DetectorOptions PlainLikelihood(double risk_per) {
   core::DetectorOptions o;
@@ -34,13 +34,13 @@ core::DetectorOptions PlainLikelihood(double risk_per) {
 SeriesRun TimedRun(std::vector<double> steps) {
   SeriesRun run;
   run.lookback = 3;
-  for (int w = 0; w < kCalibration; ++w) run.errors.push_back(w % 2 == 0 ? 1.0 : 3.0);
+  for (int w = 0; w < kCalibrationWindows; ++w) run.errors.push_back(w % 2 == 0 ? 1.0 : 3.0);
   run.errors.push_back(6.5);
   run.steps = std::move(steps);
   return run;
 }
 
-std::vector<double> Steps(double seconds) { return std::vector<double>(kCalibration + 1, seconds); }
+std::vector<double> Steps(double seconds) { return std::vector<double>(kCalibrationWindows + 1, seconds); }
 
 bool JudgedAlarms(const core::DetectorOptions& options, SeriesRun run, int calibrate_before) {
   const core::Status status = Detect(options, 100, calibrate_before, &run);
@@ -49,7 +49,7 @@ bool JudgedAlarms(const core::DetectorOptions& options, SeriesRun run, int calib
 }
 
 TEST(RiskPerTimeTest, TheTimestampsTurnARiskPerPeriodIntoOnePerWindow) {
-  const int explicit_calibration = kCalibration + 2;  // rows: windows 0..199 end before row 202
+  const int explicit_calibration = kCalibrationWindows + 2;  // rows: windows 0..199 end before row 202
   EXPECT_TRUE(JudgedAlarms(PlainLikelihood(0), TimedRun(Steps(1)), explicit_calibration));
   EXPECT_FALSE(JudgedAlarms(PlainLikelihood(300), TimedRun(Steps(1)), explicit_calibration));
   // A window every 5 minutes: 1e-4 per window again.
@@ -61,7 +61,7 @@ TEST(RiskPerTimeTest, TheTimestampsTurnARiskPerPeriodIntoOnePerWindow) {
   // not mean 2, sd 1 here: the judged error is the first whose tail lies
   // between the two risks (with a margin).
   core::DetectorOptions per_window = PlainLikelihood(0);
-  per_window.calibration_windows = kCalibration;
+  per_window.calibration_windows = kCalibrationWindows;
   core::DetectorOptions per_time = per_window;
   per_time.likelihood_risk_per = 300;
   std::vector<double> gaps = Steps(1);
@@ -84,12 +84,12 @@ TEST(RiskPerTimeTest, TheTimestampsTurnARiskPerPeriodIntoOnePerWindow) {
 
 TEST(RiskPerTimeTest, WithoutTimestampsARiskPerPeriodIsRefused) {
   SeriesRun run = TimedRun({});
-  const core::Status status = Detect(PlainLikelihood(300), 100, kCalibration + 2, &run);
+  const core::Status status = Detect(PlainLikelihood(300), 100, kCalibrationWindows + 2, &run);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("--likelihood-risk-per needs the rows' times"), std::string::npos)
       << status.message();
   SeriesRun per_window = TimedRun({});
-  EXPECT_TRUE(Detect(PlainLikelihood(0), 100, kCalibration + 2, &per_window).ok());
+  EXPECT_TRUE(Detect(PlainLikelihood(0), 100, kCalibrationWindows + 2, &per_window).ok());
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-PlotData Tiny() {
+PlotData TinyPlot() {
   PlotData d;
   d.title = "pump <1> & \"friends\"";
   d.time = {0, 1, 2, 3, 4};
@@ -56,7 +56,7 @@ int Count(const std::string& s, char c) {
 }
 
 TEST(SvgPlotTest, TinySeriesIsWellFormedWithOnePointPerValue) {
-  const std::string svg = RenderSvg(Tiny());
+  const std::string svg = RenderSvg(TinyPlot());
   std::map<std::string, int> elements;
   ASSERT_EQ(testing::CheckXml(svg, &elements), "") << svg;
   EXPECT_EQ(elements["svg"], 1);
@@ -74,7 +74,7 @@ TEST(SvgPlotTest, TinySeriesIsWellFormedWithOnePointPerValue) {
 }
 
 TEST(SvgPlotTest, NonFiniteValuesBreakTheLineAndNeverReachTheMarkup) {
-  PlotData d = Tiny();
+  PlotData d = TinyPlot();
   d.values[0][2] = kNaN;
   d.reconstruction[0][3] = std::numeric_limits<double>::infinity();
   d.error[3] = -std::numeric_limits<double>::infinity();
@@ -92,7 +92,7 @@ TEST(SvgPlotTest, NonFiniteValuesBreakTheLineAndNeverReachTheMarkup) {
 }
 
 TEST(SvgPlotTest, ADifferentFixedThresholdIsDrawnDashed) {
-  PlotData d = Tiny();
+  PlotData d = TinyPlot();
   d.threshold = {kNaN, kNaN, 0.6, 0.7, 0.8};  // an adaptive threshold
   const std::string svg = RenderSvg(d);
   ASSERT_EQ(testing::CheckXml(svg), "") << svg;
@@ -101,7 +101,7 @@ TEST(SvgPlotTest, ADifferentFixedThresholdIsDrawnDashed) {
 }
 
 TEST(SvgPlotTest, AtMostFourFeaturePanels) {
-  PlotData d = Tiny();
+  PlotData d = TinyPlot();
   d.feature_names = {"a", "b", "c", "d", "e"};
   d.values.assign(5, d.values[0]);
   d.reconstruction.assign(5, d.reconstruction[0]);
@@ -167,7 +167,7 @@ TEST(SvgPlotTest, ARunawayThresholdIsClippedAndSaidSo) {
 }
 
 TEST(SvgPlotTest, ATimeNoteIsShownAndTheAxisSaysRow) {
-  PlotData d = Tiny();
+  PlotData d = TinyPlot();
   d.time_note = "timestamps go backwards at data row 3 (b, then a): the x axis is the row number";
   const std::string svg = RenderSvg(d);
   ASSERT_EQ(testing::CheckXml(svg), "") << svg;

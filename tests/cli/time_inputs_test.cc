@@ -9,16 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "csv_table.h"
 #include "lstmad/core/csv.h"
 
 namespace lstmad::tools {
 namespace {
 
-core::CsvTable Table(const std::string& text) {
-  core::Result<core::CsvTable> table = core::ParseCsv(text, "data.csv");
-  EXPECT_TRUE(table.ok()) << table.status().message();
-  return table.ok() ? *table : core::CsvTable{};
-}
+using testing::Table;
 
 core::TimeFeatures Daily() { return core::TimeFeatures::Parse("daily").value(); }
 

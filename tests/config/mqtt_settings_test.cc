@@ -13,10 +13,8 @@
 namespace lstmad::config {
 namespace {
 
+using testing::kModels;  // lines 1-2; the mqtt section starts on line 3
 using testing::TempDir;
-
-// Lines 1-2; the mqtt section starts on line 3.
-constexpr char kModels[] = "models:\n  - { name: pump, path: pump.lstmad, measurement: pump }\n";
 
 class MqttSettingsTest : public ::testing::Test {
  protected:

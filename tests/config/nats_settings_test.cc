@@ -9,9 +9,8 @@
 namespace lstmad::config {
 namespace {
 
+using testing::kModels;
 using testing::TempDir;
-
-constexpr char kModels[] = "models:\n  - { name: pump, path: pump.lstmad, measurement: pump }\n";
 
 class NatsSettingsTest : public ::testing::Test {
  protected:

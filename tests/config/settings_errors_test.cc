@@ -13,11 +13,9 @@ namespace lstmad::config {
 namespace {
 
 using testing::ExamplePath;
+using testing::kModels;  // lines 1-2; the cases below start on line 3
 using testing::ReadFile;
 using testing::TempDir;
-
-// Lines 1-2; the cases below start on line 3.
-constexpr char kModels[] = "models:\n  - { name: pump, path: pump.lstmad, measurement: pump }\n";
 
 struct Case {
   std::string yaml;

@@ -1,4 +1,5 @@
-// Test helpers for config tests: a scratch directory and whole-file reads.
+// Test helpers for config tests: a scratch directory, whole-file reads and the
+// `models:` section that settings tests put before the section they test.
 // TempDir owns its directory and deletes it, contents included, when destroyed.
 #pragma once
 
@@ -52,6 +53,10 @@ inline std::string ReadFile(const std::string& path) {
   text << in.rdbuf();
   return text.str();
 }
+
+// Lines 1-2 of a configuration: one model, pump, at pump.lstmad (which the
+// test writes into its TempDir); the section under test starts on line 3.
+inline constexpr char kModels[] = "models:\n  - { name: pump, path: pump.lstmad, measurement: pump }\n";
 
 // The example configuration shipped in config/.
 inline std::string ExamplePath() { return std::string(LSTMAD_SOURCE_DIR) + "/config/lstmad.example.yaml"; }

@@ -3,21 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/support/random_samples.h"
+
 namespace lstmad::core {
 namespace {
 
-std::vector<double> Exponential(int n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::exponential_distribution<double> dist(1.0);
-  std::vector<double> v(static_cast<size_t>(n));
-  for (double& x : v) x = dist(rng);
-  return v;
-}
+using testing::Exponential;
 
 TEST(EwmaTest, MatchesPandasSpanConvention) {
   Ewma ewma(3);  // alpha = 2 / (3 + 1) = 0.5

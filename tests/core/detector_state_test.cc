@@ -31,7 +31,7 @@ std::span<const double> Values(int i) {
   return values;
 }
 
-DetectorOptions Options(ThresholdMode mode) {
+DetectorOptions SmallStateOptions(ThresholdMode mode) {
   DetectorOptions o;
   o.threshold = mode;
   o.spot.max_peaks = 25;  // small, so the peaks' ring wraps
@@ -55,9 +55,9 @@ TEST(DetectorStateTest, RestoredDetectorContinuesExactly) {
   for (ThresholdMode mode :
        {ThresholdMode::kFixed, ThresholdMode::kSpot, ThresholdMode::kDspot, ThresholdMode::kLikelihood}) {
     for (int cut : {0, 1, 30, 59, 60, 61, 65, 70, 71, 200, 599}) {  // 60..69: the likelihood settles
-      StreamDetector original(Options(mode), 0.3, 10);
+      StreamDetector original(SmallStateOptions(mode), 0.3, 10);
       for (int i = 0; i < cut; ++i) original.Observe(errors[static_cast<size_t>(i)], Override::kNone, Values(i));
-      StreamDetector restored(Options(mode), 0.3, 10);
+      StreamDetector restored(SmallStateOptions(mode), 0.3, 10);
       ASSERT_TRUE(restored.RestoreState(original.SaveState()).ok()) << cut;
       EXPECT_EQ(restored.calibrated(), original.calibrated());
       EXPECT_EQ(restored.novelty().bounds(), original.novelty().bounds());
@@ -72,11 +72,11 @@ TEST(DetectorStateTest, RestoredDetectorContinuesExactly) {
 
 TEST(DetectorStateTest, RefusesOtherSettingsAndDamagedBytes) {
   const std::vector<double> errors = Errors(300, 4);
-  StreamDetector original(Options(ThresholdMode::kSpot), 0.3, 10);
+  StreamDetector original(SmallStateOptions(ThresholdMode::kSpot), 0.3, 10);
   for (size_t i = 0; i < errors.size(); ++i) original.Observe(errors[i], Override::kNone, Values(static_cast<int>(i)));
   const std::string state = original.SaveState();
 
-  StreamDetector fresh(Options(ThresholdMode::kSpot), 0.3, 10);
+  StreamDetector fresh(SmallStateOptions(ThresholdMode::kSpot), 0.3, 10);
   const std::string before = fresh.SaveState();
   for (size_t n = 0; n < state.size(); ++n) {
     EXPECT_FALSE(fresh.RestoreState(state.substr(0, n)).ok()) << n;
@@ -90,17 +90,17 @@ TEST(DetectorStateTest, RefusesOtherSettingsAndDamagedBytes) {
                       +[](DetectorOptions* o) { o->smoothing_span = 1; },
                       +[](DetectorOptions* o) { o->calibration_windows = 61; },
                       +[](DetectorOptions* o) { o->novelty_margin = 0.1; }}) {
-    DetectorOptions other = Options(ThresholdMode::kSpot);
+    DetectorOptions other = SmallStateOptions(ThresholdMode::kSpot);
     change(&other);
     StreamDetector d(other, 0.3, 10);
     const Status s = d.RestoreState(state);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("other detector settings"), std::string::npos) << s.message();
   }
-  StreamDetector other_lookback(Options(ThresholdMode::kSpot), 0.3, 11);  // refractory follows T
+  StreamDetector other_lookback(SmallStateOptions(ThresholdMode::kSpot), 0.3, 11);  // refractory follows T
   EXPECT_FALSE(other_lookback.RestoreState(state).ok());
 
-  DetectorOptions per_time = Options(ThresholdMode::kSpot);
+  DetectorOptions per_time = SmallStateOptions(ThresholdMode::kSpot);
   per_time.likelihood_risk_per = 300;
   StreamDetector other_period(per_time, 0.3, 10);
   EXPECT_FALSE(other_period.RestoreState(state).ok());
@@ -112,7 +112,7 @@ double Step(int i) { return i % 17 == 3 ? 40.0 : 1.0; }
 
 TEST(DetectorStateTest, ARiskPerPeriodTravelsWithTheStateWarmingUpOrCalibrated) {
   const std::vector<double> errors = Errors(300, 5);
-  DetectorOptions options = Options(ThresholdMode::kLikelihood);
+  DetectorOptions options = SmallStateOptions(ThresholdMode::kLikelihood);
   options.likelihood_risk_per = 300;
   for (int cut : {0, 1, 30, 59, 60, 61, 200}) {
     StreamDetector original(options, 0.3, 10);
@@ -137,7 +137,7 @@ TEST(DetectorStateTest, ARiskPerPeriodTravelsWithTheStateWarmingUpOrCalibrated) 
 // fields out.
 TEST(DetectorStateTest, ReadsAStateSavedBeforeTheRiskPeriodAsPerWindow) {
   const std::vector<double> errors = Errors(200, 6);
-  const DetectorOptions options = Options(ThresholdMode::kLikelihood);
+  const DetectorOptions options = SmallStateOptions(ThresholdMode::kLikelihood);
   StreamDetector original(options, 0.3, 10);
   for (int i = 0; i < 200; ++i)
     original.Observe(errors[static_cast<size_t>(i)], Override::kNone, Values(i), 1.0);

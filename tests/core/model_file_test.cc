@@ -198,7 +198,7 @@ std::string WithHeader(const std::string& from, const std::string& to) {
   return BuildFile(sections);
 }
 
-std::string ErrorOf(std::string_view bytes) {
+std::string ModelErrorOf(std::string_view bytes) {
   Result<Model> parsed = ParseModel(bytes, kSource);
   EXPECT_FALSE(parsed.ok());
   return parsed.ok() ? std::string() : parsed.status().message();
@@ -206,7 +206,7 @@ std::string ErrorOf(std::string_view bytes) {
 
 // Every refusal starts with the source and says `what`.
 void ExpectRefused(std::string_view bytes, const std::string& what) {
-  const std::string message = ErrorOf(bytes);
+  const std::string message = ModelErrorOf(bytes);
   EXPECT_EQ(message.rfind(std::string(kSource) + ": ", 0), 0u) << message;
   EXPECT_NE(message.find(what), std::string::npos) << "missing \"" << what << "\" in: " << message;
 }
@@ -530,7 +530,7 @@ TEST(ModelFileTest, RejectsAnyFlippedByte) {
   for (size_t pos = 0; pos < file.size(); ++pos) {
     std::string damaged = file;
     damaged[pos] = static_cast<char>(damaged[pos] ^ (1 << (pos % 8)));
-    const std::string message = ErrorOf(damaged);
+    const std::string message = ModelErrorOf(damaged);
     SCOPED_TRACE("byte " + std::to_string(pos) + ": " + message);
     EXPECT_EQ(message.rfind(std::string(kSource) + ": ", 0), 0u);
     if (pos >= mf::kFixedHeaderSize) {
@@ -687,7 +687,7 @@ TEST(ModelFileTest, RejectsWeightsCutShortOrWithTrailingBytes) {
   const std::vector<Section> sections = SplitFile(SerializeModel(MakeModel()));
   const std::string& w = sections[1].second;
   for (size_t size = 0; size < w.size(); ++size) {
-    const std::string message = ErrorOf(BuildFile({sections[0], {"WGHT", w.substr(0, size)}}));
+    const std::string message = ModelErrorOf(BuildFile({sections[0], {"WGHT", w.substr(0, size)}}));
     SCOPED_TRACE(message);
     EXPECT_EQ(message.rfind(std::string(kSource) + ": weights: ", 0), 0u);
   }

@@ -10,19 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "core/support/random_samples.h"
 #include "lstmad/core/gpd.h"
 #include "lstmad/core/threshold.h"
 
 namespace lstmad::core {
 namespace {
 
-std::vector<double> Exponential(int n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::exponential_distribution<double> dist(1.0);
-  std::vector<double> v(static_cast<size_t>(n));
-  for (double& x : v) x = dist(rng);
-  return v;
-}
+using testing::Exponential;
 
 // Pareto with x_m = 1 and tail index alpha: P(X > x) = x^-alpha.
 std::vector<double> Pareto(int n, double alpha, uint64_t seed) {

@@ -18,7 +18,7 @@ constexpr double kWeek = 604800.0;
 // 2817 weeks and 4 days, so 4/7 of the way round the weekly cycle.
 constexpr double kMonday20240101 = 1704067200.0;
 
-TimeFeatures Parse(std::string_view list) {
+TimeFeatures ParsedFeatures(std::string_view list) {
   Result<TimeFeatures> parsed = TimeFeatures::Parse(list);
   EXPECT_TRUE(parsed.ok()) << parsed.status().message();
   return parsed.ok() ? *parsed : TimeFeatures{};
@@ -31,17 +31,17 @@ std::array<float, 4> Inputs(const TimeFeatures& time, double seconds) {
 }
 
 TEST(TimeFeaturesTest, ParsesListsIntoTheCanonicalOrder) {
-  EXPECT_EQ(Parse("daily").cycles, std::vector<TimeCycle>{TimeCycle::kDaily});
+  EXPECT_EQ(ParsedFeatures("daily").cycles, std::vector<TimeCycle>{TimeCycle::kDaily});
   const std::vector<TimeCycle> both = {TimeCycle::kDaily, TimeCycle::kWeekly};
-  EXPECT_EQ(Parse("daily,weekly").cycles, both);
-  EXPECT_EQ(Parse("weekly,daily").cycles, both);
-  EXPECT_TRUE(Parse("").empty());
-  EXPECT_TRUE(Parse("none").empty());
-  EXPECT_EQ(Parse("weekly,daily").ToString(), "daily,weekly");
-  EXPECT_EQ(Parse("weekly").ToString(), "weekly");
+  EXPECT_EQ(ParsedFeatures("daily,weekly").cycles, both);
+  EXPECT_EQ(ParsedFeatures("weekly,daily").cycles, both);
+  EXPECT_TRUE(ParsedFeatures("").empty());
+  EXPECT_TRUE(ParsedFeatures("none").empty());
+  EXPECT_EQ(ParsedFeatures("weekly,daily").ToString(), "daily,weekly");
+  EXPECT_EQ(ParsedFeatures("weekly").ToString(), "weekly");
   EXPECT_EQ(TimeFeatures{}.ToString(), "none");
-  EXPECT_EQ(Parse("daily,weekly").inputs(), 4);
-  EXPECT_EQ(Parse("weekly").inputs(), 2);
+  EXPECT_EQ(ParsedFeatures("daily,weekly").inputs(), 4);
+  EXPECT_EQ(ParsedFeatures("weekly").inputs(), 2);
   EXPECT_EQ(TimeFeatures{}.inputs(), 0);
 }
 
@@ -64,12 +64,12 @@ TEST(TimeFeaturesTest, PeriodsAreADayAndAWeek) {
 }
 
 TEST(TimeFeaturesTest, TheEpochIsPhaseZeroOfEveryCycle) {
-  const std::array<float, 4> v = Inputs(Parse("daily,weekly"), 0.0);
+  const std::array<float, 4> v = Inputs(ParsedFeatures("daily,weekly"), 0.0);
   EXPECT_EQ(v, (std::array<float, 4>{0, 1, 0, 1}));
 }
 
 TEST(TimeFeaturesTest, AQuarterAndAHalfPeriodAreAQuarterAndAHalfTurn) {
-  const TimeFeatures daily = Parse("daily");
+  const TimeFeatures daily = ParsedFeatures("daily");
   std::array<float, 4> v = Inputs(daily, kDay / 4);  // 06:00: sin 1, cos 0
   EXPECT_FLOAT_EQ(v[0], 1.0f);
   EXPECT_NEAR(v[1], 0.0f, 1e-7);
@@ -80,7 +80,7 @@ TEST(TimeFeaturesTest, AQuarterAndAHalfPeriodAreAQuarterAndAHalfTurn) {
   v = Inputs(daily, -kDay / 4);  // 18:00 the day before the epoch
   EXPECT_FLOAT_EQ(v[0], -1.0f);
   EXPECT_NEAR(v[1], 0.0f, 1e-7);
-  const TimeFeatures weekly = Parse("weekly");
+  const TimeFeatures weekly = ParsedFeatures("weekly");
   v = Inputs(weekly, kWeek / 4);
   EXPECT_FLOAT_EQ(v[0], 1.0f);
   EXPECT_NEAR(v[1], 0.0f, 1e-7);
@@ -90,7 +90,7 @@ TEST(TimeFeaturesTest, AQuarterAndAHalfPeriodAreAQuarterAndAHalfTurn) {
 }
 
 TEST(TimeFeaturesTest, AKnownDateHasItsWeekdayPhaseAfterFiftyFourYears) {
-  const TimeFeatures both = Parse("weekly,daily");
+  const TimeFeatures both = ParsedFeatures("weekly,daily");
   // Monday 00:00: midnight on the daily cycle; 4/7 turn on the weekly one:
   // sin(8 pi / 7) = -sin(pi / 7) = -0.4338837391, cos = -cos(pi / 7) = -0.9009688679.
   std::array<float, 4> v = Inputs(both, kMonday20240101);
@@ -109,7 +109,7 @@ TEST(TimeFeaturesTest, AKnownDateHasItsWeekdayPhaseAfterFiftyFourYears) {
 }
 
 TEST(TimeFeaturesTest, AppendTimeInputsAddsRowsAfterTheSeries) {
-  const TimeFeatures daily = Parse("daily");
+  const TimeFeatures daily = ParsedFeatures("daily");
   Matrix<double> series(2, 3);
   series << 1, 2, 3, 4, 5, 6;
   const std::vector<double> seconds = {0, kDay / 2, kDay / 4};

@@ -2,30 +2,19 @@
 // never a crash (a fuzzer will take this further).
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "lstmad/keras/import.h"
 #include "model_config.h"
+#include "support/keras_test_bytes.h"
 
 namespace lstmad::keras {
 namespace {
 
-std::string ReadBytes(const std::string& relative) {
-  const std::string path = std::string(LSTMAD_KERAS_MODELS_DIR) + "/" + relative;
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> Names(int n) {
-  std::vector<std::string> names;
-  for (int i = 0; i < n; ++i) names.push_back("f" + std::to_string(i));
-  return names;
-}
+using testing::Names;
+using testing::ReadBytes;
 
 // Imports `bytes`; an error must name the source, a success must be a model
 // that runs.

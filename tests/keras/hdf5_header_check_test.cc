@@ -7,14 +7,12 @@
 #include <string>
 
 #include "hdf5_header_check.h"
+#include "support/keras_test_bytes.h"
 
 namespace lstmad::keras {
 namespace {
 
-void Put(uint64_t v, size_t offset, int size, std::string* out) {
-  for (int i = 0; i < size; ++i)
-    (*out)[offset + static_cast<size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
+using testing::Put;
 
 // A version-0 superblock (8-byte offsets and lengths) whose root group's
 // object header, version 1, is at byte 96 and holds one message of `type`

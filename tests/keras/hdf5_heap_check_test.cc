@@ -5,26 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "hdf5_heap_check.h"
 #include "lstmad/keras/import.h"
+#include "support/keras_test_bytes.h"
 
 namespace lstmad::keras {
 namespace {
 
-std::string ReadBytes(const std::string& relative) {
-  const std::string path = std::string(LSTMAD_KERAS_MODELS_DIR) + "/" + relative;
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void Put(uint64_t v, size_t offset, int size, std::string* out) {
-  for (int i = 0; i < size; ++i) (*out)[offset + static_cast<size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
+using testing::Put;
+using testing::ReadBytes;
 
 // A version-0 superblock (8-byte lengths) and, at byte 64, one collection of
 // `size` bytes whose first object has index `index` and size `object_size`.

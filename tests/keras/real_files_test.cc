@@ -9,23 +9,19 @@
 
 #include "lstmad/core/model_file.h"
 #include "lstmad/keras/import.h"
+#include "support/keras_test_bytes.h"
 
 namespace lstmad::keras {
 namespace {
 
 using core::LayerKind;
+using testing::Names;
 
 std::string ModelPath(const std::string& relative) {
   const std::string path = std::string(LSTMAD_KERAS_MODELS_DIR) + "/" + relative;
   EXPECT_TRUE(std::filesystem::exists(path))
       << path << " is missing: the tests read ../shared/keras-models beside the checkout";
   return path;
-}
-
-std::vector<std::string> Names(int n) {
-  std::vector<std::string> names;
-  for (int i = 0; i < n; ++i) names.push_back("f" + std::to_string(i));
-  return names;
 }
 
 struct Expected {

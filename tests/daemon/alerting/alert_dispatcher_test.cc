@@ -20,11 +20,12 @@
 namespace lstmad::daemon {
 namespace {
 
-// Records the lines logged while it lives (obs/logging.h's writer).
-class LogCapture final : public LogWriter {
+// Records the lines logged while it lives (obs/logging.h's writer), each
+// prefixed by its level ("warn ", "error ", "info ").
+class LeveledLogCapture final : public LogWriter {
  public:
-  LogCapture() { SetLogWriter(this); }
-  ~LogCapture() override { SetLogWriter(nullptr); }
+  LeveledLogCapture() { SetLogWriter(this); }
+  ~LeveledLogCapture() override { SetLogWriter(nullptr); }
   void Write(LogLevel level, std::string_view line) override {
     std::lock_guard lock(mutex_);
     text_ += (level == LogLevel::kWarn ? "warn " : level == LogLevel::kError ? "error " : "info ");
@@ -74,7 +75,7 @@ TEST(AlertDispatcherTest, LogsAndAppendsEachTransition) {
   Metrics metrics("test");
   AlertDispatcher dispatcher(&metrics);
   dispatcher.SetEventLog(std::shared_ptr<EventLog>(std::move(events).value()));
-  LogCapture log;
+  LeveledLogCapture log;
   AlertEvent fired = Fired();
   dispatcher.OnAlert(fired);
   AlertEvent resolved = fired;
@@ -102,7 +103,7 @@ TEST(AlertDispatcherTest, AFailingEventsFileIsCountedAndLoggedAndTheAlertStillLo
   Metrics metrics("test");
   AlertDispatcher dispatcher(&metrics);
   dispatcher.SetEventLog(std::shared_ptr<EventLog>(std::move(events).value()));
-  LogCapture log;
+  LeveledLogCapture log;
   dispatcher.OnAlert(Fired());
   dispatcher.OnAlert(Fired());
   EXPECT_EQ(Value(metrics, "lstmad_event_write_failures_total"), "2");
@@ -114,7 +115,7 @@ TEST(AlertDispatcherTest, AFailingEventsFileIsCountedAndLoggedAndTheAlertStillLo
 TEST(AlertDispatcherTest, WithoutAnEventsFileOnlyLogs) {
   Metrics metrics("test");
   AlertDispatcher dispatcher(&metrics);
-  LogCapture log;
+  LeveledLogCapture log;
   dispatcher.OnAlert(Fired());
   EXPECT_NE(log.Text().find("alert fired"), std::string::npos);
   EXPECT_EQ(Value(metrics, "lstmad_event_write_failures_total"), "0");
@@ -145,7 +146,7 @@ TEST(AlertDispatcherTest, AlertLogLinesAreRateLimitedButEveryEventIsWritten) {
   Metrics metrics("test");
   AlertDispatcher dispatcher(&metrics);
   dispatcher.SetEventLog(std::shared_ptr<EventLog>(std::move(events).value()));
-  LogCapture log;
+  LeveledLogCapture log;
   constexpr int kFlood = 500;
   const auto flood_start = std::chrono::steady_clock::now();
   for (int i = 0; i < kFlood; ++i) dispatcher.OnAlert(Fired());
@@ -178,7 +179,7 @@ TEST(AlertDispatcherTest, AlertLogLinesAreRateLimitedButEveryEventIsWritten) {
 TEST(AlertDispatcherTest, AResolutionWithoutAWindowLogsItsReason) {
   Metrics metrics("test");
   AlertDispatcher dispatcher(&metrics);
-  LogCapture log;
+  LeveledLogCapture log;
   AlertEvent event = Fired();
   event.kind = "resolved";
   event.reason = "stream_expired";

@@ -4,18 +4,20 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "alerting/alertmanager_client.h"
 #include "alerting/http_client.h"
+#include "daemon/support/log_writers.h"
 #include "obs/logging.h"
 #include "obs/metrics.h"
 
 namespace lstmad::daemon {
 namespace {
+
+using testing::LogCapture;
 
 TEST(HttpClientTest, ParsesHttpUrls) {
   auto u = ParseHttpUrl("http://am.example:9093/prefix/");
@@ -69,26 +71,6 @@ TEST(HttpClientTest, RefusesCredentialsInTheUrlWithoutRepeatingThem) {
   ASSERT_FALSE(u.ok());
   EXPECT_EQ(u.status().message(), "http://REDACTED@am:9093/prefix: credentials in the URL are not supported");
 }
-
-// Logs every line it is given, for the test to read back.
-class LogCapture final : public LogWriter {
- public:
-  LogCapture() { SetLogWriter(this); }
-  ~LogCapture() override { SetLogWriter(nullptr); }
-  void Write(LogLevel, std::string_view line) override {
-    std::lock_guard lock(mutex_);
-    text_.append(line).append("\n");
-  }
-  void Flush() override {}
-  std::string Text() const {
-    std::lock_guard lock(mutex_);
-    return text_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::string text_;
-};
 
 // A URL with credentials that reached the client anyway (configuration
 // refuses it) is logged redacted on every failed try.
@@ -196,7 +178,7 @@ TEST(AlertmanagerJsonTest, BodyParsesForAnyBytesInTheNames) {
     e.stream = random_bytes();
     e.top_features = {{random_bytes(), 0.5}, {random_bytes(), 0.5}};
     const std::string body = AlertmanagerAlertJson(e, random_bytes(), e.time_ns);
-    ASSERT_TRUE(nlohmann::json::accept(body)) << testing::PrintToString(body);
+    ASSERT_TRUE(nlohmann::json::accept(body)) << ::testing::PrintToString(body);
     const nlohmann::json alert = nlohmann::json::parse(body);
     EXPECT_EQ(alert["labels"]["alertname"], "LstmadStreamAnomalous");
   }

@@ -4,19 +4,20 @@
 // chunk refused whole; orphans swept), and a head write whose reply was lost.
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <set>
 
 #include <prometheus/counter.h>
 
 #include "cluster/cluster_checkpoint_ledger.h"
 #include "daemon/cluster/support/fake_cluster_backend.h"
+#include "daemon/support/log_writers.h"
 #include "ingest/stream_table.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
 namespace {
 
+using testing::CapturingLog;
 using testing::FakeClock;
 using testing::FakeKvBucket;
 using testing::FakePartitionConsumer;
@@ -41,25 +42,6 @@ Checkpoint Streams(const std::string& owner, uint64_t sequence, int count) {
   }
   return out;
 }
-
-class CapturingLog : public LogWriter {
- public:
-  void Write(LogLevel, std::string_view line) override {
-    std::lock_guard lock(mu_);
-    lines_.emplace_back(line);
-  }
-  void Flush() override {}
-  std::string All() {
-    std::lock_guard lock(mu_);
-    std::string out;
-    for (const auto& l : lines_) out += l + "\n";
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 class CheckpointLedgerTest : public ::testing::Test {
  protected:

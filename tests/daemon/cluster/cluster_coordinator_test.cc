@@ -23,6 +23,7 @@
 
 #include "cluster/cluster.h"
 #include "daemon/cluster/support/shared_fake_backend.h"
+#include "daemon/support/log_writers.h"
 #include "daemon/support/tiny_model.h"
 #include "obs/logging.h"
 
@@ -55,11 +56,12 @@ namespace {
 
 using testing::Eventually;
 using testing::SharedFakeBackend;
+using testing::SilentLog;
 using testing::TinyModelSet;
 using Fault = testing::FakeKvBucket::Fault;
 
 constexpr int kPartitions = 4;
-constexpr auto kTtl = std::chrono::seconds(3);
+constexpr auto kLeaseTtl = std::chrono::seconds(3);
 constexpr auto kRoundPeriod = std::chrono::seconds(1);  // lease_ttl / 3
 
 // Each Cluster owns its backend; these share one set of fakes, as instances
@@ -75,12 +77,6 @@ class BackendHandle final : public ClusterBackend {
 
  private:
   ClusterBackend* backend_;
-};
-
-class SilentLog : public LogWriter {
- public:
-  void Write(LogLevel, std::string_view) override {}
-  void Flush() override {}
 };
 
 // Samples 1..n of one stream, as stream sequences 1..n.
@@ -154,7 +150,7 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   SilentLog log_;
-  SharedFakeBackend backend_{kPartitions, kTtl};
+  SharedFakeBackend backend_{kPartitions, kLeaseTtl};
   config::Settings settings_;
   Metrics metrics_{"test"};
   std::unique_ptr<Scorer> scorer_;
@@ -162,7 +158,7 @@ class CoordinatorTest : public ::testing::Test {
 };
 
 TEST_F(CoordinatorTest, AnnouncesFirstThenClaimsItsShareAndHandsItOverOnStop) {
-  PartitionLeases other(backend_.leases(), "b", kTtl, backend_.Clock());
+  PartitionLeases other(backend_.leases(), "b", kLeaseTtl, backend_.Clock());
   ASSERT_TRUE(other.Heartbeat().ok());
 
   Round(false);
@@ -214,7 +210,7 @@ TEST_F(CoordinatorTest, StopKeepsTheLeasesItStillHoldsWhileCheckpointsOutlastThe
 TEST_F(CoordinatorTest, KeepsItsShareWhileHandingSlowPartitionsOverToANewInstance) {
   Join();
   ASSERT_EQ(Owned(), (std::set<int>{0, 1, 2, 3}));
-  PartitionLeases b(backend_.leases(), "b", kTtl, backend_.Clock());
+  PartitionLeases b(backend_.leases(), "b", kLeaseTtl, backend_.Clock());
   ASSERT_TRUE(b.Heartbeat().ok());
   ApplyUncheckpointedSamples();
   // b joins: a hands partitions 3 and 2 over, 2 s of checkpoint each.
@@ -239,7 +235,7 @@ TEST_F(CoordinatorTest, KeepsItsShareWhileHandingSlowPartitionsOverToANewInstanc
 TEST_F(CoordinatorTest, RenewsItsLeasesAndTakesOverOnesThatLapsed) {
   // b holds partitions 2 and 3 and has checkpointed partition 2 up to
   // sequence 2; then it dies (no more heartbeats or renewals).
-  PartitionLeases b(backend_.leases(), "b", kTtl, backend_.Clock());
+  PartitionLeases b(backend_.leases(), "b", kLeaseTtl, backend_.Clock());
   ASSERT_TRUE(b.Heartbeat().ok());
   HeldLease held;
   ASSERT_TRUE(b.Claim(2, &held));

@@ -20,6 +20,7 @@
 
 #include "cluster/cluster_partition.h"
 #include "daemon/cluster/support/shared_fake_backend.h"
+#include "daemon/support/log_writers.h"
 #include "daemon/support/recording_sink.h"
 #include "daemon/support/tiny_model.h"
 #include "obs/logging.h"
@@ -33,8 +34,9 @@ using testing::TraceEvent;
 using Kind = TraceEvent::Kind;
 
 using testing::kLookback;
-using testing::TinyModelSet;
 using testing::RecordingSink;
+using testing::SilentLog;
+using testing::TinyModelSet;
 constexpr int kPartition = 0;
 
 // Sample `seq` of the one stream: a = seq, at time 1000 + seq.
@@ -46,13 +48,6 @@ std::map<uint64_t, std::string> Messages(std::vector<uint64_t> sequences) {
   for (uint64_t s : sequences) out[s] = Line(s);
   return out;
 }
-
-
-class SilentLog : public LogWriter {
- public:
-  void Write(LogLevel, std::string_view) override {}
-  void Flush() override {}
-};
 
 // One lstmad instance's side of a partition: its metrics, scorer, models
 // and what its partition workers share.

@@ -6,38 +6,20 @@
 // which NATS failures at start count as transient (retried, exit 69).
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "cluster/cluster_nats.h"
 #include "cluster/cluster_startup.h"
+#include "daemon/support/log_writers.h"
 #include "obs/logging.h"
 
 namespace lstmad::daemon {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::CapturingLog;
 using Clock = std::chrono::steady_clock;
-
-class CapturingLog : public LogWriter {
- public:
-  void Write(LogLevel, std::string_view line) override {
-    std::lock_guard lock(mu_);
-    lines_.emplace_back(line);
-  }
-  void Flush() override {}
-  int Count(std::string_view needle) {
-    std::lock_guard lock(mu_);
-    int n = 0;
-    for (const auto& l : lines_) n += l.find(needle) != std::string::npos ? 1 : 0;
-    return n;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 std::vector<int64_t> Schedule(const BackoffPolicy& p, int n, double jitter) {
   std::vector<int64_t> out;

@@ -11,6 +11,8 @@
 #include <map>
 #include <vector>
 
+#include "daemon/support/time_units.h"
+
 namespace lstmad::daemon {
 namespace {
 
@@ -60,7 +62,7 @@ config::AssemblySettings Settings(double tolerance_s, double wait_s, int carry_f
   return s;
 }
 
-constexpr int64_t kS = 1'000'000'000;
+using testing::kS;
 
 void Add(FeatureAssembler* a, RecordingAssemblySink* sink, uint32_t stream, int64_t time_ns,
          std::vector<FeaturePiece> pieces, int64_t now_ns = 0) {

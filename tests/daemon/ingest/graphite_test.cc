@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "daemon/support/time_units.h"
+
 namespace lstmad::daemon {
 namespace {
 
-constexpr int64_t kS = 1'000'000'000;
+using testing::kS;
 
-GraphiteLine Parsed(std::string_view line) {
+GraphiteLine ParsedGraphite(std::string_view line) {
   GraphiteLine out;
   ParseError error;
   EXPECT_EQ(ParseGraphiteLine(line, &out, &error), ParseResult::kPoint) << line << ": " << error.message;
@@ -29,22 +31,22 @@ ParseError Refused(std::string_view line) {
 }
 
 TEST(GraphiteParseTest, ReadsPathValueAndTimestamp) {
-  const GraphiteLine l = Parsed("collectd.web1.load.load.shortterm 0.25 1700000000");
+  const GraphiteLine l = ParsedGraphite("collectd.web1.load.load.shortterm 0.25 1700000000");
   EXPECT_EQ(l.path, "collectd.web1.load.load.shortterm");
   EXPECT_EQ(l.value, 0.25);
   EXPECT_EQ(l.timestamp_ns, 1700000000 * kS);
 }
 
 TEST(GraphiteParseTest, TabsRepeatedBlanksCarriageReturnAndFractionalSeconds) {
-  const GraphiteLine l = Parsed("a.b\t-1e3   1700000000.5\r");
+  const GraphiteLine l = ParsedGraphite("a.b\t-1e3   1700000000.5\r");
   EXPECT_EQ(l.path, "a.b");
   EXPECT_EQ(l.value, -1000.0);
   EXPECT_EQ(l.timestamp_ns, 1700000000 * kS + 500'000'000);
 }
 
 TEST(GraphiteParseTest, NoTimestampOrMinusOneMeansTheDaemonsClock) {
-  EXPECT_FALSE(Parsed("a.b 1").timestamp_ns.has_value());
-  EXPECT_FALSE(Parsed("a.b 1 -1").timestamp_ns.has_value());
+  EXPECT_FALSE(ParsedGraphite("a.b 1").timestamp_ns.has_value());
+  EXPECT_FALSE(ParsedGraphite("a.b 1 -1").timestamp_ns.has_value());
 }
 
 TEST(GraphiteParseTest, BlankLinesAreSkipped) {

@@ -722,7 +722,7 @@ bool IsCleanName(std::string_view s) {
 }
 
 void CheckPromises(std::string_view line, ParseResult result, const ParsedLine& p, const ParseError& e) {
-  SCOPED_TRACE(testing::Message() << "line: " << testing::PrintToString(std::string(line)));
+  SCOPED_TRACE(::testing::Message() << "line: " << ::testing::PrintToString(std::string(line)));
   if (result == ParseResult::kError) {
     EXPECT_GE(e.column, 1u);
     EXPECT_LE(e.column, line.size() + 1);

@@ -236,7 +236,7 @@ TEST(FeatureVectorBuffer, ExtremeTimestampsDoNotOverflow) {
 }
 
 // The receiver: a sink that records lines, and room on demand.
-class RecordingSink : public LineSink {
+class RecordingLineSink : public LineSink {
  public:
   void HandleLine(std::string_view line, const std::string&, Stalled* stalled) override {
     if (full && stalled != nullptr) {
@@ -305,7 +305,7 @@ class ReceiverTest : public ::testing::Test {
     r.peer = "127.0.0.1";
     return receiver.Handle(r);
   }
-  RecordingSink sink;
+  RecordingLineSink sink;
   Metrics metrics{"test"};
   std::vector<std::function<void()>> posted;
   RemoteWriteReceiver receiver;

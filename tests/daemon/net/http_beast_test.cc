@@ -16,11 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/net/support/http_texts.h"
 #include "net/gzip.h"
 #include "net/http_server.h"
 
 namespace lstmad::daemon {
 namespace {
+
+using testing::Body;
 
 // gzip by zlib itself (deflate with the gzip wrapper), not by the code under test.
 std::string GzipOf(const std::string& data) {
@@ -82,11 +85,6 @@ size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
-}
-
-std::string Body(const std::string& response) {
-  const size_t at = response.find("\r\n\r\n");
-  return at == std::string::npos ? "" : response.substr(at + 4);
 }
 
 class BeastServer : public ::testing::Test {

@@ -13,10 +13,14 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/net/support/http_texts.h"
 #include "net/http_server.h"
 
 namespace lstmad::daemon {
 namespace {
+
+using testing::Body;
+using testing::kHash;
 
 TEST(PercentDecodeTest, DecodesEscapesAndRefusesBrokenOnes) {
   EXPECT_EQ(PercentDecode("a%20b%2Fc", false), "a b/c");
@@ -68,11 +72,6 @@ std::string Exchange(uint16_t port, const std::vector<std::string>& pieces) {
   for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
   ::close(fd);
   return response;
-}
-
-std::string Body(const std::string& response) {
-  const size_t at = response.find("\r\n\r\n");
-  return at == std::string::npos ? "" : response.substr(at + 4);
 }
 
 class RoutedServer : public ::testing::Test {
@@ -147,9 +146,6 @@ TEST_F(RoutedServer, MethodsAndPaths) {
   EXPECT_NE(missing.find("/metrics"), std::string::npos) << missing;
   EXPECT_EQ(Body(Exchange(port(), {"GET /metrics HTTP/1.1\r\n\r\n"})), "lstmad_up 1\n");
 }
-
-// bcrypt of "secret" (cost 12), as htpasswd -nB writes it.
-constexpr char kHash[] = "$2b$12$L7bTVYluUx0x7tvUuC.DgerKUwLr0lvtE1Sdm.xY6fduHY5bvGVU6";
 
 TEST_F(RoutedServer, BasicAuthGuardsTheRoutesThatAskForIt) {
   // Set on the io thread; wait until it has been (a fixed pause was a guess).

@@ -1,6 +1,7 @@
 // The HTTP endpoint's routing: /metrics, /healthz, /readyz, errors.
 #include <gtest/gtest.h>
 
+#include "daemon/net/support/http_texts.h"
 #include "net/http_server.h"
 
 namespace lstmad::daemon {
@@ -53,8 +54,7 @@ TEST(HttpResponseTest, RejectsOtherPathsMethodsAndGarbage) {
 namespace lstmad::daemon {
 namespace {
 
-// bcrypt of "secret" (cost 12), as htpasswd -nB writes it.
-constexpr char kHash[] = "$2b$12$L7bTVYluUx0x7tvUuC.DgerKUwLr0lvtE1Sdm.xY6fduHY5bvGVU6";
+using testing::kHash;
 
 TEST(BasicAuthTest, MetricsNeedTheRightCredentialsHealthDoesNot) {
   BasicAuth auth(std::vector<std::pair<std::string, std::string>>{{"prometheus", kHash}});

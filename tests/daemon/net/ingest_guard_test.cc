@@ -22,7 +22,8 @@
 namespace lstmad::daemon {
 namespace {
 
-class RecordingSink : public LineSink {
+// Records each line it is given with the address of the peer that sent it.
+class LineFromPeerSink : public LineSink {
  public:
   void HandleLine(std::string_view line, const std::string& peer, Stalled*) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -50,7 +51,7 @@ bool ClosedWithin(int fd, int ms) {
 TEST(IngestGuardTest, OnePeerHoldsAtMostItsShareOfTheConnections) {
   asio::io_context io;
   Metrics metrics("dev");
-  RecordingSink sink;
+  LineFromPeerSink sink;
   config::LimitSettings limits;
   limits.max_connections = 16;
   limits.max_connections_per_peer = 3;

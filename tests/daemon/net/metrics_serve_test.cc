@@ -37,8 +37,8 @@ ModelInfo CpuInfo() {
   return info;
 }
 
-using testing::HavePromtool;
-using testing::PromtoolProblems;
+using lstmad::testing::HavePromtool;
+using lstmad::testing::PromtoolProblems;
 
 std::string HttpGet(uint16_t port, const std::string& target) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

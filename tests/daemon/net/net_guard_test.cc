@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/net/support/http_texts.h"
 #include "daemon/net/support/loopback_client.h"
 #include "net/auth_pool.h"
 #include "net/http_server.h"
@@ -25,8 +26,8 @@
 namespace lstmad::daemon {
 namespace {
 
-// bcrypt of "secret" (cost 12), as htpasswd -nB writes it.
-constexpr char kHash[] = "$2b$12$L7bTVYluUx0x7tvUuC.DgerKUwLr0lvtE1Sdm.xY6fduHY5bvGVU6";
+using testing::kHash;  // cost 12
+
 // The same at cost 13 and 14 (twice and four times the work: about 0.4 and
 // 0.8 s), where a test needs checks that surely outlast its own requests on
 // a loaded machine.

@@ -44,7 +44,7 @@ TEST(JsonStringTest, ReplacesEachMaximalIllFormedSubsequenceWithOneReplacementCh
       {"\200", r},                                 // lone continuation byte
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(JsonString(c.input), "\"" + c.expected + "\"") << testing::PrintToString(c.input);
+    EXPECT_EQ(JsonString(c.input), "\"" + c.expected + "\"") << ::testing::PrintToString(c.input);
   }
 }
 

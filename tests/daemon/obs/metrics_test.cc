@@ -367,9 +367,9 @@ TEST(MetricsTest, ConcurrentReloadsLookupsObservationsAndScrapes) {
   EXPECT_EQ(CountOf(text, "lstmad_reconstruction_error_count{"), 1);
 }
 
-using testing::HavePromtool;
-using testing::kPromtool;
-using testing::PromtoolProblems;
+using lstmad::testing::HavePromtool;
+using lstmad::testing::kPromtool;
+using lstmad::testing::PromtoolProblems;
 
 TEST(MetricsTest, ExpositionPassesPromtool) {
   if (!HavePromtool()) {

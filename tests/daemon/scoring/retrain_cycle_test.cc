@@ -18,7 +18,7 @@
 namespace lstmad::daemon {
 namespace {
 
-using retrain_test::kLookback;
+using retrain_test::kRetrainLookback;
 using retrain_test::PatternA;
 using retrain_test::RawWindows;
 using retrain_test::Series;
@@ -117,7 +117,8 @@ TEST(RetrainCycleTest, CancellationAndTooFewWindowsAreErrors) {
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().message(), "training cancelled in epoch 1");
   options.cancelled = nullptr;
-  out = RetrainModel(a, RawWindows(Series(kLookback + 1, 0, 1, 0)), options);  // 2 windows: 0 held back
+  out =
+      RetrainModel(a, RawWindows(Series(kRetrainLookback + 1, 0, 1, 0)), options);  // 2 windows: 0 held back
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().message(), "too few windows to hold some back: 2");
 }

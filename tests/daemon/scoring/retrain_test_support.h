@@ -13,7 +13,7 @@
 
 namespace lstmad::daemon::retrain_test {
 
-inline constexpr int kLookback = 8;
+inline constexpr int kRetrainLookback = 8;
 
 // [2 x n] samples from `start` on: pattern A with the first feature moved by
 // `offset` and both scaled by `gain`.
@@ -28,7 +28,7 @@ inline core::Matrix<double> Series(int n, double offset, double gain, int start)
 }
 
 inline core::WindowSet<float> RawWindows(const core::Matrix<double>& series) {
-  return core::MakeWindows(core::Matrix<float>(series.cast<float>()), kLookback);
+  return core::MakeWindows(core::Matrix<float>(series.cast<float>()), kRetrainLookback);
 }
 
 // Trained once per test binary, deterministically (seed 3).
@@ -36,7 +36,7 @@ inline const core::Model& PatternA() {
   static const core::Model model = [] {
     core::Model m;
     core::AutoencoderSpec spec;
-    spec.timesteps = kLookback;
+    spec.timesteps = kRetrainLookback;
     spec.features = 2;
     spec.encoder_units = {12};
     spec.decoder_units = {12};
@@ -47,7 +47,7 @@ inline const core::Model& PatternA() {
     m.scaler = core::Scaler::Fit(core::ScalerKind::kStandard, series);
     core::Matrix<float> scaled = series.cast<float>();
     m.scaler.Transform(&scaled);
-    const core::WindowSet<float> windows = core::MakeWindows(scaled, kLookback);
+    const core::WindowSet<float> windows = core::MakeWindows(scaled, kRetrainLookback);
     core::Rng rng(3);
     core::Network<float> net =
         *core::Network<float>::Create(m.architecture, core::InitializeWeights<float>(m.architecture, &rng));

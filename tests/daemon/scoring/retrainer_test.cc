@@ -17,6 +17,7 @@
 #include <string_view>
 #include <thread>
 
+#include "daemon/support/log_writers.h"
 #include "lstmad/core/model_file.h"
 #include "obs/logging.h"
 #include "retrain_test_support.h"
@@ -24,10 +25,11 @@
 namespace lstmad::daemon {
 namespace {
 
-using retrain_test::kLookback;
+using retrain_test::kRetrainLookback;
 using retrain_test::PatternA;
 using retrain_test::RawWindows;
 using retrain_test::Series;
+using testing::LogCapture;
 
 std::shared_ptr<const ModelRuntime> Runtime(Metrics* metrics, const core::Model& model,
                                             config::RetrainSettings retrain) {
@@ -67,7 +69,7 @@ struct Scored {
 Scored Score(const std::shared_ptr<const ModelRuntime>& model, const std::shared_ptr<StreamScoringState>& stream,
              const core::WindowSet<float>& windows, float error) {
   Scored s;
-  const size_t stride = static_cast<size_t>(kLookback) * 2;
+  const size_t stride = static_cast<size_t>(kRetrainLookback) * 2;
   for (int n = 0; n < windows.count; ++n) {
     WindowJob job;
     job.model = model;
@@ -110,7 +112,7 @@ TEST(RetrainerTest, KeepsOnlyWindowsAtOrBelowTheThresholdOfStreamsNotFiring) {
   retrainer.Configure(set);
   auto quiet = MakeStream("pump,id=1");
   auto firing = MakeStream("pump,id=2");
-  const core::WindowSet<float> windows = RawWindows(Series(kLookback + 4, 0, 1, 0));  // 5 windows
+  const core::WindowSet<float> windows = RawWindows(Series(kRetrainLookback + 4, 0, 1, 0));  // 5 windows
   Scored s = Score(model, quiet, windows, 0);
   const float t = static_cast<float>(model->threshold);
   s.errors = {t / 2, 2 * t, t, t / 3, 0};
@@ -223,42 +225,6 @@ TEST(RetrainerTest, ACandidateOvertakenByAReloadIsDiscarded) {
   EXPECT_EQ(Counter(metrics, "discarded"), "1");
   EXPECT_EQ(Counter(metrics, "swapped"), "0");
 }
-
-// Records every log line (obs/logging.h's writer) while it lives, so a test
-// can wait for one; the default writer is restored after. Thread-safe writes
-// (the retrainer logs from its own thread); one capture at a time.
-class LogCapture final : public LogWriter {
- public:
-  LogCapture() { SetLogWriter(this); }
-  ~LogCapture() override { SetLogWriter(nullptr); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  void Write(LogLevel /*level*/, std::string_view line) override {
-    std::lock_guard lock(mutex_);
-    text_.append(line).append("\n");
-  }
-  void Flush() override {}
-
-  std::string Text() const {
-    std::lock_guard lock(mutex_);
-    return text_;
-  }
-
-  // Whether `needle` is logged within `timeout`.
-  bool WaitFor(std::string_view needle, std::chrono::milliseconds timeout) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (Text().find(needle) == std::string::npos) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return true;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::string text_;
-};
 
 TEST(RetrainerTest, StopInterruptsAFineTuneInProgress) {
   // The Retrainer says "retraining" on the log just before it fine-tunes:

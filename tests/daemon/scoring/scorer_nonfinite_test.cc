@@ -20,7 +20,7 @@ namespace {
 using testing::kLookback;
 
 // Records what the worker decided, per window, in scoring order.
-class Recorder : public ScoreObserver {
+class VerdictRecorder : public ScoreObserver {
  public:
   void OnScored(const ModelRuntime&, const WindowJob* const*, const float* scored_errors,
                 const uint8_t* verdicts, int count) override {
@@ -101,7 +101,7 @@ class ScorerNonFiniteTest : public ::testing::TestWithParam<bool> {
   Metrics metrics_{"test"};
   std::shared_ptr<const ModelRuntime> model_;
   std::shared_ptr<StreamStates> states_ = std::make_shared<StreamStates>();
-  Recorder recorder_;
+  VerdictRecorder recorder_;
   std::unique_ptr<Scorer> scorer_;
 };
 

@@ -98,9 +98,9 @@ TEST(StreamHistoryTest, BytesPerStreamFollowTheRing) {
 // reconstruction in raw units, the error and the verdict; retiring the
 // stream removes its history.
 TEST(StreamHistoryTest, ScorerRecordsEveryWindowAndRetireForgetsIt) {
-  constexpr int kLookback = 3;
+  constexpr int kTimesteps = 3;
   core::AutoencoderSpec spec;
-  spec.timesteps = kLookback;
+  spec.timesteps = kTimesteps;
   spec.features = 2;
   spec.encoder_units = {4};
   spec.decoder_units = {4};

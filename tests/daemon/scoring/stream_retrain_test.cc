@@ -17,7 +17,7 @@
 namespace lstmad::daemon {
 namespace {
 
-using retrain_test::kLookback;
+using retrain_test::kRetrainLookback;
 using retrain_test::PatternA;
 using retrain_test::RawWindows;
 using retrain_test::Series;
@@ -49,9 +49,9 @@ std::shared_ptr<const ModelRuntime> Loaded(Metrics* metrics, uint64_t generation
 
 // Forwards to the retrainer, and records which runtime scored each window
 // with what error and verdict (kVerdict* bits), in scoring order.
-class Recorder : public ScoreObserver {
+class ForwardingRecorder : public ScoreObserver {
  public:
-  explicit Recorder(Retrainer* retrainer) : retrainer_(retrainer) {}
+  explicit ForwardingRecorder(Retrainer* retrainer) : retrainer_(retrainer) {}
   void OnScored(const ModelRuntime& model, const WindowJob* const* jobs, const float* scored_errors,
                 const uint8_t* window_verdicts, int count) override {
     for (int b = 0; b < count; ++b) {
@@ -94,7 +94,7 @@ class StreamRetrainTest : public ::testing::Test {
                const std::shared_ptr<const ModelRuntime>& model) {
     const size_t first = recorder_.errors.size();
     const core::WindowSet<float> windows = RawWindows(series);
-    const size_t stride = static_cast<size_t>(kLookback) * 2;
+    const size_t stride = static_cast<size_t>(kRetrainLookback) * 2;
     for (int n = 0; n < windows.count; ++n) {
       WindowJob job;
       job.model = model;
@@ -127,7 +127,7 @@ class StreamRetrainTest : public ::testing::Test {
   ModelSet set_;
   int installs_ = 0;
   Retrainer retrainer_{&metrics_, "", [this](RetrainCandidate) { ++installs_; }};
-  Recorder recorder_{&retrainer_};
+  ForwardingRecorder recorder_{&retrainer_};
   std::shared_ptr<StreamStates> states_ = std::make_shared<StreamStates>();
   std::unique_ptr<Scorer> scorer_;
 };
@@ -228,7 +228,7 @@ TEST_F(StreamRetrainTest, AStreamThatGoesAwayIsForgotten) {
 TEST_F(StreamRetrainTest, StreamsThatComeAndGoDoNotPileUp) {
   // 100 streams with a window each, then all gone: their buffers stay
   // tracked only until new streams have doubled the list (to 2 x 64 at first).
-  const core::Matrix<double> one = Series(kLookback, 0, 1, 0);
+  const core::Matrix<double> one = Series(kRetrainLookback, 0, 1, 0);
   for (uint32_t id = 0; id < 100; ++id) Score(Stream(id, "pump,old=" + std::to_string(id)), one, model_);
   scorer_->Retire(DroppedStreams{"pump", "stream_expired", 100, states_});
   states_ = std::make_shared<StreamStates>();
