@@ -32,6 +32,8 @@ build_packages=(
 
 packages=(
   "${build_packages[@]}" git
+  # a compiler cache: scripts/test.sh's builds recompile only what changed
+  ccache
   # fuzzing (libFuzzer): clang and its sanitizer runtimes
   clang libclang-rt-14-dev
   # tests and benchmarks

@@ -23,6 +23,21 @@ stage() { echo "== $* ($((SECONDS / 60)) min $((SECONDS % 60)) s in)"; }
 bash scripts/install-deps.sh
 
 jobs=$(nproc)
+# The compiler cache (ccache, from install-deps.sh): a rerun on the same machine
+# recompiles only what changed, in any clone. CCACHE_BASEDIR hashes paths
+# relative to this clone; CCACHE_NOHASHDIR leaves the build directory's own
+# path out of the hash of the -g builds (their debug info then names the clone
+# that filled the cache). The release build compiles for this CPU
+# (-march=native), which ccache 4.7 hashes as the words, not the CPU they name:
+# one cache per CPU feature set, so that a cache carried to another machine
+# never hands it instructions it lacks. A fresh machine starts empty: the same
+# run, plus the cache's own few percent (docs/fuzzing.md gives both timings).
+if command -v ccache >/dev/null; then
+  cpu=$(grep -m1 -E '^(flags|Features)' /proc/cpuinfo | md5sum | cut -c1-12)
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1 \
+    CCACHE_DIR=${CCACHE_DIR:-${HOME:-/tmp}/.cache/ccache}/cpu-$cpu
+fi
+
 stage "release build (warnings are errors)"
 # Explicitly on: scripts/demo.sh configures the same build directory without them.
 cmake --preset release -DLSTMAD_BUILD_TESTS=ON -DLSTMAD_BUILD_BENCH=ON >/dev/null
