@@ -2,7 +2,7 @@
 # The ablation table of docs/detection.md: scripts/evaluate_nab.sh for each
 # variant below and each training seed (1, 2, 3), then scripts/nab_ablation.py.
 #
-#   scripts/nab_ablation.sh [OUT_DIR]      (38 to 54 minutes on 2 cores)
+#   scripts/nab_ablation.sh [OUT_DIR]      (42 to 59 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/nab-ablation}
@@ -27,6 +27,8 @@ variants=(
   "without hysteresis (--likelihood-clear-risk 0: the default before)=--likelihood-clear-risk 0"
   "hysteresis clearing at 1e-3 (--likelihood-clear-risk 1e-3)=--likelihood-clear-risk 1e-3"
   "newest step's error only (--last-step-error)=--last-step-error"
+  "never accepting a lasting change (--likelihood-accept-after 0)=--likelihood-accept-after 0"
+  "accepting a lasting change after 100 windows (--likelihood-accept-after 100)=--likelihood-accept-after 100"
   "without relearning (--relearn-every 0)=--relearn-every 0"
   "the model's fixed threshold (p99.5)=--threshold-mode fixed"
 )

@@ -53,6 +53,7 @@ inline constexpr std::string_view kDetector[] = {"anomaly_score",
                                                  "likelihood_settle",
                                                  "likelihood_settle_weight",
                                                  "likelihood_clear_risk",
+                                                 "likelihood_accept_after",
                                                  "novelty_margin"};
 // models[].guards.<feature>: the guard of one feature (keyed by the user).
 inline constexpr std::string_view kGuard[] = {"direction", "min_deviation", "valid_range"};

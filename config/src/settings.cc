@@ -294,6 +294,7 @@ Status ParseDetector(const Reader& r, const Field& f, DetectorSettings* out) {
     if (key == "likelihood_clear_risk") return r.ReadDouble(v, 0, 0.49, &o.likelihood.clear_risk);
     if (key == "likelihood_settle") return r.ReadInt(v, -1, 1 << 24, &o.settle);
     if (key == "likelihood_settle_weight") return r.ReadInt(v, 1, 10000, &o.settle_weight);
+    if (key == "likelihood_accept_after") return r.ReadInt(v, -1, 1 << 24, &o.accept_after);
     if (key == "novelty_margin") return ReadNoveltyMargin(r, v, &o.novelty_margin);
     return r.ReadInt(v, core::kMinSpotCalibration, 1000000, &o.calibration_windows);
   });

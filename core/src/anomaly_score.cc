@@ -77,6 +77,9 @@ Status DetectorOptions::Validate() const {
   }
   if (calibration_windows < 0) return Status::Error("calibration windows must be >= 0");
   if (settle < -1) return Status::Error("likelihood settling must be >= 0 windows (-1: the lookback)");
+  if (accept_after < -1) {
+    return Status::Error("likelihood accept-after must be >= 0 windows (-1: a tenth of the history)");
+  }
   if (settle_weight < 1 || settle_weight > 10000) {
     return Status::Error("likelihood settling weight must be in [1, 10000] windows");
   }
@@ -101,6 +104,9 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
       settle_(!options.uses_likelihood() ? 0
               : options.settle >= 0      ? options.settle
                                          : std::max(lookback, 0)),
+      accept_after_(!options.uses_likelihood()  ? 0
+                    : options.accept_after >= 0 ? options.accept_after
+                                                : std::max(options.likelihood.history / 10, 1)),
       ewma_(options.smoothing_span),
       gate_(refractory_),
       novelty_gate_(refractory_),
@@ -207,8 +213,9 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
   if (options_.uses_likelihood()) {
     const bool settling = settled_ < settle_;
     if (settling) ++settled_;
-    const ErrorLikelihood::Step step =
-        likelihood_.Observe(smoothed, /*clip=*/!settling, settling ? options_.settle_weight : 1);
+    const bool accepting = accept_after_ > 0 && alarm_run_ >= accept_after_;
+    const ErrorLikelihood::Step step = likelihood_.Observe(
+        smoothed, /*clip=*/!settling && !accepting, settling || accepting ? options_.settle_weight : 1);
     d.tail = step.tail;
     // Hysteresis: an alarm that goes on (the previous window alarmed) is
     // judged against clear_risk; gate_ has not seen this window yet.
@@ -216,6 +223,7 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     const double risk = gate_.quiet() == 0 && clear_risk > risk_ ? clear_risk : risk_;
     likelihood_alarm = !settling && step.tail < risk;
     likelihood_held = likelihood_alarm && !(step.tail < risk_);
+    alarm_run_ = likelihood_alarm ? std::min<int64_t>(alarm_run_ + 1, accept_after_) : 0;
     if (options_.threshold == ThresholdMode::kLikelihood) {
       // The short mean that would alarm, as an error level for plots and events.
       d.threshold = step.mean + step.stdev * likelihood_z_;

@@ -15,9 +15,11 @@
 // count + f64 lo, hi per feature), then the Spot: u8 calibrated, f64 t, z, gamma, sigma,
 // log-likelihood, u32 count + f64 excesses, i64 arrivals (same count), u32
 // oldest, i64 count, dropped count, calibration count, refits, u32 count +
-// f64 quantiles below t, u32 count + f64 DSPOT window, u32 next, f64 sum.
+// f64 quantiles below t, u32 count + f64 DSPOT window, u32 next, f64 sum;
+// then i64 the likelihood's alarming windows in a row (accept_after).
 // Integrity is the caller's (the daemon's snapshot has a CRC); the reader
 // still never trusts a length or an index.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -33,7 +35,9 @@ constexpr std::string_view kMagic = "LSTMADDS";
 // 1: before the likelihood, 2: before settling, 3: before novel values, 4:
 // before the settling weight; refused, so such a stream recalibrates.
 // 5: before the risk period; read, as saved without one (per window).
-constexpr uint32_t kVersion = 6;
+// 6: before accepting lasting changes; read, with no alarm run under way.
+constexpr uint32_t kVersion = 7;
+constexpr uint32_t kVersionBeforeAlarmRun = 6;
 constexpr uint32_t kVersionBeforeRiskPeriod = 5;
 
 using bytes::Get;
@@ -148,6 +152,7 @@ std::string StreamDetector::SaveState() const {
   likelihood_.AppendState(&out);
   novelty_.AppendState(&out);
   spot_.AppendState(&out);
+  Put<int64_t>(&out, alarm_run_);
   return out;
 }
 
@@ -161,10 +166,10 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   double risk_per = 0, risk_in_force = options_.likelihood.risk;
   int64_t quiet = 0, novelty_quiet = 0, warmup_count = 0, settled = 0;
   std::vector<double> warmup, steps;
-  if (!Get(&bytes, &version) || (version != kVersion && version != kVersionBeforeRiskPeriod)) {
+  if (!Get(&bytes, &version) || version < kVersionBeforeRiskPeriod || version > kVersion) {
     return Damaged("unsupported version");
   }
-  const bool has_risk_period = version >= kVersion;
+  const bool has_risk_period = version > kVersionBeforeRiskPeriod;
   if (!Get(&bytes, &mode) || !Get(&bytes, &risk) || !Get(&bytes, &level) || !Get(&bytes, &max_peaks) ||
       !Get(&bytes, &depth) || !Get(&bytes, &span) || !Get(&bytes, &refractory) ||
       !Get(&bytes, &calibration) || !Get(&bytes, &short_window) || !Get(&bytes, &history) ||
@@ -210,6 +215,10 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   LSTMAD_RETURN_IF_ERROR(novelty.ReadState(&bytes));
   Spot spot = spot_;
   LSTMAD_RETURN_IF_ERROR(spot.ReadState(&bytes));
+  int64_t alarm_run = 0;
+  if (version > kVersionBeforeAlarmRun && (!Get(&bytes, &alarm_run) || alarm_run < 0)) {
+    return Damaged("truncated or negative alarm run");
+  }
   if (!bytes.empty()) return Damaged("trailing bytes");
   if (calibrated == 1 && options_.uses_spot() && !spot.calibrated()) {
     return Damaged("calibrated without a calibrated SPOT");
@@ -220,6 +229,9 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   calibrated_ = calibrated == 1;
   warmup_count_ = warmup_count;
   settled_ = settled;
+  // Saved under a shorter accept_after (not one of the settings a state must
+  // match: it changes when a run is accepted, not what the state means).
+  alarm_run_ = std::min<int64_t>(alarm_run, accept_after_);
   ewma_.Restore(ewma, started == 1);
   gate_.Restore(quiet);
   novelty_gate_.Restore(novelty_quiet);

@@ -107,6 +107,8 @@ TEST_F(SettingsErrorTest, DetectorSectionIsChecked) {
        "2592000s, got \"45d\""},
       {head + "    detector: { likelihood_settle_weight: 0 }\n",
        "lstmad.yaml:5: models[0].detector.likelihood_settle_weight: must be from 1 to 10000, got 0"},
+      {head + "    detector: { likelihood_accept_after: -2 }\n",
+       "lstmad.yaml:5: models[0].detector.likelihood_accept_after: must be from -1 to 16777216, got -2"},
       {head + "    detector: { threshold: dspot, dspot_depth: 50, calibration_windows: 40 }\n",
        "lstmad.yaml:5: models[0].detector: calibration windows must be at least 60"},
       {head + "    assembly: { max_pending: 0 }\n",

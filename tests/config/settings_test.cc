@@ -96,6 +96,7 @@ TEST(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(d.options.novelty_margin, 0.05);
   EXPECT_EQ(d.options.settle, -1);
   EXPECT_EQ(d.options.settle_weight, 10);
+  EXPECT_EQ(d.options.accept_after, -1);        // a tenth of the history
   EXPECT_EQ(d.options.likelihood_risk_per, 0);  // a risk per window
 }
 
@@ -225,6 +226,7 @@ models:
       score: level
       novelty_margin: 0.25
       likelihood_settle_weight: 4
+      likelihood_accept_after: 250
       likelihood_risk_per: 5m
   - { name: Fan_2-b, path: fan.lstmad, measurement: fan, threshold: 1e-3, detector: { novelty_margin: off } }
 limits: { max_streams: 1, max_line_bytes: 2, max_connections: +3, stream_expiry_s: 0.5 }
@@ -259,6 +261,7 @@ log: { level: debug, format: json }
   EXPECT_EQ(d.options.score, core::ScoreMode::kLevel);
   EXPECT_EQ(d.options.novelty_margin, 0.25);
   EXPECT_EQ(d.options.settle_weight, 4);
+  EXPECT_EQ(d.options.accept_after, 250);
   EXPECT_EQ(d.options.likelihood_risk_per, 300);
   EXPECT_EQ(s->models[1].detector.options.novelty_margin, core::kNoveltyOff);
   EXPECT_TRUE(d.enabled());  // dspot decides alerts even without the exported score
@@ -266,7 +269,7 @@ log: { level: debug, format: json }
   EXPECT_EQ(s->models[1].path, fan);
   EXPECT_EQ(s->models[1].threshold, 1e-3);
   EXPECT_EQ(s->models[1].alert.fire_after, 3);
-  EXPECT_EQ(s->models[1].line, 24);
+  EXPECT_EQ(s->models[1].line, 25);
   EXPECT_EQ(s->limits.max_streams, 1);
   EXPECT_EQ(s->limits.max_line_bytes, 2);
   EXPECT_EQ(s->limits.max_connections, 3);

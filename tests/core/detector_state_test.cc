@@ -134,14 +134,21 @@ TEST(DetectorStateTest, ARiskPerPeriodTravelsWithTheStateWarmingUpOrCalibrated) 
 
 // A state saved before the risk period (version 5) is that of a risk per
 // window: read as such. Made from a version-6 state by leaving its new
-// fields out.
+// fields out; the version-6 state from a version-7 one by leaving out the
+// alarm run (the last 8 bytes).
 TEST(DetectorStateTest, ReadsAStateSavedBeforeTheRiskPeriodAsPerWindow) {
   const std::vector<double> errors = Errors(200, 6);
   const DetectorOptions options = SmallStateOptions(ThresholdMode::kLikelihood);
   StreamDetector original(options, 0.3, 10);
   for (int i = 0; i < 200; ++i)
     original.Observe(errors[static_cast<size_t>(i)], Override::kNone, Values(i), 1.0);
-  std::string v6 = original.SaveState();
+  const std::string v7 = original.SaveState();
+  ASSERT_EQ(v7.substr(v7.size() - 8), std::string(8, '\0'));  // no alarm run under way
+  std::string v6 = v7.substr(0, v7.size() - 8);
+  v6[8] = 6;
+  StreamDetector from_v6(options, 0.3, 10);
+  ASSERT_TRUE(from_v6.RestoreState(v6).ok()) << from_v6.RestoreState(v6).message();
+  EXPECT_EQ(from_v6.SaveState(), v7);
   // magic 8, version 4, then the options up to the novelty margin: 85 bytes.
   constexpr size_t kRiskPeriod = 8 + 4 + 85;
   // After the risk period: calibrated 1, settled 8, warm-up count 8, EWMA 9,
@@ -154,12 +161,41 @@ TEST(DetectorStateTest, ReadsAStateSavedBeforeTheRiskPeriodAsPerWindow) {
   StreamDetector restored(options, 0.3, 10);
   ASSERT_TRUE(restored.RestoreState(v5).ok()) << restored.RestoreState(v5).message();
   EXPECT_EQ(restored.likelihood_risk(), options.likelihood.risk);
-  EXPECT_EQ(restored.SaveState(), v6);
+  EXPECT_EQ(restored.SaveState(), v7);
 
   DetectorOptions per_time = options;  // a state of version 5 has no risk period
   per_time.likelihood_risk_per = 300;
   StreamDetector other(per_time, 0.3, 10);
   EXPECT_FALSE(other.RestoreState(v5).ok());
+}
+
+// An alarm run under way travels with the state: restored mid-run, the
+// detector accepts the change at the same window as one never stopped.
+TEST(DetectorStateTest, AnAlarmRunUnderWayIsRestored) {
+  DetectorOptions o;
+  o.threshold = ThresholdMode::kLikelihood;
+  o.likelihood.short_window = 1;
+  o.settle = 0;
+  o.accept_after = 5;
+  StreamDetector original(o, 100, 3);
+  ASSERT_TRUE(original.Calibrate(std::vector<double>(200, 1.0)).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(original.Observe(2.0).alarm);
+  const std::string saved = original.SaveState();
+  StreamDetector restored(o, 100, 3);
+  ASSERT_TRUE(restored.RestoreState(saved).ok());
+  for (int i = 3; i < 20; ++i) ExpectSame(original.Observe(2.0), restored.Observe(2.0), i);
+  // Restored under a shorter accept_after, the run is cut to it; a negative
+  // run is damage.
+  DetectorOptions shorter = o;
+  shorter.accept_after = 2;
+  StreamDetector cut(shorter, 100, 3);
+  ASSERT_TRUE(cut.RestoreState(saved).ok());
+  const std::string cut_state = cut.SaveState();
+  EXPECT_EQ(cut_state.substr(cut_state.size() - 8), std::string("\x02\0\0\0\0\0\0\0", 8));
+  std::string negative = saved;
+  negative.replace(negative.size() - 8, 8, std::string(8, '\xff'));
+  StreamDetector damaged(o, 100, 3);
+  EXPECT_NE(damaged.RestoreState(negative).message().find("alarm run"), std::string::npos);
 }
 
 }  // namespace

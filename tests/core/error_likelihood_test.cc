@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lstmad/core/anomaly_score.h"
 
@@ -425,6 +427,66 @@ TEST(StreamDetectorLikelihoodTest, AnAlarmGoesOnWhileTheTailStaysBelowTheClearRi
   EXPECT_FALSE(bad.Validate().ok());
   EXPECT_EQ(LikelihoodOptions{}.clear_risk, 1e-2);  // the default: hysteresis on
   EXPECT_TRUE(LikelihoodOptions{}.Validate().ok());
+}
+
+// A lasting change: a stream whose errors were all 1.0 steps to 2.0 for good
+// (short window 1, no settling). Each alarm enters the history clipped at the
+// alarm level and sigma is floored at 1e-3 of the mean, so the level creeps
+// up a little per window: the step alarms for 369 windows. With
+// accept_after = 5 the sixth alarming window on enters unclipped and 10 times
+// (the settling weight), and the alarm ends once the step's share of the
+// history puts 2.0 within the clear risk's z (2.326): after 9 windows.
+TEST(StreamDetectorLikelihoodTest, ALastingChangeBecomesTheNewNormal) {
+  auto alarms = [](int accept_after, int windows) {
+    DetectorOptions o = LikelihoodDetector();
+    o.likelihood.short_window = 1;
+    o.settle = 0;
+    o.accept_after = accept_after;
+    StreamDetector detector(o, /*fixed_threshold=*/100, /*lookback=*/3);
+    EXPECT_TRUE(detector.Calibrate(std::vector<double>(200, 1.0)).ok());
+    std::vector<bool> out;
+    for (int i = 0; i < windows; ++i) out.push_back(detector.Observe(2.0).alarm);
+    return out;
+  };
+  // The same by hand, on the likelihood alone: the first alarm at its risk
+  // (1e-4), the next ones at the clear risk (hysteresis); clipping is the
+  // likelihood's own (at its risk), except for accepted windows.
+  auto by_hand = [](int accept_after) {
+    LikelihoodOptions o;
+    o.short_window = 1;
+    ErrorLikelihood lik(o);
+    for (int i = 0; i < 200; ++i) lik.Learn(1.0);
+    std::vector<bool> out;
+    for (bool alarm = true; alarm;) {
+      const int run = static_cast<int>(out.size());
+      const bool accepted = accept_after > 0 && run >= accept_after;
+      const ErrorLikelihood::Step step = lik.Observe(2.0, /*clip=*/!accepted, accepted ? 10 : 1);
+      alarm = step.tail < (run == 0 ? 1e-4 : 1e-2);
+      out.push_back(alarm);
+    }
+    return out;
+  };
+  const std::vector<bool> clipped = by_hand(0);
+  ASSERT_EQ(clipped.size(), 370u);  // 369 alarms, then none
+  EXPECT_EQ(alarms(0, 370), clipped);
+  const std::vector<bool> accepted = by_hand(5);
+  ASSERT_EQ(accepted.size(), 10u);  // 5 clipped, 4 accepted alarms, then none (p = 50 / 255)
+  const std::vector<bool> detected = alarms(5, 400);
+  EXPECT_EQ(std::vector<bool>(detected.begin(), detected.begin() + 10), accepted);
+  // Then 2.0 is normal: no further alarm.
+  EXPECT_EQ(std::count(detected.begin() + 10, detected.end(), true), 0);
+
+  // The default: a tenth of the history (8600 windows); SPOT accepts nothing.
+  EXPECT_EQ(StreamDetector(LikelihoodDetector(), 100, 3).accept_after(), 860);
+  DetectorOptions shorter = LikelihoodDetector();
+  shorter.likelihood.history = 2000;
+  EXPECT_EQ(StreamDetector(shorter, 100, 3).accept_after(), 200);
+  DetectorOptions spot;
+  spot.threshold = ThresholdMode::kSpot;
+  EXPECT_EQ(StreamDetector(spot, 100, 3).accept_after(), 0);
+  DetectorOptions bad = LikelihoodDetector();
+  bad.accept_after = -2;
+  EXPECT_FALSE(bad.Validate().ok());
 }
 
 // A window held by hysteresis that is also novel, or that a guard judges,

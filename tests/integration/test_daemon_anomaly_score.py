@@ -26,6 +26,12 @@ risk this high is what makes the alerts move: the fault's errors are far
 past any low risk at once.) The alert transitions then differ from the
 per-window risk's, one of them after the restart (the risk travels in the
 snapshot), and the daemon's still equal the CLI's.
+
+With the argument `likelihood_accept` the likelihood takes a change that
+has alarmed for 4 windows in a row as the new normal
+(detector.likelihood_accept_after, score's --likelihood-accept-after): the
+fault's alert resolves while the fault goes on, in the CLI and the daemon
+alike.
 """
 import datetime
 import json
@@ -41,10 +47,16 @@ CALIBRATION = 120
 NORMAL, FAULT, AFTER = 300, 12, 40
 VARIANT = sys.argv[1] if len(sys.argv) > 1 else "spot"
 PER_TIME = VARIANT == "likelihood_per_time"
-MODE = "likelihood" if PER_TIME else VARIANT  # detector.threshold and score's --threshold-mode
+ACCEPT = VARIANT == "likelihood_accept"
+MODE = "likelihood" if PER_TIME or ACCEPT else VARIANT  # detector.threshold and score's --threshold-mode
 RISK_PER = "0.02s"  # detector.likelihood_risk_per with PER_TIME
-DETECTOR = "{ threshold: %s, calibration_windows: %d, max_peaks: 200%s }" % (
-    MODE, CALIBRATION, f", likelihood_risk_per: {RISK_PER}" if PER_TIME else "")
+ACCEPT_AFTER = 4  # detector.likelihood_accept_after with ACCEPT
+DETECTOR = "{ threshold: %s, calibration_windows: %d, max_peaks: 200%s%s }" % (
+    MODE, CALIBRATION, f", likelihood_risk_per: {RISK_PER}" if PER_TIME else "",
+    f", likelihood_accept_after: {ACCEPT_AFTER}" if ACCEPT else "")
+# score's flags for the same setting.
+VARIANT_FLAGS = (["--likelihood-risk-per", RISK_PER] if PER_TIME else
+                 ["--likelihood-accept-after", ACCEPT_AFTER] if ACCEPT else [])
 # models[].alert and score's --alert-for/--alert-clear: for 1 with SPOT, so that
 # a single novel value fires too (below); the default, 3, with the likelihood.
 ALERT_FOR, ALERT_CLEAR = (3 if MODE == "likelihood" else 1), 3
@@ -130,19 +142,20 @@ def main():
         score = ["score", "--model", model, "--data", csv, "--threshold-mode", MODE,
                  "--calibration", CALIBRATION, "--spot-max-peaks", 200,
                  "--alert-for", ALERT_FOR, "--alert-clear", ALERT_CLEAR]
-        out = run(*score, *(["--likelihood-risk-per", RISK_PER] if PER_TIME else [])).stdout
+        out = run(*score, *VARIANT_FLAGS).stdout
         header, rows = read_csv(out)
-        if PER_TIME:
-            per_window = read_csv(run(*score).stdout)[1]
-            checks.check(f"a risk per {RISK_PER} moves the CLI's alert transitions (from the per-window risk's)",
-                         column_transitions([int(r[-1]) for r in per_window]) !=
+        if PER_TIME or ACCEPT:
+            plain_rows = read_csv(run(*score).stdout)[1]
+            what = f"a risk per {RISK_PER}" if PER_TIME else f"accepting a change after {ACCEPT_AFTER} windows"
+            checks.check(f"{what} moves the CLI's alert transitions (from the defaults')",
+                         column_transitions([int(r[-1]) for r in plain_rows]) !=
                          column_transitions([int(r[-1]) for r in rows]),
-                         f"{column_transitions([int(r[-1]) for r in per_window])}")
+                         f"{column_transitions([int(r[-1]) for r in plain_rows])}")
         want = [float(r[header.index("anomaly_score")]) for r in rows]
         checks.check("alert is score's last column", header[-1] == "alert", str(header))
         alert = [int(r[header.index("alert")]) for r in rows]
         checks.check("the CLI scores every window", len(want) == len(values) - LOOKBACK + 1, str(len(want)))
-        if MODE == "likelihood" and not PER_TIME:
+        if MODE == "likelihood" and not PER_TIME and not ACCEPT:
             plain = plain_alert_column([int(r[header.index("anomaly")]) for r in rows])
             checks.check("a window held by hysteresis starts no alert that for/clear alone would start",
                          column_transitions(plain) != column_transitions(alert),

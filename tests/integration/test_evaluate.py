@@ -114,6 +114,10 @@ def main():
             bad = run("score", "--model", model, "--data", data, "--likelihood-settle-weight", value, check=False)
             checks.check(f"--likelihood-settle-weight {value} is bad input",
                          bad.returncode == 2 and "--likelihood-settle-weight" in bad.stderr, bad.stderr.strip())
+        for value in ("-1", "2.5", "x"):
+            bad = run("score", "--model", model, "--data", data, "--likelihood-accept-after", value, check=False)
+            checks.check(f"--likelihood-accept-after {value} is bad input",
+                         bad.returncode == 2 and "--likelihood-accept-after" in bad.stderr, bad.stderr.strip())
         root = ET.parse(svg).getroot()
         checks.check("score --plot writes a self-contained SVG",
                      root.tag.endswith("svg") and "href" not in open(svg).read())

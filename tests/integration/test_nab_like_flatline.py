@@ -9,7 +9,11 @@ files), through `lstmad evaluate-stream` with its defaults (relearning on):
 - the same file stepping from 50 to 55 at row 3000: the step is found at its
   first row (40 rows into a window of rows 2960..3040), one alert, no false
   positive. A constant feature is not scaled, so the step's error is in its
-  own units.
+  own units. The errors before the step had no spread, so the likelihood's
+  clipped alarms would never move its level: the alert would stay up to the
+  end of the file (1,032 rows). After 860 alarming windows (a tenth of the
+  history, detector.likelihood_accept_after) the step is the new normal and
+  the alert resolves within the next hundred rows.
 """
 import csv
 import json
@@ -25,8 +29,8 @@ NAMES = ["art_daily_no_noise", "art_daily_perfect_square_wave", "art_daily_small
 STEP_ROW = 3000
 
 
-def evaluate(data, windows, results):
-    proc = run("evaluate-stream", "--data", data, "--windows", windows, "--json", "--nab-results", results)
+def evaluate(data, windows, results, *flags):
+    proc = run("evaluate-stream", "--data", data, "--windows", windows, "--json", "--nab-results", results, *flags)
     return json.loads(proc.stdout), proc.stderr
 
 
@@ -74,6 +78,13 @@ def main():
                      report["delays"] == [40] and
                      report["alerts"]["fired"] == 1,
                      json.dumps({k: report[k] for k in ("events", "delays", "alerts")}))
+        rows_after_step = len(tables["art_flatline"]) - 1 - STEP_ROW
+        checks.check("the step becomes the new normal: its alert resolves after the 860 accepted windows",
+                     860 < report["alerts"]["rows"] < min(960, rows_after_step), str(report["alerts"]["rows"]))
+        never, _ = evaluate(stepped, label_file, os.path.join(d, "results-never"), "--likelihood-accept-after", "0")
+        checks.check("never accepted, it stays up to the end of the file",
+                     never["alerts"]["fired"] == 1 and never["alerts"]["rows"] == rows_after_step - 2,
+                     json.dumps(never["alerts"]))
     checks.finish()
 
 

@@ -1,5 +1,6 @@
 #include "detector_flags.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "lstmad/core/text.h"
@@ -60,6 +61,10 @@ void AddDetectorFlags(ArgParser* p) {
                "likelihood: how many windows of the history each settling window's short mean counts "
                "as, so the few fresh errors weigh against the many trained-on ones (1: as one window)",
                std::to_string(d.settle_weight));
+  p->AddOption("likelihood-accept-after", "N",
+               "likelihood: after N alarming windows in a row the change is taken as the new normal, "
+               "and the alarm's windows enter the history unclipped, as settling windows do (0: never) "
+               "(default: a tenth of the history)");
   p->AddOption("novelty-margin", "M|off",
                "a window whose newest value lies beyond the range of every value seen so far by more "
                "than M times that range alarms (Numenta's rule; off: never)",
@@ -117,6 +122,10 @@ std::string ParseDetectorFlags(const ArgParser& p, core::DetectorOptions* o) {
   }
   if (std::string e = IntFlag(p, "likelihood-settle-weight", 1, 10000, &o->settle_weight); !e.empty())
     return e;
+  if (p.Has("likelihood-accept-after")) {
+    if (std::string e = IntFlag(p, "likelihood-accept-after", 0, kMax, &o->accept_after); !e.empty())
+      return e;
+  }
   if (const std::string margin = p.Get("novelty-margin"); margin == "off") {
     o->novelty_margin = core::kNoveltyOff;
   } else if (!ParseDouble(margin, &o->novelty_margin) || !(o->novelty_margin >= 0)) {
@@ -144,7 +153,10 @@ std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
         (o.likelihood_risk_per > 0 ? " per " + core::FormatSignificant(o.likelihood_risk_per) + " s" : "") +
         (o.likelihood.clear_risk > 0 ? " clear q=" + core::FormatSignificant(o.likelihood.clear_risk) : "") +
         " settle=" + (o.settle < 0 ? std::string("T") : std::to_string(o.settle)) +
-        (o.settle != 0 ? " x" + std::to_string(o.settle_weight) : "");
+        (o.settle != 0 ? " x" + std::to_string(o.settle_weight) : "") + " accept after " +
+        (o.accept_after < 0    ? std::to_string(std::max(o.likelihood.history / 10, 1))
+         : o.accept_after == 0 ? std::string("never")
+                               : std::to_string(o.accept_after));
   }
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
   if (o.threshold != core::ThresholdMode::kFixed) {

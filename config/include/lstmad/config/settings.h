@@ -121,8 +121,9 @@ struct DetectorSettings {
     o.calibration_windows = 500;                // detector.calibration_windows
     o.score = core::ScoreMode::kOnset;          // detector.score: onset|level
     // detector.likelihood_window, likelihood_history, likelihood_risk, likelihood_risk_per,
-    // likelihood_settle, likelihood_settle_weight, likelihood_clear_risk, novelty_margin:
-    // core's defaults (10, 8600, 1e-4, 0 = per window, -1 = the lookback, 10, 1e-2, 0.05)
+    // likelihood_settle, likelihood_settle_weight, likelihood_clear_risk, likelihood_accept_after,
+    // novelty_margin: core's defaults (10, 8600, 1e-4, 0 = per window, -1 = the lookback, 10,
+    // 1e-2, -1 = a tenth of the history, 0.05)
     return o;
   }
   // Whether streams need a detector at all.

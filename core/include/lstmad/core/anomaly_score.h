@@ -67,6 +67,14 @@
 // an alert does not resolve the moment the history has absorbed part of a
 // lasting fault.
 //
+// A lasting change (accept_after, a tenth of the likelihood's history by
+// default, 0 off): clipped alarms raise the history's level only at the pace
+// of its spread, so where the errors had none (a constant metric that steps)
+// the alarm would never end. After accept_after alarming windows in a row the
+// change is the new normal: each further alarming window enters the history
+// unclipped and settle_weight times, as a settling window does, until the
+// alarm ends (docs/detection.md, "A lasting change").
+//
 // Novel values (value_novelty.h; novelty_margin, 0.05 by default, < 0 off):
 // given each window's newest observed values, a window with a value beyond
 // the range of every value seen so far (by more than the margin times the
@@ -187,6 +195,13 @@ struct DetectorOptions {
   // lookback T; 0: none.
   int settle = -1;
   int settle_weight = kDefaultSettleWeight;
+  // A lasting change (the likelihood modes): once the likelihood has alarmed
+  // for `accept_after` windows in a row, the alarm is taken to be the new
+  // normal, and each further alarming window enters the history unclipped
+  // and `settle_weight` times, as a settling window does, until the alarm
+  // ends. < 0: a tenth of the likelihood's history (860 windows by default,
+  // 3 days at 5 minutes); 0: never.
+  int accept_after = -1;
   ScoreMode score = ScoreMode::kOnset;
   // Novel values (above): the margin, a fraction of each feature's range;
   // kNoveltyOff (< 0): off.
@@ -271,6 +286,8 @@ class StreamDetector {
   const DetectorOptions& options() const { return options_; }
   int refractory() const { return refractory_; }
   int settle() const { return settle_; }
+  // Resolved: alarming windows in a row after which a change is accepted (0: never).
+  int accept_after() const { return accept_after_; }
 
   // The detector's whole state as bytes (daemon snapshots, so a restart does
   // not recalibrate every stream), and back. RestoreState() refuses state
@@ -292,6 +309,8 @@ class StreamDetector {
   int refractory_;
   int settle_;               // resolved: windows the likelihood settles after calibration
   int64_t settled_ = 0;      // finite windows observed since calibration, counted up to settle_
+  int accept_after_;         // resolved: options_.accept_after, or a tenth of the history
+  int64_t alarm_run_ = 0;    // the likelihood's alarming windows in a row, up to accept_after_
   Ewma ewma_;
   OnsetGate gate_;          // every alarm
   OnsetGate novelty_gate_;  // novel values' alarms only
