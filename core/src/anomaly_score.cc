@@ -104,9 +104,7 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
       settle_(!options.uses_likelihood() ? 0
               : options.settle >= 0      ? options.settle
                                          : std::max(lookback, 0)),
-      accept_after_(!options.uses_likelihood()  ? 0
-                    : options.accept_after >= 0 ? options.accept_after
-                                                : std::max(options.likelihood.history / 10, 1)),
+      accept_after_(options.accept_after_windows()),
       ewma_(options.smoothing_span),
       gate_(refractory_),
       novelty_gate_(refractory_),

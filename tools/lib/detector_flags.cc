@@ -1,6 +1,5 @@
 #include "detector_flags.h"
 
-#include <algorithm>
 #include <limits>
 
 #include "lstmad/core/text.h"
@@ -154,9 +153,7 @@ std::string DescribeDetector(const core::DetectorOptions& o, int refractory) {
         (o.likelihood.clear_risk > 0 ? " clear q=" + core::FormatSignificant(o.likelihood.clear_risk) : "") +
         " settle=" + (o.settle < 0 ? std::string("T") : std::to_string(o.settle)) +
         (o.settle != 0 ? " x" + std::to_string(o.settle_weight) : "") + " accept after " +
-        (o.accept_after < 0    ? std::to_string(std::max(o.likelihood.history / 10, 1))
-         : o.accept_after == 0 ? std::string("never")
-                               : std::to_string(o.accept_after));
+        (o.accept_after_windows() > 0 ? std::to_string(o.accept_after_windows()) : std::string("never"));
   }
   if (o.threshold == core::ThresholdMode::kDspot) text += " depth=" + std::to_string(o.dspot_depth);
   if (o.threshold != core::ThresholdMode::kFixed) {

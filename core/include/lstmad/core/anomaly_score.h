@@ -90,12 +90,13 @@
 // allocation-free once calibrated.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <optional>
 #include <vector>
 
 #include "lstmad/core/error_likelihood.h"
@@ -219,6 +220,11 @@ struct DetectorOptions {
   bool uses_spot() const { return threshold != ThresholdMode::kLikelihood; }
   bool uses_likelihood() const {
     return threshold == ThresholdMode::kLikelihood || threshold == ThresholdMode::kSpotAndLikelihood;
+  }
+  // accept_after resolved: 0 (never) outside the likelihood modes.
+  int accept_after_windows() const {
+    if (!uses_likelihood()) return 0;
+    return accept_after >= 0 ? accept_after : std::max(likelihood.history / 10, 1);
   }
 };
 
