@@ -104,7 +104,6 @@ StreamDetector::StreamDetector(const DetectorOptions& options, double fixed_thre
       settle_(!options.uses_likelihood() ? 0
               : options.settle >= 0      ? options.settle
                                          : std::max(lookback, 0)),
-      accept_after_(options.accept_after_windows()),
       ewma_(options.smoothing_span),
       gate_(refractory_),
       novelty_gate_(refractory_),
@@ -211,7 +210,8 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
   if (options_.uses_likelihood()) {
     const bool settling = settled_ < settle_;
     if (settling) ++settled_;
-    const bool accepting = accept_after_ > 0 && alarm_run_ >= accept_after_;
+    const int accept_after = options_.accept_after_windows();
+    const bool accepting = accept_after > 0 && alarm_run_ >= accept_after;
     const ErrorLikelihood::Step step = likelihood_.Observe(
         smoothed, /*clip=*/!settling && !accepting, settling || accepting ? options_.settle_weight : 1);
     d.tail = step.tail;
@@ -221,7 +221,7 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     const double risk = gate_.quiet() == 0 && clear_risk > risk_ ? clear_risk : risk_;
     likelihood_alarm = !settling && step.tail < risk;
     likelihood_held = likelihood_alarm && !(step.tail < risk_);
-    alarm_run_ = likelihood_alarm ? std::min<int64_t>(alarm_run_ + 1, accept_after_) : 0;
+    alarm_run_ = likelihood_alarm ? std::min<int64_t>(alarm_run_ + 1, accept_after) : 0;
     if (options_.threshold == ThresholdMode::kLikelihood) {
       // The short mean that would alarm, as an error level for plots and events.
       d.threshold = step.mean + step.stdev * likelihood_z_;

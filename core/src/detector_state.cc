@@ -231,7 +231,7 @@ Status StreamDetector::RestoreState(std::string_view bytes) {
   settled_ = settled;
   // Saved under a shorter accept_after (not one of the settings a state must
   // match: it changes when a run is accepted, not what the state means).
-  alarm_run_ = std::min<int64_t>(alarm_run, accept_after_);
+  alarm_run_ = std::min<int64_t>(alarm_run, accept_after());
   ewma_.Restore(ewma, started == 1);
   gate_.Restore(quiet);
   novelty_gate_.Restore(novelty_quiet);

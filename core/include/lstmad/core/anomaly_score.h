@@ -293,7 +293,7 @@ class StreamDetector {
   int refractory() const { return refractory_; }
   int settle() const { return settle_; }
   // Resolved: alarming windows in a row after which a change is accepted (0: never).
-  int accept_after() const { return accept_after_; }
+  int accept_after() const { return options_.accept_after_windows(); }
 
   // The detector's whole state as bytes (daemon snapshots, so a restart does
   // not recalibrate every stream), and back. RestoreState() refuses state
@@ -315,8 +315,7 @@ class StreamDetector {
   int refractory_;
   int settle_;               // resolved: windows the likelihood settles after calibration
   int64_t settled_ = 0;      // finite windows observed since calibration, counted up to settle_
-  int accept_after_;         // resolved: options_.accept_after, or a tenth of the history
-  int64_t alarm_run_ = 0;    // the likelihood's alarming windows in a row, up to accept_after_
+  int64_t alarm_run_ = 0;    // the likelihood's alarming windows in a row, up to accept_after()
   Ewma ewma_;
   OnsetGate gate_;          // every alarm
   OnsetGate novelty_gate_;  // novel values' alarms only
