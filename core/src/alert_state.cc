@@ -2,7 +2,10 @@
 
 namespace lstmad::core {
 
-AlertState::Transition AlertState::Observe(bool above, const AlertRule& rule, bool held) {
+AlertState::Transition AlertState::Observe(bool above, const AlertRule& rule, bool held, bool accepted) {
+  // Only a firing alert is marked: a change accepted before any alert fired
+  // (`fire_after` longer than the detector's accept_after) has none to resolve.
+  if (firing_ && accepted) accepted_ = true;
   const bool above_threshold = above && (firing_ || !held);
   // While quiet, count windows above; while firing, count windows not above.
   // Any window on the other side breaks the run.
@@ -14,6 +17,7 @@ AlertState::Transition AlertState::Observe(bool above, const AlertRule& rule, bo
   if (++run_ < needed) return Transition::kNone;
   run_ = 0;
   firing_ = !firing_;
+  if (firing_) accepted_ = false;
   return firing_ ? Transition::kFired : Transition::kResolved;
 }
 

@@ -215,6 +215,7 @@ Detection StreamDetector::Calibrated(double smoothed) noexcept {
     const ErrorLikelihood::Step step = likelihood_.Observe(
         smoothed, /*clip=*/!settling && !accepting, settling || accepting ? options_.settle_weight : 1);
     d.tail = step.tail;
+    d.accepted = accepting;
     // Hysteresis: an alarm that goes on (the previous window alarmed) is
     // judged against clear_risk; gate_ has not seen this window yet.
     const double clear_risk = options_.likelihood.clear_risk;
@@ -273,6 +274,7 @@ Detection StreamDetector::Observe(double error, Override override, std::span<con
   if (override != Override::kNone) {
     d.alarm = override == Override::kAnomalous;
     d.held = false;
+    d.accepted = false;
   } else if (novel) {
     // Nothing like it was seen: as sure as a non-finite error.
     novelty_alarm = true;

@@ -42,7 +42,8 @@ std::string AlertmanagerAlertJson(const AlertEvent& event, const std::string& se
       {"error", core::FormatSignificant(event.error)},
       {"threshold", core::FormatSignificant(event.threshold)},
       {"top_features", top}};
-  // A stream that went away (reshaped model, expiry) is resolved without a window: say why.
+  // A resolution that is not the stream back to normal (it went away, or its
+  // change was accepted as the new normal): say why.
   if (!event.reason.empty()) alert["annotations"]["resolved_reason"] = event.reason;
   alert["startsAt"] = core::FormatRfc3339Nanos(starts_at_ns);
   if (event.kind == "resolved") alert["endsAt"] = core::FormatRfc3339Nanos(event.time_ns);

@@ -30,12 +30,17 @@ struct AlertEvent {
   int64_t window_end_ns = 0;
   // Features by share of the window's error, largest first (share in [0, 1]).
   std::vector<std::pair<std::string, double>> top_features;
-  // Set when the stream went away rather than a window resolving its alert:
-  // "model_reshaped", "model_removed" or "stream_expired". Such a resolution
+  // Why a resolution came, where it is not the stream's errors going back to
+  // normal. The stream went away rather than a window resolving its alert:
+  // "model_reshaped", "model_removed" or "stream_expired"; such a resolution
   // carries the firing event's window, threshold and features and no error
-  // (NaN). Empty for transitions decided by a window.
+  // (NaN). kChangeAccepted: a window resolved it, after the detector took the
+  // alert's lasting change as the new normal (core::Detection::accepted).
+  // Empty otherwise, and for every "fired".
   std::string reason;
 };
+
+inline constexpr const char* kChangeAccepted = "change_accepted";
 
 // One JSON object, no trailing newline: the events file's line (its format
 // is pinned by tests/daemon/alerting/alerts_test.cc), written by nlohmann-json

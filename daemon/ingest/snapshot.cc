@@ -11,7 +11,7 @@ namespace lstmad::daemon {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADSS";
-constexpr uint32_t kVersion = 3;
+constexpr uint32_t kVersion = 4;
 constexpr uint32_t kMaxDetectorState = 64u << 20;
 constexpr uint32_t kMaxDimension = 1 << 20;
 constexpr uint32_t kMaxTopFeatures = 1 << 16;
@@ -22,6 +22,29 @@ using core::bytes::GetValues;
 using core::bytes::Put;
 using core::bytes::PutString;
 using core::bytes::PutValues;
+
+// The event that fired a firing stream's alert (version 3 on).
+bool DecodeFired(std::string_view* r, StreamSnapshot* s) {
+  uint8_t has_fired = 0;
+  if (!Get(r, &has_fired) || has_fired > 1) return false;
+  if (has_fired == 0) return true;
+  AlertEvent e;
+  uint32_t top = 0;
+  if (!Get(r, &e.time_ns) || !Get(r, &e.error) || !Get(r, &e.threshold) || !Get(r, &e.window_start_ns) ||
+      !Get(r, &e.window_end_ns) || !Get(r, &top) || top > kMaxTopFeatures) {
+    return false;
+  }
+  for (uint32_t i = 0; i < top; ++i) {
+    std::pair<std::string, double> feature;
+    if (!GetString(r, &feature.first) || !Get(r, &feature.second)) return false;
+    e.top_features.push_back(std::move(feature));
+  }
+  e.kind = "fired";
+  e.model = s->model;
+  e.stream = s->key;
+  s->fired = std::move(e);
+  return true;
+}
 
 bool DecodeStream(std::string_view* r, uint32_t version, StreamSnapshot* s) {
   uint32_t lookback = 0, features = 0, run = 0;
@@ -46,24 +69,11 @@ bool DecodeStream(std::string_view* r, uint32_t version, StreamSnapshot* s) {
   if (!GetValues(r, n, &state)) return false;
   s->detector_state.assign(state.begin(), state.end());
   if (version < 3) return true;
-  uint8_t has_fired = 0;
-  if (!Get(r, &has_fired) || has_fired > 1) return false;
-  if (has_fired == 0) return true;
-  AlertEvent e;
-  uint32_t top = 0;
-  if (!Get(r, &e.time_ns) || !Get(r, &e.error) || !Get(r, &e.threshold) || !Get(r, &e.window_start_ns) ||
-      !Get(r, &e.window_end_ns) || !Get(r, &top) || top > kMaxTopFeatures) {
-    return false;
-  }
-  for (uint32_t i = 0; i < top; ++i) {
-    std::pair<std::string, double> feature;
-    if (!GetString(r, &feature.first) || !Get(r, &feature.second)) return false;
-    e.top_features.push_back(std::move(feature));
-  }
-  e.kind = "fired";
-  e.model = s->model;
-  e.stream = s->key;
-  s->fired = std::move(e);
+  if (!DecodeFired(r, s)) return false;
+  if (version < 4) return true;
+  uint8_t accepted = 0;
+  if (!Get(r, &accepted) || accepted > 1) return false;
+  s->alert_accepted = accepted == 1;
   return true;
 }
 
@@ -100,6 +110,7 @@ std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams) {
     PutValues(&out, s.times_ns);
     PutString(&out, s.detector_state);
     EncodeFired(&out, s.fired);
+    Put<uint8_t>(&out, s.alert_accepted ? 1 : 0);
   }
   Put<uint32_t>(&out, core::Crc32c(out));
   return out;
@@ -120,7 +131,7 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
   Get(&r, &version);
   if (version < 1 || version > kVersion) {
     return core::Status::Error(source + ": snapshot version " + std::to_string(version) +
-                               " is not supported (this lstmad reads versions 1 to 3)");
+                               " is not supported (this lstmad reads versions 1 to 4)");
   }
   if (!Get(&r, &count)) return core::Status::Error(source + ": truncated snapshot");
   std::vector<StreamSnapshot> streams;

@@ -10,6 +10,7 @@ StreamSnapshot SaveStream(const StreamTable& table, const StreamStates& states, 
   if (const StreamScoringState* scored = states.Find(id)) {
     s.firing = scored->alert.firing();
     s.alert_run = scored->alert.run();
+    s.alert_accepted = scored->alert.firing() && scored->alert.accepted();
     if (scored->detector) s.detector_state = scored->detector->SaveState();
     if (scored->alert.firing() && scored->fired) s.fired = *scored->fired;
   }
@@ -20,7 +21,7 @@ void LoadStream(const StreamSnapshot& s, uint32_t id, StreamTable* table, Stream
   table->Load(id, s);
   if (!s.firing && s.alert_run <= 0) return;
   StreamScoringState* scored = states->GetOrCreate(id, s.key);
-  scored->alert.Restore(s.firing, s.alert_run);
+  scored->alert.Restore(s.firing, s.alert_run, s.firing && s.alert_accepted);
   if (s.firing && s.fired) scored->fired = std::make_shared<const AlertEvent>(*s.fired);
 }
 

@@ -195,6 +195,7 @@ struct Metrics::Impl {
   Family<Counter>& values_carried_forward;
   Family<Counter>& window_restarts;
   Family<Counter>& guard_overrides;
+  Family<Counter>& changes_accepted;
   Family<Gauge>& connections;
   Family<Gauge>& build_info;
   Family<Counter>& config_reloads;
@@ -270,6 +271,10 @@ Metrics::Impl::Impl(const std::string& version)
                                "Windows on which the model's guards decided instead of the model, by "
                                "verdict (docs/detection.md).",
                                *registry)),
+      changes_accepted(Register(prometheus::BuildCounter(), "lstmad_changes_accepted_total",
+                                "Firing alerts whose lasting change the detector took as the new normal "
+                                "(detector.likelihood_accept_after); each resolves with reason change_accepted.",
+                                *registry)),
       connections(Register(prometheus::BuildGauge(), "lstmad_connections",
                            "Open ingestion connections.", *registry)),
       build_info(Register(prometheus::BuildGauge(), "lstmad_build_info",
@@ -361,6 +366,7 @@ ModelMetrics Metrics::ForModel(const ModelInfo& info, double threshold) {
   out.vectors_dropped_incomplete = &m.vectors_dropped.Add({{"model", info.name}, {"reason", "incomplete"}});
   out.values_carried_forward = &m.values_carried_forward.Add(model);
   out.window_restarts_gap = &m.window_restarts.Add({{"model", info.name}, {"reason", "gap"}});
+  out.changes_accepted = &m.changes_accepted.Add(model);
   if (info.guards) {
     out.guard_normal = &m.guard_overrides.Add({{"model", info.name}, {"verdict", "normal"}});
     out.guard_anomalous = &m.guard_overrides.Add({{"model", info.name}, {"verdict", "anomalous"}});

@@ -66,6 +66,9 @@ struct ModelMetrics {
   // lstmad_guard_overrides_total{model,verdict}: only for models with guards (null otherwise).
   prometheus::Counter* guard_normal = nullptr;
   prometheus::Counter* guard_anomalous = nullptr;
+  // lstmad_changes_accepted_total{model}: firing alerts whose lasting change
+  // the detector took as the new normal (detector.likelihood_accept_after).
+  prometheus::Counter* changes_accepted = nullptr;
   // The two per-window histograms' bucket bounds, for HistogramBatch.
   std::vector<double> reconstruction_error_bounds, sample_to_score_bounds;
 };

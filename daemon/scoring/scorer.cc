@@ -345,6 +345,7 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
     }
     bool above = core::ExceedsThreshold(error, model.threshold);
     bool held = false;  // above only by the detector's hysteresis
+    bool accepted = false;  // part of a lasting change the detector took as the new normal
     double threshold = model.threshold;
     if (override != core::Override::kNone) above = override == core::Override::kAnomalous;
     if (model.settings.detector.enabled()) {
@@ -352,12 +353,18 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
           Detect(model, job, error, override, novelty ? newest : std::span<const double>());
       above = d.alarm;
       held = d.held;
+      accepted = d.accepted;
       threshold = d.threshold;
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
     }
     if (history != nullptr) RecordHistory(history, model, shard, job, b, threshold, above);
+    const bool was_accepted = stream.alert.firing() && stream.alert.accepted();
     const core::AlertState::Transition transition =
-        stream.alert.Observe(above, ToAlertRule(model.settings.alert), held);
+        stream.alert.Observe(above, ToAlertRule(model.settings.alert), held, accepted);
+    if (!was_accepted && stream.alert.firing() && stream.alert.accepted() &&
+        model.metrics.changes_accepted != nullptr) {
+      model.metrics.changes_accepted->Increment();
+    }
     if (transition != core::AlertState::Transition::kNone) {
       RecordAlert(job, transition, error, threshold, shard->per_feature.col(b).data());
     }
@@ -492,6 +499,9 @@ void Scorer::RecordAlert(const WindowJob& job, core::AlertState::Transition tran
   event.window_start_ns = job.start_ns;
   event.window_end_ns = job.end_ns;
   event.top_features = TopFeatures(model, per_feature);
+  // The errors fit again because the detector took the change as the new
+  // normal, not because the stream went back to what it was: say so.
+  if (!fired && stream.alert.accepted()) event.reason = kChangeAccepted;
   if (fired) {
     stream.fired = std::make_shared<const AlertEvent>(event);
   } else {

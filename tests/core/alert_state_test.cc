@@ -119,6 +119,38 @@ TEST(AlertStateTest, RestoreClampsNegativeRuns) {
   EXPECT_EQ(state.Observe(true, AlertRule{2, 2}), AlertState::Transition::kFired);
 }
 
+TEST(AlertStateTest, AnAcceptedChangeMarksTheFiringAlert) {
+  const AlertRule rule{2, 2};
+  AlertState state;
+  // Accepted windows while quiet mark nothing: no alert to resolve.
+  EXPECT_EQ(state.Observe(true, rule, false, /*accepted=*/true), AlertState::Transition::kNone);
+  EXPECT_FALSE(state.accepted());
+  EXPECT_EQ(state.Observe(true, rule, false, true), AlertState::Transition::kFired);
+  EXPECT_FALSE(state.accepted());  // the firing window starts the alert unmarked
+  EXPECT_EQ(state.Observe(true, rule, false, false), AlertState::Transition::kNone);
+  EXPECT_FALSE(state.accepted());
+  EXPECT_EQ(state.Observe(true, rule, false, true), AlertState::Transition::kNone);
+  EXPECT_TRUE(state.accepted());
+  // Kept through the clearing run, and after the resolution, for its event.
+  EXPECT_EQ(state.Observe(false, rule, false, false), AlertState::Transition::kNone);
+  EXPECT_EQ(state.Observe(false, rule, false, false), AlertState::Transition::kResolved);
+  EXPECT_TRUE(state.accepted());
+  // The next alert starts unmarked.
+  EXPECT_EQ(state.Observe(true, rule), AlertState::Transition::kNone);
+  EXPECT_EQ(state.Observe(true, rule), AlertState::Transition::kFired);
+  EXPECT_FALSE(state.accepted());
+  EXPECT_EQ(state.Observe(false, rule), AlertState::Transition::kNone);
+  EXPECT_EQ(state.Observe(false, rule), AlertState::Transition::kResolved);
+  EXPECT_FALSE(state.accepted());
+
+  // A restored mark resolves as accepted.
+  AlertState restored;
+  restored.Restore(true, 1, true);
+  EXPECT_TRUE(restored.accepted());
+  EXPECT_EQ(restored.Observe(false, rule), AlertState::Transition::kResolved);
+  EXPECT_TRUE(restored.accepted());
+}
+
 TEST(AlertRuleTest, DefaultsAreThreeAndThree) {
   // The documented models[i].alert defaults (README, docs/detection.md) and
   // `lstmad score --alert-for/--alert-clear`'s.

@@ -448,6 +448,20 @@ TEST(StreamDetectorLikelihoodTest, ALastingChangeBecomesTheNewNormal) {
     for (int i = 0; i < windows; ++i) out.push_back(detector.Observe(2.0).alarm);
     return out;
   };
+  // Which windows entered the history as the new normal.
+  auto accepted_windows = [](int accept_after, int windows) {
+    DetectorOptions o = LikelihoodDetector();
+    o.likelihood.short_window = 1;
+    o.settle = 0;
+    o.accept_after = accept_after;
+    StreamDetector detector(o, /*fixed_threshold=*/100, /*lookback=*/3);
+    EXPECT_TRUE(detector.Calibrate(std::vector<double>(200, 1.0)).ok());
+    std::vector<int> out;
+    for (int i = 0; i < windows; ++i) {
+      if (detector.Observe(2.0).accepted) out.push_back(i);
+    }
+    return out;
+  };
   // The same by hand, on the likelihood alone: the first alarm at its risk
   // (1e-4), the next ones at the clear risk (hysteresis); clipping is the
   // likelihood's own (at its risk), except for accepted windows.
@@ -475,6 +489,10 @@ TEST(StreamDetectorLikelihoodTest, ALastingChangeBecomesTheNewNormal) {
   EXPECT_EQ(std::vector<bool>(detected.begin(), detected.begin() + 10), accepted);
   // Then 2.0 is normal: no further alarm.
   EXPECT_EQ(std::count(detected.begin() + 10, detected.end(), true), 0);
+  // Accepted: the 5 windows after the 5th alarm in a row (the 4 alarms and
+  // the window that ends the run, learnt the same way); none when never.
+  EXPECT_EQ(accepted_windows(5, 400), (std::vector<int>{5, 6, 7, 8, 9}));
+  EXPECT_TRUE(accepted_windows(0, 400).empty());
 
   // The default: a tenth of the history (8600 windows); SPOT accepts nothing.
   EXPECT_EQ(StreamDetector(LikelihoodDetector(), 100, 3).accept_after(), 860);

@@ -227,7 +227,7 @@ def decode_checkpoint(data, read_chunk=None, head_key=None):
     assert body[:8] == b"LSTMADSS"
     off = 8
     snapshot_version, count = struct.unpack_from("<II", body, off)
-    assert snapshot_version in (1, 2, 3), snapshot_version
+    assert snapshot_version in (1, 2, 3, 4), snapshot_version
     off += 8
     streams = {}
     for _ in range(count):
@@ -262,9 +262,15 @@ def decode_checkpoint(data, read_chunk=None, head_key=None):
                     off += 8
                     features_top.append((name, share))
                 fired = dict(time_ns=time_ns, error=error, threshold=threshold, top_features=features_top)
+        accepted = False
+        if snapshot_version >= 4:  # the alert saw a change accepted as the new normal
+            (flag,) = struct.unpack_from("<B", body, off)
+            assert flag in (0, 1), flag
+            accepted = flag == 1
+            off += 1
         streams[key] = dict(model=model, samples=samples, firing=bool(firing), run=run,
                             values=[list(values[k * features:(k + 1) * features]) for k in range(lookback)],
-                            times_ns=list(times), fired=fired)
+                            times_ns=list(times), fired=fired, accepted=accepted)
     return seq, streams
 
 

@@ -31,7 +31,8 @@ With the argument `likelihood_accept` the likelihood takes a change that
 has alarmed for 4 windows in a row as the new normal
 (detector.likelihood_accept_after, score's --likelihood-accept-after): the
 fault's alert resolves while the fault goes on, in the CLI and the daemon
-alike.
+alike, and the daemon's resolved event says why (reason change_accepted,
+counted by lstmad_changes_accepted_total).
 """
 import datetime
 import json
@@ -198,6 +199,7 @@ def main():
                                 what="quiet windows scored")
             checks.check("no score series for a model with anomaly_score: false",
                          not any(k.startswith("lstmad_stream_anomaly_score") and 'model="quiet"' in k for k in m))
+            accepted_total = total(m, "lstmad_changes_accepted_total", model="pump")
             sock.close()
             checks.check("daemon exits 0", daemon.stop() == 0)
 
@@ -217,6 +219,21 @@ def main():
         checks.check("every alert transition at the same window in the daemon and the CLI",
                      daemon_transitions == cli_transitions,
                      f"daemon {daemon_transitions} cli {cli_transitions}")
+        # Only an alert whose change the detector accepted says so when it
+        # resolves, and the counter counts it (after the restart, where the
+        # fault is).
+        accepted = [window_of(rfc3339_ns(r["window_end"])) for r in records
+                    if r["model"] == "pump" and r.get("reason") == "change_accepted"]
+        other_reasons = [r for r in records if r.get("reason") not in (None, "change_accepted")]
+        checks.check("no resolution of a window gives another reason", not other_reasons, str(other_reasons))
+        if ACCEPT:
+            resolved = [w for kind, w in daemon_transitions if kind == "resolved" and w > NORMAL - LOOKBACK]
+            checks.check("the fault's alert resolves as a change accepted",
+                         len(resolved) >= 1 and accepted == resolved[:1], f"accepted {accepted} resolved {resolved}")
+        else:
+            checks.check("no alert resolves as a change accepted", not accepted, str(accepted))
+        checks.check("lstmad_changes_accepted_total counts the accepted changes",
+                     accepted_total == len(accepted), f"{accepted_total} against {len(accepted)}")
         # With alert.for 1 a single novel value (a new extreme of a feature,
         # docs/detection.md "Novel values") fires too; the excursion's own
         # windows fire once, whatever the rule.

@@ -124,6 +124,13 @@ TEST(AlertmanagerJsonTest, FiringAndResolvedAlerts) {
   const std::string resolved = AlertmanagerAlertJson(e, "warning", 1700000000123456789);
   EXPECT_NE(resolved.find("\"startsAt\":\"2023-11-14T22:13:20.123456789Z\""), std::string::npos);
   EXPECT_NE(resolved.find("\"endsAt\":\"2023-11-14T22:14:20.123456789Z\""), std::string::npos) << resolved;
+  EXPECT_EQ(resolved.find("resolved_reason"), std::string::npos) << resolved;
+  // A change accepted as the new normal says so, as a stream that went away does.
+  e.reason = kChangeAccepted;
+  const nlohmann::json accepted =
+      nlohmann::json::parse(AlertmanagerAlertJson(e, "warning", 1700000000123456789));
+  EXPECT_EQ(accepted["annotations"]["resolved_reason"], "change_accepted");
+  EXPECT_EQ(accepted["endsAt"], "2023-11-14T22:14:20.123456789Z");
 }
 
 AlertEvent PumpEvent() {

@@ -26,7 +26,7 @@ std::vector<StreamSnapshot> Sample() {
   const float v[2] = {7, 8};
   table.Append(partial, v, 42);
   StreamScoringState* scored = states.GetOrCreate(full, table.key(full));
-  scored->alert.Restore(true, 2);
+  scored->alert.Restore(true, 2, /*accepted=*/true);
   AlertEvent fired;
   fired.kind = "fired";
   fired.time_ns = 1700000000123456789;
@@ -67,6 +67,8 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   EXPECT_EQ(fired.window_end_ns, 1004);
   EXPECT_EQ(fired.top_features, (std::vector<std::pair<std::string, double>>{{"flow", 0.625}, {"pressure", 0.375}}));
   EXPECT_FALSE((*loaded)[1].fired.has_value());
+  EXPECT_TRUE((*loaded)[0].alert_accepted);  // its resolution will say the change was accepted
+  EXPECT_FALSE((*loaded)[1].alert_accepted);
   StreamTable table(3, 2);
   StreamStates states;
   const uint32_t full = table.Insert((*loaded)[0].key, StreamTable::Hash((*loaded)[0].key));
@@ -76,6 +78,7 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   ASSERT_NE(states.Find(full), nullptr);
   EXPECT_TRUE(states.Find(full)->alert.firing());
   EXPECT_EQ(states.Find(full)->alert.run(), 2);
+  EXPECT_TRUE(states.Find(full)->alert.accepted());
   ASSERT_NE(states.Find(full)->fired, nullptr);
   EXPECT_EQ(states.Find(full)->fired->time_ns, 1700000000123456789);
   EXPECT_EQ(states.Find(partial), nullptr);  // no alert state to restore: stays light
@@ -112,7 +115,9 @@ TEST(SnapshotTest, ReadsVersionOneFiles) {
     const size_t stream_bytes = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 +
                                 s.values.size() * 4 + s.times_ns.size() * 8;
     v1.append(v2, at, stream_bytes);
-    at += stream_bytes + 4 + 1;  // skip the empty detector state's length and the "no fired event" byte
+    // Skip the empty detector state's length, the "no fired event" byte and
+    // the "no change accepted" byte.
+    at += stream_bytes + 4 + 1 + 1;
   }
   ASSERT_EQ(at, v2.size());
   const uint32_t crc = core::Crc32c(v1);
@@ -123,10 +128,46 @@ TEST(SnapshotTest, ReadsVersionOneFiles) {
   EXPECT_EQ((*loaded)[0].values, saved[0].values);
   EXPECT_EQ((*loaded)[1].key, saved[1].key);
   std::string v3 = v1.substr(0, v1.size() - 4);
-  v3[8] = 4;
+  v3[8] = 5;
   const uint32_t crc3 = core::Crc32c(v3);
   v3.append(reinterpret_cast<const char*>(&crc3), 4);
-  EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 4 is not supported"), std::string::npos);
+  EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 5 is not supported"),
+            std::string::npos);
+}
+
+// A version 3 file (before the accepted-change byte) loads as no change
+// accepted, the rest as it was.
+TEST(SnapshotTest, ReadsVersionThreeFiles) {
+  std::vector<StreamSnapshot> saved = Sample();
+  ASSERT_TRUE(saved[0].alert_accepted);
+  std::string v4 = EncodeSnapshot(saved);
+  v4.resize(v4.size() - 4);  // the checksum
+  std::string v3 = v4.substr(0, 8);
+  const uint32_t three = 3;
+  v3.append(reinterpret_cast<const char*>(&three), 4);
+  v3.append(v4, 12, 4);  // the stream count
+  size_t at = 16;
+  for (const StreamSnapshot& s : saved) {
+    size_t stream_bytes = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 + s.values.size() * 4 +
+                          s.times_ns.size() * 8 + 4 + s.detector_state.size() + 1;
+    if (s.fired) {
+      stream_bytes += 8 + 8 + 8 + 8 + 8 + 4;
+      for (const auto& [name, share] : s.fired->top_features) stream_bytes += 4 + name.size() + 8;
+    }
+    v3.append(v4, at, stream_bytes);
+    at += stream_bytes + 1;  // the accepted-change byte
+  }
+  ASSERT_EQ(at, v4.size());
+  const uint32_t crc = core::Crc32c(v3);
+  v3.append(reinterpret_cast<const char*>(&crc), 4);
+  auto loaded = DecodeSnapshot(v3, "old");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_FALSE((*loaded)[0].alert_accepted);
+  EXPECT_TRUE((*loaded)[0].firing);
+  ASSERT_TRUE((*loaded)[0].fired.has_value());
+  EXPECT_EQ((*loaded)[0].fired->top_features, saved[0].fired->top_features);
+  EXPECT_EQ((*loaded)[0].detector_state, saved[0].detector_state);
 }
 
 TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {

@@ -67,6 +67,7 @@ const Family kFamilies[] = {
     {"lstmad_vectors_dropped_total", "counter"},
     {"lstmad_values_carried_forward_total", "counter"},
     {"lstmad_window_restarts_total", "counter"},
+    {"lstmad_changes_accepted_total", "counter"},
     {"lstmad_connections", "gauge"},
     {"lstmad_build_info", "gauge"},
     {"lstmad_config_reloads_total", "counter"},

@@ -29,18 +29,27 @@ class AlertState {
   // counts as a window at or below the threshold: an alert starts on
   // `fire_after` windows that alarm on their own, as without hysteresis, so
   // one alarming window that hysteresis stretches is no alert.
-  Transition Observe(bool above_threshold, const AlertRule& rule, bool held = false);
+  // `accepted`: the detector took the window as part of a lasting change,
+  // the new normal (Detection::accepted). Seen while firing, it marks the
+  // alert: its resolution is then the change accepted, not the fault over.
+  Transition Observe(bool above_threshold, const AlertRule& rule, bool held = false, bool accepted = false);
   bool firing() const { return firing_; }
   int run() const { return run_; }
-  // Puts back a state saved with firing() and run() (restart snapshots).
-  void Restore(bool firing, int run) {
+  // Whether the current alert, or the last one once it has resolved, saw a
+  // window the detector accepted as the new normal. Cleared when an alert fires.
+  bool accepted() const { return accepted_; }
+  // Puts back a state saved with firing(), run() and accepted() (restart
+  // snapshots).
+  void Restore(bool firing, int run, bool accepted = false) {
     firing_ = firing;
     run_ = run < 0 ? 0 : run;
+    accepted_ = accepted;
   }
 
  private:
   bool firing_ = false;
   int run_ = 0;  // consecutive windows on the side that would change the state
+  bool accepted_ = false;
 };
 
 }  // namespace lstmad::core

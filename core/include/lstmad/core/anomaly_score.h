@@ -244,6 +244,12 @@ struct Detection {
   // likelihood's risk and clear_risk, after an alarming window. It keeps a
   // firing alert firing but does not start one (AlertState::Observe).
   bool held = false;
+  // The likelihood took this window as part of a lasting change, the new
+  // normal (DetectorOptions::accept_after): it had alarmed accept_after windows
+  // in a row before it, and the window entered its history unclipped. False
+  // where a guard decided the window. A firing alert that sees one resolves as
+  // the change accepted, not as the fault over (AlertState::accepted).
+  bool accepted = false;
   bool onset = false;    // the first alarm of an excursion
   double score = 0;      // the anomaly score, in [0, 1]
 };
