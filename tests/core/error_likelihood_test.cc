@@ -437,28 +437,23 @@ TEST(StreamDetectorLikelihoodTest, AnAlarmGoesOnWhileTheTailStaysBelowTheClearRi
 // (the settling weight), and the alarm ends once the step's share of the
 // history puts 2.0 within the clear risk's z (2.326): after 9 windows.
 TEST(StreamDetectorLikelihoodTest, ALastingChangeBecomesTheNewNormal) {
-  auto alarms = [](int accept_after, int windows) {
-    DetectorOptions o = LikelihoodDetector();
-    o.likelihood.short_window = 1;
-    o.settle = 0;
-    o.accept_after = accept_after;
-    StreamDetector detector(o, /*fixed_threshold=*/100, /*lookback=*/3);
-    EXPECT_TRUE(detector.Calibrate(std::vector<double>(200, 1.0)).ok());
-    std::vector<bool> out;
-    for (int i = 0; i < windows; ++i) out.push_back(detector.Observe(2.0).alarm);
-    return out;
+  // Each window's alarm, and the windows that entered the history as the new normal.
+  struct Run {
+    std::vector<bool> alarms;
+    std::vector<int> accepted;
   };
-  // Which windows entered the history as the new normal.
-  auto accepted_windows = [](int accept_after, int windows) {
+  auto detect = [](int accept_after, int windows) {
     DetectorOptions o = LikelihoodDetector();
     o.likelihood.short_window = 1;
     o.settle = 0;
     o.accept_after = accept_after;
     StreamDetector detector(o, /*fixed_threshold=*/100, /*lookback=*/3);
     EXPECT_TRUE(detector.Calibrate(std::vector<double>(200, 1.0)).ok());
-    std::vector<int> out;
+    Run out;
     for (int i = 0; i < windows; ++i) {
-      if (detector.Observe(2.0).accepted) out.push_back(i);
+      const Detection d = detector.Observe(2.0);
+      out.alarms.push_back(d.alarm);
+      if (d.accepted) out.accepted.push_back(i);
     }
     return out;
   };
@@ -482,17 +477,19 @@ TEST(StreamDetectorLikelihoodTest, ALastingChangeBecomesTheNewNormal) {
   };
   const std::vector<bool> clipped = by_hand(0);
   ASSERT_EQ(clipped.size(), 370u);  // 369 alarms, then none
-  EXPECT_EQ(alarms(0, 370), clipped);
+  const Run never = detect(0, 370);
+  EXPECT_EQ(never.alarms, clipped);
+  EXPECT_TRUE(never.accepted.empty());
   const std::vector<bool> accepted = by_hand(5);
   ASSERT_EQ(accepted.size(), 10u);  // 5 clipped, 4 accepted alarms, then none (p = 50 / 255)
-  const std::vector<bool> detected = alarms(5, 400);
+  const Run run = detect(5, 400);
+  const std::vector<bool>& detected = run.alarms;
   EXPECT_EQ(std::vector<bool>(detected.begin(), detected.begin() + 10), accepted);
   // Then 2.0 is normal: no further alarm.
   EXPECT_EQ(std::count(detected.begin() + 10, detected.end(), true), 0);
   // Accepted: the 5 windows after the 5th alarm in a row (the 4 alarms and
-  // the window that ends the run, learnt the same way); none when never.
-  EXPECT_EQ(accepted_windows(5, 400), (std::vector<int>{5, 6, 7, 8, 9}));
-  EXPECT_TRUE(accepted_windows(0, 400).empty());
+  // the window that ends the run, learnt the same way); none when never (above).
+  EXPECT_EQ(run.accepted, (std::vector<int>{5, 6, 7, 8, 9}));
 
   // The default: a tenth of the history (8600 windows); SPOT accepts nothing.
   EXPECT_EQ(StreamDetector(LikelihoodDetector(), 100, 3).accept_after(), 860);

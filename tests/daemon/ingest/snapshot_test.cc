@@ -95,72 +95,65 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   EXPECT_EQ(table.window_end_ns(partial), 44);
 }
 
-// A version 1 file (before detector state and fired events) still loads:
-// the same bytes without the per-stream detector and fired fields, version
-// 1, its own checksum.
-TEST(SnapshotTest, ReadsVersionOneFiles) {
-  std::vector<StreamSnapshot> saved = Sample();
-  for (StreamSnapshot& s : saved) {
-    s.detector_state.clear();
-    s.fired.reset();
-  }
-  std::string v2 = EncodeSnapshot(saved);
-  v2.resize(v2.size() - 4);  // the checksum
-  std::string v1 = v2.substr(0, 8);
-  const uint32_t one = 1;
-  v1.append(reinterpret_cast<const char*>(&one), 4);
-  v1.append(v2, 12, 4);  // the stream count
+// `saved` as a file of an older `version` writes it: each stream's fields
+// up to that version's last, its own checksum.
+std::string AsVersion(const std::vector<StreamSnapshot>& saved, uint32_t version) {
+  std::string now = EncodeSnapshot(saved);
+  now.resize(now.size() - 4);  // the checksum
+  std::string old = now.substr(0, 8);
+  old.append(reinterpret_cast<const char*>(&version), 4);
+  old.append(now, 12, 4);  // the stream count
   size_t at = 16;
   for (const StreamSnapshot& s : saved) {
-    const size_t stream_bytes = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 +
-                                s.values.size() * 4 + s.times_ns.size() * 8;
-    v1.append(v2, at, stream_bytes);
-    // Skip the empty detector state's length, the "no fired event" byte and
-    // the "no change accepted" byte.
-    at += stream_bytes + 4 + 1 + 1;
+    const size_t head = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 + s.values.size() * 4 +
+                        s.times_ns.size() * 8;
+    const size_t detector = 4 + s.detector_state.size();  // version 2 on
+    size_t fired = 1;                                     // version 3 on
+    if (s.fired) {
+      fired += 8 + 8 + 8 + 8 + 8 + 4;
+      for (const auto& [name, share] : s.fired->top_features) fired += 4 + name.size() + 8;
+    }
+    const size_t accepted = 1;  // version 4 on
+    old.append(now, at, head + (version >= 2 ? detector : 0) + (version >= 3 ? fired : 0));
+    at += head + detector + fired + accepted;
   }
-  ASSERT_EQ(at, v2.size());
-  const uint32_t crc = core::Crc32c(v1);
-  v1.append(reinterpret_cast<const char*>(&crc), 4);
+  EXPECT_EQ(at, now.size());
+  const uint32_t crc = core::Crc32c(old);
+  old.append(reinterpret_cast<const char*>(&crc), 4);
+  return old;
+}
+
+// A version 1 file (before detector state and fired events) still loads.
+TEST(SnapshotTest, ReadsVersionOneFiles) {
+  const std::vector<StreamSnapshot> saved = Sample();
+  const std::string v1 = AsVersion(saved, 1);
   auto loaded = DecodeSnapshot(v1, "old");
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   ASSERT_EQ(loaded->size(), 2u);
   EXPECT_EQ((*loaded)[0].values, saved[0].values);
   EXPECT_EQ((*loaded)[1].key, saved[1].key);
-  std::string v3 = v1.substr(0, v1.size() - 4);
-  v3[8] = 5;
-  const uint32_t crc3 = core::Crc32c(v3);
-  v3.append(reinterpret_cast<const char*>(&crc3), 4);
-  EXPECT_NE(DecodeSnapshot(v3, "new").status().message().find("version 5 is not supported"),
+  EXPECT_TRUE((*loaded)[0].detector_state.empty());
+  EXPECT_FALSE((*loaded)[0].fired.has_value());
+  // Version 2: the detector's state too, no fired event.
+  auto v2 = DecodeSnapshot(AsVersion(saved, 2), "old");
+  ASSERT_TRUE(v2.ok()) << v2.status().message();
+  EXPECT_EQ((*v2)[0].detector_state, saved[0].detector_state);
+  EXPECT_FALSE((*v2)[0].fired.has_value());
+  EXPECT_TRUE((*v2)[0].firing);
+  std::string v5 = v1.substr(0, v1.size() - 4);
+  v5[8] = 5;
+  const uint32_t crc5 = core::Crc32c(v5);
+  v5.append(reinterpret_cast<const char*>(&crc5), 4);
+  EXPECT_NE(DecodeSnapshot(v5, "new").status().message().find("version 5 is not supported"),
             std::string::npos);
 }
 
 // A version 3 file (before the accepted-change byte) loads as no change
 // accepted, the rest as it was.
 TEST(SnapshotTest, ReadsVersionThreeFiles) {
-  std::vector<StreamSnapshot> saved = Sample();
+  const std::vector<StreamSnapshot> saved = Sample();
   ASSERT_TRUE(saved[0].alert_accepted);
-  std::string v4 = EncodeSnapshot(saved);
-  v4.resize(v4.size() - 4);  // the checksum
-  std::string v3 = v4.substr(0, 8);
-  const uint32_t three = 3;
-  v3.append(reinterpret_cast<const char*>(&three), 4);
-  v3.append(v4, 12, 4);  // the stream count
-  size_t at = 16;
-  for (const StreamSnapshot& s : saved) {
-    size_t stream_bytes = 4 + s.model.size() + 4 + s.key.size() + 4 + 4 + 8 + 1 + 4 + s.values.size() * 4 +
-                          s.times_ns.size() * 8 + 4 + s.detector_state.size() + 1;
-    if (s.fired) {
-      stream_bytes += 8 + 8 + 8 + 8 + 8 + 4;
-      for (const auto& [name, share] : s.fired->top_features) stream_bytes += 4 + name.size() + 8;
-    }
-    v3.append(v4, at, stream_bytes);
-    at += stream_bytes + 1;  // the accepted-change byte
-  }
-  ASSERT_EQ(at, v4.size());
-  const uint32_t crc = core::Crc32c(v3);
-  v3.append(reinterpret_cast<const char*>(&crc), 4);
-  auto loaded = DecodeSnapshot(v3, "old");
+  auto loaded = DecodeSnapshot(AsVersion(saved, 3), "old");
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   ASSERT_EQ(loaded->size(), 2u);
   EXPECT_FALSE((*loaded)[0].alert_accepted);
