@@ -48,8 +48,8 @@ class AlertState {
 
  private:
   bool firing_ = false;
-  int run_ = 0;  // consecutive windows on the side that would change the state
-  bool accepted_ = false;
+  bool accepted_ = false;  // beside firing_: the state stays 8 bytes per stream
+  int run_ = 0;            // consecutive windows on the side that would change the state
 };
 
 }  // namespace lstmad::core
