@@ -130,6 +130,7 @@ struct Outcome {
   const std::vector<uint8_t>* labels;
   const SeriesRun* run;
   const std::vector<uint8_t>* alerts;  // per row: the alert firing after the window ending there
+  int alerts_accepted;                 // alerts whose change the detector accepted as the new normal
   core::AlertRule alert_rule;
   int probation;
   double fixed_threshold;
@@ -143,6 +144,7 @@ int Report(const ArgParser& p, const char* command, const Outcome& o) {
                                   o.alert_rule, o.probation, o.table->timestamps);
   s.detector = o.detector;
   s.training = o.training;
+  s.alerts_accepted = o.alerts_accepted;
   if (p.Switch("json")) {
     PrintJson(std::cout, s);
   } else {
@@ -192,13 +194,14 @@ int DetectAndReport(const ArgParser& p, const char* command, const core::Detecto
     training += text;
   }
   // The alert column `score` would print for this run, per row.
-  const std::vector<uint8_t> alert_rows =
-      RowsOfWindows(run, table.rows(),
-                    AlertColumn(AlertVerdicts(run, options.threshold, model.threshold), relearning.rule,
-                                HeldVerdicts(run, options.threshold)));
+  int accepted = 0;
+  const std::vector<uint8_t> alert_rows = RowsOfWindows(
+      run, table.rows(),
+      AlertColumn(AlertVerdicts(run, options.threshold, model.threshold), relearning.rule,
+                  HeldVerdicts(run, options.threshold), AcceptedVerdicts(run, options.threshold), &accepted));
   return Report(p, command,
-                Outcome{&table, &labels, &run, &alert_rows, relearning.rule, probation, model.threshold,
-                        DescribeDetector(options, run.refractory), training});
+                Outcome{&table, &labels, &run, &alert_rows, accepted, relearning.rule, probation,
+                        model.threshold, DescribeDetector(options, run.refractory), training});
 }
 
 }  // namespace

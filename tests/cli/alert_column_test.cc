@@ -28,6 +28,29 @@ TEST(AlertColumnTest, DefaultRuleNeedsThreeWindowsEachWay) {
   EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{}), expected);
 }
 
+TEST(AlertColumnTest, CountsAlertsWhoseChangeWasAccepted) {
+  // Two alerts (for=2, clear=2). The first sees accepted windows at 4 and 5
+  // (counted once, when first marked); the second none. An accepted window
+  // while quiet (0) marks nothing. The column is the same with or without.
+  const std::vector<uint8_t> verdicts = {1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0};
+  const std::vector<uint8_t> accepted = {1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0};
+  const std::vector<uint8_t> expected = {0, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0};
+  int count = -1;
+  EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{2, 2}, {}, accepted, &count), expected);
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(AlertColumn(verdicts, core::AlertRule{2, 2}), expected);
+  // The accepted windows of a SeriesRun, where the detector judged.
+  SeriesRun run;
+  run.lookback = 3;
+  run.errors = {1, 1, 1};
+  run.calibration_windows = 1;
+  run.detections.resize(3);
+  run.detections[0].accepted = true;  // calibrated explicitly: not the detector's verdict
+  run.detections[2].accepted = true;
+  EXPECT_EQ(AcceptedVerdicts(run, core::ThresholdMode::kLikelihood), (std::vector<uint8_t>{0, 0, 1}));
+  EXPECT_EQ(AcceptedVerdicts(run, core::ThresholdMode::kFixed), (std::vector<uint8_t>{0, 0, 0}));
+}
+
 TEST(AlertColumnTest, EmptySeriesGivesEmptyColumn) {
   EXPECT_TRUE(AlertColumn({}, core::AlertRule{2, 2}).empty());
 }

@@ -122,6 +122,22 @@ TEST(EvaluationReportTest, TextShowsTheTable) {
       << text;
 }
 
+TEST(EvaluationReportTest, AlertsEndedByAnAcceptedChangeAreShown) {
+  EvaluationSummary s = TinySummary();
+  s.alerts_accepted = 1;
+  std::ostringstream text;
+  PrintText(text, s);
+  EXPECT_NE(text.str().find("1 alert(s) fired, 4 row(s) alerting; 1 alert(s) ended by a change accepted as "
+                            "normal)\n"),
+            std::string::npos)
+      << text.str();
+  std::ostringstream out;
+  PrintJson(out, s);
+  std::map<std::string, std::string> json;
+  ASSERT_EQ(testing::JsonFlattener().Parse(out.str(), &json), "") << out.str();
+  EXPECT_EQ(Number(json, "alerts.accepted"), 1);
+}
+
 TEST(EvaluationReportTest, JsonParsesAndHoldsTheMetrics) {
   std::ostringstream out;
   PrintJson(out, TinySummary());
@@ -151,6 +167,7 @@ TEST(EvaluationReportTest, JsonParsesAndHoldsTheMetrics) {
   EXPECT_EQ(Number(json, "alerts.clear"), 3);
   EXPECT_EQ(Number(json, "alerts.fired"), 1);
   EXPECT_EQ(Number(json, "alerts.rows"), 4);
+  EXPECT_EQ(Number(json, "alerts.accepted"), 0);
   EXPECT_EQ(Number(json, "alerts.points.fp"), 3);
   EXPECT_EQ(Number(json, "alerts.events.fp"), 1);
   EXPECT_EQ(Number(json, "alerts.delays[0]"), 2);

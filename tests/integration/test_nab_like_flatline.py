@@ -81,9 +81,12 @@ def main():
         rows_after_step = len(tables["art_flatline"]) - 1 - STEP_ROW
         checks.check("the step becomes the new normal: its alert resolves after the 860 accepted windows",
                      860 < report["alerts"]["rows"] < min(960, rows_after_step), str(report["alerts"]["rows"]))
+        checks.check("the report counts that alert as ended by an accepted change",
+                     report["alerts"]["accepted"] == 1, json.dumps(report["alerts"]))
         never, _ = evaluate(stepped, label_file, os.path.join(d, "results-never"), "--likelihood-accept-after", "0")
         checks.check("never accepted, it stays up to the end of the file",
-                     never["alerts"]["fired"] == 1 and never["alerts"]["rows"] == rows_after_step - 2,
+                     never["alerts"]["fired"] == 1 and never["alerts"]["rows"] == rows_after_step - 2 and
+                     never["alerts"]["accepted"] == 0,
                      json.dumps(never["alerts"]))
     checks.finish()
 

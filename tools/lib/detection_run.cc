@@ -229,7 +229,7 @@ core::Status RunAndDetect(core::Model model, const core::CsvTable& table,
       const core::Detection d =
           detector.Observe(run->errors[i], run->overrides[i], Newest(*run, w), Step(*run, w));
       run->detections[static_cast<size_t>(w)] = d;
-      alert.Observe(d.alarm, relearning.rule, d.held);
+      alert.Observe(d.alarm, relearning.rule, d.held, d.accepted);
       if (!relearning.enabled() || d.alarm || alert.firing()) continue;
       normal.push_back(w);
       if (static_cast<int>(normal.size()) > relearning.max_windows) normal.pop_front();
@@ -344,23 +344,43 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
   return verdicts;
 }
 
-std::vector<uint8_t> HeldVerdicts(const SeriesRun& run, core::ThresholdMode mode) {
-  std::vector<uint8_t> held(static_cast<size_t>(run.windows()), 0);
-  if (mode == core::ThresholdMode::kFixed) return held;
+namespace {
+
+// Per window: one flag of the detections, where the detector judged.
+std::vector<uint8_t> DetectionFlags(const SeriesRun& run, core::ThresholdMode mode,
+                                    bool core::Detection::*flag) {
+  std::vector<uint8_t> flags(static_cast<size_t>(run.windows()), 0);
+  if (mode == core::ThresholdMode::kFixed) return flags;
   for (int w = run.calibration_windows; w < run.windows(); ++w) {
     const auto i = static_cast<size_t>(w);
-    held[i] = run.detections[i].held ? 1 : 0;
+    flags[i] = run.detections[i].*flag ? 1 : 0;
   }
-  return held;
+  return flags;
+}
+
+}  // namespace
+
+std::vector<uint8_t> HeldVerdicts(const SeriesRun& run, core::ThresholdMode mode) {
+  return DetectionFlags(run, mode, &core::Detection::held);
+}
+
+std::vector<uint8_t> AcceptedVerdicts(const SeriesRun& run, core::ThresholdMode mode) {
+  return DetectionFlags(run, mode, &core::Detection::accepted);
 }
 
 std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule,
-                                 const std::vector<uint8_t>& held) {
+                                 const std::vector<uint8_t>& held, const std::vector<uint8_t>& accepted,
+                                 int* accepted_alerts) {
   core::AlertState state;
   std::vector<uint8_t> firing;
   firing.reserve(verdicts.size());
+  if (accepted_alerts != nullptr) *accepted_alerts = 0;
   for (size_t i = 0; i < verdicts.size(); ++i) {
-    state.Observe(verdicts[i] != 0, rule, i < held.size() && held[i] != 0);
+    // Counted as the daemon counts them: when a firing alert is first marked.
+    const bool was_accepted = state.firing() && state.accepted();
+    state.Observe(verdicts[i] != 0, rule, i < held.size() && held[i] != 0,
+                  i < accepted.size() && accepted[i] != 0);
+    if (accepted_alerts != nullptr && !was_accepted && state.firing() && state.accepted()) ++*accepted_alerts;
     firing.push_back(state.firing() ? 1 : 0);
   }
   return firing;

@@ -119,12 +119,19 @@ std::vector<uint8_t> AlertVerdicts(const SeriesRun& run, core::ThresholdMode mod
 // (core::Detection::held), as the daemon passes it to the alert; 0 for the
 // windows AlertVerdicts judges by the fixed threshold.
 std::vector<uint8_t> HeldVerdicts(const SeriesRun& run, core::ThresholdMode mode);
+// Per window: 1 when the detector took it as part of a lasting change, the
+// new normal (core::Detection::accepted), as the daemon passes it to the
+// alert; 0 for the windows AlertVerdicts judges by the fixed threshold.
+std::vector<uint8_t> AcceptedVerdicts(const SeriesRun& run, core::ThresholdMode mode);
 
 // Per window: 1 while the alert fires after that window, i.e. the state of
-// one core::AlertState fed `verdicts` (and `held`, where not empty) in order
-// under `rule`.
+// one core::AlertState fed `verdicts` (and `held` and `accepted`, where not
+// empty) in order under `rule`. `accepted_alerts`, where given: the alerts
+// whose change the detector accepted (the daemon's
+// lstmad_changes_accepted_total, resolved with reason change_accepted).
 std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const core::AlertRule& rule,
-                                 const std::vector<uint8_t>& held = {});
+                                 const std::vector<uint8_t>& held = {},
+                                 const std::vector<uint8_t>& accepted = {}, int* accepted_alerts = nullptr);
 
 // The picture of a run (svg_plot.h); `labels` may be empty.
 PlotData MakePlot(const std::string& title, const core::CsvTable& table, const SeriesRun& run,

@@ -102,7 +102,11 @@ void PrintText(std::ostream& out, const EvaluationSummary& s) {
   out << Row("event-wise", s.alerts.events);
   out << "  (the daemon's alert state, score's alert column: alert.for " << s.alert_rule.fire_after
       << ", alert.clear " << s.alert_rule.clear_after << "; " << s.alerts_fired << " alert(s) fired, "
-      << s.alert_rows << " row(s) alerting)\n";
+      << s.alert_rows << " row(s) alerting";
+  if (s.alerts_accepted > 0) {
+    out << "; " << s.alerts_accepted << " alert(s) ended by a change accepted as normal";
+  }
+  out << ")\n";
   out << "\n" << Row("point-adjusted", s.eval.point_adjusted)
       << "  (point-adjusted: a whole event counts as found if any row of it is; it flatters\n"
          "   detectors and is shown only for comparison with papers that use it)\n\n";
@@ -131,6 +135,7 @@ void PrintJson(std::ostream& out, const EvaluationSummary& s) {
         {"clear", s.alert_rule.clear_after},
         {"fired", s.alerts_fired},
         {"rows", s.alert_rows},
+        {"accepted", s.alerts_accepted},
         {"points", JsonCounts(s.alerts.points)},
         {"events", JsonCounts(s.alerts.events)},
         {"delays", s.alerts.delays}}},

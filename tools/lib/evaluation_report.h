@@ -33,6 +33,10 @@ struct EvaluationSummary {
   core::Evaluation alerts;
   int alerts_fired = 0;  // alerts that fired after the probationary period
   int alert_rows = 0;    // scored rows with the alert firing
+  // Alerts whose lasting change the detector took as the new normal
+  // (detector.likelihood_accept_after): the daemon resolves them with reason
+  // change_accepted.
+  int alerts_accepted = 0;
 };
 
 // Per row: `alarms` (the window's verdict), `alerts` (the alert firing after
