@@ -5,7 +5,8 @@ namespace lstmad::core {
 AlertState::Transition AlertState::Observe(bool above, const AlertRule& rule, bool held, bool accepted) {
   // Only a firing alert is marked: a change accepted before any alert fired
   // (`fire_after` longer than the detector's accept_after) has none to resolve.
-  if (firing_ && accepted) accepted_ = true;
+  accepted_now_ = firing_ && accepted && !accepted_;
+  if (accepted_now_) accepted_ = true;
   const bool above_threshold = above && (firing_ || !held);
   // While quiet, count windows above; while firing, count windows not above.
   // Any window on the other side breaks the run.

@@ -358,11 +358,9 @@ void Scorer::ScoreModelGroup(Shard* shard, WindowJob* const* jobs, int count) {
       if (stream.metrics.anomaly_score != nullptr) stream.metrics.anomaly_score->Set(d.score);
     }
     if (history != nullptr) RecordHistory(history, model, shard, job, b, threshold, above);
-    const bool was_accepted = stream.alert.firing() && stream.alert.accepted();
     const core::AlertState::Transition transition =
         stream.alert.Observe(above, ToAlertRule(model.settings.alert), held, accepted);
-    if (!was_accepted && stream.alert.firing() && stream.alert.accepted() &&
-        model.metrics.changes_accepted != nullptr) {
+    if (stream.alert.accepted_now() && model.metrics.changes_accepted != nullptr) {
       model.metrics.changes_accepted->Increment();
     }
     if (transition != core::AlertState::Transition::kNone) {

@@ -125,12 +125,17 @@ TEST(AlertStateTest, AnAcceptedChangeMarksTheFiringAlert) {
   // Accepted windows while quiet mark nothing: no alert to resolve.
   EXPECT_EQ(state.Observe(true, rule, false, /*accepted=*/true), AlertState::Transition::kNone);
   EXPECT_FALSE(state.accepted());
+  EXPECT_FALSE(state.accepted_now());
   EXPECT_EQ(state.Observe(true, rule, false, true), AlertState::Transition::kFired);
   EXPECT_FALSE(state.accepted());  // the firing window starts the alert unmarked
   EXPECT_EQ(state.Observe(true, rule, false, false), AlertState::Transition::kNone);
   EXPECT_FALSE(state.accepted());
   EXPECT_EQ(state.Observe(true, rule, false, true), AlertState::Transition::kNone);
   EXPECT_TRUE(state.accepted());
+  EXPECT_TRUE(state.accepted_now());  // the moment the change is accepted
+  EXPECT_EQ(state.Observe(true, rule, false, true), AlertState::Transition::kNone);
+  EXPECT_TRUE(state.accepted());
+  EXPECT_FALSE(state.accepted_now());  // marked already
   // Kept through the clearing run, and after the resolution, for its event.
   EXPECT_EQ(state.Observe(false, rule, false, false), AlertState::Transition::kNone);
   EXPECT_EQ(state.Observe(false, rule, false, false), AlertState::Transition::kResolved);

@@ -376,11 +376,10 @@ std::vector<uint8_t> AlertColumn(const std::vector<uint8_t>& verdicts, const cor
   firing.reserve(verdicts.size());
   if (accepted_alerts != nullptr) *accepted_alerts = 0;
   for (size_t i = 0; i < verdicts.size(); ++i) {
-    // Counted as the daemon counts them: when a firing alert is first marked.
-    const bool was_accepted = state.firing() && state.accepted();
     state.Observe(verdicts[i] != 0, rule, i < held.size() && held[i] != 0,
                   i < accepted.size() && accepted[i] != 0);
-    if (accepted_alerts != nullptr && !was_accepted && state.firing() && state.accepted()) ++*accepted_alerts;
+    // Counted as the daemon counts them: when a firing alert is first marked.
+    if (accepted_alerts != nullptr && state.accepted_now()) ++*accepted_alerts;
     firing.push_back(state.firing() ? 1 : 0);
   }
   return firing;

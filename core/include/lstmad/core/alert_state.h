@@ -38,17 +38,22 @@ class AlertState {
   // Whether the current alert, or the last one once it has resolved, saw a
   // window the detector accepted as the new normal. Cleared when an alert fires.
   bool accepted() const { return accepted_; }
+  // Whether the last Observe() marked the alert: the moment its change was
+  // accepted (what lstmad_changes_accepted_total counts).
+  bool accepted_now() const { return accepted_now_; }
   // Puts back a state saved with firing(), run() and accepted() (restart
   // snapshots).
   void Restore(bool firing, int run, bool accepted = false) {
     firing_ = firing;
     run_ = run < 0 ? 0 : run;
     accepted_ = accepted;
+    accepted_now_ = false;
   }
 
  private:
   bool firing_ = false;
-  bool accepted_ = false;  // beside firing_: the state stays 8 bytes per stream
+  bool accepted_ = false;  // the flags side by side: the state stays 8 bytes per stream
+  bool accepted_now_ = false;
   int run_ = 0;            // consecutive windows on the side that would change the state
 };
 
