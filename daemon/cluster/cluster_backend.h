@@ -86,7 +86,14 @@ struct ConsumedMessage {
 class PartitionConsumer {
  public:
   struct State {
-    uint64_t delivered = 0;  // the last stream sequence it delivered
+    // The stream sequence it has looked at last. Not always one it
+    // delivered: a consumer filtered to one partition that finds no more of
+    // its messages moves on to the stream's last sequence (nats-server
+    // 2.9), so this is a bound, never a count.
+    uint64_t delivered = 0;
+    // Its consumer sequence: how many deliveries it made (redeliveries too)
+    // since it was created, numbered as ConsumedMessage::consumer_sequence.
+    uint64_t deliveries = 0;
     uint64_t ack_floor = 0;  // every stream sequence up to here is acknowledged
   };
   virtual ~PartitionConsumer() = default;

@@ -125,6 +125,7 @@ class NatsPartitionConsumer final : public PartitionConsumer {
         js_GetConsumerInfo(&ci, link_->js(), stream_.c_str(), name_.c_str(), nullptr, &jerr);
     if (s == NATS_OK) {
       state->delivered = ci->Delivered.Stream;
+      state->deliveries = ci->Delivered.Consumer;
       state->ack_floor = ci->AckFloor.Stream;
       jsConsumerInfo_Destroy(ci);
       return BackendStatus::Ok();

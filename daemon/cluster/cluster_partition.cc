@@ -227,22 +227,25 @@ void PartitionWorker::CheckForLostTail() {
   // does, and the server, which counts it delivered, does not always send it
   // again (once seen after a JetStream leader change: docs/cluster.md). So
   // when the partition has been idle for tail_check_interval, ask the server
-  // what it delivered; if that is past what was applied, note it, and when it
-  // is still unapplied after another idle interval (anything in flight at
-  // the first look has arrived by then), start again after the last applied
-  // sample.
+  // how many deliveries the consumer made; if that is past the last one
+  // received, note it, and when it still is after another idle interval
+  // (anything in flight at the first look has arrived by then), start again
+  // after the last applied sample. The consumer sequence, not the stream
+  // sequence: a consumer filtered to this partition moves its delivered
+  // stream sequence on to the stream's newest message, another partition's,
+  // once it finds none of its own.
   const auto now = std::chrono::steady_clock::now();
   const auto interval = shared_->tail_check_interval;
   if (now - last_delivery_ < interval || now - last_tail_check_ < interval) return;
   last_tail_check_ = now;
   PartitionConsumer::State state;
   if (!consumer_->GetState(&state).ok()) return;  // NATS away: the fetches say so
-  if (state.delivered <= applied_seq_) {
+  if (state.deliveries <= consumer_seq_) {
     tail_suspect_.reset();
     return;
   }
   if (!tail_suspect_) {
-    tail_suspect_ = state.delivered;
+    tail_suspect_ = state.deliveries;
     return;
   }
   RestartAfterLoss("deliveries lost at the end of the partition (delivered by the server, never received); "

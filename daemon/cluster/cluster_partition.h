@@ -98,8 +98,8 @@ class PartitionWorker {
   // Recreates the consumer right after the last applied sample, counted and
   // logged as `what`.
   void RestartAfterLoss(const char* what);
-  // An idle partition whose server-side consumer delivered past what was
-  // applied lost its newest deliveries in flight: restarts (see the .cc).
+  // An idle partition whose server-side consumer made more deliveries than
+  // arrived lost its newest ones in flight: restarts (see the .cc).
   void CheckForLostTail();
   // Applies a message's sample lines in order (under ingest_mu_); returns
   // how many there were. A batch header whose count differs is counted.
@@ -123,7 +123,7 @@ class PartitionWorker {
   std::chrono::steady_clock::time_point last_checkpoint_;
   std::chrono::steady_clock::time_point last_delivery_;    // a fetch last returned messages
   std::chrono::steady_clock::time_point last_tail_check_;  // CheckForLostTail last asked the server
-  std::optional<uint64_t> tail_suspect_;  // delivered by the server, not applied, at the last look
+  std::optional<uint64_t> tail_suspect_;  // deliveries the server made, not received, at the last look
   int64_t unacked_count_ = 0;
   std::atomic<bool> stop_{false}, graceful_{false}, exited_{false}, fenced_{false};
   std::thread thread_;

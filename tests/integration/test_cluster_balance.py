@@ -32,7 +32,8 @@ def main():
                 publish_rounds(client, STREAMS, 0, SAMPLES)
             expected = STREAMS * (SAMPLES - LOOKBACK + 1)
             wait_scored(instances, expected)
-            elapsed = time.time() - start
+            scored_at = time.time()
+            elapsed = scored_at - start
             # Once every stream's checkpoint holds every sample, every sample is
             # acknowledged (a checkpoint acknowledges what it saved, scored):
             # no redelivery can come after, so anything scored twice shows now.
@@ -56,6 +57,13 @@ def main():
             checks.check("every published sample consumed once", consumed == STREAMS * SAMPLES, str(consumed))
             checks.check("NATS connected on every instance",
                          all(total(m, "lstmad_cluster_nats_connected") == 1 for m in ms))
+            # Idle for longer than two of a partition's lost-delivery checks
+            # (5 s apart): every delivery arrived, so no consumer restarts.
+            # Each partition but the one holding the stream's newest message
+            # once restarted its consumer every 10 s (docs/cluster.md).
+            time.sleep(max(0.0, 12 - (time.time() - scored_at)))
+            restarts = [total(m, "lstmad_cluster_consumer_restarts_total") for m in scrape_all(instances)]
+            checks.check("an idle cluster keeps its consumers (no restarts)", sum(restarts) == 0, str(restarts))
             # A graceful stop hands partitions over: the others take them.
             code = instances[2].stop()
             checks.check("SIGTERM exits 0", code == 0)

@@ -244,6 +244,38 @@ TEST_F(PartitionWorkerTest, ALostDeliveryAtTheEndIsFetchedAgainOnceThePartitionI
   EXPECT_EQ(cp.streams[0].samples, 4);
 }
 
+// The stream holds other partitions' messages after this partition's last:
+// the server's delivered stream sequence moves on to the newest of them, yet
+// every delivery arrived, so the idle partition keeps its consumer (it once
+// restarted it every two idle intervals).
+TEST_F(PartitionWorkerTest, AnIdlePartitionBehindOtherPartitionsMessagesKeepsItsConsumer) {
+  Instance a("a", &backend_);
+  a.shared.tail_check_interval = std::chrono::milliseconds(20);
+  backend_.Publish(kPartition, Messages({1, 2, 3}));
+  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) { c.OthersPublishedUpTo(9); });
+  PartitionWorker worker(kPartition, &a.shared);
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 3; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // ten idle intervals
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 0.0);
+  PartitionConsumer::State state;
+  backend_.WithConsumer(kPartition,
+                        [&](testing::FakePartitionConsumer& c) { ASSERT_TRUE(c.GetState(&state).ok()); });
+  EXPECT_EQ(state.delivered, 9u);  // the fake moved on as the server does
+  // A later message of this partition still comes, and a lost one at the
+  // end is still fetched again.
+  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) { c.Publish(10, Line(10)); });
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 4; }));
+  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) {
+    c.LoseNextDelivery();
+    c.Publish(11, Line(11));
+  });
+  ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 5; }));
+  worker.Stop(true);
+  EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 1.0);
+  EXPECT_EQ(Stored().streams.at(0).samples, 5);
+}
+
 // An ack that never arrives: the server sends the messages again after
 // ack_wait; they are skipped by sequence (counted) and the next checkpoint's
 // ack covers them.

@@ -194,6 +194,10 @@ class FakePartitionConsumer final : public PartitionConsumer {
   // consumer sequence.
   void LoseNextDelivery() { lose_next_ = true; }
   void Redeliver() { delivered_ = ack_floor_; }
+  // Other partitions' messages in the same stream, up to stream sequence
+  // `last`: as nats-server does, a fetch that finds no more of this
+  // partition's messages moves the delivered stream sequence on to it.
+  void OthersPublishedUpTo(uint64_t last) { stream_last_ = last; }
   // A consumer a previous owner left behind.
   void SetExisting(uint64_t delivered, uint64_t ack_floor) {
     exists_ = true;
@@ -204,6 +208,7 @@ class FakePartitionConsumer final : public PartitionConsumer {
   BackendStatus GetState(State* state) override {
     if (!exists_) return BackendStatus::NotFound("fake: no consumer");
     state->delivered = delivered_;
+    state->deliveries = consumer_sequence_;
     state->ack_floor = ack_floor_;
     return BackendStatus::Ok();
   }
@@ -234,6 +239,7 @@ class FakePartitionConsumer final : public PartitionConsumer {
       m.handle = payload;
       out->push_back(std::move(m));
     }
+    if (messages_.upper_bound(delivered_) == messages_.end()) delivered_ = std::max(delivered_, stream_last_);
     return out->empty() ? BackendStatus::Timeout("fake: no messages") : BackendStatus::Ok();
   }
   BackendStatus Ack(const ConsumedMessage& message) override {
@@ -245,7 +251,7 @@ class FakePartitionConsumer final : public PartitionConsumer {
  private:
   std::map<uint64_t, std::string> messages_;
   bool exists_ = false, subscribed_ = false, lose_next_ = false;
-  uint64_t delivered_ = 0, ack_floor_ = 0, consumer_sequence_ = 0;
+  uint64_t delivered_ = 0, ack_floor_ = 0, consumer_sequence_ = 0, stream_last_ = 0;
 };
 
 }  // namespace lstmad::daemon::testing
