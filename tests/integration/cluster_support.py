@@ -121,6 +121,47 @@ def stream_leaders(http_port):
     return out
 
 
+def report_nats(nats, stream="LSTMAD"):
+    """What the running NATS nodes say about the partitions' stream and
+    consumers (each node's own view: a lagging replica shows here), their
+    client connections, and the warnings in their logs: printed when a
+    cluster test's wait fails, so a flake names where deliveries stopped."""
+    for i, port in enumerate(nats.http_ports):
+        if not (nats.procs[i] and nats.procs[i].poll() is None):
+            print(f"[n{i}] stopped")
+            continue
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/jsz?accounts=true&streams=true&consumers=true",
+                                        timeout=5) as r:
+                jsz = json.loads(r.read())
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/connz?subs=false", timeout=5) as r:
+                connz = json.loads(r.read())
+        except OSError as e:
+            print(f"[n{i}] monitoring not answering: {e}")
+            continue
+        for account in jsz.get("account_details") or []:
+            for st in account.get("stream_detail") or []:
+                if st.get("name") != stream:
+                    continue
+                state, cl = st.get("state") or {}, st.get("cluster") or {}
+                replicas = [(r.get("name"), r.get("current"), r.get("lag")) for r in cl.get("replicas") or []]
+                print(f"[n{i}] stream {stream}: first {state.get('first_seq')} last {state.get('last_seq')} "
+                      f"messages {state.get('messages')} leader {cl.get('leader')} replicas {replicas}")
+                for c in st.get("consumer_detail") or []:
+                    print(f"[n{i}]   consumer {c.get('name')}: delivered {c.get('delivered')} "
+                          f"ack_floor {c.get('ack_floor')} pending {c.get('num_pending')} "
+                          f"ack_pending {c.get('num_ack_pending')} waiting {c.get('num_waiting')} "
+                          f"leader {(c.get('cluster') or {}).get('leader')}")
+        for c in connz.get("connections") or []:
+            print(f"[n{i}] client {c.get('name') or c.get('cid')}: pending_bytes {c.get('pending_bytes')} "
+                  f"in_msgs {c.get('in_msgs')} out_msgs {c.get('out_msgs')} subscriptions {c.get('subscriptions')}")
+        # Health checks fail while the cluster forms: not what went wrong later.
+        warnings = [l for l in nats.log(i, 1_000_000).splitlines()
+                    if ("[WRN]" in l or "[ERR]" in l) and "Healthcheck failed" not in l]
+        for l in warnings[-30:]:
+            print(f"[n{i}] {l}")
+
+
 def scored(instances):
     return sum(total(m, "lstmad_windows_scored_total") for m in scrape_all(instances))
 

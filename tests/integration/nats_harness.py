@@ -149,10 +149,11 @@ mappings {{
                 raise AssertionError("JetStream API not available:\n" + self.log(nodes[0]))
             time.sleep(0.2)
 
-    def log(self, i):
+    def log(self, i, chars=3000):
+        """The last `chars` characters of node i's log."""
         try:
             with open(os.path.join(self.dir, f"n{i}.log")) as f:
-                return f.read()[-3000:]
+                return f.read()[-chars:]
         except OSError:
             return ""
 
@@ -183,6 +184,7 @@ class NatsClient:
         self.replies = {}
         self.cond = threading.Condition()
         self.pongs = 0
+        self.calls = 0  # js_publish_all calls: each has its own reply subjects
         self.closed = False
         line = self._readline()
         if not line.startswith(b"INFO"):
@@ -270,8 +272,20 @@ class NatsClient:
         """messages: [(subject, payload, msg_id)]; publishes them pipelined to
         JetStream and waits for every ack, retrying (same Nats-Msg-Id, so the
         server drops duplicates) what got no ack or an error. Callers keep one
-        message per stream in a call, so a retry never reorders a stream."""
-        pending = {f"{self.inbox}.{i}": m for i, m in enumerate(messages)}
+        message per stream in a call, so a retry never reorders a stream.
+
+        Each call has reply subjects of its own: a message sent twice (its
+        first ack came after the retry went out) is acknowledged twice, and
+        the second ack must not pass for a later call's. Reused subjects
+        once let a call return at once on the previous call's late acks, its
+        own messages unconfirmed (a whole round went missing in CI)."""
+        with self.cond:
+            self.calls += 1
+            call = self.calls
+            # Late acks of earlier calls are of no use now.
+            for stale in [r for r in self.replies if r.startswith(f"{self.inbox}.c")]:
+                del self.replies[stale]
+        pending = {f"{self.inbox}.c{call}m{i}": m for i, m in enumerate(messages)}
         deadline = time.time() + timeout
         while pending:
             out = []
@@ -322,6 +336,14 @@ class NatsClient:
         return {subject[skip:]: n for subject, n in (rep["state"].get("subjects") or {}).items()}
 
     def close(self):
+        # A round trip first, so the server has read everything sent (plain
+        # publishes have no ack); a socket closed with replies still unread
+        # is reset, and what the server had not read yet may be lost.
+        try:
+            if not self.closed:
+                self.flush(timeout=5)
+        except (OSError, TimeoutError, ConnectionError):
+            pass
         try:
             self.sock.close()
         except OSError:

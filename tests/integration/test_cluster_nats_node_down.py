@@ -8,8 +8,8 @@ import os
 import threading
 import time
 
-from cluster_support import (publish_rounds, scrape_all, start_instances, wait_balanced,
-                             wait_balanced, wait_checkpoints, wait_quiet, wait_scored)
+from cluster_support import (publish_rounds, report_nats, scrape_all, start_instances, wait_balanced,
+                             wait_checkpoints, wait_quiet, wait_scored)
 from daemon_harness import total, train_pump_model
 from lstmad_cli import Checks, tempdir
 from nats_harness import NatsClient, NatsCluster
@@ -24,19 +24,23 @@ PHASE1, PHASE2 = 8, 20
 SCORED_TIMEOUT = 150 if os.environ.get("LSTMAD_UNDER_SANITIZER") else 90
 
 
-def report_stall(instances):
+def report_stall(instances, nats):
     """What the instances say when scoring has not caught up: the cluster's
-    counters and every partition, consumer, fetch and lease log line."""
+    counters, what the NATS nodes say (report_nats), then the first and last
+    partition, consumer, fetch and lease log lines of each instance (a
+    stalled partition repeats its warning every few seconds)."""
     for i, m in enumerate(scrape_all(instances)):
         counters = {name: total(m, name) for name in (
             "lstmad_windows_scored_total", "lstmad_cluster_fetch_errors_total",
             "lstmad_cluster_consumer_restarts_total", "lstmad_cluster_redelivered_samples_total",
             "lstmad_cluster_nats_connected")}
         print(f"[i{i}] {counters}")
+    report_nats(nats)
     for i, x in enumerate(instances):
-        for entry in x.logs():
-            if any(w in entry for w in ("partition", "consumer", "fetch", "lease", "checkpoint")):
-                print(f"[i{i}] {entry}")
+        entries = [e for e in x.logs() if any(w in e for w in ("partition", "consumer", "fetch", "lease", "checkpoint"))]
+        shown = entries if len(entries) <= 30 else entries[:20] + [f"... {len(entries) - 30} more ..."] + entries[-10:]
+        for entry in shown:
+            print(f"[i{i}] {entry}")
 
 
 def main():
@@ -84,7 +88,7 @@ def main():
             try:
                 wait_scored(instances, expected, timeout=SCORED_TIMEOUT)
             except AssertionError:
-                report_stall(instances)
+                report_stall(instances, nats)
                 raise
             wait_quiet(instances)
             ms = scrape_all(instances)
