@@ -122,8 +122,9 @@ def stream_leaders(http_port):
 
 
 def report_nats(nats, stream="LSTMAD"):
-    """What the running NATS nodes say about the partitions' stream and
-    consumers (each node's own view: a lagging replica shows here), their
+    """What the running NATS nodes say about the partitions' streams (every
+    stream whose name starts with `stream`) and their consumers (each node's
+    own view: a lagging replica shows here), their
     client connections, and the warnings in their logs: printed when a
     cluster test's wait fails, so a flake names where deliveries stopped."""
     for i, port in enumerate(nats.http_ports):
@@ -141,11 +142,11 @@ def report_nats(nats, stream="LSTMAD"):
             continue
         for account in jsz.get("account_details") or []:
             for st in account.get("stream_detail") or []:
-                if st.get("name") != stream:
+                if not st.get("name", "").startswith(stream):
                     continue
                 state, cl = st.get("state") or {}, st.get("cluster") or {}
                 replicas = [(r.get("name"), r.get("current"), r.get("lag")) for r in cl.get("replicas") or []]
-                print(f"[n{i}] stream {stream}: first {state.get('first_seq')} last {state.get('last_seq')} "
+                print(f"[n{i}] stream {st.get('name')}: first {state.get('first_seq')} last {state.get('last_seq')} "
                       f"messages {state.get('messages')} leader {cl.get('leader')} replicas {replicas}")
                 for c in st.get("consumer_detail") or []:
                     print(f"[n{i}]   consumer {c.get('name')}: delivered {c.get('delivered')} "
@@ -166,7 +167,9 @@ def scored(instances):
     return sum(total(m, "lstmad_windows_scored_total") for m in scrape_all(instances))
 
 
-def wait_scored(instances, expected, timeout=60):
+def wait_scored(instances, expected, timeout=60, nats=None):
+    """Until the instances scored `expected` windows in all; when they do not
+    in time and `nats` is given, what its nodes say is printed first."""
     deadline = time.time() + timeout
     got = None
     while time.time() < deadline:
@@ -174,6 +177,8 @@ def wait_scored(instances, expected, timeout=60):
         if got >= expected:
             return got
         time.sleep(0.1)
+    if nats is not None:
+        report_nats(nats)
     raise AssertionError(f"windows scored {got} < {expected} after {timeout}s")
 
 

@@ -31,7 +31,7 @@ def main():
             with NatsClient(nats.client_ports[0]) as client:
                 publish_rounds(client, STREAMS, 0, SAMPLES)
             expected = STREAMS * (SAMPLES - LOOKBACK + 1)
-            wait_scored(instances, expected)
+            wait_scored(instances, expected, nats=nats)
             scored_at = time.time()
             elapsed = scored_at - start
             # Once every stream's checkpoint holds every sample, every sample is
@@ -72,7 +72,7 @@ def main():
             before = scored(instances[:2])
             with NatsClient(nats.client_ports[1]) as client:
                 publish_rounds(client, STREAMS, SAMPLES, 1)
-            wait_scored(instances[:2], before + STREAMS)
+            wait_scored(instances[:2], before + STREAMS, nats=nats)
             wait_checkpoints(nats.client_ports[1], PARTITIONS, SAMPLES + 1, STREAMS)  # as above
             after = scored(instances[:2])
             checks.check("after the handover one sample per stream scores one window per stream (no lookback lost)",

@@ -56,7 +56,7 @@ def main():
             checks.check("the first instance owns both partitions", wait_owned(first, PARTITIONS) == [PARTITIONS])
             with NatsClient(nats.client_ports[0]) as client:
                 publish_rounds(client, STREAMS, 0, SAMPLES)
-            wait_scored([first], STREAMS * (SAMPLES - LOOKBACK + 1))
+            wait_scored([first], STREAMS * (SAMPLES - LOOKBACK + 1), nats=nats)
             streams = wait_checkpoints(nats.client_ports[0], PARTITIONS, SAMPLES, STREAMS)
             checks.check("its checkpoints hold every sample", len(streams) == STREAMS and
                          all(s["samples"] == SAMPLES for s in streams.values()), str(len(streams)))

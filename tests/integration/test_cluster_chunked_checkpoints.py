@@ -73,7 +73,7 @@ def main():
             wait_balanced(instances, PARTITIONS)
             with NatsClient(nats.client_ports[0]) as client:
                 publish_rounds(client, STREAMS, 0, PHASE1)
-            wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1))
+            wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1), nats=nats)
             streams = wait_checkpoints(nats.client_ports[0], PARTITIONS, PHASE1, STREAMS)
             checks.check("phase 1 is in the checkpoints", len(streams) == STREAMS and
                          all(s["samples"] == PHASE1 for s in streams.values()), str(len(streams)))

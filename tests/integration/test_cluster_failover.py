@@ -67,7 +67,7 @@ def main(streams=1, batch=0, on_ready=None):
                 on_ready(checks, nats)
             with NatsClient(nats.client_ports[0]) as client:
                 publish_rounds(client, STREAMS, 0, PHASE1, values)
-            wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1))
+            wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1), nats=nats)
             # Read until it holds (bounded): the instances are scraped one after another.
             deadline = time.time() + 10
             while True:

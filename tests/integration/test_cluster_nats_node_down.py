@@ -54,7 +54,7 @@ def main():
                 publish_rounds(client, STREAMS, 0, PHASE1)
                 info = json.loads(client.request("$JS.API.STREAM.INFO.LSTMAD", b""))
             leader = int(info["cluster"]["leader"].lstrip("n"))
-            before = wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1))
+            before = wait_scored(instances, STREAMS * (PHASE1 - LOOKBACK + 1), nats=nats)
             publish_node = (leader + 1) % 3
             progress, errors, done = [0], [], threading.Event()
             # The publisher pauses after round PHASE1 + 4 until the leader is

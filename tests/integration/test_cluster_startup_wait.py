@@ -89,7 +89,7 @@ def nats_comes_later(checks, d, model):
             with NatsClient(nats.client_ports[0]) as client:
                 publish_rounds(client, STREAMS, 0, SAMPLES)
             expected = STREAMS * (SAMPLES - LOOKBACK + 1)
-            got = wait_scored([daemon], expected)
+            got = wait_scored([daemon], expected, nats=nats)
             checks.check("it scores what is published through NATS: streams * (samples - T + 1) windows",
                          got == expected, f"{got} expected {expected}")
             # Each partition's line comes from its own thread: read until all

@@ -71,7 +71,7 @@ def main():
                 instances[0].send("".join(text), sock)
             wait_forwarded(instances[0], good)
             expected = STREAMS * (SAMPLES - LOOKBACK + 1)
-            wait_scored(instances, expected, timeout=30)
+            wait_scored(instances, expected, timeout=30, nats=nats)
             wait_quiet(instances, quiet=1.5, timeout=30)  # a window scored twice would show by now
             ms = scrape_all(instances)
             per = [total(m, "lstmad_windows_scored_total") for m in ms]
