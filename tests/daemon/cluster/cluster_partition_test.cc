@@ -87,6 +87,14 @@ class PartitionWorkerTest : public ::testing::Test {
   uint64_t AckFloor() {
     return backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) { return c.ack_floor(); });
   }
+  // Publishes sample `seq` as the partition's newest message, its delivery
+  // lost in flight with nothing after it.
+  void PublishLostAtTheEnd(uint64_t seq) {
+    backend_.WithConsumer(kPartition, [seq](testing::FakePartitionConsumer& c) {
+      c.LoseNextDelivery();
+      c.Publish(seq, Line(seq));
+    });
+  }
   // The partition's stored checkpoint (inline: one stream is small).
   Checkpoint Stored() {
     KvEntry e;
@@ -231,10 +239,7 @@ TEST_F(PartitionWorkerTest, ALostDeliveryAtTheEndIsFetchedAgainOnceThePartitionI
   // Idle with nothing lost: the server delivered what was applied.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 0.0);
-  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) {
-    c.LoseNextDelivery();
-    c.Publish(4, Line(4));
-  });
+  PublishLostAtTheEnd(4);
   ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 4; }));
   worker.Stop(true);
   EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 1.0);
@@ -266,10 +271,7 @@ TEST_F(PartitionWorkerTest, AnIdlePartitionBehindOtherPartitionsMessagesKeepsIts
   // end is still fetched again.
   backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) { c.Publish(10, Line(10)); });
   ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 4; }));
-  backend_.WithConsumer(kPartition, [](testing::FakePartitionConsumer& c) {
-    c.LoseNextDelivery();
-    c.Publish(11, Line(11));
-  });
+  PublishLostAtTheEnd(11);
   ASSERT_TRUE(Eventually([&] { return a.Count(a.cluster_metrics.samples_consumed) == 5; }));
   worker.Stop(true);
   EXPECT_EQ(a.Count(a.cluster_metrics.consumer_restarts), 1.0);
