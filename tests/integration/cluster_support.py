@@ -124,9 +124,9 @@ def stream_leaders(http_port):
 def report_nats(nats, stream="LSTMAD"):
     """What the running NATS nodes say about the partitions' streams (every
     stream whose name starts with `stream`) and their consumers (each node's
-    own view: a lagging replica shows here), their
-    client connections, and the warnings in their logs: printed when a
-    cluster test's wait fails, so a flake names where deliveries stopped."""
+    own view: a lagging replica shows here), their client connections, and
+    the warnings in their logs: printed when a cluster test's wait fails, so
+    a flake names where deliveries stopped."""
     for i, port in enumerate(nats.http_ports):
         if not (nats.procs[i] and nats.procs[i].poll() is None):
             print(f"[n{i}] stopped")

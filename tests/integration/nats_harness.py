@@ -276,9 +276,10 @@ class NatsClient:
 
         Each call has reply subjects of its own: a message sent twice (its
         first ack came after the retry went out) is acknowledged twice, and
-        the second ack must not pass for a later call's. Reused subjects
-        once let a call return at once on the previous call's late acks, its
-        own messages unconfirmed (a whole round went missing in CI)."""
+        the second ack must not pass for a later call's. Reused subjects let
+        a call return at once on the previous call's late acks, its own
+        messages unconfirmed: the likeliest cause of a whole round missing
+        once in CI (docs/cluster.md)."""
         with self.cond:
             self.calls += 1
             call = self.calls
