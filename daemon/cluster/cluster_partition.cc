@@ -201,7 +201,7 @@ void PartitionWorker::FetchAndApply() {
     for (size_t i = 0; i < batch.size() && !gap; ++i) gap = !Apply(std::move(batch[i]));
   }
   last_delivery_ = std::chrono::steady_clock::now();
-  tail_suspect_.reset();
+  tail_suspect_ = false;
   // The rest of the batch comes again, in order, after the restart.
   if (gap) RestartAfterLoss("deliveries lost in flight; restarting the partition's consumer");
 }
@@ -212,7 +212,7 @@ void PartitionWorker::RestartAfterLoss(const char* what) {
   Log(LogLevel::kWarn, what, {Field("partition", partition_), Field("after_sequence", applied_seq_)});
   unacked_.reset();
   unacked_count_ = 0;
-  tail_suspect_.reset();
+  tail_suspect_ = false;
   if (core::Status restarted = RecreateConsumer(applied_seq_, false); !restarted.ok()) {
     shared_->cluster_metrics->fetch_errors->Increment();
     Log(LogLevel::kWarn, "restarting the consumer failed; retrying",
@@ -241,11 +241,11 @@ void PartitionWorker::CheckForLostTail() {
   PartitionConsumer::State state;
   if (!consumer_->GetState(&state).ok()) return;  // NATS away: the fetches say so
   if (state.deliveries <= consumer_seq_) {
-    tail_suspect_.reset();
+    tail_suspect_ = false;
     return;
   }
   if (!tail_suspect_) {
-    tail_suspect_ = state.deliveries;
+    tail_suspect_ = true;
     return;
   }
   RestartAfterLoss("deliveries lost at the end of the partition (delivered by the server, never received); "

@@ -123,7 +123,7 @@ class PartitionWorker {
   std::chrono::steady_clock::time_point last_checkpoint_;
   std::chrono::steady_clock::time_point last_delivery_;    // a fetch last returned messages
   std::chrono::steady_clock::time_point last_tail_check_;  // CheckForLostTail last asked the server
-  std::optional<uint64_t> tail_suspect_;  // deliveries the server made, not received, at the last look
+  bool tail_suspect_ = false;  // the last look found deliveries the server made that never arrived
   int64_t unacked_count_ = 0;
   std::atomic<bool> stop_{false}, graceful_{false}, exited_{false}, fenced_{false};
   std::thread thread_;
