@@ -647,6 +647,18 @@ std::string SerializeModel(const Model& model) {
   return out;
 }
 
+uint32_t ModelFingerprint(const Model& model) {
+  // Only what decides the errors: a copy of the header fields without the
+  // threshold and the metadata (the weights are encoded from the original).
+  Model decides;
+  decides.architecture = model.architecture;
+  decides.feature_names = model.feature_names;
+  decides.scaler = model.scaler;
+  decides.time_features = model.time_features;
+  decides.error_options = model.error_options;
+  return mf::Crc32c(EncodeHeader(decides) + EncodeWeights(model.weights, model.architecture));
+}
+
 Result<Model> ParseModel(std::string_view bytes, const std::string& source) {
   LSTMAD_RETURN_IF_ERROR(CheckFrame(bytes).WithContext(source));
   Result<Sections> sections = SplitSections(bytes);

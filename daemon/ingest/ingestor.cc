@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
+#include <optional>
 #include <span>
 
 #include <prometheus/counter.h>
@@ -290,13 +292,20 @@ std::vector<StreamSnapshot> Ingestor::Save() const {
   std::vector<StreamSnapshot> out;
   out.reserve(stream_count_);
   for (const auto& [model, streams] : streams_) {
-    for (uint32_t id = 0; id < streams.table->size(); ++id) out.push_back(SaveStream(*streams.table, *streams.states, id, model));
+    std::optional<uint32_t> fingerprint;
+    for (const auto& m : models_->models) {
+      if (m->name() == model) fingerprint = m->fingerprint;
+    }
+    for (uint32_t id = 0; id < streams.table->size(); ++id) {
+      out.push_back(SaveStream(*streams.table, *streams.states, id, model, fingerprint));
+    }
   }
   return out;
 }
 
 size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector<AlertEvent>* firing) {
   size_t restored = 0;
+  std::map<std::string, size_t> recalibrating;  // per model: streams whose detector another model taught
   for (const StreamSnapshot& s : streams) {
     const ModelRuntime* model = nullptr;
     for (const auto& m : models_->models) {
@@ -320,7 +329,14 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count());
     if (!s.detector_state.empty() && model->settings.detector.enabled()) {
-      RestoreDetector(model_streams.states->GetOrCreate(id, s.key), *model, s.detector_state);
+      if (s.model_fingerprint && *s.model_fingerprint != model->fingerprint) {
+        // The detector learned another model's errors (a new file at the
+        // model's path, or a retrained model that a restart does not load):
+        // as at a reload, it calibrates afresh on the stream's next windows.
+        ++recalibrating[model->name()];
+      } else {
+        RestoreDetector(model_streams.states->GetOrCreate(id, s.key), *model, s.detector_state);
+      }
     }
     // A firing alert goes on firing across the restart; say so from the first scrape.
     if (s.firing) ScoredOf(&model_streams, id, *model);
@@ -328,6 +344,10 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector
     ++stream_count_;
     model->metrics.streams->Increment();
     ++restored;
+  }
+  for (const auto& [model, count] : recalibrating) {
+    Log(LogLevel::kInfo, "detectors calibrate afresh: the model changed since the snapshot",
+        {Field("model", model), Field("streams", count)});
   }
   return restored;
 }

@@ -11,7 +11,7 @@ namespace lstmad::daemon {
 namespace {
 
 constexpr std::string_view kMagic = "LSTMADSS";
-constexpr uint32_t kVersion = 4;
+constexpr uint32_t kVersion = 5;
 constexpr uint32_t kMaxDetectorState = 64u << 20;
 constexpr uint32_t kMaxDimension = 1 << 20;
 constexpr uint32_t kMaxTopFeatures = 1 << 16;
@@ -74,6 +74,13 @@ bool DecodeStream(std::string_view* r, uint32_t version, StreamSnapshot* s) {
   uint8_t accepted = 0;
   if (!Get(r, &accepted) || accepted > 1) return false;
   s->alert_accepted = accepted == 1;
+  if (version < 5) return true;
+  uint8_t has_fingerprint = 0;
+  if (!Get(r, &has_fingerprint) || has_fingerprint > 1) return false;
+  if (has_fingerprint == 0) return true;
+  uint32_t fingerprint = 0;
+  if (!Get(r, &fingerprint)) return false;
+  s->model_fingerprint = fingerprint;
   return true;
 }
 
@@ -111,6 +118,8 @@ std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams) {
     PutString(&out, s.detector_state);
     EncodeFired(&out, s.fired);
     Put<uint8_t>(&out, s.alert_accepted ? 1 : 0);
+    Put<uint8_t>(&out, s.model_fingerprint ? 1 : 0);
+    if (s.model_fingerprint) Put<uint32_t>(&out, *s.model_fingerprint);
   }
   Put<uint32_t>(&out, core::Crc32c(out));
   return out;
@@ -131,7 +140,7 @@ core::Result<std::vector<StreamSnapshot>> DecodeSnapshot(std::string_view bytes,
   Get(&r, &version);
   if (version < 1 || version > kVersion) {
     return core::Status::Error(source + ": snapshot version " + std::to_string(version) +
-                               " is not supported (this lstmad reads versions 1 to 4)");
+                               " is not supported (this lstmad reads versions 1 to 5)");
   }
   if (!Get(&r, &count)) return core::Status::Error(source + ": truncated snapshot");
   std::vector<StreamSnapshot> streams;

@@ -1,14 +1,16 @@
 // Snapshots of every stream's window and alert state, so a restart resumes
 // scoring at the first new sample instead of after T new ones.
 //
-// File format (little-endian): "LSTMADSS", u32 version (4), u32 stream count,
+// File format (little-endian): "LSTMADSS", u32 version (5), u32 stream count,
 // then per stream: u32+bytes model name, u32+bytes stream key, u32 lookback,
 // u32 features, i64 samples seen, u8 firing, u32 alert run, lookback*features
 // f32 raw values (oldest sample first), lookback i64 timestamps (ns),
 // (version 2 on) u32+bytes of the anomaly-score detector's state
 // (core::StreamDetector::SaveState; empty when none), (version 3 on) u8 and,
 // when 1, the event that fired the alert, (version 4 on) u8 whether the alert
-// saw a change accepted as the new normal; then a u32 CRC-32C of everything
+// saw a change accepted as the new normal, (version 5 on) u8 whether a
+// model fingerprint follows and, when 1, u32 the fingerprint of the model
+// whose errors the detector state learned; then a u32 CRC-32C of everything
 // before it. Older versions are read too. Written atomically (temporary
 // file, fsync, rename, fsync of the directory). Decoding never trusts the bytes.
 #pragma once
@@ -42,6 +44,11 @@ struct StreamSnapshot {
   // The alert saw a window the detector accepted as the new normal
   // (core::AlertState::accepted; version 4 on), so that its resolution says so.
   bool alert_accepted = false;
+  // core::ModelFingerprint of the model that scored the stream's windows
+  // (its own model, under retrain.scope stream; version 5 on): its detector
+  // state is restored only under a model with the same one. Absent: from an
+  // older snapshot, restored as before.
+  std::optional<uint32_t> model_fingerprint;
 };
 
 std::string EncodeSnapshot(const std::vector<StreamSnapshot>& streams);

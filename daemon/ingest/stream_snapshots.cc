@@ -5,9 +5,11 @@
 namespace lstmad::daemon {
 
 StreamSnapshot SaveStream(const StreamTable& table, const StreamStates& states, uint32_t id,
-                          const std::string& model) {
+                          const std::string& model, std::optional<uint32_t> fingerprint) {
   StreamSnapshot s = table.Save(id, model);
+  s.model_fingerprint = fingerprint;
   if (const StreamScoringState* scored = states.Find(id)) {
+    if (scored->own_model.has_value()) s.model_fingerprint = scored->own_model.get()->fingerprint;
     s.firing = scored->alert.firing();
     s.alert_run = scored->alert.run();
     s.alert_accepted = scored->alert.firing() && scored->alert.accepted();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ingest/snapshot.h"
@@ -13,8 +14,11 @@
 
 namespace lstmad::daemon {
 
+// `fingerprint`: the model's (ModelRuntime::fingerprint), unless the stream
+// is scored by a model of its own, whose fingerprint is saved instead; absent
+// when the model is no longer loaded.
 StreamSnapshot SaveStream(const StreamTable& table, const StreamStates& states, uint32_t id,
-                          const std::string& model);
+                          const std::string& model, std::optional<uint32_t> fingerprint);
 
 // Puts the snapshot's window and alert state back into stream `id` (same
 // shape). A stream with no alert state to restore gets no scoring state: an

@@ -99,6 +99,7 @@ core::Result<std::shared_ptr<ModelRuntime>> LoadModelRuntime(const config::Model
   runtime->threshold = settings.threshold.value_or(runtime->model.threshold);
   runtime->generation = NextModelGeneration();
   runtime->detector_generation = runtime->generation;
+  runtime->fingerprint = core::ModelFingerprint(runtime->model);
   return runtime;
 }
 

@@ -34,6 +34,11 @@ struct ModelRuntime {
   // as they adapt to any change (`lstmad evaluate-stream --relearn-every`
   // replays the same).
   uint64_t detector_generation = 0;
+  // core::ModelFingerprint(model): saved with each stream's detector state,
+  // which a restart or a handover restores only under a model with the same
+  // fingerprint. Another model's errors are on another scale, and the
+  // detector calibrates afresh, as it does at a reload.
+  uint32_t fingerprint = 0;
 
   int lookback() const { return model.architecture.timesteps; }
   // What a sample carries: the model's series features.

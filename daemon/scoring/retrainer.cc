@@ -473,6 +473,7 @@ Retrainer::TryResult Retrainer::Try(const std::string& name, const std::string& 
       ModelRuntime{from.settings, outcome->candidate, std::move(network).value(), 0, from.metrics,
                    NextModelGeneration(), from.guards, from.detector_generation});
   tried.runtime->threshold = from.settings.threshold.value_or(tried.runtime->model.threshold);
+  tried.runtime->fingerprint = core::ModelFingerprint(tried.runtime->model);
   tried.outcome = std::move(outcome).value();
   tried.result = RetrainResult::kSwapped;
   return tried;

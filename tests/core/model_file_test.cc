@@ -321,6 +321,39 @@ TEST(ModelFileTest, RoundTripsTimeFeatures) {
   EXPECT_EQ(SerializeModel(*parsed), file);
 }
 
+TEST(ModelFileTest, TheFingerprintFollowsWhatDecidesTheErrors) {
+  const Model model = MakeModel();
+  const uint32_t fingerprint = ModelFingerprint(model);
+  Result<Model> parsed = ParseModel(SerializeModel(model), kSource);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(ModelFingerprint(*parsed), fingerprint) << "loaded again";
+
+  // Provenance and the alarm line change no error.
+  Model relabelled = model;
+  relabelled.metadata["retrained_at"] = "2026-12-07T00:00:00Z";
+  relabelled.threshold *= 3;
+  relabelled.threshold_spec = "p90";
+  EXPECT_EQ(ModelFingerprint(relabelled), fingerprint);
+
+  // One weight, one scaler entry, a feature's name, the error's steps, the
+  // time inputs: each is another model.
+  Model tuned = model;
+  tuned.weights.layers[0][0](0, 0) = std::nextafter(tuned.weights.layers[0][0](0, 0), 1.0f);
+  EXPECT_NE(ModelFingerprint(tuned), fingerprint) << "a weight";
+  Model rescaled = model;
+  rescaled.scaler.offset[1] += 1e-9;
+  EXPECT_NE(ModelFingerprint(rescaled), fingerprint) << "the scaler";
+  Model renamed = model;
+  renamed.feature_names[2] = "other";
+  EXPECT_NE(ModelFingerprint(renamed), fingerprint) << "a feature name";
+  Model last_step = model;
+  last_step.error_options.last_step_only = !last_step.error_options.last_step_only;
+  EXPECT_NE(ModelFingerprint(last_step), fingerprint) << "the error's steps";
+  Model weekly = MakeDailyModel();
+  weekly.SetTimeFeatures(TimeFeatures::Parse("weekly").value());
+  EXPECT_NE(ModelFingerprint(weekly), ModelFingerprint(MakeDailyModel())) << "the time features";
+}
+
 TEST(ModelFileTest, RoundTripsBothCycles) {
   // 1 series feature + 4 time inputs = 5 inputs: rebuild MakeModel's shape at width 5.
   AutoencoderSpec spec;

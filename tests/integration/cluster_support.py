@@ -273,7 +273,7 @@ def decode_checkpoint(data, read_chunk=None, head_key=None):
     assert body[:8] == b"LSTMADSS"
     off = 8
     snapshot_version, count = struct.unpack_from("<II", body, off)
-    assert snapshot_version in (1, 2, 3, 4), snapshot_version
+    assert snapshot_version in (1, 2, 3, 4, 5), snapshot_version
     off += 8
     streams = {}
     for _ in range(count):
@@ -314,9 +314,17 @@ def decode_checkpoint(data, read_chunk=None, head_key=None):
             assert flag in (0, 1), flag
             accepted = flag == 1
             off += 1
+        fingerprint = None
+        if snapshot_version >= 5:  # the model whose errors the detector state learned
+            (flag,) = struct.unpack_from("<B", body, off)
+            assert flag in (0, 1), flag
+            off += 1
+            if flag:
+                (fingerprint,) = struct.unpack_from("<I", body, off)
+                off += 4
         streams[key] = dict(model=model, samples=samples, firing=bool(firing), run=run,
                             values=[list(values[k * features:(k + 1) * features]) for k in range(lookback)],
-                            times_ns=list(times), fired=fired, accepted=accepted)
+                            times_ns=list(times), fired=fired, accepted=accepted, fingerprint=fingerprint)
     return seq, streams
 
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 
 #include "cluster/cluster_checkpoint.h"
 #include "lstmad/core/crc32c.h"
@@ -22,7 +23,7 @@ Checkpoint OneFiringStream() {
     table.Append(id, &v, 100 + i);
   }
   states.GetOrCreate(id, table.key(id))->alert.Restore(true, 1);
-  return {"node-1", 0x1234567890ull, 0x1234567999ull, {SaveStream(table, states, id, "pump")}, {}};
+  return {"node-1", 0x1234567890ull, 0x1234567999ull, {SaveStream(table, states, id, "pump", 0xFEEDu)}, {}};
 }
 
 TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
@@ -39,6 +40,8 @@ TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
   EXPECT_EQ(s.samples, 3);
   EXPECT_TRUE(s.firing);
   EXPECT_EQ(s.alert_run, 1);
+  // The next owner restores the detector only under the same model.
+  EXPECT_EQ(s.model_fingerprint, std::optional<uint32_t>(0xFEEDu));
 }
 
 TEST(ClusterCheckpointTest, EmptyPartitionRoundTrips) {

@@ -14,13 +14,15 @@
 #include <memory>
 #include <mutex>
 #include <numbers>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "ingest/ingestor.h"
 #include "daemon/support/recording_sink.h"
 #include "daemon/support/tiny_model.h"
+#include "ingest/ingestor.h"
+#include "lstmad/core/model_file.h"
 #include "scoring/scorer.h"
 
 namespace lstmad::daemon {
@@ -195,6 +197,50 @@ TEST_F(IngestorTest, SaveAndRestoreKeepEveryStream) {
     EXPECT_EQ(again[i].samples, saved[i].samples);
     EXPECT_EQ(again[i].values, saved[i].values);
     EXPECT_EQ(again[i].times_ns, saved[i].times_ns);
+  }
+}
+
+// A stream's detector learned its model's errors: restored under a model
+// with other weights (a new file at the model's path, or the configured model
+// after a retrained one), it would judge the new errors against the old
+// ones. It calibrates afresh instead, as at a reload; the window and the
+// samples are restored all the same.
+TEST_F(IngestorTest, ADetectorIsRestoredOnlyUnderTheModelWhoseErrorsItLearned) {
+  for (int s = 0; s < 10; ++s) Send(std::to_string(s), kLookback + s);
+  const std::vector<StreamSnapshot> saved = ingestor_->Save();
+  ASSERT_EQ(saved.size(), 10u);
+  const core::Model loaded = TinyModelSet(&metrics_)->models[0]->model;
+  for (const StreamSnapshot& s : saved) {
+    EXPECT_FALSE(s.detector_state.empty()) << s.key;
+    EXPECT_EQ(s.model_fingerprint, std::optional<uint32_t>(core::ModelFingerprint(loaded))) << s.key;
+  }
+  core::Model other = loaded;
+  other.weights.layers[0][0](0, 0) += 0.5f;
+  auto restore = [&](const std::vector<StreamSnapshot>& snapshot, std::shared_ptr<const ModelSet> models) {
+    Metrics metrics("test");
+    Scorer scorer(settings_.scoring, &metrics);
+    Ingestor restored(settings_, std::move(models), &scorer, &metrics);
+    EXPECT_EQ(restored.Restore(snapshot), snapshot.size());
+    return restored.Save();  // nothing scored since: what Restore put back
+  };
+  Metrics same_metrics("test"), other_metrics("test"), older_metrics("test");
+  const std::vector<StreamSnapshot> same = restore(saved, TinyModelSet(&same_metrics));
+  const std::vector<StreamSnapshot> changed =
+      restore(saved, testing::OneModelSet(other, "pump", &other_metrics));
+  std::vector<StreamSnapshot> older = saved;  // a version-4 snapshot says no model
+  for (StreamSnapshot& s : older) s.model_fingerprint.reset();
+  const std::vector<StreamSnapshot> unknown =
+      restore(older, testing::OneModelSet(other, "pump", &older_metrics));
+  ASSERT_EQ(same.size(), saved.size());
+  ASSERT_EQ(changed.size(), saved.size());
+  ASSERT_EQ(unknown.size(), saved.size());
+  for (size_t i = 0; i < saved.size(); ++i) {
+    EXPECT_EQ(same[i].detector_state, saved[i].detector_state) << saved[i].key;
+    EXPECT_TRUE(changed[i].detector_state.empty()) << saved[i].key;
+    EXPECT_EQ(changed[i].values, saved[i].values) << saved[i].key;
+    EXPECT_EQ(changed[i].samples, saved[i].samples) << saved[i].key;
+    EXPECT_EQ(changed[i].model_fingerprint, std::optional<uint32_t>(core::ModelFingerprint(other)));
+    EXPECT_EQ(unknown[i].detector_state, saved[i].detector_state) << saved[i].key;  // as before version 5
   }
 }
 

@@ -5,11 +5,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 
+#include "daemon/support/tiny_model.h"
 #include "ingest/snapshot.h"
-#include "lstmad/core/crc32c.h"
 #include "ingest/stream_snapshots.h"
 #include "ingest/stream_table.h"
+#include "lstmad/core/crc32c.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -40,7 +43,8 @@ std::vector<StreamSnapshot> Sample() {
   scored->fired = std::make_shared<const AlertEvent>(fired);
   scored->detector.emplace(core::DetectorOptions{}, 0.5, 3);
   for (int i = 0; i < 20; ++i) scored->detector->Observe(0.1 * i);
-  return {SaveStream(table, states, full, "pump"), SaveStream(table, states, partial, "pump")};
+  return {SaveStream(table, states, full, "pump", 0xC0FFEEu),
+          SaveStream(table, states, partial, "pump", std::nullopt)};
 }
 
 TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
@@ -69,6 +73,9 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   EXPECT_FALSE((*loaded)[1].fired.has_value());
   EXPECT_TRUE((*loaded)[0].alert_accepted);  // its resolution will say the change was accepted
   EXPECT_FALSE((*loaded)[1].alert_accepted);
+  EXPECT_EQ((*loaded)[0].model_fingerprint,
+            std::optional<uint32_t>(0xC0FFEEu));             // restores its detector under that model only
+  EXPECT_FALSE((*loaded)[1].model_fingerprint.has_value());  // its model was gone
   StreamTable table(3, 2);
   StreamStates states;
   const uint32_t full = table.Insert((*loaded)[0].key, StreamTable::Hash((*loaded)[0].key));
@@ -113,9 +120,12 @@ std::string AsVersion(const std::vector<StreamSnapshot>& saved, uint32_t version
       fired += 8 + 8 + 8 + 8 + 8 + 4;
       for (const auto& [name, share] : s.fired->top_features) fired += 4 + name.size() + 8;
     }
-    const size_t accepted = 1;  // version 4 on
-    old.append(now, at, head + (version >= 2 ? detector : 0) + (version >= 3 ? fired : 0));
-    at += head + detector + fired + accepted;
+    const size_t accepted = 1;                                     // version 4 on
+    const size_t fingerprint = 1 + (s.model_fingerprint ? 4 : 0);  // version 5 on
+    old.append(
+        now, at,
+        head + (version >= 2 ? detector : 0) + (version >= 3 ? fired : 0) + (version >= 4 ? accepted : 0));
+    at += head + detector + fired + accepted + fingerprint;
   }
   EXPECT_EQ(at, now.size());
   const uint32_t crc = core::Crc32c(old);
@@ -140,11 +150,11 @@ TEST(SnapshotTest, ReadsVersionOneFiles) {
   EXPECT_EQ((*v2)[0].detector_state, saved[0].detector_state);
   EXPECT_FALSE((*v2)[0].fired.has_value());
   EXPECT_TRUE((*v2)[0].firing);
-  std::string v5 = v1.substr(0, v1.size() - 4);
-  v5[8] = 5;
-  const uint32_t crc5 = core::Crc32c(v5);
-  v5.append(reinterpret_cast<const char*>(&crc5), 4);
-  EXPECT_NE(DecodeSnapshot(v5, "new").status().message().find("version 5 is not supported"),
+  std::string v6 = v1.substr(0, v1.size() - 4);
+  v6[8] = 6;
+  const uint32_t crc6 = core::Crc32c(v6);
+  v6.append(reinterpret_cast<const char*>(&crc6), 4);
+  EXPECT_NE(DecodeSnapshot(v6, "new").status().message().find("version 6 is not supported"),
             std::string::npos);
 }
 
@@ -161,6 +171,37 @@ TEST(SnapshotTest, ReadsVersionThreeFiles) {
   ASSERT_TRUE((*loaded)[0].fired.has_value());
   EXPECT_EQ((*loaded)[0].fired->top_features, saved[0].fired->top_features);
   EXPECT_EQ((*loaded)[0].detector_state, saved[0].detector_state);
+}
+
+// A version 4 file (before the model's fingerprint) loads without one: its
+// detector states are restored as before, whatever the model.
+TEST(SnapshotTest, ReadsVersionFourFiles) {
+  const std::vector<StreamSnapshot> saved = Sample();
+  ASSERT_TRUE(saved[0].model_fingerprint.has_value());
+  auto loaded = DecodeSnapshot(AsVersion(saved, 4), "old");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_FALSE((*loaded)[0].model_fingerprint.has_value());
+  EXPECT_TRUE((*loaded)[0].alert_accepted);
+  EXPECT_EQ((*loaded)[0].detector_state, saved[0].detector_state);
+  EXPECT_EQ((*loaded)[1].key, saved[1].key);
+}
+
+// A stream scored by a model of its own (retrain.scope stream) saves that
+// model's fingerprint: a restart serves the configured model again, whose
+// errors its detector never learned.
+TEST(SnapshotTest, AStreamWithItsOwnModelSavesThatModelsFingerprint) {
+  Metrics metrics("test");  // outlives the states: the own model counts itself out there
+  StreamTable table(3, 2);
+  StreamStates states;
+  const uint32_t id = table.Insert("pump,pump=a", StreamTable::Hash("pump,pump=a"));
+  const float v[2] = {1, 2};
+  for (int i = 0; i < 3; ++i) table.Append(id, v, i);
+  EXPECT_EQ(SaveStream(table, states, id, "pump", 7u).model_fingerprint, std::optional<uint32_t>(7u));
+  auto own = std::make_shared<ModelRuntime>(*testing::TinyModelSet(&metrics)->models[0]);
+  own->fingerprint = 8;
+  states.GetOrCreate(id, table.key(id))->own_model.reset(own);
+  EXPECT_EQ(SaveStream(table, states, id, "pump", 7u).model_fingerprint, std::optional<uint32_t>(8u));
 }
 
 TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {

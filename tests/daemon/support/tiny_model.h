@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "lstmad/core/initializers.h"
+#include "lstmad/core/model_file.h"
 #include "scoring/model_runtime.h"
 
 namespace lstmad::daemon::testing {
@@ -30,6 +31,7 @@ inline std::shared_ptr<const ModelSet> OneModelSet(core::Model model, const std:
   const double threshold = model.threshold;
   auto runtime = std::make_shared<ModelRuntime>(
       ModelRuntime{settings, std::move(model), std::move(network).value(), threshold, {}, 1});
+  runtime->fingerprint = core::ModelFingerprint(runtime->model);  // as LoadModelRuntime does
   RegisterMetrics(runtime.get(), metrics);
   auto set = std::make_shared<ModelSet>();
   set->models.push_back(runtime);

@@ -8,6 +8,7 @@
 // wrong. Functions are reentrant.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,15 @@ namespace lstmad::core {
 
 std::string SerializeModel(const Model& model);
 Result<Model> ParseModel(std::string_view bytes, const std::string& source);
+
+// What decides the model's errors, as a number: CRC-32C of its architecture,
+// feature names, scaler, time features, error options and weights, leaving
+// out the threshold and the metadata (provenance; the alarm line changes no
+// error). The same model loaded again, or saved with other metadata, keeps
+// it; a retrained one, or another model, gets another (but for a 2^-32
+// chance). The daemon restores a stream's detector only under the model
+// whose errors the detector learned.
+uint32_t ModelFingerprint(const Model& model);
 
 // File versions: SaveModel writes through WriteFileAtomically (core/files.h),
 // so a reader never sees a half-written model; LoadModel reads at most
