@@ -21,8 +21,10 @@ constexpr std::array<uint32_t, 256> kTable = MakeTable();
 
 }  // namespace
 
-uint32_t Crc32c(std::string_view bytes) {
-  uint32_t crc = 0xFFFFFFFFu;
+uint32_t Crc32c(std::string_view bytes) { return Crc32cExtend(0, bytes); }
+
+uint32_t Crc32cExtend(uint32_t crc, std::string_view bytes) {
+  crc ^= 0xFFFFFFFFu;
   for (const char c : bytes) {
     crc = (crc >> 8) ^ kTable[(crc ^ static_cast<unsigned char>(c)) & 0xFFu];
   }

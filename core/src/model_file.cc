@@ -649,14 +649,27 @@ std::string SerializeModel(const Model& model) {
 
 uint32_t ModelFingerprint(const Model& model) {
   // Only what decides the errors: a copy of the header fields without the
-  // threshold and the metadata (the weights are encoded from the original).
+  // threshold and the metadata, then every tensor's shape and values, read
+  // in place. (No encoded copy of the weights: a daemon fingerprints each
+  // model it loads, and a large temporary freed on the loading thread makes
+  // glibc shrink that thread's heap, for which it reads
+  // /proc/sys/vm/overcommit_memory, outside the sandbox's ProcSubset=pid.)
   Model decides;
   decides.architecture = model.architecture;
   decides.feature_names = model.feature_names;
   decides.scaler = model.scaler;
   decides.time_features = model.time_features;
   decides.error_options = model.error_options;
-  return mf::Crc32c(EncodeHeader(decides) + EncodeWeights(model.weights, model.architecture));
+  uint32_t crc = Crc32c(EncodeHeader(decides));
+  for (const auto& layer : model.weights.layers) {
+    for (const Matrix<float>& t : layer) {
+      const uint32_t shape[2] = {static_cast<uint32_t>(t.rows()), static_cast<uint32_t>(t.cols())};
+      crc = Crc32cExtend(crc, std::string_view(reinterpret_cast<const char*>(shape), sizeof(shape)));
+      crc = Crc32cExtend(crc, std::string_view(reinterpret_cast<const char*>(t.data()),
+                                               static_cast<size_t>(t.size()) * sizeof(float)));
+    }
+  }
+  return crc;
 }
 
 Result<Model> ParseModel(std::string_view bytes, const std::string& source) {

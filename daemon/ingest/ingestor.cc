@@ -5,7 +5,6 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <optional>
 #include <span>
 
 #include <prometheus/counter.h>
@@ -292,13 +291,8 @@ std::vector<StreamSnapshot> Ingestor::Save() const {
   std::vector<StreamSnapshot> out;
   out.reserve(stream_count_);
   for (const auto& [model, streams] : streams_) {
-    std::optional<uint32_t> fingerprint;
-    for (const auto& m : models_->models) {
-      if (m->name() == model) fingerprint = m->fingerprint;
-    }
-    for (uint32_t id = 0; id < streams.table->size(); ++id) {
-      out.push_back(SaveStream(*streams.table, *streams.states, id, model, fingerprint));
-    }
+    for (uint32_t id = 0; id < streams.table->size(); ++id)
+      out.push_back(SaveStream(*streams.table, *streams.states, id, model));
   }
   return out;
 }
@@ -363,6 +357,7 @@ void Ingestor::RestoreDetector(StreamScoringState* scored, const ModelRuntime& m
     return;
   }
   scored->detector_generation = model.detector_generation;
+  scored->detector_fingerprint = model.fingerprint;
 }
 
 size_t Ingestor::Forget(const std::function<bool(std::string_view model, std::string_view key)>& forget) {

@@ -44,10 +44,10 @@ struct StreamSnapshot {
   // The alert saw a window the detector accepted as the new normal
   // (core::AlertState::accepted; version 4 on), so that its resolution says so.
   bool alert_accepted = false;
-  // core::ModelFingerprint of the model that scored the stream's windows
-  // (its own model, under retrain.scope stream; version 5 on): its detector
-  // state is restored only under a model with the same one. Absent: from an
-  // older snapshot, restored as before.
+  // With a detector state: core::ModelFingerprint of the model whose errors
+  // the detector judged last (the stream's own model's, under retrain.scope
+  // stream; version 5 on). The state is restored only under a model with the
+  // same one. Absent: no detector, or an older snapshot (restored as before).
   std::optional<uint32_t> model_fingerprint;
 };
 

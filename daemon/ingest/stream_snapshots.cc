@@ -5,15 +5,16 @@
 namespace lstmad::daemon {
 
 StreamSnapshot SaveStream(const StreamTable& table, const StreamStates& states, uint32_t id,
-                          const std::string& model, std::optional<uint32_t> fingerprint) {
+                          const std::string& model) {
   StreamSnapshot s = table.Save(id, model);
-  s.model_fingerprint = fingerprint;
   if (const StreamScoringState* scored = states.Find(id)) {
-    if (scored->own_model.has_value()) s.model_fingerprint = scored->own_model.get()->fingerprint;
     s.firing = scored->alert.firing();
     s.alert_run = scored->alert.run();
     s.alert_accepted = scored->alert.firing() && scored->alert.accepted();
-    if (scored->detector) s.detector_state = scored->detector->SaveState();
+    if (scored->detector) {
+      s.detector_state = scored->detector->SaveState();
+      s.model_fingerprint = scored->detector_fingerprint;
+    }
     if (scored->alert.firing() && scored->fired) s.fired = *scored->fired;
   }
   return s;

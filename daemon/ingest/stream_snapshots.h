@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "ingest/snapshot.h"
@@ -14,11 +13,10 @@
 
 namespace lstmad::daemon {
 
-// `fingerprint`: the model's (ModelRuntime::fingerprint), unless the stream
-// is scored by a model of its own, whose fingerprint is saved instead; absent
-// when the model is no longer loaded.
+// With the detector's state goes the fingerprint of the model whose errors
+// it judged last (StreamScoringState::detector_fingerprint).
 StreamSnapshot SaveStream(const StreamTable& table, const StreamStates& states, uint32_t id,
-                          const std::string& model, std::optional<uint32_t> fingerprint);
+                          const std::string& model);
 
 // Puts the snapshot's window and alert state back into stream `id` (same
 // shape). A stream with no alert state to restore gets no scoring state: an

@@ -467,13 +467,21 @@ core::Detection Scorer::Detect(const ModelRuntime& model, const WindowJob& job, 
                                core::Override override, std::span<const double> newest) {
   StreamScoringState* stream = job.stream;
   if (!stream->detector || stream->detector_generation != model.detector_generation) {
-    // First window, or a newly loaded model (start, reload): its errors are on
-    // a new scale, so the detector calibrates afresh on this stream's next
-    // ones. A retrained model keeps the detectors (model_runtime.h).
-    stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
+    // A newly loaded model (a reload) that gives the errors the detector
+    // judged, under the same detector settings: a reload that changed
+    // something else, and the detector carries on. Otherwise (the first
+    // window, another model) its errors are on a new scale, and the detector
+    // calibrates afresh on this stream's next ones. A retrained model keeps
+    // the detectors (model_runtime.h).
+    const bool same_errors = stream->detector && stream->detector_fingerprint == model.fingerprint &&
+                             stream->detector->options() == model.settings.detector.options;
+    if (!same_errors) {
+      stream->detector.emplace(model.settings.detector.options, model.threshold, model.lookback());
+      if (!newest.empty()) LearnEarlierSamples(model, job, &*stream->detector);
+    }
     stream->detector_generation = model.detector_generation;
-    if (!newest.empty()) LearnEarlierSamples(model, job, &*stream->detector);
   }
+  stream->detector_fingerprint = model.fingerprint;
   stream->detector->set_fixed_threshold(model.threshold);  // a retrained model's, once swapped in
   // The window's sampling interval, for a likelihood risk per period of time.
   return stream->detector->Observe(error, override, newest,

@@ -66,6 +66,11 @@ struct StreamScoringState {
   StreamMetrics metrics;
   std::optional<core::StreamDetector> detector;  // when the model has one (config detector:)
   uint64_t detector_generation = 0;  // the ModelRuntime::detector_generation it was made for
+  // The ModelRuntime::fingerprint of the model whose errors the detector
+  // judged last (the stream's own model's, under retrain.scope stream): saved
+  // with its state, and what decides whether it carries on under a newly
+  // loaded model (Scorer::Detect, Ingestor::Restore).
+  uint32_t detector_fingerprint = 0;
   // While the alert fires: the event that fired it (scoring worker), saved
   // in snapshots and checkpoints so that it is re-announced after a restart
   // or handover.

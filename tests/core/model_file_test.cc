@@ -224,6 +224,9 @@ TEST(ModelFileFormatTest, Crc32cMatchesPublishedVectors) {
   std::string ascending;
   for (int i = 0; i < 32; ++i) ascending.push_back(static_cast<char>(i));
   EXPECT_EQ(mf::Crc32c(ascending), 0x46DD794Eu);
+  // Extended piece by piece, the same as over the whole.
+  EXPECT_EQ(Crc32cExtend(mf::Crc32c("1234"), "56789"), 0xE3069283u);
+  EXPECT_EQ(Crc32cExtend(Crc32cExtend(0, "123456789"), ""), 0xE3069283u);
 }
 
 TEST(ModelFileFormatTest, LayoutMatchesTheDocument) {

@@ -6,9 +6,10 @@ scores >= 0.5 once per excursion, and with `detector.threshold: spot` (or
 `likelihood`, the default, when the script's argument says so) the alert
 fires on the detector's threshold (recorded in the event) rather than the
 model's. A model with `anomaly_score: false` exports no score series. The
-daemon is restarted (SIGTERM, snapshot) midway, after calibration: the
-detectors' state survives, so the scores still equal the uninterrupted
-offline run's. The alert verdict is one too: every fired/resolved event in
+daemon is restarted (SIGTERM, snapshot) midway, after calibration, and
+its configuration reloaded (SIGHUP, the model file unchanged) just before
+the excursion: the detectors' state survives both, so the scores still
+equal the uninterrupted offline run's. The alert verdict is one too: every fired/resolved event in
 the daemon's events file falls on the window where the CLI's `alert` column
 (same model, detector and alert for/clear) turns 1 or 0, and no other
 window changes it. With the likelihood the alert rule is the default (for 3),
@@ -38,6 +39,7 @@ import datetime
 import json
 import os
 import random
+import signal
 import sys
 
 from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config, write_pump_csv
@@ -192,6 +194,12 @@ def main():
             daemon.wait_for_log("snapshot restored")
             sock = daemon.connect()
             for w in [p for p in probes if p > restart_after]:
+                if w == NORMAL - LOOKBACK:
+                    # A reload builds the model anew from the same file: its
+                    # errors are the ones the detectors judged, and they carry on.
+                    before = len(daemon.logs())
+                    daemon.signal(signal.SIGHUP)
+                    daemon.wait_for_log("configuration reloaded", start=before)
                 sent = feed_until(daemon, sock, values, sent, w, t0, restart_after + 1)
                 got[w] = daemon.metrics().get(key)
             sock.sendall("".join(line("quiet", {"q": "1"}, values[i]) for i in range(LOOKBACK + 2)).encode())

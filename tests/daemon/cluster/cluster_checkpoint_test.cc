@@ -22,8 +22,11 @@ Checkpoint OneFiringStream() {
     const float v = static_cast<float>(i) + 0.5f;
     table.Append(id, &v, 100 + i);
   }
-  states.GetOrCreate(id, table.key(id))->alert.Restore(true, 1);
-  return {"node-1", 0x1234567890ull, 0x1234567999ull, {SaveStream(table, states, id, "pump", 0xFEEDu)}, {}};
+  StreamScoringState* scored = states.GetOrCreate(id, table.key(id));
+  scored->alert.Restore(true, 1);
+  scored->detector.emplace(core::DetectorOptions{}, 0.5, 2);
+  scored->detector_fingerprint = 0xFEEDu;
+  return {"node-1", 0x1234567890ull, 0x1234567999ull, {SaveStream(table, states, id, "pump")}, {}};
 }
 
 TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
@@ -41,6 +44,7 @@ TEST(ClusterCheckpointTest, RoundTripKeepsOwnerSequenceWindowAndAlert) {
   EXPECT_TRUE(s.firing);
   EXPECT_EQ(s.alert_run, 1);
   // The next owner restores the detector only under the same model.
+  EXPECT_FALSE(s.detector_state.empty());
   EXPECT_EQ(s.model_fingerprint, std::optional<uint32_t>(0xFEEDu));
 }
 

@@ -8,7 +8,6 @@
 #include <memory>
 #include <optional>
 
-#include "daemon/support/tiny_model.h"
 #include "ingest/snapshot.h"
 #include "ingest/stream_snapshots.h"
 #include "ingest/stream_table.h"
@@ -43,8 +42,8 @@ std::vector<StreamSnapshot> Sample() {
   scored->fired = std::make_shared<const AlertEvent>(fired);
   scored->detector.emplace(core::DetectorOptions{}, 0.5, 3);
   for (int i = 0; i < 20; ++i) scored->detector->Observe(0.1 * i);
-  return {SaveStream(table, states, full, "pump", 0xC0FFEEu),
-          SaveStream(table, states, partial, "pump", std::nullopt)};
+  scored->detector_fingerprint = 0xC0FFEEu;  // the model whose errors it judged
+  return {SaveStream(table, states, full, "pump"), SaveStream(table, states, partial, "pump")};
 }
 
 TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
@@ -75,7 +74,7 @@ TEST(SnapshotTest, RoundTripKeepsWindowsTimesAndAlertState) {
   EXPECT_FALSE((*loaded)[1].alert_accepted);
   EXPECT_EQ((*loaded)[0].model_fingerprint,
             std::optional<uint32_t>(0xC0FFEEu));             // restores its detector under that model only
-  EXPECT_FALSE((*loaded)[1].model_fingerprint.has_value());  // its model was gone
+  EXPECT_FALSE((*loaded)[1].model_fingerprint.has_value());  // no detector
   StreamTable table(3, 2);
   StreamStates states;
   const uint32_t full = table.Insert((*loaded)[0].key, StreamTable::Hash((*loaded)[0].key));
@@ -185,23 +184,6 @@ TEST(SnapshotTest, ReadsVersionFourFiles) {
   EXPECT_TRUE((*loaded)[0].alert_accepted);
   EXPECT_EQ((*loaded)[0].detector_state, saved[0].detector_state);
   EXPECT_EQ((*loaded)[1].key, saved[1].key);
-}
-
-// A stream scored by a model of its own (retrain.scope stream) saves that
-// model's fingerprint: a restart serves the configured model again, whose
-// errors its detector never learned.
-TEST(SnapshotTest, AStreamWithItsOwnModelSavesThatModelsFingerprint) {
-  Metrics metrics("test");  // outlives the states: the own model counts itself out there
-  StreamTable table(3, 2);
-  StreamStates states;
-  const uint32_t id = table.Insert("pump,pump=a", StreamTable::Hash("pump,pump=a"));
-  const float v[2] = {1, 2};
-  for (int i = 0; i < 3; ++i) table.Append(id, v, i);
-  EXPECT_EQ(SaveStream(table, states, id, "pump", 7u).model_fingerprint, std::optional<uint32_t>(7u));
-  auto own = std::make_shared<ModelRuntime>(*testing::TinyModelSet(&metrics)->models[0]);
-  own->fingerprint = 8;
-  states.GetOrCreate(id, table.key(id))->own_model.reset(own);
-  EXPECT_EQ(SaveStream(table, states, id, "pump", 7u).model_fingerprint, std::optional<uint32_t>(8u));
 }
 
 TEST(SnapshotTest, RefusesDamagedAndForeignBytes) {

@@ -215,6 +215,7 @@ struct DetectorOptions {
   // every 5 minutes raise false alarms equally often in time. 0: per window.
   double likelihood_risk_per = 0;
 
+  friend bool operator==(const DetectorOptions&, const DetectorOptions&) = default;
   Status Validate() const;
   bool uses_novelty() const { return novelty_margin >= 0 && threshold != ThresholdMode::kFixed; }
   bool uses_spot() const { return threshold != ThresholdMode::kLikelihood; }

@@ -12,5 +12,8 @@
 namespace lstmad::core {
 
 uint32_t Crc32c(std::string_view bytes);
+// The CRC-32C of the bytes `crc` was computed over followed by `bytes`:
+// Crc32cExtend(Crc32c(a), b) == Crc32c(a + b), without joining them.
+uint32_t Crc32cExtend(uint32_t crc, std::string_view bytes);
 
 }  // namespace lstmad::core

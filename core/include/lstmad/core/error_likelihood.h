@@ -65,6 +65,7 @@ struct LikelihoodOptions {
   // far above normal (SKAB's missed rows 38% -> 26%, docs/detection.md).
   double clear_risk = 1e-2;
 
+  friend bool operator==(const LikelihoodOptions&, const LikelihoodOptions&) = default;
   Status Validate() const;
 };
 
