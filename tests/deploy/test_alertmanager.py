@@ -24,6 +24,7 @@ RULES = os.path.join(DEPLOY, "prometheus", "lstmad-rules.yml")
 # problems to operations, critical ones to the pager.
 EXPECTED = {
     "LstmadStreamAnomalous": "lstmad-anomalies",
+    "LstmadChangeAccepted": "lstmad-anomalies",
     "LstmadDown": "lstmad-pager",
     "LstmadTargetMissing": "lstmad-pager",
     "LstmadModelNoSamples": "lstmad-operations",

@@ -55,8 +55,9 @@ def annotations(checks, rules):
     for rule in rules:
         name, ann = rule["alert"], rule.get("annotations", {})
         checks.check(f"{name}: summary and description", bool(ann.get("summary")) and bool(ann.get("description")))
-        checks.check(f"{name}: severity warning or critical",
-                     rule.get("labels", {}).get("severity") in ("warning", "critical"))
+        # info: news that needs no action now (LstmadChangeAccepted).
+        checks.check(f"{name}: severity info, warning or critical",
+                     rule.get("labels", {}).get("severity") in ("info", "warning", "critical"))
         runbook = ann.get("runbook", "")
         anchor = runbook.partition("#")[2]
         checks.check(f"{name}: runbook docs/operations.md#{name.lower()} exists",
