@@ -231,3 +231,17 @@ def line(measurement, tags, values, ts=None, features=FEATURES):
     tag_text = "".join(f",{k}={v}" for k, v in sorted(tags.items()))
     fields = ",".join(f"{k}={v:.6f}" for k, v in zip(features, values))
     return f"{measurement}{tag_text} {fields}" + (f" {ts}" if ts is not None else "") + "\n"
+
+
+def feed_until(daemon, sock, values, sent, window, scored_before, lookback, t0):
+    """Sends pump stream "a" its samples from `sent` up to the one completing
+    `window` (sample i at t0 + i s, in ns) and waits until the daemon has
+    scored that window (windows scored = window + 1 - scored_before: the
+    windows of the series it has not scored came before it started);
+    returns the number of samples sent."""
+    last_sample = window + lookback - 1
+    sock.sendall("".join(line("pump", {"pump": "a"}, values[i], ts=t0 + i * 10**9)
+                         for i in range(sent, last_sample + 1)).encode())
+    daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="pump") >= window + 1 - scored_before,
+                    what=f"window {window} scored", timeout=20)
+    return last_sample + 1

@@ -42,7 +42,7 @@ import random
 import signal
 import sys
 
-from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config, write_pump_csv
+from daemon_harness import Daemon, feed_until, line, pump_values, total, train_pump_model, write_config, write_pump_csv
 from lstmad_cli import Checks, read_csv, run, tempdir
 
 LOOKBACK = 10
@@ -122,17 +122,6 @@ def series():
     return values
 
 
-def feed_until(daemon, sock, values, sent, window, t0, scored_before):
-    """Sends samples up to the one completing `window`; waits until it is scored
-    (windows this daemon scored = window + 1 - scored_before); returns samples sent."""
-    last_sample = window + LOOKBACK - 1
-    sock.sendall("".join(line("pump", {"pump": "a"}, values[i], ts=t0 + i * 10**9)
-                         for i in range(sent, last_sample + 1)).encode())
-    daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="pump") >= window + 1 - scored_before,
-                    what=f"window {window} scored", timeout=20)
-    return last_sample + 1
-
-
 def main():
     checks = Checks()
     with tempdir() as d:
@@ -186,7 +175,7 @@ def main():
         with Daemon(cfg) as daemon:
             sock = daemon.connect()
             for w in [p for p in probes if p <= restart_after]:
-                sent = feed_until(daemon, sock, values, sent, w, t0, 0)
+                sent = feed_until(daemon, sock, values, sent, w, 0, LOOKBACK, t0)
                 got[w] = daemon.metrics().get(key)
             sock.close()
             checks.check("first daemon exits 0", daemon.stop() == 0)
@@ -200,7 +189,7 @@ def main():
                     before = len(daemon.logs())
                     daemon.signal(signal.SIGHUP)
                     daemon.wait_for_log("configuration reloaded", start=before)
-                sent = feed_until(daemon, sock, values, sent, w, t0, restart_after + 1)
+                sent = feed_until(daemon, sock, values, sent, w, restart_after + 1, LOOKBACK, t0)
                 got[w] = daemon.metrics().get(key)
             sock.sendall("".join(line("quiet", {"q": "1"}, values[i]) for i in range(LOOKBACK + 2)).encode())
             m = daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="quiet") >= 3,

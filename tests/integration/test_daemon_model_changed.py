@@ -18,7 +18,7 @@ import os
 import random
 import shutil
 
-from daemon_harness import Daemon, line, pump_values, total, train_pump_model, write_config, write_pump_csv
+from daemon_harness import Daemon, feed_until, pump_values, train_pump_model, write_config, write_pump_csv
 from lstmad_cli import Checks, read_csv, run, tempdir
 
 LOOKBACK = 10
@@ -40,17 +40,6 @@ def series():
     for w in range(FAULT_AT, FAULT_AT + FAULT):
         values[first_after + w + LOOKBACK - 1][3] += 45.0
     return values
-
-
-def feed_until(daemon, sock, values, sent, window, scored_before):
-    """Sends the samples up to the one completing `window` (of the whole
-    series) and waits until it is scored; returns the samples sent."""
-    last_sample = window + LOOKBACK - 1
-    sock.sendall("".join(line("pump", {"pump": "a"}, values[i], ts=T0 + i * 10**9)
-                         for i in range(sent, last_sample + 1)).encode())
-    daemon.wait_for(lambda m: total(m, "lstmad_windows_scored_total", model="pump") >= window + 1 - scored_before,
-                    what=f"window {window} scored", timeout=20)
-    return last_sample + 1
 
 
 def transitions(alert, offset=0):
@@ -93,7 +82,7 @@ def main():
         sent = 0
         with Daemon(cfg) as daemon:
             sock = daemon.connect()
-            sent = feed_until(daemon, sock, values, sent, RESTART_AFTER, 0)
+            sent = feed_until(daemon, sock, values, sent, RESTART_AFTER, 0, LOOKBACK, T0)
             sock.close()
             checks.check("first daemon exits 0", daemon.stop() == 0)
         # The same file: the detector is restored, nothing said.
@@ -116,7 +105,7 @@ def main():
                          len(said) == 1 and "model=pump" in said[0] and "streams=1" in said[0], str(said))
             sock = daemon.connect()
             for w in probes:
-                sent = feed_until(daemon, sock, values, sent, w, first_after)
+                sent = feed_until(daemon, sock, values, sent, w, first_after, LOOKBACK, T0)
                 got[w] = daemon.metrics().get(KEY)
             sock.close()
             checks.check("daemon under B exits 0", daemon.stop() == 0)
