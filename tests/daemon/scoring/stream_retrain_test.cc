@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "lstmad/core/model_file.h"
 #include "retrain_test_support.h"
 #include "scoring/retrainer.h"
 #include "scoring/scorer.h"
@@ -162,6 +163,10 @@ TEST_F(StreamRetrainTest, AStreamLearnsItsOwnWindowsAndItsModelServesItAlone) {
   const ModelRuntime* own = recorder_.scored_by[drift_after];
   EXPECT_NE(own, model_.get());
   EXPECT_EQ(own->detector_generation, model_->detector_generation);  // the stream's detector carries on
+  // Its fingerprint, saved with the stream's detector, is its own: a restart
+  // (which serves the loaded model again) recalibrates that detector.
+  EXPECT_EQ(own->fingerprint, core::ModelFingerprint(own->model));
+  EXPECT_NE(own->fingerprint, core::ModelFingerprint(model_->model));
   double before = 0, after = 0;
   for (size_t i = 0; i < 593; ++i) {
     EXPECT_EQ(recorder_.scored_by[drift_after + i], own);
