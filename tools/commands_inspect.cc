@@ -87,6 +87,8 @@ void PrintSummary(const core::Model& model, const std::string& path, std::ostrea
   out << "\n";
   out << "Threshold: " << model.threshold << " (" << model.threshold_spec << ", window MSE"
       << (model.error_options.last_step_only ? " of the last step" : "") << ", scaled units)\n";
+  out << "Fingerprint: " << core::FingerprintText(core::ModelFingerprint(model))
+      << " (what decides the errors: the daemon keeps a stream's detector only under the same)\n";
   for (const auto& [key, value] : model.metadata) out << "  " << key << ": " << value << "\n";
 }
 

@@ -672,6 +672,12 @@ uint32_t ModelFingerprint(const Model& model) {
   return crc;
 }
 
+std::string FingerprintText(uint32_t fingerprint) {
+  char text[9];
+  std::snprintf(text, sizeof(text), "%08x", fingerprint);
+  return text;
+}
+
 Result<Model> ParseModel(std::string_view bytes, const std::string& source) {
   LSTMAD_RETURN_IF_ERROR(CheckFrame(bytes).WithContext(source));
   Result<Sections> sections = SplitSections(bytes);

@@ -6,9 +6,12 @@
 #include <limits>
 #include <map>
 #include <span>
+#include <utility>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+
+#include "lstmad/core/model_file.h"
 
 namespace lstmad::daemon {
 namespace {
@@ -291,15 +294,17 @@ std::vector<StreamSnapshot> Ingestor::Save() const {
   std::vector<StreamSnapshot> out;
   out.reserve(stream_count_);
   for (const auto& [model, streams] : streams_) {
-    for (uint32_t id = 0; id < streams.table->size(); ++id)
+    for (uint32_t id = 0; id < streams.table->size(); ++id) {
       out.push_back(SaveStream(*streams.table, *streams.states, id, model));
+    }
   }
   return out;
 }
 
 size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector<AlertEvent>* firing) {
   size_t restored = 0;
-  std::map<std::string, size_t> recalibrating;  // per model: streams whose detector another model taught
+  // Per model: its fingerprint, and the streams whose detector another model taught.
+  std::map<std::string, std::pair<uint32_t, size_t>> recalibrating;
   for (const StreamSnapshot& s : streams) {
     const ModelRuntime* model = nullptr;
     for (const auto& m : models_->models) {
@@ -327,7 +332,9 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector
         // The detector learned another model's errors (a new file at the
         // model's path, or a retrained model that a restart does not load):
         // as at a reload, it calibrates afresh on the stream's next windows.
-        ++recalibrating[model->name()];
+        auto& [fingerprint, count] = recalibrating[model->name()];
+        fingerprint = model->fingerprint;
+        ++count;
       } else {
         RestoreDetector(model_streams.states->GetOrCreate(id, s.key), *model, s.detector_state);
       }
@@ -339,9 +346,10 @@ size_t Ingestor::Restore(const std::vector<StreamSnapshot>& streams, std::vector
     model->metrics.streams->Increment();
     ++restored;
   }
-  for (const auto& [model, count] : recalibrating) {
+  for (const auto& [model, changed] : recalibrating) {
     Log(LogLevel::kInfo, "detectors calibrate afresh: the model changed since the snapshot",
-        {Field("model", model), Field("streams", count)});
+        {Field("model", model), Field("fingerprint", core::FingerprintText(changed.first)),
+         Field("streams", changed.second)});
   }
   return restored;
 }

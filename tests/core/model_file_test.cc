@@ -330,6 +330,9 @@ TEST(ModelFileTest, TheFingerprintFollowsWhatDecidesTheErrors) {
   Result<Model> parsed = ParseModel(SerializeModel(model), kSource);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(ModelFingerprint(*parsed), fingerprint) << "loaded again";
+  // As `lstmad summary` and the daemon's log show it.
+  EXPECT_EQ(FingerprintText(0xABu), "000000ab");
+  EXPECT_EQ(FingerprintText(0xDFB732E8u), "dfb732e8");
 
   // Provenance and the alarm line change no error.
   Model relabelled = model;

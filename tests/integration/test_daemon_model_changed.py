@@ -5,7 +5,8 @@ errors against the history of the old one's.
 The daemon scores windows 0 to RESTART_AFTER (past calibration) under model A,
 and stops (the snapshot holds the stream's window and detector). Model B, the
 same shape trained for fewer epochs, is copied over A's path, and the daemon
-starts again: it logs that the detectors calibrate afresh, and from then on its
+starts again: it logs that the detectors calibrate afresh (with B's fingerprint,
+as `lstmad summary` shows it), and from then on its
 anomaly scores and alert transitions equal `lstmad score --model B` on the
 series from the restored window on (a detector that calibrates on its first
 CALIBRATION windows), window for window, including an excursion after that
@@ -16,6 +17,7 @@ import datetime
 import json
 import os
 import random
+import re
 import shutil
 
 from daemon_harness import Daemon, feed_until, pump_values, train_pump_model, write_config, write_pump_csv
@@ -56,6 +58,11 @@ def main():
     with tempdir() as d:
         model_a = train_pump_model(d, lookback=LOOKBACK, name="pump-a.lstmad")
         model_b = train_pump_model(d, lookback=LOOKBACK, name="pump-b.lstmad", epochs=4)
+        fingerprints = [re.search(r"^Fingerprint: ([0-9a-f]{8}) ", run("summary", m).stdout, re.M)
+                        for m in (model_a, model_b)]
+        checks.check("summary shows each model's fingerprint, and they differ",
+                     all(fingerprints) and fingerprints[0].group(1) != fingerprints[1].group(1), str(fingerprints))
+        fingerprint_b = fingerprints[1].group(1) if fingerprints[1] else "?"
         served = os.path.join(d, "pump.lstmad")
         shutil.copyfile(model_a, served)
         values = series()
@@ -101,8 +108,9 @@ def main():
         with Daemon(cfg) as daemon:
             daemon.wait_for_log("snapshot restored")  # logged after the restore's own lines
             said = [x for x in daemon.logs() if CALIBRATES_AFRESH in x]
-            checks.check("the log names the model and counts the stream",
-                         len(said) == 1 and "model=pump" in said[0] and "streams=1" in said[0], str(said))
+            checks.check("the log names the model, its fingerprint (as summary shows it) and counts the stream",
+                         len(said) == 1 and "model=pump" in said[0] and f"fingerprint={fingerprint_b}" in said[0]
+                         and "streams=1" in said[0], f"{said} (summary: {fingerprint_b})")
             sock = daemon.connect()
             for w in probes:
                 sent = feed_until(daemon, sock, values, sent, w, first_after, LOOKBACK, T0)

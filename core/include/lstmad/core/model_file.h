@@ -28,6 +28,9 @@ Result<Model> ParseModel(std::string_view bytes, const std::string& source);
 // chance). The daemon restores a stream's detector only under the model
 // whose errors the detector learned.
 uint32_t ModelFingerprint(const Model& model);
+// A fingerprint as `lstmad summary` and the daemon's log show it: 8
+// lowercase hex digits.
+std::string FingerprintText(uint32_t fingerprint);
 
 // File versions: SaveModel writes through WriteFileAtomically (core/files.h),
 // so a reader never sees a half-written model; LoadModel reads at most

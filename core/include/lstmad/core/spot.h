@@ -56,8 +56,8 @@ struct SpotOptions {
   int max_peaks = 1000;         // K: peaks kept (the most recent)
   int depth = 0;                // d: DSPOT's moving-average depth; 0 is SPOT
 
-  // q must be below 1 - initial_level (z_q above t), levels in (0, 1), K >= 1.
   friend bool operator==(const SpotOptions&, const SpotOptions&) = default;
+  // q must be below 1 - initial_level (z_q above t), levels in (0, 1), K >= 1.
   Status Validate() const;
 };
 
